@@ -1,0 +1,107 @@
+# Makefile — builds the harness (core: no FFTW, OpenBLAS or CUDA), one plugin per
+# backend folder under impls/, the cmocka tests; runs the quick suite and the tests.
+# Every library comes from Debian's packages through pkg-config (ci/install-deps.sh).
+
+CC      ?= cc
+OPT     ?= -O2
+ROOT    ?= .
+BUILD   := $(ROOT)/build
+BIN     := $(ROOT)/bin
+PREFIX  ?= /usr/local
+
+CORE_PKGS := jansson inih hwloc sndfile
+# snprintf into fixed message buffers truncates on purpose: a cut message beats none.
+WARN      := -Wall -Wextra -Werror -Wno-format-truncation
+BASE      := -std=c11 -D_GNU_SOURCE -g $(WARN) $(OPT) $(SANITIZE)
+INCS      := -Iharness/include -Iharness -Idatasets -I$(BUILD)/gen
+CFLAGS_CORE := $(BASE) $(INCS) $(shell pkg-config --cflags $(CORE_PKGS) 2>/dev/null)
+LIBS_CORE   := $(shell pkg-config --libs $(CORE_PKGS) 2>/dev/null) -ldl -lm
+PLUGIN_FLAGS := $(BASE) -Iharness/include -fPIC -fvisibility=hidden -shared
+
+CORE_SRC := $(filter-out harness/main.c, \
+              $(wildcard harness/*.c harness/ops/*.c harness/cli/*.c datasets/*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(BUILD)/obj/harness/main.o
+CORE_LIB := $(BUILD)/libsonocore.a
+
+# A backend is a folder under impls/ with C sources; cuda and py come with their issues.
+BACKENDS := cpu fftw template
+PLUGINS  := $(BACKENDS:%=$(BUILD)/plugins/%.so)
+LIBS_cpu  := -lm
+LIBS_fftw := $(shell pkg-config --libs fftw3f 2>/dev/null)
+CFLAGS_fftw := $(shell pkg-config --cflags fftw3f 2>/dev/null)
+LIBS_template :=
+
+TEST_PLUGINS := $(patsubst tests/plugins/%.c,$(BUILD)/test-plugins/%.so,$(wildcard tests/plugins/*.c))
+TEST_SRC := $(wildcard tests/test_*.c)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test asan install clean plugins tests deps FORCE
+all: $(BIN)/harness $(PLUGINS) $(TEST_PLUGINS)
+
+deps:
+	@bash ci/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BIN)/harness run suites/quick
+
+test: all $(TESTS)
+	@SONO_HARNESS=$(BIN)/harness SONO_TEST_PLUGINS=$(BUILD)/test-plugins \
+	  bash tests/run.sh $(TESTS)
+
+# The same tests under AddressSanitizer and UBSan, in a build of their own.
+asan:
+	@$(MAKE) --no-print-directory test ROOT=build/asan OPT=-O1 \
+	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+
+# Build info that changes without a source change (git commit) is rewritten only when
+# it differs, so a plain `make` relinks nothing.
+$(BUILD)/gen/buildinfo.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define SONO_GIT "%s"\n#define SONO_CFLAGS "%s"\n' \
+	  "$$(git describe --always --dirty 2>/dev/null || echo unknown)" \
+	  "$(CC) $(BASE)" > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
+$(BUILD)/obj/harness/env.o: $(BUILD)/gen/buildinfo.h
+$(BUILD)/obj/harness/env.o: CFLAGS_EXTRA := -include $(BUILD)/gen/buildinfo.h
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) $(CFLAGS_EXTRA) -MMD -MP -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/harness: $(MAIN_OBJ) $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $^ -o $@ $(LIBS_CORE)
+
+.SECONDEXPANSION:
+$(BUILD)/plugins/%.so: $$(wildcard impls/%/*.c) $$(wildcard impls/%/*.h) harness/include/sono.h
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_FLAGS) $(CFLAGS_$*) $(filter %.c,$^) -o $@ $(LIBS_$*)
+
+$(BUILD)/test-plugins/%.so: tests/plugins/%.c harness/include/sono.h
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_FLAGS) $< -o $@ -lm
+
+$(BUILD)/tests/%: tests/%.c $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) $(shell pkg-config --cflags cmocka) $< $(CORE_LIB) -o $@ \
+	  $(LIBS_CORE) $(shell pkg-config --libs cmocka)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/sonobench/plugins \
+	  $(DESTDIR)$(PREFIX)/share/sonobench $(DESTDIR)$(PREFIX)/include/sonobench
+	install -m 755 $(BIN)/harness $(DESTDIR)$(PREFIX)/bin/harness
+	install -m 755 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/sonobench/plugins/
+	cp -r suites $(DESTDIR)$(PREFIX)/share/sonobench/
+	install -m 644 harness/include/sono.h $(DESTDIR)$(PREFIX)/include/sonobench/
+
+clean:
+	rm -rf build bin
+
+-include $(CORE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

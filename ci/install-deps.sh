@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# install-deps.sh — installs the Debian packages sonobench builds and tests with.
+# Idempotent: installs only what is missing. Not root: prints the exact apt-get line and
+# exits 1, so `make run` stops with something a person can paste.
+set -euo pipefail
+
+pkgs=(build-essential pkg-config
+      libfftw3-dev libjansson-dev libinih-dev libcmocka-dev libhwloc-dev libsndfile1-dev)
+# Later issues append here (libopenblas-dev, libopus-dev, libsamplerate0-dev, libpapi-dev,
+# python3-matplotlib, ...), each with the issue that needs it.
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#pkgs[@]} packages present"
+    exit 0
+fi
+line="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages: ${missing[*]}" >&2
+    echo "install-deps: run as root:  apt-get update && $line" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing ${missing[*]}"
+apt-get update -qq
+$line

@@ -1,0 +1,21 @@
+/* cli.h — the `harness` commands. Each returns the process's exit status:
+ * 0 success, 1 a case failed or errored, 2 bad usage or bad input file, 130 interrupted. */
+#ifndef SONO_CLI_H
+#define SONO_CLI_H
+
+#include "registry.h"
+
+#define SONO_EXIT_OK 0
+#define SONO_EXIT_FAIL 1
+#define SONO_EXIT_USAGE 2
+#define SONO_EXIT_INTERRUPTED 130
+
+int sono_cmd_run(sono_reg *R, int argc, char **argv);
+int sono_cmd_list(sono_reg *R, int argc, char **argv);
+int sono_cmd_exec(sono_reg *R, int argc, char **argv);
+int sono_cmd_help(int argc, char **argv);
+
+/* Help text of one command (NULL: the overview); 0 when the command exists. */
+int sono_print_help(const char *cmd);
+
+#endif

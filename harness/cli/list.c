@@ -1,0 +1,104 @@
+/* list.c — `harness list`: what this harness can run here, and why not when it can't. */
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "paths.h"
+#include "suite.h"
+
+static void list_ops(void)
+{
+    printf("ops:\n");
+    for (int i = 0; sono_ops[i]; i++) {
+        const sono_op *op = sono_ops[i];
+        printf("  %-8s %s\n", op->name, op->summary);
+        for (int j = 0; j < op->nparams + sono_ncommon_params; j++) {
+            const sono_param_spec *s =
+                j < op->nparams ? &op->params[j] : &sono_common_params[j - op->nparams];
+            if (s->type == SONO_PINT)
+                printf("           %-8s int %lld..%lld, default %lld: %s\n", s->name, s->imin,
+                       s->imax, s->idflt, s->help);
+            else if (s->type == SONO_PREAL)
+                printf("           %-8s real %g..%g, default %g: %s\n", s->name, s->rmin,
+                       s->rmax, s->rdflt, s->help);
+            else
+                printf("           %-8s one of %s, default %s: %s\n", s->name,
+                       s->choices ? s->choices : "(text)", s->sdflt ? s->sdflt : "", s->help);
+        }
+    }
+}
+
+static void list_impls(const sono_reg *R)
+{
+    printf("impls:\n");
+    for (int b = 0; b < R->nbackends; b++) {
+        const sono_backend *be = &R->backends[b];
+        printf("  backend %-10s %s%s%s\n", be->name, be->available ? "available" : "UNAVAILABLE",
+               be->available ? "" : ": ", be->available ? "" : be->reason);
+        for (int i = 0; i < R->nimpls; i++) {
+            const sono_impl_entry *e = &R->impls[i];
+            if (e->backend == b)
+                printf("    %-6s %-22s on %-7s %s\n", e->op->name, e->full, e->dev->name,
+                       e->impl->summary ? e->impl->summary : "");
+        }
+    }
+    if (R->nbackends == 0)
+        printf("  (no plugins found: build them with make, or set SONO_PLUGIN_PATH)\n");
+}
+
+static int cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void list_suites(const sono_reg *R)
+{
+    char dir[PATH_MAX];
+    printf("suites:\n");
+    if (sono_suites_dir(dir, sizeof dir)) {
+        printf("  (no suites folder next to the executable)\n");
+        return;
+    }
+    DIR *d = opendir(dir);
+    char *names[256];
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) && n < 256)
+        if (de->d_name[0] != '.')
+            names[n++] = strdup(de->d_name);
+    if (d)
+        closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp);
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        sono_plan plan;
+        sono_error err = {0};
+        if (sono_suite_load(path, R, &plan, &err) == 0) {
+            printf("  %-10s %4d cases  %s\n", names[i], plan.ncases, plan.description);
+            sono_plan_free(&plan);
+        } else
+            printf("  %-10s INVALID: %s\n", names[i], err.msg);
+        free(names[i]);
+    }
+}
+
+int sono_cmd_list(sono_reg *R, int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : "all";
+    int all = strcmp(what, "all") == 0;
+    if (!all && strcmp(what, "ops") && strcmp(what, "impls") && strcmp(what, "suites")) {
+        fprintf(stderr, "harness list: expected ops, impls or suites, got '%s'\n", what);
+        return SONO_EXIT_USAGE;
+    }
+    if (all || strcmp(what, "ops") == 0)
+        list_ops();
+    if (all || strcmp(what, "impls") == 0)
+        list_impls(R);
+    if (all || strcmp(what, "suites") == 0)
+        list_suites(R);
+    return SONO_EXIT_OK;
+}

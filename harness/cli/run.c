@@ -1,0 +1,137 @@
+/* run.c — `harness run SUITE`: load and expand the suite, open the results file, run the
+ * cases with progress lines, print the tables. SIGINT/SIGTERM abandon the current case
+ * and close the results file as interrupted. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "env.h"
+#include "paths.h"
+#include "runner.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (stop_requested) /* a second Ctrl-C: the user means it now */
+        signal(SIGINT, SIG_DFL);
+    stop_requested = 1;
+}
+
+static void default_out(const sono_plan *plan, char *out, size_t n)
+{
+    char host[128], when[32];
+    sono_env_hostname(host, sizeof host);
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
+    mkdir("results", 0755);
+    snprintf(out, n, "results/%s-%s-%s.json", plan->name, host, when);
+}
+
+int sono_cmd_run(sono_reg *R, int argc, char **argv)
+{
+    const char *suite = NULL, *filter = NULL, *out_arg = NULL;
+    int dry = 0, quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc)
+            filter = argv[++i];
+        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out_arg = argv[++i];
+        else if (strcmp(argv[i], "--dry-run") == 0)
+            dry = 1;
+        else if (strcmp(argv[i], "--quiet") == 0)
+            quiet = 1;
+        else if (argv[i][0] == '-' || suite) {
+            fprintf(stderr, "harness run: unexpected argument '%s'; see harness help run\n",
+                    argv[i]);
+            return SONO_EXIT_USAGE;
+        } else
+            suite = argv[i];
+    }
+    if (!suite) {
+        fprintf(stderr, "harness run: which suite? e.g. harness run suites/quick\n");
+        return SONO_EXIT_USAGE;
+    }
+    char path[PATH_MAX];
+    sono_find_suite(suite, path, sizeof path);
+    sono_plan plan;
+    sono_error err = {0};
+    if (sono_suite_load(path, R, &plan, &err)) {
+        fprintf(stderr, "harness: %s\n", err.msg);
+        return SONO_EXIT_USAGE;
+    }
+    if (filter) {
+        sono_plan_filter(&plan, filter);
+        if (plan.ncases == 0) {
+            fprintf(stderr, "harness: %s: no case matches --filter '%s' (ids read "
+                    "op/backend/impl/params/input; try --dry-run)\n", plan.file, filter);
+            sono_plan_free(&plan);
+            return SONO_EXIT_USAGE;
+        }
+    }
+    if (dry) {
+        for (int i = 0; i < plan.ncases; i++)
+            printf("%s%s%s\n", plan.cases[i].id, plan.cases[i].skip[0] ? "  (skip: " : "",
+                   plan.cases[i].skip[0] ? "backend unavailable)" : "");
+        sono_plan_free(&plan);
+        return SONO_EXIT_OK;
+    }
+    for (int i = 0; i < R->nbackends; i++)
+        if (!R->backends[i].available)
+            fprintf(stderr, "harness: backend %s unavailable: %s\n", R->backends[i].name,
+                    R->backends[i].reason);
+
+    char out[PATH_MAX];
+    if (out_arg)
+        snprintf(out, sizeof out, "%s", out_arg);
+    else
+        default_out(&plan, out, sizeof out);
+    json_t *env = sono_env_json(R);
+    json_object_set_new(env, "harness_overhead_ns",
+                        json_pack("{s:f}", "cpu", sono_measure_overhead(R)));
+    json_t *sj = json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", plan.name, "file", plan.file,
+                           "sha256", plan.sha256, "description", plan.description, "cases",
+                           plan.ncases);
+    sono_results *res = NULL;
+    if (sono_results_open(out, sj, env, &res, &err)) {
+        fprintf(stderr, "harness: %s\n", err.msg);
+        sono_plan_free(&plan);
+        return SONO_EXIT_USAGE;
+    }
+    fprintf(stderr, "harness: suite %s (%s): %d cases -> %s\n", plan.name, plan.file,
+            plan.ncases, out);
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    sono_table *table = sono_table_new();
+    sono_run_opts o = {.results = res, .table = table, .progress = quiet ? NULL : stderr,
+                       .stop = &stop_requested};
+    sono_run_counts n;
+    int rc = sono_run_plan(&plan, &o, &n, &err);
+    int write_failed = rc && rc != SONO_EINTR;
+    if (write_failed)
+        fprintf(stderr, "harness: %s\n", err.msg);
+    if (sono_results_close(res, n.interrupted || write_failed, &err)) {
+        fprintf(stderr, "harness: %s\n", err.msg);
+        write_failed = 1;
+    }
+    sono_table_print(table, stdout);
+    printf("\n%d ok, %d fail, %d skip, %d error%s; results: %s\n", n.ok, n.fail, n.skip,
+           n.error, n.interrupted ? " (interrupted)" : "", out);
+    sono_table_free(table);
+    sono_plan_free(&plan);
+    if (n.interrupted)
+        return SONO_EXIT_INTERRUPTED;
+    return write_failed || n.fail || n.error ? SONO_EXIT_FAIL : SONO_EXIT_OK;
+}

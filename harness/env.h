@@ -1,0 +1,17 @@
+/* env.h — the environment a run was measured in, for the results file: host, CPU model,
+ * cores and caches (hwloc), OS and kernel, compiler and flags, git commit, the libraries
+ * each backend reported, and the harness's own overhead per call. */
+#ifndef SONO_ENV_H
+#define SONO_ENV_H
+
+#include <jansson.h>
+
+#include "registry.h"
+
+/* New reference. Never fails for want of information: unknown fields are "unknown". */
+json_t *sono_env_json(const sono_reg *R);
+
+/* Short "host/cpu" line for the table's header. */
+void sono_env_hostname(char *buf, size_t n);
+
+#endif

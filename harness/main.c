@@ -1,0 +1,46 @@
+/* main.c — the `harness` executable: loads the plugins and dispatches to a command. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "paths.h"
+#include "version.h"
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        sono_print_help(NULL);
+        return argc < 2 ? SONO_EXIT_USAGE : SONO_EXIT_OK;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("harness %s (plugin ABI %d, results schema sonobench.results/1)\n",
+               SONO_VERSION, SONO_ABI_VERSION);
+        return SONO_EXIT_OK;
+    }
+    if (strcmp(cmd, "help") == 0)
+        return sono_cmd_help(argc - 1, argv + 1);
+    int (*fn)(sono_reg *, int, char **) = strcmp(cmd, "run") == 0    ? sono_cmd_run
+                                          : strcmp(cmd, "list") == 0 ? sono_cmd_list
+                                          : strcmp(cmd, "exec") == 0 ? sono_cmd_exec
+                                                                     : NULL;
+    if (!fn) {
+        fprintf(stderr, "harness: unknown command '%s'; see harness --help\n", cmd);
+        return SONO_EXIT_USAGE;
+    }
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            sono_print_help(cmd);
+            return SONO_EXIT_OK;
+        }
+    sono_reg R;
+    sono_error err = {0};
+    if (sono_reg_init(&R, &err)) {
+        fprintf(stderr, "harness: %s\n", err.msg);
+        return SONO_EXIT_FAIL;
+    }
+    sono_load_plugins(&R);
+    int rc = fn(&R, argc - 1, argv + 1);
+    sono_reg_free(&R);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/* measure.h — the timed loop: warm-up, then samples of k runs each (k chosen so a
+ * sample lasts well above the clock's resolution), until the 95 % CI of the median is
+ * within the target or the time budget is spent. Settings come from the suite. */
+#ifndef SONO_MEASURE_H
+#define SONO_MEASURE_H
+
+#include <signal.h>
+
+#include "sono.h"
+#include "stats.h"
+
+typedef struct sono_measure_cfg {
+    double target_ci;  /* relative half-width of the median's 95 % CI to stop at */
+    double budget_s;   /* wall-clock seconds for warm-up + samples of one case */
+    double warmup_s;   /* warm-up length (at least one run) */
+    double min_time_s; /* never stop before this much wall time: 10 quick samples can
+                          agree by luck and still miss a slower phase */
+    long min_samples;  /* never judge convergence on fewer */
+    long max_samples;  /* stop (and say so) past this many */
+} sono_measure_cfg;
+
+#define SONO_MEASURE_DEFAULTS \
+    ((sono_measure_cfg){.target_ci = 0.02, .budget_s = 2.0, .warmup_s = 0.1, \
+                        .min_time_s = 0.1, \
+                        .min_samples = 10, .max_samples = 2000})
+
+typedef struct sono_measurement {
+    double *samples;    /* ns per run, one per sample; malloc'ed, caller frees */
+    long nsamples;
+    long k;             /* runs per sample */
+    long warmup_runs;
+    double warmup_ns;
+    double elapsed_s;   /* wall time of warm-up + samples */
+    const char *stop;   /* "converged", "budget", "max-samples" */
+    sono_summary s;
+} sono_measurement;
+
+/* Measure run(st) on dev. stop_flag (may be NULL) is polled between samples: when set,
+ * returns SONO_EINTR. On error the measurement is freed. */
+int sono_measure(const sono_device *dev, int (*run)(void *st), void *st,
+                 const sono_measure_cfg *cfg, volatile sig_atomic_t *stop_flag,
+                 sono_measurement *m, sono_error *err);
+void sono_measurement_free(sono_measurement *m);
+
+#endif

@@ -1,0 +1,39 @@
+/* ops.c — the table of ops the harness knows and the parameters common to all of them.
+ * A new op is a file in harness/ops/ and one line here. */
+#include <string.h>
+
+#include "op.h"
+
+extern const sono_op sono_op_fft, sono_op_rfft, sono_op_nop;
+
+const sono_op *const sono_ops[] = {&sono_op_fft, &sono_op_rfft, &sono_op_nop, NULL};
+
+const sono_param_spec sono_common_params[] = {
+    {.name = "threads", .type = SONO_PINT, .imin = 1, .imax = 1024, .idflt = 1,
+     .help = "threads the impl may use (the record says how many it used)"},
+};
+const int sono_ncommon_params = sizeof sono_common_params / sizeof sono_common_params[0];
+
+const sono_op *sono_op_find(const char *name)
+{
+    for (int i = 0; sono_ops[i]; i++)
+        if (strcmp(sono_ops[i]->name, name) == 0)
+            return sono_ops[i];
+    return NULL;
+}
+
+const sono_param_spec *sono_op_param(const sono_op *op, const char *name)
+{
+    for (int i = 0; i < op->nparams; i++)
+        if (strcmp(op->params[i].name, name) == 0)
+            return &op->params[i];
+    for (int i = 0; i < sono_ncommon_params; i++)
+        if (strcmp(sono_common_params[i].name, name) == 0)
+            return &sono_common_params[i];
+    return NULL;
+}
+
+sono_dtype sono_dtype_wide(sono_dtype t)
+{
+    return t == SONO_F32 ? SONO_F64 : t == SONO_C64 ? SONO_C128 : t;
+}

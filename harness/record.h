@@ -1,0 +1,32 @@
+/* record.h — the finished record of one case: what ran, on what, its status, check and
+ * measurement. The runner fills it; the sinks (results JSON, table) only read it. */
+#ifndef SONO_RECORD_H
+#define SONO_RECORD_H
+
+#include "check.h"
+#include "measure.h"
+#include "op.h"
+#include "suite.h"
+
+typedef struct sono_record {
+    const sono_case *c;
+    const char *status;   /* ok, fail, skip, error, crash, timeout */
+    char message[1024];   /* why skipped / what failed */
+    const char *device;
+    const char *input;    /* the input's name */
+    char input_sha256[65];
+    double sample_rate;
+    double audio_s;       /* seconds of audio one run() processes */
+    int checked;
+    sono_check check;
+    int measured;
+    sono_measurement m;   /* samples owned by the record */
+    double setup_ns, load_ns, store_ns;
+    double load_bytes, store_bytes;
+    sono_cost cost;
+    double gflops, gbps, rtf; /* from the median; rtf = time / audio duration */
+    char describe[2048];
+    char started[32];     /* UTC, ISO 8601 */
+} sono_record;
+
+#endif

@@ -1,0 +1,598 @@
+/* suite.c — reads a suite file into a plan. inih tokenises; every entry is kept with its
+ * line (counted by our own line reader, since Debian's inih is built without line numbers
+ * in the handler), and the meaning is checked afterwards so each error can name its line. */
+#include "suite.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "params.h"
+#include "sha256.h"
+
+typedef struct entry {
+    char section[64];
+    char key[64];
+    char value[256];
+    int line;
+} entry;
+
+typedef struct reader {
+    FILE *f;
+    int line;
+    int long_line; /* first line longer than inih's buffer */
+    entry *e;
+    int n, cap;
+    int bad_line;
+} reader;
+
+/* inih reads with this in place of fgets; counting here gives the handler its line. */
+static char *read_line(char *str, int num, void *stream)
+{
+    reader *r = stream;
+    char *s = fgets(str, num, r->f);
+    if (!s)
+        return NULL;
+    size_t len = strlen(s);
+    if (len && s[len - 1] == '\n')
+        r->line++;
+    else if (!feof(r->f) && !r->long_line) /* split by inih's fixed buffer */
+        r->long_line = r->line + 1;
+    return s;
+}
+
+static int on_entry(void *user, const char *section, const char *name, const char *value)
+{
+    reader *r = user;
+    if (r->n == r->cap) {
+        int cap = r->cap ? r->cap * 2 : 64;
+        entry *e = realloc(r->e, (size_t)cap * sizeof *e);
+        if (!e)
+            return 0;
+        r->e = e;
+        r->cap = cap;
+    }
+    entry *e = &r->e[r->n++];
+    snprintf(e->section, sizeof e->section, "%s", section);
+    snprintf(e->key, sizeof e->key, "%s", name);
+    snprintf(e->value, sizeof e->value, "%s", value);
+    e->line = r->line;
+    return 1;
+}
+
+/* ---- plan building ------------------------------------------------------------------ */
+
+typedef struct ctx {
+    const char *file;
+    const sono_reg *R;
+    sono_plan *plan;
+    sono_error *err;
+    sono_measure_cfg cfg;
+    char inputs[256];
+    int inputs_line;
+} ctx;
+
+static int fail_at(ctx *c, int line, const char *fmt, const char *what)
+{
+    return sono_fail(c->err, SONO_EPARSE, "%s:%d: %s%s", c->file, line, fmt, what);
+}
+
+static int measure_key(ctx *c, const entry *e, sono_measure_cfg *cfg, int *handled)
+{
+    char *end;
+    double v = strtod(e->value, &end);
+    int bad = end == e->value || *end;
+    *handled = 1;
+    if (strcmp(e->key, "target_ci") == 0)
+        bad = bad || !(v > 0 && v < 1), cfg->target_ci = v;
+    else if (strcmp(e->key, "budget_s") == 0)
+        bad = bad || !(v > 0 && v <= 3600), cfg->budget_s = v;
+    else if (strcmp(e->key, "warmup_s") == 0)
+        bad = bad || !(v >= 0 && v <= 600), cfg->warmup_s = v;
+    else if (strcmp(e->key, "min_time_s") == 0)
+        bad = bad || !(v >= 0 && v <= 3600), cfg->min_time_s = v;
+    else if (strcmp(e->key, "max_samples") == 0)
+        bad = bad || !(v >= 1 && v <= 1e6) || v != (long)v, cfg->max_samples = (long)v;
+    else if (strcmp(e->key, "min_samples") == 0)
+        bad = bad || !(v >= 1 && v <= 1e6) || v != (long)v, cfg->min_samples = (long)v;
+    else
+        *handled = 0;
+    if (*handled && bad) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s = '%s': expected %s", e->key, e->value,
+                 strcmp(e->key, "target_ci") == 0 ? "a fraction in (0, 1), e.g. 0.02"
+                 : strcmp(e->key, "budget_s") == 0 ? "seconds in (0, 3600]"
+                 : strcmp(e->key, "warmup_s") == 0 ? "seconds in [0, 600]"
+                 : strcmp(e->key, "min_time_s") == 0 ? "seconds in [0, 3600]"
+                                                   : "an integer in [1, 1000000]");
+        return fail_at(c, e->line, msg, "");
+    }
+    return 0;
+}
+
+static int suite_section(ctx *c, const entry *e)
+{
+    int handled, rc = measure_key(c, e, &c->cfg, &handled);
+    if (rc || handled)
+        return rc;
+    sono_plan *p = c->plan;
+    if (strcmp(e->key, "name") == 0)
+        snprintf(p->name, sizeof p->name, "%s", e->value);
+    else if (strcmp(e->key, "description") == 0)
+        snprintf(p->description, sizeof p->description, "%s", e->value);
+    else if (strcmp(e->key, "inputs") == 0) {
+        snprintf(c->inputs, sizeof c->inputs, "%s", e->value);
+        c->inputs_line = e->line;
+    } else if (strcmp(e->key, "sample_rate") == 0) {
+        char *end;
+        p->sample_rate = strtod(e->value, &end);
+        if (end == e->value || *end || !(p->sample_rate >= 1 && p->sample_rate <= 1e7))
+            return fail_at(c, e->line, "sample_rate: expected Hz in [1, 1e7], got ", e->value);
+    } else
+        return fail_at(c, e->line, "unknown key in [suite]; expected name, description, "
+                       "inputs, sample_rate, target_ci, budget_s, warmup_s, min_time_s, "
+                       "min_samples, max_samples; got ", e->key);
+    return 0;
+}
+
+/* "IMPL_GLOB: param <= value" */
+typedef struct limit {
+    char impl[160];
+    const sono_param_spec *spec;
+    char op[3];
+    double value;
+} limit;
+
+static int parse_limit(ctx *c, const sono_op *op, const entry *e, limit *L)
+{
+    char buf[256], name[64];
+    snprintf(buf, sizeof buf, "%s", e->value);
+    char *colon = strchr(buf, ':');
+    const char *usage = "limit: expected 'IMPL_GLOB: PARAM OP VALUE' with OP one of "
+                        "<= < >= > == != (e.g. 'cpu/naive-dft: n <= 4096'), got ";
+    if (!colon)
+        return fail_at(c, e->line, usage, e->value);
+    *colon = 0;
+    char *s = colon + 1;
+    int len = 0;
+    if (sscanf(buf, " %159s", L->impl) != 1 || sscanf(s, " %63[a-z_0-9] %n", name, &len) != 1)
+        return fail_at(c, e->line, usage, e->value);
+    s += len;
+    size_t oplen = strspn(s, "<>=!");
+    if (oplen < 1 || oplen > 2)
+        return fail_at(c, e->line, usage, e->value);
+    snprintf(L->op, sizeof L->op, "%.*s", (int)oplen, s);
+    if (!strstr("<= < >= > == !=", L->op) || strcmp(L->op, "=") == 0 || strcmp(L->op, "!") == 0)
+        return fail_at(c, e->line, usage, e->value);
+    char *end;
+    L->value = strtod(s + oplen, &end);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (end == s + oplen || *end)
+        return fail_at(c, e->line, usage, e->value);
+    L->spec = sono_op_param(op, name);
+    if (!L->spec || L->spec->type == SONO_PSTR)
+        return fail_at(c, e->line, "limit: not a numeric parameter of this op: ", name);
+    return 0;
+}
+
+static int limit_allows(const limit *L, const char *impl, const sono_params *p)
+{
+    if (fnmatch(L->impl, impl, 0) != 0)
+        return 1;
+    double v = sono_param_real(p, L->spec->name, 0);
+    if (strcmp(L->op, "<=") == 0) return v <= L->value;
+    if (strcmp(L->op, "<") == 0) return v < L->value;
+    if (strcmp(L->op, ">=") == 0) return v >= L->value;
+    if (strcmp(L->op, ">") == 0) return v > L->value;
+    if (strcmp(L->op, "==") == 0) return v == L->value;
+    return v != L->value;
+}
+
+/* One impl token of a group: a name, a glob, or a name under an unloaded backend. */
+typedef struct impl_ref {
+    const sono_impl_entry *e;
+    char name[160];
+    char skip[1024];
+} impl_ref;
+
+static int resolve_impls(ctx *c, const sono_op *op, const char *list, int line, impl_ref *out,
+                         int *n)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    *n = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+        if (strpbrk(t, "*?[")) {
+            int before = *n;
+            for (int i = 0; i < c->R->nimpls && *n < 64; i++) {
+                const sono_impl_entry *e = &c->R->impls[i];
+                if (e->op == op && fnmatch(t, e->full, 0) == 0)
+                    out[(*n)++] = (impl_ref){.e = e};
+            }
+            if (*n == before)
+                return fail_at(c, line, "impls: no loaded impl matches ", t);
+            continue;
+        }
+        sono_error e2 = {0};
+        const sono_impl_entry *e = sono_reg_find(c->R, op, t, &e2);
+        if (*n >= 64)
+            return fail_at(c, line, "impls: more than 64 in one group", "");
+        if (e) {
+            out[(*n)++] = (impl_ref){.e = e};
+            continue;
+        }
+        /* backend/impl whose backend exists but could not load: skipped, with why */
+        char be[64];
+        snprintf(be, sizeof be, "%.*s", (int)strcspn(t, "/"), t);
+        const sono_backend *b = strchr(t, '/') ? sono_reg_backend(c->R, be) : NULL;
+        if (b && !b->available) {
+            impl_ref *r = &out[(*n)++];
+            *r = (impl_ref){.e = NULL};
+            snprintf(r->name, sizeof r->name, "%s", t);
+            snprintf(r->skip, sizeof r->skip, "backend %s unavailable: %s", be, b->reason);
+            continue;
+        }
+        return sono_fail(c->err, SONO_EPARSE, "%s:%d: impls: %s", c->file, line, e2.msg);
+    }
+    if (*n == 0)
+        return fail_at(c, line, "impls: empty list", "");
+    for (int i = 0; i < *n; i++)
+        if (out[i].e) {
+            snprintf(out[i].name, sizeof out[i].name, "%s", out[i].e->full);
+            const sono_backend *b = sono_reg_backend_of(c->R, out[i].e);
+            if (!b->available)
+                snprintf(out[i].skip, sizeof out[i].skip, "backend %s unavailable: %s",
+                         b->name, b->reason);
+        }
+    return 0;
+}
+
+static int add_inputs(ctx *c, const char *list, int line, int *idx, int *n)
+{
+    char buf[256], dir[4096];
+    snprintf(buf, sizeof buf, "%s", list);
+    snprintf(dir, sizeof dir, "%s", c->file);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    *n = 0;
+    /* split on commas outside parentheses: "sine(freq=440,amp=0.5), noise" */
+    char *s = buf;
+    while (*s) {
+        int depth = 0;
+        char *t = s;
+        while (*s && (depth || *s != ',')) {
+            depth += *s == '(' ? 1 : *s == ')' ? -1 : 0;
+            s++;
+        }
+        if (*s)
+            *s++ = 0;
+        while (isspace((unsigned char)*t))
+            t++;
+        if (!*t)
+            continue;
+        sono_input_spec spec;
+        sono_error e2 = {0};
+        if (sono_input_parse(t, dir, &spec, &e2))
+            return sono_fail(c->err, SONO_EPARSE, "%s:%d: inputs: %s", c->file, line, e2.msg);
+        if (*n >= 64)
+            return fail_at(c, line, "inputs: more than 64", "");
+        idx[(*n)++] = sono_plan_add_input(c->plan, &spec);
+        if (idx[*n - 1] < 0)
+            return sono_fail(c->err, SONO_ENOMEM, "out of memory");
+    }
+    if (*n == 0)
+        return fail_at(c, line, "inputs: empty list", "");
+    return 0;
+}
+
+typedef struct axis {
+    const sono_param_spec *spec;
+    sono_param *vals;
+    int n;
+    int line;
+} axis;
+
+/* Free the strings sono_params_defaults added to p; the axes own the others. */
+static void free_defaults(sono_params *p, const axis *axes, int naxes)
+{
+    for (int j = 0; j < p->count; j++) {
+        int from_axis = 0;
+        for (int a = 0; a < naxes; a++)
+            from_axis |= axes[a].spec->name == p->v[j].name;
+        if (!from_axis)
+            sono_param_free(&p->v[j]);
+    }
+}
+
+static int add_case(ctx *c, const sono_op *op, const impl_ref *ir, const sono_params *p,
+                    int input, const sono_measure_cfg *cfg, int line)
+{
+    sono_plan *plan = c->plan;
+    if (plan->ncases % 64 == 0) {
+        sono_case *cs = realloc(plan->cases, (size_t)(plan->ncases + 64) * sizeof *cs);
+        if (!cs)
+            return sono_fail(c->err, SONO_ENOMEM, "out of memory");
+        plan->cases = cs;
+    }
+    sono_case *k = &plan->cases[plan->ncases];
+    memset(k, 0, sizeof *k);
+    k->op = op;
+    k->impl = ir->e;
+    k->input = input;
+    k->cfg = *cfg;
+    snprintf(k->impl_name, sizeof k->impl_name, "%s", ir->name);
+    snprintf(k->skip, sizeof k->skip, "%s", ir->skip);
+    if (sono_params_copy(&k->p, p))
+        return sono_fail(c->err, SONO_ENOMEM, "out of memory");
+    sono_params_format(op, &k->p, k->params_text, sizeof k->params_text);
+    sono_case_make_id(k, plan);
+    plan->ncases++;
+    for (int i = 0; i < plan->ncases - 1; i++)
+        if (strcmp(plan->cases[i].id, k->id) == 0)
+            return fail_at(c, line, "the same case twice (check overlapping groups): ", k->id);
+    return 0;
+}
+
+static int group_section(ctx *c, const char *section, const entry *es, int ne)
+{
+    const sono_op *op = NULL;
+    int op_line = 0, first_line = 0;
+    for (int i = 0; i < ne; i++)
+        if (strcmp(es[i].section, section) == 0) {
+            if (!first_line)
+                first_line = es[i].line;
+            if (strcmp(es[i].key, "op") == 0) {
+                op_line = es[i].line;
+                if (!(op = sono_op_find(es[i].value))) {
+                    char known[256] = "";
+                    for (int j = 0; sono_ops[j]; j++)
+                        strcat(strcat(known, j ? ", " : ""), sono_ops[j]->name);
+                    char msg[512];
+                    snprintf(msg, sizeof msg, "unknown op '%s'; known: %s", es[i].value, known);
+                    return fail_at(c, op_line, msg, "");
+                }
+            }
+        }
+    if (!op && !(op = sono_op_find(section))) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "section [%s] has no 'op = ...' and is not named after an op",
+                 section);
+        return fail_at(c, first_line, msg, "");
+    }
+
+    sono_measure_cfg cfg = c->cfg;
+    axis axes[SONO_MAX_PARAMS] = {0};
+    int naxes = 0, rc = 0, impls_line = first_line, inputs_line = c->inputs_line;
+    const char *impls = "*", *inputs = c->inputs[0] ? c->inputs : "noise";
+    limit limits[16];
+    int nlimits = 0;
+    for (int i = 0; i < ne && !rc; i++) {
+        const entry *e = &es[i];
+        if (strcmp(e->section, section) != 0 || strcmp(e->key, "op") == 0)
+            continue;
+        int handled;
+        if ((rc = measure_key(c, e, &cfg, &handled)) || handled)
+            continue;
+        if (strcmp(e->key, "impls") == 0) {
+            impls = e->value;
+            impls_line = e->line;
+        } else if (strcmp(e->key, "inputs") == 0) {
+            inputs = e->value;
+            inputs_line = e->line;
+        } else if (strcmp(e->key, "limit") == 0) {
+            if (nlimits == 16)
+                rc = fail_at(c, e->line, "more than 16 limits in one group", "");
+            else
+                rc = parse_limit(c, op, e, &limits[nlimits++]);
+        } else {
+            const sono_param_spec *spec = sono_op_param(op, e->key);
+            if (!spec) {
+                char msg[512] = "";
+                size_t len = 0;
+                for (int j = 0; j < op->nparams; j++)
+                    len += (size_t)snprintf(msg + len, sizeof msg - len, "%s, ",
+                                            op->params[j].name);
+                snprintf(msg + len, sizeof msg - len, "threads, impls, inputs, limit, "
+                         "target_ci, budget_s, warmup_s, min_time_s, min_samples, max_samples; got ");
+                char head[128];
+                snprintf(head, sizeof head, "unknown key for op %s; expected one of ", op->name);
+                char full[768];
+                snprintf(full, sizeof full, "%s%s", head, msg);
+                rc = fail_at(c, e->line, full, e->key);
+                break;
+            }
+            for (int j = 0; j < naxes; j++)
+                if (axes[j].spec == spec)
+                    rc = fail_at(c, e->line, "parameter given twice in one section: ", e->key);
+            if (rc)
+                break;
+            sono_error e2 = {0};
+            axis *a = &axes[naxes++];
+            a->spec = spec;
+            a->line = e->line;
+            if (sono_param_list(spec, e->value, &a->vals, &a->n, &e2))
+                rc = sono_fail(c->err, SONO_EPARSE, "%s:%d: %s", c->file, e->line, e2.msg);
+        }
+    }
+    impl_ref *refs = calloc(64, sizeof *refs);
+    int nrefs = 0, in_idx[64], nin = 0;
+    if (!refs && !rc)
+        rc = sono_fail(c->err, SONO_ENOMEM, "out of memory");
+    if (!rc)
+        rc = resolve_impls(c, op, impls, impls_line, refs, &nrefs);
+    if (!rc)
+        rc = add_inputs(c, inputs, inputs_line ? inputs_line : first_line, in_idx, &nin);
+
+    /* The product of the axes in the op's order (n outermost), defaults elsewhere. */
+    int pos[SONO_MAX_PARAMS] = {0};
+    while (!rc) {
+        sono_params p = {0};
+        for (int j = 0; j < op->nparams + sono_ncommon_params; j++) {
+            const sono_param_spec *s =
+                j < op->nparams ? &op->params[j] : &sono_common_params[j - op->nparams];
+            for (int a = 0; a < naxes; a++)
+                if (axes[a].spec == s)
+                    p.v[p.count++] = axes[a].vals[pos[a]];
+        }
+        sono_params_defaults(op, &p);
+        sono_error e2 = {0};
+        if (op->validate && op->validate(&p, &e2)) {
+            rc = sono_fail(c->err, SONO_EPARSE, "%s:%d: %s", c->file, first_line, e2.msg);
+            free_defaults(&p, axes, naxes);
+            break;
+        }
+        for (int in = 0; in < nin && !rc; in++)
+            for (int r = 0; r < nrefs && !rc; r++) {
+                int ok = 1;
+                for (int l = 0; l < nlimits; l++)
+                    ok = ok && limit_allows(&limits[l], refs[r].name, &p);
+                if (ok)
+                    rc = add_case(c, op, &refs[r], &p, in_idx[in], &cfg, first_line);
+            }
+        free_defaults(&p, axes, naxes);
+        int a = naxes - 1; /* odometer: the last axis turns fastest */
+        while (a >= 0 && ++pos[a] == axes[a].n)
+            pos[a--] = 0;
+        if (a < 0)
+            break;
+    }
+    for (int a = 0; a < naxes; a++) {
+        for (int j = 0; j < axes[a].n; j++)
+            sono_param_free(&axes[a].vals[j]);
+        free(axes[a].vals);
+    }
+    free(refs);
+    return rc;
+}
+
+int sono_plan_add_input(sono_plan *plan, const sono_input_spec *spec)
+{
+    for (int i = 0; i < plan->ninputs; i++)
+        if (strcmp(plan->inputs[i].name, spec->name) == 0 &&
+            strcmp(plan->inputs[i].path, spec->path) == 0)
+            return i;
+    sono_input_spec *in = realloc(plan->inputs, (size_t)(plan->ninputs + 1) * sizeof *in);
+    if (!in)
+        return -1;
+    plan->inputs = in;
+    in[plan->ninputs] = *spec;
+    return plan->ninputs++;
+}
+
+void sono_case_make_id(sono_case *c, const sono_plan *plan)
+{
+    snprintf(c->id, sizeof c->id, "%s/%s/%s/%s", c->op->name, c->impl_name, c->params_text,
+             plan->inputs[c->input].name);
+}
+
+static int hash_file(const char *path, char hex[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    sono_sha256 h;
+    sono_sha256_init(&h);
+    unsigned char buf[65536], out[32];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sono_sha256_update(&h, buf, n);
+    fclose(f);
+    sono_sha256_final(&h, out);
+    for (int i = 0; i < 32; i++)
+        sprintf(hex + 2 * i, "%02x", out[i]);
+    return 0;
+}
+
+int sono_suite_load(const char *path, const sono_reg *R, sono_plan *plan, sono_error *err)
+{
+    memset(plan, 0, sizeof *plan);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(plan->file, sizeof plan->file, "%s/suite.ini", path);
+    else
+        snprintf(plan->file, sizeof plan->file, "%s", path);
+    reader r = {0};
+    r.f = fopen(plan->file, "r");
+    if (!r.f)
+        return sono_fail(err, SONO_ENOTFOUND, "%s: cannot open suite file: %s", plan->file,
+                         strerror(errno));
+    int bad = ini_parse_stream(read_line, &r, on_entry, &r);
+    fclose(r.f);
+    ctx c = {.file = plan->file, .R = R, .plan = plan, .err = err,
+             .cfg = SONO_MEASURE_DEFAULTS};
+    int rc = 0;
+    if (r.long_line)
+        rc = fail_at(&c, r.long_line, "line too long: at most 199 characters per line", "");
+    else if (bad)
+        rc = fail_at(&c, bad, "syntax error: expected '[section]', 'key = value' or a comment",
+                     "");
+    plan->sample_rate = 48000;
+    const char *stem = strrchr(plan->file, '/');
+    /* default name: the suite's folder for suites/x/suite.ini, else the file's stem */
+    if (stem && strcmp(stem, "/suite.ini") == 0) {
+        const char *d = stem;
+        while (d > plan->file && d[-1] != '/')
+            d--;
+        snprintf(plan->name, sizeof plan->name, "%.*s", (int)(stem - d), d);
+    } else {
+        stem = stem ? stem + 1 : plan->file;
+        snprintf(plan->name, sizeof plan->name, "%.*s", (int)strcspn(stem, "."), stem);
+    }
+    for (int i = 0; !rc && i < r.n; i++) {
+        if (!r.e[i].section[0])
+            rc = fail_at(&c, r.e[i].line, "key outside a section: ", r.e[i].key);
+        else if (strcmp(r.e[i].section, "suite") == 0)
+            rc = suite_section(&c, &r.e[i]);
+        for (int j = 0; !rc && j < i; j++)
+            if (strcmp(r.e[j].section, r.e[i].section) == 0 &&
+                strcmp(r.e[j].key, r.e[i].key) == 0 && strcmp(r.e[i].key, "limit") != 0)
+                rc = fail_at(&c, r.e[i].line, "key given twice in one section: ", r.e[i].key);
+    }
+    for (int i = 0; !rc && i < r.n; i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++)
+            seen |= strcmp(r.e[j].section, r.e[i].section) == 0;
+        if (!seen && strcmp(r.e[i].section, "suite") != 0)
+            rc = group_section(&c, r.e[i].section, r.e, r.n);
+    }
+    if (!rc && plan->ncases == 0)
+        rc = sono_fail(err, SONO_EPARSE, "%s:%d: empty suite: expected at least one section "
+                       "like [fft] with op, impls and parameters", plan->file, r.line);
+    free(r.e);
+    if (!rc && hash_file(plan->file, plan->sha256))
+        rc = sono_fail(err, SONO_EIO, "%s: cannot read: %s", plan->file, strerror(errno));
+    if (rc)
+        sono_plan_free(plan);
+    return rc;
+}
+
+void sono_plan_filter(sono_plan *plan, const char *glob)
+{
+    int keep = 0;
+    for (int i = 0; i < plan->ncases; i++) {
+        if (fnmatch(glob, plan->cases[i].id, 0) == 0)
+            plan->cases[keep++] = plan->cases[i];
+        else
+            sono_params_free(&plan->cases[i].p);
+    }
+    plan->ncases = keep;
+}
+
+void sono_plan_free(sono_plan *plan)
+{
+    for (int i = 0; i < plan->ncases; i++)
+        sono_params_free(&plan->cases[i].p);
+    free(plan->cases);
+    free(plan->inputs);
+    plan->cases = NULL;
+    plan->inputs = NULL;
+    plan->ncases = plan->ninputs = 0;
+}

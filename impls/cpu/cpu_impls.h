@@ -1,0 +1,75 @@
+/* cpu_impls.h — what the cpu backend's files share: the FFT variant passed as ctx, the
+ * checked problem shape, the input/output plumbing every out-of-place FFT here uses, and
+ * the entry points plugin.c puts in its table. Private to impls/cpu/; never installed. */
+#ifndef CPU_IMPLS_H
+#define CPU_IMPLS_H
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "sono.h"
+
+/* Spelled out: M_PI is not ISO C, and the twiddles should not hinge on feature macros. */
+#define TWO_PI 6.283185307179586476925286766559005768
+
+/* Interleaved like SONO_C64, so buffers convert by memcpy; explicit re/im arithmetic
+ * avoids the NaN-recovery libcalls that C99 complex multiplication brings in. */
+typedef struct cfloat {
+    float re, im;
+} cfloat;
+
+/* The impl table's ctx: one function serves both "fft" and "rfft". */
+typedef struct fft_variant {
+    int real; /* 1: input SONO_F32 [batch, n], output bins 0..n/2 */
+} fft_variant;
+
+/* An FFT problem after its parameters were checked, and the buffers both the naive and
+ * the radix-2 impl keep. Each impl's state begins with this struct, so fft_load and
+ * fft_store serve both. */
+typedef struct fft_io {
+    size_t n, batch, nout; /* nout: bins kept per row (n, or n/2+1 for rfft) */
+    int real;
+    void *in;   /* own copy of the input: batch*n floats (rfft) or cfloats (fft) */
+    cfloat *out; /* batch*n cfloats; rfft keeps the first nout of each row */
+} fft_io;
+
+/* Rounded up to the alignment, which aligned_alloc requires (and ASan checks). NULL on
+ * overflow as well as on failure, so callers need one test. */
+static inline void *amalloc(size_t bytes)
+{
+    if (bytes == 0)
+        bytes = 1;
+    if (bytes > SIZE_MAX - 63)
+        return NULL;
+    return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+}
+
+/* plugin.c: parameter checks and the I/O both FFT impls share. */
+int fft_shape(const void *ctx, const sono_params *p, int pow2, fft_io *io, char *why,
+              size_t n);
+int fft_io_alloc(fft_io *io, sono_error *err);
+void fft_io_free(fft_io *io);
+int fft_load(void *st, const sono_buf *in, sono_error *err);
+int fft_store(void *st, sono_buf *out, sono_error *err);
+
+/* naive_dft.c */
+int dft_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int dft_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int dft_run(void *st);
+void dft_teardown(void *st);
+
+/* radix2.c */
+int radix2_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int radix2_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int radix2_run(void *st);
+void radix2_teardown(void *st);
+
+/* nop.c */
+int nop_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int nop_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int nop_load(void *st, const sono_buf *in, sono_error *err);
+int nop_run(void *st);
+int nop_store(void *st, sono_buf *out, sono_error *err);
+void nop_teardown(void *st);
+
+#endif

@@ -1,0 +1,155 @@
+/* plugin.c — the cpu backend's entry point: its impl table, and the parameter checks and
+ * input/output copies that its out-of-place FFTs (naive-dft, radix2) share, so the two
+ * files hold only what differs between them: the setup of their tables and the kernel. */
+#include <stdarg.h>
+
+#include "cpu_impls.h"
+
+/* Far past any real case (8 TiB of complex floats), yet low enough that byte counts
+ * derived from it can never overflow size_t. */
+#define MAX_ELEMS (1ULL << 40)
+
+static const fft_variant c2c = {.real = 0};
+static const fft_variant r2c = {.real = 1};
+
+__attribute__((format(printf, 3, 4))) static int say(char *why, size_t n, const char *fmt,
+                                                     ...)
+{
+    if (why && n) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, n, fmt, ap);
+        va_end(ap);
+    }
+    return SONO_EUNSUPPORTED;
+}
+
+int fft_shape(const void *ctx, const sono_params *p, int pow2, fft_io *io, char *why,
+              size_t n)
+{
+    const fft_variant *v = ctx;
+    long long len = sono_param_int(p, "n", 0);
+    long long batch = sono_param_int(p, "batch", 1);
+    long long threads = sono_param_int(p, "threads", 1);
+
+    if (threads != 1)
+        return say(why, n, "single-threaded impl (threads=1 only), got threads=%lld",
+                   threads);
+    if (!sono_param_find(p, "n"))
+        return say(why, n, "parameter n is missing");
+    if (len < 1)
+        return say(why, n, "n=%lld must be >= 1", len);
+    if (batch < 1)
+        return say(why, n, "batch=%lld must be >= 1", batch);
+    if ((unsigned long long)len > MAX_ELEMS / (unsigned long long)batch)
+        return say(why, n, "n*batch=%lld*%lld exceeds %llu elements", len, batch,
+                   MAX_ELEMS);
+    if (pow2 && (len & (len - 1)))
+        return say(why, n, "n=%lld is not a power of two", len);
+    io->n = (size_t)len;
+    io->batch = (size_t)batch;
+    io->real = v->real;
+    io->nout = v->real ? io->n / 2 + 1 : io->n;
+    return 0;
+}
+
+static size_t in_bytes(const fft_io *io)
+{
+    return io->batch * io->n * (io->real ? sizeof(float) : sizeof(cfloat));
+}
+
+int fft_io_alloc(fft_io *io, sono_error *err)
+{
+    io->in = amalloc(in_bytes(io));
+    io->out = amalloc(io->batch * io->n * sizeof(cfloat));
+    if (!io->in || !io->out)
+        return sono_fail(err, SONO_ENOMEM, "cannot allocate buffers for n=%zu batch=%zu",
+                         io->n, io->batch);
+    return 0;
+}
+
+void fft_io_free(fft_io *io)
+{
+    free(io->in);
+    free(io->out);
+}
+
+/* A copy, not a bound pointer: sono.h lets an impl keep neither buffer past load/store. */
+int fft_load(void *st, const sono_buf *in, sono_error *err)
+{
+    fft_io *io = st;
+    sono_dtype want = io->real ? SONO_F32 : SONO_C64;
+    size_t need = in_bytes(io);
+
+    if (in->dtype != want || sono_buf_elems(in) != (long long)(io->batch * io->n) ||
+        in->nbytes < need)
+        return sono_fail(err, SONO_EINVAL,
+                         "input must be %s [batch=%zu, n=%zu] (%zu bytes); got dtype %d, "
+                         "%lld elements, %zu bytes",
+                         io->real ? "f32" : "c64", io->batch, io->n, need, (int)in->dtype,
+                         sono_buf_elems(in), in->nbytes);
+    memcpy(io->in, in->data, need);
+    return 0;
+}
+
+int fft_store(void *st, sono_buf *out, sono_error *err)
+{
+    fft_io *io = st;
+    size_t need = io->batch * io->nout * sizeof(cfloat);
+
+    if (out->dtype != SONO_C64 || out->nbytes < need)
+        return sono_fail(err, SONO_EINVAL,
+                         "output must be c64 [batch=%zu, %zu] (%zu bytes); got dtype %d, "
+                         "%zu bytes",
+                         io->batch, io->nout, need, (int)out->dtype, out->nbytes);
+    if (io->nout == io->n) {
+        memcpy(out->data, io->out, need);
+        return 0;
+    }
+    cfloat *dst = out->data;
+    for (size_t b = 0; b < io->batch; b++)
+        memcpy(dst + b * io->nout, io->out + b * io->n, io->nout * sizeof(cfloat));
+    return 0;
+}
+
+static const sono_impl impls[] = {
+    {.abi = SONO_ABI_VERSION, .op = "fft", .name = "naive-dft",
+     .summary = "O(n^2) DFT by definition, float32 sums over a twiddle table",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &c2c,
+     .supports = dft_supports, .setup = dft_setup, .load = fft_load, .run = dft_run,
+     .store = fft_store, .teardown = dft_teardown},
+    {.abi = SONO_ABI_VERSION, .op = "rfft", .name = "naive-dft",
+     .summary = "O(n^2) real DFT by definition, bins 0..n/2, float32 sums",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &r2c,
+     .supports = dft_supports, .setup = dft_setup, .load = fft_load, .run = dft_run,
+     .store = fft_store, .teardown = dft_teardown},
+    {.abi = SONO_ABI_VERSION, .op = "fft", .name = "radix2",
+     .summary = "iterative radix-2 Cooley-Tukey (DIT, out-of-place), powers of two",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &c2c,
+     .supports = radix2_supports, .setup = radix2_setup, .load = fft_load,
+     .run = radix2_run, .store = fft_store, .teardown = radix2_teardown},
+    {.abi = SONO_ABI_VERSION, .op = "rfft", .name = "radix2",
+     .summary = "radix-2 on the real input as complex (no packing), bins 0..n/2",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &r2c,
+     .supports = radix2_supports, .setup = radix2_setup, .load = fft_load,
+     .run = radix2_run, .store = fft_store, .teardown = radix2_teardown},
+    {.abi = SONO_ABI_VERSION, .op = "nop", .name = "nop",
+     .summary = "empty run(): the harness's own overhead per timed call",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = nop_supports, .setup = nop_setup, .load = nop_load, .run = nop_run,
+     .store = nop_store, .teardown = nop_teardown},
+};
+
+SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
+{
+    if (r->abi != SONO_ABI_VERSION)
+        return sono_fail(err, SONO_EABI, "cpu plugin built for ABI %d, harness has ABI %d",
+                         SONO_ABI_VERSION, r->abi);
+    for (size_t i = 0; i < sizeof impls / sizeof impls[0]; i++) {
+        int rc = r->add_impl(r, &impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cpu: registering %s/cpu/%s failed (%d)",
+                             impls[i].op, impls[i].name, rc);
+    }
+    return 0;
+}

@@ -1,0 +1,178 @@
+/* fftw.c — fftw/fftw: FFTW3's single-precision planner and codelets over all batch rows,
+ * the library most users would reach for, and so the bar our own rungs are set against.
+ * Plans with FFTW_MEASURE on our own buffers in setup; run() is one fftwf_execute. */
+#include <limits.h>
+#include <stdlib.h>
+
+#include <fftw3.h>
+
+#include "sono.h"
+
+typedef struct fft_variant {
+    int real; /* 1: r2c, input SONO_F32 [batch, n], output bins 0..n/2 */
+} fft_variant;
+
+typedef struct state {
+    size_t n, batch, nout;
+    int real;
+    void *in;          /* plan's input: batch*n floats (r2c) or fftwf_complex (c2c) */
+    fftwf_complex *out; /* batch*nout */
+    fftwf_plan plan;
+} state;
+
+static const fft_variant c2c = {.real = 0};
+static const fft_variant r2c = {.real = 1};
+
+static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
+{
+    long long len = sono_param_int(p, "n", 0);
+    long long batch = sono_param_int(p, "batch", 1);
+    long long threads = sono_param_int(p, "threads", 1);
+
+    (void)ctx;
+    if (threads != 1) {
+        snprintf(why, n, "single-threaded impl (threads=1 only), got threads=%lld", threads);
+        return SONO_EUNSUPPORTED;
+    }
+    /* FFTW's advanced interface takes n, howmany and distances as int. */
+    if (len < 1 || len > INT_MAX || batch < 1 || batch > INT_MAX) {
+        snprintf(why, n, "n=%lld and batch=%lld must be in [1, INT_MAX]", len, batch);
+        return SONO_EUNSUPPORTED;
+    }
+    if (len > (1LL << 40) / batch) {
+        snprintf(why, n, "n*batch=%lld*%lld exceeds 2^40 elements", len, batch);
+        return SONO_EUNSUPPORTED;
+    }
+    return 0;
+}
+
+static void teardown(void *vst)
+{
+    state *st = vst;
+    if (!st)
+        return;
+    if (st->plan)
+        fftwf_destroy_plan(st->plan);
+    fftwf_free(st->in);
+    fftwf_free(st->out);
+    free(st);
+}
+
+static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
+{
+    const fft_variant *v = ctx;
+    char why[256];
+    int rc;
+
+    *stp = NULL;
+    if ((rc = supports(ctx, p, why, sizeof why)) < 0)
+        return sono_fail(err, rc, "fftw: %s", why);
+    state *st = calloc(1, sizeof *st);
+    if (!st)
+        return sono_fail(err, SONO_ENOMEM, "fftw: cannot allocate its state");
+    st->n = (size_t)sono_param_int(p, "n", 0);
+    st->batch = (size_t)sono_param_int(p, "batch", 1);
+    st->real = v->real;
+    st->nout = st->real ? st->n / 2 + 1 : st->n;
+    st->in = fftwf_malloc(st->batch * st->n * (st->real ? sizeof(float) : sizeof(fftwf_complex)));
+    st->out = fftwf_malloc(st->batch * st->nout * sizeof(fftwf_complex));
+    if (!st->in || !st->out) {
+        rc = sono_fail(err, SONO_ENOMEM, "fftw: cannot allocate buffers for n=%zu batch=%zu",
+                       st->n, st->batch);
+        teardown(st);
+        return rc;
+    }
+    int n = (int)st->n, howmany = (int)st->batch, odist = (int)st->nout;
+    if (st->real)
+        st->plan = fftwf_plan_many_dft_r2c(1, &n, howmany, st->in, NULL, 1, n, st->out, NULL,
+                                           1, odist, FFTW_MEASURE);
+    else
+        st->plan = fftwf_plan_many_dft(1, &n, howmany, st->in, NULL, 1, n, st->out, NULL, 1,
+                                       odist, FFTW_FORWARD, FFTW_MEASURE);
+    if (!st->plan) {
+        teardown(st);
+        return sono_fail(err, SONO_EDEVICE, "fftw: planner returned NULL for %s n=%d batch=%d",
+                         v->real ? "r2c" : "c2c", n, howmany);
+    }
+    *stp = st;
+    return 0;
+}
+
+static int load(void *vst, const sono_buf *in, sono_error *err)
+{
+    state *st = vst;
+    sono_dtype want = st->real ? SONO_F32 : SONO_C64;
+    size_t need = st->batch * st->n * sono_dtype_size(want);
+
+    if (in->dtype != want || sono_buf_elems(in) != (long long)(st->batch * st->n) ||
+        in->nbytes < need)
+        return sono_fail(err, SONO_EINVAL,
+                         "fftw: input must be %s [batch=%zu, n=%zu] (%zu bytes); got dtype %d, "
+                         "%lld elements, %zu bytes",
+                         st->real ? "f32" : "c64", st->batch, st->n, need, (int)in->dtype,
+                         sono_buf_elems(in), in->nbytes);
+    memcpy(st->in, in->data, need);
+    return 0;
+}
+
+/* Out-of-place, so FFTW leaves st->in intact and every call computes the same thing. */
+static int run(void *vst)
+{
+    state *st = vst;
+    fftwf_execute(st->plan);
+    return 0;
+}
+
+static int store(void *vst, sono_buf *out, sono_error *err)
+{
+    state *st = vst;
+    size_t need = st->batch * st->nout * sizeof(fftwf_complex);
+
+    if (out->dtype != SONO_C64 || out->nbytes < need)
+        return sono_fail(err, SONO_EINVAL,
+                         "fftw: output must be c64 [batch=%zu, %zu] (%zu bytes); got dtype %d, "
+                         "%zu bytes",
+                         st->batch, st->nout, need, (int)out->dtype, out->nbytes);
+    memcpy(out->data, st->out, need);
+    return 0;
+}
+
+static int describe(void *vst, char *buf, size_t n)
+{
+    state *st = vst;
+    char *s = fftwf_sprint_plan(st->plan);
+    if (!s)
+        return SONO_ENOMEM;
+    snprintf(buf, n, "%s", s);
+    free(s); /* FFTW documents this string as malloc'd, to be free()d */
+    return 0;
+}
+
+static const sono_impl impls[] = {
+    {.abi = SONO_ABI_VERSION, .op = "fft", .name = "fftw",
+     .summary = "FFTW3 fftwf_plan_many_dft, FFTW_MEASURE, out-of-place",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &c2c,
+     .supports = supports, .setup = setup, .load = load, .run = run,
+     .store = store, .teardown = teardown, .describe = describe},
+    {.abi = SONO_ABI_VERSION, .op = "rfft", .name = "fftw",
+     .summary = "FFTW3 fftwf_plan_many_dft_r2c, FFTW_MEASURE, out-of-place",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &r2c,
+     .supports = supports, .setup = setup, .load = load, .run = run,
+     .store = store, .teardown = teardown, .describe = describe},
+};
+
+SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
+{
+    if (r->abi != SONO_ABI_VERSION)
+        return sono_fail(err, SONO_EABI, "fftw plugin built for ABI %d, harness has ABI %d",
+                         SONO_ABI_VERSION, r->abi);
+    for (size_t i = 0; i < sizeof impls / sizeof impls[0]; i++) {
+        int rc = r->add_impl(r, &impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "fftw: registering %s/fftw/%s failed (%d)",
+                             impls[i].op, impls[i].name, rc);
+    }
+    if (r->add_lib)
+        r->add_lib(r, "fftw", fftwf_version);
+    return 0;
+}

@@ -1,0 +1,163 @@
+/* wrong.c — a TEST-ONLY plugin (build/test-plugins/wrong.so, backend "wrong") whose impls
+ * are wrong on purpose, so tests can prove the harness reports FAIL instead of trusting
+ * an impl: wrong/fft conjugates the exponent, wrong/rfft-nan emits a NaN. Never ship it. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "sono.h"
+
+#define TWO_PI 6.283185307179586476925286766559005768
+
+typedef struct state {
+    size_t n, batch, nout;
+    float *in;  /* batch*n*2 floats (fft) or batch*n (rfft) */
+    float *out; /* batch*nout interleaved complex */
+    float *w;   /* fft: e^{+2 pi i m/n}, the wrong sign; interleaved */
+    int real;
+} state;
+
+static const int c2c = 0, r2c = 1;
+
+static void *amalloc(size_t bytes)
+{
+    if (bytes == 0)
+        bytes = 1;
+    if (bytes > SIZE_MAX - 63)
+        return NULL;
+    return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+}
+
+static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
+{
+    long long len = sono_param_int(p, "n", 0);
+    long long batch = sono_param_int(p, "batch", 1);
+
+    (void)ctx;
+    if (sono_param_int(p, "threads", 1) != 1) {
+        snprintf(why, n, "single-threaded impl (threads=1 only)");
+        return SONO_EUNSUPPORTED;
+    }
+    if (len < 1 || batch < 1 || len > (1LL << 30) / batch) {
+        snprintf(why, n, "n=%lld, batch=%lld: need n, batch >= 1, n*batch <= 2^30", len,
+                 batch);
+        return SONO_EUNSUPPORTED;
+    }
+    return 0;
+}
+
+static void teardown(void *vst)
+{
+    state *st = vst;
+    if (!st)
+        return;
+    free(st->in);
+    free(st->out);
+    free(st->w);
+    free(st);
+}
+
+static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
+{
+    char why[256];
+
+    *stp = NULL;
+    if (supports(ctx, p, why, sizeof why) != 0)
+        return sono_fail(err, SONO_EUNSUPPORTED, "wrong: %s", why);
+    state *st = calloc(1, sizeof *st);
+    if (!st)
+        return sono_fail(err, SONO_ENOMEM, "wrong: cannot allocate its state");
+    st->real = *(const int *)ctx;
+    st->n = (size_t)sono_param_int(p, "n", 0);
+    st->batch = (size_t)sono_param_int(p, "batch", 1);
+    st->nout = st->real ? st->n / 2 + 1 : st->n;
+    st->in = amalloc(st->batch * st->n * (st->real ? 1 : 2) * sizeof(float));
+    st->out = amalloc(st->batch * st->nout * 2 * sizeof(float));
+    st->w = amalloc(st->n * 2 * sizeof(float));
+    if (!st->in || !st->out || !st->w) {
+        teardown(st);
+        return sono_fail(err, SONO_ENOMEM, "wrong: cannot allocate buffers");
+    }
+    for (size_t m = 0; m < st->n; m++) {
+        double a = +TWO_PI * (double)m / (double)st->n; /* the bug, on purpose */
+        st->w[2 * m] = (float)cos(a);
+        st->w[2 * m + 1] = (float)sin(a);
+    }
+    *stp = st;
+    return 0;
+}
+
+static int load(void *vst, const sono_buf *in, sono_error *err)
+{
+    state *st = vst;
+    size_t need = st->batch * st->n * (st->real ? 1 : 2) * sizeof(float);
+    if (in->dtype != (st->real ? SONO_F32 : SONO_C64) || in->nbytes < need)
+        return sono_fail(err, SONO_EINVAL, "wrong: input has dtype %d, %zu bytes",
+                         (int)in->dtype, in->nbytes);
+    memcpy(st->in, in->data, need);
+    return 0;
+}
+
+/* The DFT with e^{+2 pi i jk/n}: right for n <= 2 and wrong everywhere else. */
+static int run_fft(void *vst)
+{
+    state *st = vst;
+    size_t n = st->n;
+    for (size_t b = 0; b < st->batch; b++) {
+        const float *x = st->in + 2 * b * n;
+        float *y = st->out + 2 * b * n;
+        for (size_t k = 0; k < n; k++) {
+            float re = 0.0f, im = 0.0f;
+            for (size_t j = 0, m = 0; j < n; j++, m = (m + k) % n) {
+                re += x[2 * j] * st->w[2 * m] - x[2 * j + 1] * st->w[2 * m + 1];
+                im += x[2 * j] * st->w[2 * m + 1] + x[2 * j + 1] * st->w[2 * m];
+            }
+            y[2 * k] = re;
+            y[2 * k + 1] = im;
+        }
+    }
+    return 0;
+}
+
+static int run_nan(void *vst)
+{
+    state *st = vst;
+    memset(st->out, 0, st->batch * st->nout * 2 * sizeof(float));
+    st->out[0] = NAN;
+    return 0;
+}
+
+static int store(void *vst, sono_buf *out, sono_error *err)
+{
+    state *st = vst;
+    size_t need = st->batch * st->nout * 2 * sizeof(float);
+    if (out->dtype != SONO_C64 || out->nbytes < need)
+        return sono_fail(err, SONO_EINVAL, "wrong: output has dtype %d, %zu bytes",
+                         (int)out->dtype, out->nbytes);
+    memcpy(out->data, st->out, need);
+    return 0;
+}
+
+static const sono_impl impls[] = {
+    {.abi = SONO_ABI_VERSION, .op = "fft", .name = "fft",
+     .summary = "TEST ONLY: DFT with the wrong sign of the exponent; must FAIL",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &c2c,
+     .supports = supports, .setup = setup, .load = load, .run = run_fft,
+     .store = store, .teardown = teardown},
+    {.abi = SONO_ABI_VERSION, .op = "rfft", .name = "rfft-nan",
+     .summary = "TEST ONLY: NaN in bin 0 of row 0, zeros elsewhere; must FAIL",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &r2c,
+     .supports = supports, .setup = setup, .load = load, .run = run_nan,
+     .store = store, .teardown = teardown},
+};
+
+SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
+{
+    for (size_t i = 0; i < sizeof impls / sizeof impls[0]; i++) {
+        int rc = r->add_impl(r, &impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "wrong: registering %s/%s failed (%d)", impls[i].op,
+                             impls[i].name, rc);
+    }
+    return 0;
+}
