@@ -47,7 +47,7 @@ run: deps
 	$(BIN)/harness run suites/quick
 
 test: all $(TESTS)
-	@SONO_HARNESS=$(BIN)/harness SONO_TEST_PLUGINS=$(BUILD)/test-plugins \
+	@SONO_HARNESS=$(BIN)/harness SONO_BUILD=$(BUILD) SONO_TEST_PLUGINS=$(BUILD)/test-plugins \
 	  bash tests/run.sh $(TESTS)
 
 # The same tests under AddressSanitizer and UBSan, in a build of their own.

@@ -27,13 +27,24 @@ static int parse_ll(const char *t, long long *v)
     return errno == 0 && end != t && *end == 0 ? 0 : -1;
 }
 
+static int parse_trimmed(const sono_param_spec *spec, const char *t, sono_param *out,
+                         sono_error *err);
+
 int sono_param_parse(const sono_param_spec *spec, const char *text, sono_param *out,
                      sono_error *err)
 {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", text);
-    char *t = trim(buf);
+    char *buf = strdup(text);
+    if (!buf)
+        return sono_fail(err, SONO_ENOMEM, "out of memory");
     *out = (sono_param){.name = spec->name, .type = spec->type};
+    int rc = parse_trimmed(spec, trim(buf), out, err);
+    free(buf);
+    return rc;
+}
+
+static int parse_trimmed(const sono_param_spec *spec, const char *t, sono_param *out,
+                         sono_error *err)
+{
     if (spec->type == SONO_PINT) {
         if (parse_ll(t, &out->i))
             return sono_fail(err, SONO_EINVAL, "%s = '%s': expected an integer", spec->name, t);
@@ -107,7 +118,9 @@ static int expand_range(const sono_param_spec *spec, char *t, sono_param *vals, 
         if (rc)
             return rc;
         (*count)++;
-        if (v > LLONG_MAX / 2)
+        /* the next value would pass b or overflow: stop before computing it */
+        if (op == '*' ? v > b / s
+                      : (unsigned long long)b - (unsigned long long)v < (unsigned long long)s)
             break;
     }
     return 0;
@@ -124,11 +137,15 @@ int sono_param_list(const sono_param_spec *spec, const char *text, sono_param **
         rc = sono_fail(err, SONO_ENOMEM, "out of memory");
         goto done;
     }
-    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && !rc;
-         tok = strtok_r(NULL, ",", &save)) {
+    /* split by hand: strtok would merge ",," and drop a leading or trailing comma */
+    for (char *tok = *copy ? copy : NULL, *next; tok && !rc; tok = next) {
+        next = strchr(tok, ',');
+        if (next)
+            *next++ = 0;
         tok = trim(tok);
         if (!*tok)
-            rc = sono_fail(err, SONO_EINVAL, "%s: empty value in list '%s'", spec->name, text);
+            rc = sono_fail(err, SONO_EINVAL, "%s: empty value in list '%s': expected values separated "
+                           "by single commas", spec->name, text);
         else if (strstr(tok, ".."))
             rc = expand_range(spec, tok, vals, count, err);
         else if (*count >= MAX_VALUES)

@@ -25,6 +25,20 @@ const char *sono_exe_dir(void)
     return dir;
 }
 
+/* The executable's parent folder, resolved, so recorded paths read /opt/x/lib/... and
+ * not /opt/x/bin/../lib/... */
+static const char *root_dir(void)
+{
+    static char root[PATH_MAX];
+    if (!root[0]) {
+        char up[PATH_MAX + 4];
+        snprintf(up, sizeof up, "%s/..", sono_exe_dir());
+        if (!realpath(up, root))
+            snprintf(root, sizeof root, "%s", up);
+    }
+    return root;
+}
+
 static int is_dir(const char *p)
 {
     struct stat st;
@@ -42,18 +56,18 @@ void sono_load_plugins(sono_reg *R)
         free(copy);
     }
     char p[PATH_MAX + 64];
-    snprintf(p, sizeof p, "%s/../build/plugins", sono_exe_dir());
+    snprintf(p, sizeof p, "%s/build/plugins", root_dir());
     sono_reg_load_dir(R, p);
-    snprintf(p, sizeof p, "%s/../lib/sonobench/plugins", sono_exe_dir());
+    snprintf(p, sizeof p, "%s/lib/sonobench/plugins", root_dir());
     sono_reg_load_dir(R, p);
 }
 
 int sono_suites_dir(char *out, size_t n)
 {
-    snprintf(out, n, "%s/../suites", sono_exe_dir());
+    snprintf(out, n, "%s/suites", root_dir());
     if (is_dir(out))
         return 0;
-    snprintf(out, n, "%s/../share/sonobench/suites", sono_exe_dir());
+    snprintf(out, n, "%s/share/sonobench/suites", root_dir());
     return is_dir(out) ? 0 : -1;
 }
 

@@ -40,7 +40,9 @@ static char *read_line(char *str, int num, void *stream)
     size_t len = strlen(s);
     if (len && s[len - 1] == '\n')
         r->line++;
-    else if (!feof(r->f) && !r->long_line) /* split by inih's fixed buffer */
+    else if (feof(r->f)) /* a last line without its newline is a line too */
+        r->line++;
+    else if (!r->long_line) /* split by inih's fixed buffer */
         r->long_line = r->line + 1;
     return s;
 }
@@ -530,7 +532,7 @@ int sono_suite_load(const char *path, const sono_reg *R, sono_plan *plan, sono_e
              .cfg = SONO_MEASURE_DEFAULTS};
     int rc = 0;
     if (r.long_line)
-        rc = fail_at(&c, r.long_line, "line too long: at most 199 characters per line", "");
+        rc = fail_at(&c, r.long_line, "line too long: at most 198 characters per line", "");
     else if (bad)
         rc = fail_at(&c, bad, "syntax error: expected '[section]', 'key = value' or a comment",
                      "");

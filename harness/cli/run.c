@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "env.h"
@@ -16,11 +17,14 @@
 
 static volatile sig_atomic_t stop_requested;
 
+/* The first Ctrl-C stops after the current sample and closes the results file; a second
+ * one means now: the file on disk is still the valid one written after the last case. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    if (stop_requested) /* a second Ctrl-C: the user means it now */
-        signal(SIGINT, SIG_DFL);
+    if (stop_requested) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
     stop_requested = 1;
 }
 
@@ -34,6 +38,9 @@ static void default_out(const sono_plan *plan, char *out, size_t n)
     strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
     mkdir("results", 0755);
     snprintf(out, n, "results/%s-%s-%s.json", plan->name, host, when);
+    /* two runs in one second must not overwrite each other */
+    for (int i = 2; access(out, F_OK) == 0 && i < 1000; i++)
+        snprintf(out, n, "results/%s-%s-%s-%d.json", plan->name, host, when, i);
 }
 
 int sono_cmd_run(sono_reg *R, int argc, char **argv)
@@ -106,13 +113,12 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         sono_plan_free(&plan);
         return SONO_EXIT_USAGE;
     }
-    fprintf(stderr, "harness: suite %s (%s): %d cases -> %s\n", plan.name, plan.file,
-            plan.ncases, out);
-
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    fprintf(stderr, "harness: suite %s (%s): %d cases -> %s\n", plan.name, plan.file,
+            plan.ncases, out);
 
     sono_table *table = sono_table_new();
     sono_run_opts o = {.results = res, .table = table, .progress = quiet ? NULL : stderr,

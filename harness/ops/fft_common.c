@@ -4,6 +4,14 @@
 #include <float.h>
 #include <math.h>
 
+/* n and batch: the same contract for the complex and the real transform. */
+const sono_param_spec sono_fft_params[2] = {
+    {.name = "n", .type = SONO_PINT, .imin = 1, .imax = 1 << 24, .idflt = 1024,
+     .help = "transform length (samples per row)"},
+    {.name = "batch", .type = SONO_PINT, .imin = 1, .imax = 1 << 16, .idflt = 1,
+     .help = "independent transforms, one per row"},
+};
+
 /* 2^28 complex samples is 2 GiB per buffer: past that a case is a memory test. */
 int sono_fft_validate(const sono_params *p, sono_error *err)
 {

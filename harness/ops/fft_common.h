@@ -5,6 +5,8 @@
 
 #include "op.h"
 
+extern const sono_param_spec sono_fft_params[2];
+
 int sono_fft_validate(const sono_params *p, sono_error *err);
 double sono_fft_tolerance(const sono_params *p, sono_err_growth g);
 

@@ -7,12 +7,6 @@
 #include "fft_common.h"
 #include "op.h"
 
-static const sono_param_spec params[] = {
-    {.name = "n", .type = SONO_PINT, .imin = 1, .imax = 1 << 24, .idflt = 1024,
-     .help = "transform length (real samples per row)"},
-    {.name = "batch", .type = SONO_PINT, .imin = 1, .imax = 1 << 16, .idflt = 1,
-     .help = "independent transforms, one per row"},
-};
 
 static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
 {
@@ -59,8 +53,8 @@ static void cost(const sono_params *p, sono_cost *c)
 const sono_op sono_op_rfft = {
     .name = "rfft",
     .summary = "real-to-complex forward DFT, float32, batched (n/2+1 bins)",
-    .params = params,
-    .nparams = sizeof params / sizeof params[0],
+    .params = sono_fft_params,
+    .nparams = 2,
     .validate = sono_fft_validate,
     .shapes = shapes,
     .reference = reference,

@@ -19,8 +19,9 @@
  *     kernel) -> run, many times (the timed kernel: same output every call, input left
  *     intact) -> store (copy out; check out->nbytes) -> teardown (free all; it must also
  *     accept a half-built state, which is how setup cleans up after itself).
- *  5. Add mybk to PLUGINS in the Makefile, with its library flags from pkg-config
- *     (`pkg-config --cflags --libs foo`), and the library's Debian package to
+ *  5. Add mybk to BACKENDS in the Makefile, with its library flags from pkg-config in
+ *     CFLAGS_mybk and LIBS_mybk (`pkg-config --cflags --libs foo`), the library's Debian
+ *     package to
  *     ci/install-deps.sh. If the library or device may be absent at run time, call
  *     r->set_unavailable(r, "why") in sono_plugin_init instead of failing: the impls stay
  *     listed and their cases are skipped with that reason. Report the library's version

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# device-check.sh — the one command a session runs on a lent GPU machine. That machine
+# has no network and none of our Debian libraries, so it works from a build made on the
+# developer's machine plus the libraries carried in .devpkgs/ (../shared/device/pack.sh):
+#
+#   here:   ../shared/device/pack.sh && make all $(ls tests/test_*.c | sed 's|tests/|build/tests/|;s|\.c$||')
+#   device: carry ["build", "bin", ".devpkgs"], command
+#           bash .devpkgs/unpack.sh && . /tmp/devroot/env.sh && bash ci/device-check.sh
+#
+# It runs the built tests, then the GPU suite (suites/gpu once it exists, else
+# suites/quick), writing results/reference/<gpu>-<date>.json, and prints a summary.
+# Every issue that adds something only a GPU can check adds it here.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+gpu=${gpu:-no-gpu}
+slug=$(printf '%s' "$gpu" | tr -cs 'A-Za-z0-9' '-' | sed 's/-*$//' | tr 'A-Z' 'a-z')
+day=$(date -u +%Y-%m-%d)
+mkdir -p results/reference
+out="results/reference/${slug}-${day}.json"
+echo "device-check: GPU: $gpu"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || true
+
+status=0
+tests=(build/tests/test_*)
+if [ -x "${tests[0]}" ]; then
+    SONO_HARNESS=bin/harness SONO_BUILD=build SONO_TEST_PLUGINS=build/test-plugins \
+        bash tests/run.sh "${tests[@]}" > /tmp/device-tests.log 2>&1 || status=1
+    tail -n 1 /tmp/device-tests.log
+    [ $status -eq 0 ] || grep -E 'FAILED|failing' /tmp/device-tests.log | head -n 20
+else
+    echo "device-check: no built tests in build/tests (build them here first)"
+    status=1
+fi
+
+suite=suites/gpu
+[ -d "$suite" ] || suite=suites/quick
+bin/harness list impls
+bin/harness run "$suite" --out "$out" --quiet > /tmp/device-suite.log 2>&1 || status=1
+tail -n 40 /tmp/device-suite.log
+echo "device-check: results in $out (status $status)"
+exit $status
