@@ -117,10 +117,8 @@ static void pp_parse_real_and_string(void **state)
     sono_param_free(&v);
 }
 
-/* BUG (harness/params.c, sono_param_parse): the text is copied into a 256-byte buffer
- * with snprintf, so whatever follows character 255 is dropped unseen: "1", 300 spaces,
- * "x" is accepted as n = 1 instead of rejected as trailing junk. */
-static void pp_BUG_parse_long_text(void **state)
+/* A regression test for sono_param_parse ignoring text past 255 characters ("1 ... x"). */
+static void pp_parse_long_text(void **state)
 {
     (void)state;
     char text[400];
@@ -226,10 +224,8 @@ static void pp_list_errors(void **state)
     pp_list_bad(&pp_int, " ", "empty");
 }
 
-/* BUG (harness/params.c, sono_param_list): the list is split with strtok_r, which merges
- * adjacent commas and drops leading and trailing ones, so "16,,32", ",16" and "16,"
- * are accepted as 16, 32 / 16 / 16; the empty item should be rejected as "16, ,32" is. */
-static void pp_BUG_list_empty_items(void **state)
+/* A regression test for sono_param_list accepting empty items ("16,,32", ",16", "16,"). */
+static void pp_list_empty_items(void **state)
 {
     (void)state;
     pp_list_bad(&pp_int, "16,,32", "empty");
@@ -249,15 +245,11 @@ static void pp_list_limit(void **state)
     pp_list_bad(&pp_wide, "1..2000, 1..2000, 1..97", "more than 4096");
 }
 
-/* BUG (harness/params.c, expand_range): the next value v*f or v+s is computed before it
- * is compared with b, and the only guard is v > LLONG_MAX/2; for a spec whose range
- * reaches LLONG_MAX, "1..9223372036854775807*3" overflows at 3^39 * 3 (signed overflow:
- * UB, UBSan aborts) instead of stopping after 3^39 with 40 values. Run in a child so an
- * abort shows as this test failing. */
-static void pp_BUG_list_overflow(void **state)
+/* A regression test for expand_range overflowing past LLONG_MAX ("1..LLONG_MAX*3"). */
+static void pp_list_range_to_llong_max(void **state)
 {
     (void)state;
-    fflush(NULL);
+    fflush(NULL); /* in a child, so a UBSan abort shows as this test failing */
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -381,12 +373,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pp_parse_int),
         cmocka_unit_test(pp_parse_real_and_string),
-        cmocka_unit_test(pp_BUG_parse_long_text),
+        cmocka_unit_test(pp_parse_long_text),
         cmocka_unit_test(pp_list_values_and_ranges),
         cmocka_unit_test(pp_list_errors),
-        cmocka_unit_test(pp_BUG_list_empty_items),
+        cmocka_unit_test(pp_list_empty_items),
         cmocka_unit_test(pp_list_limit),
-        cmocka_unit_test(pp_BUG_list_overflow),
+        cmocka_unit_test(pp_list_range_to_llong_max),
         cmocka_unit_test(pp_format),
         cmocka_unit_test(pp_defaults),
         cmocka_unit_test(pp_copy),

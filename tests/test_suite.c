@@ -346,10 +346,8 @@ static void ts_bad_syntax(void **state)
     ts_bad(text, 6, "too long", "at most");
 }
 
-/* BUG (harness/suite.c, read_line): a line is counted only when it ends in '\n', so an
- * error on a last line without a newline is reported one line early ("suite.ini:5:"
- * for line 6). */
-static void ts_BUG_last_line_number(void **state)
+/* A regression test for an error on a last line without '\n' being reported a line early. */
+static void ts_last_line_without_newline(void **state)
 {
     (void)state;
     ts_bad(TS_HEAD "[fft]\nimpls = cpu/radix2\nn = 0", 6, "out of range", NULL);
@@ -374,18 +372,15 @@ static int ts_load_line(size_t len, sono_error *err)
     return rc;
 }
 
-/* BUG (harness/suite.c, read_line with inih's 200-byte line buffer): the message says
- * "at most 199 characters per line", yet a line of exactly 199 characters is rejected:
- * fgets(buf, 200) holds 199 characters and no '\n', so the line is taken as split. The
- * limit is read from the message, so fixing either the check or the message passes. */
-static void ts_BUG_line_of_199_chars(void **state)
+/* A regression test for a line of exactly the stated maximum length being rejected. */
+static void ts_line_of_max_length(void **state)
 {
     (void)state;
     sono_error err = {0};
     assert_int_equal(ts_load_line(300, &err), SONO_EPARSE);
     const char *at = strstr(err.msg, "at most ");
     assert_non_null(at);
-    int limit = atoi(at + strlen("at most "));
+    int limit = atoi(at + strlen("at most ")); /* the limit the message states */
     assert_true(limit > 100 && limit < 300);
     if (ts_load_line((size_t)limit, &err))
         fail_msg("a line of %d characters is rejected: %s", limit, err.msg);
@@ -424,8 +419,8 @@ int main(void)
         cmocka_unit_test(ts_bad_values),
         cmocka_unit_test(ts_bad_files),
         cmocka_unit_test(ts_bad_syntax),
-        cmocka_unit_test(ts_BUG_last_line_number),
-        cmocka_unit_test(ts_BUG_line_of_199_chars),
+        cmocka_unit_test(ts_last_line_without_newline),
+        cmocka_unit_test(ts_line_of_max_length),
         cmocka_unit_test(ts_shipped),
     };
     return cmocka_run_group_tests(tests, ts_setup, ts_teardown);

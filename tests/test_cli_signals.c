@@ -1,0 +1,190 @@
+/* test_cli_signals.c — `harness run` stopped part-way: kill -9, Ctrl-C (SIGINT) and SIGTERM
+ * must leave a valid results file of whole cases, and a second Ctrl-C must end the process
+ * at once, mid-kernel. */
+#include "cli_util.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <time.h>
+
+#include "results.h"
+
+/* ---- run: stopped part-way --------------------------------------------------------------- */
+
+/* Cases in the results file at path so far (-1: no valid file yet). */
+static int cl_cases_now(const char *path)
+{
+    json_t *d = json_load_file(path, 0, NULL);
+    int n = d ? (int)json_array_size(json_object_get(d, "cases")) : -1;
+    json_decref(d);
+    return n;
+}
+
+/* Starts the slow suite, waits for its first case in the file, sends sig, reaps it.
+ * Returns cases seen before the signal (0: timed out or the run ended first). */
+static int cl_stop_slow(const char *out, int sig, cl_res *r)
+{
+    char tag[PATH_MAX];
+    const char *argv[] = {cl_harness, "run", CL_DATA "/slow.ini", "--out", out, "--quiet", NULL};
+    pid_t pid = cl_spawn(NULL, NULL, argv, tag, sizeof tag);
+    int seen = 0, st;
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    for (int i = 0; i < 1500 && seen < 1; i++) { /* 30 s */
+        if (waitpid(pid, &st, WNOHANG) == pid) { /* it ended before we could stop it */
+            print_error("the run ended by itself (status 0x%x)\n", st);
+            r->status = st;
+            r->code = -2;
+            return 0;
+        }
+        seen = cl_cases_now(out);
+        if (seen < 1)
+            nanosleep(&nap, NULL);
+    }
+    kill(pid, seen >= 1 ? sig : SIGKILL);
+    cl_collect(pid, tag, r);
+    return seen < 0 ? 0 : seen;
+}
+
+static void cl_check_partial(const char *out, json_t **docp)
+{
+    json_t *doc = cl_load(out);
+    json_t *loaded;
+    sono_error err = {0};
+    int rc = sono_results_load(out, &loaded, &err);
+    if (rc)
+        print_error("%s\n", err.msg);
+    assert_int_equal(rc, 0);
+    json_decref(loaded);
+    assert_true(json_is_false(cl_get(doc, "run.complete")));
+    size_t n = json_array_size(json_object_get(doc, "cases"));
+    assert_true(n >= 1 && n < 12);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(doc, "cases"), i, c)
+        cl_check_ok_case(c); /* every recorded case is whole */
+    *docp = doc;
+}
+
+static void cl_run_sigkill(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], out[PATH_MAX + 16];
+    cl_mkdir("kill", dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/k.json", dir);
+    cl_res r;
+    assert_true(cl_stop_slow(out, SIGKILL, &r) >= 1);
+    assert_true(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGKILL);
+    json_t *doc;
+    cl_check_partial(out, &doc);
+    assert_true(json_is_false(cl_get(doc, "run.interrupted")));
+    json_decref(doc);
+    DIR *d = opendir(dir); /* the file and at most its .tmp, nothing else */
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.' && strcmp(de->d_name, "k.json") != 0 &&
+            strcmp(de->d_name, "k.json.tmp") != 0) {
+            print_error("left behind: %s\n", de->d_name);
+            fail();
+        }
+    closedir(d);
+    cl_free(&r);
+}
+
+static void cl_run_sigint(void **state)
+{
+    (void)state;
+    const int sigs[] = {SIGINT, SIGTERM};
+    for (int k = 0; k < 2; k++) {
+        char out[PATH_MAX];
+        snprintf(out, sizeof out, "%s/int%d.json", cl_tmp, k);
+        cl_res r;
+        assert_true(cl_stop_slow(out, sigs[k], &r) >= 1);
+        cl_expect_code(&r, 130);
+        json_t *doc;
+        cl_check_partial(out, &doc);
+        assert_true(json_is_true(cl_get(doc, "run.interrupted")));
+        /* the table shows every completed case, and says the run was interrupted */
+        assert_non_null(strstr(r.out, "\n== fft ==\n"));
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(doc, "cases"), i, c) {
+            char params[64], row[1024];
+            snprintf(params, sizeof params, "n=1024,batch=%lld ",
+                     (long long)json_integer_value(cl_get(c, "params.batch")));
+            assert_true(cl_line_with(r.out, row, sizeof row, params, "OK"));
+        }
+        char summary[64];
+        snprintf(summary, sizeof summary, "%zu ok, 0 fail, 0 skip, 0 error (interrupted)",
+                 json_array_size(json_object_get(doc, "cases")));
+        assert_non_null(strstr(r.out, summary));
+        json_decref(doc);
+        cl_free(&r);
+    }
+}
+
+/* A regression test for a second Ctrl-C failing to end the run at once (it took a third).
+ * The first SIGINT stops after the current sample; a second one means now: the process
+ * ends by SIGINT while the kernel is still running (here a run() of seconds), and the
+ * file on disk is the valid one written before. */
+static void cl_second_sigint_stops_now(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], tag[PATH_MAX], errf[PATH_MAX + 8];
+    snprintf(out, sizeof out, "%s/long.json", cl_tmp);
+    const char *argv[] = {cl_harness, "run", CL_DATA "/long.ini", "--out", out, "--quiet", NULL};
+    pid_t pid = cl_spawn(NULL, NULL, argv, tag, sizeof tag);
+    snprintf(errf, sizeof errf, "%s.err", tag);
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    int st = 0, started = 0, alive_after_first = 0, dead_after_second = 0;
+    for (int i = 0; i < 1500 && !started; i++) { /* "cases -> FILE": handlers come next */
+        char *e = cl_slurp(errf, NULL);
+        started = e && strstr(e, "cases -> ");
+        free(e);
+        if (!started)
+            nanosleep(&nap, NULL);
+    }
+    if (started) {
+        struct timespec settle = {0, 300 * 1000 * 1000};
+        nanosleep(&settle, NULL);
+        kill(pid, SIGINT);
+        struct timespec gap = {0, 200 * 1000 * 1000};
+        nanosleep(&gap, NULL);
+        alive_after_first = waitpid(pid, &st, WNOHANG) == 0; /* first: stop gracefully */
+        if (alive_after_first) {
+            kill(pid, SIGINT);
+            for (int i = 0; i < 100 && !dead_after_second; i++) { /* 2 s */
+                dead_after_second = waitpid(pid, &st, WNOHANG) == pid;
+                if (!dead_after_second)
+                    nanosleep(&nap, NULL);
+            }
+        }
+    }
+    int reaped = dead_after_second || (started && !alive_after_first);
+    if (!reaped) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    assert_true(started);
+    assert_true(alive_after_first); /* the first SIGINT must not kill: it is caught */
+    if (!dead_after_second)
+        print_error("still running 2 s after a second SIGINT\n");
+    assert_true(dead_after_second);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT);
+    json_t *doc;
+    sono_error err = {0};
+    assert_int_equal(sono_results_load(out, &doc, &err), 0);
+    assert_true(json_is_false(cl_get(doc, "run.complete")));
+    assert_int_equal(json_array_size(json_object_get(doc, "cases")), 0);
+    json_decref(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cl_run_sigkill),
+        cmocka_unit_test(cl_run_sigint),
+        cmocka_unit_test(cl_second_sigint_stops_now),
+    };
+    return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
+}
