@@ -9,7 +9,7 @@ BUILD   := $(ROOT)/build
 BIN     := $(ROOT)/bin
 PREFIX  ?= /usr/local
 
-CORE_PKGS := jansson inih hwloc sndfile
+CORE_PKGS := jansson inih hwloc sndfile papi
 # snprintf into fixed message buffers truncates on purpose: a cut message beats none.
 WARN      := -Wall -Wextra -Werror -Wno-format-truncation
 BASE      := -std=c11 -D_GNU_SOURCE -g $(WARN) $(OPT) $(SANITIZE)
@@ -31,6 +31,9 @@ LIBS_cpu  := -lm
 LIBS_fftw := $(shell pkg-config --libs fftw3f 2>/dev/null)
 CFLAGS_fftw := $(shell pkg-config --cflags fftw3f 2>/dev/null)
 LIBS_template :=
+# blas: added to BACKENDS with impls/blas (calibration work)
+LIBS_blas := $(shell pkg-config --libs openblas 2>/dev/null)
+CFLAGS_blas := $(shell pkg-config --cflags openblas 2>/dev/null)
 
 TEST_PLUGINS := $(patsubst tests/plugins/%.c,$(BUILD)/test-plugins/%.so,$(wildcard tests/plugins/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)

@@ -5,9 +5,10 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config
-      libfftw3-dev libjansson-dev libinih-dev libcmocka-dev libhwloc-dev libsndfile1-dev)
-# Later issues append here (libopenblas-dev, libopus-dev, libsamplerate0-dev, libpapi-dev,
-# python3-matplotlib, ...), each with the issue that needs it.
+      libfftw3-dev libjansson-dev libinih-dev libcmocka-dev libhwloc-dev libsndfile1-dev
+      libopenblas-dev libpapi-dev)
+# Later issues append here (libopus-dev, libsamplerate0-dev, python3-matplotlib, ...),
+# each with the issue that needs it.
 
 missing=()
 for p in "${pkgs[@]}"; do

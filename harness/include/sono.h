@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SONO_ABI_VERSION 1
+#define SONO_ABI_VERSION 2
 
 /* ---- errors ---------------------------------------------------------------------- */
 enum {
@@ -179,6 +179,9 @@ typedef struct sono_impl {
     void (*teardown)(void *st);
     /* Optional: what the impl chose (FFTW's plan, thread count), into the record. */
     int (*describe)(void *st, char *buf, size_t n);
+    /* ABI 2. Optional: bytes the impl allocated in setup beyond the core's input and
+     * output buffers (plans, tables, work and staging buffers), for the record. */
+    size_t (*workspace)(void *st);
 } sono_impl;
 
 /* ---- registry -------------------------------------------------------------------- */
