@@ -25,13 +25,13 @@ MAIN_OBJ := $(BUILD)/obj/harness/main.o
 CORE_LIB := $(BUILD)/libsonocore.a
 
 # A backend is a folder under impls/ with C sources; cuda and py come with their issues.
-BACKENDS := cpu fftw template
+BACKENDS := cpu fftw template blas
 PLUGINS  := $(BACKENDS:%=$(BUILD)/plugins/%.so)
-LIBS_cpu  := -lm
-LIBS_fftw := $(shell pkg-config --libs fftw3f 2>/dev/null)
+LIBS_cpu  := -lm -pthread
+LIBS_fftw := $(shell pkg-config --libs fftw3f 2>/dev/null) -lfftw3f_threads -lpthread
 CFLAGS_fftw := $(shell pkg-config --cflags fftw3f 2>/dev/null)
 LIBS_template :=
-# blas: added to BACKENDS with impls/blas (calibration work)
+# blas: OpenBLAS's SGEMM, the peak FLOP/s that `harness calibrate` measures
 LIBS_blas := $(shell pkg-config --libs openblas 2>/dev/null)
 CFLAGS_blas := $(shell pkg-config --cflags openblas 2>/dev/null)
 

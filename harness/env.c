@@ -102,9 +102,10 @@ json_t *sono_env_json(const sono_reg *R)
     }
     json_t *devices = json_array();
     for (int i = 0; i < R->ndevices; i++)
-        json_array_append_new(devices, json_pack("{s:s, s:s, s:f}", "name",
+        json_array_append_new(devices, json_pack("{s:s, s:s, s:f, s:f}", "name",
                               R->devices[i]->name, "kind", R->devices[i]->kind,
-                              "clock_resolution_ns", R->devices[i]->resolution_ns));
+                              "clock_resolution_ns", R->devices[i]->resolution_ns,
+                              "clock_overhead_ns", R->devices[i]->overhead_ns));
     return json_pack("{s:s, s:o, s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:o, s:o, s:s, s:s, "
                      "s:o}",
                      "host", host, "cpu", cpu_json(), "os", os, "kernel", u.release,

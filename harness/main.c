@@ -20,9 +20,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "help") == 0)
         return sono_cmd_help(argc - 1, argv + 1);
-    int (*fn)(sono_reg *, int, char **) = strcmp(cmd, "run") == 0    ? sono_cmd_run
+    int (*fn)(sono_reg *, int, char **) = strcmp(cmd, "__worker") == 0 ? sono_cmd_worker
+                                          : strcmp(cmd, "run") == 0    ? sono_cmd_run
                                           : strcmp(cmd, "list") == 0 ? sono_cmd_list
                                           : strcmp(cmd, "exec") == 0 ? sono_cmd_exec
+                                          : strcmp(cmd, "calibrate") == 0 ? sono_cmd_calibrate
                                                                      : NULL;
     if (!fn) {
         fprintf(stderr, "harness: unknown command '%s'; see harness --help\n", cmd);

@@ -23,8 +23,8 @@ void sono_measurement_free(sono_measurement *m)
 }
 
 int sono_measure(const sono_device *dev, int (*run)(void *st), void *st,
-                 const sono_measure_cfg *cfg, volatile sig_atomic_t *stop_flag,
-                 sono_measurement *m, sono_error *err)
+                 const sono_measure_cfg *cfg, sono_before_sample before, void *before_ctx,
+                 volatile sig_atomic_t *stop_flag, sono_measurement *m, sono_error *err)
 {
     *m = (sono_measurement){0};
     double t0 = wall_s(), ns;
@@ -50,13 +50,19 @@ int sono_measure(const sono_device *dev, int (*run)(void *st), void *st,
         if (wall_s() - t0 >= cfg->warmup_s)
             break;
     }
-    m->k = k;
+    /* Cold: one run per sample, right after the eviction; repeating it k times would
+     * measure warm caches for all but the first. */
+    m->cold = before != NULL;
+    m->k = m->cold ? 1 : k;
 
     long cap = cfg->max_samples > 0 ? cfg->max_samples : 1;
     if (!(m->samples = malloc((size_t)cap * sizeof *m->samples)))
         return sono_fail(err, SONO_ENOMEM, "no memory for %ld samples", cap);
     long next_check = cfg->min_samples;
+    double t_samples = wall_s(); /* min_time_s counts sampling only, not the warm-up */
     for (;;) {
+        if (before)
+            before(before_ctx);
         if ((rc = dev->time_runs(dev, run, st, m->k, &ns, err))) {
             sono_measurement_free(m);
             return rc;
@@ -71,7 +77,7 @@ int sono_measure(const sono_device *dev, int (*run)(void *st), void *st,
             sono_summarize(m->samples, (size_t)m->nsamples, &m->s);
             next_check = m->nsamples + (m->nsamples / 10 > 1 ? m->nsamples / 10 : 1);
             if (m->nsamples >= 6 && m->s.ci_rel <= cfg->target_ci &&
-                wall_s() - t0 >= cfg->min_time_s) {
+                wall_s() - t_samples >= cfg->min_time_s) {
                 m->stop = "converged";
                 break;
             }
@@ -88,5 +94,7 @@ int sono_measure(const sono_device *dev, int (*run)(void *st), void *st,
     }
     sono_summarize(m->samples, (size_t)m->nsamples, &m->s);
     m->elapsed_s = wall_s() - t0;
+    m->converged = m->nsamples >= 6 && m->s.ci_rel <= cfg->target_ci;
+    m->short_samples = m->s.median * (double)m->k < 100.0 * dev->resolution_ns;
     return 0;
 }

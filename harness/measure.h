@@ -17,12 +17,15 @@ typedef struct sono_measure_cfg {
                           agree by luck and still miss a slower phase */
     long min_samples;  /* never judge convergence on fewer */
     long max_samples;  /* stop (and say so) past this many */
+    double timeout_s;  /* the runner kills a case's worker past this (setup included) */
+    char pin[32];      /* where the worker runs: none, auto, core:N (harness/pin.h) */
 } sono_measure_cfg;
 
 #define SONO_MEASURE_DEFAULTS \
     ((sono_measure_cfg){.target_ci = 0.02, .budget_s = 2.0, .warmup_s = 0.1, \
                         .min_time_s = 0.1, \
-                        .min_samples = 10, .max_samples = 2000})
+                        .min_samples = 10, .max_samples = 2000, .timeout_s = 120, \
+                        .pin = "none"})
 
 typedef struct sono_measurement {
     double *samples;    /* ns per run, one per sample; malloc'ed, caller frees */
@@ -32,14 +35,23 @@ typedef struct sono_measurement {
     double warmup_ns;
     double elapsed_s;   /* wall time of warm-up + samples */
     const char *stop;   /* "converged", "budget", "max-samples" */
+    int converged;      /* the CI reached target_ci: when 0, the record says so */
+    int cold;           /* each sample was one run after evicting the caches */
+    int short_samples;  /* a sample (k runs) lasted under 100 clock ticks: the clock's
+                           granularity is a visible part of the figure */
     sono_summary s;
 } sono_measurement;
 
-/* Measure run(st) on dev. stop_flag (may be NULL) is polled between samples: when set,
- * returns SONO_EINTR. On error the measurement is freed. */
+/* Called before every sample in cold-cache mode, untimed (harness/evict.h). */
+typedef void (*sono_before_sample)(void *ctx);
+
+/* Measure run(st) on dev. With before (cold mode) each sample is a single run preceded
+ * by before(before_ctx); else samples are k runs back to back (hot caches). stop_flag
+ * (may be NULL) is polled between samples: when set, returns SONO_EINTR. On error the
+ * measurement is freed. */
 int sono_measure(const sono_device *dev, int (*run)(void *st), void *st,
-                 const sono_measure_cfg *cfg, volatile sig_atomic_t *stop_flag,
-                 sono_measurement *m, sono_error *err);
+                 const sono_measure_cfg *cfg, sono_before_sample before, void *before_ctx,
+                 volatile sig_atomic_t *stop_flag, sono_measurement *m, sono_error *err);
 void sono_measurement_free(sono_measurement *m);
 
 #endif

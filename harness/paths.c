@@ -39,6 +39,11 @@ static const char *root_dir(void)
     return root;
 }
 
+const char *sono_root_dir(void)
+{
+    return root_dir();
+}
+
 static int is_dir(const char *p)
 {
     struct stat st;

@@ -11,6 +11,10 @@
 /* The folder holding the running executable (from /proc/self/exe). */
 const char *sono_exe_dir(void);
 
+/* The executable's parent folder, resolved: the repo (or ROOT) in a build tree, PREFIX
+ * once installed. Machine-wide files such as results/calibration.json live under it. */
+const char *sono_root_dir(void);
+
 /* Load plugins from: each folder of $SONO_PLUGIN_PATH (':'-separated), then
  * <exe>/../build/plugins (the build tree), then <exe>/../lib/sonobench/plugins. */
 void sono_load_plugins(sono_reg *R);

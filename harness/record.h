@@ -3,6 +3,8 @@
 #ifndef SONO_RECORD_H
 #define SONO_RECORD_H
 
+#include <jansson.h>
+
 #include "check.h"
 #include "measure.h"
 #include "op.h"
@@ -26,6 +28,10 @@ typedef struct sono_record {
     sono_cost cost;
     double gflops, gbps, rtf; /* from the median; rtf = time / audio duration */
     char describe[2048];
+    json_t *counters;       /* hardware counters per run (counters.h), owned */
+    double workspace_bytes; /* what the impl reported from setup; < 0: not reported */
+    double peak_rss_bytes;  /* the worker's peak resident set over the case */
+    char pin[128];          /* where the process was bound ("none", "core 1 (PU 1)") */
     char started[32];     /* UTC, ISO 8601 */
 } sono_record;
 

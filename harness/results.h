@@ -16,8 +16,8 @@ typedef struct sono_results sono_results;
  * The document is written at once, with "complete": false and no cases. */
 int sono_results_open(const char *path, json_t *suite, json_t *env, sono_results **out,
                       sono_error *err);
-/* Append one finished case and rewrite the file. */
-int sono_results_add(sono_results *r, const sono_record *rec, sono_error *err);
+/* Append one finished case's record (borrowed) and rewrite the file. */
+int sono_results_add(sono_results *r, json_t *rec, sono_error *err);
 /* Mark the run complete (or interrupted), write summary counts, rewrite, free. */
 int sono_results_close(sono_results *r, int interrupted, sono_error *err);
 void sono_results_abandon(sono_results *r);

@@ -1,279 +1,160 @@
-/* runner.c — executes cases one after the other in this process (worker processes come
- * with the isolation work). The timed region is run() alone; setup (plan time), load and
- * store (transfers) are timed once each and recorded apart. */
+/* runner.c — the run loop on the runner's side. Cases go to one worker per device, in
+ * plan order; a worker that dies or overruns its case's timeout is reaped and replaced
+ * for the next case, and the case gets a crash or timeout record built here. */
 #include "runner.h"
 
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "params.h"
-#include "sha256.h"
+#include "casejson.h"
+#include "worker.h"
 
-static double now_ns(void)
+#define MAX_WORKERS 8
+
+typedef struct pool {
+    const char *exe;
+    char dev[MAX_WORKERS][64];
+    sono_worker w[MAX_WORKERS];
+    int n;
+} pool;
+
+static sono_worker *worker_for(pool *P, const char *dev, sono_error *err)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-int sono_buf_alloc(sono_buf *b, sono_error *err)
-{
-    size_t n = (size_t)sono_buf_elems(b) * sono_dtype_size(b->dtype);
-    size_t padded = (n + 63) / 64 * 64;
-    b->data = aligned_alloc(64, padded ? padded : 64);
-    b->nbytes = n;
-    if (!b->data)
-        return sono_fail(err, SONO_ENOMEM, "no memory for a buffer of %zu bytes", n);
-    return 0;
-}
-
-void sono_buf_free(sono_buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-}
-
-void sono_buf_sha256(const sono_buf *b, char hex[65])
-{
-    sono_sha256_hex(b->data, b->nbytes, hex);
-}
-
-/* One input and one reference are kept: the plan runs every impl of a (params, input)
- * back to back, so each is made once. */
-typedef struct cache {
-    int input;
-    sono_buf in;
-    char in_key[64];
-    char sha[65];
-    double rate;
-    sono_buf ref;
-    char ref_key[600];
-} cache;
-
-static void cache_free(cache *k)
-{
-    sono_buf_free(&k->in);
-    sono_buf_free(&k->ref);
-}
-
-static int get_input(const sono_plan *plan, const sono_case *c, cache *k, sono_buf *desc,
-                     sono_error *err)
-{
-    char key[64];
-    snprintf(key, sizeof key, "%d/%d/%lld", c->input, desc->dtype, sono_buf_elems(desc));
-    if (k->in.data && strcmp(key, k->in_key) == 0 && k->in.ndim == desc->ndim &&
-        memcmp(k->in.shape, desc->shape, sizeof desc->shape) == 0)
-        return 0;
-    sono_buf_free(&k->in);
-    sono_buf_free(&k->ref);
-    k->in_key[0] = k->ref_key[0] = 0;
-    k->in = *desc;
-    int rc = sono_buf_alloc(&k->in, err);
-    if (!rc)
-        rc = sono_input_fill(&plan->inputs[c->input], plan->sample_rate, &k->in, &k->rate, err);
-    if (rc) {
-        sono_buf_free(&k->in);
-        return rc;
+    int i = 0;
+    while (i < P->n && strcmp(P->dev[i], dev) != 0)
+        i++;
+    if (i == P->n) {
+        if (P->n == MAX_WORKERS) {
+            sono_fail(err, SONO_EINTERNAL, "more than %d devices", MAX_WORKERS);
+            return NULL;
+        }
+        snprintf(P->dev[P->n++], sizeof P->dev[0], "%s", dev);
     }
-    sono_buf_sha256(&k->in, k->sha);
-    snprintf(k->in_key, sizeof k->in_key, "%s", key);
-    return 0;
+    if (P->w[i].pid <= 0 && sono_worker_spawn(&P->w[i], P->exe, err))
+        return NULL;
+    return &P->w[i];
 }
 
-static int get_ref(const sono_case *c, cache *k, const sono_buf *out_desc, sono_error *err)
+/* A record for a case whose worker never answered: what the runner knows of it. */
+static json_t *lost_record(const sono_plan *plan, const sono_case *c, const char *status,
+                           const char *why)
 {
-    char key[600];
-    snprintf(key, sizeof key, "%s|%s|%s", c->op->name, c->params_text, k->in_key);
-    if (k->ref.data && strcmp(key, k->ref_key) == 0)
-        return 0;
-    sono_buf_free(&k->ref);
-    k->ref = *out_desc;
-    k->ref.dtype = sono_dtype_wide(out_desc->dtype);
-    int rc = sono_buf_alloc(&k->ref, err);
-    if (!rc)
-        rc = c->op->reference(&c->p, &k->in, &k->ref, err);
-    if (rc) {
-        sono_buf_free(&k->ref);
-        return rc;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:{s:s}, s:s, s:s}", "id", c->id, "op",
+                          c->op->name, "impl", c->impl_name, "device",
+                          c->impl ? c->impl->dev->name : "", "params", "input", "name",
+                          plan->inputs[c->input].name, "status", status, "message", why);
+    json_t *params = json_object_get(o, "params");
+    for (int i = 0; i < c->p.count; i++) {
+        const sono_param *v = &c->p.v[i];
+        json_object_set_new(params, v->name, v->type == SONO_PINT    ? json_integer(v->i)
+                                             : v->type == SONO_PREAL ? json_real(v->r)
+                                                                     : json_string(v->s));
     }
-    snprintf(k->ref_key, sizeof k->ref_key, "%s", key);
-    return 0;
+    return o;
 }
 
-static void set_status(sono_record *rec, const char *status, const char *msg)
+static json_t *run_in_worker(pool *P, const sono_plan *plan, const sono_case *c,
+                             volatile sig_atomic_t *stop, int *interrupted, sono_error *err)
 {
-    rec->status = status;
-    snprintf(rec->message, sizeof rec->message, "%s", msg ? msg : "");
-}
-
-/* Runs one case into rec. Returns SONO_EINTR when interrupted (rec is then abandoned). */
-static int run_case(const sono_plan *plan, const sono_case *c, cache *k,
-                    volatile sig_atomic_t *stop, sono_record *rec)
-{
-    const sono_impl *im = c->impl ? c->impl->impl : NULL;
-    sono_error err = {0};
+    const char *dev = c->impl ? c->impl->dev->name : "cpu";
+    sono_worker *w = worker_for(P, dev, err);
+    if (!w)
+        return lost_record(plan, c, "error", err->msg);
+    json_t *cj = sono_case_json(plan, c);
+    char *line = cj ? json_dumps(cj, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(cj);
+    if (!line)
+        return lost_record(plan, c, "error", "out of memory");
+    size_t len = strlen(line);
+    char *nl = realloc(line, len + 2);
+    if (!nl) {
+        free(line);
+        return lost_record(plan, c, "error", "out of memory");
+    }
+    line = nl;
+    memcpy(line + len, "\n", 2);
+    json_t *rec = NULL;
     char why[512] = "";
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(rec->started, sizeof rec->started, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    rec->c = c;
-    rec->input = plan->inputs[c->input].name;
-    rec->device = c->impl ? c->impl->dev->name : NULL;
-    if (c->skip[0]) {
-        set_status(rec, "skip", c->skip);
-        return 0;
-    }
-    if (im->supports(im->ctx, &c->p, why, sizeof why) != 0) {
-        set_status(rec, "skip", why[0] ? why : "not supported (no reason given)");
-        return 0;
-    }
-    sono_buf in, out;
-    c->op->shapes(&c->p, &in, &out);
-    int rc = get_input(plan, c, k, &in, &err);
-    if (rc) {
-        set_status(rec, rc == SONO_EUNSUPPORTED ? "skip" : "error", err.msg);
-        return 0;
-    }
-    snprintf(rec->input_sha256, sizeof rec->input_sha256, "%s", k->sha);
-    rec->sample_rate = k->rate;
-    rec->audio_s = (double)sono_buf_elems(&k->in) / k->rate;
-    if ((rc = get_ref(c, k, &out, &err))) {
-        set_status(rec, "error", err.msg);
-        return 0;
-    }
-    if ((rc = sono_buf_alloc(&out, &err))) {
-        set_status(rec, "error", err.msg);
-        return 0;
-    }
-    /* NaN-fill: an impl that writes nothing fails its check instead of passing on zeros */
-    for (size_t i = 0; i < out.nbytes / sizeof(float); i++)
-        ((float *)out.data)[i] = NAN;
-
-    void *st = NULL;
-    double t0 = now_ns();
-    rc = im->setup(im->ctx, &c->p, &st, &err);
-    rec->setup_ns = now_ns() - t0;
-    if (rc) {
-        set_status(rec, "error", err.msg[0] ? err.msg : "setup failed");
-        sono_buf_free(&out);
-        return 0;
-    }
-    t0 = now_ns();
-    rc = im->load(st, &k->in, &err);
-    rec->load_ns = now_ns() - t0;
-    rec->load_bytes = (double)k->in.nbytes;
-    if (!rc)
-        rc = sono_measure(c->impl->dev, im->run, st, &c->cfg, stop, &rec->m, &err);
+    int rc = sono_worker_call(w, line, c->cfg.timeout_s, stop, &rec, why, sizeof why);
+    free(line);
     if (rc == SONO_EINTR) {
-        im->teardown(st);
-        sono_buf_free(&out);
-        return SONO_EINTR;
+        *interrupted = 1;
+        return NULL;
     }
-    if (!rc) {
-        rec->measured = 1;
-        t0 = now_ns();
-        rc = im->store(st, &out, &err);
-        rec->store_ns = now_ns() - t0;
-        rec->store_bytes = (double)out.nbytes;
-    }
-    if (!rc && im->describe)
-        im->describe(st, rec->describe, sizeof rec->describe);
-    im->teardown(st);
-    if (!rc) {
-        double tol = c->op->tolerance(&c->p, im->growth);
-        rc = sono_check_output(&out, &k->ref, tol, &rec->check, &err);
-        rec->checked = rc == 0;
-    }
-    sono_buf_free(&out);
-    if (rc) {
-        set_status(rec, "error", err.msg[0] ? err.msg : "failed");
-        return 0;
-    }
-    c->op->cost(&c->p, &rec->cost);
-    double med = rec->m.s.median;
-    if (med > 0) {
-        rec->gflops = rec->cost.flops / med; /* flop per ns = GFLOP/s */
-        rec->gbps = rec->cost.bytes / med;
-        rec->rtf = rec->audio_s > 0 ? med * 1e-9 / rec->audio_s : 0;
-    }
-    if (rec->check.pass)
-        set_status(rec, "ok", NULL);
-    else {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s: rel_l2 %.3g, max_abs %.3g (tol %.3g, x peak %.3g)",
-                 rec->check.nonfinite ? "non-finite output" : "exceeds tolerance",
-                 rec->check.rel_l2, rec->check.max_abs, rec->check.tol, rec->check.ref_peak);
-        set_status(rec, "fail", msg);
-    }
-    return 0;
+    if (rc == SONO_WORKER_CRASH)
+        return lost_record(plan, c, "crash", why);
+    if (rc == SONO_WORKER_TIMEOUT)
+        return lost_record(plan, c, "timeout", why);
+    if (rc)
+        return lost_record(plan, c, "error", "worker protocol error");
+    return rec;
+}
+
+/* Percent of the roofline: the attained rate against min(peak, AI x bandwidth) for the
+ * thread count the case used, from this host's calibration. */
+static void add_roofline(json_t *rec, const sono_case *c, const json_t *cal);
+
+static void count(sono_run_counts *n, const char *s)
+{
+    int *slot = strcmp(s, "ok") == 0        ? &n->ok
+                : strcmp(s, "fail") == 0    ? &n->fail
+                : strcmp(s, "skip") == 0    ? &n->skip
+                : strcmp(s, "crash") == 0   ? &n->crash
+                : strcmp(s, "timeout") == 0 ? &n->timeout
+                                            : &n->error;
+    (*slot)++;
 }
 
 int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts *n,
                   sono_error *err)
 {
-    cache k = {.input = -1};
+    pool P = {.exe = o->worker_exe};
+    sono_executor *x = o->worker_exe ? NULL : sono_executor_new();
     int rc = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     memset(n, 0, sizeof *n);
+    if (!o->worker_exe && !x)
+        return sono_fail(err, SONO_ENOMEM, "out of memory");
     for (int i = 0; i < plan->ncases && !rc; i++) {
+        const sono_case *c = &plan->cases[i];
         if (o->stop && *o->stop) {
             rc = SONO_EINTR;
             break;
         }
-        sono_record rec = {0};
-        if (run_case(plan, &plan->cases[i], &k, o->stop, &rec) == SONO_EINTR) {
+        if (o->progress)
+            sono_progress_live(o->progress, i, plan->ncases, &t0, c->id);
+        int interrupted = 0;
+        sono_error werr = {0};
+        json_t *rec = o->worker_exe ? run_in_worker(&P, plan, c, o->stop, &interrupted, &werr)
+                                    : sono_execute(x, plan, c, o->stop);
+        if (!rec) {
             rc = SONO_EINTR;
             break;
         }
-        const char *s = rec.status;
-        *(strcmp(s, "ok") == 0 ? &n->ok : strcmp(s, "fail") == 0 ? &n->fail
-          : strcmp(s, "skip") == 0 ? &n->skip : &n->error) += 1;
-        if (o->progress) {
-            sono_progress_line(o->progress, i + 1, plan->ncases, &rec);
-            fflush(o->progress);
-        }
-        if (o->table && sono_table_add(o->table, &rec))
+        if (o->calibration)
+            add_roofline(rec, c, o->calibration);
+        const char *status = json_string_value(json_object_get(rec, "status"));
+        count(n, status ? status : "error");
+        if (o->progress)
+            sono_progress_done(o->progress, i + 1, plan->ncases, &t0, c, rec);
+        if (o->table && sono_table_add(o->table, c, rec))
             rc = sono_fail(err, SONO_ENOMEM, "out of memory");
         if (!rc && o->results)
-            rc = sono_results_add(o->results, &rec, err);
-        sono_measurement_free(&rec.m);
+            rc = sono_results_add(o->results, rec, err);
+        json_decref(rec);
     }
-    cache_free(&k);
+    for (int i = 0; i < P.n; i++)
+        sono_worker_stop(&P.w[i]);
+    sono_executor_free(x);
     n->interrupted = rc == SONO_EINTR;
     return rc;
 }
 
-/* cpu/nop's run() is an empty call: its time per call is what the loop, the indirect
- * call and the clock add to every other case's figure. */
-double sono_measure_overhead(const sono_reg *R)
+static void add_roofline(json_t *rec, const sono_case *c, const json_t *cal)
 {
-    const sono_op *op = sono_op_find("nop");
-    sono_error err = {0};
-    const sono_impl_entry *e = op ? sono_reg_find(R, op, "cpu/nop", &err) : NULL;
-    if (!e || !sono_reg_backend_of(R, e)->available)
-        return 0;
-    sono_params p = {0};
-    sono_params_defaults(op, &p);
-    sono_buf in, out;
-    op->shapes(&p, &in, &out);
-    void *st = NULL;
-    double ns = 0;
-    sono_measurement m = {0};
-    sono_measure_cfg cfg = {.target_ci = 0.01, .budget_s = 0.2, .warmup_s = 0.02,
-                            .min_samples = 10, .max_samples = 200};
-    if (sono_buf_alloc(&in, &err) == 0) {
-        memset(in.data, 0, in.nbytes);
-        if (e->impl->setup(e->impl->ctx, &p, &st, &err) == 0) {
-            if (e->impl->load(st, &in, &err) == 0 &&
-                sono_measure(e->dev, e->impl->run, st, &cfg, NULL, &m, &err) == 0)
-                ns = m.s.median;
-            e->impl->teardown(st);
-        }
-        sono_buf_free(&in);
-    }
-    sono_measurement_free(&m);
-    sono_params_free(&p);
-    return ns;
+    (void)rec;
+    (void)c;
+    (void)cal; /* filled in with the calibration module */
 }

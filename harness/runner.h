@@ -1,13 +1,14 @@
-/* runner.h — runs a plan: for each case the input (seeded, hashed), the reference
- * (float64, cached per op, params and input), setup, load, the measured loop, store,
- * check and teardown; each finished record goes to the sinks at once. */
+/* runner.h — runs a plan: hands each case to a worker process of its device (or runs it
+ * here when no worker executable is given), turns a worker that crashed or hung into that
+ * case's crash or timeout record, and passes every record to the sinks at once. */
 #ifndef SONO_RUNNER_H
 #define SONO_RUNNER_H
 
 #include <signal.h>
 #include <stdio.h>
 
-#include "record.h"
+#include "buf.h"
+#include "execute.h"
 #include "registry.h"
 #include "results.h"
 #include "suite.h"
@@ -16,12 +17,14 @@
 typedef struct sono_run_opts {
     sono_results *results;  /* may be NULL */
     sono_table *table;      /* may be NULL */
-    FILE *progress;         /* one line per case; NULL for none */
+    FILE *progress;         /* a terminal for the live progress line; NULL for none */
     volatile sig_atomic_t *stop;
+    const char *worker_exe; /* the harness executable; NULL runs cases in this process */
+    const json_t *calibration; /* this host's entry (calibration.h), or NULL */
 } sono_run_opts;
 
 typedef struct sono_run_counts {
-    int ok, fail, skip, error;
+    int ok, fail, skip, error, crash, timeout;
     int interrupted;
 } sono_run_counts;
 
@@ -29,16 +32,5 @@ typedef struct sono_run_counts {
  * stopped, or an error writing the results. */
 int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts *n,
                   sono_error *err);
-
-/* The harness's overhead per run() call on the cpu, measured with cpu/nop (0 when the
- * cpu backend is unavailable). */
-double sono_measure_overhead(const sono_reg *R);
-
-/* 64-byte aligned buffer for desc (dtype and shape set): data and nbytes filled. */
-int sono_buf_alloc(sono_buf *b, sono_error *err);
-void sono_buf_free(sono_buf *b);
-
-/* The sha256 of a buffer's bytes as hex. */
-void sono_buf_sha256(const sono_buf *b, char hex[65]);
 
 #endif

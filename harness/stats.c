@@ -66,6 +66,27 @@ void sono_median_ci_ranks(size_t n, size_t *lo, size_t *hi)
     *hi = n - 1 - best;
 }
 
+/* Tukey's classification over the sorted sample; strict comparisons, so a sample on a
+ * fence counts as inside. */
+static void count_outliers(const double *sorted, size_t n, sono_summary *s)
+{
+    double iqr = s->q3 - s->q1;
+    double lo_in = s->q1 - 1.5 * iqr, lo_out = s->q1 - 3.0 * iqr;
+    double hi_in = s->q3 + 1.5 * iqr, hi_out = s->q3 + 3.0 * iqr;
+    for (size_t i = 0; i < n && sorted[i] < lo_in; i++) {
+        if (sorted[i] < lo_out)
+            s->low_severe++;
+        else
+            s->low_mild++;
+    }
+    for (size_t i = n; i > 0 && sorted[i - 1] > hi_in; i--) {
+        if (sorted[i - 1] > hi_out)
+            s->high_severe++;
+        else
+            s->high_mild++;
+    }
+}
+
 void sono_summarize(const double *x, size_t n, sono_summary *s)
 {
     memset(s, 0, sizeof *s);
@@ -95,6 +116,7 @@ void sono_summarize(const double *x, size_t n, sono_summary *s)
         /* No memory for the sorted copy: order statistics unknown, say so with NaN
          * rather than invent them. */
         s->median = s->p95 = s->p99 = s->ci_lo = s->ci_hi = s->ci_rel = NAN;
+        s->q1 = s->q3 = NAN;
         return;
     }
     memcpy(v, x, n * sizeof *v);
@@ -107,5 +129,8 @@ void sono_summarize(const double *x, size_t n, sono_summary *s)
     s->ci_lo = v[lo];
     s->ci_hi = v[hi];
     s->ci_rel = s->median != 0.0 ? (s->ci_hi - s->ci_lo) / 2.0 / s->median : 0.0;
+    s->q1 = sono_quantile_sorted(v, n, 0.25);
+    s->q3 = sono_quantile_sorted(v, n, 0.75);
+    count_outliers(v, n, s);
     free(v);
 }

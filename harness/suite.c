@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "params.h"
+#include "pin.h"
 #include "sha256.h"
 
 typedef struct entry {
@@ -85,6 +86,15 @@ static int fail_at(ctx *c, int line, const char *fmt, const char *what)
 
 static int measure_key(ctx *c, const entry *e, sono_measure_cfg *cfg, int *handled)
 {
+    if (strcmp(e->key, "pin") == 0) {
+        sono_pin pin;
+        sono_error e2 = {0};
+        *handled = 1;
+        if (sono_pin_parse(e->value, &pin, &e2))
+            return sono_fail(c->err, SONO_EPARSE, "%s:%d: pin: %s", c->file, e->line, e2.msg);
+        snprintf(cfg->pin, sizeof cfg->pin, "%s", e->value);
+        return 0;
+    }
     char *end;
     double v = strtod(e->value, &end);
     int bad = end == e->value || *end;
@@ -95,6 +105,8 @@ static int measure_key(ctx *c, const entry *e, sono_measure_cfg *cfg, int *handl
         bad = bad || !(v > 0 && v <= 3600), cfg->budget_s = v;
     else if (strcmp(e->key, "warmup_s") == 0)
         bad = bad || !(v >= 0 && v <= 600), cfg->warmup_s = v;
+    else if (strcmp(e->key, "timeout_s") == 0)
+        bad = bad || !(v > 0 && v <= 86400), cfg->timeout_s = v;
     else if (strcmp(e->key, "min_time_s") == 0)
         bad = bad || !(v >= 0 && v <= 3600), cfg->min_time_s = v;
     else if (strcmp(e->key, "max_samples") == 0)
@@ -110,6 +122,7 @@ static int measure_key(ctx *c, const entry *e, sono_measure_cfg *cfg, int *handl
                  : strcmp(e->key, "budget_s") == 0 ? "seconds in (0, 3600]"
                  : strcmp(e->key, "warmup_s") == 0 ? "seconds in [0, 600]"
                  : strcmp(e->key, "min_time_s") == 0 ? "seconds in [0, 3600]"
+                 : strcmp(e->key, "timeout_s") == 0 ? "seconds in (0, 86400]"
                                                    : "an integer in [1, 1000000]");
         return fail_at(c, e->line, msg, "");
     }
@@ -137,7 +150,7 @@ static int suite_section(ctx *c, const entry *e)
     } else
         return fail_at(c, e->line, "unknown key in [suite]; expected name, description, "
                        "inputs, sample_rate, target_ci, budget_s, warmup_s, min_time_s, "
-                       "min_samples, max_samples; got ", e->key);
+                       "min_samples, max_samples, timeout_s, pin; got ", e->key);
     return 0;
 }
 
@@ -403,7 +416,8 @@ static int group_section(ctx *c, const char *section, const entry *es, int ne)
                     len += (size_t)snprintf(msg + len, sizeof msg - len, "%s, ",
                                             op->params[j].name);
                 snprintf(msg + len, sizeof msg - len, "threads, impls, inputs, limit, "
-                         "target_ci, budget_s, warmup_s, min_time_s, min_samples, max_samples; got ");
+                         "target_ci, budget_s, warmup_s, min_time_s, min_samples, max_samples, "
+                         "timeout_s, pin; got ");
                 char head[128];
                 snprintf(head, sizeof head, "unknown key for op %s; expected one of ", op->name);
                 char full[768];

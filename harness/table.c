@@ -7,7 +7,7 @@
 
 typedef struct row {
     char op[32], impl[160], params[256], input[160], status[16], note[160];
-    double median, ci_rel, gflops, gbps, xrt, rel_l2;
+    double median, ci_rel, gflops, gbps, xrt, rel_l2, roof;
     int measured, checked, order;
 } row;
 
@@ -39,7 +39,13 @@ void sono_format_ns(double ns, char *buf, size_t n)
     snprintf(buf, n, ns >= 100 ? "%.0f %s" : ns >= 10 ? "%.1f %s" : "%.2f %s", ns, units[u]);
 }
 
-int sono_table_add(sono_table *t, const sono_record *rec)
+static double num(const json_t *o, const char *a, const char *b)
+{
+    const json_t *v = json_object_get(json_object_get(o, a), b);
+    return json_is_number(v) ? json_number_value(v) : 0.0;
+}
+
+int sono_table_add(sono_table *t, const sono_case *c, const json_t *rec)
 {
     if (t->n == t->cap) {
         int cap = t->cap ? 2 * t->cap : 64;
@@ -52,22 +58,26 @@ int sono_table_add(sono_table *t, const sono_record *rec)
     row *r = &t->rows[t->n];
     memset(r, 0, sizeof *r);
     r->order = t->n++;
-    snprintf(r->op, sizeof r->op, "%s", rec->c->op->name);
-    snprintf(r->impl, sizeof r->impl, "%s", rec->c->impl_name);
-    snprintf(r->params, sizeof r->params, "%s", rec->c->params_text);
-    snprintf(r->input, sizeof r->input, "%s", rec->input ? rec->input : "");
-    snprintf(r->status, sizeof r->status, "%s", rec->status);
+    const char *status = json_string_value(json_object_get(rec, "status"));
+    const char *msg = json_string_value(json_object_get(rec, "message"));
+    const char *input = json_string_value(json_object_get(json_object_get(rec, "input"), "name"));
+    snprintf(r->op, sizeof r->op, "%s", c->op->name);
+    snprintf(r->impl, sizeof r->impl, "%s", c->impl_name);
+    snprintf(r->params, sizeof r->params, "%s", c->params_text);
+    snprintf(r->input, sizeof r->input, "%s", input ? input : "");
+    snprintf(r->status, sizeof r->status, "%s", status ? status : "?");
     for (char *s = r->status; *s; s++)
         *s = (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s);
-    snprintf(r->note, sizeof r->note, "%s", rec->message);
-    r->measured = rec->measured;
-    r->checked = rec->checked;
-    r->median = rec->m.s.median;
-    r->ci_rel = rec->m.s.ci_rel;
-    r->gflops = rec->gflops;
-    r->gbps = rec->gbps;
-    r->xrt = rec->rtf > 0 ? 1.0 / rec->rtf : 0;
-    r->rel_l2 = rec->check.rel_l2;
+    snprintf(r->note, sizeof r->note, "%s", msg ? msg : "");
+    r->measured = json_object_get(rec, "time_ns") != NULL;
+    r->checked = json_object_get(rec, "check") != NULL;
+    r->median = num(rec, "time_ns", "median");
+    r->ci_rel = num(rec, "time_ns", "ci_rel");
+    r->gflops = num(rec, "derived", "gflops");
+    r->gbps = num(rec, "derived", "gbps");
+    r->xrt = num(rec, "derived", "x_realtime");
+    r->rel_l2 = num(rec, "check", "rel_l2");
+    r->roof = num(rec, "derived", "roofline_pct");
     return 0;
 }
 
@@ -119,10 +129,13 @@ void sono_table_print(const sono_table *t, FILE *f)
     for (int i = 0; i < t->n; i++) {
         const row *r = &rows[i];
         if (i == 0 || strcmp(r->op, rows[i - 1].op) != 0)
-            fprintf(f, "\n== %s ==\n%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %9s  %9s  %s\n", r->op,
-                    w_impl, "impl", w_par, "params", w_in, "input", "median", "+-CI", "GFLOP/s",
-                    "GB/s", "x realtime", "rel.err", "status");
+            fprintf(f, "\n== %s ==\n%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  %9s  %s\n",
+                    r->op, w_impl, "impl", w_par, "params", w_in, "input", "median", "+-CI",
+                    "GFLOP/s", "GB/s", "roof%", "x realtime", "rel.err", "status");
         char med[32] = "-", ci[32] = "-", gf[32] = "-", gb[32] = "-", xr[32] = "-", err[32] = "-";
+        char roof[32] = "-";
+        if (r->roof > 0)
+            snprintf(roof, sizeof roof, "%.1f", r->roof);
         if (r->measured) {
             sono_format_ns(r->median, med, sizeof med);
             snprintf(ci, sizeof ci, "%.1f%%", 100.0 * r->ci_rel);
@@ -132,18 +145,51 @@ void sono_table_print(const sono_table *t, FILE *f)
         }
         if (r->checked)
             snprintf(err, sizeof err, "%.2e", r->rel_l2);
-        fprintf(f, "%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %9s  %9s  %s%s%s\n", w_impl, r->impl,
-                w_par, r->params, w_in, r->input, med, ci, gf, gb, xr, err, r->status,
-                r->note[0] ? ": " : "", r->note);
+        fprintf(f, "%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  %9s  %s%s%s\n", w_impl,
+                r->impl, w_par, r->params, w_in, r->input, med, ci, gf, gb, roof, xr, err,
+                r->status, r->note[0] ? ": " : "", r->note);
     }
     free(rows);
 }
 
-void sono_progress_line(FILE *f, int i, int n, const sono_record *rec)
+static void clock_text(double s, char *buf, size_t n)
 {
-    char med[32] = "";
-    if (rec->measured)
-        sono_format_ns(rec->m.s.median, med, sizeof med);
-    fprintf(f, "[%*d/%d] %-5s %s  %s%s%.120s\n", n >= 100 ? 3 : n >= 10 ? 2 : 1, i, n,
-            rec->status, rec->c->id, med, rec->message[0] ? "  " : "", rec->message);
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+void sono_progress_live(FILE *f, int i, int n, const struct timespec *t0, const char *id)
+{
+    char el[32], left[32] = "?";
+    double s = since(t0);
+    clock_text(s, el, sizeof el);
+    if (i > 0) /* the mean so far: cases differ, but a suite mixes them evenly enough */
+        clock_text(s / i * (n - i), left, sizeof left);
+    fprintf(f, "\r\033[K[%d/%d] %s elapsed, ~%s left  %.100s", i + 1, n, el, left, id);
+    fflush(f);
+}
+
+void sono_progress_done(FILE *f, int done, int n, const struct timespec *t0,
+                        const sono_case *c, const json_t *rec)
+{
+    const char *st = json_string_value(json_object_get(rec, "status"));
+    const char *msg = json_string_value(json_object_get(rec, "message"));
+    if (st && strcmp(st, "ok") != 0 && strcmp(st, "skip") != 0)
+        fprintf(f, "\r\033[K%-7s %s  %.200s\n", st, c->id, msg ? msg : "");
+    if (done == n) {
+        char el[32];
+        clock_text(since(t0), el, sizeof el);
+        fprintf(f, "\r\033[K%d cases in %s\n", n, el);
+    }
+    fflush(f);
 }

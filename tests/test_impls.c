@@ -209,6 +209,10 @@ static void ti_threads_rejected(void **state)
     for (int i = 0; i < ti_R.nimpls; i++) {
         const sono_impl_entry *e = &ti_R.impls[i];
         char why[256] = "";
+        if (strcmp(e->full, "fftw/fftw") == 0)
+            continue; /* takes threads: tests/test_fftw_threads.c */
+        if (strcmp(e->full, "cpu/triad") == 0 || strcmp(e->full, "blas/sgemm") == 0)
+            continue; /* take threads: tests/test_calibration.c */
         if (e->impl->supports(e->impl->ctx, &p, why, sizeof why) == 0)
             fail_msg("%s/%s accepts threads=2", e->op->name, e->full);
         if (!why[0])

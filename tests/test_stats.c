@@ -146,6 +146,97 @@ static void st_summarize_edges(void **state)
     assert_float_equal(s.ci_rel, 0, 0);
 }
 
+static void st_outliers_planted(void **state)
+{
+    (void)state;
+    /* 1..20 plus one planted value per class. Sorted (n = 24): -40, -15, 1..20, 45, 80,
+     * so sorted[i] = i - 1 for i in 2..21.
+     * q1: h = 23 * .25 = 5.75 -> sorted[5] + .75 (sorted[6] - sorted[5]) = 4 + .75 = 4.75
+     * q3: h = 23 * .75 = 17.25 -> 16 + .25 = 16.25; IQR = 11.5, 1.5 IQR = 17.25, 3 IQR = 34.5
+     * low fences -12.5 / -29.75: -15 mild, -40 severe;
+     * high fences 33.5 / 50.75: 45 mild, 80 severe. */
+    double x[24];
+    for (int i = 0; i < 20; i++)
+        x[i] = i + 1;
+    x[20] = 80;
+    x[21] = -15;
+    x[22] = 45;
+    x[23] = -40;
+    sono_summary s;
+    sono_summarize(x, 24, &s);
+    assert_float_equal(s.q1, 4.75, 1e-12);
+    assert_float_equal(s.q3, 16.25, 1e-12);
+    assert_int_equal(s.low_mild, 1);
+    assert_int_equal(s.low_severe, 1);
+    assert_int_equal(s.high_mild, 1);
+    assert_int_equal(s.high_severe, 1);
+    /* counted, not dropped: n, extremes and mean are over all 24.
+     * sum = 210 - 15 - 40 + 45 + 80 = 280; median h = 11.5 -> 10 + .5 = 10.5 */
+    assert_int_equal(s.n, 24);
+    assert_float_equal(s.min, -40.0, 0);
+    assert_float_equal(s.max, 80.0, 0);
+    assert_float_equal(s.mean, 280.0 / 24.0, 1e-12);
+    assert_float_equal(s.median, 10.5, 1e-12);
+}
+
+static void st_outliers_fences_and_clean(void **state)
+{
+    (void)state;
+    /* 1..20 alone: q1 = h 4.75 -> 5.75, q3 = h 14.25 -> 15.25, fences -8.5 / 29.5: none */
+    double x[22];
+    for (int i = 0; i < 20; i++)
+        x[i] = i + 1;
+    sono_summary s;
+    sono_summarize(x, 20, &s);
+    assert_float_equal(s.q1, 5.75, 1e-12);
+    assert_float_equal(s.q3, 15.25, 1e-12);
+    assert_int_equal(s.low_mild + s.low_severe + s.high_mild + s.high_severe, 0);
+
+    /* Values exactly on a fence are inside it. Sorted (n = 22): a, 1..20, b, with
+     * q1 = h 5.25 -> 5.25, q3 = h 15.75 -> 15.75, IQR = 10.5 (all exact in binary):
+     * inner low fence 5.25 - 15.75 = -10.5, outer high fence 15.75 + 31.5 = 47.25.
+     * a = -10.5 on the inner fence: not an outlier; b = 47.25 on the outer: mild. */
+    x[20] = -10.5;
+    x[21] = 47.25;
+    sono_summarize(x, 22, &s);
+    assert_float_equal(s.q1, 5.25, 0);
+    assert_float_equal(s.q3, 15.75, 0);
+    assert_int_equal(s.low_mild, 0);
+    assert_int_equal(s.low_severe, 0);
+    assert_int_equal(s.high_mild, 1);
+    assert_int_equal(s.high_severe, 0);
+
+    /* just past each fence: -10.5 - 1/64 mild low, 47.25 + 1/64 severe high */
+    x[20] = -10.5 - 1.0 / 64;
+    x[21] = 47.25 + 1.0 / 64;
+    sono_summarize(x, 22, &s);
+    assert_int_equal(s.low_mild, 1);
+    assert_int_equal(s.high_severe, 1);
+    assert_int_equal(s.low_severe + s.high_mild, 0);
+}
+
+static void st_outliers_degenerate(void **state)
+{
+    (void)state;
+    /* IQR = 0: seven equal samples and one a tick above. q1 = q3 = 5, so every fence is 5
+     * and 9 is beyond 5 + 3 * 0: severe. */
+    const double x[8] = {5, 5, 5, 9, 5, 5, 5, 5};
+    sono_summary s;
+    sono_summarize(x, 8, &s);
+    assert_float_equal(s.q1, 5.0, 0);
+    assert_float_equal(s.q3, 5.0, 0);
+    assert_int_equal(s.high_severe, 1);
+    assert_int_equal(s.low_mild + s.low_severe + s.high_mild, 0);
+
+    /* all equal: nothing outside; n == 0: zeros */
+    sono_summarize(x, 3, &s);
+    assert_int_equal(s.low_mild + s.low_severe + s.high_mild + s.high_severe, 0);
+    sono_summarize(NULL, 0, &s);
+    assert_float_equal(s.q1, 0, 0);
+    assert_float_equal(s.q3, 0, 0);
+    assert_int_equal(s.low_mild + s.low_severe + s.high_mild + s.high_severe, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +245,9 @@ int main(void)
         cmocka_unit_test(st_ci_ranks_small_and_large),
         cmocka_unit_test(st_summarize),
         cmocka_unit_test(st_summarize_edges),
+        cmocka_unit_test(st_outliers_planted),
+        cmocka_unit_test(st_outliers_fences_and_clean),
+        cmocka_unit_test(st_outliers_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,10 @@
 int sono_cmd_run(sono_reg *R, int argc, char **argv);
 int sono_cmd_list(sono_reg *R, int argc, char **argv);
 int sono_cmd_exec(sono_reg *R, int argc, char **argv);
+int sono_cmd_calibrate(sono_reg *R, int argc, char **argv);
 int sono_cmd_help(int argc, char **argv);
+/* Hidden: the worker process `run` starts (harness/worker.h). */
+int sono_cmd_worker(sono_reg *R, int argc, char **argv);
 
 /* Help text of one command (NULL: the overview); 0 when the command exists. */
 int sono_print_help(const char *cmd);

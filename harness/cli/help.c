@@ -14,6 +14,7 @@ static const char overview[] =
     "  run SUITE      run a suite's cases, check them, write a results file, print tables\n"
     "  list           ops (with parameters), impls (with availability), suites\n"
     "  exec OP/IMPL   run one impl once on one input and write its output as .npy\n"
+    "  calibrate      measure this machine's peak FLOP/s and bandwidth (the roofline)\n"
     "  help COMMAND   details of a command\n"
     "  version        the harness's version and ABI\n"
     "\n"
@@ -55,12 +56,31 @@ static const char exec_help[] =
     "options like sine(freq=440) - or an audio file (default noise). The output (and\n"
     "with --input-out the input) is written as a NumPy .npy file.\n";
 
+static const char calibrate_help[] =
+    "usage: harness calibrate [--quick] [--out FILE] [--quiet]\n"
+    "\n"
+    "Measures this machine's ceilings with 1 thread and with every core (from hwloc):\n"
+    "sustained memory bandwidth with the STREAM triad (cpu/triad; arrays 4x the last-level\n"
+    "cache, at least 64 MiB) and peak float32 FLOP/s with SGEMM (blas/sgemm, OpenBLAS),\n"
+    "each the best median-based rate over its cases, checked against the reference like\n"
+    "any case. Stores them under this host's name in the calibration file, keeping other\n"
+    "hosts' entries; `run` reads it to give each case its percent of the roofline bound\n"
+    "min(peak FLOP/s, flops/bytes x bandwidth). The raw records go to\n"
+    "calibration-run-HOST-UTCTIME.json beside the calibration file.\n"
+    "\n"
+    "  --quick     small sizes and short budgets: checks the machinery in seconds; its\n"
+    "              figures are not the machine's ceilings\n"
+    "  --out FILE  calibration file (default $SONO_CALIBRATION, else\n"
+    "              results/calibration.json under the harness's root folder)\n"
+    "  --quiet     no progress line\n";
+
 int sono_print_help(const char *cmd)
 {
     const char *text = !cmd ? overview
                        : strcmp(cmd, "run") == 0 ? run_help
                        : strcmp(cmd, "list") == 0 ? list_help
                        : strcmp(cmd, "exec") == 0 ? exec_help
+                       : strcmp(cmd, "calibrate") == 0 ? calibrate_help
                        : strcmp(cmd, "help") == 0 || strcmp(cmd, "version") == 0 ? overview
                                                                                   : NULL;
     if (!text)

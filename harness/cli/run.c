@@ -14,6 +14,7 @@
 #include "env.h"
 #include "paths.h"
 #include "runner.h"
+#include "worker.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -120,9 +121,16 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     fprintf(stderr, "harness: suite %s (%s): %d cases -> %s\n", plan.name, plan.file,
             plan.ncases, out);
 
+    /* Cases run in worker processes of this same executable. SIGPIPE is ignored so a
+     * worker that died shows up as a write error on its pipe, not as our death. */
+    signal(SIGPIPE, SIG_IGN);
+    char exe[PATH_MAX];
+    ssize_t elen = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[elen > 0 ? elen : 0] = 0;
     sono_table *table = sono_table_new();
-    sono_run_opts o = {.results = res, .table = table, .progress = quiet ? NULL : stderr,
-                       .stop = &stop_requested};
+    sono_run_opts o = {.results = res, .table = table,
+                       .progress = quiet || !isatty(STDERR_FILENO) ? NULL : stderr,
+                       .stop = &stop_requested, .worker_exe = elen > 0 ? exe : NULL};
     sono_run_counts n;
     int rc = sono_run_plan(&plan, &o, &n, &err);
     int write_failed = rc && rc != SONO_EINTR;
@@ -133,11 +141,20 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         write_failed = 1;
     }
     sono_table_print(table, stdout);
-    printf("\n%d ok, %d fail, %d skip, %d error%s; results: %s\n", n.ok, n.fail, n.skip,
-           n.error, n.interrupted ? " (interrupted)" : "", out);
+    printf("\n%d ok, %d fail, %d skip, %d error, %d crash, %d timeout%s; results: %s\n", n.ok,
+           n.fail, n.skip, n.error, n.crash, n.timeout, n.interrupted ? " (interrupted)" : "",
+           out);
     sono_table_free(table);
     sono_plan_free(&plan);
     if (n.interrupted)
         return SONO_EXIT_INTERRUPTED;
-    return write_failed || n.fail || n.error ? SONO_EXIT_FAIL : SONO_EXIT_OK;
+    return write_failed || n.fail || n.error || n.crash || n.timeout ? SONO_EXIT_FAIL
+                                                                     : SONO_EXIT_OK;
+}
+
+int sono_cmd_worker(sono_reg *R, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return sono_worker_main(R);
 }

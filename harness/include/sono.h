@@ -150,6 +150,8 @@ struct sono_device {
      * synchronises; run() itself only enqueues. Returns 0 or the first run() error. */
     int (*time_runs)(const sono_device *d, int (*run)(void *st), void *st, long k,
                      double *ns, sono_error *err);
+    /* ABI 2: what one reading of the clock costs (ns), measured at start-up. */
+    double overhead_ns;
 };
 
 /* ---- impls ----------------------------------------------------------------------- */

@@ -5,12 +5,17 @@
 #include "op.h"
 
 extern const sono_op sono_op_fft, sono_op_rfft, sono_op_nop;
+extern const sono_op sono_op_triad, sono_op_sgemm; /* calibration: bandwidth, peak */
 
-const sono_op *const sono_ops[] = {&sono_op_fft, &sono_op_rfft, &sono_op_nop, NULL};
+const sono_op *const sono_ops[] = {&sono_op_fft,   &sono_op_rfft,  &sono_op_nop,
+                                   &sono_op_triad, &sono_op_sgemm, NULL};
 
 const sono_param_spec sono_common_params[] = {
     {.name = "threads", .type = SONO_PINT, .imin = 1, .imax = 1024, .idflt = 1,
      .help = "threads the impl may use (the record says how many it used)"},
+    {.name = "cache", .type = SONO_PSTR, .choices = "hot|cold", .sdflt = "hot",
+     .help = "hot: samples of k runs back to back; cold: one run per sample after "
+             "evicting the last-level cache"},
 };
 const int sono_ncommon_params = sizeof sono_common_params / sizeof sono_common_params[0];
 

@@ -44,6 +44,15 @@ static inline void *amalloc(size_t bytes)
     return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
 }
 
+/* The bytes of fft_io's own buffers (the input copy and the output), which the workspace
+ * callbacks count: they are the impl's allocations, not the core's. Payload bytes, as
+ * asked of the allocator; amalloc's rounding up to 64 is not counted. */
+static inline size_t fft_io_bytes(const fft_io *io)
+{
+    return io->batch * io->n * (io->real ? sizeof(float) : sizeof(cfloat)) +
+           io->batch * io->n * sizeof(cfloat);
+}
+
 /* plugin.c: parameter checks and the I/O both FFT impls share. */
 int fft_shape(const void *ctx, const sono_params *p, int pow2, fft_io *io, char *why,
               size_t n);
@@ -57,12 +66,14 @@ int dft_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int dft_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
 int dft_run(void *st);
 void dft_teardown(void *st);
+size_t dft_workspace(void *st);
 
 /* radix2.c */
 int radix2_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int radix2_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
 int radix2_run(void *st);
 void radix2_teardown(void *st);
+size_t radix2_workspace(void *st);
 
 /* nop.c */
 int nop_supports(const void *ctx, const sono_params *p, char *why, size_t n);
@@ -71,5 +82,16 @@ int nop_load(void *st, const sono_buf *in, sono_error *err);
 int nop_run(void *st);
 int nop_store(void *st, sono_buf *out, sono_error *err);
 void nop_teardown(void *st);
+size_t nop_workspace(void *st);
+
+/* triad.c */
+int triad_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int triad_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int triad_load(void *st, const sono_buf *in, sono_error *err);
+int triad_run(void *st);
+int triad_store(void *st, sono_buf *out, sono_error *err);
+void triad_teardown(void *st);
+int triad_describe(void *st, char *buf, size_t n);
+size_t triad_workspace(void *st);
 
 #endif

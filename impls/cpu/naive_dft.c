@@ -58,6 +58,13 @@ int dft_setup(const void *ctx, const sono_params *p, void **stp, sono_error *err
     return 0;
 }
 
+/* The state, the input and output copies, and the n-entry twiddle table. */
+size_t dft_workspace(void *vst)
+{
+    const dft *st = vst;
+    return sizeof *st + fft_io_bytes(&st->io) + st->io.n * sizeof *st->w;
+}
+
 int dft_run(void *vst)
 {
     const dft *st = vst;

@@ -1,6 +1,7 @@
 /* fftw.c — fftw/fftw: FFTW3's single-precision planner and codelets over all batch rows,
  * the library most users would reach for, and so the bar our own rungs are set against.
- * Plans with FFTW_MEASURE on our own buffers in setup; run() is one fftwf_execute. */
+ * Plans with FFTW_MEASURE and `threads` threads on our own buffers in setup; run() is one
+ * fftwf_execute. */
 #include <limits.h>
 #include <stdlib.h>
 
@@ -18,7 +19,12 @@ typedef struct state {
     void *in;          /* plan's input: batch*n floats (r2c) or fftwf_complex (c2c) */
     fftwf_complex *out; /* batch*nout */
     fftwf_plan plan;
+    int threads; /* asked of the planner (the case's `threads`) */
 } state;
+
+/* Whether fftwf_init_threads succeeded in sono_plugin_init. Without it FFTW may not be
+ * told to use threads at all, so threads=1 still runs and more is unsupported. */
+static int threads_ok;
 
 static const fft_variant c2c = {.real = 0};
 static const fft_variant r2c = {.real = 1};
@@ -30,8 +36,14 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
     long long threads = sono_param_int(p, "threads", 1);
 
     (void)ctx;
-    if (threads != 1) {
-        snprintf(why, n, "single-threaded impl (threads=1 only), got threads=%lld", threads);
+    /* fftwf_plan_with_nthreads takes an int. */
+    if (threads < 1 || threads > INT_MAX) {
+        snprintf(why, n, "threads=%lld must be in [1, INT_MAX]", threads);
+        return SONO_EUNSUPPORTED;
+    }
+    if (threads > 1 && !threads_ok) {
+        snprintf(why, n, "fftwf_init_threads failed when the plugin loaded: threads=1 only, "
+                 "got threads=%lld", threads);
         return SONO_EUNSUPPORTED;
     }
     /* FFTW's advanced interface takes n, howmany and distances as int. */
@@ -73,6 +85,7 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
     st->n = (size_t)sono_param_int(p, "n", 0);
     st->batch = (size_t)sono_param_int(p, "batch", 1);
     st->real = v->real;
+    st->threads = (int)sono_param_int(p, "threads", 1);
     st->nout = st->real ? st->n / 2 + 1 : st->n;
     st->in = fftwf_malloc(st->batch * st->n * (st->real ? sizeof(float) : sizeof(fftwf_complex)));
     st->out = fftwf_malloc(st->batch * st->nout * sizeof(fftwf_complex));
@@ -83,6 +96,10 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
         return rc;
     }
     int n = (int)st->n, howmany = (int)st->batch, odist = (int)st->nout;
+    /* The thread count is planner state, not a plan argument: set it for every plan, since
+     * the previous case may have asked for another. Callable only after init_threads. */
+    if (threads_ok)
+        fftwf_plan_with_nthreads(st->threads);
     if (st->real)
         st->plan = fftwf_plan_many_dft_r2c(1, &n, howmany, st->in, NULL, 1, n, st->out, NULL,
                                            1, odist, FFTW_MEASURE);
@@ -137,28 +154,64 @@ static int store(void *vst, sono_buf *out, sono_error *err)
     return 0;
 }
 
+/* The threads FFTW's plan actually runs on. FFTW has no call for it:
+ * fftwf_planner_nthreads() only returns the planner's setting, i.e. what we asked. But
+ * every threaded solver prints itself as "(<kind>-thr-...-x<nthr>" (dft-thr-vrank>=1,
+ * dft-thr-ct, rdft-thr-vrank>=1, ...), and the planner picks a serial plan when threads
+ * would not pay (small n): so no "-thr-" means 1, else the widest split x<nthr>. (A
+ * nested split rounds its share up, so a step can briefly run a few more: the full plan
+ * text follows in the record for whoever needs that.) */
+static int plan_threads(const char *plan)
+{
+    int most = 1;
+    for (const char *s = strstr(plan, "-thr-"); s; s = strstr(s + 1, "-thr-")) {
+        size_t len = strcspn(s, " \n()"); /* the solver's name: "-thr-ct-dit-x3/32" */
+        for (const char *x = s; x < s + len; x++) {
+            int k;
+            if (x[0] == '-' && x[1] == 'x' && sscanf(x + 2, "%d", &k) == 1) {
+                if (k > most)
+                    most = k;
+                break;
+            }
+        }
+    }
+    return most;
+}
+
+/* "threads=<asked>; plan_threads=<used>; <FFTW's plan>": the record keeps both, since
+ * FFTW may use fewer threads than asked for small sizes. */
 static int describe(void *vst, char *buf, size_t n)
 {
     state *st = vst;
     char *s = fftwf_sprint_plan(st->plan);
     if (!s)
         return SONO_ENOMEM;
-    snprintf(buf, n, "%s", s);
+    snprintf(buf, n, "threads=%d; plan_threads=%d; %s", st->threads, plan_threads(s), s);
     free(s); /* FFTW documents this string as malloc'd, to be free()d */
     return 0;
 }
 
+/* FFTW's own in and out arrays (the plan runs on them, not on the core's buffers). The
+ * plan's internal memory (twiddles, scratch, the thread pool) is FFTW's business and not
+ * knowable through its API, so it is excluded. */
+static size_t workspace(void *vst)
+{
+    const state *st = vst;
+    return sizeof *st + st->batch * st->n * (st->real ? sizeof(float) : sizeof(fftwf_complex)) +
+           st->batch * st->nout * sizeof(fftwf_complex);
+}
+
 static const sono_impl impls[] = {
     {.abi = SONO_ABI_VERSION, .op = "fft", .name = "fftw",
-     .summary = "FFTW3 fftwf_plan_many_dft, FFTW_MEASURE, out-of-place",
+     .summary = "FFTW3 fftwf_plan_many_dft, FFTW_MEASURE, out-of-place, threads >= 1",
      .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &c2c,
      .supports = supports, .setup = setup, .load = load, .run = run,
-     .store = store, .teardown = teardown, .describe = describe},
+     .store = store, .teardown = teardown, .describe = describe, .workspace = workspace},
     {.abi = SONO_ABI_VERSION, .op = "rfft", .name = "fftw",
-     .summary = "FFTW3 fftwf_plan_many_dft_r2c, FFTW_MEASURE, out-of-place",
+     .summary = "FFTW3 fftwf_plan_many_dft_r2c, FFTW_MEASURE, out-of-place, threads >= 1",
      .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &r2c,
      .supports = supports, .setup = setup, .load = load, .run = run,
-     .store = store, .teardown = teardown, .describe = describe},
+     .store = store, .teardown = teardown, .describe = describe, .workspace = workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
@@ -166,6 +219,9 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
     if (r->abi != SONO_ABI_VERSION)
         return sono_fail(err, SONO_EABI, "fftw plugin built for ABI %d, harness has ABI %d",
                          SONO_ABI_VERSION, r->abi);
+    /* Once per process is enough (a second call is a no-op in FFTW); a failure leaves
+     * threads=1 working and makes supports() say why more is refused. */
+    threads_ok = fftwf_init_threads() != 0;
     for (size_t i = 0; i < sizeof impls / sizeof impls[0]; i++) {
         int rc = r->add_impl(r, &impls[i]);
         if (rc < 0)
@@ -177,10 +233,13 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
     return 0;
 }
 
-/* FFTW keeps planner state (wisdom, twiddle caches) for the life of the process. The
- * harness dlcloses plugins on exit, after every plan is destroyed: release it then, or
- * LeakSanitizer reports FFTW's memory as leaked by an unloaded module. */
+/* FFTW keeps planner state (wisdom, twiddle caches) and, once threads were used, a pool
+ * of worker threads for the life of the process. The harness dlcloses plugins on exit,
+ * after every plan is destroyed: release them then, or LeakSanitizer reports FFTW's
+ * memory as leaked by an unloaded module. fftwf_cleanup_threads also does fftwf_cleanup,
+ * and does only that when init_threads never succeeded. */
 __attribute__((destructor)) static void release_planner(void)
 {
-    fftwf_cleanup();
+    fftwf_cleanup_threads();
+    threads_ok = 0;
 }

@@ -153,6 +153,16 @@ static int describe(void *vst, char *buf, size_t n)
     return 0;
 }
 
+/* Optional: the bytes setup allocated beyond the core's input and output buffers (here
+ * the state and its two copies; for a real backend also plans, tables, scratch and
+ * device memory), for the record. Count what you asked for; leave out what a library
+ * allocates behind its API, and say so here. */
+static size_t workspace(void *vst)
+{
+    const state *st = vst;
+    return sizeof *st + 2 * st->n * sizeof(float);
+}
+
 static const sono_impl impls[] = {
     {.abi = SONO_ABI_VERSION, /* the core refuses an impl built for another ABI */
      .op = "nop",
@@ -167,7 +177,8 @@ static const sono_impl impls[] = {
      .run = run,
      .store = store,
      .teardown = teardown,
-     .describe = describe},
+     .describe = describe,
+     .workspace = workspace},
 };
 
 /* The one exported symbol. Register every table entry; a negative return from the core

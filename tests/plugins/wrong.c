@@ -1,9 +1,12 @@
 /* wrong.c — a TEST-ONLY plugin (build/test-plugins/wrong.so, backend "wrong") whose impls
  * are wrong on purpose, so tests can prove the harness reports FAIL instead of trusting
- * an impl: wrong/fft conjugates the exponent, wrong/rfft-nan emits a NaN. Never ship it. */
+ * an impl: wrong/fft conjugates the exponent, wrong/rfft-nan emits a NaN; and planted
+ * failures for case isolation: wrong/crash, wrong/hang, wrong/abort, wrong/oom. Never ship
+ * it, and never run its impls by glob: crash and hang take the whole process with them. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "sono.h"
 
@@ -119,6 +122,73 @@ static int run_fft(void *vst)
     return 0;
 }
 
+/* The planted failures. Each is for op "fft" and shares setup, load and store with
+ * wrong/fft, so only the step that is meant to fail differs. */
+
+/* A real SIGSEGV, not an abort: a store through a NULL pointer read from volatile storage,
+ * so the compiler can neither drop it nor turn it into a trap instruction (GCC's
+ * -fisolate-erroneous-paths-dereference would make a visible NULL a SIGILL). UBSan's null
+ * check is off here or it would end the process its own way first; ASan still catches
+ * the SEGV and exits with its report. */
+static int *volatile nowhere;
+
+__attribute__((no_sanitize("undefined"))) static int run_crash(void *vst)
+{
+    (void)vst;
+    *(volatile int *)nowhere = 1;
+    return SONO_EINTERNAL; /* not reached */
+}
+
+/* Never returns: pause() sleeps until a signal, and a handler that returns only loops us
+ * back, so just a signal's default action (the isolation's timeout kill) ends it. */
+static int run_hang(void *vst)
+{
+    (void)vst;
+    for (;;)
+        pause();
+    return SONO_EINTERNAL; /* not reached */
+}
+
+static int run_abort(void *vst)
+{
+    (void)vst;
+    abort();
+}
+
+/* Asks for 1 TiB, which no test machine has, so malloc returns NULL and setup fails the
+ * ordinary way: an "error" with SONO_ENOMEM, not a crash. Where memory is overcommitted
+ * and malloc says yes, the pages are touched, so the failure comes as the OOM killer's
+ * SIGKILL instead of passing silently. (Under ASan malloc dies itself on this size unless
+ * ASAN_OPTIONS has allocator_may_return_null=1.) */
+#define OOM_BYTES ((size_t)1 << 40)
+
+static int setup_oom(const void *ctx, const sono_params *p, void **stp, sono_error *err)
+{
+    char why[256];
+
+    *stp = NULL;
+    if (supports(ctx, p, why, sizeof why) != 0)
+        return sono_fail(err, SONO_EUNSUPPORTED, "wrong/oom: %s", why);
+    char *big = malloc(OOM_BYTES);
+    if (!big)
+        return sono_fail(err, SONO_ENOMEM, "planted: cannot allocate %zu bytes (1 TiB)",
+                         OOM_BYTES);
+    long page = sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < OOM_BYTES; i += page > 0 ? (size_t)page : 4096)
+        ((volatile char *)big)[i] = 1;
+    free(big);
+    return sono_fail(err, SONO_EINTERNAL, "planted: 1 TiB was allocated and touched");
+}
+
+/* Allocated in setup beyond the core's buffers: the state, the input and output copies
+ * and the (wrong) twiddles, so the record has a number for the planted impls too. */
+static size_t workspace(void *vst)
+{
+    const state *st = vst;
+    return sizeof *st + st->batch * st->n * (st->real ? 1 : 2) * sizeof(float) +
+           st->batch * st->nout * 2 * sizeof(float) + st->n * 2 * sizeof(float);
+}
+
 static int run_nan(void *vst)
 {
     state *st = vst;
@@ -143,12 +213,34 @@ static const sono_impl impls[] = {
      .summary = "TEST ONLY: DFT with the wrong sign of the exponent; must FAIL",
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &c2c,
      .supports = supports, .setup = setup, .load = load, .run = run_fft,
-     .store = store, .teardown = teardown},
+     .store = store, .teardown = teardown, .workspace = workspace},
     {.abi = SONO_ABI_VERSION, .op = "rfft", .name = "rfft-nan",
      .summary = "TEST ONLY: NaN in bin 0 of row 0, zeros elsewhere; must FAIL",
      .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &r2c,
      .supports = supports, .setup = setup, .load = load, .run = run_nan,
-     .store = store, .teardown = teardown},
+     .store = store, .teardown = teardown, .workspace = workspace},
+    /* Planted failures for the isolation tests: run only by their full names. */
+    {.abi = SONO_ABI_VERSION, .op = "fft", .name = "crash",
+     .summary = "TEST ONLY, planted failure: run() stores through NULL (SIGSEGV); must CRASH",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &c2c,
+     .supports = supports, .setup = setup, .load = load, .run = run_crash,
+     .store = store, .teardown = teardown, .workspace = workspace},
+    {.abi = SONO_ABI_VERSION, .op = "fft", .name = "hang",
+     .summary = "TEST ONLY, planted failure: run() never returns; must TIME OUT",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &c2c,
+     .supports = supports, .setup = setup, .load = load, .run = run_hang,
+     .store = store, .teardown = teardown, .workspace = workspace},
+    {.abi = SONO_ABI_VERSION, .op = "fft", .name = "abort",
+     .summary = "TEST ONLY, planted failure: run() calls abort() (SIGABRT); must CRASH",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &c2c,
+     .supports = supports, .setup = setup, .load = load, .run = run_abort,
+     .store = store, .teardown = teardown, .workspace = workspace},
+    {.abi = SONO_ABI_VERSION, .op = "fft", .name = "oom",
+     .summary = "TEST ONLY, planted failure: setup() asks malloc for 1 TiB; must ERROR "
+                "(SONO_ENOMEM)",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &c2c,
+     .supports = supports, .setup = setup_oom, .load = load, .run = run_fft,
+     .store = store, .teardown = teardown, .workspace = workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

@@ -1,0 +1,14 @@
+/* buf.h — allocation, release and hashing of the core's host buffers. */
+#ifndef SONO_BUF_H
+#define SONO_BUF_H
+
+#include "sono.h"
+
+/* 64-byte aligned buffer for desc (dtype and shape set): data and nbytes filled. */
+int sono_buf_alloc(sono_buf *b, sono_error *err);
+void sono_buf_free(sono_buf *b);
+
+/* The sha256 of a buffer's bytes as hex. */
+void sono_buf_sha256(const sono_buf *b, char hex[65]);
+
+#endif

@@ -1,0 +1,236 @@
+/* calibration.c — the calibration file (schema sonobench.calibration/1): per host, the
+ * ceilings `harness calibrate` measured; read by `run` for the roofline. Read-modify-write
+ * with an atomic rename, so hosts sharing a results folder keep each other's entries. */
+#include "calibration.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "paths.h"
+
+void sono_calibration_path(char *out, size_t n)
+{
+    const char *env = getenv("SONO_CALIBRATION");
+    if (env && *env)
+        snprintf(out, n, "%s", env);
+    else
+        snprintf(out, n, "%s/results/calibration.json", sono_root_dir());
+}
+
+void sono_calibration_free(sono_calibration *cal)
+{
+    if (!cal)
+        return;
+    json_decref(cal->details);
+    cal->details = NULL;
+}
+
+int sono_calibration_set(sono_calibration *cal, int threads, double gflops, double gbps)
+{
+    int i = 0;
+    if (threads < 1)
+        return SONO_EINVAL;
+    while (i < cal->npoints && cal->points[i].threads < threads)
+        i++;
+    if (i == cal->npoints || cal->points[i].threads != threads) {
+        if (cal->npoints == SONO_CAL_MAX_POINTS)
+            return SONO_ENOMEM;
+        memmove(&cal->points[i + 1], &cal->points[i],
+                (size_t)(cal->npoints - i) * sizeof cal->points[0]);
+        cal->npoints++;
+    }
+    cal->points[i] = (sono_cal_point){.threads = threads, .gflops = gflops, .gbps = gbps};
+    return 0;
+}
+
+json_t *sono_calibration_json(const sono_calibration *cal)
+{
+    json_t *th = json_object();
+    for (int i = 0; i < cal->npoints; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", cal->points[i].threads);
+        json_object_set_new(th, key, json_pack("{s:f, s:f}", "gflops", cal->points[i].gflops,
+                                               "gbps", cal->points[i].gbps));
+    }
+    return json_pack("{s:s, s:s, s:o, s:o}", "measured", cal->measured, "cpu", cal->cpu,
+                     "threads", th, "details",
+                     cal->details ? json_deep_copy(cal->details) : json_object());
+}
+
+/* The whole document, checked down to "hosts". *doc NULL (and 0) when the file does not
+ * exist; then *missing is set. */
+static int read_doc(const char *path, json_t **doc, int *missing, sono_error *err)
+{
+    struct stat sb;
+    *doc = NULL;
+    *missing = 0;
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT) {
+            *missing = 1;
+            return 0;
+        }
+        return sono_fail(err, SONO_EIO, "%s: cannot read calibration file: %s", path,
+                         strerror(errno));
+    }
+    json_error_t je;
+    json_t *d = json_load_file(path, 0, &je);
+    if (!d)
+        return sono_fail(err, SONO_EPARSE, "%s:%d:%d: not a valid calibration file: %s",
+                         path, je.line, je.column, je.text);
+    const char *schema = json_string_value(json_object_get(d, "schema"));
+    if (!json_is_object(d) || !schema || strcmp(schema, SONO_CALIBRATION_SCHEMA) != 0 ||
+        !json_is_object(json_object_get(d, "hosts"))) {
+        json_decref(d);
+        return sono_fail(err, SONO_EPARSE, "%s: not a calibration file: expected an object "
+                         "with \"schema\": \"%s\" and an object \"hosts\"", path,
+                         SONO_CALIBRATION_SCHEMA);
+    }
+    *doc = d;
+    return 0;
+}
+
+/* A thread-count key: a decimal integer in [1, 2^20], nothing else. */
+static int parse_threads(const char *key)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(key, &end, 10);
+    if (errno || end == key || *end || key[0] == '+' || key[0] == '-' || v < 1 ||
+        v > (1L << 20))
+        return -1;
+    return (int)v;
+}
+
+static int parse_entry(const char *path, const char *host, json_t *e, sono_calibration *cal,
+                       sono_error *err)
+{
+    const char *measured = json_string_value(json_object_get(e, "measured"));
+    const char *cpu = json_string_value(json_object_get(e, "cpu"));
+    json_t *th = json_object_get(e, "threads"), *details = json_object_get(e, "details");
+    if (!json_is_object(e) || !measured || !cpu || !json_is_object(th) ||
+        json_object_size(th) == 0 || (details && !json_is_object(details)))
+        return sono_fail(err, SONO_EPARSE, "%s: host \"%s\": expected strings \"measured\" "
+                         "and \"cpu\", a non-empty object \"threads\" and an optional object "
+                         "\"details\"", path, host);
+    snprintf(cal->host, sizeof cal->host, "%s", host);
+    snprintf(cal->measured, sizeof cal->measured, "%s", measured);
+    snprintf(cal->cpu, sizeof cal->cpu, "%s", cpu);
+    const char *key;
+    json_t *v;
+    json_object_foreach(th, key, v) {
+        int t = parse_threads(key);
+        json_t *gf = json_object_get(v, "gflops"), *bw = json_object_get(v, "gbps");
+        if (t < 0 || !json_is_number(gf) || !json_is_number(bw) ||
+            !(json_number_value(gf) >= 0) || !(json_number_value(bw) >= 0))
+            return sono_fail(err, SONO_EPARSE, "%s: host \"%s\", threads \"%s\": expected a "
+                             "thread count >= 1 holding numbers \"gflops\" and \"gbps\" >= 0",
+                             path, host, key);
+        if (sono_calibration_set(cal, t, json_number_value(gf), json_number_value(bw)))
+            return sono_fail(err, SONO_EPARSE, "%s: host \"%s\": more than %d thread counts",
+                             path, host, SONO_CAL_MAX_POINTS);
+    }
+    cal->details = details ? json_incref(details) : NULL;
+    return 0;
+}
+
+int sono_calibration_load(const char *path, const char *host, sono_calibration *cal,
+                          sono_error *err)
+{
+    memset(cal, 0, sizeof *cal);
+    json_t *doc;
+    int missing, rc = read_doc(path, &doc, &missing, err);
+    if (rc)
+        return rc;
+    if (missing)
+        return sono_fail(err, SONO_ENOTFOUND, "%s: no calibration file (run harness "
+                         "calibrate)", path);
+    json_t *e = json_object_get(json_object_get(doc, "hosts"), host);
+    if (!e)
+        rc = sono_fail(err, SONO_ENOTFOUND, "%s: no calibration for host \"%s\" (run harness "
+                       "calibrate on it)", path, host);
+    else
+        rc = parse_entry(path, host, e, cal, err);
+    json_decref(doc);
+    if (rc)
+        sono_calibration_free(cal);
+    return rc;
+}
+
+/* The folder holding path, created when missing (one level: results/ in a fresh tree). */
+static void make_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return;
+    *slash = 0;
+    mkdir(dir, 0755);
+}
+
+static int write_atomic(const char *path, json_t *doc, sono_error *err)
+{
+    char tmp[PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    make_parent(path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return sono_fail(err, SONO_EIO, "%s: cannot write calibration file: %s", tmp,
+                         strerror(errno));
+    int bad = json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) != 0 ||
+              fputc('\n', f) == EOF || fflush(f) != 0 || fsync(fileno(f)) != 0;
+    int saved = errno;
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        saved = errno;
+    }
+    if (bad || rename(tmp, path) != 0) {
+        if (!bad)
+            saved = errno;
+        unlink(tmp);
+        return sono_fail(err, SONO_EIO, "%s: cannot write calibration file: %s", path,
+                         strerror(saved));
+    }
+    return 0;
+}
+
+int sono_calibration_store(const char *path, const sono_calibration *cal, sono_error *err)
+{
+    if (!cal->host[0] || cal->npoints == 0)
+        return sono_fail(err, SONO_EINVAL, "%s: a calibration needs a host and at least one "
+                         "thread count", path);
+    json_t *doc;
+    int missing, rc = read_doc(path, &doc, &missing, err);
+    if (rc)
+        return rc;
+    if (missing)
+        doc = json_pack("{s:s, s:{}}", "schema", SONO_CALIBRATION_SCHEMA, "hosts");
+    json_object_set_new(json_object_get(doc, "hosts"), cal->host, sono_calibration_json(cal));
+    rc = write_atomic(path, doc, err);
+    json_decref(doc);
+    return rc;
+}
+
+double sono_roofline_bound_gflops(const sono_calibration *cal, int threads, double flops,
+                                  double bytes)
+{
+    const sono_cal_point *at = NULL;
+    if (!cal || !(flops > 0))
+        return 0;
+    for (int i = 0; i < cal->npoints; i++)
+        if (cal->points[i].threads <= threads)
+            at = &cal->points[i]; /* ascending: the last one is the largest */
+    if (!at || !(at->gflops > 0))
+        return 0;
+    if (!(bytes > 0))
+        return at->gflops;
+    if (!(at->gbps > 0))
+        return 0;
+    double mem = flops / bytes * at->gbps; /* flop/byte x 1e9 byte/s = GFLOP/s */
+    return mem < at->gflops ? mem : at->gflops;
+}

@@ -1,0 +1,367 @@
+/* calibrate.c — `harness calibrate`: the machine's ceilings for the roofline, measured by
+ * the harness itself as two ops of its own (cpu/triad for bandwidth, blas/sgemm for peak
+ * FLOP/s) with 1 thread and with every core, stored per host in the calibration file. It
+ * runs with no calibration of its own (the runner's `calibration` stays NULL). */
+#include <errno.h>
+#include <hwloc.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "calibration.h"
+#include "cli.h"
+#include "env.h"
+#include "params.h"
+#include "runner.h"
+#include "sha256.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    if (stop_requested) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    stop_requested = 1;
+}
+
+typedef struct machine {
+    long long llc_bytes; /* all last-level caches together */
+    const char *llc_level;
+    int llc_count;
+    int cores;
+} machine;
+
+/* STREAM sizes its arrays against all of the last-level cache: with every core streaming,
+ * every slice of it holds data, so the total (size x count) is what must be exceeded. */
+static void probe(machine *m)
+{
+    *m = (machine){.llc_bytes = 32LL << 20, .llc_level = "unknown (32 MiB assumed)",
+                   .llc_count = 1, .cores = 1};
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo) != 0)
+        return;
+    if (hwloc_topology_load(topo) == 0) {
+        int cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+        m->cores = cores > 0 ? cores : 1;
+        static const struct { hwloc_obj_type_t t; const char *name; } levels[] = {
+            {HWLOC_OBJ_L3CACHE, "L3"}, {HWLOC_OBJ_L2CACHE, "L2"}};
+        for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+            hwloc_obj_t o = hwloc_get_obj_by_type(topo, levels[i].t, 0);
+            if (o && o->attr && o->attr->cache.size > 0) {
+                m->llc_count = hwloc_get_nbobjs_by_type(topo, levels[i].t);
+                m->llc_bytes = (long long)o->attr->cache.size * m->llc_count;
+                m->llc_level = levels[i].name;
+                break;
+            }
+        }
+    }
+    hwloc_topology_destroy(topo);
+}
+
+/* Appends one case: op's own parameters from names/vals, then threads, then defaults. */
+static int add_case(sono_plan *plan, const sono_reg *R, const char *opname, const char *impl,
+                    const char *const *names, const long long *vals, int nvals, int threads,
+                    const sono_measure_cfg *cfg, sono_error *err)
+{
+    const sono_op *op = sono_op_find(opname);
+    const sono_impl_entry *e = op ? sono_reg_find(R, op, impl, err) : NULL;
+    if (!e)
+        return sono_fail(err, SONO_ENOTFOUND, "calibrate needs %s/%s, which no loaded plugin "
+                         "provides (build it with make all): %s", opname, impl,
+                         op ? err->msg : "no such op");
+    sono_case *cs = realloc(plan->cases, (size_t)(plan->ncases + 1) * sizeof *cs);
+    if (!cs)
+        return sono_fail(err, SONO_ENOMEM, "out of memory");
+    plan->cases = cs;
+    sono_case *k = &cs[plan->ncases];
+    memset(k, 0, sizeof *k);
+    k->op = op;
+    k->impl = e;
+    k->input = 0;
+    k->cfg = *cfg;
+    snprintf(k->impl_name, sizeof k->impl_name, "%s", e->full);
+    const sono_backend *b = sono_reg_backend_of(R, e);
+    if (!b->available)
+        snprintf(k->skip, sizeof k->skip, "backend %s unavailable: %s", b->name, b->reason);
+    for (int i = 0; i <= nvals; i++) {
+        const sono_param_spec *s = sono_op_param(op, i < nvals ? names[i] : "threads");
+        k->p.v[k->p.count++] = (sono_param){.name = s->name, .type = SONO_PINT,
+                                            .i = i < nvals ? vals[i] : threads};
+    }
+    sono_params_defaults(op, &k->p);
+    plan->ncases++; /* counted now, so sono_plan_free releases its params on any error */
+    if (op->validate && op->validate(&k->p, err))
+        return err->code;
+    sono_params_format(op, &k->p, k->params_text, sizeof k->params_text);
+    sono_case_make_id(k, plan);
+    return 0;
+}
+
+/* The plan, in code: triad at each thread count, then each SGEMM size at each count, so
+ * the runner makes each input once and a case never follows one of another op's. */
+static int build_plan(const sono_reg *R, const machine *m, int quick, long long triad_n,
+                      const long long *gemm, int ngemm, const int *threads, int nthreads,
+                      sono_plan *plan, sono_error *err)
+{
+    memset(plan, 0, sizeof *plan);
+    snprintf(plan->name, sizeof plan->name, "calibration");
+    snprintf(plan->file, sizeof plan->file, "(built in: harness calibrate%s)",
+             quick ? " --quick" : "");
+    snprintf(plan->description, sizeof plan->description,
+             "machine ceilings: STREAM triad (n=%lld, 4x the %s cache) and SGEMM, threads 1 "
+             "and %d", triad_n, m->llc_level, m->cores);
+    plan->sample_rate = 48000;
+    sono_input_spec spec;
+    if (sono_input_parse("noise", ".", &spec, err) || sono_plan_add_input(plan, &spec) != 0)
+        return sono_fail(err, SONO_EINTERNAL, "calibrate: cannot make the noise input");
+    sono_measure_cfg cfg = SONO_MEASURE_DEFAULTS;
+    cfg.target_ci = quick ? 0.05 : 0.01;
+    cfg.budget_s = quick ? 0.25 : 3.0;
+    cfg.warmup_s = quick ? 0.02 : 0.3; /* long enough for OpenBLAS's threads to spin up */
+    cfg.min_time_s = quick ? 0.05 : 1.0;
+    cfg.min_samples = quick ? 5 : 10;
+    int rc = 0;
+    static const char *const tn[] = {"n"}, *const gn[] = {"m", "n", "k"};
+    for (int t = 0; !rc && t < nthreads; t++)
+        rc = add_case(plan, R, "triad", "cpu/triad", tn, &triad_n, 1, threads[t], &cfg, err);
+    for (int g = 0; !rc && g < ngemm; g++)
+        for (int t = 0; !rc && t < nthreads; t++) {
+            long long v[3] = {gemm[g], gemm[g], gemm[g]};
+            rc = add_case(plan, R, "sgemm", "blas/sgemm", gn, v, 3, threads[t], &cfg, err);
+        }
+    sono_sha256 h;
+    unsigned char d[32];
+    sono_sha256_init(&h);
+    for (int i = 0; !rc && i < plan->ncases; i++)
+        sono_sha256_update(&h, plan->cases[i].id, strlen(plan->cases[i].id) + 1);
+    sono_sha256_final(&h, d);
+    for (int i = 0; i < 32; i++)
+        sprintf(plan->sha256 + 2 * i, "%02x", d[i]);
+    return rc;
+}
+
+/* <folder of the calibration file>/calibration-run-HOST-UTC.json, never an existing one. */
+static void run_file(const char *cal_path, const char *host, const char *stamp, char *out,
+                     size_t n)
+{
+    const char *slash = strrchr(cal_path, '/');
+    int dl = slash ? (int)(slash - cal_path) : 1;
+    const char *dir = slash ? cal_path : ".";
+    snprintf(out, n, "%.*s/calibration-run-%s-%s.json", dl, dir, host, stamp);
+    for (int i = 2; access(out, F_OK) == 0 && i < 1000; i++)
+        snprintf(out, n, "%.*s/calibration-run-%s-%s-%d.json", dl, dir, host, stamp, i);
+}
+
+/* The best rate per thread count, from the run's own records (the results file, read
+ * back), as GFLOP/s = flops / median ns and GB/s = bytes / median ns. The median, not the
+ * min: the min is the one luckiest sample (a turbo peak, a quiet moment of the other
+ * cores) and grows more optimistic the more samples are taken, while every case's rate
+ * is reported from its median; a ceiling on another statistic would bias each case's
+ * percent of roofline. The best over sizes: each size is a fair try at the ceiling. */
+static int collect(const char *path, const sono_plan *plan, sono_calibration *cal,
+                   json_t *figures, sono_error *err)
+{
+    json_t *doc;
+    int rc = sono_results_load(path, &doc, err);
+    if (rc)
+        return rc;
+    json_t *cases = json_object_get(doc, "cases");
+    for (int i = 0; !rc && i < plan->ncases; i++) {
+        const sono_case *c = &plan->cases[i];
+        json_t *rec = NULL, *v;
+        size_t j;
+        json_array_foreach(cases, j, v)
+            if (strcmp(json_string_value(json_object_get(v, "id")), c->id) == 0)
+                rec = v;
+        const char *st = rec ? json_string_value(json_object_get(rec, "status")) : "missing";
+        double med = json_number_value(json_object_get(json_object_get(rec, "time_ns"),
+                                                       "median"));
+        if (strcmp(st, "ok") != 0 || !(med > 0)) {
+            const char *msg = json_string_value(json_object_get(rec, "message"));
+            rc = sono_fail(err, SONO_ECHECK, "%s: %s%s%s", c->id, st, msg ? ": " : "",
+                           msg ? msg : "");
+            break;
+        }
+        sono_cost cost;
+        c->op->cost(&c->p, &cost);
+        int t = (int)sono_param_int(&c->p, "threads", 1);
+        int is_gemm = strcmp(c->op->name, "sgemm") == 0;
+        double rate = (is_gemm ? cost.flops : cost.bytes) / med;
+        const char *stop =
+            json_string_value(json_object_get(json_object_get(rec, "time_ns"), "stop"));
+        json_array_append_new(figures, json_pack("{s:s, s:i, s:f, s:f, s:s}", "id", c->id,
+                                                 "threads", t, "median_ns", med,
+                                                 is_gemm ? "gflops" : "gbps", rate, "stop",
+                                                 stop ? stop : "?"));
+        const sono_cal_point *pt = NULL;
+        for (int q = 0; q < cal->npoints; q++)
+            if (cal->points[q].threads == t)
+                pt = &cal->points[q];
+        double gf = pt ? pt->gflops : 0, bw = pt ? pt->gbps : 0;
+        if (is_gemm && rate > gf)
+            gf = rate;
+        if (!is_gemm && rate > bw)
+            bw = rate;
+        sono_calibration_set(cal, t, gf, bw);
+    }
+    json_decref(doc);
+    return rc;
+}
+
+static int usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "harness calibrate: %s%s; see harness help calibrate\n", msg,
+            arg ? arg : "");
+    return SONO_EXIT_USAGE;
+}
+
+int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
+{
+    const char *out_arg = NULL;
+    int quick = 0, quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out_arg = argv[++i];
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--quiet") == 0)
+            quiet = 1;
+        else
+            return usage("unexpected argument ", argv[i]);
+    }
+    char cal_path[PATH_MAX];
+    if (out_arg)
+        snprintf(cal_path, sizeof cal_path, "%s", out_arg);
+    else
+        sono_calibration_path(cal_path, sizeof cal_path);
+
+    machine m;
+    probe(&m);
+    int threads[2] = {1, m.cores}, nthreads = m.cores > 1 ? 2 : 1;
+    /* STREAM's rule: the arrays (b, c and a together) at least 4x the last-level cache,
+     * and never under 16 Mi floats (64 MiB), so no pass is served from cache. --quick
+     * only checks the machinery: a cache-resident triad and a small SGEMM. */
+    long long footprint = 4 * m.llc_bytes > (64LL << 20) ? 4 * m.llc_bytes : 64LL << 20;
+    long long triad_n = quick ? 1 << 18 : (footprint / 12 + 4095) / 4096 * 4096;
+    /* 1024^3 takes tens of ms per SGEMM on one core; its float64 reference about 1 s */
+    static const long long full_gemm[] = {512, 1024}, quick_gemm[] = {128};
+    const long long *gemm = quick ? quick_gemm : full_gemm;
+    int ngemm = quick ? 1 : 2;
+
+    sono_plan plan;
+    sono_error err = {0};
+    if (build_plan(R, &m, quick, triad_n, gemm, ngemm, threads, nthreads, &plan, &err)) {
+        fprintf(stderr, "harness calibrate: %s\n", err.msg);
+        sono_plan_free(&plan);
+        return SONO_EXIT_FAIL;
+    }
+
+    char host[256], stamp[32], measured[32], raw[PATH_MAX + 320];
+    sono_env_hostname(host, sizeof host);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    strftime(measured, sizeof measured, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    run_file(cal_path, host, stamp, raw, sizeof raw);
+    char dir[PATH_MAX + 320];
+    snprintf(dir, sizeof dir, "%s", raw);
+    *strrchr(dir, '/') = 0;
+    mkdir(dir, 0755); /* results/ in a fresh tree; an error shows up at open */
+
+    json_t *env = sono_env_json(R);
+    json_t *cpu = json_deep_copy(json_object_get(env, "cpu"));
+    json_t *libs = json_deep_copy(json_object_get(env, "libs"));
+    json_t *sj = json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", plan.name, "file", plan.file,
+                           "sha256", plan.sha256, "description", plan.description, "cases",
+                           plan.ncases);
+    sono_results *res = NULL;
+    if (sono_results_open(raw, sj, env, &res, &err)) {
+        fprintf(stderr, "harness calibrate: %s\n", err.msg);
+        json_decref(cpu);
+        json_decref(libs);
+        sono_plan_free(&plan);
+        return SONO_EXIT_FAIL;
+    }
+    fprintf(stderr, "harness calibrate: %d cases (%s) -> %s\n", plan.ncases,
+            quick ? "quick" : "full", raw);
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a dead worker must be a write error, not our death */
+    char exe[PATH_MAX];
+    ssize_t elen = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[elen > 0 ? elen : 0] = 0;
+    /* Measured the way `run` measures, in worker processes, and with no calibration:
+     * this command is what makes one. */
+    sono_run_opts o = {.results = res, .progress = quiet || !isatty(2) ? NULL : stderr,
+                       .stop = &stop_requested, .worker_exe = elen > 0 ? exe : NULL,
+                       .calibration = NULL};
+    sono_run_counts n;
+    int rc = sono_run_plan(&plan, &o, &n, &err);
+    int failed = rc && rc != SONO_EINTR;
+    if (failed)
+        fprintf(stderr, "harness calibrate: %s\n", err.msg);
+    if (sono_results_close(res, n.interrupted || failed, &err)) {
+        fprintf(stderr, "harness calibrate: %s\n", err.msg);
+        failed = 1;
+    }
+    if (n.interrupted) {
+        fprintf(stderr, "harness calibrate: stopped; nothing stored (raw records: %s)\n", raw);
+        json_decref(cpu);
+        json_decref(libs);
+        sono_plan_free(&plan);
+        return SONO_EXIT_INTERRUPTED;
+    }
+
+    sono_calibration cal = {0};
+    snprintf(cal.host, sizeof cal.host, "%s", host);
+    snprintf(cal.measured, sizeof cal.measured, "%s", measured);
+    const char *model = json_string_value(json_object_get(cpu, "model"));
+    snprintf(cal.cpu, sizeof cal.cpu, "%s", model ? model : "unknown");
+    json_t *figures = json_array();
+    if (!failed && collect(raw, &plan, &cal, figures, &err)) {
+        fprintf(stderr, "harness calibrate: %s; nothing stored (raw records: %s)\n", err.msg,
+                raw);
+        failed = 1;
+    }
+    json_t *sizes = json_array();
+    for (int g = 0; g < ngemm; g++)
+        json_array_append_new(sizes, json_integer(gemm[g]));
+    cal.details = json_pack(
+        "{s:b, s:{s:I, s:I, s:s}, s:{s:s, s:i, s:I}, s:{s:o}, s:i, s:o, s:o, s:s, s:o, s:s}",
+        "quick", quick, "triad", "n", (json_int_t)triad_n, "bytes_per_run",
+        (json_int_t)(12 * triad_n), "rule",
+        quick ? "--quick: fixed n, cache-resident" : "b, c, a together >= 4x llc, >= 64 MiB",
+        "llc", "level", m.llc_level, "count", m.llc_count, "bytes", (json_int_t)m.llc_bytes,
+        "sgemm", "sizes", sizes, "cores", m.cores, "cpu", cpu, "libs", libs, "statistic",
+        "best over cases of flops (bytes) / median time", "cases", figures, "run_file", raw);
+    if (!failed) {
+        printf("calibration of %s (%s), %s cache %lld MiB, %d cores%s\n", host, cal.cpu,
+               m.llc_level, m.llc_bytes >> 20, m.cores, quick ? " [--quick: not a "
+               "real calibration]" : "");
+        printf("  threads  GFLOP/s (sgemm)  GB/s (triad)  ridge flop/byte\n");
+        for (int i = 0; i < cal.npoints; i++) {
+            const sono_cal_point *p = &cal.points[i];
+            printf("  %7d  %15.2f  %12.2f  %15.2f\n", p->threads, p->gflops, p->gbps,
+                   p->gbps > 0 ? p->gflops / p->gbps : 0);
+        }
+        if (sono_calibration_store(cal_path, &cal, &err)) {
+            fprintf(stderr, "harness calibrate: %s\n", err.msg);
+            failed = 1;
+        } else
+            printf("calibration: %s\nraw records: %s\n", cal_path, raw);
+    }
+    sono_calibration_free(&cal);
+    sono_plan_free(&plan);
+    return failed ? SONO_EXIT_FAIL : SONO_EXIT_OK;
+}

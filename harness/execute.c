@@ -1,0 +1,342 @@
+/* execute.c — runs one case in this process and returns its record: the input (seeded,
+ * hashed), the reference (float64, cached per op, params and input), setup, load, the
+ * measured loop, store, check, teardown. The timed region is run() alone; setup (plan
+ * time), load and store (transfers) are timed once each and recorded apart. */
+#include "execute.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "counters.h"
+#include "evict.h"
+#include "params.h"
+#include "pin.h"
+#include "record.h"
+#include "results.h"
+
+static double now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+/* One input and one reference are kept: the plan runs every impl of a (params, input)
+ * back to back, so each is made once. */
+struct sono_executor {
+    int input;
+    sono_buf in;
+    char in_key[64];
+    char sha[65];
+    double rate;
+    sono_buf ref;
+    char ref_key[600];
+    sono_evict *evict;    /* made at the first cold case */
+    sono_counters *ctr;   /* opened at the first cpu case; NULL with ctr_why if refused */
+    int ctr_tried;
+    char ctr_why[512];
+    char pin[32];       /* the setting applied to this process, "" before any */
+    char pin_desc[128]; /* what that did, for the records */
+};
+
+sono_executor *sono_executor_new(void)
+{
+    sono_executor *k = calloc(1, sizeof *k);
+    if (k)
+        k->input = -1;
+    return k;
+}
+
+void sono_executor_free(sono_executor *k)
+{
+    if (!k)
+        return;
+    sono_buf_free(&k->in);
+    sono_buf_free(&k->ref);
+    sono_evict_free(k->evict);
+    sono_counters_close(k->ctr);
+    free(k);
+}
+
+static int get_input(const sono_plan *plan, const sono_case *c, sono_executor *k, sono_buf *desc,
+                     sono_error *err)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%d/%d/%lld", c->input, desc->dtype, sono_buf_elems(desc));
+    if (k->in.data && strcmp(key, k->in_key) == 0 && k->in.ndim == desc->ndim &&
+        memcmp(k->in.shape, desc->shape, sizeof desc->shape) == 0)
+        return 0;
+    sono_buf_free(&k->in);
+    sono_buf_free(&k->ref);
+    k->in_key[0] = k->ref_key[0] = 0;
+    k->in = *desc;
+    int rc = sono_buf_alloc(&k->in, err);
+    if (!rc)
+        rc = sono_input_fill(&plan->inputs[c->input], plan->sample_rate, &k->in, &k->rate, err);
+    if (rc) {
+        sono_buf_free(&k->in);
+        return rc;
+    }
+    sono_buf_sha256(&k->in, k->sha);
+    snprintf(k->in_key, sizeof k->in_key, "%s", key);
+    return 0;
+}
+
+static int get_ref(const sono_case *c, sono_executor *k, const sono_buf *out_desc, sono_error *err)
+{
+    char key[600];
+    snprintf(key, sizeof key, "%s|%s|%s", c->op->name, c->params_text, k->in_key);
+    if (k->ref.data && strcmp(key, k->ref_key) == 0)
+        return 0;
+    sono_buf_free(&k->ref);
+    k->ref = *out_desc;
+    k->ref.dtype = sono_dtype_wide(out_desc->dtype);
+    int rc = sono_buf_alloc(&k->ref, err);
+    if (!rc)
+        rc = c->op->reference(&c->p, &k->in, &k->ref, err);
+    if (rc) {
+        sono_buf_free(&k->ref);
+        return rc;
+    }
+    snprintf(k->ref_key, sizeof k->ref_key, "%s", key);
+    return 0;
+}
+
+static void set_status(sono_record *rec, const char *status, const char *msg)
+{
+    rec->status = status;
+    snprintf(rec->message, sizeof rec->message, "%s", msg ? msg : "");
+}
+
+/* Peak RSS per case in a worker that serves many: Linux resets VmHWM to the current RSS
+ * when "5" is written to clear_refs (since 4.0), so the peak read after the case is the
+ * case's own (plus what the worker already held). */
+static void reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+static double peak_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kb = strtod(line + 6, NULL);
+    if (f)
+        fclose(f);
+    return kb * 1024.0;
+}
+
+static void evict(void *ctx)
+{
+    sono_evict_run(ctx);
+}
+
+/* Hardware counters over one more pass of k runs (one run after an eviction when cold):
+ * a pass of its own, so reading the counters never disturbs the timed samples. */
+static json_t *count_pass(sono_executor *k, const sono_device *dev, const sono_impl *im,
+                          void *st, const sono_measurement *m)
+{
+    sono_counter_values v;
+    if (!k->ctr_tried) {
+        k->ctr_tried = 1;
+        sono_counters_open(&k->ctr, k->ctr_why, sizeof k->ctr_why);
+    }
+    if (strcmp(dev->kind, "cpu") != 0)
+        sono_counters_unavailable(&v, "counters are read on cpu devices only");
+    else if (!k->ctr)
+        sono_counters_unavailable(&v, k->ctr_why[0] ? k->ctr_why : "no counter available");
+    else {
+        double ns;
+        sono_error err = {0};
+        if (m->cold)
+            sono_evict_run(k->evict);
+        if (sono_counters_start(k->ctr) != 0)
+            sono_counters_unavailable(&v, "PAPI refused to start counting");
+        else {
+            int rc = dev->time_runs(dev, im->run, st, m->k, &ns, &err);
+            if (sono_counters_stop(k->ctr, &v) == 0 && rc != 0)
+                sono_counters_unavailable(&v, err.msg);
+        }
+    }
+    return sono_counters_json(&v, (double)m->k);
+}
+
+/* Runs one case into rec. Returns SONO_EINTR when interrupted (rec is then abandoned). */
+static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
+                    volatile sig_atomic_t *stop, sono_record *rec)
+{
+    const sono_impl *im = c->impl ? c->impl->impl : NULL;
+    sono_error err = {0};
+    char why[512] = "";
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(rec->started, sizeof rec->started, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    rec->c = c;
+    rec->input = plan->inputs[c->input].name;
+    rec->device = c->impl ? c->impl->dev->name : NULL;
+    if (c->skip[0]) {
+        set_status(rec, "skip", c->skip);
+        return 0;
+    }
+    if (im->supports(im->ctx, &c->p, why, sizeof why) != 0) {
+        set_status(rec, "skip", why[0] ? why : "not supported (no reason given)");
+        return 0;
+    }
+    sono_buf in, out;
+    c->op->shapes(&c->p, &in, &out);
+    int rc = get_input(plan, c, k, &in, &err);
+    if (rc) {
+        set_status(rec, rc == SONO_EUNSUPPORTED ? "skip" : "error", err.msg);
+        return 0;
+    }
+    snprintf(rec->input_sha256, sizeof rec->input_sha256, "%s", k->sha);
+    rec->sample_rate = k->rate;
+    rec->audio_s = (double)sono_buf_elems(&k->in) / k->rate;
+    if ((rc = get_ref(c, k, &out, &err))) {
+        set_status(rec, "error", err.msg);
+        return 0;
+    }
+    if ((rc = sono_buf_alloc(&out, &err))) {
+        set_status(rec, "error", err.msg);
+        return 0;
+    }
+    /* NaN-fill: an impl that writes nothing fails its check instead of passing on zeros */
+    for (size_t i = 0; i < out.nbytes / sizeof(float); i++)
+        ((float *)out.data)[i] = NAN;
+
+    if (strcmp(k->pin, c->cfg.pin) != 0) { /* pin once per setting, not per case */
+        sono_pin pin;
+        if ((rc = sono_pin_parse(c->cfg.pin, &pin, &err)) ||
+            (rc = sono_pin_apply(&pin, k->pin_desc, sizeof k->pin_desc, &err))) {
+            set_status(rec, "error", err.msg);
+            sono_buf_free(&out);
+            return 0;
+        }
+        snprintf(k->pin, sizeof k->pin, "%s", c->cfg.pin);
+    }
+    snprintf(rec->pin, sizeof rec->pin, "%s", k->pin_desc);
+    int cold = strcmp(sono_param_str(&c->p, "cache", "hot"), "cold") == 0;
+    if (cold && !k->evict && (rc = sono_evict_init(&k->evict, &err))) {
+        set_status(rec, "error", err.msg);
+        sono_buf_free(&out);
+        return 0;
+    }
+    reset_peak_rss();
+    void *st = NULL;
+    double t0 = now_ns();
+    rc = im->setup(im->ctx, &c->p, &st, &err);
+    rec->setup_ns = now_ns() - t0;
+    if (rc) {
+        set_status(rec, "error", err.msg[0] ? err.msg : "setup failed");
+        sono_buf_free(&out);
+        return 0;
+    }
+    t0 = now_ns();
+    rc = im->load(st, &k->in, &err);
+    rec->load_ns = now_ns() - t0;
+    rec->load_bytes = (double)k->in.nbytes;
+    if (!rc)
+        rc = sono_measure(c->impl->dev, im->run, st, &c->cfg, cold ? evict : NULL, k->evict,
+                          stop, &rec->m, &err);
+    if (rc == SONO_EINTR) {
+        im->teardown(st);
+        sono_buf_free(&out);
+        return SONO_EINTR;
+    }
+    if (!rc) {
+        rec->measured = 1;
+        rec->counters = count_pass(k, c->impl->dev, im, st, &rec->m);
+        t0 = now_ns();
+        rc = im->store(st, &out, &err);
+        rec->store_ns = now_ns() - t0;
+        rec->store_bytes = (double)out.nbytes;
+    }
+    if (!rc && im->describe)
+        im->describe(st, rec->describe, sizeof rec->describe);
+    rec->workspace_bytes = im->workspace ? (double)im->workspace(st) : -1;
+    im->teardown(st);
+    rec->peak_rss_bytes = peak_rss_bytes();
+    if (!rc) {
+        double tol = c->op->tolerance(&c->p, im->growth);
+        rc = sono_check_output(&out, &k->ref, tol, &rec->check, &err);
+        rec->checked = rc == 0;
+    }
+    sono_buf_free(&out);
+    if (rc) {
+        set_status(rec, "error", err.msg[0] ? err.msg : "failed");
+        return 0;
+    }
+    c->op->cost(&c->p, &rec->cost);
+    double med = rec->m.s.median;
+    if (med > 0) {
+        rec->gflops = rec->cost.flops / med; /* flop per ns = GFLOP/s */
+        rec->gbps = rec->cost.bytes / med;
+        rec->rtf = rec->audio_s > 0 ? med * 1e-9 / rec->audio_s : 0;
+    }
+    if (rec->check.pass)
+        set_status(rec, "ok", NULL);
+    else {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s: rel_l2 %.3g, max_abs %.3g (tol %.3g, x peak %.3g)",
+                 rec->check.nonfinite ? "non-finite output" : "exceeds tolerance",
+                 rec->check.rel_l2, rec->check.max_abs, rec->check.tol, rec->check.ref_peak);
+        set_status(rec, "fail", msg);
+    }
+    return 0;
+}
+
+/* cpu/nop's run() is an empty call: its time per call is what the loop, the indirect
+ * call and the clock add to every other case's figure. */
+double sono_measure_overhead(const sono_reg *R)
+{
+    const sono_op *op = sono_op_find("nop");
+    sono_error err = {0};
+    const sono_impl_entry *e = op ? sono_reg_find(R, op, "cpu/nop", &err) : NULL;
+    if (!e || !sono_reg_backend_of(R, e)->available)
+        return 0;
+    sono_params p = {0};
+    sono_params_defaults(op, &p);
+    sono_buf in, out;
+    op->shapes(&p, &in, &out);
+    void *st = NULL;
+    double ns = 0;
+    sono_measurement m = {0};
+    sono_measure_cfg cfg = {.target_ci = 0.01, .budget_s = 0.2, .warmup_s = 0.02,
+                            .min_samples = 10, .max_samples = 200};
+    if (sono_buf_alloc(&in, &err) == 0) {
+        memset(in.data, 0, in.nbytes);
+        if (e->impl->setup(e->impl->ctx, &p, &st, &err) == 0) {
+            if (e->impl->load(st, &in, &err) == 0 &&
+                sono_measure(e->dev, e->impl->run, st, &cfg, NULL, NULL, NULL, &m, &err) == 0)
+                ns = m.s.median;
+            e->impl->teardown(st);
+        }
+        sono_buf_free(&in);
+    }
+    sono_measurement_free(&m);
+    sono_params_free(&p);
+    return ns;
+}
+
+json_t *sono_execute(sono_executor *x, const sono_plan *plan, const sono_case *c,
+                     volatile sig_atomic_t *stop)
+{
+    sono_record rec = {0};
+    if (run_case(plan, c, x, stop, &rec) == SONO_EINTR)
+        return NULL;
+    json_t *o = sono_record_json(&rec);
+    sono_measurement_free(&rec.m);
+    json_decref(rec.counters);
+    return o;
+}

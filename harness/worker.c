@@ -1,0 +1,229 @@
+/* worker.c — both ends of the worker protocol: spawning, calling and reaping a worker
+ * from the runner, and the serving loop inside the worker. */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "casejson.h"
+#include "execute.h"
+#include "params.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+int sono_worker_spawn(sono_worker *w, const char *exe, sono_error *err)
+{
+    int cmd[2], rep[2];
+    memset(w, 0, sizeof *w);
+    if (pipe2(cmd, O_CLOEXEC) != 0)
+        return sono_fail(err, SONO_EIO, "worker: pipe: %s", strerror(errno));
+    if (pipe2(rep, O_CLOEXEC) != 0) {
+        close(cmd[0]);
+        close(cmd[1]);
+        return sono_fail(err, SONO_EIO, "worker: pipe: %s", strerror(errno));
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(cmd[0]), close(cmd[1]), close(rep[0]), close(rep[1]);
+        return sono_fail(err, SONO_EIO, "worker: fork: %s", strerror(e));
+    }
+    if (pid == 0) {
+        /* lift both ends above 4 first: a pipe may itself sit on fd 3 or 4 */
+        int in = fcntl(cmd[0], F_DUPFD_CLOEXEC, 10), out = fcntl(rep[1], F_DUPFD_CLOEXEC, 10);
+        if (in < 0 || out < 0 || dup2(in, 3) < 0 || dup2(out, 4) < 0 || dup2(2, 1) < 0)
+            _exit(127);
+        execl(exe, "harness", "__worker", (char *)NULL);
+        _exit(127);
+    }
+    close(cmd[0]);
+    close(rep[1]);
+    w->pid = pid;
+    w->to = cmd[1];
+    w->from = rep[0];
+    return 0;
+}
+
+static void reap(sono_worker *w, int kill_it, char *why, size_t n)
+{
+    int st = 0;
+    if (w->pid > 0) {
+        if (kill_it)
+            kill(w->pid, SIGKILL);
+        while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        if (why && WIFSIGNALED(st))
+            snprintf(why, n, "worker killed by signal %d (%s)%s", WTERMSIG(st),
+                     strsignal(WTERMSIG(st)),
+                     WTERMSIG(st) == SIGKILL ? "; out of memory?" : "");
+        else if (why && WIFEXITED(st))
+            snprintf(why, n, "worker exited with status %d", WEXITSTATUS(st));
+    }
+    if (w->to >= 0)
+        close(w->to);
+    if (w->from >= 0)
+        close(w->from);
+    free(w->buf);
+    memset(w, 0, sizeof *w);
+    w->to = w->from = -1;
+}
+
+void sono_worker_stop(sono_worker *w)
+{
+    if (w->pid <= 0)
+        return;
+    close(w->to); /* end of input: it exits */
+    w->to = -1;
+    for (int i = 0; i < 100; i++) { /* 1 s to leave by itself */
+        if (waitpid(w->pid, NULL, WNOHANG) == w->pid) {
+            w->pid = 0;
+            break;
+        }
+        usleep(10000);
+    }
+    reap(w, 1, NULL, 0);
+}
+
+/* The reply line, if complete, moved out of the buffer. */
+static char *take_line(sono_worker *w)
+{
+    char *nl = w->len ? memchr(w->buf, '\n', w->len) : NULL;
+    if (!nl)
+        return NULL;
+    size_t len = (size_t)(nl - w->buf);
+    char *line = malloc(len + 1);
+    if (!line)
+        return NULL;
+    memcpy(line, w->buf, len);
+    line[len] = 0;
+    w->len -= len + 1;
+    memmove(w->buf, nl + 1, w->len);
+    return line;
+}
+
+int sono_worker_call(sono_worker *w, const char *line, double timeout_s,
+                     volatile sig_atomic_t *stop, json_t **rec, char *why, size_t n)
+{
+    *rec = NULL;
+    size_t len = strlen(line);
+    for (size_t off = 0; off < len;) { /* SIGPIPE is ignored: a dead worker gives EPIPE */
+        ssize_t k = write(w->to, line + off, len - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            reap(w, 1, why, n);
+            return SONO_WORKER_CRASH;
+        }
+        off += (size_t)k;
+    }
+    double deadline = now_s() + timeout_s;
+    char *reply;
+    while (!(reply = take_line(w))) {
+        if (stop && *stop) {
+            reap(w, 1, NULL, 0);
+            return SONO_EINTR;
+        }
+        double left = deadline - now_s();
+        if (left <= 0) {
+            reap(w, 1, NULL, 0);
+            snprintf(why, n, "no result within timeout_s = %g s; worker killed", timeout_s);
+            return SONO_WORKER_TIMEOUT;
+        }
+        /* short slices so Ctrl-C is noticed at once even when poll is not interrupted */
+        struct pollfd p = {.fd = w->from, .events = POLLIN};
+        int r = poll(&p, 1, left > 0.1 ? 100 : (int)(left * 1000) + 1);
+        if (r <= 0)
+            continue;
+        if (w->cap - w->len < 65536) {
+            size_t cap = w->cap ? w->cap * 2 : 1 << 17;
+            char *b = realloc(w->buf, cap);
+            if (!b)
+                return sono_fail(NULL, SONO_ENOMEM, "no memory");
+            w->buf = b;
+            w->cap = cap;
+        }
+        ssize_t k = read(w->from, w->buf + w->len, w->cap - w->len);
+        if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN)) {
+            reap(w, 0, why, n); /* end of file: it died */
+            return SONO_WORKER_CRASH;
+        }
+        if (k > 0)
+            w->len += (size_t)k;
+    }
+    json_error_t je;
+    *rec = json_loads(reply, 0, &je);
+    free(reply);
+    if (!*rec) {
+        reap(w, 1, NULL, 0);
+        snprintf(why, n, "worker sent an unreadable record: %s", je.text);
+        return SONO_WORKER_CRASH;
+    }
+    return SONO_WORKER_OK;
+}
+
+/* ---- the worker's side -------------------------------------------------------------- */
+
+static char *read_line(FILE *f)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    if (getline(&line, &cap, f) < 0) {
+        free(line);
+        return NULL;
+    }
+    return line;
+}
+
+int sono_worker_main(sono_reg *R)
+{
+    /* Ctrl-C reaches the whole process group: the runner decides what happens to us. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_DFL);
+    FILE *in = fdopen(3, "r"), *out = fdopen(4, "w");
+    if (!in || !out)
+        return 2;
+    sono_executor *x = sono_executor_new();
+    sono_plan plan = {0};
+    char *line;
+    int rc = 0;
+    while (x && (line = read_line(in))) {
+        json_error_t je;
+        json_t *j = json_loads(line, 0, &je);
+        free(line);
+        sono_case c;
+        sono_error err = {0};
+        if (!j || sono_case_from_json(j, R, &plan, &c, &err)) {
+            fprintf(stderr, "harness worker: %s\n", j ? err.msg : je.text);
+            json_decref(j);
+            rc = 2;
+            break;
+        }
+        json_decref(j);
+        json_t *rec = sono_execute(x, &plan, &c, NULL);
+        sono_params_free(&c.p);
+        char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+        json_decref(rec);
+        if (!text || fprintf(out, "%s\n", text) < 0 || fflush(out) != 0) {
+            free(text);
+            rc = 2;
+            break;
+        }
+        free(text);
+    }
+    sono_executor_free(x);
+    sono_plan_free(&plan);
+    fclose(in);
+    fclose(out);
+    return rc;
+}

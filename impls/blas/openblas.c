@@ -1,0 +1,167 @@
+/* openblas.c — the blas backend: blas/sgemm, OpenBLAS's cblas_sgemm on row-major float32,
+ * the tuned kernel whose rate `harness calibrate` takes as the machine's peak FLOP/s.
+ * OpenBLAS's thread count is process-wide: setup sets it for the case about to run. */
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cblas.h>
+
+#include "sono.h"
+
+typedef struct state {
+    int m, n, k, threads;
+    float *a, *b, *c; /* own copies of A [m,k] and B [k,n]; C [m,n] the result */
+} state;
+
+/* Rounded up to the alignment, which aligned_alloc requires; NULL on overflow too. */
+static void *amalloc(size_t bytes)
+{
+    if (bytes == 0)
+        bytes = 1;
+    if (bytes > SIZE_MAX - 63)
+        return NULL;
+    return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+}
+
+static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
+{
+    long long m = sono_param_int(p, "m", 0), nn = sono_param_int(p, "n", 0),
+              k = sono_param_int(p, "k", 0), threads = sono_param_int(p, "threads", 1);
+
+    (void)ctx;
+    /* CBLAS takes every dimension and leading dimension as int. */
+    if (m < 1 || nn < 1 || k < 1 || m > INT_MAX || nn > INT_MAX || k > INT_MAX) {
+        snprintf(why, n, "m=%lld, n=%lld, k=%lld must be in [1, INT_MAX]", m, nn, k);
+        return SONO_EUNSUPPORTED;
+    }
+    if (threads < 1 || threads > 1024) {
+        snprintf(why, n, "threads=%lld must be in [1, 1024]", threads);
+        return SONO_EUNSUPPORTED;
+    }
+    if (threads > 1 && openblas_get_parallel() == 0) {
+        snprintf(why, n, "this OpenBLAS is the sequential build; threads=%lld needs the "
+                 "pthread or OpenMP one", threads);
+        return SONO_EUNSUPPORTED;
+    }
+    return 0;
+}
+
+static void teardown(void *vst)
+{
+    state *st = vst;
+    if (!st)
+        return;
+    free(st->a);
+    free(st->b);
+    free(st->c);
+    free(st);
+}
+
+static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
+{
+    char why[256];
+    int rc;
+
+    *stp = NULL;
+    if ((rc = supports(ctx, p, why, sizeof why)) < 0)
+        return sono_fail(err, rc, "blas/sgemm: %s", why);
+    state *st = calloc(1, sizeof *st);
+    if (!st)
+        return sono_fail(err, SONO_ENOMEM, "blas/sgemm: cannot allocate its state");
+    st->m = (int)sono_param_int(p, "m", 0);
+    st->n = (int)sono_param_int(p, "n", 0);
+    st->k = (int)sono_param_int(p, "k", 0);
+    st->threads = (int)sono_param_int(p, "threads", 1);
+    size_t m = (size_t)st->m, n = (size_t)st->n, k = (size_t)st->k;
+    st->a = amalloc(m * k * sizeof(float));
+    st->b = amalloc(k * n * sizeof(float));
+    st->c = amalloc(m * n * sizeof(float));
+    if (!st->a || !st->b || !st->c) {
+        teardown(st);
+        return sono_fail(err, SONO_ENOMEM, "blas/sgemm: cannot allocate A, B, C for m=%zu "
+                         "n=%zu k=%zu", m, n, k);
+    }
+    openblas_set_num_threads(st->threads);
+    *stp = st;
+    return 0;
+}
+
+/* Input: one 1-D buffer, A [m,k] then B [k,n], both row-major (the op's contract). */
+static int load(void *vst, const sono_buf *in, sono_error *err)
+{
+    state *st = vst;
+    size_t na = (size_t)st->m * (size_t)st->k, nb = (size_t)st->k * (size_t)st->n;
+    if (in->dtype != SONO_F32 || sono_buf_elems(in) != (long long)(na + nb) ||
+        in->nbytes < (na + nb) * sizeof(float))
+        return sono_fail(err, SONO_EINVAL,
+                         "blas/sgemm: input must be f32 [m*k + k*n = %zu] (A then B); got "
+                         "dtype %d, %lld elements, %zu bytes", na + nb, (int)in->dtype,
+                         sono_buf_elems(in), in->nbytes);
+    memcpy(st->a, in->data, na * sizeof(float));
+    memcpy(st->b, (const float *)in->data + na, nb * sizeof(float));
+    return 0;
+}
+
+/* beta = 0: C is overwritten, so every call computes the same thing. */
+static int run(void *vst)
+{
+    state *st = vst;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, st->m, st->n, st->k, 1.0f, st->a,
+                st->k, st->b, st->n, 0.0f, st->c, st->n);
+    return 0;
+}
+
+static int store(void *vst, sono_buf *out, sono_error *err)
+{
+    state *st = vst;
+    size_t need = (size_t)st->m * (size_t)st->n * sizeof(float);
+    if (out->dtype != SONO_F32 || out->nbytes < need)
+        return sono_fail(err, SONO_EINVAL,
+                         "blas/sgemm: output must be f32 [m=%d, n=%d] (%zu bytes); got dtype "
+                         "%d, %zu bytes", st->m, st->n, need, (int)out->dtype, out->nbytes);
+    memcpy(out->data, st->c, need);
+    return 0;
+}
+
+/* What OpenBLAS really uses: it caps the count at the threads it was started with. */
+static int describe(void *vst, char *buf, size_t n)
+{
+    const state *st = vst;
+    int par = openblas_get_parallel();
+    snprintf(buf, n, "%s; core %s; threads=%d (asked %d); %s", openblas_get_config(),
+             openblas_get_corename(), openblas_get_num_threads(), st->threads,
+             par == 0 ? "sequential build" : par == 1 ? "pthreads" : "OpenMP");
+    return 0;
+}
+
+static size_t workspace(void *vst)
+{
+    const state *st = vst;
+    size_t m = (size_t)st->m, n = (size_t)st->n, k = (size_t)st->k;
+    return (m * k + k * n + m * n) * sizeof(float);
+}
+
+static const sono_impl impls[] = {
+    {.abi = SONO_ABI_VERSION, .op = "sgemm", .name = "sgemm",
+     .summary = "OpenBLAS cblas_sgemm, row-major, beta = 0",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = supports, .setup = setup, .load = load, .run = run, .store = store,
+     .teardown = teardown, .describe = describe, .workspace = workspace},
+};
+
+SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
+{
+    if (r->abi != SONO_ABI_VERSION)
+        return sono_fail(err, SONO_EABI, "blas plugin built for ABI %d, harness has ABI %d",
+                         SONO_ABI_VERSION, r->abi);
+    for (size_t i = 0; i < sizeof impls / sizeof impls[0]; i++) {
+        int rc = r->add_impl(r, &impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "blas: registering %s/blas/%s failed (%d)",
+                             impls[i].op, impls[i].name, rc);
+    }
+    if (r->add_lib)
+        r->add_lib(r, "openblas", openblas_get_config());
+    return 0;
+}
