@@ -93,7 +93,7 @@ static json_t *run_in_worker(pool *P, const sono_plan *plan, const sono_case *c,
 
 /* Percent of the roofline: the attained rate against min(peak, AI x bandwidth) for the
  * thread count the case used, from this host's calibration. */
-static void add_roofline(json_t *rec, const sono_case *c, const json_t *cal);
+static void add_roofline(json_t *rec, const sono_case *c, const sono_calibration *cal);
 
 static void count(sono_run_counts *n, const char *s)
 {
@@ -133,8 +133,8 @@ int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts
             rc = SONO_EINTR;
             break;
         }
-        if (o->calibration)
-            add_roofline(rec, c, o->calibration);
+        if (o->cal)
+            add_roofline(rec, c, o->cal);
         const char *status = json_string_value(json_object_get(rec, "status"));
         count(n, status ? status : "error");
         if (o->progress)
@@ -152,9 +152,16 @@ int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts
     return rc;
 }
 
-static void add_roofline(json_t *rec, const sono_case *c, const json_t *cal)
+static void add_roofline(json_t *rec, const sono_case *c, const sono_calibration *cal)
 {
-    (void)rec;
-    (void)c;
-    (void)cal; /* filled in with the calibration module */
+    json_t *derived = json_object_get(rec, "derived"), *cost = json_object_get(rec, "cost");
+    double gflops = json_number_value(json_object_get(derived, "gflops"));
+    double flops = json_number_value(json_object_get(cost, "flops"));
+    double bytes = json_number_value(json_object_get(cost, "bytes"));
+    int threads = (int)sono_param_int(&c->p, "threads", 1);
+    double bound = sono_roofline_bound_gflops(cal, threads, flops, bytes);
+    if (!derived || bound <= 0 || gflops <= 0)
+        return;
+    json_object_set_new(derived, "roofline_bound_gflops", json_real(bound));
+    json_object_set_new(derived, "roofline_pct", json_real(100.0 * gflops / bound));
 }

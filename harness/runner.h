@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "buf.h"
+#include "calibration.h"
 #include "execute.h"
 #include "registry.h"
 #include "results.h"
@@ -20,7 +21,7 @@ typedef struct sono_run_opts {
     FILE *progress;         /* a terminal for the live progress line; NULL for none */
     volatile sig_atomic_t *stop;
     const char *worker_exe; /* the harness executable; NULL runs cases in this process */
-    const json_t *calibration; /* this host's entry (calibration.h), or NULL */
+    const sono_calibration *cal; /* this host's ceilings, for percent of roofline; or NULL */
 } sono_run_opts;
 
 typedef struct sono_run_counts {

@@ -534,6 +534,23 @@ static void tc_cli_calibrate(void **state)
     sono_calibration_free(&cal);
     cl_free(&r);
 
+    /* a file it could not update fails before anything is measured, and is left alone */
+    char bad[PATH_MAX + 32];
+    snprintf(bad, sizeof bad, "%s/bad/cal.json", dir);
+    snprintf(line, sizeof line, "%s/bad", dir);
+    assert_int_equal(mkdir(line, 0755), 0);
+    FILE *f = fopen(bad, "w");
+    assert_non_null(f);
+    fputs("{\"schema\": \"other\"}", f);
+    fclose(f);
+    cl_h(&r, NULL, "calibrate", "--quick", "--out", bad, NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, bad));
+    char *text = cl_slurp(bad, NULL);
+    assert_string_equal(text, "{\"schema\": \"other\"}");
+    free(text);
+    cl_free(&r);
+
     cl_h(&r, NULL, "calibrate", "--bogus", NULL);
     cl_expect_code(&r, 2);
     assert_non_null(strstr(r.err, "--bogus"));

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "input.h"
@@ -216,6 +218,48 @@ static void tf_threads_bounds(void **state)
     }
 }
 
+/* A regression test: FFTW's pool workers were still unwinding out of libfftw3f_threads
+ * when dlclose of fftw.so unmapped it (fftwf_cleanup_threads does not wait for them),
+ * so a process that ran a threaded plan and then closed its registry could die of
+ * SIGSEGV. A child does exactly that, lingers while stragglers finish, and must exit 0.
+ * It must run first: a fork child inherits FFTW's list of idle pool workers but not the
+ * threads, so after any threaded plan in this process it would wait on them forever
+ * (the alarm turns such a mistake into a failure, not a hang). */
+static void tf_unload_after_threads(void **state)
+{
+    (void)state;
+    if (!tf_have_fftw)
+        skip();
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(60);
+        const sono_backend *f = sono_reg_backend(&tf_R, "fftw");
+        sono_reg R;
+        if (sono_reg_init(&R, NULL) || sono_reg_load_plugin(&R, f->path) < 0)
+            _exit(2);
+        const sono_impl_entry *e = sono_reg_find(&R, sono_op_find("fft"), "fftw/fftw", NULL);
+        sono_params p = tf_params(65536, 8, 2);
+        void *st = NULL;
+        if (!e || e->impl->setup(e->impl->ctx, &p, &st, NULL))
+            _exit(3);
+        for (int i = 0; i < 4; i++)
+            e->impl->run(st);
+        e->impl->teardown(st);
+        sono_reg_free(&R);
+        sono_reg_free(&tf_R); /* the parent's handle, inherited: now fftw.so unloads */
+        usleep(300 * 1000);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("threaded plan, teardown, unload: child %s %d",
+                 WIFEXITED(status) ? "exited" : "killed by signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
 /* The least each known impl must report for (op, n, batch): the buffers and tables its
  * setup cannot do without. Table entries are counted at 4 bytes, the least an index up to
  * 2^32 needs, so a narrower table type still passes; 0 when the impl is unknown. */
@@ -343,6 +387,7 @@ static void tf_workspace(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tf_unload_after_threads), /* first: see its comment */
         cmocka_unit_test(tf_threads_match_reference),
         cmocka_unit_test(tf_describe_says_threads),
         cmocka_unit_test(tf_threads_bounds),

@@ -71,11 +71,12 @@ static int add_case(sono_plan *plan, const sono_reg *R, const char *opname, cons
                     const sono_measure_cfg *cfg, sono_error *err)
 {
     const sono_op *op = sono_op_find(opname);
-    const sono_impl_entry *e = op ? sono_reg_find(R, op, impl, err) : NULL;
+    sono_error why = {0};
+    const sono_impl_entry *e = op ? sono_reg_find(R, op, impl, &why) : NULL;
     if (!e)
         return sono_fail(err, SONO_ENOTFOUND, "calibrate needs %s/%s, which no loaded plugin "
                          "provides (build it with make all): %s", opname, impl,
-                         op ? err->msg : "no such op");
+                         op ? why.msg : "no such op");
     sono_case *cs = realloc(plan->cases, (size_t)(plan->ncases + 1) * sizeof *cs);
     if (!cs)
         return sono_fail(err, SONO_ENOMEM, "out of memory");
@@ -242,6 +243,18 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     else
         sono_calibration_path(cal_path, sizeof cal_path);
 
+    /* A file that cannot be updated fails now, not after a minute of measuring. */
+    char host[256];
+    sono_env_hostname(host, sizeof host);
+    sono_calibration old;
+    sono_error err = {0};
+    int rc = sono_calibration_load(cal_path, host, &old, &err);
+    sono_calibration_free(&old);
+    if (rc && rc != SONO_ENOTFOUND) {
+        fprintf(stderr, "harness calibrate: %s\n", err.msg);
+        return SONO_EXIT_USAGE; /* a bad input file, as for a suite */
+    }
+
     machine m;
     probe(&m);
     int threads[2] = {1, m.cores}, nthreads = m.cores > 1 ? 2 : 1;
@@ -256,15 +269,13 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     int ngemm = quick ? 1 : 2;
 
     sono_plan plan;
-    sono_error err = {0};
     if (build_plan(R, &m, quick, triad_n, gemm, ngemm, threads, nthreads, &plan, &err)) {
         fprintf(stderr, "harness calibrate: %s\n", err.msg);
         sono_plan_free(&plan);
         return SONO_EXIT_FAIL;
     }
 
-    char host[256], stamp[32], measured[32], raw[PATH_MAX + 320];
-    sono_env_hostname(host, sizeof host);
+    char stamp[32], measured[32], raw[PATH_MAX + 320];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -305,9 +316,9 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
      * this command is what makes one. */
     sono_run_opts o = {.results = res, .progress = quiet || !isatty(2) ? NULL : stderr,
                        .stop = &stop_requested, .worker_exe = elen > 0 ? exe : NULL,
-                       .calibration = NULL};
+                       .cal = NULL};
     sono_run_counts n;
-    int rc = sono_run_plan(&plan, &o, &n, &err);
+    rc = sono_run_plan(&plan, &o, &n, &err);
     int failed = rc && rc != SONO_EINTR;
     if (failed)
         fprintf(stderr, "harness calibrate: %s\n", err.msg);

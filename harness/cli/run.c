@@ -102,7 +102,22 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         snprintf(out, sizeof out, "%s", out_arg);
     else
         default_out(&plan, out, sizeof out);
+    /* this host's ceilings from `harness calibrate`, if it was run here */
+    sono_calibration cal, *calp = NULL;
+    char calpath[PATH_MAX], host[256];
+    sono_calibration_path(calpath, sizeof calpath);
+    sono_env_hostname(host, sizeof host);
+    sono_error cerr = {0};
+    int crc = sono_calibration_load(calpath, host, &cal, &cerr);
+    if (crc == 0)
+        calp = &cal;
+    else if (crc != SONO_ENOTFOUND)
+        fprintf(stderr, "harness: ignoring calibration: %s\n", cerr.msg);
     json_t *env = sono_env_json(R);
+    json_object_set_new(env, "calibration", calp ? sono_calibration_json(calp)
+                                                 : json_pack("{s:s, s:s}", "file", calpath,
+                                                             "status", "none for this host: "
+                                                             "run harness calibrate"));
     json_object_set_new(env, "harness_overhead_ns",
                         json_pack("{s:f}", "cpu", sono_measure_overhead(R)));
     json_t *sj = json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", plan.name, "file", plan.file,
@@ -130,7 +145,8 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     sono_table *table = sono_table_new();
     sono_run_opts o = {.results = res, .table = table,
                        .progress = quiet || !isatty(STDERR_FILENO) ? NULL : stderr,
-                       .stop = &stop_requested, .worker_exe = elen > 0 ? exe : NULL};
+                       .stop = &stop_requested, .worker_exe = elen > 0 ? exe : NULL,
+                       .cal = calp};
     sono_run_counts n;
     int rc = sono_run_plan(&plan, &o, &n, &err);
     int write_failed = rc && rc != SONO_EINTR;
@@ -146,6 +162,8 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
            out);
     sono_table_free(table);
     sono_plan_free(&plan);
+    if (calp)
+        sono_calibration_free(calp);
     if (n.interrupted)
         return SONO_EXIT_INTERRUPTED;
     return write_failed || n.fail || n.error || n.crash || n.timeout ? SONO_EXIT_FAIL

@@ -2,6 +2,7 @@
  * the library most users would reach for, and so the bar our own rungs are set against.
  * Plans with FFTW_MEASURE and `threads` threads on our own buffers in setup; run() is one
  * fftwf_execute. */
+#include <dlfcn.h>
 #include <limits.h>
 #include <stdlib.h>
 
@@ -22,9 +23,11 @@ typedef struct state {
     int threads; /* asked of the planner (the case's `threads`) */
 } state;
 
-/* Whether fftwf_init_threads succeeded in sono_plugin_init. Without it FFTW may not be
- * told to use threads at all, so threads=1 still runs and more is unsupported. */
+/* Whether threads may be asked for: fftwf_init_threads succeeded in sono_plugin_init and
+ * FFTW's threads library is pinned (see pin_threads_lib). Otherwise threads=1 still runs
+ * and supports() refuses more, giving threads_why. */
 static int threads_ok;
+static char threads_why[200];
 
 static const fft_variant c2c = {.real = 0};
 static const fft_variant r2c = {.real = 1};
@@ -42,8 +45,7 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
         return SONO_EUNSUPPORTED;
     }
     if (threads > 1 && !threads_ok) {
-        snprintf(why, n, "fftwf_init_threads failed when the plugin loaded: threads=1 only, "
-                 "got threads=%lld", threads);
+        snprintf(why, n, "%s: threads=1 only, got threads=%lld", threads_why, threads);
         return SONO_EUNSUPPORTED;
     }
     /* FFTW's advanced interface takes n, howmany and distances as int. */
@@ -214,6 +216,33 @@ static const sono_impl impls[] = {
      .store = store, .teardown = teardown, .describe = describe, .workspace = workspace},
 };
 
+/* FFTW's pool workers end with pthread_exit, whose unwinder reads the unwind tables of
+ * the worker's own library; fftwf_cleanup_threads returns as soon as each worker has
+ * said it is leaving, not when it is gone. If dlclose of this plugin then unmapped
+ * libfftw3f_threads, a worker still unwinding would fault on the unmapped tables (seen as
+ * a SIGSEGV in _Unwind_ForcedUnwind and a deadlock at exit under ASan). So the library
+ * that holds fftwf_init_threads (found by address: no soname spelled here) is made
+ * RTLD_NODELETE; it and libfftw3f then stay mapped until the process ends. */
+static int pin_threads_lib(void)
+{
+    Dl_info info;
+    union {
+        int (*fn)(void);
+        void *p;
+    } sym = {.fn = fftwf_init_threads}; /* ISO C has no function-to-object pointer cast */
+    if (!dladdr(sym.p, &info) || !info.dli_fname) {
+        snprintf(threads_why, sizeof threads_why, "fftw: cannot locate FFTW's threads library");
+        return 0;
+    }
+    if (!dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE)) {
+        const char *e = dlerror();
+        snprintf(threads_why, sizeof threads_why, "fftw: cannot pin %s: %s", info.dli_fname,
+                 e ? e : "dlopen failed");
+        return 0;
+    }
+    return 1;
+}
+
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
 {
     if (r->abi != SONO_ABI_VERSION)
@@ -221,7 +250,11 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
                          SONO_ABI_VERSION, r->abi);
     /* Once per process is enough (a second call is a no-op in FFTW); a failure leaves
      * threads=1 working and makes supports() say why more is refused. */
-    threads_ok = fftwf_init_threads() != 0;
+    threads_ok = pin_threads_lib();
+    if (threads_ok && !fftwf_init_threads()) {
+        snprintf(threads_why, sizeof threads_why, "fftw: fftwf_init_threads failed");
+        threads_ok = 0;
+    }
     for (size_t i = 0; i < sizeof impls / sizeof impls[0]; i++) {
         int rc = r->add_impl(r, &impls[i]);
         if (rc < 0)
