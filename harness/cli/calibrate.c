@@ -20,16 +20,6 @@
 #include "runner.h"
 #include "sha256.h"
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    if (stop_requested) {
-        signal(sig, SIG_DFL);
-        raise(sig);
-    }
-    stop_requested = 1;
-}
 
 typedef struct machine {
     long long llc_bytes; /* all last-level caches together */
@@ -304,19 +294,11 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     fprintf(stderr, "harness calibrate: %d cases (%s) -> %s\n", plan.ncases,
             quick ? "quick" : "full", raw);
 
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN); /* a dead worker must be a write error, not our death */
-    char exe[PATH_MAX];
-    ssize_t elen = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[elen > 0 ? elen : 0] = 0;
+    volatile sig_atomic_t *stop = sono_cli_catch_stop();
     /* Measured the way `run` measures, in worker processes, and with no calibration:
      * this command is what makes one. */
     sono_run_opts o = {.results = res, .progress = quiet || !isatty(2) ? NULL : stderr,
-                       .stop = &stop_requested, .worker_exe = elen > 0 ? exe : NULL,
-                       .cal = NULL};
+                       .stop = stop, .worker_exe = sono_cli_self_exe(), .cal = NULL};
     sono_run_counts n;
     rc = sono_run_plan(&plan, &o, &n, &err);
     int failed = rc && rc != SONO_EINTR;

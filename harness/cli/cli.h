@@ -3,6 +3,8 @@
 #ifndef SONO_CLI_H
 #define SONO_CLI_H
 
+#include <signal.h>
+
 #include "registry.h"
 
 #define SONO_EXIT_OK 0
@@ -17,6 +19,11 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv);
 int sono_cmd_help(int argc, char **argv);
 /* Hidden: the worker process `run` starts (harness/worker.h). */
 int sono_cmd_worker(sono_reg *R, int argc, char **argv);
+
+/* Catch SIGINT/SIGTERM into the returned flag, ignore SIGPIPE (harness/cli/runctl.c). */
+volatile sig_atomic_t *sono_cli_catch_stop(void);
+/* This executable's path, to start workers from; NULL when /proc cannot say. */
+const char *sono_cli_self_exe(void);
 
 /* Help text of one command (NULL: the overview); 0 when the command exists. */
 int sono_print_help(const char *cmd);

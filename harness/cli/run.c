@@ -16,18 +16,6 @@
 #include "runner.h"
 #include "worker.h"
 
-static volatile sig_atomic_t stop_requested;
-
-/* The first Ctrl-C stops after the current sample and closes the results file; a second
- * one means now: the file on disk is still the valid one written after the last case. */
-static void on_signal(int sig)
-{
-    if (stop_requested) {
-        signal(sig, SIG_DFL);
-        raise(sig);
-    }
-    stop_requested = 1;
-}
 
 static void default_out(const sono_plan *plan, char *out, size_t n)
 {
@@ -129,24 +117,13 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         sono_plan_free(&plan);
         return SONO_EXIT_USAGE;
     }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    volatile sig_atomic_t *stop = sono_cli_catch_stop();
     fprintf(stderr, "harness: suite %s (%s): %d cases -> %s\n", plan.name, plan.file,
             plan.ncases, out);
-
-    /* Cases run in worker processes of this same executable. SIGPIPE is ignored so a
-     * worker that died shows up as a write error on its pipe, not as our death. */
-    signal(SIGPIPE, SIG_IGN);
-    char exe[PATH_MAX];
-    ssize_t elen = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[elen > 0 ? elen : 0] = 0;
     sono_table *table = sono_table_new();
     sono_run_opts o = {.results = res, .table = table,
                        .progress = quiet || !isatty(STDERR_FILENO) ? NULL : stderr,
-                       .stop = &stop_requested, .worker_exe = elen > 0 ? exe : NULL,
-                       .cal = calp};
+                       .stop = stop, .worker_exe = sono_cli_self_exe(), .cal = calp};
     sono_run_counts n;
     int rc = sono_run_plan(&plan, &o, &n, &err);
     int write_failed = rc && rc != SONO_EINTR;
