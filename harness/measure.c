@@ -84,7 +84,9 @@ int sono_measure(const sono_device *dev, int (*run)(void *st), void *st,
         }
         if (m->nsamples >= cap) {
             sono_summarize(m->samples, (size_t)m->nsamples, &m->s);
-            m->stop = m->s.ci_rel <= cfg->target_ci ? "converged" : "max-samples";
+            m->stop = m->s.ci_rel <= cfg->target_ci && wall_s() - t_samples >= cfg->min_time_s
+                          ? "converged"
+                          : "max-samples";
             break;
         }
         if (wall_s() - t0 >= cfg->budget_s) {

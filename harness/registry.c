@@ -6,6 +6,8 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +140,38 @@ static void add_lib(sono_registry *r, const char *name, const char *version)
     }
 }
 
+/* A plugin that crashes inside sono_plugin_init takes the process with it; at least the
+ * last words name it, so the user knows which .so to move out of the way. */
+static char crash_note[4200];
+static size_t crash_note_len;
+
+static void init_crashed(int sig)
+{
+    if (write(STDERR_FILENO, crash_note, crash_note_len) < 0) {
+        /* nothing more can be done in a signal handler */
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int guarded_init(sono_plugin_init_fn init, sono_registry *api, const char *path,
+                        sono_error *err)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+    struct sigaction sa = {.sa_handler = init_crashed}, old[5];
+    sigemptyset(&sa.sa_mask);
+    int len = snprintf(crash_note, sizeof crash_note,
+                       "harness: plugin %s crashed in sono_plugin_init; remove it from the "
+                       "plugin folders or fix it\n", path);
+    crash_note_len = len > 0 ? (size_t)len : 0;
+    for (int i = 0; i < 5; i++)
+        sigaction(sigs[i], &sa, &old[i]);
+    int rc = init(api, err);
+    for (int i = 0; i < 5; i++)
+        sigaction(sigs[i], &old[i], NULL);
+    return rc;
+}
+
 int sono_reg_load_plugin(sono_reg *R, const char *path)
 {
     if (grow((void **)&R->backends, R->nbackends, sizeof *R->backends))
@@ -169,7 +203,7 @@ int sono_reg_load_plugin(sono_reg *R, const char *path)
                          .set_unavailable = set_unavailable, .add_lib = add_lib},
                  .R = R, .backend = idx};
     sono_error err = {0};
-    int rc = init(&L.api, &err);
+    int rc = guarded_init(init, &L.api, path, &err);
     b = &R->backends[idx]; /* add_impl never reallocs backends, but be plain about it */
     if (rc) {
         char why[1200];

@@ -77,17 +77,32 @@ static json_t *run_in_worker(pool *P, const sono_plan *plan, const sono_case *c,
     json_t *rec = NULL;
     char why[512] = "";
     int rc = sono_worker_call(w, line, c->cfg.timeout_s, stop, &rec, why, sizeof why);
+    if (rc == SONO_WORKER_DEAD && (w = worker_for(P, dev, err))) /* died idle: once more */
+        rc = sono_worker_call(w, line, c->cfg.timeout_s, stop, &rec, why, sizeof why);
     free(line);
-    if (rc == SONO_EINTR) {
+    if (rc == SONO_EINTR || (rc != SONO_WORKER_OK && stop && *stop)) {
+        /* a SIGTERM to the process group may reach the worker before we look at stop:
+         * its death is then the user's stop, not the case's crash */
         *interrupted = 1;
         return NULL;
     }
+    if (rc == SONO_WORKER_DEAD)
+        return lost_record(plan, c, "error", why[0] ? why : err->msg);
     if (rc == SONO_WORKER_CRASH)
         return lost_record(plan, c, "crash", why);
     if (rc == SONO_WORKER_TIMEOUT)
         return lost_record(plan, c, "timeout", why);
     if (rc)
         return lost_record(plan, c, "error", "worker protocol error");
+    /* the answer must be this case's record: anything an impl wrote to the pipe is not */
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    const char *st = json_string_value(json_object_get(rec, "status"));
+    if (!id || strcmp(id, c->id) != 0 || !st) {
+        json_decref(rec);
+        sono_worker_stop(w);
+        return lost_record(plan, c, "error", "worker answered with another case's record or "
+                           "garbage (did the impl write to fd 4?); worker replaced");
+    }
     return rec;
 }
 
@@ -130,7 +145,10 @@ int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts
         json_t *rec = o->worker_exe ? run_in_worker(&P, plan, c, o->stop, &interrupted, &werr)
                                     : sono_execute(x, plan, c, o->stop);
         if (!rec) {
-            rc = SONO_EINTR;
+            /* no record: stopped, or one could not even be built (out of memory) */
+            rc = o->stop && *o->stop ? SONO_EINTR
+                                     : sono_fail(err, SONO_ENOMEM, "cannot build the record "
+                                                 "of %s", c->id);
             break;
         }
         if (o->cal)
@@ -139,10 +157,10 @@ int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts
         count(n, status ? status : "error");
         if (o->progress)
             sono_progress_done(o->progress, i + 1, plan->ncases, &t0, c, rec);
-        if (o->table && sono_table_add(o->table, c, rec))
-            rc = sono_fail(err, SONO_ENOMEM, "out of memory");
-        if (!rc && o->results)
+        if (o->results) /* the file first: a completed case must never be lost */
             rc = sono_results_add(o->results, rec, err);
+        if (!rc && o->table && sono_table_add(o->table, c, rec))
+            rc = sono_fail(err, SONO_ENOMEM, "out of memory");
         json_decref(rec);
     }
     for (int i = 0; i < P.n; i++)

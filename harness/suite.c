@@ -29,7 +29,23 @@ typedef struct reader {
     entry *e;
     int n, cap;
     int bad_line;
+    int bad_utf8; /* first line that is not UTF-8: ids and results are JSON, which is */
 } reader;
+
+static int utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 0 : (*p >> 5) == 6 ? 1 : (*p >> 4) == 14 ? 2 : (*p >> 3) == 30 ? 3 : -1;
+        if (n < 0)
+            return 0;
+        p++;
+        for (int i = 0; i < n; i++, p++)
+            if ((*p >> 6) != 2)
+                return 0;
+    }
+    return 1;
+}
 
 /* inih reads with this in place of fgets; counting here gives the handler its line. */
 static char *read_line(char *str, int num, void *stream)
@@ -39,6 +55,8 @@ static char *read_line(char *str, int num, void *stream)
     if (!s)
         return NULL;
     size_t len = strlen(s);
+    if (!r->bad_utf8 && !utf8_ok(s))
+        r->bad_utf8 = r->line + 1;
     if (len && s[len - 1] == '\n')
         r->line++;
     else if (feof(r->f)) /* a last line without its newline is a line too */
@@ -331,6 +349,9 @@ static int add_case(ctx *c, const sono_op *op, const impl_ref *ir, const sono_pa
                     int input, const sono_measure_cfg *cfg, int line)
 {
     sono_plan *plan = c->plan;
+    if (plan->ncases >= SONO_MAX_CASES)
+        return fail_at(c, line, "more than " SONO_STR(SONO_MAX_CASES) " cases: narrow the "
+                       "grids or split the suite", "");
     if (plan->ncases % 64 == 0) {
         sono_case *cs = realloc(plan->cases, (size_t)(plan->ncases + 64) * sizeof *cs);
         if (!cs)
@@ -438,6 +459,10 @@ static int group_section(ctx *c, const char *section, const entry *es, int ne)
                 rc = sono_fail(c->err, SONO_EPARSE, "%s:%d: %s", c->file, e->line, e2.msg);
         }
     }
+    if (!rc && cfg.timeout_s <= cfg.warmup_s + cfg.budget_s + cfg.min_time_s)
+        rc = fail_at(c, first_line, "timeout_s must exceed warmup_s + budget_s + min_time_s "
+                     "(else a case that does not converge is killed instead of recorded)",
+                     "");
     impl_ref *refs = calloc(64, sizeof *refs);
     int nrefs = 0, in_idx[64], nin = 0;
     if (!refs && !rc)
@@ -511,8 +536,12 @@ int sono_suite_load(const char *path, const sono_reg *R, sono_plan *plan, sono_e
 {
     memset(plan, 0, sizeof *plan);
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(plan->file, sizeof plan->file, "%s/suite.ini", path);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        size_t len = strlen(path); /* "suites/quick/" as tab completion writes it */
+        while (len > 1 && path[len - 1] == '/')
+            len--;
+        snprintf(plan->file, sizeof plan->file, "%.*s/suite.ini", (int)len, path);
+    }
     else
         snprintf(plan->file, sizeof plan->file, "%s", path);
     reader r = {0};
@@ -525,7 +554,9 @@ int sono_suite_load(const char *path, const sono_reg *R, sono_plan *plan, sono_e
     ctx c = {.file = plan->file, .R = R, .plan = plan, .err = err,
              .cfg = SONO_MEASURE_DEFAULTS};
     int rc = 0;
-    if (r.long_line)
+    if (r.bad_utf8)
+        rc = fail_at(&c, r.bad_utf8, "not UTF-8: suite files are UTF-8 text", "");
+    else if (r.long_line)
         rc = fail_at(&c, r.long_line, "line too long: at most 198 characters per line", "");
     else if (bad)
         rc = fail_at(&c, bad, "syntax error: expected '[section]', 'key = value' or a comment",
@@ -559,6 +590,10 @@ int sono_suite_load(const char *path, const sono_reg *R, sono_plan *plan, sono_e
         if (!seen && strcmp(r.e[i].section, "suite") != 0)
             rc = group_section(&c, r.e[i].section, r.e, r.n);
     }
+    /* the name goes into the default results path: keep it one harmless component */
+    for (char *q = plan->name; *q; q++)
+        if (*q == '/' || (*q == '.' && q == plan->name) || *q == ' ')
+            *q = '_';
     if (!rc && plan->ncases == 0)
         rc = sono_fail(err, SONO_EPARSE, "%s:%d: empty suite: expected at least one section "
                        "like [fft] with op, impls and parameters", plan->file, r.line);

@@ -8,6 +8,12 @@
 #include "measure.h"
 #include "registry.h"
 
+/* A suite past this is a typo in a range, not a plan: 20000 cases at the default budget
+ * would run for half a day (and the duplicate check is quadratic). */
+#define SONO_MAX_CASES 20000
+#define SONO_STR_(x) #x
+#define SONO_STR(x) SONO_STR_(x)
+
 typedef struct sono_case {
     char id[512];          /* op/backend/impl/params/input: stable across runs */
     const sono_op *op;

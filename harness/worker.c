@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,13 +34,16 @@ int sono_worker_spawn(sono_worker *w, const char *exe, sono_error *err)
         close(cmd[1]);
         return sono_fail(err, SONO_EIO, "worker: pipe: %s", strerror(errno));
     }
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         int e = errno;
         close(cmd[0]), close(cmd[1]), close(rep[0]), close(rep[1]);
         return sono_fail(err, SONO_EIO, "worker: fork: %s", strerror(e));
     }
     if (pid == 0) {
+        /* die with the runner: a runner killed with -9 must not leave a spinning worker */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
         /* lift both ends above 4 first: a pipe may itself sit on fd 3 or 4 */
         int in = fcntl(cmd[0], F_DUPFD_CLOEXEC, 10), out = fcntl(rep[1], F_DUPFD_CLOEXEC, 10);
         if (in < 0 || out < 0 || dup2(in, 3) < 0 || dup2(out, 4) < 0 || dup2(2, 1) < 0)
@@ -123,7 +127,7 @@ int sono_worker_call(sono_worker *w, const char *line, double timeout_s,
             continue;
         if (k < 0) {
             reap(w, 1, why, n);
-            return SONO_WORKER_CRASH;
+            return SONO_WORKER_DEAD;
         }
         off += (size_t)k;
     }
@@ -143,13 +147,29 @@ int sono_worker_call(sono_worker *w, const char *line, double timeout_s,
         /* short slices so Ctrl-C is noticed at once even when poll is not interrupted */
         struct pollfd p = {.fd = w->from, .events = POLLIN};
         int r = poll(&p, 1, left > 0.1 ? 100 : (int)(left * 1000) + 1);
-        if (r <= 0)
+        if (r <= 0) {
+            /* a child the impl forked may hold the pipe open after the worker died: look
+             * at the worker itself, not only at end of file */
+            int st;
+            if (waitpid(w->pid, &st, WNOHANG) == w->pid) {
+                if (WIFSIGNALED(st))
+                    snprintf(why, n, "worker killed by signal %d (%s)", WTERMSIG(st),
+                             strsignal(WTERMSIG(st)));
+                else
+                    snprintf(why, n, "worker exited with status %d", WEXITSTATUS(st));
+                w->pid = 0;
+                reap(w, 0, NULL, 0);
+                return SONO_WORKER_CRASH;
+            }
             continue;
+        }
         if (w->cap - w->len < 65536) {
             size_t cap = w->cap ? w->cap * 2 : 1 << 17;
             char *b = realloc(w->buf, cap);
-            if (!b)
+            if (!b) {
+                reap(w, 1, NULL, 0);
                 return sono_fail(NULL, SONO_ENOMEM, "no memory");
+            }
             w->buf = b;
             w->cap = cap;
         }
@@ -187,12 +207,16 @@ static char *read_line(FILE *f)
 
 int sono_worker_main(sono_reg *R)
 {
-    /* Ctrl-C reaches the whole process group: the runner decides what happens to us. */
+    /* Ctrl-C and a SIGTERM to the process group reach us too: the runner decides what
+     * happens to us (it kills us with SIGKILL), so the case is not recorded as a crash. */
     signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_DFL);
+    signal(SIGTERM, SIG_IGN);
     FILE *in = fdopen(3, "r"), *out = fdopen(4, "w");
     if (!in || !out)
         return 2;
+    /* children an impl starts must not inherit the protocol pipes */
+    fcntl(3, F_SETFD, FD_CLOEXEC);
+    fcntl(4, F_SETFD, FD_CLOEXEC);
     sono_executor *x = sono_executor_new();
     sono_plan plan = {0};
     char *line;
@@ -203,15 +227,20 @@ int sono_worker_main(sono_reg *R)
         free(line);
         sono_case c;
         sono_error err = {0};
-        if (!j || sono_case_from_json(j, R, &plan, &c, &err)) {
-            fprintf(stderr, "harness worker: %s\n", j ? err.msg : je.text);
-            json_decref(j);
+        if (!j) {
+            fprintf(stderr, "harness worker: unreadable case: %s\n", je.text);
             rc = 2;
             break;
         }
-        json_decref(j);
-        json_t *rec = sono_execute(x, &plan, &c, NULL);
+        json_t *rec;
+        if (sono_case_from_json(j, R, &plan, &c, &err) == 0)
+            rec = sono_execute(x, &plan, &c, NULL);
+        else /* a case this worker cannot rebuild (its input vanished): an error, not us */
+            rec = json_pack("{s:O, s:O, s:O, s:{}, s:s, s:s}", "id", json_object_get(j, "id"),
+                            "op", json_object_get(j, "op"), "impl", json_object_get(j, "impl"),
+                            "params", "status", "error", "message", err.msg);
         sono_params_free(&c.p);
+        json_decref(j);
         char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
         json_decref(rec);
         if (!text || fprintf(out, "%s\n", text) < 0 || fflush(out) != 0) {

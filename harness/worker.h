@@ -23,7 +23,9 @@ typedef struct sono_worker {
     size_t len, cap;
 } sono_worker;
 
-enum { SONO_WORKER_OK = 0, SONO_WORKER_CRASH = 1, SONO_WORKER_TIMEOUT = 2 };
+/* DEAD: the worker was gone before it took the case (it died idle): not the case's fault,
+ * the caller may start a new worker and send the case again. */
+enum { SONO_WORKER_OK = 0, SONO_WORKER_CRASH = 1, SONO_WORKER_TIMEOUT = 2, SONO_WORKER_DEAD = 3 };
 
 int sono_worker_spawn(sono_worker *w, const char *exe, sono_error *err);
 

@@ -25,6 +25,56 @@ static void iso_expect(json_t *doc, const char *impl, const char *status, const 
         cl_check_ok_case(c);
 }
 
+/* The runner killed with -9 must not leave its worker behind: the worker asks the kernel
+ * for SIGKILL when its parent dies (PR_SET_PDEATHSIG). */
+static void iso_no_orphan_worker(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], env[PATH_MAX + 32], tag[PATH_MAX], errf[PATH_MAX + 8];
+    snprintf(out, sizeof out, "%s/orphan.json", cl_tmp);
+    snprintf(env, sizeof env, "SONO_PLUGIN_PATH=%s", cl_plugins);
+    const char *set[] = {env, NULL};
+    const char *argv[] = {cl_harness, "run", CL_DATA "/isolate.ini", "--filter",
+                          "*wrong/hang*", "--out", out, NULL};
+    pid_t pid = cl_spawn(NULL, set, argv, tag, sizeof tag);
+    snprintf(errf, sizeof errf, "%s.err", tag);
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    int started = 0;
+    for (int i = 0; i < 500 && !started; i++) {
+        char *e = cl_slurp(errf, NULL);
+        started = e && strstr(e, "cases -> ");
+        free(e);
+        if (!started)
+            nanosleep(&nap, NULL);
+    }
+    struct timespec settle = {0, 300 * 1000 * 1000}; /* the worker is up and hanging */
+    nanosleep(&settle, NULL);
+    /* the worker is the runner's only child: find it through /proc/<pid>/task/.../children */
+    char path[128], kids[256] = "";
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(kids, sizeof kids, f))
+            kids[0] = 0;
+        fclose(f);
+    }
+    int worker = atoi(kids);
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(started);
+    assert_true(worker > 0);
+    int gone = 0; /* reparented to init and killed: kill(0) fails once it is reaped */
+    for (int i = 0; i < 100 && !gone; i++) {
+        gone = kill(worker, 0) != 0;
+        if (!gone)
+            nanosleep(&nap, NULL);
+    }
+    if (!gone)
+        kill(worker, SIGKILL);
+    assert_true(gone);
+}
+
 static void iso_planted_failures(void **state)
 {
     (void)state;
@@ -47,7 +97,7 @@ static void iso_planted_failures(void **state)
     cl_expect_code(&r, 1); /* crashes, a timeout and an error make the run fail */
     json_t *doc = cl_load(out);
     assert_true(json_is_true(cl_get(doc, "run.complete")));
-    assert_int_equal(json_array_size(json_object_get(doc, "cases")), 7);
+    assert_int_equal(json_array_size(json_object_get(doc, "cases")), 9);
     iso_expect(doc, "wrong/crash", "crash", "Segmentation fault");
     iso_expect(doc, "fftw/fftw", "ok", NULL);
     iso_expect(doc, "wrong/hang", "timeout", "timeout_s = 3");
@@ -55,10 +105,14 @@ static void iso_planted_failures(void **state)
     iso_expect(doc, "wrong/abort", "crash", "Aborted");
     iso_expect(doc, "cpu/naive-dft", "ok", NULL);
     iso_expect(doc, "wrong/oom", "error", NULL);
+    iso_expect(doc, "wrong/fd4", "error", "another case's record");
+    json_t *after = cl_case(doc, "nop/cpu/nop/n=1/noise");
+    assert_non_null(after);
+    assert_string_equal(cl_str(after, "status"), "ok");
     /* the hang cost its timeout, not more: the run is bounded by it */
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     assert_true(secs < 3 + 10);
-    assert_non_null(strstr(r.out, "3 ok, 0 fail, 0 skip, 1 error, 2 crash, 1 timeout"));
+    assert_non_null(strstr(r.out, "4 ok, 0 fail, 0 skip, 2 error, 2 crash, 1 timeout"));
     json_decref(doc);
     cl_free(&r);
 }
@@ -67,6 +121,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(iso_planted_failures),
+        cmocka_unit_test(iso_no_orphan_worker),
     };
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
 }

@@ -255,6 +255,9 @@ static void ts_bad_names(void **state)
 {
     (void)state;
     ts_bad(TS_HEAD "[g]\nop = fftx\nn = 16\n", 5, "unknown op 'fftx'", "rfft");
+    ts_bad(TS_HEAD "[g]\nop = fft\ndescription = caf\xe9\n", 6, "not UTF-8", NULL);
+    ts_bad(TS_HEAD "[g]\nop = fft\nbudget_s = 5\ntimeout_s = 4\n", 5, "timeout_s must exceed",
+           NULL);
     ts_bad(TS_HEAD "[g]\nop = fft\nimpls = cpu/nosuch\n", 6, "cpu/nosuch", "cpu/radix2");
     ts_bad(TS_HEAD "[g]\nop = fft\nimpls = nosuch/fft\n", 6, "nosuch/fft", "known");
     ts_bad(TS_HEAD "[g]\nop = fft\nimpls = cpu/zz*\n", 6, "cpu/zz*", "impls");

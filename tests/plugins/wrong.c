@@ -155,6 +155,17 @@ static int run_abort(void *vst)
     abort();
 }
 
+/* Writes a forged record into the worker's reply pipe (fd 4) before computing: the
+ * runner must notice that the answer is not this case's record. */
+static int run_fd4(void *vst)
+{
+    static const char forged[] = "{\"status\": \"ok\"}\n";
+    if (write(4, forged, sizeof forged - 1) < 0) {
+        /* not in a worker (no fd 4): nothing forged */
+    }
+    return run_fft(vst);
+}
+
 /* Asks for 1 TiB, which no test machine has, so malloc returns NULL and setup fails the
  * ordinary way: an "error" with SONO_ENOMEM, not a crash. Where memory is overcommitted
  * and malloc says yes, the pages are touched, so the failure comes as the OOM killer's
@@ -234,6 +245,12 @@ static const sono_impl impls[] = {
      .summary = "TEST ONLY, planted failure: run() calls abort() (SIGABRT); must CRASH",
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &c2c,
      .supports = supports, .setup = setup, .load = load, .run = run_abort,
+     .store = store, .teardown = teardown, .workspace = workspace},
+    {.abi = SONO_ABI_VERSION, .op = "fft", .name = "fd4",
+     .summary = "TEST ONLY, planted failure: run() forges a record on the worker's reply "
+                "pipe; must ERROR",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &c2c,
+     .supports = supports, .setup = setup, .load = load, .run = run_fd4,
      .store = store, .teardown = teardown, .workspace = workspace},
     {.abi = SONO_ABI_VERSION, .op = "fft", .name = "oom",
      .summary = "TEST ONLY, planted failure: setup() asks malloc for 1 TiB; must ERROR "
