@@ -20,6 +20,13 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "help") == 0)
         return sono_cmd_help(argc - 1, argv + 1);
+    if (strcmp(cmd, "compare") == 0) /* reads results files only: no plugins either */
+        return sono_cmd_compare(argc - 1, argv + 1);
+    /* history and export read results files only: no plugins, so none can break them */
+    if (strcmp(cmd, "history") == 0)
+        return sono_cmd_history(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return sono_cmd_export(argc - 1, argv + 1);
     int (*fn)(sono_reg *, int, char **) = strcmp(cmd, "__worker") == 0 ? sono_cmd_worker
                                           : strcmp(cmd, "run") == 0    ? sono_cmd_run
                                           : strcmp(cmd, "list") == 0 ? sono_cmd_list

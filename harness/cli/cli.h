@@ -17,6 +17,11 @@ int sono_cmd_list(sono_reg *R, int argc, char **argv);
 int sono_cmd_exec(sono_reg *R, int argc, char **argv);
 int sono_cmd_calibrate(sono_reg *R, int argc, char **argv);
 int sono_cmd_help(int argc, char **argv);
+/* Compares results files; loads no plugins (harness/cli/compare.c). */
+int sono_cmd_compare(int argc, char **argv);
+/* Results-file commands that load no plugins (harness/cli/history.c, export.c). */
+int sono_cmd_history(int argc, char **argv);
+int sono_cmd_export(int argc, char **argv);
 /* Hidden: the worker process `run` starts (harness/worker.h). */
 int sono_cmd_worker(sono_reg *R, int argc, char **argv);
 

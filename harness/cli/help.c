@@ -15,6 +15,10 @@ static const char overview[] =
     "  list           ops (with parameters), impls (with availability), suites\n"
     "  exec OP/IMPL   run one impl once on one input and write its output as .npy\n"
     "  calibrate      measure this machine's peak FLOP/s and bandwidth (the roofline)\n"
+    "  history FILE.. each case's median over many runs; flags the run where it stepped slower\n"
+    "  export FILE    a results file as Google Benchmark JSON (--format gbench) or CSV\n"
+    "  compare A B..  compare results files: ratios, significance, verdicts; exit 1 on a\n"
+    "                 regression\n"
     "  help COMMAND   details of a command\n"
     "  version        the harness's version and ABI\n"
     "\n"
@@ -74,6 +78,57 @@ static const char calibrate_help[] =
     "              results/calibration.json under the harness's root folder)\n"
     "  --quiet     no progress line\n";
 
+static const char history_help[] =
+    "usage: harness history FILE... [--threshold 5%] [--format table|csv]\n"
+    "\n"
+    "Orders the runs by run.started (then env.git), prints each case's median per run and\n"
+    "flags the first run where the case stepped slower beyond noise, with that run's\n"
+    "commit and file. A step at run k (over the runs where the case was measured): the\n"
+    "median of the medians from k on, and run k's own median, are both more than the\n"
+    "threshold above the median of the medians before k and above the highest ci_hi\n"
+    "before k (a simple form of airspeed velocity's step detection). One noisy run cannot\n"
+    "make a step unless it is the newest. Exit 0 whatever it finds (it reports, it does not\n"
+    "gate: use `harness compare` for that); 2 on bad usage or a bad file.\n"
+    "\n"
+    "  --threshold P  smallest step reported, in percent (default 5%)\n"
+    "  --format F     table (default) or csv: one row per case and run\n";
+
+static const char export_help[] =
+    "usage: harness export FILE --format gbench|csv [--out OUT]\n"
+    "\n"
+    "gbench: Google Benchmark's JSON (context + benchmarks with real_time = cpu_time = the\n"
+    "median in ns, iterations = runs per sample x samples, our figures - gflops, gbps,\n"
+    "rel_l2, ci_lo, ci_hi, ci_rel ... - as counters; failed or skipped cases with\n"
+    "error_occurred and error_message), for compare.py and the dashboards that read it.\n"
+    "csv: one row per case (id, op, impl, params, input, status, median_ns, ci_lo_ns,\n"
+    "ci_hi_ns, n, gflops, gbps, rel_l2). Written to stdout, or atomically to OUT.\n";
+
+static const char compare_help[] =
+    "usage: harness compare BASE.json NEW.json [MORE.json...] [--threshold 5%]\n"
+    "                       [--alpha 0.01] [--floor-ns NS] [--format table|markdown|json|csv]\n"
+    "                       [--any-suite] [--strict]\n"
+    "\n"
+    "Matches cases by id against BASE (the first file) and gives, for each other file, its\n"
+    "median, the ratio to the base median (> 1 is slower) with a conservative 95% CI, the\n"
+    "two-sided Mann-Whitney U test p on the raw samples, and a verdict: slower / faster\n"
+    "(p < alpha, |ratio - 1| > threshold and the change exceeds --floor-ns, by default\n"
+    "10x the base run's own overhead per call), same, ambiguous (fewer than 9 samples on a\n"
+    "side), now-failing (status or check error past tolerance), now-passing,\n"
+    "still-failing, new (only in the new file), missing (only in the base) or\n"
+    "plan-changed (slower/faster, but the impl chose another plan: its describe text,\n"
+    "e.g. FFTW's, differs; not a regression unless --strict). A geometric\n"
+    "mean of the ratios sums up each op and the whole run; environment fields that differ\n"
+    "between files (host, CPU, GPUs, OS, compiler, libraries, commit) are listed above.\n"
+    "Exit 1 when a case regressed (slower or now-failing; missing and plan-changed too\n"
+    "with --strict),\n"
+    "0 otherwise, 2 when a file is unusable or the files come from different suites.\n"
+    "\n"
+    "  --threshold P  smallest relative change called slower/faster (default 5%)\n"
+    "  --alpha A      significance level of the U test (default 0.01)\n"
+    "  --format F     table (default), markdown (for a pull request), json, csv\n"
+    "  --any-suite    compare files from different suites\n"
+    "  --strict       missing cases are regressions too\n";
+
 int sono_print_help(const char *cmd)
 {
     const char *text = !cmd ? overview
@@ -81,6 +136,9 @@ int sono_print_help(const char *cmd)
                        : strcmp(cmd, "list") == 0 ? list_help
                        : strcmp(cmd, "exec") == 0 ? exec_help
                        : strcmp(cmd, "calibrate") == 0 ? calibrate_help
+                       : strcmp(cmd, "compare") == 0 ? compare_help
+                       : strcmp(cmd, "history") == 0 ? history_help
+                       : strcmp(cmd, "export") == 0 ? export_help
                        : strcmp(cmd, "help") == 0 || strcmp(cmd, "version") == 0 ? overview
                                                                                   : NULL;
     if (!text)

@@ -1,0 +1,399 @@
+/* compare.c — the statistics and verdicts of `harness compare`: loads results files, matches
+ * cases by id against the first file, tests each timing difference with a Mann–Whitney U
+ * test on the raw samples and sums up each op with a geometric mean of ratios. */
+#include "compare.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "results.h"
+#include "stats.h"
+
+const char *sono_verdict_name(sono_verdict v)
+{
+    static const char *const names[] = {"-", "same", "faster", "slower", "ambiguous",
+                                        "now-failing", "now-passing", "still-failing",
+                                        "new", "missing", "plan-changed"};
+    return (unsigned)v < sizeof names / sizeof *names ? names[v] : "?";
+}
+
+typedef struct tagged {
+    double v;
+    int from_x;
+} tagged;
+
+static int cmp_tagged(const void *a, const void *b)
+{
+    double x = ((const tagged *)a)->v, y = ((const tagged *)b)->v;
+    return (x > y) - (x < y);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double sono_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, double *u)
+{
+    if (u)
+        *u = NAN;
+    if (nx == 0 || ny == 0)
+        return NAN;
+    size_t n = nx + ny;
+    tagged *all = malloc(n * sizeof *all);
+    if (!all)
+        return NAN;
+    for (size_t i = 0; i < nx; i++)
+        all[i] = (tagged){x[i], 1};
+    for (size_t i = 0; i < ny; i++)
+        all[nx + i] = (tagged){y[i], 0};
+    qsort(all, n, sizeof *all, cmp_tagged);
+    /* Average ranks over runs of ties; the runs also give the variance correction. */
+    double rx = 0, ties = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && all[j + 1].v == all[i].v)
+            j++;
+        double rank = (double)(i + j) / 2 + 1, t = (double)(j - i + 1);
+        for (size_t k = i; k <= j; k++)
+            rx += all[k].from_x ? rank : 0;
+        ties += t * t * t - t;
+        i = j + 1;
+    }
+    free(all);
+    double n1 = (double)nx, n2 = (double)ny, N = (double)n;
+    double ux = rx - n1 * (n1 + 1) / 2, mu = n1 * n2 / 2;
+    double var = n1 * n2 / 12 * ((N + 1) - ties / (N * (N - 1)));
+    if (u)
+        *u = ux;
+    if (!(var > 0))
+        return 1.0; /* every value equal: no evidence of any difference */
+    double z = (fabs(ux - mu) - 0.5) / sqrt(var);
+    return z <= 0 ? 1.0 : erfc(z / sqrt(2.0));
+}
+
+/* ---- one case -------------------------------------------------------------------------- */
+
+enum { ABSENT, PASSING, FAILING };
+
+/* Skipped counts as absent: the impl did not run, so there is nothing to compare. A check
+ * whose error exceeds its tolerance fails even if the status says ok (a file from an older
+ * harness, or edited by hand). */
+static int state_of(json_t *c)
+{
+    const char *st = c ? json_string_value(json_object_get(c, "status")) : NULL;
+    if (!st || strcmp(st, "skip") == 0)
+        return ABSENT;
+    if (strcmp(st, "ok") != 0)
+        return FAILING;
+    json_t *ck = json_object_get(c, "check");
+    json_t *e = json_object_get(ck, "rel_l2"), *tol = json_object_get(ck, "tol");
+    if (json_is_number(e) && json_is_number(tol) && json_number_value(e) > json_number_value(tol))
+        return FAILING;
+    if (json_is_false(json_object_get(ck, "pass")))
+        return FAILING;
+    return PASSING;
+}
+
+static double median_of(json_t *c)
+{
+    json_t *m = json_object_get(json_object_get(c, "time_ns"), "median");
+    return json_is_number(m) ? json_number_value(m) : NAN;
+}
+
+/* The raw samples, sorted, in a new array (*n = 0 and NULL when there are none). */
+static double *samples_of(json_t *c, size_t *n)
+{
+    json_t *s = json_object_get(json_object_get(c, "time_ns"), "samples");
+    *n = 0;
+    size_t len = json_array_size(s);
+    double *v = len ? malloc(len * sizeof *v) : NULL;
+    if (!v)
+        return NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(s, i, e)
+        if (json_is_number(e))
+            v[(*n)++] = json_number_value(e);
+    qsort(v, *n, sizeof *v, cmp_double);
+    return v;
+}
+
+/* The 95 % CI of the ratio: each median's distribution-free order-statistic CI (the one
+ * `run` reports), divided crosswise, [lo_new / hi_base, hi_new / lo_base]. Conservative:
+ * if both intervals hold (probability >= 0.95^2 for independent runs, and the union bound
+ * keeps it >= 0.90 always) the ratio of medians lies inside; it is wider than a bootstrap
+ * interval but deterministic, needs no resampling and cannot be fooled by a seed. */
+static void ratio_ci(const double *b, size_t nb, const double *x, size_t nx, double *lo,
+                     double *hi)
+{
+    size_t bl, bh, xl, xh;
+    sono_median_ci_ranks(nb, &bl, &bh);
+    sono_median_ci_ranks(nx, &xl, &xh);
+    if (bh >= nb)
+        bh = nb - 1;
+    if (xh >= nx)
+        xh = nx - 1;
+    *lo = b[bh] > 0 ? x[xl] / b[bh] : NAN;
+    *hi = b[bl] > 0 ? x[xh] / b[bl] : NAN;
+}
+
+static void judge(json_t *base, json_t *c, const sono_cmp_opts *o, sono_cmp_cell *cell)
+{
+    *cell = (sono_cmp_cell){NAN, NAN, NAN, NAN, NAN, SONO_V_SAME, 0};
+    int sb = state_of(base), sc = state_of(c);
+    cell->median = sc == PASSING ? median_of(c) : NAN;
+    if (sb == ABSENT) {
+        cell->v = sc == ABSENT ? SONO_V_NONE : SONO_V_NEW;
+        return;
+    }
+    if (sc == ABSENT) {
+        cell->v = SONO_V_MISSING;
+        cell->regression = o->strict;
+        return;
+    }
+    if (sb != sc) {
+        cell->v = sc == FAILING ? SONO_V_NOW_FAILING : SONO_V_NOW_PASSING;
+        cell->regression = sc == FAILING;
+        return;
+    }
+    if (sb == FAILING) {
+        cell->v = SONO_V_STILL_FAILING;
+        return;
+    }
+    double mb = median_of(base);
+    if (mb > 0 && cell->median >= 0)
+        cell->ratio = cell->median / mb;
+    size_t nb, nx;
+    double *b = samples_of(base, &nb), *x = samples_of(c, &nx);
+    if (nb >= SONO_CMP_MIN_SAMPLES && nx >= SONO_CMP_MIN_SAMPLES && isfinite(cell->ratio)) {
+        ratio_ci(b, nb, x, nx, &cell->ci_lo, &cell->ci_hi);
+        cell->p = sono_mann_whitney(x, nx, b, nb, NULL);
+        int big = fabs(cell->ratio - 1) > o->threshold &&
+                  fabs(cell->median - mb) > (o->floor_ns > 0 ? o->floor_ns : 0);
+        int sig = cell->p < o->alpha;
+        cell->v = !(big && sig) ? SONO_V_SAME : cell->ratio > 1 ? SONO_V_SLOWER : SONO_V_FASTER;
+        cell->regression = cell->v == SONO_V_SLOWER;
+        const char *db = json_string_value(json_object_get(base, "describe"));
+        const char *dc = json_string_value(json_object_get(c, "describe"));
+        if (cell->v != SONO_V_SAME && db && dc && strcmp(db, dc) != 0) {
+            /* not the same computation: the plan, not the change under test, moved it */
+            cell->v = SONO_V_PLAN_CHANGED;
+            cell->regression = o->strict;
+        }
+    } else {
+        cell->v = SONO_V_AMBIGUOUS;
+    }
+    free(b);
+    free(x);
+}
+
+/* ---- files ---------------------------------------------------------------------------- */
+
+static json_t *find_case(json_t *doc, const char *id)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(doc, "cases"), i, c)
+        if (strcmp(json_string_value(json_object_get(c, "id")), id) == 0)
+            return c;
+    return NULL;
+}
+
+static const char *suite_name(json_t *doc)
+{
+    const char *s = json_string_value(json_object_get(json_object_get(doc, "suite"), "name"));
+    return s ? s : "(none)";
+}
+
+/* The environment as "key" -> text, for the fields a reader of a comparison needs to know
+ * differ: the machine, its OS and compiler, library versions and the commit. */
+static void env_value(json_t *env, const char *key, char *buf, size_t n)
+{
+    json_t *v = env;
+    char k[128];
+    snprintf(k, sizeof k, "%s", key);
+    for (char *save = NULL, *p = strtok_r(k, ".", &save); v && p; p = strtok_r(NULL, ".", &save))
+        v = json_object_get(v, p);
+    if (!v) {
+        snprintf(buf, n, "(none)");
+    } else if (json_is_string(v)) {
+        snprintf(buf, n, "%s", json_string_value(v));
+    } else {
+        char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        snprintf(buf, n, "%s", d ? d : "?");
+        free(d);
+    }
+}
+
+static void diff_key(sono_cmp *c, const char *key)
+{
+    json_t *vals = json_array();
+    int differ = 0;
+    char first[512], buf[512];
+    for (int f = 0; f < c->nfiles; f++) {
+        env_value(json_object_get(c->docs[f], "env"), key, buf, sizeof buf);
+        if (f == 0)
+            snprintf(first, sizeof first, "%s", buf);
+        differ |= strcmp(first, buf) != 0;
+        json_array_append_new(vals, json_string(buf));
+    }
+    if (differ && !json_object_get(c->env_diff, key))
+        json_object_set_new(c->env_diff, key, vals);
+    else
+        json_decref(vals);
+}
+
+static void env_diffs(sono_cmp *c)
+{
+    static const char *const keys[] = {"host", "cpu.model", "gpus", "os", "kernel",
+                                       "compiler.version", "harness", "git", NULL};
+    c->env_diff = json_object();
+    for (int i = 0; keys[i]; i++)
+        diff_key(c, keys[i]);
+    for (int f = 0; f < c->nfiles; f++) { /* the union of libraries over all files */
+        const char *lib;
+        json_t *v;
+        json_object_foreach(json_object_get(json_object_get(c->docs[f], "env"), "libs"), lib, v) {
+            char key[160];
+            snprintf(key, sizeof key, "libs.%s", lib);
+            diff_key(c, key);
+        }
+    }
+}
+
+static int add_row(sono_cmp *c, json_t *cs)
+{
+    const char *id = json_string_value(json_object_get(cs, "id"));
+    for (size_t r = 0; r < c->nrows; r++)
+        if (strcmp(c->rows[r].id, id) == 0)
+            return 0; /* a duplicate id: the first record stands */
+    sono_cmp_row *rows = realloc(c->rows, (c->nrows + 1) * sizeof *rows);
+    if (!rows)
+        return SONO_ENOMEM;
+    c->rows = rows;
+    sono_cmp_row *row = &c->rows[c->nrows++];
+    *row = (sono_cmp_row){id, json_string_value(json_object_get(cs, "op")),
+                          json_string_value(json_object_get(cs, "impl")), NAN, NULL};
+    row->cells = calloc((size_t)c->nfiles - 1, sizeof *row->cells);
+    if (!row->cells)
+        return SONO_ENOMEM;
+    for (size_t k = 0; k < c->nops; k++)
+        if (strcmp(c->ops[k], row->op) == 0)
+            return 0;
+    const char **ops = realloc(c->ops, (c->nops + 1) * sizeof *ops);
+    if (!ops)
+        return SONO_ENOMEM;
+    c->ops = ops;
+    c->ops[c->nops++] = row->op;
+    return 0;
+}
+
+static int geomeans(sono_cmp *c)
+{
+    int m = c->nfiles - 1;
+    c->geo = malloc(c->nops * (size_t)m * sizeof *c->geo);
+    c->geo_all = malloc((size_t)m * sizeof *c->geo_all);
+    if (!c->geo || !c->geo_all)
+        return SONO_ENOMEM;
+    for (int f = 0; f < m; f++) {
+        double all = 0;
+        size_t nall = 0;
+        for (size_t k = 0; k < c->nops; k++) {
+            double s = 0;
+            size_t n = 0;
+            for (size_t r = 0; r < c->nrows; r++) {
+                double q = c->rows[r].cells[f].ratio;
+                if (strcmp(c->rows[r].op, c->ops[k]) == 0 && q > 0 && isfinite(q)) {
+                    s += log(q);
+                    n++;
+                }
+            }
+            c->geo[k * (size_t)m + (size_t)f] = n ? exp(s / (double)n) : NAN;
+            all += s;
+            nall += n;
+        }
+        c->geo_all[f] = nall ? exp(all / (double)nall) : NAN;
+    }
+    return 0;
+}
+
+int sono_compare_files(const char *const *paths, int n, const sono_cmp_opts *o, sono_cmp **out,
+                       sono_error *err)
+{
+    *out = NULL;
+    if (n < 2)
+        return sono_fail(err, SONO_EINVAL, "compare needs at least two results files");
+    sono_cmp *c = calloc(1, sizeof *c);
+    if (!c || !(c->docs = calloc((size_t)n, sizeof *c->docs))) {
+        free(c);
+        return sono_fail(err, SONO_ENOMEM, "out of memory");
+    }
+    c->nfiles = n;
+    c->paths = (const char **)paths;
+    int rc = 0;
+    for (int f = 0; f < n && !rc; f++) {
+        rc = sono_results_load(paths[f], &c->docs[f], err);
+        if (!rc && !o->any_suite && strcmp(suite_name(c->docs[f]), suite_name(c->docs[0])) != 0)
+            rc = sono_fail(err, SONO_EPARSE, "%s: suite \"%s\" differs from \"%s\" of %s; "
+                           "pass --any-suite to compare them anyway", paths[f],
+                           suite_name(c->docs[f]), suite_name(c->docs[0]), paths[0]);
+    }
+    for (int f = 0; f < n && !rc; f++) {
+        size_t i;
+        json_t *cs;
+        json_array_foreach(json_object_get(c->docs[f], "cases"), i, cs)
+            if ((rc = add_row(c, cs)))
+                break;
+    }
+    sono_cmp_opts eff = *o;
+    if (!rc && eff.floor_ns < 0) {
+        json_t *env = json_object_get(c->docs[0], "env");
+        double ovh = json_number_value(json_object_get(json_object_get(env,
+                                                                       "harness_overhead_ns"),
+                                                       "cpu"));
+        eff.floor_ns = 10.0 * ovh;
+    }
+    c->floor_ns = eff.floor_ns;
+    o = &eff;
+    for (size_t r = 0; r < c->nrows && !rc; r++) {
+        sono_cmp_row *row = &c->rows[r];
+        json_t *base = find_case(c->docs[0], row->id);
+        row->base_median = state_of(base) == PASSING ? median_of(base) : NAN;
+        for (int f = 1; f < n; f++) {
+            judge(base, find_case(c->docs[f], row->id), o, &row->cells[f - 1]);
+            c->regressions += row->cells[f - 1].regression;
+        }
+    }
+    if (!rc)
+        rc = geomeans(c);
+    if (!rc)
+        env_diffs(c);
+    if (rc == SONO_ENOMEM)
+        sono_fail(err, rc, "out of memory comparing results");
+    if (rc) {
+        sono_compare_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void sono_compare_free(sono_cmp *c)
+{
+    if (!c)
+        return;
+    for (size_t r = 0; r < c->nrows; r++)
+        free(c->rows[r].cells);
+    free(c->rows);
+    free(c->ops);
+    free(c->geo);
+    free(c->geo_all);
+    json_decref(c->env_diff);
+    for (int f = 0; f < c->nfiles; f++)
+        json_decref(c->docs[f]);
+    free(c->docs);
+    free(c);
+}

@@ -1,0 +1,113 @@
+/* delay.c — a TEST-ONLY plugin (build/test-plugins/delay.so, backend "delay"): the planted
+ * slowdown. delay/spin (op "nop") busy-waits 20 us x (1 + SONO_TEST_DELAY_PCT/100) per
+ * run and passes its input through, so a test or the CI gate can make a known N %
+ * regression without touching real code. Never ship it. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sono.h"
+
+#define BASE_NS 20000.0 /* 20 us: long against the clock's cost, short for the budget */
+
+typedef struct state {
+    size_t n;
+    float *buf;
+    long long spin_ns;
+} state;
+
+static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
+{
+    long long len = sono_param_int(p, "n", 0);
+    (void)ctx;
+    if (sono_param_int(p, "threads", 1) != 1 || len < 1 || len > (1LL << 24)) {
+        snprintf(why, n, "n=%lld: need 1 <= n <= 2^24 and threads=1", len);
+        return SONO_EUNSUPPORTED;
+    }
+    return 0;
+}
+
+static void teardown(void *vst)
+{
+    state *st = vst;
+    if (st)
+        free(st->buf);
+    free(st);
+}
+
+/* The knob is read once here, not per run: getenv in the timed loop would be measured. */
+static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
+{
+    char why[256];
+    *stp = NULL;
+    if (supports(ctx, p, why, sizeof why) != 0)
+        return sono_fail(err, SONO_EUNSUPPORTED, "delay: %s", why);
+    state *st = calloc(1, sizeof *st);
+    if (!st)
+        return sono_fail(err, SONO_ENOMEM, "delay: cannot allocate its state");
+    st->n = (size_t)sono_param_int(p, "n", 1);
+    st->buf = calloc(st->n, sizeof *st->buf);
+    if (!st->buf) {
+        teardown(st);
+        return sono_fail(err, SONO_ENOMEM, "delay: cannot allocate n=%zu floats", st->n);
+    }
+    const char *pct = getenv("SONO_TEST_DELAY_PCT");
+    double v = pct && *pct ? strtod(pct, NULL) : 0.0;
+    if (!(v >= -100 && v <= 1e6)) {
+        teardown(st);
+        return sono_fail(err, SONO_EINVAL, "delay: SONO_TEST_DELAY_PCT=%s out of range", pct);
+    }
+    st->spin_ns = (long long)(BASE_NS * (1.0 + v / 100.0));
+    *stp = st;
+    return 0;
+}
+
+static int load(void *vst, const sono_buf *in, sono_error *err)
+{
+    state *st = vst;
+    if (in->dtype != SONO_F32 || in->nbytes < st->n * sizeof(float))
+        return sono_fail(err, SONO_EINVAL, "delay: input must be f32 [n=%zu]", st->n);
+    memcpy(st->buf, in->data, st->n * sizeof(float));
+    return 0;
+}
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A spin, not a sleep: sleeping would add the scheduler's wake-up latency, which varies
+ * far more than the 10 % this impl exists to plant. */
+static int run(void *vst)
+{
+    const state *st = vst;
+    long long end = now_ns() + st->spin_ns;
+    while (now_ns() < end)
+        ;
+    return 0;
+}
+
+static int store(void *vst, sono_buf *out, sono_error *err)
+{
+    state *st = vst;
+    if (out->dtype != SONO_F32 || out->nbytes < st->n * sizeof(float))
+        return sono_fail(err, SONO_EINVAL, "delay: output must be f32 [n=%zu]", st->n);
+    memcpy(out->data, st->buf, st->n * sizeof(float));
+    return 0;
+}
+
+static const sono_impl impls[] = {
+    {.abi = SONO_ABI_VERSION, .op = "nop", .name = "spin",
+     .summary = "TEST ONLY: spins 20 us x (1 + $SONO_TEST_DELAY_PCT/100) per run; a planted "
+                "slowdown", .device = "cpu", .growth = SONO_ERR_LINEAR,
+     .supports = supports, .setup = setup, .load = load, .run = run, .store = store,
+     .teardown = teardown},
+};
+
+SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
+{
+    int rc = r->add_impl(r, &impls[0]);
+    return rc < 0 ? sono_fail(err, rc, "delay: registering nop/spin failed (%d)", rc) : 0;
+}
