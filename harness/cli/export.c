@@ -68,10 +68,11 @@ static json_t *gb_benchmark(json_t *c, size_t index)
     json_t *t = json_object_get(c, "time_ns");
     double med = num_at(t, "median", NULL, 0);
     double k = num_at(t, "runs_per_sample", NULL, 1), n = num_at(t, "n", NULL, 0);
+    int threads = (int)num_at(json_object_get(c, "params"), "threads", NULL, 1);
     json_t *b = json_pack("{s:s, s:I, s:i, s:s, s:s, s:i, s:i, s:i, s:I, s:f, s:f, s:s}",
                           "name", id, "family_index", (json_int_t)index,
                           "per_family_instance_index", 0, "run_name", id, "run_type",
-                          "iteration", "repetitions", 1, "repetition_index", 0, "threads", 1,
+                          "iteration", "repetitions", 1, "repetition_index", 0, "threads", threads,
                           "iterations", (json_int_t)(k * n), "real_time", med, "cpu_time", med,
                           "time_unit", "ns");
     if (!b)
