@@ -4,6 +4,7 @@
 #define SONO_CLI_H
 
 #include <signal.h>
+#include <stdio.h>
 
 #include "registry.h"
 
@@ -29,6 +30,9 @@ int sono_cmd_worker(sono_reg *R, int argc, char **argv);
 volatile sig_atomic_t *sono_cli_catch_stop(void);
 /* This executable's path, to start workers from; NULL when /proc cannot say. */
 const char *sono_cli_self_exe(void);
+
+/* One CSV text field, quoted as RFC 4180 needs (harness/cli/csv.c). */
+void sono_csv_field(FILE *f, const char *s, int always);
 
 /* Help text of one command (NULL: the overview); 0 when the command exists. */
 int sono_print_help(const char *cmd);

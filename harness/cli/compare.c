@@ -210,18 +210,6 @@ static void print_json(const sono_cmp *c, const sono_cmp_opts *o)
     json_decref(doc);
 }
 
-/* RFC 4180: every text field quoted, quotes doubled (case ids hold commas). */
-static void csv_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"')
-            putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
 static void csv_num(double v)
 {
     if (isfinite(v))
@@ -237,13 +225,13 @@ static void print_csv(const sono_cmp *c)
         for (int f = 1; f < c->nfiles; f++) {
             const sono_cmp_row *row = &c->rows[r];
             const sono_cmp_cell *x = &row->cells[f - 1];
-            csv_str(row->id);
+            sono_csv_field(stdout, row->id, 1);
             putchar(',');
-            csv_str(row->op);
+            sono_csv_field(stdout, row->op, 1);
             putchar(',');
-            csv_str(row->impl);
+            sono_csv_field(stdout, row->impl, 1);
             putchar(',');
-            csv_str(c->paths[f]);
+            sono_csv_field(stdout, c->paths[f], 1);
             csv_num(row->base_median);
             csv_num(x->median);
             csv_num(x->ratio);

@@ -100,21 +100,6 @@ static json_t *gb_benchmark(json_t *c, size_t index)
     return b;
 }
 
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* A number, or an empty field when the record has none. */
 static void csv_num(FILE *f, json_t *j)
 {
@@ -155,7 +140,7 @@ static void write_csv(FILE *f, json_t *doc)
         for (size_t j = 0; j < 6; j++) {
             if (j)
                 fputc(',', f);
-            csv_field(f, f3[j]);
+            sono_csv_field(f, f3[j], 0);
         }
         csv_num(f, json_object_get(t, "median"));
         csv_num(f, json_object_get(t, "ci_lo"));

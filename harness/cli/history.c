@@ -96,22 +96,6 @@ static void fmt_ns(double ns, char *buf, size_t n)
         snprintf(buf, n, "%.4g ns", ns);
 }
 
-/* CSV field: quoted when it holds a comma, quote or newline. */
-static void csv_field(const char *s)
-{
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, stdout);
-        return;
-    }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"')
-            putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
 static int usage(const char *why)
 {
     fprintf(stderr, "harness history: %s\nusage: harness history FILE... [--threshold 5%%] "
@@ -236,13 +220,13 @@ int sono_cmd_history(int argc, char **argv)
                 size_t j = 0;
                 for (int r = 0; r < n; r++) {
                     int has = j < m && at[j] == r;
-                    csv_field(id);
+                    sono_csv_field(stdout, id, 0);
                     printf(",%d,", r + 1);
-                    csv_field(runs[r].started);
+                    sono_csv_field(stdout, runs[r].started, 0);
                     putchar(',');
-                    csv_field(runs[r].git);
+                    sono_csv_field(stdout, runs[r].git, 0);
                     putchar(',');
-                    csv_field(runs[r].path);
+                    sono_csv_field(stdout, runs[r].path, 0);
                     if (has)
                         printf(",%.10g,%.10g", med[j], hi[j]);
                     else
