@@ -5,22 +5,16 @@
 #include <string.h>
 
 #include "params.h"
+#include "results.h"
 
 json_t *sono_case_json(const sono_plan *plan, const sono_case *c)
 {
     const sono_input_spec *in = &plan->inputs[c->input];
-    json_t *params = json_object();
-    for (int i = 0; i < c->p.count; i++) {
-        const sono_param *v = &c->p.v[i];
-        json_object_set_new(params, v->name, v->type == SONO_PINT    ? json_integer(v->i)
-                                             : v->type == SONO_PREAL ? json_real(v->r)
-                                                                     : json_string(v->s));
-    }
     const sono_measure_cfg *g = &c->cfg;
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:f, s:{s:f, s:f, s:f, s:f, s:I, s:I, "
                      "s:f, s:s}}",
                      "id", c->id, "op", c->op->name, "impl", c->impl_name, "skip", c->skip,
-                     "params", params, "input",
+                     "params", sono_params_json(&c->p), "input",
                      in->kind == SONO_INPUT_FILE ? in->path : in->name, "sample_rate",
                      plan->sample_rate, "cfg", "target_ci", g->target_ci, "budget_s",
                      g->budget_s, "warmup_s", g->warmup_s, "min_time_s", g->min_time_s,

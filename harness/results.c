@@ -74,7 +74,7 @@ int sono_results_open(const char *path, json_t *suite, json_t *env, sono_results
     return 0;
 }
 
-static json_t *params_json(const sono_params *p)
+json_t *sono_params_json(const sono_params *p)
 {
     json_t *o = json_object();
     for (int i = 0; i < p->count; i++) {
@@ -86,12 +86,19 @@ static json_t *params_json(const sono_params *p)
     return o;
 }
 
+json_t *sono_suite_json(const sono_plan *plan)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", plan->name, "file", plan->file,
+                     "sha256", plan->sha256, "description", plan->description, "cases",
+                     plan->ncases);
+}
+
 json_t *sono_record_json(const sono_record *rec)
 {
     const sono_case *c = rec->c;
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:f, s:f}, s:s, s:s}",
                           "id", c->id, "op", c->op->name, "impl", c->impl_name, "device",
-                          rec->device ? rec->device : "", "params", params_json(&c->p),
+                          rec->device ? rec->device : "", "params", sono_params_json(&c->p),
                           "input", "name", rec->input ? rec->input : "", "sha256",
                           rec->input_sha256, "sample_rate", rec->sample_rate, "audio_s",
                           rec->audio_s, "status", rec->status, "started", rec->started);

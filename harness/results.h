@@ -22,6 +22,13 @@ int sono_results_add(sono_results *r, json_t *rec, sono_error *err);
 int sono_results_close(sono_results *r, int interrupted, sono_error *err);
 void sono_results_abandon(sono_results *r);
 
+/* A case's parameters as the JSON object records and the worker protocol use: integers
+ * exactly, reals, strings (new reference). */
+json_t *sono_params_json(const sono_params *p);
+
+/* The results file's "suite" object for a plan (new reference). */
+json_t *sono_suite_json(const sono_plan *plan);
+
 /* A case record as JSON (new reference). */
 json_t *sono_record_json(const sono_record *rec);
 

@@ -40,18 +40,11 @@ static sono_worker *worker_for(pool *P, const char *dev, sono_error *err)
 static json_t *lost_record(const sono_plan *plan, const sono_case *c, const char *status,
                            const char *why)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:{s:s}, s:s, s:s}", "id", c->id, "op",
-                          c->op->name, "impl", c->impl_name, "device",
-                          c->impl ? c->impl->dev->name : "", "params", "input", "name",
-                          plan->inputs[c->input].name, "status", status, "message", why);
-    json_t *params = json_object_get(o, "params");
-    for (int i = 0; i < c->p.count; i++) {
-        const sono_param *v = &c->p.v[i];
-        json_object_set_new(params, v->name, v->type == SONO_PINT    ? json_integer(v->i)
-                                             : v->type == SONO_PREAL ? json_real(v->r)
-                                                                     : json_string(v->s));
-    }
-    return o;
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:s}, s:s, s:s}", "id", c->id, "op",
+                     c->op->name, "impl", c->impl_name, "device",
+                     c->impl ? c->impl->dev->name : "", "params", sono_params_json(&c->p),
+                     "input", "name", plan->inputs[c->input].name, "status", status,
+                     "message", why);
 }
 
 static json_t *run_in_worker(pool *P, const sono_plan *plan, const sono_case *c,

@@ -280,9 +280,7 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     json_t *env = sono_env_json(R);
     json_t *cpu = json_deep_copy(json_object_get(env, "cpu"));
     json_t *libs = json_deep_copy(json_object_get(env, "libs"));
-    json_t *sj = json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", plan.name, "file", plan.file,
-                           "sha256", plan.sha256, "description", plan.description, "cases",
-                           plan.ncases);
+    json_t *sj = sono_suite_json(&plan);
     sono_results *res = NULL;
     if (sono_results_open(raw, sj, env, &res, &err)) {
         fprintf(stderr, "harness calibrate: %s\n", err.msg);

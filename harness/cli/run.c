@@ -108,9 +108,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
                                                              "run harness calibrate"));
     json_object_set_new(env, "harness_overhead_ns",
                         json_pack("{s:f}", "cpu", sono_measure_overhead(R)));
-    json_t *sj = json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", plan.name, "file", plan.file,
-                           "sha256", plan.sha256, "description", plan.description, "cases",
-                           plan.ncases);
+    json_t *sj = sono_suite_json(&plan);
     sono_results *res = NULL;
     if (sono_results_open(out, sj, env, &res, &err)) {
         fprintf(stderr, "harness: %s\n", err.msg);
