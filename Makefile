@@ -9,7 +9,7 @@ BUILD   := $(ROOT)/build
 BIN     := $(ROOT)/bin
 PREFIX  ?= /usr/local
 
-CORE_PKGS := jansson inih hwloc sndfile papi
+CORE_PKGS := jansson inih hwloc sndfile samplerate papi
 # snprintf into fixed message buffers truncates on purpose: a cut message beats none.
 WARN      := -Wall -Wextra -Werror -Wno-format-truncation
 BASE      := -std=c11 -D_GNU_SOURCE -g $(WARN) $(OPT) $(SANITIZE)
@@ -27,6 +27,10 @@ CORE_LIB := $(BUILD)/libsonocore.a
 # A backend is a folder under impls/ with C sources; cuda and py come with their issues.
 BACKENDS := cpu fftw template blas
 PLUGINS  := $(BACKENDS:%=$(BUILD)/plugins/%.so)
+# impls/common/: impl-side helpers (windows, filterbanks, framing) that several backends
+# compile in; they share nothing with the references in harness/ops/.
+COMMON_SRC := $(wildcard impls/common/*.c)
+COMMON_HDR := $(wildcard impls/common/*.h)
 LIBS_cpu  := -lm -pthread
 LIBS_fftw := $(shell pkg-config --libs fftw3f 2>/dev/null) -lfftw3f_threads -lpthread
 CFLAGS_fftw := $(shell pkg-config --cflags fftw3f 2>/dev/null)
@@ -34,6 +38,9 @@ LIBS_template :=
 # blas: OpenBLAS's SGEMM, the peak FLOP/s that `harness calibrate` measures
 LIBS_blas := $(shell pkg-config --libs openblas 2>/dev/null)
 CFLAGS_blas := $(shell pkg-config --cflags openblas 2>/dev/null)
+# fftwblas: the audio front ends as batched FFTW r2c plus one SGEMM for the filterbank
+LIBS_fftwblas := $(LIBS_fftw) $(LIBS_blas) -lm
+CFLAGS_fftwblas := $(CFLAGS_fftw) $(CFLAGS_blas)
 
 TEST_PLUGINS := $(patsubst tests/plugins/%.c,$(BUILD)/test-plugins/%.so,$(wildcard tests/plugins/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -83,9 +90,10 @@ $(BIN)/harness: $(MAIN_OBJ) $(CORE_LIB)
 	$(CC) $(BASE) $^ -o $@ $(LIBS_CORE)
 
 .SECONDEXPANSION:
-$(BUILD)/plugins/%.so: $$(wildcard impls/%/*.c) $$(wildcard impls/%/*.h) harness/include/sono.h
+$(BUILD)/plugins/%.so: $$(wildcard impls/%/*.c) $$(wildcard impls/%/*.h) harness/include/sono.h \
+                       $(COMMON_SRC) $(COMMON_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(PLUGIN_FLAGS) $(CFLAGS_$*) $(filter %.c,$^) -o $@ $(LIBS_$*)
+	$(CC) $(PLUGIN_FLAGS) -Iimpls/common $(CFLAGS_$*) $(filter %.c,$^) -o $@ $(LIBS_$*)
 
 $(BUILD)/test-plugins/%.so: tests/plugins/%.c harness/include/sono.h
 	@mkdir -p $(@D)

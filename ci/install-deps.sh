@@ -6,7 +6,9 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config
       libfftw3-dev libjansson-dev libinih-dev libcmocka-dev libhwloc-dev libsndfile1-dev
-      libopenblas-dev libpapi-dev)
+      libopenblas-dev libpapi-dev
+      # DSP suite: real speech recordings (/usr/share/sounds/alsa) and the resampler
+      alsa-utils libsamplerate0-dev)
 # Later issues append here (libopus-dev, libsamplerate0-dev, python3-matplotlib, ...),
 # each with the issue that needs it.
 

@@ -38,6 +38,13 @@ int sono_input_parse(const char *text, const char *base_dir, sono_input_spec *sp
 int sono_input_fill(const sono_input_spec *spec, double sample_rate, sono_buf *buf,
                     double *rate_out, sono_error *err);
 
+/* sono_input_fill at a rate the op fixes (an audio op's sample_rate): generators
+ * synthesise at rate, files are mixed to mono and resampled from their own rate to rate
+ * with a band-limited resampler (libsamplerate, best sinc) before the first n samples
+ * are taken. buf is SONO_F32 or SONO_C64 as for sono_input_fill. */
+int sono_input_fill_at(const sono_input_spec *spec, double rate, sono_buf *buf,
+                       sono_error *err);
+
 /* Names of the generators, for `harness list` and error messages. */
 extern const char *const sono_input_generators[];
 

@@ -417,3 +417,14 @@ int sono_input_fill(const sono_input_spec *spec, double sample_rate, sono_buf *b
         *rate_out = sample_rate;
     return 0;
 }
+
+int sono_input_fill_at(const sono_input_spec *spec, double rate, sono_buf *buf,
+                       sono_error *err)
+{
+    double got = rate;
+    int rc = sono_input_fill(spec, rate, buf, &got, err);
+    if (!rc && got != rate)
+        return sono_fail(err, SONO_EUNSUPPORTED, "input %s is at %g Hz, the op needs %g Hz",
+                         spec->name, got, rate);
+    return rc;
+}

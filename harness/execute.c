@@ -29,7 +29,7 @@ static double now_ns(void)
 struct sono_executor {
     int input;
     sono_buf in;
-    char in_key[64];
+    char in_key[96];
     char sha[65];
     double rate;
     sono_buf ref;
@@ -64,8 +64,10 @@ void sono_executor_free(sono_executor *k)
 static int get_input(const sono_plan *plan, const sono_case *c, sono_executor *k, sono_buf *desc,
                      sono_error *err)
 {
-    char key[64];
-    snprintf(key, sizeof key, "%d/%d/%lld", c->input, desc->dtype, sono_buf_elems(desc));
+    char key[96];
+    double rate = c->op->rate ? c->op->rate(&c->p) : 0;
+    snprintf(key, sizeof key, "%d/%d/%lld/%.17g", c->input, desc->dtype, sono_buf_elems(desc),
+             rate);
     if (k->in.data && strcmp(key, k->in_key) == 0 && k->in.ndim == desc->ndim &&
         memcmp(k->in.shape, desc->shape, sizeof desc->shape) == 0)
         return 0;
@@ -74,7 +76,10 @@ static int get_input(const sono_plan *plan, const sono_case *c, sono_executor *k
     k->in_key[0] = k->ref_key[0] = 0;
     k->in = *desc;
     int rc = sono_buf_alloc(&k->in, err);
-    if (!rc)
+    if (!rc && rate > 0) { /* an audio op fixes its rate: files are resampled to it */
+        rc = sono_input_fill_at(&plan->inputs[c->input], rate, &k->in, err);
+        k->rate = rate;
+    } else if (!rc)
         rc = sono_input_fill(&plan->inputs[c->input], plan->sample_rate, &k->in, &k->rate, err);
     if (rc) {
         sono_buf_free(&k->in);

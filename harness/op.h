@@ -38,6 +38,10 @@ typedef struct sono_op {
     void (*cost)(const sono_params *p, sono_cost *c);
     /* Largest acceptable relative L2 error for an impl whose error grows like g. */
     double (*tolerance)(const sono_params *p, sono_err_growth g);
+    /* Optional: the sample rate (Hz) the op's input is at, from its params (audio ops).
+     * Generators then synthesise at this rate and files are resampled to it; NULL: the
+     * suite's sample_rate for generators and a file's own rate. */
+    double (*rate)(const sono_params *p);
 } sono_op;
 
 /* The parameters every op takes besides its own; threads = 1 unless a suite says so. */
