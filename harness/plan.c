@@ -39,6 +39,56 @@ void sono_plan_filter(sono_plan *plan, const char *glob)
     plan->ncases = keep;
 }
 
+int sono_plan_set_inputs(sono_plan *plan, const sono_input_spec *specs, int n,
+                         sono_error *err)
+{
+    int idx[64];
+    if (n < 1 || n > 64)
+        return sono_fail(err, SONO_EINVAL, "--input: between 1 and 64 inputs, got %d", n);
+    for (int j = 0; j < n; j++)
+        if ((idx[j] = sono_plan_add_input(plan, &specs[j])) < 0)
+            return sono_fail(err, SONO_ENOMEM, "no memory for input %s", specs[j].name);
+    /* One case per (op, impl, params) the suite had, times each new input: the suite's
+     * own inputs are dropped, its order kept. */
+    sono_case *out = calloc((size_t)plan->ncases * (size_t)n + 1, sizeof *out);
+    if (!out)
+        return sono_fail(err, SONO_ENOMEM, "no memory for %d x %d cases", plan->ncases, n);
+    int m = 0, rc = 0;
+    for (int i = 0; i < plan->ncases && !rc; i++) {
+        const sono_case *c = &plan->cases[i];
+        int seen = 0;
+        for (int q = 0; q < i && !seen; q++)
+            seen = plan->cases[q].op == c->op &&
+                   !strcmp(plan->cases[q].impl_name, c->impl_name) &&
+                   !strcmp(plan->cases[q].params_text, c->params_text);
+        for (int j = 0; j < n && !seen && !rc; j++) {
+            out[m] = *c;
+            if (sono_params_copy(&out[m].p, &c->p)) {
+                rc = sono_fail(err, SONO_ENOMEM, "no memory for the cases of --input");
+                break;
+            }
+            out[m].input = idx[j];
+            sono_case_make_id(&out[m], plan);
+            m++;
+        }
+    }
+    if (!rc && m > SONO_MAX_CASES)
+        rc = sono_fail(err, SONO_EINVAL, "--input makes %d cases, more than %d", m,
+                       SONO_MAX_CASES);
+    if (rc) {
+        for (int i = 0; i < m; i++)
+            sono_params_free(&out[i].p);
+        free(out);
+        return rc;
+    }
+    for (int i = 0; i < plan->ncases; i++)
+        sono_params_free(&plan->cases[i].p);
+    free(plan->cases);
+    plan->cases = out;
+    plan->ncases = m;
+    return 0;
+}
+
 void sono_plan_free(sono_plan *plan)
 {
     for (int i = 0; i < plan->ncases; i++)

@@ -45,6 +45,11 @@ void sono_plan_free(sono_plan *plan);
 /* Keep the cases whose id matches the glob (fnmatch, '*' crosses '/'). */
 void sono_plan_filter(sono_plan *plan, const char *glob);
 
+/* Replace the inputs of every case by these (harness run --input): each distinct
+ * (op, impl, params) of the suite runs once per given input. */
+int sono_plan_set_inputs(sono_plan *plan, const sono_input_spec *specs, int n,
+                         sono_error *err);
+
 /* Add one input to the plan (deduplicated by name); returns its index or < 0. */
 int sono_plan_add_input(sono_plan *plan, const sono_input_spec *spec);
 

@@ -506,6 +506,39 @@ static int cl_run_teardown(void **state)
     return cl_teardown(state);
 }
 
+/* --input replaces the suite's inputs: each (op, impl, params) once per given input, in
+ * the suite's order; a missing file is exit 2 naming it, before anything runs. */
+static void cl_run_input_override(void **state)
+{
+    (void)state;
+    char wd[PATH_MAX], suite[PATH_MAX + 64], wav[PATH_MAX + 16];
+    cl_mkdir("input", wd, sizeof wd);
+    snprintf(suite, sizeof suite, "%s/%s/tiny.ini", cl_root, CL_DATA);
+    snprintf(wav, sizeof wav, "%s/missing.wav", wd);
+    const char *argv[] = {cl_harness, "run", suite, "--dry-run", "--input", "sine",
+                          "--input", "silence", NULL};
+    cl_res r;
+    cl_run(wd, NULL, argv, &r);
+    cl_expect_code(&r, 0);
+    int lines = 0, sine = 0;
+    for (char *s = r.out, *e; s && *s; s = e ? e + 1 : NULL, lines++) {
+        e = strchr(s, '\n');
+        char id[256];
+        snprintf(id, sizeof id, "%.*s", (int)(e ? e - s : (long)strlen(s)), s);
+        assert_true(fnmatch("fft/*/*/n=*,batch=1/sine", id, FNM_PATHNAME) == 0 ||
+                    fnmatch("fft/*/*/n=*,batch=1/silence", id, FNM_PATHNAME) == 0);
+        sine += strstr(id, "/sine") != NULL;
+    }
+    assert_int_equal(lines, 8); /* tiny.ini: 4 cases on noise */
+    assert_int_equal(sine, 4);
+    cl_free(&r);
+    const char *bad[] = {cl_harness, "run", suite, "--input", wav, NULL};
+    cl_run(wd, NULL, bad, &r);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "missing.wav"));
+    cl_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +551,7 @@ int main(void)
         cmocka_unit_test(cl_run_unsupported_skips),
         cmocka_unit_test(cl_run_filter),
         cmocka_unit_test(cl_run_dry),
+        cmocka_unit_test(cl_run_input_override),
         cmocka_unit_test(cl_run_default_out),
         cmocka_unit_test(cl_run_bad_suites),
     };

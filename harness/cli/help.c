@@ -27,7 +27,8 @@ static const char overview[] =
     "Exit status: 0 all passed, 1 a case failed, 2 bad usage or input file, 130 stopped.\n";
 
 static const char run_help[] =
-    "usage: harness run SUITE [--filter GLOB] [--out FILE] [--dry-run] [--quiet]\n"
+    "usage: harness run SUITE [--filter GLOB] [--input SPEC]... [--out FILE] [--dry-run]\n"
+    "                         [--quiet]\n"
     "\n"
     "SUITE is a suite file, a folder with suite.ini, or a name under the suites folder\n"
     "(quick, suites/fft). Each case (op x impl x params x input) is checked against the\n"
@@ -37,6 +38,10 @@ static const char run_help[] =
     "\n"
     "  --filter GLOB  only cases whose id matches (e.g. 'fft/fftw/*'; '*' crosses '/')\n"
     "                 case ids read op/backend/impl/params/input\n"
+    "  --input SPEC   run every (op, impl, params) of the suite on this input instead of\n"
+    "                 the suite's (repeatable): an audio file (WAV, FLAC, OGG; mixed to\n"
+    "                 mono, resampled to an audio op's rate), a folder of them, or a\n"
+    "                 generator such as speech or pink(seed=3)\n"
     "  --out FILE     results file (default results/SUITE-HOST-UTCTIME.json); it is\n"
     "                 rewritten atomically after every case, so a run that is stopped\n"
     "                 keeps every completed case in a valid file\n"

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,13 +33,38 @@ static void default_out(const sono_plan *plan, char *out, size_t n)
         snprintf(out, n, "results/%s-%s-%s-%d.json", plan->name, host, when, i);
 }
 
+/* --input: files, directories or generators given on the command line replace the
+ * suite's inputs; a relative path is taken from the working directory. */
+static int set_inputs(sono_plan *plan, const char *const *text, int n)
+{
+    sono_input_spec *specs = calloc((size_t)n, sizeof *specs);
+    sono_error err = {0};
+    int rc = specs ? 0 : sono_fail(&err, SONO_ENOMEM, "no memory for %d inputs", n);
+    for (int i = 0; i < n && !rc; i++)
+        rc = sono_input_parse(text[i], NULL, &specs[i], &err);
+    if (!rc)
+        rc = sono_plan_set_inputs(plan, specs, n, &err);
+    if (rc)
+        fprintf(stderr, "harness run: --input: %s\n", err.msg);
+    free(specs);
+    return rc;
+}
+
 int sono_cmd_run(sono_reg *R, int argc, char **argv)
 {
     const char *suite = NULL, *filter = NULL, *out_arg = NULL;
-    int dry = 0, quiet = 0;
+    const char *inputs[64];
+    int dry = 0, quiet = 0, ninputs = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc)
             filter = argv[++i];
+        else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc) {
+            if (ninputs == 64) {
+                fprintf(stderr, "harness run: at most 64 --input\n");
+                return SONO_EXIT_USAGE;
+            }
+            inputs[ninputs++] = argv[++i];
+        }
         else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out_arg = argv[++i];
         else if (strcmp(argv[i], "--dry-run") == 0)
@@ -62,6 +88,10 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     sono_error err = {0};
     if (sono_suite_load(path, R, &plan, &err)) {
         fprintf(stderr, "harness: %s\n", err.msg);
+        return SONO_EXIT_USAGE;
+    }
+    if (ninputs && set_inputs(&plan, inputs, ninputs)) {
+        sono_plan_free(&plan);
         return SONO_EXIT_USAGE;
     }
     if (filter) {
