@@ -1,7 +1,9 @@
-/* signals.c — input specs: parsing "gen(k=v,...)" into a canonical name for case ids, and
- * the seeded generators. Every sample is built so that the same spec, rate and shape give
- * the same bits on any x86-64 Linux: integer PRNG, phases in double reduced with fmod. */
-#include "input.h"
+/* signals.c — input specs: parsing "gen(k=v,...)" into a canonical name for case ids, the
+ * first generators (noise, sine, chirp, impulse, silence) and the dispatch to the others
+ * (synth.c) and to recordings (speech.c, audiofile.c). Every sample is built so that the
+ * same spec, rate and shape give the same bits on any x86-64 Linux: integer PRNG, phases
+ * in double reduced with fmod. */
+#include "audio.h"
 
 #ifdef __FAST_MATH__
 /* -ffast-math reassociates the phase sums and turns x / rate into x * (1 / rate): the
@@ -19,8 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const sono_input_generators[] = {"noise", "sine", "chirp", "impulse",
-                                             "silence", NULL};
+#include "prng.h"
+
+const char *const sono_input_generators[] = {"noise",  "sine",   "chirp",  "impulse",
+                                             "silence", "pink",  "sweep",  "clicks",
+                                             "square", "speech", NULL};
 
 #define MAX_OPTS 3
 /* Options in the order they appear in canonical names; changing an order changes every
@@ -29,17 +34,44 @@ static const struct {
     const char *name;
     const char *opts[MAX_OPTS + 1];
     const char *accepted; /* for messages */
+    const char *help;     /* for `harness list` */
 } gens[] = {
-    {"noise", {"seed", "amp", NULL}, "seed (integer >= 0), amp (0 < amp <= 1)"},
-    {"sine", {"freq", "amp", NULL}, "freq (Hz, 0 <= freq < rate/2), amp (0 < amp <= 1)"},
+    {"noise", {"seed", "amp", NULL}, "seed (integer >= 0), amp (0 < amp <= 1)",
+     "noise(seed=1,amp=0.5): uniform white noise in [-amp, amp)"},
+    {"sine", {"freq", "amp", NULL}, "freq (Hz, 0 <= freq < rate/2), amp (0 < amp <= 1)",
+     "sine(freq=1000,amp=0.5)"},
     {"chirp", {"f0", "f1", "amp", NULL},
-     "f0, f1 (Hz, 0 <= f < rate/2), amp (0 < amp <= 1)"},
-    {"impulse", {"pos", NULL}, "pos (sample index >= 0)"},
-    {"silence", {NULL}, "no options"},
+     "f0, f1 (Hz, 0 <= f < rate/2), amp (0 < amp <= 1)",
+     "chirp(f0=20,f1=0.45*rate,amp=0.5): linear sweep over the whole signal"},
+    {"impulse", {"pos", NULL}, "pos (sample index >= 0)",
+     "impulse(pos=0): one unit impulse at sample pos"},
+    {"silence", {NULL}, "no options", "silence: zeros"},
+    {"pink", {"seed", "amp", NULL}, "seed (integer >= 0), amp (0 < amp <= 1)",
+     "pink(seed=1,amp=0.5): 1/f noise (Voss-McCartney), |x| < amp, RMS amp/sqrt(48)"},
+    {"sweep", {"f0", "f1", "amp", NULL},
+     "f0 (Hz, 0 < f0 < rate/2), f1 (Hz, 0 < f1 < rate/2), amp (0 < amp <= 1)",
+     "sweep(f0=20,f1=0.45*rate,amp=0.5): exponential sweep over the whole signal "
+     "(Farina)"},
+    {"clicks", {"period", NULL}, "period (seconds, at least one sample)",
+     "clicks(period=0.5): unit impulses every period seconds from sample 0"},
+    {"square", {"freq", NULL}, "freq (Hz, 0 <= freq < rate/2)",
+     "square(freq=1000): clip(10 sin) to [-1, 1], full scale"},
+    {"speech", {NULL}, "no options",
+     "speech: the alsa-utils voices of datasets/speech.manifest (~11.4 s), resampled "
+     "to the rate and looped"},
 };
 #define NGENS (sizeof gens / sizeof gens[0])
 
-static const char GEN_LIST[] = "noise, sine, chirp, impulse, silence";
+static const char GEN_LIST[] =
+    "noise, sine, chirp, impulse, silence, pink, sweep, clicks, square, speech";
+
+const char *sono_input_help(const char *gen)
+{
+    for (size_t i = 0; gen && i < NGENS; i++)
+        if (!strcmp(gens[i].name, gen))
+            return gens[i].help;
+    return NULL;
+}
 static const double TWO_PI = 6.283185307179586476925286766559;
 /* spec->f1 below zero: "0.45 x the sample rate", known only when filling. */
 static const double F1_DEFAULT = -1.0;
@@ -132,6 +164,16 @@ static int parse_option(size_t g, char *item, const char *text, bool given[MAX_O
     if (parse_double(vb, &d))
         return sono_fail(err, SONO_EINVAL, "input '%s': %s '%s' is not a finite number",
                          text, kb, vb);
+    if (strcmp(kb, "period") == 0) {
+        /* at least one sample is checked when filling, when the rate is known */
+        if (!(d > 0.0))
+            return sono_fail(err, SONO_EINVAL,
+                             "input '%s': period=%s is out of range; accepted period > 0 "
+                             "seconds",
+                             text, vb);
+        spec->period = d;
+        return 0;
+    }
     if (strcmp(kb, "amp") == 0) {
         if (!(d > 0.0 && d <= 1.0))
             return sono_fail(err, SONO_EINVAL,
@@ -185,10 +227,11 @@ static int canonical_name(size_t g, const bool given[MAX_OPTS], sono_input_spec 
             append(spec, &w, "%s%s=%lld", sep, o, spec->pos);
         else
             append(spec, &w, "%s%s=%g", sep, o,
-                   !strcmp(o, "amp")    ? spec->amp
-                   : !strcmp(o, "freq") ? spec->freq
-                   : !strcmp(o, "f0")   ? spec->f0
-                                        : spec->f1);
+                   !strcmp(o, "amp")      ? spec->amp
+                   : !strcmp(o, "freq")   ? spec->freq
+                   : !strcmp(o, "f0")     ? spec->f0
+                   : !strcmp(o, "period") ? spec->period
+                                          : spec->f1);
         sep = ",";
     }
     if (sep[0] == ',')
@@ -244,6 +287,7 @@ int sono_input_parse(const char *text, const char *base_dir, sono_input_spec *sp
     spec->f0 = 20.0;
     spec->f1 = F1_DEFAULT;
     spec->pos = 0;
+    spec->period = 0.5;
 
     bool given[MAX_OPTS] = {false};
     if (paren) {
@@ -278,43 +322,26 @@ int sono_input_parse(const char *text, const char *base_dir, sono_input_spec *sp
             item = comma + 1;
         }
     }
-    return canonical_name(g, given, spec, orig, err);
+    int rc = canonical_name(g, given, spec, orig, err);
+    if (!rc && !strcmp(spec->gen, "speech")) {
+        /* find and verify the recordings now, so a missing package fails the suite */
+        rc = sono_speech_find_manifest(spec->path, sizeof spec->path, err);
+        if (!rc)
+            rc = sono_speech_check_manifest(spec->path, err);
+    }
+    return rc;
 }
 
 /* ---- generators ---------------------------------------------------------------- */
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-/* xoshiro256** (Blackman & Vigna): integer-only, so identical everywhere. */
-static uint64_t xoshiro_next(uint64_t s[4])
-{
-    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return r;
-}
 
 /* count floats of uniform noise: the top 24 bits as k - 2^23, times 2^-23, is exactly a
  * float on the grid of [-1, 1); only the product with amp rounds, once. */
 static void fill_noise(float *out, long long count, unsigned long long seed, double amp)
 {
-    uint64_t sm = seed, s[4];
-    for (int i = 0; i < 4; i++)
-        s[i] = splitmix64(&sm);
+    uint64_t s[4];
+    sono_xoshiro_seed(s, seed);
     for (long long i = 0; i < count; i++) {
-        int32_t k = (int32_t)(xoshiro_next(s) >> 40) - (1 << 23);
+        int32_t k = sono_draw24(s);
         out[i] = (float)((double)k * 0x1p-23 * amp);
     }
 }
@@ -352,8 +379,8 @@ static int check_freq(const sono_input_spec *spec, const char *key, double f, do
                      spec->name, key, f, rate / 2.0, rate, key);
 }
 
-int sono_input_fill(const sono_input_spec *spec, double sample_rate, sono_buf *buf,
-                    double *rate_out, sono_error *err)
+/* The buffer can take the spec's samples: a parsed spec, f32 or c64, bytes for its shape. */
+static int check_buf(const sono_input_spec *spec, const sono_buf *buf, sono_error *err)
 {
     if (!spec || !buf)
         return sono_fail(err, SONO_EINVAL, "input fill: no %s", spec ? "buffer" : "spec");
@@ -367,18 +394,29 @@ int sono_input_fill(const sono_input_spec *spec, double sample_rate, sono_buf *b
         return sono_fail(err, SONO_EINVAL,
                          "input '%s': buffer of %zu bytes cannot hold %lld samples",
                          spec->name, buf->data ? buf->nbytes : (size_t)0, n);
-    if (spec->kind == SONO_INPUT_FILE)
-        return sono_input_fill_file(spec, buf, rate_out, err);
-    if (spec->kind != SONO_INPUT_GEN)
+    if (spec->kind != SONO_INPUT_FILE && spec->kind != SONO_INPUT_GEN)
         return sono_fail(err, SONO_EINVAL, "input '%s': spec was not parsed", spec->name);
-    if (!(sample_rate > 0.0 && isfinite(sample_rate)))
-        return sono_fail(err, SONO_EINVAL,
-                         "input '%s': sample rate %g is not a positive number", spec->name,
-                         sample_rate);
+    return 0;
+}
+
+static int check_rate(const sono_input_spec *spec, double rate, sono_error *err)
+{
+    if (rate > 0.0 && isfinite(rate))
+        return 0;
+    return sono_fail(err, SONO_EINVAL, "input '%s': sample rate %g is not a positive number",
+                     spec->name, rate);
+}
+
+/* A generator (or speech) at rate into a checked buffer. */
+static int fill_gen(const sono_input_spec *spec, double rate, sono_buf *buf, sono_error *err)
+{
+    long long n = sono_buf_elems(buf);
+    size_t need = (size_t)n * sono_dtype_size(buf->dtype);
     bool cplx = buf->dtype == SONO_C64;
     float *out = buf->data;
     const char *g = spec->gen;
-    bool has_amp = !strcmp(g, "noise") || !strcmp(g, "sine") || !strcmp(g, "chirp");
+    bool has_amp = !strcmp(g, "noise") || !strcmp(g, "sine") || !strcmp(g, "chirp") ||
+                   !strcmp(g, "pink") || !strcmp(g, "sweep");
     if (has_amp && !(spec->amp > 0.0 && spec->amp <= 1.0))
         return sono_fail(err, SONO_EINVAL,
                          "input '%s': amp=%g is out of range; accepted 0 < amp <= 1",
@@ -387,16 +425,38 @@ int sono_input_fill(const sono_input_spec *spec, double sample_rate, sono_buf *b
     if (!strcmp(g, "noise")) {
         /* complex: re and im are interleaved draws of one stream, so independent */
         fill_noise(out, cplx ? 2 * n : n, spec->seed, spec->amp);
-    } else if (!strcmp(g, "sine")) {
-        if ((rc = check_freq(spec, "freq", spec->freq, sample_rate, err)))
+    } else if (!strcmp(g, "pink")) {
+        sono_synth_pink(out, n, cplx, spec->seed, spec->amp);
+    } else if (!strcmp(g, "sine") || !strcmp(g, "square")) {
+        if ((rc = check_freq(spec, "freq", spec->freq, rate, err)))
             return rc;
-        fill_osc(out, n, cplx, sample_rate, spec->amp, spec->freq, spec->freq);
-    } else if (!strcmp(g, "chirp")) {
-        double f1 = spec->f1 < 0.0 ? 0.45 * sample_rate : spec->f1;
-        if ((rc = check_freq(spec, "f0", spec->f0, sample_rate, err)) ||
-            (rc = check_freq(spec, "f1", f1, sample_rate, err)))
+        if (g[1] == 'i')
+            fill_osc(out, n, cplx, rate, spec->amp, spec->freq, spec->freq);
+        else
+            sono_synth_square(out, n, cplx, rate, spec->freq);
+    } else if (!strcmp(g, "chirp") || !strcmp(g, "sweep")) {
+        double f1 = spec->f1 < 0.0 ? 0.45 * rate : spec->f1;
+        if ((rc = check_freq(spec, "f0", spec->f0, rate, err)) ||
+            (rc = check_freq(spec, "f1", f1, rate, err)))
             return rc;
-        fill_osc(out, n, cplx, sample_rate, spec->amp, spec->f0, f1);
+        if (g[0] == 'c') {
+            fill_osc(out, n, cplx, rate, spec->amp, spec->f0, f1);
+        } else {
+            /* an exponential sweep has no 0 Hz end: ln(f1 / f0) */
+            if (!(spec->f0 > 0.0 && f1 > 0.0))
+                return sono_fail(err, SONO_EINVAL,
+                                 "input '%s': a sweep needs f0 > 0 and f1 > 0 (got f0=%g, "
+                                 "f1=%g)",
+                                 spec->name, spec->f0, f1);
+            sono_synth_sweep(out, n, cplx, rate, spec->amp, spec->f0, f1);
+        }
+    } else if (!strcmp(g, "clicks")) {
+        if (!(spec->period * rate >= 1.0))
+            return sono_fail(err, SONO_EINVAL,
+                             "input '%s': period=%g s is shorter than one sample at %g Hz; "
+                             "accepted period >= %g s",
+                             spec->name, spec->period, rate, 1.0 / rate);
+        sono_synth_clicks(out, n, cplx, rate, spec->period);
     } else if (!strcmp(g, "impulse") || !strcmp(g, "silence")) {
         bool imp = g[0] == 'i';
         if (imp && (spec->pos < 0 || spec->pos >= n))
@@ -408,11 +468,29 @@ int sono_input_fill(const sono_input_spec *spec, double sample_rate, sono_buf *b
             memset(out, 0, need);
         if (imp)
             out[cplx ? 2 * spec->pos : spec->pos] = 1.0f;
+    } else if (!strcmp(g, "speech")) {
+        if ((rc = sono_speech_fill(spec->path, rate, out, n, err)))
+            return rc;
+        if (cplx)
+            sono_audio_to_complex(out, n);
     } else {
         return sono_fail(err, SONO_EINVAL,
                          "input '%s': unknown generator '%s'; accepted: %s",
                          spec->name, g, GEN_LIST);
     }
+    return 0;
+}
+
+int sono_input_fill(const sono_input_spec *spec, double sample_rate, sono_buf *buf,
+                    double *rate_out, sono_error *err)
+{
+    int rc = check_buf(spec, buf, err);
+    if (rc)
+        return rc;
+    if (spec->kind == SONO_INPUT_FILE)
+        return sono_input_fill_file(spec, 0.0, buf, rate_out, err);
+    if ((rc = check_rate(spec, sample_rate, err)) || (rc = fill_gen(spec, sample_rate, buf, err)))
+        return rc;
     if (rate_out)
         *rate_out = sample_rate;
     return 0;
@@ -421,10 +499,10 @@ int sono_input_fill(const sono_input_spec *spec, double sample_rate, sono_buf *b
 int sono_input_fill_at(const sono_input_spec *spec, double rate, sono_buf *buf,
                        sono_error *err)
 {
-    double got = rate;
-    int rc = sono_input_fill(spec, rate, buf, &got, err);
-    if (!rc && got != rate)
-        return sono_fail(err, SONO_EUNSUPPORTED, "input %s is at %g Hz, the op needs %g Hz",
-                         spec->name, got, rate);
-    return rc;
+    int rc = check_buf(spec, buf, err);
+    if (rc || (rc = check_rate(spec, rate, err)))
+        return rc;
+    if (spec->kind == SONO_INPUT_FILE)
+        return sono_input_fill_file(spec, rate, buf, NULL, err);
+    return fill_gen(spec, rate, buf, err);
 }

@@ -1,6 +1,7 @@
-/* test_input.c — input specs (datasets/signals.c, datasets/audiofile.c): parsing and its
- * messages, canonical names, the generators' statistics and frequencies checked against
- * independent computations, and WAV files written here with libsndfile. */
+/* test_input.c — input specs (datasets/signals.c, synth.c, audiofile.c): parsing and its
+ * messages, canonical names, the generators' statistics, frequencies and spectra checked
+ * against independent computations, and WAV files written here with libsndfile. Speech,
+ * directories and resampling are in test_speech.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,6 +91,11 @@ static void in_canonical_names(void **state)
     in_parse_ok("chirp(f1=2000,f0=50)", "chirp(f0=50,f1=2000)");
     in_parse_ok("impulse(pos=12)", "impulse(pos=12)");
     in_parse_ok("silence", "silence");
+    in_parse_ok("pink(amp=0.25,seed=3)", "pink(seed=3,amp=0.25)");
+    in_parse_ok("sweep(f1=8000,f0=50)", "sweep(f0=50,f1=8000)");
+    in_parse_ok("clicks(period=0.25)", "clicks(period=0.25)");
+    in_parse_ok("clicks", "clicks");
+    in_parse_ok("square(freq=100)", "square(freq=100)");
     /* the generator list is the one the parser accepts */
     for (int i = 0; sono_input_generators[i]; i++)
         in_parse_ok(sono_input_generators[i], sono_input_generators[i]);
@@ -99,6 +105,13 @@ static void in_bad_specs(void **state)
 {
     (void)state;
     in_parse_bad("sinx", SONO_EINVAL, "sinx", "noise, sine, chirp, impulse, silence");
+    in_parse_bad("sinx", SONO_EINVAL, "pink, sweep, clicks, square, speech", NULL);
+    in_parse_bad("clicks(period=0)", SONO_EINVAL, "period=0", "period > 0");
+    in_parse_bad("clicks(period=-1)", SONO_EINVAL, "period=-1", NULL);
+    in_parse_bad("clicks(rate=2)", SONO_EINVAL, "rate", "period");
+    in_parse_bad("square(amp=0.5)", SONO_EINVAL, "amp", "freq");
+    in_parse_bad("pink(amp=2)", SONO_EINVAL, "amp=2", NULL);
+    in_parse_bad("speech(seed=1)", SONO_EINVAL, "seed", "no options");
     in_parse_bad("", SONO_EINVAL, "noise", NULL);
     in_parse_bad("sine(frq=1)", SONO_EINVAL, "frq", "freq");
     in_parse_bad("silence(amp=1)", SONO_EINVAL, "amp", "no options");
@@ -139,6 +152,20 @@ static void in_fill_errors(void **state)
     assert_int_equal(sono_input_parse("chirp(f1=4000)", NULL, &s, &err), 0);
     assert_int_equal(sono_input_fill(&s, 8000, &b, &rate, &err), SONO_EINVAL);
     assert_non_null(strstr(err.msg, "f1=4000"));
+    /* a sweep is exponential: no 0 Hz end */
+    assert_int_equal(sono_input_parse("sweep(f0=0)", NULL, &s, &err), 0);
+    assert_int_equal(sono_input_fill(&s, 8000, &b, &rate, &err), SONO_EINVAL);
+    assert_non_null(strstr(err.msg, "f0 > 0"));
+    assert_int_equal(sono_input_parse("sweep(f1=4000)", NULL, &s, &err), 0);
+    assert_int_equal(sono_input_fill(&s, 8000, &b, &rate, &err), SONO_EINVAL);
+    assert_non_null(strstr(err.msg, "f1=4000"));
+    assert_int_equal(sono_input_parse("square(freq=4000)", NULL, &s, &err), 0);
+    assert_int_equal(sono_input_fill(&s, 8000, &b, &rate, &err), SONO_EINVAL);
+    /* clicks closer than one sample */
+    assert_int_equal(sono_input_parse("clicks(period=0.0001)", NULL, &s, &err), 0);
+    assert_int_equal(sono_input_fill(&s, 8000, &b, &rate, &err), SONO_EINVAL);
+    assert_non_null(strstr(err.msg, "period=0.0001"));
+    assert_int_equal(sono_input_fill(&s, 10000, &b, &rate, &err), 0);
     /* an impulse past the end */
     assert_int_equal(sono_input_parse("impulse(pos=16)", NULL, &s, &err), 0);
     assert_int_equal(sono_input_fill(&s, 8000, &b, &rate, &err), SONO_EINVAL);
@@ -279,6 +306,220 @@ static void in_impulse_and_silence(void **state)
     free(s);
 }
 
+/* Mean Hann-windowed periodogram of x over frames of N samples, bins 0..N/2, by a plain
+ * DFT (a twiddle table, no FFT): the reference shares nothing with the generator. */
+static void in_periodogram(const float *x, long long n, int N, double *P)
+{
+    double *c = malloc((size_t)N * sizeof *c), *sn = malloc((size_t)N * sizeof *sn);
+    double *w = malloc((size_t)N * sizeof *w);
+    assert_true(c && sn && w);
+    const double pi = 3.14159265358979323846;
+    for (int j = 0; j < N; j++) {
+        c[j] = cos(2 * pi * j / N);
+        sn[j] = sin(2 * pi * j / N);
+        w[j] = 0.5 - 0.5 * cos(2 * pi * j / N);
+    }
+    for (int b = 0; b <= N / 2; b++)
+        P[b] = 0;
+    long long frames = n / N;
+    for (long long f = 0; f < frames; f++) {
+        const float *fr = x + f * N;
+        for (int b = 1; b <= N / 2; b++) {
+            double re = 0, im = 0;
+            for (int j = 0, k = 0; j < N; j++, k = (k + b) % N) {
+                re += w[j] * fr[j] * c[k];
+                im -= w[j] * fr[j] * sn[k];
+            }
+            P[b] += (re * re + im * im) / (double)frames;
+        }
+    }
+    free(c);
+    free(sn);
+    free(w);
+}
+
+static void in_pink_spectrum(void **state)
+{
+    (void)state;
+    enum { N = 2048, FRAMES = 64 };
+    const long long n = (long long)N * FRAMES;
+    const double amp = 0.5;
+    float *x = in_fill("pink", SONO_F32, n, 48000);
+    double s2 = 0;
+    for (long long i = 0; i < n; i++) {
+        assert_true(fabsf(x[i]) < amp);
+        s2 += (double)x[i] * x[i];
+    }
+    /* 16 uniform terms on [-amp, amp) over 16: variance amp^2 / 48; the slow rows make
+     * the estimate from one run vary by a few percent */
+    assert_true(fabs(sqrt(s2 / n) / (amp / sqrt(48.0)) - 1) < 0.1);
+
+    /* 1/f: the power density falls 10 log10(2) = 3.01 dB per octave. Mean density in
+     * octave bands [2^k, 2^(k+1)) bins, k = 2..8 (94 Hz .. 12 kHz at 48 kHz; the top
+     * octave bends away as Voss-McCartney's white term dominates near Nyquist). Least
+     * squares slope within 0.5 dB/octave of -3.01, each band within 1 dB of the line. */
+    double P[N / 2 + 1];
+    in_periodogram(x, n, N, P);
+    enum { K0 = 2, K1 = 8, NB = K1 - K0 + 1 };
+    double db[NB], sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int k = K0; k <= K1; k++) {
+        double sum = 0;
+        int lo = 1 << k, hi = 1 << (k + 1);
+        for (int b = lo; b < hi; b++)
+            sum += P[b];
+        db[k - K0] = 10 * log10(sum / (hi - lo));
+        sx += k;
+        sy += db[k - K0];
+        sxx += (double)k * k;
+        sxy += k * db[k - K0];
+    }
+    double slope = (NB * sxy - sx * sy) / (NB * sxx - sx * sx);
+    double icpt = (sy - slope * sx) / NB;
+    if (fabs(slope + 10 * log10(2.0)) > 0.5)
+        fail_msg("pink slope %.2f dB/octave, expected -3.01 +- 0.5", slope);
+    for (int k = K0; k <= K1; k++)
+        if (fabs(db[k - K0] - (icpt + slope * k)) > 1.0)
+            fail_msg("pink octave %d is %.2f dB off the fitted line", k,
+                     db[k - K0] - (icpt + slope * k));
+    /* white noise, through the same measure, is flat: the test tells them apart */
+    float *wn = in_fill("noise", SONO_F32, n, 48000);
+    in_periodogram(wn, n, N, P);
+    double lo = 0, hi = 0;
+    for (int b = 4; b < 8; b++)
+        lo += P[b] / 4;
+    for (int b = 256; b < 512; b++)
+        hi += P[b] / 256;
+    assert_true(fabs(10 * log10(hi / lo)) < 3); /* pink: 6 octaves = -18 dB */
+    free(wn);
+    free(x);
+}
+
+/* Sign changes of x in [a, b): twice the cycles in that window, +-1. */
+static int in_crossings(const float *x, long long a, long long b)
+{
+    int c = 0;
+    for (long long t = a + 1; t < b; t++)
+        c += (x[t - 1] < 0) != (x[t] < 0);
+    return c;
+}
+
+static void in_sweep_frequency(void **state)
+{
+    (void)state;
+    /* 100 Hz -> 4000 Hz over 1 s at 16 kHz: f(t) = 100 * 40^t. A 50 ms window holds
+     * about 0.05 f(mid) cycles, 0.1 f(mid) crossings; the exponential law shows at the
+     * middle, where a linear sweep would be at 2050 Hz and this one at 632 Hz. */
+    const long long n = 16000;
+    const double rate = 16000, w = 0.05;
+    float *x = in_fill("sweep(f0=100,f1=4000)", SONO_F32, n, rate);
+    const double mids[] = {0.025, 0.5, 0.975};
+    for (int i = 0; i < 3; i++) {
+        long long a = llround((mids[i] - w / 2) * rate), b = llround((mids[i] + w / 2) * rate);
+        double f = 100 * pow(40.0, mids[i]);
+        double est = in_crossings(x, a, b) / (2 * w);
+        /* the frequency changes across the window by a factor 40^0.05 = 1.2: 2% of the
+         * mean, plus one crossing of counting error */
+        if (fabs(est - f) > 0.03 * f + 1 / (2 * w) + 1e-9)
+            fail_msg("sweep at %.3f s: %.1f Hz from crossings, expected %.1f", mids[i], est, f);
+    }
+    for (long long t = 0; t < n; t++)
+        assert_true(fabsf(x[t]) <= 0.5f);
+    /* starts at phase 0: sin(0) */
+    assert_float_equal(x[0], 0.0f, 0);
+    /* complex: amp exp(i phase), its imaginary part the real sweep */
+    float *z = in_fill("sweep(f0=100,f1=4000)", SONO_C64, n, rate);
+    for (long long t = 0; t < n; t++) {
+        assert_float_equal(z[2 * t + 1], x[t], 0);
+        double m = hypot(z[2 * t], z[2 * t + 1]);
+        assert_true(fabs(m - 0.5) < 4 * 0.5 * 0x1p-24);
+    }
+    free(z);
+    free(x);
+}
+
+static void in_clicks_positions(void **state)
+{
+    (void)state;
+    /* period 12.3 ms at 8 kHz: 98.4 samples, so clicks at round(k * 98.4) */
+    const long long want[] = {0, 98, 197, 295, 394, 492, 590, 689, 787, 886, 984};
+    const long long n = 1000;
+    float *x = in_fill("clicks(period=0.0123)", SONO_F32, n, 8000);
+    size_t next = 0;
+    for (long long t = 0; t < n; t++) {
+        if (next < sizeof want / sizeof want[0] && t == want[next]) {
+            assert_float_equal(x[t], 1.0f, 0);
+            next++;
+        } else if (x[t] != 0.0f) {
+            fail_msg("clicks: sample %lld is %g, expected 0", t, (double)x[t]);
+        }
+    }
+    assert_int_equal(next, sizeof want / sizeof want[0]);
+    free(x);
+    /* default: every 0.5 s; complex: real deltas */
+    float *z = in_fill("clicks", SONO_C64, 20000, 8000);
+    for (long long t = 0; t < 20000; t++) {
+        float want_re = t % 4000 == 0 ? 1.0f : 0.0f;
+        assert_float_equal(z[2 * t], want_re, 0);
+        assert_float_equal(z[2 * t + 1], 0.0f, 0);
+    }
+    free(z);
+}
+
+static void in_square_clipping(void **state)
+{
+    (void)state;
+    const long long n = 48000;
+    float *x = in_fill("square(freq=50)", SONO_F32, n, 48000);
+    long long full = 0;
+    for (long long t = 0; t < n; t++) {
+        assert_true(x[t] >= -1.0f && x[t] <= 1.0f);
+        full += x[t] == 1.0f || x[t] == -1.0f;
+    }
+    /* clip(10 sin) sits at +-1 where |sin| >= 0.1: a fraction 1 - (2/pi) asin(0.1) of a
+     * period = 0.93623; at 960 samples a period the count is within a few samples of it */
+    double frac = (double)full / n;
+    if (fabs(frac - (1 - 2 / 3.14159265358979323846 * asin(0.1))) > 0.002)
+        fail_msg("square: %.4f of the samples at +-1, expected 0.9362", frac);
+    /* 50 Hz: 100 sign changes in a second; the sign follows the sine */
+    assert_true(abs(in_crossings(x, 0, n) - 100) <= 1);
+    assert_float_equal(x[240], 1.0f, 0);    /* a quarter period: sin = 1 */
+    assert_float_equal(x[720], -1.0f, 0);
+    free(x);
+}
+
+/* Every generator: the same spec and rate twice give the same bytes, a shorter fill is a
+ * prefix of a longer one (except sweep, whose rate of change follows the length), and
+ * f32 and c64 both fill. */
+static void in_new_generators_repeat(void **state)
+{
+    (void)state;
+    const char *specs[] = {"pink(seed=4)", "sweep", "clicks(period=0.01)", "square(freq=440)",
+                           NULL};
+    for (int i = 0; specs[i]; i++) {
+        for (int c = 0; c < 2; c++) {
+            sono_dtype t = c ? SONO_C64 : SONO_F32;
+            size_t k = c ? 2 : 1;
+            float *a = in_fill(specs[i], t, 4096, 44100);
+            float *b = in_fill(specs[i], t, 4096, 44100);
+            float *l = in_fill(specs[i], t, 8192, 44100);
+            assert_memory_equal(a, b, 4096 * k * sizeof *a);
+            if (strncmp(specs[i], "sweep", 5))
+                assert_memory_equal(a, l, 4096 * k * sizeof *a);
+            else
+                assert_memory_not_equal(a, l, 4096 * k * sizeof *a);
+            free(a);
+            free(b);
+            free(l);
+        }
+    }
+    /* pink: another seed, another stream; complex re and im are independent streams */
+    float *p1 = in_fill("pink(seed=1)", SONO_F32, 4096, 44100);
+    float *p2 = in_fill("pink(seed=2)", SONO_F32, 4096, 44100);
+    assert_memory_not_equal(p1, p2, 4096 * sizeof *p1);
+    free(p1);
+    free(p2);
+}
+
 /* Write frames x channels of float samples at rate as a float WAV (lossless). */
 static void in_write_wav(const char *name, const float *v, long long frames, int ch,
                          int rate)
@@ -382,6 +623,11 @@ int main(void)
         cmocka_unit_test(in_sine_frequency),
         cmocka_unit_test(in_chirp_sweeps),
         cmocka_unit_test(in_impulse_and_silence),
+        cmocka_unit_test(in_pink_spectrum),
+        cmocka_unit_test(in_sweep_frequency),
+        cmocka_unit_test(in_clicks_positions),
+        cmocka_unit_test(in_square_clipping),
+        cmocka_unit_test(in_new_generators_repeat),
         cmocka_unit_test(in_wav_file),
         cmocka_unit_test(in_bad_files),
     };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "input.h"
 #include "paths.h"
 #include "suite.h"
 
@@ -49,6 +50,16 @@ static void list_impls(const sono_reg *R)
         printf("  (no plugins found: build them with make, or set SONO_PLUGIN_PATH)\n");
 }
 
+static void list_inputs(void)
+{
+    printf("inputs (a suite's inputs = ..., exec --input; defaults shown):\n");
+    for (int i = 0; sono_input_generators[i]; i++)
+        printf("  %s\n", sono_input_help(sono_input_generators[i]));
+    printf("  PATH.wav|.flac|.ogg|.aiff|.au: an audio file, mixed to mono\n"
+           "  DIR/: the audio files of a directory in name order, concatenated, not looped\n"
+           "  (audio ops resample files, directories and speech to their own rate)\n");
+}
+
 static int cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -90,14 +101,18 @@ int sono_cmd_list(sono_reg *R, int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "all";
     int all = strcmp(what, "all") == 0;
-    if (!all && strcmp(what, "ops") && strcmp(what, "impls") && strcmp(what, "suites")) {
-        fprintf(stderr, "harness list: expected ops, impls or suites, got '%s'\n", what);
+    if (!all && strcmp(what, "ops") && strcmp(what, "impls") && strcmp(what, "suites") &&
+        strcmp(what, "inputs")) {
+        fprintf(stderr, "harness list: expected ops, impls, inputs or suites, got '%s'\n",
+                what);
         return SONO_EXIT_USAGE;
     }
     if (all || strcmp(what, "ops") == 0)
         list_ops();
     if (all || strcmp(what, "impls") == 0)
         list_impls(R);
+    if (all || strcmp(what, "inputs") == 0)
+        list_inputs();
     if (all || strcmp(what, "suites") == 0)
         list_suites(R);
     return SONO_EXIT_OK;
