@@ -110,6 +110,8 @@ install: all
 	install -m 755 $(BIN)/harness $(DESTDIR)$(PREFIX)/bin/harness
 	install -m 755 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/sonobench/plugins/
 	cp -r suites $(DESTDIR)$(PREFIX)/share/sonobench/
+	install -d $(DESTDIR)$(PREFIX)/share/sonobench/datasets
+	install -m 644 datasets/speech.manifest $(DESTDIR)$(PREFIX)/share/sonobench/datasets/
 	install -m 644 harness/include/sono.h $(DESTDIR)$(PREFIX)/include/sonobench/
 
 clean:

@@ -49,11 +49,12 @@ static const char run_help[] =
     "  --quiet        no progress lines\n";
 
 static const char list_help[] =
-    "usage: harness list [ops|impls|suites]\n"
+    "usage: harness list [ops|impls|suites|inputs]\n"
     "\n"
     "ops: each op with its parameters, ranges and defaults. impls: each impl with its\n"
     "backend's availability and, when unavailable, the loader's reason. suites: the\n"
-    "suites under the suites folder with their descriptions.\n";
+    "suites under the suites folder with their descriptions. inputs: the generators\n"
+    "and their options, files and folders.\n";
 
 static const char exec_help[] =
     "usage: harness exec OP/IMPL [--param K=V]... [--input SPEC] [--sample-rate HZ]\n"
@@ -61,9 +62,11 @@ static const char exec_help[] =
     "\n"
     "Runs one impl once (setup, load, run, store) and checks the output against the\n"
     "reference. IMPL is backend/name or a name unique for the op (fft/radix2,\n"
-    "fft/cpu/radix2). SPEC is a generator - noise, sine, chirp, impulse, silence, with\n"
-    "options like sine(freq=440) - or an audio file (default noise). The output (and\n"
-    "with --input-out the input) is written as a NumPy .npy file.\n";
+    "fft/cpu/radix2). SPEC is a generator (harness list inputs: noise, pink, sine,\n"
+    "chirp, sweep, clicks, square, impulse, silence, speech, with options like\n"
+    "sine(freq=440)), an audio file or a folder of them (default noise); an audio op\n"
+    "resamples files to its sample_rate. The output (and with --input-out the input) is\n"
+    "written as a NumPy .npy file.\n";
 
 static const char calibrate_help[] =
     "usage: harness calibrate [--quick] [--out FILE] [--quiet]\n"
