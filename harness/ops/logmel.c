@@ -2,7 +2,6 @@
  * (n_fft 400, hop 160, 80 or 128 slaney mels, log10 clamped 8 below the max, scaled to
  * (L + 4) / 4); the definitions are in dsp_common.h. */
 #include <math.h>
-#include <stdlib.h>
 
 #include "dsp_tol.h"
 #include "mel64.h"
