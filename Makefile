@@ -110,6 +110,9 @@ install: all
 	install -m 755 $(BIN)/harness $(DESTDIR)$(PREFIX)/bin/harness
 	install -m 755 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/sonobench/plugins/
 	cp -r suites $(DESTDIR)$(PREFIX)/share/sonobench/
+	install -d $(DESTDIR)$(PREFIX)/share/sonobench/reports/sonoreport
+	install -m 644 reports/README.md reports/render.py $(DESTDIR)$(PREFIX)/share/sonobench/reports/
+	install -m 644 reports/sonoreport/*.py $(DESTDIR)$(PREFIX)/share/sonobench/reports/sonoreport/
 	install -m 644 harness/include/sono.h $(DESTDIR)$(PREFIX)/include/sonobench/
 
 clean:
