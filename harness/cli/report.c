@@ -55,13 +55,16 @@ int sono_report_find_python(const char *const *candidates, char *out, size_t n)
     return -1;
 }
 
-/* reports/render.py in the source tree, else under the installed share folder. */
-static int find_renderer(char *out, size_t n)
+/* reports/render.py in the source tree, else under the installed share folder, else in
+ * the source tree above a nested build (make asan's executable is build/asan/bin). */
+static int find_renderer(char out[PATH_MAX])
 {
-    const char *const where[] = {"%s/reports/render.py", "%s/share/sonobench/reports/render.py"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(out, n, where[i], sono_root_dir());
-        if (access(out, R_OK) == 0)
+    const char *const where[] = {"%s/reports/render.py", "%s/share/sonobench/reports/render.py",
+                                 "%s/../reports/render.py", "%s/../../reports/render.py"};
+    char path[PATH_MAX + 64];
+    for (size_t i = 0; i < sizeof where / sizeof *where; i++) {
+        snprintf(path, sizeof path, where[i], sono_root_dir());
+        if (access(path, R_OK) == 0 && realpath(path, out))
             return 0;
     }
     return -1;
@@ -78,11 +81,11 @@ int sono_cmd_report(int argc, char **argv)
         fprintf(stderr, "usage: harness report FILE... -o DIR; see harness help report\n");
         return SONO_EXIT_USAGE;
     }
-    char render[PATH_MAX + 64], py[PATH_MAX];
-    if (find_renderer(render, sizeof render)) {
-        fprintf(stderr, "harness report: cannot find the renderer: neither %s/reports/render.py "
-                "nor %s/share/sonobench/reports/render.py exists\n", sono_root_dir(),
-                sono_root_dir());
+    char render[PATH_MAX], py[PATH_MAX];
+    if (find_renderer(render)) {
+        fprintf(stderr, "harness report: cannot find the renderer: none of %s/reports/render.py, "
+                "%s/share/sonobench/reports/render.py (or reports/ one or two folders up) "
+                "exists\n", sono_root_dir(), sono_root_dir());
         return SONO_EXIT_USAGE;
     }
     if (sono_report_find_python(NULL, py, sizeof py)) {
