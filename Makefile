@@ -112,6 +112,9 @@ install: all
 	cp -r suites $(DESTDIR)$(PREFIX)/share/sonobench/
 	install -d $(DESTDIR)$(PREFIX)/share/sonobench/datasets
 	install -m 644 datasets/speech.manifest $(DESTDIR)$(PREFIX)/share/sonobench/datasets/
+	install -d $(DESTDIR)$(PREFIX)/share/sonobench/reports/sonoreport
+	install -m 644 reports/README.md reports/render.py $(DESTDIR)$(PREFIX)/share/sonobench/reports/
+	install -m 644 reports/sonoreport/*.py $(DESTDIR)$(PREFIX)/share/sonobench/reports/sonoreport/
 	install -m 644 harness/include/sono.h $(DESTDIR)$(PREFIX)/include/sonobench/
 
 clean:

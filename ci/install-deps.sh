@@ -8,8 +8,11 @@ pkgs=(build-essential pkg-config
       libfftw3-dev libjansson-dev libinih-dev libcmocka-dev libhwloc-dev libsndfile1-dev
       libopenblas-dev libpapi-dev
       # DSP suite: real speech recordings (/usr/share/sounds/alsa) and the resampler
-      alsa-utils libsamplerate0-dev)
-# Later issues append here (libopus-dev, libsamplerate0-dev, python3-matplotlib, ...),
+      alsa-utils libsamplerate0-dev
+      # issue 9, HTML reports: the renderer (Debian's matplotlib, for /usr/bin/python3)
+      # and headless Chromium for the test that opens the report
+      python3-matplotlib chromium)
+# Later issues append here (libopus-dev, ...),
 # each with the issue that needs it.
 
 missing=()

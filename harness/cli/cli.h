@@ -23,6 +23,12 @@ int sono_cmd_compare(int argc, char **argv);
 /* Results-file commands that load no plugins (harness/cli/history.c, export.c). */
 int sono_cmd_history(int argc, char **argv);
 int sono_cmd_export(int argc, char **argv);
+/* The HTML report: runs reports/render.py with a Python that has matplotlib
+ * (harness/cli/report.c); loads no plugins. */
+int sono_cmd_report(int argc, char **argv);
+/* The first of candidates (NULL: $SONO_PYTHON, /usr/bin/python3, python3 on PATH) that can
+ * import matplotlib, copied to out; -1 when none can. */
+int sono_report_find_python(const char *const *candidates, char *out, size_t n);
 /* Hidden: the worker process `run` starts (harness/worker.h). */
 int sono_cmd_worker(sono_reg *R, int argc, char **argv);
 

@@ -19,6 +19,7 @@ static const char overview[] =
     "  export FILE    a results file as Google Benchmark JSON (--format gbench) or CSV\n"
     "  compare A B..  compare results files: ratios, significance, verdicts; exit 1 on a\n"
     "                 regression\n"
+    "  report FILE.. -o DIR  an HTML report with plots of one or many results files\n"
     "  help COMMAND   details of a command\n"
     "  version        the harness's version and ABI\n"
     "\n"
@@ -137,6 +138,27 @@ static const char compare_help[] =
     "  --any-suite    compare files from different suites\n"
     "  --strict       missing cases are regressions too\n";
 
+static const char report_help[] =
+    "usage: harness report FILE... -o DIR\n"
+    "\n"
+    "Writes DIR/index.html: one self-contained page (figures inline as PNG, no network\n"
+    "needed) with failures and skips and their reasons first, then the figures - time vs\n"
+    "size per op with the fitted exponent (log-log), GFLOP/s or GB/s vs size with the\n"
+    "calibrated ceilings, the roofline (when the file has a calibration), x real time of\n"
+    "the audio ops, codec quality vs bitrate, GPU upload/kernel/download and top kernels,\n"
+    "and with several files each case's time ratio to the first file - then the\n"
+    "environments side by side and every case. Each figure's SVG is in DIR/figures/. A\n"
+    "figure whose data is absent is listed with the reason.\n"
+    "\n"
+    "Every file is read and checked first: an empty, truncated or foreign file is named\n"
+    "and nothing is written (exit 2). The page is built in a temp folder and renamed to\n"
+    "DIR, replacing an earlier report there; DIR holding anything else is refused.\n"
+    "\n"
+    "The renderer is reports/render.py (Python 3 + matplotlib). Python is the first of\n"
+    "$SONO_PYTHON, /usr/bin/python3, python3 on PATH that can import matplotlib; none:\n"
+    "exit 2 and install python3-matplotlib (ci/install-deps.sh). Exit status: the\n"
+    "renderer's (0 written, 2 bad usage or a bad file).\n";
+
 int sono_print_help(const char *cmd)
 {
     const char *text = !cmd ? overview
@@ -147,6 +169,7 @@ int sono_print_help(const char *cmd)
                        : strcmp(cmd, "compare") == 0 ? compare_help
                        : strcmp(cmd, "history") == 0 ? history_help
                        : strcmp(cmd, "export") == 0 ? export_help
+                       : strcmp(cmd, "report") == 0 ? report_help
                        : strcmp(cmd, "help") == 0 || strcmp(cmd, "version") == 0 ? overview
                                                                                   : NULL;
     if (!text)
