@@ -9,6 +9,8 @@
 
 #define AVX2 __attribute__((target("avx2,fma"), always_inline)) static inline
 #define AVX2_FN __attribute__((target("avx2,fma"))) static
+/* -O2 leaves short loops over vector arrays rolled, with the arrays on the stack */
+#define UNROLL _Pragma("GCC unroll 8")
 
 #define S3 0.86602540378443864676f
 #define C51 0.30901699437494742410f
@@ -77,39 +79,48 @@ AVX2 void dft_v(int r, const __m256 *a, __m256 *b)
     }
 }
 
-/* s % 4 == 0: four q's per vector, the twiddles of p broadcast once for all q. */
-AVX2 void pass_q(int r, const ff_stage *st, const ffc *x, ffc *y)
+/* s % 4 == 0: four q's per vector, the twiddles of p broadcast once for all q; r and
+ * tw are compile-time constants after inlining, so each variant is straight-line code. */
+AVX2 void pass_q(int r, int tw, const ff_stage *st, const ffc *x, ffc *y)
 {
     const size_t s = st->s, m = st->m;
-    __m256 a[5], b[5], wr[5], wi[5];
+    __m256 a[5], b[5], wr[5] = {0}, wi[5] = {0};
 
-    for (int k = 0; k < 5; k++) /* unread when tw is NULL; set to quiet the compiler */
-        wr[k] = wi[k] = _mm256_setzero_ps();
     for (size_t p = 0; p < m; p++) {
-        if (st->tw)
-            for (int k = 1; k < r; k++) {
-                const float *w = &st->tw[p * (size_t)(r - 1) + (size_t)k - 1].re;
-                wr[k] = _mm256_broadcast_ss(w);
-                wi[k] = _mm256_broadcast_ss(w + 1);
-            }
+        UNROLL
+        for (int k = 1; k < r && tw; k++) {
+            const float *w = &st->tw[p * (size_t)(r - 1) + (size_t)k - 1].re;
+            wr[k] = _mm256_broadcast_ss(w);
+            wi[k] = _mm256_broadcast_ss(w + 1);
+        }
         const ffc *xi = x + s * p;
         ffc *yo = y + s * (size_t)r * p;
         for (size_t q = 0; q < s; q += 4) {
+            UNROLL
             for (int j = 0; j < r; j++)
                 a[j] = _mm256_loadu_ps(&xi[q + s * m * (size_t)j].re);
             dft_v(r, a, b);
             _mm256_storeu_ps(&yo[q].re, b[0]);
+            UNROLL
             for (int k = 1; k < r; k++)
                 _mm256_storeu_ps(&yo[q + s * (size_t)k].re,
-                                 st->tw ? cmul_d(b[k], wr[k], wi[k]) : b[k]);
+                                 tw ? cmul_d(b[k], wr[k], wi[k]) : b[k]);
         }
     }
 }
 
-AVX2_FN void pass_q2(const ff_stage *st, const ffc *x, ffc *y) { pass_q(2, st, x, y); }
-AVX2_FN void pass_q3(const ff_stage *st, const ffc *x, ffc *y) { pass_q(3, st, x, y); }
-AVX2_FN void pass_q4(const ff_stage *st, const ffc *x, ffc *y) { pass_q(4, st, x, y); }
-AVX2_FN void pass_q5(const ff_stage *st, const ffc *x, ffc *y) { pass_q(5, st, x, y); }
+#define PASS_Q(r)                                                                   \
+    AVX2_FN void pass_q##r(const ff_stage *st, const ffc *x, ffc *y)                \
+    {                                                                               \
+        if (st->tw)                                                                 \
+            pass_q(r, 1, st, x, y);                                                 \
+        else                                                                        \
+            pass_q(r, 0, st, x, y);                                                 \
+    }
+PASS_Q(2)
+PASS_Q(3)
+PASS_Q(4)
+PASS_Q(5)
 
 /* s == 1, radix 4, m % 4 == 0: four p's per vector, per-lane twiddles from twv, and a
  * 4x4 transpose of complex values (as 64-bit lanes) so that y[4p + k] is contiguous. */
@@ -120,9 +131,11 @@ AVX2_FN void pass_p4(const ff_stage *st, const ffc *x, ffc *y)
     __m256 a[4], b[4];
 
     for (size_t p = 0; p < m; p += 4, tv += 48) {
+        UNROLL
         for (int j = 0; j < 4; j++)
             a[j] = _mm256_loadu_ps(&x[p + m * (size_t)j].re);
         dft_v(4, a, b);
+        UNROLL
         for (int k = 1; k < 4; k++)
             b[k] = cmul_d(b[k], _mm256_load_ps(tv + 16 * (k - 1)),
                           _mm256_load_ps(tv + 16 * (k - 1) + 8));
