@@ -49,7 +49,8 @@ int ff_bluestein_init(fastfft_plan *p, char *why, size_t whylen)
     free(b);
     free(scratch);
     p->work = 4 * m + p->inner->work;
-    snprintf(p->desc, sizeof p->desc, "bluestein m=%zu; %s", m, p->inner->desc);
+    snprintf(p->desc, sizeof p->desc, "%s; bluestein m=%zu, %s",
+             p->simd ? "avx2+fma" : "scalar", m, ff_desc_rest(p->inner));
     return 0;
 }
 

@@ -78,5 +78,7 @@ void ff_exec_stages(const fastfft_plan *p, const ffc *in, ffc *out, ffc *scratch
 fastfft_plan *ff_plan_complex(size_t n, int simd, char *why, size_t whylen);
 /* The bytes of the plan's struct and tables, for the impl's workspace record. */
 size_t ff_plan_bytes(const fastfft_plan *p);
+/* An inner plan's description without its leading "path; ", for its wrapper's. */
+const char *ff_desc_rest(const fastfft_plan *p);
 
 #endif

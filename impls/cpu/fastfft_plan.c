@@ -201,8 +201,8 @@ fastfft_plan *fastfft_plan_new(size_t n, int real, char *why, size_t whylen)
     }
     /* even: Z (n/2 complex) + inner scratch; odd: input as complex, output as complex */
     p->work = (n % 2 == 0 ? ff_round64(n) : 2 * ff_round64(2 * n)) + p->inner->work;
-    snprintf(p->desc, sizeof p->desc, "%s; %s", n % 2 == 0 ? "real n/2 packed" :
-             "real as complex", p->inner->desc);
+    snprintf(p->desc, sizeof p->desc, "%s; real %s, %s", simd ? "avx2+fma" : "scalar",
+             n % 2 == 0 ? "n/2 packed" : "as complex", ff_desc_rest(p->inner));
     return p;
 }
 
@@ -259,6 +259,12 @@ size_t ff_plan_bytes(const fastfft_plan *p)
     if (p->chirp)
         b += p->n * sizeof(ffc) + p->bm * sizeof(ffc);
     return b;
+}
+
+const char *ff_desc_rest(const fastfft_plan *p)
+{
+    const char *d = strstr(p->desc, "; ");
+    return d ? d + 2 : p->desc;
 }
 
 const char *fastfft_describe(const fastfft_plan *p)
