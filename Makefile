@@ -104,6 +104,14 @@ $(BUILD)/tests/%: tests/%.c $(CORE_LIB)
 	$(CC) $(CFLAGS_CORE) $(shell pkg-config --cflags cmocka) $< $(CORE_LIB) -o $@ \
 	  $(LIBS_CORE) $(shell pkg-config --libs cmocka)
 
+# test_fastfft compiles the cpu backend's own FFT in, to test it without the plugin.
+FASTFFT_SRC := $(wildcard impls/cpu/fastfft*.c)
+$(BUILD)/tests/test_fastfft: tests/test_fastfft.c $(FASTFFT_SRC) $(wildcard impls/cpu/fastfft*.h) \
+                             $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) -Iimpls/cpu $(shell pkg-config --cflags cmocka) $< $(FASTFFT_SRC) \
+	  $(CORE_LIB) -o $@ $(LIBS_CORE) -pthread $(shell pkg-config --libs cmocka)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/sonobench/plugins \
 	  $(DESTDIR)$(PREFIX)/share/sonobench $(DESTDIR)$(PREFIX)/include/sonobench

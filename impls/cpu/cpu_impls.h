@@ -75,6 +75,14 @@ int radix2_run(void *st);
 void radix2_teardown(void *st);
 size_t radix2_workspace(void *st);
 
+/* fast_fft.c */
+int fast_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int fast_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int fast_run(void *st);
+void fast_teardown(void *st);
+int fast_describe(void *st, char *buf, size_t n);
+size_t fast_workspace(void *st);
+
 /* nop.c */
 int nop_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int nop_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);

@@ -1,5 +1,5 @@
 /* plugin.c — the cpu backend's entry point: its impl table, and the parameter checks and
- * input/output copies that its out-of-place FFTs (naive-dft, radix2) share, so the two
+ * input/output copies that its out-of-place FFTs (naive-dft, radix2, fast) share, so the two
  * files hold only what differs between them: the setup of their tables and the kernel. */
 #include <stdarg.h>
 
@@ -137,6 +137,18 @@ static const sono_impl impls[] = {
      .supports = radix2_supports, .setup = radix2_setup, .load = fft_load,
      .run = radix2_run, .store = fft_store, .teardown = radix2_teardown,
      .workspace = radix2_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "fft", .name = "fast",
+     .summary = "own optimised FFT: radix-4 Stockham, mixed radix 2/3/5/7, Bluestein, AVX2",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &c2c,
+     .supports = fast_supports, .setup = fast_setup, .load = fft_load, .run = fast_run,
+     .store = fft_store, .teardown = fast_teardown, .describe = fast_describe,
+     .workspace = fast_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "rfft", .name = "fast",
+     .summary = "own optimised real FFT: n/2-point complex FFT of the packed input + split",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &r2c,
+     .supports = fast_supports, .setup = fast_setup, .load = fft_load, .run = fast_run,
+     .store = fft_store, .teardown = fast_teardown, .describe = fast_describe,
+     .workspace = fast_workspace},
     {.abi = SONO_ABI_VERSION, .op = "nop", .name = "nop",
      .summary = "empty run(): the harness's own overhead per timed call",
      .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,

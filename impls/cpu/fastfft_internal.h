@@ -1,0 +1,84 @@
+/* fastfft_internal.h — what the fastfft files share: the plan (a list of Stockham stages
+ * with their twiddles, or a real/Bluestein wrapper around an inner complex plan) and the
+ * kernels the planner picks from. Private to impls/cpu/fastfft*.c. */
+#ifndef CPU_FASTFFT_INTERNAL_H
+#define CPU_FASTFFT_INTERNAL_H
+
+#include <stddef.h>
+
+#include "fastfft.h"
+
+/* Interleaved (re, im), the layout of the API's buffers. */
+typedef struct ffc {
+    float re, im;
+} ffc;
+
+typedef struct ff_stage ff_stage;
+typedef void (*ff_stage_fn)(const ff_stage *st, const ffc *x, ffc *y);
+
+/* One Stockham (decimation in frequency) pass of radix r over n = l*r*m points, where s
+ * (= l) is the product of the earlier radices: for p < m, q < s,
+ *   y[q + s*(r*p + k)] = W_{rm}^{pk} * sum_j x[q + s*(p + j*m)] W_r^{jk}.
+ * The output is in natural order after the last pass, with no bit reversal. */
+struct ff_stage {
+    int r;
+    size_t s, m;
+    ffc *tw;        /* tw[p*(r-1) + k-1] = W_{rm}^{pk}; NULL when m == 1 (all ones) */
+    float *twv;     /* AVX2 s == 1 radix-4 pass: per 4 p's and k = 1..3, re and im each
+                     * duplicated over a vector's (re, im) pairs: 48 floats a block */
+    ffc *roots;     /* generic odd radix: W_r^j, j < r */
+    ff_stage_fn fn;
+};
+
+enum ff_kind { FF_STAGES, FF_REAL, FF_BLUESTEIN };
+
+struct fastfft_plan {
+    size_t n;
+    int real, kind, simd;
+    size_t work; /* floats */
+    /* FF_STAGES */
+    int nstages;
+    ff_stage *st;
+    /* FF_REAL (even n: n/2-point complex FFT of the packed input, then post-processing)
+     * and odd real n (the complex FFT of the input as complex): inner plan */
+    fastfft_plan *inner;
+    ffc *rtw; /* FF_REAL: A_k = (1 - i W_n^k)/2, k < n/2; B_k = conj of (1 + ...) below */
+    /* FF_BLUESTEIN: inner is the m-point power-of-two plan */
+    size_t bm;
+    ffc *chirp;  /* e^{-pi i j^2/n}, j < n */
+    ffc *bfft;   /* FFT of the conjugate chirp, wrapped to m and scaled by 1/m */
+    char desc[128];
+};
+
+/* Floats rounded up to a 64-byte multiple, so each slice of the work buffer stays
+ * aligned as the caller's is. */
+static inline size_t ff_round64(size_t floats)
+{
+    return (floats + 15) & ~(size_t)15;
+}
+
+/* fastfft_scalar.c: portable passes for every radix. */
+void ff_pass_scalar(const ff_stage *st, const ffc *x, ffc *y);
+
+/* fastfft_avx2.c: NULL when there is no AVX2 kernel for the stage's shape. */
+ff_stage_fn ff_pick_avx2(const ff_stage *st);
+int ff_cpu_has_avx2(void);
+
+/* fastfft_real.c */
+void ff_real_post_scalar(const ffc *z, const ffc *rtw, size_t h, ffc *out);
+void ff_real_post_avx2(const ffc *z, const ffc *rtw, size_t h, ffc *out);
+int ff_real_tables(fastfft_plan *p);
+
+/* fastfft_bluestein.c */
+int ff_bluestein_init(fastfft_plan *p, char *why, size_t whylen);
+void ff_bluestein_exec(const fastfft_plan *p, const ffc *in, ffc *out, float *work);
+
+/* fastfft_plan.c: the complex transform of a stage plan, in -> out, scratch of 2n floats */
+void ff_exec_stages(const fastfft_plan *p, const ffc *in, ffc *out, ffc *scratch);
+fastfft_plan *ff_plan_complex(size_t n, int simd, char *why, size_t whylen);
+/* The bytes of the plan's struct and tables, for the impl's workspace record. */
+size_t ff_plan_bytes(const fastfft_plan *p);
+/* An inner plan's description without its leading "path; ", for its wrapper's. */
+const char *ff_desc_rest(const fastfft_plan *p);
+
+#endif

@@ -1,0 +1,290 @@
+/* fastfft_plan.c — the planner and executor of fastfft: factors n into radices 4, 2, 3, 5
+ * and 7 (Stockham passes), wraps an n/2-point plan for even real input, sends any other n
+ * to Bluestein; twiddles are computed in double once per plan and stored as float. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastfft_internal.h"
+
+#define FF_TWO_PI 6.283185307179586476925286766559005768
+/* 2^27 complex points: past the ops' own limit (2^24), and every index stays far from
+ * overflow in size_t arithmetic. */
+#define FF_MAX_N ((size_t)1 << 27)
+#define FF_MAX_STAGES 64
+
+static void say(char *why, size_t n, const char *fmt, ...)
+{
+    if (why && n) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, n, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static void *falloc(size_t bytes)
+{
+    if (bytes == 0)
+        bytes = 1;
+    return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+}
+
+static ffc root(size_t num, size_t den)
+{
+    double a = -FF_TWO_PI * (double)(num % den) / (double)den;
+    return (ffc){(float)cos(a), (float)sin(a)};
+}
+
+/* Radices in pass order: 4s first (so s stays a multiple of 4 for the vector passes),
+ * then 2, 3, 5, 7. Returns the count, 0 when n has another prime factor. */
+static int factor(size_t n, int *rad)
+{
+    int k = 0;
+    while (n % 4 == 0) {
+        rad[k++] = 4;
+        n /= 4;
+    }
+    static const int primes[] = {2, 3, 5, 7};
+    for (int i = 0; i < 4; i++)
+        while (n % (size_t)primes[i] == 0) {
+            rad[k++] = primes[i];
+            n /= (size_t)primes[i];
+        }
+    return n == 1 ? k : 0;
+}
+
+static int stage_tables(ff_stage *st, int simd)
+{
+    const int r = st->r;
+    const size_t m = st->m, len = (size_t)r * m;
+
+    if (m > 1) {
+        st->tw = falloc(m * (size_t)(r - 1) * sizeof *st->tw);
+        if (!st->tw)
+            return -1;
+        for (size_t p = 0; p < m; p++)
+            for (int k = 1; k < r; k++)
+                st->tw[p * (size_t)(r - 1) + (size_t)k - 1] = root(p * (size_t)k, len);
+    }
+    if (simd && st->s == 1 && r == 4 && m % 4 == 0) {
+        st->twv = falloc(m / 4 * 48 * sizeof *st->twv);
+        if (!st->twv)
+            return -1;
+        for (size_t p = 0; p < m; p++) {
+            float *blk = st->twv + p / 4 * 48;
+            for (int k = 1; k < 4; k++) {
+                ffc w = st->tw[p * 3 + (size_t)k - 1];
+                float *re = blk + 16 * (k - 1), *im = re + 8;
+                re[2 * (p % 4)] = re[2 * (p % 4) + 1] = w.re;
+                im[2 * (p % 4)] = im[2 * (p % 4) + 1] = w.im;
+            }
+        }
+    }
+    if (r > 5) {
+        st->roots = falloc((size_t)r * sizeof *st->roots);
+        if (!st->roots)
+            return -1;
+        for (int j = 0; j < r; j++)
+            st->roots[j] = root((size_t)j, (size_t)r);
+    }
+    st->fn = simd ? ff_pick_avx2(st) : NULL;
+    if (!st->fn)
+        st->fn = ff_pass_scalar;
+    return 0;
+}
+
+static void describe_stages(fastfft_plan *p, const char *prefix)
+{
+    size_t o = (size_t)snprintf(p->desc, sizeof p->desc, "%s%s; radix ",
+                                p->simd ? "avx2+fma" : "scalar", prefix);
+    for (int i = 0; i < p->nstages && o < sizeof p->desc; i++)
+        o += (size_t)snprintf(p->desc + o, sizeof p->desc - o, "%s%d", i ? "x" : "",
+                              p->st[i].r);
+    if (o < sizeof p->desc)
+        snprintf(p->desc + o, sizeof p->desc - o, "%s", p->nstages ? " stockham" : "1");
+}
+
+/* A complex plan made of Stockham passes, or Bluestein when n has a factor above 7. */
+fastfft_plan *ff_plan_complex(size_t n, int simd, char *why, size_t whylen)
+{
+    int rad[FF_MAX_STAGES];
+    fastfft_plan *p = calloc(1, sizeof *p);
+    if (!p) {
+        say(why, whylen, "fastfft: out of memory planning n=%zu", n);
+        return NULL;
+    }
+    p->n = n;
+    p->simd = simd;
+    int k = n == 1 ? 0 : factor(n, rad);
+    if (n > 1 && k == 0) {
+        p->kind = FF_BLUESTEIN;
+        if (ff_bluestein_init(p, why, whylen) < 0) {
+            fastfft_free(p);
+            return NULL;
+        }
+        return p;
+    }
+    p->kind = FF_STAGES;
+    p->nstages = k;
+    p->st = calloc((size_t)(k ? k : 1), sizeof *p->st);
+    if (!p->st)
+        goto oom;
+    size_t s = 1;
+    for (int i = 0; i < k; i++) {
+        ff_stage *st = &p->st[i];
+        st->r = rad[i];
+        st->s = s;
+        st->m = n / s / (size_t)rad[i];
+        if (stage_tables(st, simd) < 0)
+            goto oom;
+        s *= (size_t)rad[i];
+    }
+    p->work = k > 1 ? 2 * n : 0;
+    describe_stages(p, "");
+    return p;
+oom:
+    say(why, whylen, "fastfft: out of memory for the tables of n=%zu", n);
+    fastfft_free(p);
+    return NULL;
+}
+
+/* Passes alternate between scratch and out, arranged so that the last lands in out. */
+void ff_exec_stages(const fastfft_plan *p, const ffc *in, ffc *out, ffc *scratch)
+{
+    const int k = p->nstages;
+    if (k == 0) {
+        out[0] = in[0];
+        return;
+    }
+    const ffc *src = in;
+    for (int i = 0; i < k; i++) {
+        ffc *dst = (k - 1 - i) % 2 == 0 ? out : scratch;
+        p->st[i].fn(&p->st[i], src, dst);
+        src = dst;
+    }
+}
+
+fastfft_plan *fastfft_plan_new(size_t n, int real, char *why, size_t whylen)
+{
+    if (n < 1 || n > FF_MAX_N) {
+        say(why, whylen, "fastfft: n=%zu out of range (1..%zu)", n, FF_MAX_N);
+        return NULL;
+    }
+    const char *env = getenv("SONO_FASTFFT_SCALAR");
+    int simd = ff_cpu_has_avx2() && !(env && env[0] == '1');
+    if (!real)
+        return ff_plan_complex(n, simd, why, whylen);
+
+    fastfft_plan *p = calloc(1, sizeof *p);
+    if (!p) {
+        say(why, whylen, "fastfft: out of memory planning n=%zu", n);
+        return NULL;
+    }
+    p->n = n;
+    p->real = 1;
+    p->simd = simd;
+    p->kind = FF_REAL;
+    /* Odd n: the complex transform of the input widened to complex. */
+    size_t inner = n % 2 == 0 ? n / 2 : n;
+    p->inner = ff_plan_complex(inner, simd, why, whylen);
+    if (!p->inner) {
+        fastfft_free(p);
+        return NULL;
+    }
+    if (n % 2 == 0 && ff_real_tables(p) < 0) {
+        say(why, whylen, "fastfft: out of memory for the tables of n=%zu", n);
+        fastfft_free(p);
+        return NULL;
+    }
+    /* even: Z (n/2 complex) + inner scratch; odd: input as complex, output as complex */
+    p->work = (n % 2 == 0 ? ff_round64(n) : 2 * ff_round64(2 * n)) + p->inner->work;
+    snprintf(p->desc, sizeof p->desc, "%s; real %s, %s", simd ? "avx2+fma" : "scalar",
+             n % 2 == 0 ? "n/2 packed" : "as complex", ff_desc_rest(p->inner));
+    return p;
+}
+
+size_t fastfft_work_floats(const fastfft_plan *p)
+{
+    return p->work;
+}
+
+void fastfft_exec(const fastfft_plan *p, const float *in, float *out, float *work)
+{
+    const size_t n = p->n;
+    if (p->kind == FF_STAGES) {
+        ff_exec_stages(p, (const ffc *)in, (ffc *)out, (ffc *)work);
+        return;
+    }
+    if (p->kind == FF_BLUESTEIN) {
+        ff_bluestein_exec(p, (const ffc *)in, (ffc *)out, work);
+        return;
+    }
+    if (n % 2 == 1) {
+        ffc *x = (ffc *)work, *y = (ffc *)(work + ff_round64(2 * n));
+        float *rest = work + ff_round64(2 * n) + ff_round64(2 * n);
+        for (size_t j = 0; j < n; j++)
+            x[j] = (ffc){in[j], 0.0f};
+        fastfft_exec(p->inner, (const float *)x, (float *)y, rest);
+        memcpy(out, y, (n / 2 + 1) * sizeof(ffc));
+        return;
+    }
+    const size_t h = n / 2;
+    ffc *z = (ffc *)work;
+    fastfft_exec(p->inner, in, (float *)z, work + ff_round64(n));
+    if (p->simd)
+        ff_real_post_avx2(z, p->rtw, h, (ffc *)out);
+    else
+        ff_real_post_scalar(z, p->rtw, h, (ffc *)out);
+}
+
+size_t ff_plan_bytes(const fastfft_plan *p)
+{
+    if (!p)
+        return 0;
+    size_t b = sizeof *p + (size_t)p->nstages * sizeof *p->st + ff_plan_bytes(p->inner);
+    for (int i = 0; i < p->nstages; i++) {
+        const ff_stage *st = &p->st[i];
+        if (st->tw)
+            b += st->m * (size_t)(st->r - 1) * sizeof(ffc);
+        if (st->twv)
+            b += st->m / 4 * 48 * sizeof(float);
+        if (st->roots)
+            b += (size_t)st->r * sizeof(ffc);
+    }
+    if (p->rtw)
+        b += 2 * (p->n / 2 + 1) * sizeof(ffc);
+    if (p->chirp)
+        b += p->n * sizeof(ffc) + p->bm * sizeof(ffc);
+    return b;
+}
+
+const char *ff_desc_rest(const fastfft_plan *p)
+{
+    const char *d = strstr(p->desc, "; ");
+    return d ? d + 2 : p->desc;
+}
+
+const char *fastfft_describe(const fastfft_plan *p)
+{
+    return p->desc;
+}
+
+void fastfft_free(fastfft_plan *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; p->st && i < p->nstages; i++) {
+        free(p->st[i].tw);
+        free(p->st[i].twv);
+        free(p->st[i].roots);
+    }
+    free(p->st);
+    fastfft_free(p->inner);
+    free(p->rtw);
+    free(p->chirp);
+    free(p->bfft);
+    free(p);
+}

@@ -1,0 +1,285 @@
+/* test_fastfft.c — the cpu backend's own FFT (impls/cpu/fastfft*.c, compiled in) against
+ * the float64 reference sono_dft64 over every size class the planner tells apart, on the
+ * AVX2 and the forced scalar path, real and complex; then its contract: plan_new(0)
+ * fails with a reason, exec leaves the input as it was, two threads share one plan. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastfft.h"
+#include "ops/dft64.h"
+
+#define FT_TWO_PI 6.283185307179586476925286766559005768
+
+static uint64_t ft_seed = 0x13198a2e03707344ull;
+
+/* splitmix64, uniform in [-1, 1) */
+static float ft_rand(void)
+{
+    uint64_t z = (ft_seed += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (float)((double)(z >> 40) * 0x1p-23 - 1.0);
+}
+
+static float *ft_work(const fastfft_plan *p)
+{
+    size_t bytes = (fastfft_work_floats(p) * sizeof(float) + 64) & ~(size_t)63;
+    float *w = aligned_alloc(64, bytes);
+    assert_non_null(w);
+    return w;
+}
+
+/* The model of harness/ops/fft_common.c: 4 eps log2 n. Bluestein (primes here) runs two
+ * FFTs of m < 4n points plus two chirp products, about twice one FFT's rounding at
+ * log2 m <= log2 n + 2; its error (~2e-7 at n = 1009) stays far inside the same bound,
+ * so it gets no looser one. */
+static double ft_tol(size_t n)
+{
+    return 4.0 * FLT_EPSILON * (n > 2 ? log2((double)n) : 1.0);
+}
+
+/* Plans n on the path asked for (scalar = 1 forces SONO_FASTFFT_SCALAR), transforms one
+ * random row and returns the relative L2 error against sono_dft64 (or, for n > 2^16
+ * that is not a power of two, against a direct double sum on 61 sampled bins). */
+static double ft_error(size_t n, int real, int scalar)
+{
+    char why[256] = "";
+    if (scalar)
+        setenv("SONO_FASTFFT_SCALAR", "1", 1);
+    else
+        unsetenv("SONO_FASTFFT_SCALAR");
+    fastfft_plan *p = fastfft_plan_new(n, real, why, sizeof why);
+    unsetenv("SONO_FASTFFT_SCALAR");
+    if (!p)
+        fail_msg("plan n=%zu real=%d: %s", n, real, why);
+    /* the record must say which path ran */
+    const char *d = fastfft_describe(p);
+    int vec = !scalar && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (strncmp(d, vec ? "avx2+fma; " : "scalar; ", vec ? 10 : 8) != 0)
+        fail_msg("n=%zu real=%d scalar=%d: describe says \"%s\"", n, real, scalar, d);
+
+    size_t nin = real ? n : 2 * n, nout = real ? n / 2 + 1 : n;
+    float *in = malloc(nin * sizeof *in), *out = malloc(2 * nout * sizeof *out);
+    double *x = calloc(2 * n, sizeof *x);
+    assert_non_null(in);
+    assert_non_null(out);
+    assert_non_null(x);
+    for (size_t j = 0; j < nin; j++)
+        in[j] = ft_rand();
+    for (size_t j = 0; j < n; j++) {
+        x[2 * j] = real ? in[j] : in[2 * j];
+        x[2 * j + 1] = real ? 0.0 : in[2 * j + 1];
+    }
+    float *work = ft_work(p);
+    fastfft_exec(p, in, out, work);
+
+    double num = 0, den = 0;
+    int sampled = n > 65536 && (n & (n - 1)) != 0;
+    if (!sampled) {
+        double *y = malloc(2 * n * sizeof *y);
+        assert_non_null(y);
+        assert_int_equal(sono_dft64(x, y, (long long)n, 1), 0);
+        for (size_t k = 0; k < nout; k++) {
+            double dr = out[2 * k] - y[2 * k], di = out[2 * k + 1] - y[2 * k + 1];
+            num += dr * dr + di * di;
+            den += y[2 * k] * y[2 * k] + y[2 * k + 1] * y[2 * k + 1];
+        }
+        free(y);
+    } else {
+        for (size_t k = 0; k < nout; k += nout / 61 + 1) {
+            double re = 0, im = 0;
+            for (size_t j = 0; j < n; j++) {
+                double a = -FT_TWO_PI * (double)((uint64_t)j * k % n) / (double)n;
+                re += x[2 * j] * cos(a) - x[2 * j + 1] * sin(a);
+                im += x[2 * j] * sin(a) + x[2 * j + 1] * cos(a);
+            }
+            double dr = out[2 * k] - re, di = out[2 * k + 1] - im;
+            num += dr * dr + di * di;
+            den += re * re + im * im;
+        }
+    }
+    free(work);
+    free(in);
+    free(out);
+    free(x);
+    fastfft_free(p);
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+static void ft_check(size_t n)
+{
+    for (int real = 0; real < 2; real++)
+        for (int scalar = 0; scalar < 2; scalar++) {
+            double e = ft_error(n, real, scalar);
+            if (!(e <= ft_tol(n)))
+                fail_msg("n=%zu real=%d scalar=%d: relative L2 error %.3g > %.3g", n, real,
+                         scalar, e, ft_tol(n));
+        }
+}
+
+static void test_small_sizes(void **state)
+{
+    (void)state;
+    for (size_t n = 1; n <= 64; n++)
+        ft_check(n);
+}
+
+static void test_powers_of_two(void **state)
+{
+    (void)state;
+    for (size_t n = 128; n <= ((size_t)1 << 20); n *= 2)
+        ft_check(n);
+}
+
+static void test_mixed_radix(void **state)
+{
+    (void)state;
+    static const size_t ns[] = {400, 480, 1000, 1536, 4096 * 3, 7 * 7 * 8, 3 * 5 * 7 * 64};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        ft_check(ns[i]);
+}
+
+static void test_bluestein_primes(void **state)
+{
+    (void)state;
+    static const size_t ns[] = {17, 97, 1009, 2 * 1009, 65537};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        ft_check(ns[i]);
+}
+
+/* A wrong twiddle must show: the error model is not so loose that it hides one. */
+static void test_impulse_exact(void **state)
+{
+    (void)state;
+    size_t n = 1024;
+    char why[128];
+    fastfft_plan *p = fastfft_plan_new(n, 0, why, sizeof why);
+    assert_non_null(p);
+    float *in = calloc(2 * n, sizeof *in), *out = malloc(2 * n * sizeof *out);
+    float *work = ft_work(p);
+    in[2 * 1] = 1.0f; /* x = delta at 1: X[k] = e^{-2 pi i k/n} */
+    fastfft_exec(p, in, out, work);
+    for (size_t k = 0; k < n; k++) {
+        double a = -FT_TWO_PI * (double)k / (double)n;
+        assert_true(fabs(out[2 * k] - cos(a)) < 1e-6);
+        assert_true(fabs(out[2 * k + 1] - sin(a)) < 1e-6);
+    }
+    free(in);
+    free(out);
+    free(work);
+    fastfft_free(p);
+}
+
+static void test_plan_zero_fails(void **state)
+{
+    (void)state;
+    char why[256] = "";
+    assert_null(fastfft_plan_new(0, 0, why, sizeof why));
+    assert_true(strlen(why) > 0);
+    assert_non_null(strstr(why, "n=0"));
+    why[0] = '\0';
+    assert_null(fastfft_plan_new(0, 1, why, sizeof why));
+    assert_true(strlen(why) > 0);
+}
+
+static void test_input_unchanged(void **state)
+{
+    (void)state;
+    static const size_t ns[] = {1024, 480, 97, 65536, 1000, 33};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        for (int real = 0; real < 2; real++) {
+            size_t n = ns[i], nin = real ? n : 2 * n;
+            char why[128];
+            fastfft_plan *p = fastfft_plan_new(n, real, why, sizeof why);
+            assert_non_null(p);
+            float *in = malloc(nin * sizeof *in), *keep = malloc(nin * sizeof *keep);
+            float *out = malloc(2 * n * sizeof *out), *work = ft_work(p);
+            for (size_t j = 0; j < nin; j++)
+                in[j] = keep[j] = ft_rand();
+            fastfft_exec(p, in, out, work);
+            assert_memory_equal(in, keep, nin * sizeof *in);
+            free(in);
+            free(keep);
+            free(out);
+            free(work);
+            fastfft_free(p);
+        }
+}
+
+typedef struct ft_job {
+    const fastfft_plan *p;
+    const float *in;
+    float *out;
+    size_t n;
+    int reps;
+} ft_job;
+
+static void *ft_worker(void *arg)
+{
+    ft_job *j = arg;
+    float *work = ft_work(j->p);
+    for (int r = 0; r < j->reps; r++) {
+        memset(j->out, 0, 2 * j->n * sizeof *j->out);
+        fastfft_exec(j->p, j->in, j->out, work);
+    }
+    free(work);
+    return NULL;
+}
+
+/* Two threads run one plan at once, each with its own work buffer: they must agree
+ * bit for bit with each other and with a run alone. */
+static void test_two_threads_one_plan(void **state)
+{
+    (void)state;
+    static const size_t ns[] = {4096, 1000, 1009};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        size_t n = ns[i];
+        char why[128];
+        fastfft_plan *p = fastfft_plan_new(n, 0, why, sizeof why);
+        assert_non_null(p);
+        float *in = malloc(2 * n * sizeof *in), *alone = malloc(2 * n * sizeof *alone);
+        float *o1 = malloc(2 * n * sizeof *o1), *o2 = malloc(2 * n * sizeof *o2);
+        for (size_t j = 0; j < 2 * n; j++)
+            in[j] = ft_rand();
+        ft_job solo = {p, in, alone, n, 1};
+        ft_worker(&solo);
+        ft_job a = {p, in, o1, n, 200}, b = {p, in, o2, n, 200};
+        pthread_t ta, tb;
+        assert_int_equal(pthread_create(&ta, NULL, ft_worker, &a), 0);
+        assert_int_equal(pthread_create(&tb, NULL, ft_worker, &b), 0);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        assert_memory_equal(o1, o2, 2 * n * sizeof *o1);
+        assert_memory_equal(o1, alone, 2 * n * sizeof *o1);
+        free(in);
+        free(alone);
+        free(o1);
+        free(o2);
+        fastfft_free(p);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_small_sizes),
+        cmocka_unit_test(test_powers_of_two),
+        cmocka_unit_test(test_mixed_radix),
+        cmocka_unit_test(test_bluestein_primes),
+        cmocka_unit_test(test_impulse_exact),
+        cmocka_unit_test(test_plan_zero_fails),
+        cmocka_unit_test(test_input_unchanged),
+        cmocka_unit_test(test_two_threads_one_plan),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
