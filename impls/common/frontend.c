@@ -92,7 +92,8 @@ static int read_frames(fe_op op, const sono_params *p, fe_dims *d, char *why, si
     }
     size_t half = d->n_fft / 2;
     if (d->center && d->used <= half)
-        return say(why, n, "%zu samples cannot be reflect-padded by n_fft/2=%zu: need more",
+        return say(why, n, "%zu samples cannot be reflect-padded by n_fft/2=%zu: need more than "
+                   "n_fft/2",
                    d->used, half);
     if (!d->center && d->used < d->n_fft)
         return say(why, n, "%zu samples are shorter than one frame of n_fft=%zu (center=0)",
@@ -162,9 +163,10 @@ int fe_dims_get(fe_op op, const sono_params *p, int max_threads, fe_dims *d, cha
     if ((unsigned)op > FE_MFCC)
         return say(why, n, "not an audio front-end op (%d)", (int)op);
     long long threads = sono_param_int(p, "threads", 1);
+    if (max_threads == 1 && threads != 1)
+        return say(why, n, "single-threaded impl (threads=1 only), got threads=%lld", threads);
     if (threads < 1 || threads > max_threads)
-        return say(why, n, "threads=%lld: this impl runs on 1..%d threads", threads,
-                   max_threads);
+        return say(why, n, "threads=%lld must be in [1, %d]", threads, max_threads);
     d->threads = (int)threads;
 
     d->rate = op == FE_LOGMEL ? 16000 : (double)sono_param_int(p, "sample_rate", 16000);
