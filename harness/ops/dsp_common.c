@@ -156,19 +156,20 @@ int sono_dsp_dims_get(const char *op, const sono_params *p, sono_dsp_dims *d,
                          d->win_length, d->n_fft);
     if (d->center && d->used <= d->n_fft / 2)
         return sono_fail(err, SONO_EINVAL,
-                         "%lld samples cannot be reflect-padded by n_fft/2=%lld: need more "
-                         "than n_fft/2 samples",
-                         d->used, d->n_fft / 2);
+                         "seconds=%g gives %lld samples at %g Hz, which cannot be "
+                         "reflect-padded by n_fft/2=%lld: need more than n_fft/2 samples",
+                         seconds, d->used, d->sample_rate, d->n_fft / 2);
     if (!d->center && d->used < d->n_fft)
         return sono_fail(err, SONO_EINVAL,
-                         "%lld samples are shorter than one frame (n_fft=%lld, center=0)",
-                         d->used, d->n_fft);
+                         "seconds=%g gives %lld samples at %g Hz, shorter than one frame "
+                         "(n_fft=%lld, center=0)",
+                         seconds, d->used, d->sample_rate, d->n_fft);
     long long padded = d->used + (d->center ? 2 * (d->n_fft / 2) : 0);
     d->frames = 1 + (padded - d->n_fft) / d->hop;
     if (is_log && --d->frames < 1)
         return sono_fail(err, SONO_EINVAL,
-                         "logmel: %lld samples give no frame once the last is dropped",
-                         d->used);
+                         "logmel: seconds=%g gives %lld samples, no frame once the last is "
+                         "dropped", seconds, d->used);
     if (!is_stft) {
         if (!(d->fmin < d->fmax))
             return sono_fail(err, SONO_EINVAL, "fmin=%g must be below fmax=%g", d->fmin,

@@ -42,6 +42,11 @@
  *           top_db > 0: D = max(D, max over all of D - top_db) (librosa.power_to_db);
  *           out[c, t] = sum_m D[m, t] * s_c * cos(pi c (2m + 1) / (2 n_mels)),
  *           s_0 = sqrt(1/n_mels), s_c = sqrt(2/n_mels) (orthonormal DCT-II, c < n_mfcc).
+ * Accuracy the tolerances assume (dsp_tol.c): every window sample and filterbank weight
+ *   within float rounding of its definition, i.e. evaluated in double and rounded once.
+ *   0.5f - 0.5f*cosf() in float loses the hann tails to cancellation, and filter edges
+ *   computed in float move the weight of a bin next to an edge of a narrow filter by
+ *   ~1e-3; log10 turns either into a logmel error above the tolerance.
  */
 
 extern const sono_param_spec sono_stft_params[];

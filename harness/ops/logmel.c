@@ -1,0 +1,85 @@
+/* logmel.c — op "logmel": Whisper's log_mel_spectrogram [n_mels, frames] at 16 kHz
+ * (n_fft 400, hop 160, 80 or 128 slaney mels, log10 clamped 8 below the max, scaled to
+ * (L + 4) / 4); the definitions are in dsp_common.h. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "dsp_tol.h"
+#include "mel64.h"
+
+static int validate(const sono_params *p, sono_error *err)
+{
+    sono_dsp_dims d;
+    return sono_dsp_dims_get("logmel", p, &d, err);
+}
+
+static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
+{
+    sono_dsp_dims d;
+    sono_dsp_dims_get("logmel", p, &d, NULL);
+    *in = (sono_buf){.dtype = SONO_F32, .ndim = 1, .shape = {d.samples}};
+    *out = (sono_buf){.dtype = SONO_F32, .ndim = 2, .shape = {d.n_mels, d.frames}};
+}
+
+/* The mel spectrogram of the first d->frames STFT frames (the dropped last one is never
+ * computed), then Whisper's steps over the whole [n_mels, frames] array. */
+int sono_logmel64(const sono_dsp_dims *d, const float *x, double *L, sono_error *err)
+{
+    long long n = d->n_mels * d->frames;
+    int rc = sono_melspec64(d, x, L, err);
+    if (rc)
+        return rc;
+    double top = -INFINITY;
+    for (long long i = 0; i < n; i++) {
+        L[i] = log10(fmax(L[i], 1e-10));
+        top = fmax(top, L[i]);
+    }
+    for (long long i = 0; i < n; i++)
+        L[i] = (fmax(L[i], top - 8.0) + 4.0) / 4.0;
+    return 0;
+}
+
+static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
+                     sono_error *err)
+{
+    sono_dsp_dims d;
+    int rc = sono_dsp_dims_get("logmel", p, &d, err);
+    return rc ? rc : sono_logmel64(&d, in->data, ref->data, err);
+}
+
+/* The melspec count (FFT 2.5 n log2 n, window n, |X|^2 3 per bin, 2 per nonzero weight)
+ * per frame, then 6 per output value: the floor at 1e-10, log10, the running max, the
+ * clamp, + 4 and / 4. Bytes: the input and the output once. */
+static void cost(const sono_params *p, sono_cost *c)
+{
+    sono_dsp_dims d;
+    if (sono_dsp_dims_get("logmel", p, &d, NULL)) {
+        *c = (sono_cost){0};
+        return;
+    }
+    double n = (double)d.n_fft;
+    c->flops = (double)d.frames * (2.5 * n * log2(n) + n + 3.0 * (double)d.nbins +
+                                   2.0 * (double)sono_melbank64_nnz(&d) +
+                                   6.0 * (double)d.n_mels);
+    c->bytes = 4.0 * (double)d.samples + 4.0 * (double)(d.n_mels * d.frames);
+}
+
+static double tolerance(const sono_params *p, sono_err_growth g)
+{
+    sono_dsp_dims d;
+    sono_dsp_dims_get("logmel", p, &d, NULL);
+    return sono_dsp_tol_logmel(&d, g);
+}
+
+const sono_op sono_op_logmel = {
+    .name = "logmel",
+    .summary = "Whisper's log-mel spectrogram [n_mels, frames] at 16 kHz",
+    .params = sono_logmel_params,
+    .nparams = 3, /* sono_logmel_nparams (not a constant expression); a test compares */
+    .validate = validate,
+    .shapes = shapes,
+    .reference = reference,
+    .cost = cost,
+    .tolerance = tolerance,
+    .rate = sono_logmel_rate,
+};
