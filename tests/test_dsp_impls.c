@@ -4,33 +4,16 @@
  * and `harness exec` writing .npy outputs whose shapes and values follow the contract. */
 #include "cli_util.h"
 
-#include "op.h"
-
 #define DSP_SUITE "tests/data/dsp/impls.ini"
 
 static const char *const dsp_ops[] = {"stft", "melspec", "logmel", "mfcc", NULL};
 static const char *const dsp_impls[] = {"cpu/naive", "cpu/fast", "fftwblas/batched", NULL};
-
-/* The ops' references land with the ops themselves; without them there is nothing to
- * check against, and the impls cannot even register. */
-static int dsp_no_ops(void)
-{
-    for (int i = 0; dsp_ops[i]; i++)
-        if (!sono_op_find(dsp_ops[i])) {
-            print_message("op %s is not in this build: skipped until the ops land\n",
-                          dsp_ops[i]);
-            return 1;
-        }
-    return 0;
-}
 
 /* ---- the suite ------------------------------------------------------------------------ */
 
 static void dsp_suite_all_ok(void **state)
 {
     (void)state;
-    if (dsp_no_ops())
-        skip();
     char out[PATH_MAX];
     snprintf(out, sizeof out, "%s/dsp.json", cl_tmp);
     cl_res r;
@@ -168,8 +151,6 @@ static void dsp_expect_shape(const dsp_npy *f, const char *descr, long long rows
 static void dsp_exec_stft(void **state)
 {
     (void)state;
-    if (dsp_no_ops())
-        skip();
     const char *params[] = {"seconds=0.25", "n_fft=512", "hop=128", NULL};
     for (int m = 0; dsp_impls[m]; m++) {
         dsp_npy f;
@@ -191,8 +172,6 @@ static void dsp_exec_stft(void **state)
 static void dsp_exec_logmel(void **state)
 {
     (void)state;
-    if (dsp_no_ops())
-        skip();
     const char *params[] = {"seconds=0.4", "pad_or_trim=1", "threads=1", NULL};
     for (int m = 0; dsp_impls[m]; m++) {
         dsp_npy f;
@@ -213,8 +192,6 @@ static void dsp_exec_logmel(void **state)
 static void dsp_exec_shapes(void **state)
 {
     (void)state;
-    if (dsp_no_ops())
-        skip();
     /* 22050 * 0.1 = 2205 samples, centred: 1 + 2205/256 = 9 frames */
     const char *mel[] = {"sample_rate=22050", "seconds=0.1", "n_fft=1024", "hop=256",
                          "n_mels=64", NULL};
@@ -241,8 +218,6 @@ static void dsp_exec_shapes(void **state)
 static void dsp_exec_refused(void **state)
 {
     (void)state;
-    if (dsp_no_ops())
-        skip();
     cl_res r;
     cl_h(&r, NULL, "exec", "mfcc/cpu/fast", "--param", "n_mels=20", "--param", "n_mfcc=40",
          NULL);
