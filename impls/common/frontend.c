@@ -280,16 +280,16 @@ static double *edges(const fe_dims *d)
     return f;
 }
 
-void fe_mel_dense(const fe_dims *d, float *w)
+int fe_mel_dense(const fe_dims *d, float *w)
 {
     double *f = edges(d);
-    memset(w, 0, d->n_mels * d->nbins * sizeof *w);
     if (!f)
-        return; /* callers check fe_melbank_make, which fails the same way first */
+        return SONO_ENOMEM;
     for (size_t m = 0; m < d->n_mels; m++)
         for (size_t k = 0; k < d->nbins; k++)
             w[m * d->nbins + k] = (float)weight(d, f, m, k);
     free(f);
+    return 0;
 }
 
 int fe_melbank_make(const fe_dims *d, fe_melbank *b)

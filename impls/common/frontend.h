@@ -58,8 +58,9 @@ size_t fe_window_offset(const fe_dims *d);
  * reflected by n_fft/2 at both ends when center (numpy.pad "reflect"). */
 void fe_pad(const fe_dims *d, const float *x, float *padded);
 
-/* Mel filterbank, computed in double and stored float. Dense: W[n_mels, nbins]. */
-void fe_mel_dense(const fe_dims *d, float *w);
+/* Mel filterbank, computed in double and stored float. Dense: W[n_mels, nbins];
+ * SONO_ENOMEM when its few doubles of edges cannot be allocated. */
+int fe_mel_dense(const fe_dims *d, float *w);
 
 /* Sparse: filter m covers bins first[m] .. first[m]+len[m]-1, weights at wt + off[m]. */
 typedef struct fe_melbank {

@@ -69,7 +69,7 @@ int dsp_naive_setup(const void *ctx, const sono_params *p, void **stp, sono_erro
     int bad = !st->win || !st->tw || !st->frame || !st->spec || !st->pw;
     if (d->op != FE_STFT) {
         st->fb = fe_alloc(d->n_mels * d->nbins, sizeof *st->fb);
-        bad |= !st->fb;
+        bad |= !st->fb || fe_mel_dense(d, st->fb) < 0;
     }
     if (d->op == FE_MFCC) {
         st->mel = fe_alloc(d->n_mels * d->frames, sizeof *st->mel);
@@ -88,8 +88,6 @@ int dsp_naive_setup(const void *ctx, const sono_params *p, void **stp, sono_erro
         double a = -TWO_PI * (double)m / (double)d->n_fft;
         st->tw[m] = (cfloat){(float)cos(a), (float)sin(a)};
     }
-    if (st->fb)
-        fe_mel_dense(d, st->fb);
     if (st->dct)
         fe_dct_make(d, st->dct);
     *stp = st;

@@ -83,7 +83,7 @@ static int alloc_bufs(state *st)
     if (d->op != FE_STFT) {
         st->pw = fe_alloc(d->frames * d->nbins, sizeof *st->pw);
         st->fb = fe_alloc(d->n_mels * d->nbins, sizeof *st->fb);
-        bad |= !st->pw || !st->fb;
+        bad |= !st->pw || !st->fb || fe_mel_dense(d, st->fb) < 0;
     }
     if (d->op == FE_MFCC) {
         st->mel = fe_alloc(d->n_mels * d->frames, sizeof *st->mel);
@@ -119,8 +119,6 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
                          "%zu frames of n_fft=%zu", frames, n_fft);
     }
     fe_window_make(d, st->win);
-    if (st->fb)
-        fe_mel_dense(d, st->fb);
     if (st->dct)
         fe_dct_make(d, st->dct);
     int n = (int)d->n_fft, howmany = (int)d->frames, odist = (int)d->nbins;
