@@ -25,7 +25,7 @@ MAIN_OBJ := $(BUILD)/obj/harness/main.o
 CORE_LIB := $(BUILD)/libsonocore.a
 
 # A backend is a folder under impls/ with C sources; cuda and py come with their issues.
-BACKENDS := cpu fftw template blas
+BACKENDS := cpu fftw template blas fftwblas
 PLUGINS  := $(BACKENDS:%=$(BUILD)/plugins/%.so)
 # impls/common/: impl-side helpers (windows, filterbanks, framing) that several backends
 # compile in; they share nothing with the references in harness/ops/.

@@ -102,4 +102,19 @@ void triad_teardown(void *st);
 int triad_describe(void *st, char *buf, size_t n);
 size_t triad_workspace(void *st);
 
+/* dsp_naive.c: cpu/naive for stft, melspec, logmel, mfcc (ctx: &fe_ops[op]) */
+int dsp_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int dsp_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int dsp_naive_run(void *st);
+void dsp_naive_teardown(void *st);
+size_t dsp_naive_workspace(void *st);
+
+/* dsp_fast.c: cpu/fast for the same four ops */
+int dsp_fast_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int dsp_fast_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int dsp_fast_run(void *st);
+void dsp_fast_teardown(void *st);
+int dsp_fast_describe(void *st, char *buf, size_t n);
+size_t dsp_fast_workspace(void *st);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "cpu_impls.h"
+#include "frontend.h"
 
 /* Far past any real case (8 TiB of complex floats), yet low enough that byte counts
  * derived from it can never overflow size_t. */
@@ -161,6 +162,54 @@ static const sono_impl impls[] = {
      .supports = triad_supports, .setup = triad_setup, .load = triad_load,
      .run = triad_run, .store = triad_store, .teardown = triad_teardown,
      .describe = triad_describe, .workspace = triad_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "stft", .name = "naive",
+     .summary = "stft by definition: O(n_fft^2) float32 DFT per frame",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &fe_ops[FE_STFT],
+     .supports = dsp_naive_supports, .setup = dsp_naive_setup, .load = fe_load,
+     .run = dsp_naive_run, .store = fe_store, .teardown = dsp_naive_teardown,
+     .workspace = dsp_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "melspec", .name = "naive",
+     .summary = "melspec by definition: O(n_fft^2) float32 DFT per frame, dense filterbank",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &fe_ops[FE_MELSPEC],
+     .supports = dsp_naive_supports, .setup = dsp_naive_setup, .load = fe_load,
+     .run = dsp_naive_run, .store = fe_store, .teardown = dsp_naive_teardown,
+     .workspace = dsp_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "logmel", .name = "naive",
+     .summary = "logmel by definition: O(n_fft^2) float32 DFT per frame, dense filterbank",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &fe_ops[FE_LOGMEL],
+     .supports = dsp_naive_supports, .setup = dsp_naive_setup, .load = fe_load,
+     .run = dsp_naive_run, .store = fe_store, .teardown = dsp_naive_teardown,
+     .workspace = dsp_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "mfcc", .name = "naive",
+     .summary = "mfcc by definition: O(n_fft^2) float32 DFT per frame, dense filterbank",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &fe_ops[FE_MFCC],
+     .supports = dsp_naive_supports, .setup = dsp_naive_setup, .load = fe_load,
+     .run = dsp_naive_run, .store = fe_store, .teardown = dsp_naive_teardown,
+     .workspace = dsp_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "stft", .name = "fast",
+     .summary = "stft: fastfft real FFT per frame, frames over a thread pool",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &fe_ops[FE_STFT],
+     .supports = dsp_fast_supports, .setup = dsp_fast_setup, .load = fe_load,
+     .run = dsp_fast_run, .store = fe_store, .teardown = dsp_fast_teardown,
+     .describe = dsp_fast_describe, .workspace = dsp_fast_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "melspec", .name = "fast",
+     .summary = "melspec: fastfft real FFT per frame, sparse filterbank, frames over a thread pool",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &fe_ops[FE_MELSPEC],
+     .supports = dsp_fast_supports, .setup = dsp_fast_setup, .load = fe_load,
+     .run = dsp_fast_run, .store = fe_store, .teardown = dsp_fast_teardown,
+     .describe = dsp_fast_describe, .workspace = dsp_fast_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "logmel", .name = "fast",
+     .summary = "logmel: fastfft real FFT per frame, sparse filterbank, frames over a thread pool",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &fe_ops[FE_LOGMEL],
+     .supports = dsp_fast_supports, .setup = dsp_fast_setup, .load = fe_load,
+     .run = dsp_fast_run, .store = fe_store, .teardown = dsp_fast_teardown,
+     .describe = dsp_fast_describe, .workspace = dsp_fast_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "mfcc", .name = "fast",
+     .summary = "mfcc: fastfft real FFT per frame, sparse filterbank, frames over a thread pool",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &fe_ops[FE_MFCC],
+     .supports = dsp_fast_supports, .setup = dsp_fast_setup, .load = fe_load,
+     .run = dsp_fast_run, .store = fe_store, .teardown = dsp_fast_teardown,
+     .describe = dsp_fast_describe, .workspace = dsp_fast_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

@@ -1,0 +1,344 @@
+/* dsp_fast.c — cpu/fast for stft, melspec, logmel and mfcc: the own real FFT (fastfft.h)
+ * per frame, the window applied while copying the frame out of the padded signal, power
+ * from the bins and each mel filter summed over its own band only. Frames are split in
+ * contiguous chunks over a pthread pool started in setup; threads=1 runs inline. */
+#include <math.h>
+#include <pthread.h>
+
+#include "cpu_impls.h"
+#include "fastfft.h"
+#include "frontend.h"
+
+#define MAX_THREADS 256
+
+enum { JOB_FRAMES, JOB_POST, JOB_QUIT };
+
+typedef struct dsp_fast dsp_fast;
+
+/* One thread's own scratch, so threads share nothing they write but the output. */
+typedef struct lane {
+    dsp_fast *st;
+    int id;
+    pthread_t tid;
+    float *work;  /* fastfft's scratch */
+    float *frame; /* n_fft: the windowed frame; zero outside the window, set once */
+    float *spec;  /* nbins interleaved complex */
+    float *pw;    /* nbins */
+    float *col;   /* n_mels: one frame's mel column before it is scattered */
+    float max;    /* logmel, mfcc: largest log value of this lane's frames */
+} lane;
+
+struct dsp_fast {
+    fe_io io;        /* first: fe_load and fe_store take this state */
+    fastfft_plan *plan;
+    size_t nwork;    /* fastfft_work_floats */
+    float *win;      /* n_fft */
+    size_t woff, wlen; /* the window's nonzero span in the frame */
+    fe_melbank bank;
+    float *mel;      /* mfcc: [n_mels, frames] before the DCT */
+    float *dct;      /* mfcc: [n_mfcc, n_mels] */
+    float max;       /* the whole output's largest log value, for JOB_POST */
+    /* The pool, as in triad.c: a mutex and two condition variables, so a failed
+     * pthread_create can still release the workers already started. */
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    int job;
+    unsigned long gen;
+    int pending;
+    int nworkers;    /* started: lanes 1..nworkers; the caller of run() is lane 0 */
+    int pool;
+    int nlanes;      /* = threads */
+    lane *lanes;
+};
+
+int dsp_fast_supports(const void *ctx, const sono_params *p, char *why, size_t n)
+{
+    fe_dims d;
+    return fe_dims_get(*(const fe_op *)ctx, p, MAX_THREADS, &d, why, n);
+}
+
+/* Lane id's frames [lo, hi): equal contiguous shares. */
+static void chunk(const dsp_fast *st, int id, size_t *lo, size_t *hi)
+{
+    size_t f = st->io.d.frames, t = (size_t)st->nlanes;
+    *lo = f * (size_t)id / t;
+    *hi = f * ((size_t)id + 1) / t;
+}
+
+static void frames_job(dsp_fast *st, lane *ln, size_t lo, size_t hi)
+{
+    const fe_dims *d = &st->io.d;
+    float *mel = d->op == FE_MFCC ? st->mel : st->io.out;
+    float max = -INFINITY;
+    for (size_t t = lo; t < hi; t++) {
+        const float *src = st->io.padded + t * d->hop + st->woff;
+        float *dst = ln->frame + st->woff;
+        const float *w = st->win + st->woff;
+        for (size_t j = 0; j < st->wlen; j++)
+            dst[j] = src[j] * w[j];
+        fastfft_exec(st->plan, ln->frame, ln->spec, ln->work);
+        if (d->op == FE_STFT) {
+            fe_stft_column(d, ln->spec, st->io.out, t);
+            continue;
+        }
+        fe_power(d->power, ln->spec, d->nbins, ln->pw);
+        fe_melbank_apply(&st->bank, ln->pw, ln->col, 1);
+        if (d->op != FE_MELSPEC) {
+            float m = d->op == FE_LOGMEL ? fe_whisper_log(ln->col, d->n_mels)
+                                         : fe_db(ln->col, d->n_mels);
+            max = m > max ? m : max;
+        }
+        for (size_t m = 0; m < d->n_mels; m++)
+            mel[m * d->frames + t] = ln->col[m];
+    }
+    ln->max = max;
+}
+
+/* After every lane's max is known: the clamp (and for mfcc the DCT) on this chunk. */
+static void post_job(dsp_fast *st, size_t lo, size_t hi)
+{
+    const fe_dims *d = &st->io.d;
+    size_t f = d->frames;
+    if (lo >= hi)
+        return;
+    if (d->op == FE_LOGMEL) {
+        for (size_t m = 0; m < d->n_mels; m++)
+            fe_whisper_clamp(st->io.out + m * f + lo, hi - lo, st->max);
+        return;
+    }
+    for (size_t m = 0; m < d->n_mels; m++)
+        fe_db_clamp(st->mel + m * f + lo, hi - lo, st->max, d->top_db);
+    /* Row by row over the chunk, so the inner loop runs along contiguous frames. */
+    for (size_t c = 0; c < d->n_mfcc; c++) {
+        float *o = st->io.out + c * f;
+        for (size_t t = lo; t < hi; t++)
+            o[t] = 0;
+        for (size_t m = 0; m < d->n_mels; m++) {
+            float k = st->dct[c * d->n_mels + m];
+            const float *x = st->mel + m * f;
+            for (size_t t = lo; t < hi; t++)
+                o[t] += k * x[t];
+        }
+    }
+}
+
+static void do_job(dsp_fast *st, int job, int id)
+{
+    size_t lo, hi;
+    chunk(st, id, &lo, &hi);
+    if (job == JOB_FRAMES)
+        frames_job(st, &st->lanes[id], lo, hi);
+    else if (job == JOB_POST)
+        post_job(st, lo, hi);
+}
+
+static void *worker_main(void *arg)
+{
+    lane *ln = arg;
+    dsp_fast *st = ln->st;
+    unsigned long seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&st->mu);
+        while (st->gen == seen)
+            pthread_cond_wait(&st->go, &st->mu);
+        seen = st->gen;
+        int job = st->job;
+        pthread_mutex_unlock(&st->mu);
+        if (job == JOB_QUIT)
+            return NULL;
+        do_job(st, job, ln->id);
+        pthread_mutex_lock(&st->mu);
+        if (--st->pending == 0)
+            pthread_cond_signal(&st->done);
+        pthread_mutex_unlock(&st->mu);
+    }
+}
+
+/* Runs job on every lane, the caller taking lane 0, and returns when all are done. */
+static void pool_run(dsp_fast *st, int job)
+{
+    if (st->nworkers == 0) {
+        if (job != JOB_QUIT)
+            do_job(st, job, 0);
+        return;
+    }
+    pthread_mutex_lock(&st->mu);
+    st->job = job;
+    st->pending = job == JOB_QUIT ? 0 : st->nworkers;
+    st->gen++;
+    pthread_cond_broadcast(&st->go);
+    pthread_mutex_unlock(&st->mu);
+    if (job == JOB_QUIT)
+        return;
+    do_job(st, job, 0);
+    pthread_mutex_lock(&st->mu);
+    while (st->pending > 0)
+        pthread_cond_wait(&st->done, &st->mu);
+    pthread_mutex_unlock(&st->mu);
+}
+
+void dsp_fast_teardown(void *vst)
+{
+    dsp_fast *st = vst;
+    if (!st)
+        return;
+    if (st->nworkers > 0) {
+        pool_run(st, JOB_QUIT);
+        for (int i = 1; i <= st->nworkers; i++)
+            pthread_join(st->lanes[i].tid, NULL);
+    }
+    if (st->pool) {
+        pthread_mutex_destroy(&st->mu);
+        pthread_cond_destroy(&st->go);
+        pthread_cond_destroy(&st->done);
+    }
+    for (int i = 0; st->lanes && i < st->nlanes; i++) {
+        free(st->lanes[i].work);
+        free(st->lanes[i].frame);
+        free(st->lanes[i].spec);
+        free(st->lanes[i].pw);
+        free(st->lanes[i].col);
+    }
+    free(st->lanes);
+    if (st->plan)
+        fastfft_free(st->plan);
+    fe_melbank_free(&st->bank);
+    fe_io_free(&st->io);
+    free(st->win);
+    free(st->mel);
+    free(st->dct);
+    free(st);
+}
+
+static int alloc_lanes(dsp_fast *st)
+{
+    const fe_dims *d = &st->io.d;
+    st->lanes = calloc((size_t)st->nlanes, sizeof *st->lanes);
+    if (!st->lanes)
+        return SONO_ENOMEM;
+    for (int i = 0; i < st->nlanes; i++) {
+        lane *ln = &st->lanes[i];
+        *ln = (lane){.st = st, .id = i};
+        ln->work = fe_alloc(st->nwork, sizeof(float));
+        ln->frame = fe_alloc(d->n_fft, sizeof(float));
+        ln->spec = fe_alloc(2 * d->nbins, sizeof(float));
+        ln->pw = fe_alloc(d->nbins, sizeof(float));
+        ln->col = fe_alloc(d->n_mels, sizeof(float));
+        if (!ln->work || !ln->frame || !ln->spec || !ln->pw || !ln->col)
+            return SONO_ENOMEM;
+        memset(ln->frame, 0, d->n_fft * sizeof(float));
+    }
+    return 0;
+}
+
+static int start_pool(dsp_fast *st, sono_error *err)
+{
+    if (pthread_mutex_init(&st->mu, NULL) || pthread_cond_init(&st->go, NULL) ||
+        pthread_cond_init(&st->done, NULL))
+        return sono_fail(err, SONO_ENOMEM, "cpu/fast: cannot set up a pool of %d threads",
+                         st->nlanes);
+    st->pool = 1;
+    for (int i = 1; i < st->nlanes; i++) {
+        int rc = pthread_create(&st->lanes[i].tid, NULL, worker_main, &st->lanes[i]);
+        if (rc != 0)
+            return sono_fail(err, SONO_EDEVICE, "cpu/fast: pthread_create failed for thread "
+                             "%d of %d: %s", i + 1, st->nlanes, strerror(rc));
+        st->nworkers = i;
+    }
+    return 0;
+}
+
+int dsp_fast_setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
+{
+    char why[256];
+    int rc;
+
+    *stp = NULL;
+    dsp_fast *st = calloc(1, sizeof *st);
+    if (!st)
+        return sono_fail(err, SONO_ENOMEM, "cpu/fast: cannot allocate its state");
+    st->io.who = "cpu/fast";
+    if ((rc = fe_dims_get(*(const fe_op *)ctx, p, MAX_THREADS, &st->io.d, why, sizeof why)) < 0) {
+        free(st);
+        return sono_fail(err, rc, "cpu/fast: %s", why);
+    }
+    const fe_dims *d = &st->io.d;
+    st->nlanes = d->threads;
+    if ((rc = fe_io_alloc(&st->io, err)) < 0) {
+        dsp_fast_teardown(st);
+        return rc;
+    }
+    st->plan = fastfft_plan_new(d->n_fft, 1, why, sizeof why);
+    if (!st->plan) {
+        dsp_fast_teardown(st);
+        return sono_fail(err, SONO_EUNSUPPORTED, "cpu/fast: fastfft for n_fft=%zu: %s",
+                         d->n_fft, why);
+    }
+    st->nwork = fastfft_work_floats(st->plan);
+    st->win = fe_alloc(d->n_fft, sizeof *st->win);
+    int bad = !st->win;
+    if (d->op != FE_STFT)
+        bad |= fe_melbank_make(d, &st->bank) < 0;
+    if (d->op == FE_MFCC) {
+        st->mel = fe_alloc(d->n_mels * d->frames, sizeof *st->mel);
+        st->dct = fe_alloc(d->n_mfcc * d->n_mels, sizeof *st->dct);
+        bad |= !st->mel || !st->dct;
+    }
+    if (bad || alloc_lanes(st) < 0) {
+        size_t n_fft = d->n_fft, frames = d->frames;
+        int threads = st->nlanes;
+        dsp_fast_teardown(st);
+        return sono_fail(err, SONO_ENOMEM, "cpu/fast: cannot allocate tables and %d lanes "
+                         "for n_fft=%zu, %zu frames", threads, n_fft, frames);
+    }
+    fe_window_make(d, st->win);
+    st->woff = fe_window_offset(d);
+    st->wlen = d->win_length;
+    if (st->dct)
+        fe_dct_make(d, st->dct);
+    if (st->nlanes > 1 && (rc = start_pool(st, err)) < 0) {
+        dsp_fast_teardown(st);
+        return rc;
+    }
+    *stp = st;
+    return 0;
+}
+
+int dsp_fast_run(void *vst)
+{
+    dsp_fast *st = vst;
+    const fe_dims *d = &st->io.d;
+    fe_pad(d, st->io.x, st->io.padded);
+    pool_run(st, JOB_FRAMES);
+    if (d->op == FE_STFT || d->op == FE_MELSPEC)
+        return 0;
+    st->max = -INFINITY;
+    for (int i = 0; i < st->nlanes; i++)
+        st->max = st->lanes[i].max > st->max ? st->lanes[i].max : st->max;
+    pool_run(st, JOB_POST);
+    return 0;
+}
+
+int dsp_fast_describe(void *vst, char *buf, size_t n)
+{
+    const dsp_fast *st = vst;
+    size_t lo, hi;
+    chunk(st, 0, &lo, &hi);
+    snprintf(buf, n, "fastfft %s; threads=%d (%s), contiguous chunks of ~%zu frames; "
+             "sparse filterbank (%zu weights)", fastfft_describe(st->plan), st->nlanes,
+             st->nlanes > 1 ? "pthread pool, caller takes chunk 0" : "inline, no pool",
+             hi - lo, st->bank.nwt);
+    return 0;
+}
+
+size_t dsp_fast_workspace(void *vst)
+{
+    const dsp_fast *st = vst;
+    const fe_dims *d = &st->io.d;
+    size_t lane_floats = st->nwork + d->n_fft + 3 * d->nbins + d->n_mels;
+    size_t floats = d->n_fft + (size_t)st->nlanes * lane_floats;
+    if (st->mel)
+        floats += d->n_mels * d->frames + d->n_mfcc * d->n_mels;
+    return sizeof *st + fe_io_bytes(&st->io) + floats * sizeof(float) +
+           fe_melbank_bytes(&st->bank) + (size_t)st->nlanes * sizeof(lane);
+}

@@ -1,0 +1,306 @@
+/* batched.c — fftwblas/batched for stft, melspec, logmel and mfcc: every frame windowed
+ * into one buffer, one FFTW r2c plan over all of them (FFTW_MEASURE in setup), |X|^power
+ * in one pass, the filterbank as one SGEMM (mel = W x P^T) and the DCT as a second. The
+ * libraries' threads: fftwf_plan_with_nthreads and openblas_set_num_threads. */
+#include <dlfcn.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include <cblas.h>
+#include <fftw3.h>
+
+#include "frontend.h"
+
+#define MAX_THREADS 1024
+
+typedef struct state {
+    fe_io io;        /* first: fe_load and fe_store take this state */
+    float *win;      /* n_fft */
+    float *frames;   /* [frames, n_fft], the plan's input */
+    fftwf_complex *spec; /* [frames, nbins], the plan's output */
+    float *pw;       /* [frames, nbins]: |X|^power, as FFTW lays the bins out */
+    float *fb;       /* dense filterbank [n_mels, nbins] */
+    float *mel;      /* mfcc: [n_mels, frames] before the DCT */
+    float *dct;      /* mfcc: [n_mfcc, n_mels] */
+    fftwf_plan plan;
+    int threads;
+} state;
+
+/* As in impls/fftw: threads > 1 only once FFTW's threads library is initialised and
+ * pinned in memory (see pin_threads_lib); otherwise supports() gives threads_why. */
+static int threads_ok;
+static char threads_why[200];
+
+static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
+{
+    fe_dims d;
+    int rc = fe_dims_get(*(const fe_op *)ctx, p, MAX_THREADS, &d, why, n);
+    if (rc < 0)
+        return rc;
+    if (d.threads > 1 && !threads_ok) {
+        snprintf(why, n, "%s: threads=1 only, got threads=%d", threads_why, d.threads);
+        return SONO_EUNSUPPORTED;
+    }
+    if (d.threads > 1 && openblas_get_parallel() == 0) {
+        snprintf(why, n, "this OpenBLAS is the sequential build; threads=%d needs the pthread "
+                 "or OpenMP one", d.threads);
+        return SONO_EUNSUPPORTED;
+    }
+    /* FFTW's advanced interface and CBLAS take sizes, distances and strides as int. */
+    if (d.frames * d.n_fft > INT_MAX || d.frames * d.nbins > INT_MAX) {
+        snprintf(why, n, "%zu frames x n_fft=%zu exceed INT_MAX values", d.frames, d.n_fft);
+        return SONO_EUNSUPPORTED;
+    }
+    return 0;
+}
+
+static void teardown(void *vst)
+{
+    state *st = vst;
+    if (!st)
+        return;
+    if (st->plan)
+        fftwf_destroy_plan(st->plan);
+    fftwf_free(st->frames);
+    fftwf_free(st->spec);
+    fe_io_free(&st->io);
+    free(st->win);
+    free(st->pw);
+    free(st->fb);
+    free(st->mel);
+    free(st->dct);
+    free(st);
+}
+
+static int alloc_bufs(state *st)
+{
+    const fe_dims *d = &st->io.d;
+    st->win = fe_alloc(d->n_fft, sizeof *st->win);
+    st->frames = fftwf_malloc(d->frames * d->n_fft * sizeof *st->frames);
+    st->spec = fftwf_malloc(d->frames * d->nbins * sizeof *st->spec);
+    int bad = !st->win || !st->frames || !st->spec;
+    if (d->op != FE_STFT) {
+        st->pw = fe_alloc(d->frames * d->nbins, sizeof *st->pw);
+        st->fb = fe_alloc(d->n_mels * d->nbins, sizeof *st->fb);
+        bad |= !st->pw || !st->fb || fe_mel_dense(d, st->fb) < 0;
+    }
+    if (d->op == FE_MFCC) {
+        st->mel = fe_alloc(d->n_mels * d->frames, sizeof *st->mel);
+        st->dct = fe_alloc(d->n_mfcc * d->n_mels, sizeof *st->dct);
+        bad |= !st->mel || !st->dct;
+    }
+    return bad ? SONO_ENOMEM : 0;
+}
+
+static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
+{
+    char why[256];
+    int rc;
+
+    *stp = NULL;
+    if ((rc = supports(ctx, p, why, sizeof why)) < 0)
+        return sono_fail(err, rc, "fftwblas/batched: %s", why);
+    state *st = calloc(1, sizeof *st);
+    if (!st)
+        return sono_fail(err, SONO_ENOMEM, "fftwblas/batched: cannot allocate its state");
+    st->io.who = "fftwblas/batched";
+    fe_dims_get(*(const fe_op *)ctx, p, MAX_THREADS, &st->io.d, why, sizeof why);
+    const fe_dims *d = &st->io.d;
+    st->threads = d->threads;
+    if ((rc = fe_io_alloc(&st->io, err)) < 0) {
+        teardown(st);
+        return rc;
+    }
+    if (alloc_bufs(st) < 0) {
+        size_t frames = d->frames, n_fft = d->n_fft;
+        teardown(st);
+        return sono_fail(err, SONO_ENOMEM, "fftwblas/batched: cannot allocate buffers for "
+                         "%zu frames of n_fft=%zu", frames, n_fft);
+    }
+    fe_window_make(d, st->win);
+    if (st->dct)
+        fe_dct_make(d, st->dct);
+    int n = (int)d->n_fft, howmany = (int)d->frames, odist = (int)d->nbins;
+    /* Planner state, not a plan argument: set for every plan, since the previous case may
+     * have asked for another count. */
+    if (threads_ok)
+        fftwf_plan_with_nthreads(st->threads);
+    st->plan = fftwf_plan_many_dft_r2c(1, &n, howmany, st->frames, NULL, 1, n, st->spec,
+                                       NULL, 1, odist, FFTW_MEASURE);
+    if (!st->plan) {
+        teardown(st);
+        return sono_fail(err, SONO_EDEVICE, "fftwblas/batched: planner returned NULL for r2c "
+                         "n=%d howmany=%d", n, howmany);
+    }
+    openblas_set_num_threads(st->threads);
+    *stp = st;
+    return 0;
+}
+
+/* Every frame, windowed, into the plan's input: the one copy the batched plan costs. */
+static void frame_all(state *st)
+{
+    const fe_dims *d = &st->io.d;
+    for (size_t t = 0; t < d->frames; t++) {
+        const float *src = st->io.padded + t * d->hop;
+        float *dst = st->frames + t * d->n_fft;
+        for (size_t j = 0; j < d->n_fft; j++)
+            dst[j] = src[j] * st->win[j];
+    }
+}
+
+/* stft: the bins from FFTW's [frames, nbins] into the output's [nbins, frames]. */
+static void stft_out(state *st)
+{
+    const fe_dims *d = &st->io.d;
+    for (size_t t = 0; t < d->frames; t++)
+        fe_stft_column(d, (const float *)(st->spec + t * d->nbins), st->io.out, t);
+}
+
+static int run(void *vst)
+{
+    state *st = vst;
+    const fe_dims *d = &st->io.d;
+    int nb = (int)d->nbins, nf = (int)d->frames, nm = (int)d->n_mels;
+
+    fe_pad(d, st->io.x, st->io.padded);
+    frame_all(st);
+    fftwf_execute(st->plan);
+    if (d->op == FE_STFT) {
+        stft_out(st);
+        return 0;
+    }
+    fe_power(d->power, (const float *)st->spec, d->frames * d->nbins, st->pw);
+    float *mel = d->op == FE_MFCC ? st->mel : st->io.out;
+    /* mel[n_mels, frames] = W[n_mels, nbins] x P[frames, nbins]^T */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nm, nf, nb, 1.0f, st->fb, nb, st->pw,
+                nb, 0.0f, mel, nf);
+    size_t nmel = d->n_mels * d->frames;
+    if (d->op == FE_LOGMEL) {
+        fe_whisper_clamp(mel, nmel, fe_whisper_log(mel, nmel));
+    } else if (d->op == FE_MFCC) {
+        fe_db_clamp(mel, nmel, fe_db(mel, nmel), d->top_db);
+        /* out[n_mfcc, frames] = D[n_mfcc, n_mels] x mel[n_mels, frames] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d->n_mfcc, nf, nm, 1.0f,
+                    st->dct, nm, mel, nf, 0.0f, st->io.out, nf);
+    }
+    return 0;
+}
+
+/* The threads FFTW's plan runs on: every threaded solver prints "-thr-...-x<nthr>" in the
+ * plan text, and no "-thr-" means a serial plan (see impls/fftw for the longer story). */
+static int plan_threads(const char *plan)
+{
+    int most = 1;
+    for (const char *s = strstr(plan, "-thr-"); s; s = strstr(s + 1, "-thr-")) {
+        size_t len = strcspn(s, " \n()");
+        for (const char *x = s; x < s + len; x++) {
+            int k;
+            if (x[0] == '-' && x[1] == 'x' && sscanf(x + 2, "%d", &k) == 1) {
+                most = k > most ? k : most;
+                break;
+            }
+        }
+    }
+    return most;
+}
+
+static int describe(void *vst, char *buf, size_t n)
+{
+    state *st = vst;
+    char *s = fftwf_sprint_plan(st->plan);
+    if (!s)
+        return SONO_ENOMEM;
+    int par = openblas_get_parallel();
+    snprintf(buf, n, "threads=%d; fftw plan_threads=%d; openblas threads=%d (%s, core %s)%s; "
+             "fftw plan: %s", st->threads, plan_threads(s), openblas_get_num_threads(),
+             par == 0 ? "sequential build" : par == 1 ? "pthreads" : "OpenMP",
+             openblas_get_corename(),
+             st->io.d.op == FE_STFT ? "" : st->io.d.op == FE_MFCC ? "; 2 sgemm" : "; 1 sgemm", s);
+    free(s); /* FFTW documents this string as malloc'd, to be free()d */
+    return 0;
+}
+
+/* Our own buffers; FFTW's plan internals and OpenBLAS's buffers are not knowable. */
+static size_t workspace(void *vst)
+{
+    const state *st = vst;
+    const fe_dims *d = &st->io.d;
+    size_t floats = d->n_fft + d->frames * d->n_fft + 2 * d->frames * d->nbins;
+    if (st->pw)
+        floats += d->frames * d->nbins + d->n_mels * d->nbins;
+    if (st->mel)
+        floats += d->n_mels * d->frames + d->n_mfcc * d->n_mels;
+    return sizeof *st + fe_io_bytes(&st->io) + floats * sizeof(float);
+}
+
+#define ROW(OP, E, WHAT)                                                                   \
+    {.abi = SONO_ABI_VERSION, .op = OP, .name = "batched", .summary = WHAT,                 \
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &fe_ops[E], .supports = supports,      \
+     .setup = setup, .load = fe_load, .run = run, .store = fe_store, .teardown = teardown,  \
+     .describe = describe, .workspace = workspace}
+
+static const sono_impl impls[] = {
+    ROW("stft", FE_STFT, "one batched FFTW r2c plan over all frames, then transposed"),
+    ROW("melspec", FE_MELSPEC, "batched FFTW r2c over all frames, filterbank as one SGEMM"),
+    ROW("logmel", FE_LOGMEL, "batched FFTW r2c over all frames, filterbank as one SGEMM"),
+    ROW("mfcc", FE_MFCC, "batched FFTW r2c, filterbank and DCT-II as two SGEMMs"),
+};
+
+/* FFTW's pool workers unwind through libfftw3f_threads as they exit, after
+ * fftwf_cleanup_threads has returned; unmapping it at dlclose would fault them (see
+ * impls/fftw/fftw.c). So that library, found by address, is made RTLD_NODELETE. */
+static int pin_threads_lib(void)
+{
+    Dl_info info;
+    union {
+        int (*fn)(void);
+        void *p;
+    } sym = {.fn = fftwf_init_threads}; /* ISO C has no function-to-object pointer cast */
+    if (!dladdr(sym.p, &info) || !info.dli_fname) {
+        snprintf(threads_why, sizeof threads_why, "fftwblas: cannot locate FFTW's threads "
+                 "library");
+        return 0;
+    }
+    if (!dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE)) {
+        const char *e = dlerror();
+        snprintf(threads_why, sizeof threads_why, "fftwblas: cannot pin %s: %s",
+                 info.dli_fname, e ? e : "dlopen failed");
+        return 0;
+    }
+    return 1;
+}
+
+SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
+{
+    if (r->abi != SONO_ABI_VERSION)
+        return sono_fail(err, SONO_EABI, "fftwblas plugin built for ABI %d, harness has ABI "
+                         "%d", SONO_ABI_VERSION, r->abi);
+    /* A second fftwf_init_threads in the process (the fftw plugin's) is a no-op. */
+    threads_ok = pin_threads_lib();
+    if (threads_ok && !fftwf_init_threads()) {
+        snprintf(threads_why, sizeof threads_why, "fftwblas: fftwf_init_threads failed");
+        threads_ok = 0;
+    }
+    for (size_t i = 0; i < sizeof impls / sizeof impls[0]; i++) {
+        int rc = r->add_impl(r, &impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "fftwblas: registering %s/fftwblas/%s failed (%d)",
+                             impls[i].op, impls[i].name, rc);
+    }
+    if (r->add_lib) {
+        r->add_lib(r, "fftw", fftwf_version);
+        r->add_lib(r, "openblas", openblas_get_config());
+    }
+    return 0;
+}
+
+/* Planner state and the threads pool live for the process: released when the harness
+ * dlcloses the plugin, after every plan is gone, or LeakSanitizer blames an unloaded
+ * module. Calling it again after the fftw plugin did is harmless (it checks its state). */
+__attribute__((destructor)) static void release_planner(void)
+{
+    fftwf_cleanup_threads();
+    threads_ok = 0;
+}
