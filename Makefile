@@ -27,10 +27,12 @@ CORE_LIB := $(BUILD)/libsonocore.a
 # A backend is a folder under impls/ with C sources; cuda and py come with their issues.
 BACKENDS := cpu fftw template blas fftwblas
 PLUGINS  := $(BACKENDS:%=$(BUILD)/plugins/%.so)
-# impls/common/: impl-side helpers (windows, filterbanks, framing) that several backends
-# compile in; they share nothing with the references in harness/ops/.
+# impls/common/: impl-side helpers (windows, filterbanks, framing) that the backends with
+# audio front ends compile in; they share nothing with the references in harness/ops/.
 COMMON_SRC := $(wildcard impls/common/*.c)
 COMMON_HDR := $(wildcard impls/common/*.h)
+COMMON_cpu := $(COMMON_SRC) $(COMMON_HDR)
+COMMON_fftwblas := $(COMMON_SRC) $(COMMON_HDR)
 LIBS_cpu  := -lm -pthread
 LIBS_fftw := $(shell pkg-config --libs fftw3f 2>/dev/null) -lfftw3f_threads -lpthread
 CFLAGS_fftw := $(shell pkg-config --cflags fftw3f 2>/dev/null)
@@ -91,7 +93,7 @@ $(BIN)/harness: $(MAIN_OBJ) $(CORE_LIB)
 
 .SECONDEXPANSION:
 $(BUILD)/plugins/%.so: $$(wildcard impls/%/*.c) $$(wildcard impls/%/*.h) harness/include/sono.h \
-                       $(COMMON_SRC) $(COMMON_HDR)
+                       $$(COMMON_$$*)
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_FLAGS) -Iimpls/common $(CFLAGS_$*) $(filter %.c,$^) -o $@ $(LIBS_$*)
 
