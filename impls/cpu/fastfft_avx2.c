@@ -122,7 +122,9 @@ PASS_Q(3)
 PASS_Q(4)
 PASS_Q(5)
 
-/* s == 1, radix 4, m % 4 == 0: four p's per vector, per-lane twiddles from twv, and a
+/* s == 1, radix 4, m % 4 == 0: four p's per vector, per-lane twiddles from twv (kept
+ * interleaved: this pass has the largest table, 3n/4 values, and at n = 65536 the
+ * duplicated layout's extra L2 traffic cost more than the two shuffles), and a
  * 4x4 transpose of complex values (as 64-bit lanes) so that y[4p + k] is contiguous. */
 AVX2_FN void pass_p4(const ff_stage *st, const ffc *x, ffc *y)
 {
@@ -130,15 +132,17 @@ AVX2_FN void pass_p4(const ff_stage *st, const ffc *x, ffc *y)
     const float *tv = st->twv;
     __m256 a[4], b[4];
 
-    for (size_t p = 0; p < m; p += 4, tv += 48) {
+    for (size_t p = 0; p < m; p += 4, tv += 24) {
         UNROLL
         for (int j = 0; j < 4; j++)
             a[j] = _mm256_loadu_ps(&x[p + m * (size_t)j].re);
         dft_v(4, a, b);
         UNROLL
         for (int k = 1; k < 4; k++)
-            b[k] = cmul_d(b[k], _mm256_load_ps(tv + 16 * (k - 1)),
-                          _mm256_load_ps(tv + 16 * (k - 1) + 8));
+        {
+            __m256 w = _mm256_load_ps(tv + 8 * (k - 1));
+            b[k] = cmul_d(b[k], _mm256_moveldup_ps(w), _mm256_movehdup_ps(w));
+        }
         __m256d u0 = _mm256_unpacklo_pd(_mm256_castps_pd(b[0]), _mm256_castps_pd(b[1]));
         __m256d u1 = _mm256_unpackhi_pd(_mm256_castps_pd(b[0]), _mm256_castps_pd(b[1]));
         __m256d u2 = _mm256_unpacklo_pd(_mm256_castps_pd(b[2]), _mm256_castps_pd(b[3]));

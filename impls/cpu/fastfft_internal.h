@@ -24,8 +24,8 @@ struct ff_stage {
     int r;
     size_t s, m;
     ffc *tw;        /* tw[p*(r-1) + k-1] = W_{rm}^{pk}; NULL when m == 1 (all ones) */
-    float *twv;     /* AVX2 s == 1 radix-4 pass: per 4 p's and k = 1..3, re and im each
-                     * duplicated over a vector's (re, im) pairs: 48 floats a block */
+    float *twv;     /* AVX2 s == 1 radix-4 pass: per 4 p's, W^{pk} for k = 1..3 as
+                     * one vector of 4 interleaved complex each: 24 floats a block */
     ffc *roots;     /* generic odd radix: W_r^j, j < r */
     ff_stage_fn fn;
 };

@@ -70,16 +70,15 @@ static int stage_tables(ff_stage *st, int simd)
                 st->tw[p * (size_t)(r - 1) + (size_t)k - 1] = root(p * (size_t)k, len);
     }
     if (simd && st->s == 1 && r == 4 && m % 4 == 0) {
-        st->twv = falloc(m / 4 * 48 * sizeof *st->twv);
+        st->twv = falloc(m / 4 * 24 * sizeof *st->twv);
         if (!st->twv)
             return -1;
         for (size_t p = 0; p < m; p++) {
-            float *blk = st->twv + p / 4 * 48;
+            float *blk = st->twv + p / 4 * 24;
             for (int k = 1; k < 4; k++) {
                 ffc w = st->tw[p * 3 + (size_t)k - 1];
-                float *re = blk + 16 * (k - 1), *im = re + 8;
-                re[2 * (p % 4)] = re[2 * (p % 4) + 1] = w.re;
-                im[2 * (p % 4)] = im[2 * (p % 4) + 1] = w.im;
+                blk[8 * (k - 1) + 2 * (p % 4)] = w.re;
+                blk[8 * (k - 1) + 2 * (p % 4) + 1] = w.im;
             }
         }
     }
@@ -250,7 +249,7 @@ size_t ff_plan_bytes(const fastfft_plan *p)
         if (st->tw)
             b += st->m * (size_t)(st->r - 1) * sizeof(ffc);
         if (st->twv)
-            b += st->m / 4 * 48 * sizeof(float);
+            b += st->m / 4 * 24 * sizeof(float);
         if (st->roots)
             b += (size_t)st->r * sizeof(ffc);
     }
