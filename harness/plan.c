@@ -45,11 +45,24 @@ int sono_plan_set_inputs(sono_plan *plan, const sono_input_spec *specs, int n,
     int idx[64];
     if (n < 1 || n > 64)
         return sono_fail(err, SONO_EINVAL, "--input: between 1 and 64 inputs, got %d", n);
+    /* Case ids end in the input's name: two inputs of one name would give two cases one
+     * id, which compare and --filter could not tell apart. */
+    for (int j = 0; j < n; j++)
+        for (int q = 0; q < j; q++)
+            if (strcmp(specs[q].name, specs[j].name) == 0)
+                return sono_fail(err, SONO_EINVAL,
+                                 "--input %s and --input %s both name the input '%s' in "
+                                 "case ids; rename or copy one",
+                                 specs[q].path[0] ? specs[q].path : specs[q].name,
+                                 specs[j].path[0] ? specs[j].path : specs[j].name,
+                                 specs[j].name);
     for (int j = 0; j < n; j++)
         if ((idx[j] = sono_plan_add_input(plan, &specs[j])) < 0)
             return sono_fail(err, SONO_ENOMEM, "no memory for input %s", specs[j].name);
     /* One case per (op, impl, params) the suite had, times each new input: the suite's
-     * own inputs are dropped, its order kept. */
+     * own inputs are dropped, its order kept. Ids must stay unique, so where groups ran
+     * the same (op, impl, params) on different inputs with different measurement
+     * settings, the first group's settings are kept. */
     sono_case *out = calloc((size_t)plan->ncases * (size_t)n + 1, sizeof *out);
     if (!out)
         return sono_fail(err, SONO_ENOMEM, "no memory for %d x %d cases", plan->ncases, n);

@@ -532,6 +532,12 @@ static void cl_run_input_override(void **state)
     assert_int_equal(lines, 8); /* tiny.ini: 4 cases on noise */
     assert_int_equal(sine, 4);
     cl_free(&r);
+    const char *twice[] = {cl_harness, "run", suite, "--dry-run", "--input", "sine",
+                           "--input", "sine", NULL};
+    cl_run(wd, NULL, twice, &r); /* one id for two cases: refused */
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "'sine'"));
+    cl_free(&r);
     const char *bad[] = {cl_harness, "run", suite, "--input", wav, NULL};
     cl_run(wd, NULL, bad, &r);
     cl_expect_code(&r, 2);

@@ -230,6 +230,106 @@ static void dsp_exec_refused(void **state)
     cl_free(&r);
 }
 
+/* ---- random parameters ------------------------------------------------------------------ */
+
+static unsigned long long dsp_rng = 0x5eed;
+static double dsp_u(void) /* uniform [0, 1): splitmix64 */
+{
+    unsigned long long z = (dsp_rng += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0;
+}
+static long long dsp_i(long long lo, long long hi) /* uniform in [lo, hi] */
+{
+    return lo + (long long)(dsp_u() * (double)(hi - lo + 1));
+}
+static const char *dsp_pick(const char *const *v, int n)
+{
+    return v[dsp_i(0, n - 1)];
+}
+
+/* 40 groups of parameters drawn at random (seed SONO_TEST_SEED, default fixed so CI is
+ * repeatable; the seed is printed), every impl on each, every case must pass the harness's
+ * check against the float64 reference. Sizes keep the naive rung under ~50 ms a case. */
+static void dsp_random_params(void **state)
+{
+    (void)state;
+    const char *seed_env = getenv("SONO_TEST_SEED");
+    dsp_rng = seed_env ? strtoull(seed_env, NULL, 0) : 0x5eed;
+    print_message("dsp_random_params: SONO_TEST_SEED=%llu\n", dsp_rng);
+    static const char *const rates[] = {"8000", "16000", "22050", "44100", "48000"};
+    static const char *const windows[] = {"hann", "hamming", "blackman"};
+    static const char *const outputs[] = {"power", "magnitude", "complex"};
+    static const char *const scales[] = {"slaney", "htk"};
+    static const char *const norms[] = {"slaney", "none"};
+    static const char *const inputs[] = {"noise(seed=3)", "pink", "sweep", "speech",
+                                         "clicks(period=0.01)", "square(freq=300)", "silence"};
+    char suite[PATH_MAX], out[PATH_MAX];
+    snprintf(suite, sizeof suite, "%s/random.ini", cl_tmp);
+    snprintf(out, sizeof out, "%s/random.json", cl_tmp);
+    FILE *f = fopen(suite, "w");
+    assert_non_null(f);
+    fprintf(f, "[suite]\ndescription = random DSP params\nbudget_s = 0.01\nwarmup_s = 0\n"
+               "min_time_s = 0.001\nmax_samples = 2\n");
+    int groups = 40;
+    for (int g = 0; g < groups; g++) {
+        int op = (int)dsp_i(0, 3);
+        long long n_fft = dsp_i(8, 600), rate = atoll(dsp_pick(rates, 5));
+        long long hop = dsp_i(n_fft / 4 + 1, n_fft);
+        double seconds = (double)dsp_i(n_fft + 1, 6 * n_fft) / (double)rate;
+        fprintf(f, "\n[g%d]\nimpls = cpu/naive, cpu/fast, fftwblas/batched\ninputs = %s\n", g,
+                dsp_pick(inputs, 7));
+        if (op == 2) { /* logmel: Whisper's fixed framing, only the length and mels vary */
+            fprintf(f, "op = logmel\nseconds = %.6f\nn_mels = %s\npad_or_trim = 0\n",
+                    (double)dsp_i(401, 4000) / 16000.0, dsp_u() < 0.5 ? "80" : "128");
+            continue;
+        }
+        fprintf(f, "op = %s\nsample_rate = %lld\nseconds = %.9g\nn_fft = %lld\nhop = %lld\n",
+                op == 0 ? "stft" : op == 1 ? "melspec" : "mfcc", rate, seconds, n_fft, hop);
+        if (op == 0) {
+            long long win = dsp_u() < 0.5 ? 0 : dsp_i(1, n_fft);
+            fprintf(f, "win_length = %lld\nwindow = %s\ncenter = %d\noutput = %s\n", win,
+                    dsp_pick(windows, 3), (int)dsp_i(0, 1), dsp_pick(outputs, 3));
+            continue;
+        }
+        long long n_mels = dsp_i(1, 64);
+        double nyq = (double)rate / 2, fmin = dsp_u() < 0.5 ? 0 : dsp_u() * nyq / 4;
+        double fmax = dsp_u() < 0.5 ? 0 : fmin + 200 + dsp_u() * (nyq - fmin - 200);
+        fprintf(f, "n_mels = %lld\nfmin = %.3f\nfmax = %.3f\nmel_scale = %s\nnorm = %s\n",
+                n_mels, fmin, fmax, dsp_pick(scales, 2), dsp_pick(norms, 2));
+        if (op == 1)
+            fprintf(f, "power = %s\n", dsp_u() < 0.5 ? "2" : dsp_u() < 0.5 ? "1" : "1.5");
+        else
+            fprintf(f, "n_mfcc = %lld\ntop_db = %s\n", dsp_i(1, n_mels),
+                    dsp_u() < 0.3 ? "0" : dsp_u() < 0.5 ? "40" : "80");
+    }
+    fclose(f);
+    cl_res r;
+    cl_h(&r, NULL, "run", suite, "--out", out, "--quiet", NULL);
+    if (r.code != 0)
+        print_error("%s\n%s\n", r.out ? r.out : "", r.err ? r.err : "");
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    json_t *doc = cl_load(out);
+    json_t *cases = json_object_get(doc, "cases");
+    assert_int_equal(json_array_size(cases), 3 * groups);
+    size_t i;
+    json_t *c;
+    int bad = 0;
+    json_array_foreach(cases, i, c) {
+        if (strcmp(cl_str(c, "status"), "ok") != 0) {
+            json_t *why = cl_get(c, "error");
+            print_error("%s: %s %s (rel_l2 %g, tol %g)\n", cl_str(c, "id"), cl_str(c, "status"),
+                        json_is_string(why) ? json_string_value(why) : "",
+                        cl_num(c, "check.rel_l2"), cl_num(c, "check.tol"));
+            bad++;
+        }
+    }
+    assert_int_equal(bad, 0);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +338,7 @@ int main(void)
         cmocka_unit_test(dsp_exec_logmel),
         cmocka_unit_test(dsp_exec_shapes),
         cmocka_unit_test(dsp_exec_refused),
+        cmocka_unit_test(dsp_random_params),
     };
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
 }

@@ -233,8 +233,22 @@ static int alloc_lanes(dsp_fast *st)
 
 static int start_pool(dsp_fast *st, sono_error *err)
 {
-    if (pthread_mutex_init(&st->mu, NULL) || pthread_cond_init(&st->go, NULL) ||
-        pthread_cond_init(&st->done, NULL))
+    /* Each primitive is destroyed here if a later one fails: teardown only knows the
+     * pool once all three exist. */
+    int ok = 0;
+    if (pthread_mutex_init(&st->mu, NULL) == 0) {
+        ok = 1;
+        if (pthread_cond_init(&st->go, NULL) == 0) {
+            ok = 2;
+            if (pthread_cond_init(&st->done, NULL) == 0)
+                ok = 3;
+            else
+                pthread_cond_destroy(&st->go);
+        }
+        if (ok < 3)
+            pthread_mutex_destroy(&st->mu);
+    }
+    if (ok < 3)
         return sono_fail(err, SONO_ENOMEM, "cpu/fast: cannot set up a pool of %d threads",
                          st->nlanes);
     st->pool = 1;
@@ -271,7 +285,8 @@ int dsp_fast_setup(const void *ctx, const sono_params *p, void **stp, sono_error
     st->plan = fastfft_plan_new(d->n_fft, 1, why, sizeof why);
     if (!st->plan) {
         dsp_fast_teardown(st);
-        return sono_fail(err, SONO_EUNSUPPORTED, "cpu/fast: fastfft for n_fft=%zu: %s",
+        /* supports() accepted this n_fft, so a failed plan is memory, not the size */
+        return sono_fail(err, SONO_ENOMEM, "cpu/fast: fastfft for n_fft=%zu: %s",
                          d->n_fft, why);
     }
     st->nwork = fastfft_work_floats(st->plan);
