@@ -12,6 +12,11 @@ typedef struct sono_check {
     double tol;      /* bound on rel_l2; max_abs must stay within tol * ref_peak */
     long long nonfinite;
     int pass;
+    /* Filled by ops with a check of their own (op->check): indices that differ from the
+     * reference's, and one line on what was compared (e.g. the distortion ratio). */
+    long long mismatches;
+    int has_mismatches;
+    char detail[200];
 } sono_check;
 
 /* out: F32/C64 (float scalars); ref: the widened F64/C128 with as many scalars.

@@ -76,7 +76,10 @@ static int get_input(const sono_plan *plan, const sono_case *c, sono_executor *k
     k->in_key[0] = k->ref_key[0] = 0;
     k->in = *desc;
     int rc = sono_buf_alloc(&k->in, err);
-    if (!rc && rate > 0) { /* an audio op fixes its rate: files are resampled to it */
+    if (!rc && c->op->input) { /* the op builds its input from the signal */
+        k->rate = rate > 0 ? rate : plan->sample_rate;
+        rc = c->op->input(&c->p, &plan->inputs[c->input], k->rate, &k->in, err);
+    } else if (!rc && rate > 0) { /* an audio op fixes its rate: files are resampled to it */
         rc = sono_input_fill_at(&plan->inputs[c->input], rate, &k->in, err);
         k->rate = rate;
     } else if (!rc)
@@ -274,8 +277,17 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
     rec->peak_rss_bytes = peak_rss_bytes();
     if (!rc) {
         double tol = c->op->tolerance(&c->p, im->growth);
-        rc = sono_check_output(&out, &k->ref, tol, &rec->check, &err);
+        if (c->op->check) {
+            rec->check = (sono_check){.tol = tol};
+            rc = c->op->check(&c->p, &k->in, &out, &k->ref, tol, &rec->check, &err);
+        } else
+            rc = sono_check_output(&out, &k->ref, tol, &rec->check, &err);
         rec->checked = rc == 0;
+    }
+    if (!rc && c->op->quality) {
+        rec->quality = (sono_quality){0};
+        rc = c->op->quality(&c->p, &k->in, &out, &rec->quality, &err);
+        rec->has_quality = rc == 0;
     }
     sono_buf_free(&out);
     if (rc) {

@@ -23,6 +23,22 @@ typedef struct sono_cost {
     double bytes;         /* input + output, each once */
 } sono_cost;
 
+/* Codec quality of one output against its input; only the fields in `has` are meaningful,
+ * and `note` says why the others are absent ("random weights: not meaningful"). */
+enum { SONO_Q_BITRATE = 1, SONO_Q_SISDR = 2, SONO_Q_MEL = 4, SONO_Q_MSTFT = 8, SONO_Q_DIST = 16 };
+typedef struct sono_quality {
+    int has;
+    double bitrate_bps; /* achieved bits per second of audio */
+    double si_sdr_db;   /* scale-invariant SDR of the output against the input */
+    double mel_l1;      /* mean |log-mel(out) - log-mel(in)| */
+    double mstft;       /* multi-scale STFT distance */
+    double distortion;  /* quantisers: ||x - decode(encode(x))||^2 / ||x||^2 */
+    char note[200];
+} sono_quality;
+
+struct sono_check;
+struct sono_input_spec;
+
 typedef struct sono_op {
     const char *name;
     const char *summary;
@@ -42,6 +58,20 @@ typedef struct sono_op {
      * Generators then synthesise at this rate and files are resampled to it; NULL: the
      * suite's sample_rate for generators and a file's own rate. */
     double (*rate)(const sono_params *p);
+    /* Optional: build the input (allocated from shapes()' description) from the suite's
+     * input spec, for ops whose input is not the signal itself: codebooks packed with
+     * vectors, codes for a decoder. rate: op->rate's, or the suite's. NULL: the signal. */
+    int (*input)(const sono_params *p, const struct sono_input_spec *spec, double rate,
+                 sono_buf *in, sono_error *err);
+    /* Optional: a check of the op's own where relative L2 does not fit (indices, equal up
+     * to ties); fills c (pass, tol, and whatever applies). NULL: relative L2 and max abs
+     * (check.h). */
+    int (*check)(const sono_params *p, const sono_buf *in, const sono_buf *out,
+                 const sono_buf *ref, double tol, struct sono_check *c, sono_error *err);
+    /* Optional: codec quality of out against in (bitrate, SI-SDR, mel and multi-scale STFT
+     * distances), recorded and shown beside the timing. */
+    int (*quality)(const sono_params *p, const sono_buf *in, const sono_buf *out,
+                   sono_quality *q, sono_error *err);
 } sono_op;
 
 /* The parameters every op takes besides its own; threads = 1 unless a suite says so. */

@@ -21,6 +21,8 @@ typedef struct sono_record {
     double audio_s;       /* seconds of audio one run() processes */
     int checked;
     sono_check check;
+    int has_quality;
+    sono_quality quality;
     int measured;
     sono_measurement m;   /* samples owned by the record */
     double setup_ns, load_ns, store_ns;

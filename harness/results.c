@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -93,6 +94,26 @@ json_t *sono_suite_json(const sono_plan *plan)
                      plan->ncases);
 }
 
+/* A figure the op did not compute, or one that is not finite (SI-SDR of a silent
+ * input), is null: JSON has no NaN, and a reader must not mistake it for a value. */
+static json_t *finite_or_null(int has, double v)
+{
+    return has && isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *quality_json(const sono_quality *q)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "bitrate_bps", finite_or_null(q->has & SONO_Q_BITRATE, q->bitrate_bps));
+    json_object_set_new(o, "si_sdr_db", finite_or_null(q->has & SONO_Q_SISDR, q->si_sdr_db));
+    json_object_set_new(o, "mel_l1", finite_or_null(q->has & SONO_Q_MEL, q->mel_l1));
+    json_object_set_new(o, "mstft", finite_or_null(q->has & SONO_Q_MSTFT, q->mstft));
+    json_object_set_new(o, "distortion", finite_or_null(q->has & SONO_Q_DIST, q->distortion));
+    if (q->note[0])
+        json_object_set_new(o, "note", json_string(q->note));
+    return o;
+}
+
 json_t *sono_record_json(const sono_record *rec)
 {
     const sono_case *c = rec->c;
@@ -114,6 +135,13 @@ json_t *sono_record_json(const sono_record *rec)
                             "ref_peak", rec->check.ref_peak, "tol", rec->check.tol,
                             "nonfinite", (json_int_t)rec->check.nonfinite,
                             "pass", rec->check.pass));
+    json_t *chk = json_object_get(o, "check");
+    if (chk && rec->check.has_mismatches)
+        json_object_set_new(chk, "mismatches", json_integer((json_int_t)rec->check.mismatches));
+    if (chk && rec->check.detail[0])
+        json_object_set_new(chk, "detail", json_string(rec->check.detail));
+    if (rec->has_quality)
+        json_object_set_new(o, "quality", quality_json(&rec->quality));
     if (rec->counters)
         json_object_set(o, "counters", rec->counters);
     if (rec->pin[0])

@@ -2,6 +2,7 @@
  * tables stay readable from n=16 to n=65536 and from nanoseconds to seconds. */
 #include "table.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,9 @@ typedef struct row {
     char op[32], impl[160], params[256], input[160], status[16], note[160];
     double median, ci_rel, gflops, gbps, xrt, rel_l2, roof;
     int measured, checked, order;
+    int has_q;            /* a codec case: bitrate and quality, or why quality is absent */
+    double kbps, si_sdr;  /* NAN when not recorded */
+    char qnote[64];
 } row;
 
 struct sono_table {
@@ -78,6 +82,13 @@ int sono_table_add(sono_table *t, const sono_case *c, const json_t *rec)
     r->xrt = num(rec, "derived", "x_realtime");
     r->rel_l2 = num(rec, "check", "rel_l2");
     r->roof = num(rec, "derived", "roofline_pct");
+    const json_t *q = json_object_get(rec, "quality");
+    r->has_q = q != NULL;
+    const json_t *br = json_object_get(q, "bitrate_bps"), *sd = json_object_get(q, "si_sdr_db");
+    r->kbps = json_is_number(br) ? json_number_value(br) / 1000.0 : NAN;
+    r->si_sdr = json_is_number(sd) ? json_number_value(sd) : NAN;
+    const char *qn = json_string_value(json_object_get(q, "note"));
+    snprintf(r->qnote, sizeof r->qnote, "%s", qn ? qn : "");
     return 0;
 }
 
@@ -126,12 +137,20 @@ void sono_table_print(const sono_table *t, FILE *f)
         w_par = b > w_par ? b : w_par;
         w_in = c > w_in ? c : w_in;
     }
+    int quality = 0; /* this op's section shows bitrate and SI-SDR columns */
     for (int i = 0; i < t->n; i++) {
         const row *r = &rows[i];
-        if (i == 0 || strcmp(r->op, rows[i - 1].op) != 0)
-            fprintf(f, "\n== %s ==\n%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  %9s  %s\n",
+        if (i == 0 || strcmp(r->op, rows[i - 1].op) != 0) {
+            quality = 0;
+            for (int j = i; j < t->n && strcmp(rows[j].op, r->op) == 0; j++)
+                quality |= rows[j].has_q;
+            fprintf(f, "\n== %s ==\n%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  %9s  ",
                     r->op, w_impl, "impl", w_par, "params", w_in, "input", "median", "+-CI",
-                    "GFLOP/s", "GB/s", "roof%", "x realtime", "rel.err", "status");
+                    "GFLOP/s", "GB/s", "roof%", "x realtime", "rel.err");
+            if (quality)
+                fprintf(f, "%7s  %9s  ", "kbps", "SI-SDR dB");
+            fprintf(f, "status\n");
+        }
         char med[32] = "-", ci[32] = "-", gf[32] = "-", gb[32] = "-", xr[32] = "-", err[32] = "-";
         char roof[32] = "-";
         if (r->roof > 0)
@@ -145,9 +164,20 @@ void sono_table_print(const sono_table *t, FILE *f)
         }
         if (r->checked)
             snprintf(err, sizeof err, "%.2e", r->rel_l2);
-        fprintf(f, "%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  %9s  %s%s%s\n", w_impl,
-                r->impl, w_par, r->params, w_in, r->input, med, ci, gf, gb, roof, xr, err,
-                r->status, r->note[0] ? ": " : "", r->note);
+        fprintf(f, "%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  %9s  ", w_impl, r->impl,
+                w_par, r->params, w_in, r->input, med, ci, gf, gb, roof, xr, err);
+        if (quality) {
+            char kb[32] = "-", sd[32] = "-";
+            if (isfinite(r->kbps))
+                snprintf(kb, sizeof kb, "%.2f", r->kbps);
+            if (isfinite(r->si_sdr))
+                snprintf(sd, sizeof sd, "%.2f", r->si_sdr);
+            else if (r->has_q && r->qnote[0]) /* say why, e.g. random weights */
+                snprintf(sd, sizeof sd, "n/a");
+            fprintf(f, "%7s  %9s  ", kb, sd);
+        }
+        const char *why = r->note[0] ? r->note : r->has_q && !isfinite(r->si_sdr) ? r->qnote : "";
+        fprintf(f, "%s%s%s\n", r->status, why[0] ? ": " : "", why);
     }
     free(rows);
 }
