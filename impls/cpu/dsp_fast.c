@@ -3,23 +3,20 @@
  * from the bins and each mel filter summed over its own band only. Frames are split in
  * contiguous chunks over a pthread pool started in setup; threads=1 runs inline. */
 #include <math.h>
-#include <pthread.h>
 
 #include "cpu_impls.h"
 #include "fastfft.h"
 #include "frontend.h"
+#include "pool.h"
 
 #define MAX_THREADS 256
 
-enum { JOB_FRAMES, JOB_POST, JOB_QUIT };
+enum { JOB_FRAMES, JOB_POST };
 
 typedef struct dsp_fast dsp_fast;
 
 /* One thread's own scratch, so threads share nothing they write but the output. */
 typedef struct lane {
-    dsp_fast *st;
-    int id;
-    pthread_t tid;
     float *work;  /* fastfft's scratch */
     float *frame; /* n_fft: the windowed frame; zero outside the window, set once */
     float *spec;  /* nbins interleaved complex */
@@ -38,15 +35,7 @@ struct dsp_fast {
     float *mel;      /* mfcc: [n_mels, frames] before the DCT */
     float *dct;      /* mfcc: [n_mfcc, n_mels] */
     float max;       /* the whole output's largest log value, for JOB_POST */
-    /* The pool, as in triad.c: a mutex and two condition variables, so a failed
-     * pthread_create can still release the workers already started. */
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    int job;
-    unsigned long gen;
-    int pending;
-    int nworkers;    /* started: lanes 1..nworkers; the caller of run() is lane 0 */
-    int pool;
+    cpu_pool *pool;  /* nlanes - 1 threads; the caller of run() is lane 0 */
     int nlanes;      /* = threads */
     lane *lanes;
 };
@@ -122,8 +111,9 @@ static void post_job(dsp_fast *st, size_t lo, size_t hi)
     }
 }
 
-static void do_job(dsp_fast *st, int job, int id)
+static void do_job(void *ctx, int job, int id)
 {
+    dsp_fast *st = ctx;
     size_t lo, hi;
     chunk(st, id, &lo, &hi);
     if (job == JOB_FRAMES)
@@ -132,66 +122,12 @@ static void do_job(dsp_fast *st, int job, int id)
         post_job(st, lo, hi);
 }
 
-static void *worker_main(void *arg)
-{
-    lane *ln = arg;
-    dsp_fast *st = ln->st;
-    unsigned long seen = 0;
-    for (;;) {
-        pthread_mutex_lock(&st->mu);
-        while (st->gen == seen)
-            pthread_cond_wait(&st->go, &st->mu);
-        seen = st->gen;
-        int job = st->job;
-        pthread_mutex_unlock(&st->mu);
-        if (job == JOB_QUIT)
-            return NULL;
-        do_job(st, job, ln->id);
-        pthread_mutex_lock(&st->mu);
-        if (--st->pending == 0)
-            pthread_cond_signal(&st->done);
-        pthread_mutex_unlock(&st->mu);
-    }
-}
-
-/* Runs job on every lane, the caller taking lane 0, and returns when all are done. */
-static void pool_run(dsp_fast *st, int job)
-{
-    if (st->nworkers == 0) {
-        if (job != JOB_QUIT)
-            do_job(st, job, 0);
-        return;
-    }
-    pthread_mutex_lock(&st->mu);
-    st->job = job;
-    st->pending = job == JOB_QUIT ? 0 : st->nworkers;
-    st->gen++;
-    pthread_cond_broadcast(&st->go);
-    pthread_mutex_unlock(&st->mu);
-    if (job == JOB_QUIT)
-        return;
-    do_job(st, job, 0);
-    pthread_mutex_lock(&st->mu);
-    while (st->pending > 0)
-        pthread_cond_wait(&st->done, &st->mu);
-    pthread_mutex_unlock(&st->mu);
-}
-
 void dsp_fast_teardown(void *vst)
 {
     dsp_fast *st = vst;
     if (!st)
         return;
-    if (st->nworkers > 0) {
-        pool_run(st, JOB_QUIT);
-        for (int i = 1; i <= st->nworkers; i++)
-            pthread_join(st->lanes[i].tid, NULL);
-    }
-    if (st->pool) {
-        pthread_mutex_destroy(&st->mu);
-        pthread_cond_destroy(&st->go);
-        pthread_cond_destroy(&st->done);
-    }
+    cpu_pool_free(st->pool);
     for (int i = 0; st->lanes && i < st->nlanes; i++) {
         free(st->lanes[i].work);
         free(st->lanes[i].frame);
@@ -218,7 +154,6 @@ static int alloc_lanes(dsp_fast *st)
         return SONO_ENOMEM;
     for (int i = 0; i < st->nlanes; i++) {
         lane *ln = &st->lanes[i];
-        *ln = (lane){.st = st, .id = i};
         ln->work = fe_alloc(st->nwork, sizeof(float));
         ln->frame = fe_alloc(d->n_fft, sizeof(float));
         ln->spec = fe_alloc(2 * d->nbins, sizeof(float));
@@ -227,37 +162,6 @@ static int alloc_lanes(dsp_fast *st)
         if (!ln->work || !ln->frame || !ln->spec || !ln->pw || !ln->col)
             return SONO_ENOMEM;
         memset(ln->frame, 0, d->n_fft * sizeof(float));
-    }
-    return 0;
-}
-
-static int start_pool(dsp_fast *st, sono_error *err)
-{
-    /* Each primitive is destroyed here if a later one fails: teardown only knows the
-     * pool once all three exist. */
-    int ok = 0;
-    if (pthread_mutex_init(&st->mu, NULL) == 0) {
-        ok = 1;
-        if (pthread_cond_init(&st->go, NULL) == 0) {
-            ok = 2;
-            if (pthread_cond_init(&st->done, NULL) == 0)
-                ok = 3;
-            else
-                pthread_cond_destroy(&st->go);
-        }
-        if (ok < 3)
-            pthread_mutex_destroy(&st->mu);
-    }
-    if (ok < 3)
-        return sono_fail(err, SONO_ENOMEM, "cpu/fast: cannot set up a pool of %d threads",
-                         st->nlanes);
-    st->pool = 1;
-    for (int i = 1; i < st->nlanes; i++) {
-        int rc = pthread_create(&st->lanes[i].tid, NULL, worker_main, &st->lanes[i]);
-        if (rc != 0)
-            return sono_fail(err, SONO_EDEVICE, "cpu/fast: pthread_create failed for thread "
-                             "%d of %d: %s", i + 1, st->nlanes, strerror(rc));
-        st->nworkers = i;
     }
     return 0;
 }
@@ -311,7 +215,7 @@ int dsp_fast_setup(const void *ctx, const sono_params *p, void **stp, sono_error
     st->wlen = d->win_length;
     if (st->dct)
         fe_dct_make(d, st->dct);
-    if (st->nlanes > 1 && (rc = start_pool(st, err)) < 0) {
+    if ((rc = cpu_pool_new(st->nlanes, do_job, st, "cpu/fast", &st->pool, err)) < 0) {
         dsp_fast_teardown(st);
         return rc;
     }
@@ -324,13 +228,13 @@ int dsp_fast_run(void *vst)
     dsp_fast *st = vst;
     const fe_dims *d = &st->io.d;
     fe_pad(d, st->io.x, st->io.padded);
-    pool_run(st, JOB_FRAMES);
+    cpu_pool_run(st->pool, JOB_FRAMES);
     if (d->op == FE_STFT || d->op == FE_MELSPEC)
         return 0;
     st->max = -INFINITY;
     for (int i = 0; i < st->nlanes; i++)
         st->max = st->lanes[i].max > st->max ? st->lanes[i].max : st->max;
-    pool_run(st, JOB_POST);
+    cpu_pool_run(st->pool, JOB_POST);
     return 0;
 }
 
@@ -355,5 +259,6 @@ size_t dsp_fast_workspace(void *vst)
     if (st->mel)
         floats += d->n_mels * d->frames + d->n_mfcc * d->n_mels;
     return sizeof *st + fe_io_bytes(&st->io) + floats * sizeof(float) +
-           fe_melbank_bytes(&st->bank) + (size_t)st->nlanes * sizeof(lane);
+           fe_melbank_bytes(&st->bank) + (size_t)st->nlanes * sizeof(lane) +
+           cpu_pool_bytes(st->pool);
 }

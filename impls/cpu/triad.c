@@ -1,39 +1,21 @@
 /* triad.c — cpu/triad: STREAM's triad a = b + 3c on `threads` threads, each owning one
  * contiguous chunk. The threads are started in setup and kept in a pool for the case, so
  * run() pays one start/finish handshake, not thread creation; threads=1 uses no thread. */
-#include <pthread.h>
-
 #include "cpu_impls.h"
+#include "pool.h"
 
 #define MAX_THREADS 256
 #define CHUNK_ALIGN 16 /* floats: chunks start on 64-byte lines, so no line is shared */
 
-enum { JOB_TOUCH, JOB_COPY, JOB_TRIAD, JOB_QUIT };
+enum { JOB_TOUCH, JOB_COPY, JOB_TRIAD };
 
-typedef struct triad triad;
-typedef struct worker {
-    triad *st;
-    int id;
-    pthread_t tid;
-} worker;
-
-struct triad {
+typedef struct triad {
     size_t n;
     int threads;
     float *a, *b, *c;   /* a: the output; b, c: own copies of the input rows */
     const float *src;   /* the input while JOB_COPY runs */
-    /* The pool: a start/finish barrier built on a mutex and two condition variables
-     * rather than pthread_barrier_t, so a failed pthread_create in setup can still
-     * release the workers already started (a barrier would wait for the missing one). */
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    int job;
-    unsigned long gen; /* bumped per job; a worker runs when it sees a new value */
-    int pending;       /* workers still busy with the current job */
-    int nworkers;      /* started: ids 1..nworkers; the caller of run() is id 0 */
-    int pool;          /* mu, go, done initialised */
-    worker *w;
-};
+    cpu_pool *pool;     /* threads - 1 workers; the caller of run() takes chunk 0 */
+} triad;
 
 int triad_supports(const void *ctx, const sono_params *p, char *why, size_t n)
 {
@@ -83,8 +65,9 @@ static void kernel(float *restrict a, const float *restrict b, const float *rest
 /* Every job works on the calling thread's own chunk, so the pages of a chunk are first
  * touched (TOUCH, COPY) by the thread that streams them in run(): on a NUMA machine they
  * sit in that thread's node. */
-static void do_job(triad *st, int job, int id)
+static void do_job(void *ctx, int job, int id)
 {
+    triad *st = ctx;
     size_t lo, hi;
     chunk(st, id, &lo, &hi);
     if (lo >= hi)
@@ -106,67 +89,12 @@ static void do_job(triad *st, int job, int id)
     }
 }
 
-static void *worker_main(void *arg)
-{
-    worker *w = arg;
-    triad *st = w->st;
-    unsigned long seen = 0;
-    for (;;) {
-        pthread_mutex_lock(&st->mu);
-        while (st->gen == seen)
-            pthread_cond_wait(&st->go, &st->mu);
-        seen = st->gen;
-        int job = st->job;
-        pthread_mutex_unlock(&st->mu);
-        if (job == JOB_QUIT)
-            return NULL;
-        do_job(st, job, w->id);
-        pthread_mutex_lock(&st->mu);
-        if (--st->pending == 0)
-            pthread_cond_signal(&st->done);
-        pthread_mutex_unlock(&st->mu);
-    }
-}
-
-/* Runs job on every thread, the caller taking chunk 0, and returns when all are done. */
-static void pool_run(triad *st, int job)
-{
-    if (st->nworkers == 0) {
-        if (job != JOB_QUIT)
-            do_job(st, job, 0);
-        return;
-    }
-    pthread_mutex_lock(&st->mu);
-    st->job = job;
-    st->pending = job == JOB_QUIT ? 0 : st->nworkers;
-    st->gen++;
-    pthread_cond_broadcast(&st->go);
-    pthread_mutex_unlock(&st->mu);
-    if (job == JOB_QUIT)
-        return;
-    do_job(st, job, 0);
-    pthread_mutex_lock(&st->mu);
-    while (st->pending > 0)
-        pthread_cond_wait(&st->done, &st->mu);
-    pthread_mutex_unlock(&st->mu);
-}
-
 void triad_teardown(void *vst)
 {
     triad *st = vst;
     if (!st)
         return;
-    if (st->nworkers > 0) {
-        pool_run(st, JOB_QUIT);
-        for (int i = 0; i < st->nworkers; i++)
-            pthread_join(st->w[i].tid, NULL);
-    }
-    if (st->pool) {
-        pthread_mutex_destroy(&st->mu);
-        pthread_cond_destroy(&st->go);
-        pthread_cond_destroy(&st->done);
-    }
-    free(st->w);
+    cpu_pool_free(st->pool);
     free(st->a);
     free(st->b);
     free(st->c);
@@ -195,27 +123,11 @@ int triad_setup(const void *ctx, const sono_params *p, void **stp, sono_error *e
         return sono_fail(err, SONO_ENOMEM, "triad: cannot allocate 3 arrays of n=%zu floats",
                          n);
     }
-    if (st->threads > 1) {
-        st->w = calloc((size_t)st->threads - 1, sizeof *st->w);
-        if (!st->w || pthread_mutex_init(&st->mu, NULL) ||
-            pthread_cond_init(&st->go, NULL) || pthread_cond_init(&st->done, NULL)) {
-            triad_teardown(st);
-            return sono_fail(err, SONO_ENOMEM, "triad: cannot set up a pool of %d threads",
-                             st->threads);
-        }
-        st->pool = 1;
-        for (int i = 0; i < st->threads - 1; i++) {
-            st->w[i] = (worker){.st = st, .id = i + 1};
-            if ((rc = pthread_create(&st->w[i].tid, NULL, worker_main, &st->w[i])) != 0) {
-                int want = st->threads;
-                triad_teardown(st);
-                return sono_fail(err, SONO_EDEVICE, "triad: pthread_create failed for "
-                                 "thread %d of %d: %s", i + 2, want, strerror(rc));
-            }
-            st->nworkers = i + 1;
-        }
+    if ((rc = cpu_pool_new(st->threads, do_job, st, "triad", &st->pool, err)) < 0) {
+        triad_teardown(st);
+        return rc;
     }
-    pool_run(st, JOB_TOUCH);
+    cpu_pool_run(st->pool, JOB_TOUCH);
     *stp = st;
     return 0;
 }
@@ -230,14 +142,15 @@ int triad_load(void *vst, const sono_buf *in, sono_error *err)
                          "elements, %zu bytes", st->n, (int)in->dtype, sono_buf_elems(in),
                          in->nbytes);
     st->src = in->data;
-    pool_run(st, JOB_COPY);
+    cpu_pool_run(st->pool, JOB_COPY);
     st->src = NULL;
     return 0;
 }
 
 int triad_run(void *vst)
 {
-    pool_run(vst, JOB_TRIAD);
+    triad *st = vst;
+    cpu_pool_run(st->pool, JOB_TRIAD);
     return 0;
 }
 
@@ -267,5 +180,5 @@ int triad_describe(void *vst, char *buf, size_t n)
 size_t triad_workspace(void *vst)
 {
     const triad *st = vst;
-    return 3 * st->n * sizeof(float) + (size_t)st->nworkers * sizeof(worker);
+    return 3 * st->n * sizeof(float) + cpu_pool_bytes(st->pool);
 }
