@@ -37,8 +37,10 @@ double sono_si_sdr_db(const float *ref, const float *est, long long n)
         sig += t * t;
         noise += d * d;
     }
+    if (sig == 0)
+        return -INFINITY; /* est has nothing of ref: silent or orthogonal */
     if (noise == 0)
-        return sig > 0 ? INFINITY : NAN;
+        return INFINITY;
     return 10.0 * log10(sig / noise);
 }
 

@@ -94,6 +94,7 @@ static void si_sdr_identities(void **state)
     assert_true(sono_si_sdr_db(x, y, N) > 100.0); /* both made zero-mean first */
     memset(y, 0, sizeof *y * N);
     assert_true(sono_si_sdr_db(y, x, N) == -INFINITY); /* a silent reference */
+    assert_true(sono_si_sdr_db(x, y, N) == -INFINITY); /* a silent estimate */
     free(x);
     free(y);
 }
