@@ -26,6 +26,7 @@ CORE_LIB := $(BUILD)/libsonocore.a
 
 # A backend is a folder under impls/ with C sources; cuda and py come with their issues.
 BACKENDS := cpu fftw template blas fftwblas
+BACKENDS += opus
 PLUGINS  := $(BACKENDS:%=$(BUILD)/plugins/%.so)
 # impls/common/: impl-side helpers (windows, filterbanks, framing) that the backends with
 # audio front ends compile in; they share nothing with the references in harness/ops/.
@@ -43,6 +44,9 @@ CFLAGS_blas := $(shell pkg-config --cflags openblas 2>/dev/null)
 # fftwblas: the audio front ends as batched FFTW r2c plus one SGEMM for the filterbank
 LIBS_fftwblas := $(LIBS_fftw) $(LIBS_blas) -lm
 CFLAGS_fftwblas := $(CFLAGS_fftw) $(CFLAGS_blas)
+# opus: libopus, the reference Opus codec (codec.opus)
+LIBS_opus := $(shell pkg-config --libs opus 2>/dev/null) -lm
+CFLAGS_opus := $(shell pkg-config --cflags opus 2>/dev/null)
 
 TEST_PLUGINS := $(patsubst tests/plugins/%.c,$(BUILD)/test-plugins/%.so,$(wildcard tests/plugins/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)

@@ -11,7 +11,9 @@ pkgs=(build-essential pkg-config
       alsa-utils libsamplerate0-dev
       # issue 9, HTML reports: the renderer (Debian's matplotlib, for /usr/bin/python3)
       # and headless Chromium for the test that opens the report
-      python3-matplotlib chromium)
+      python3-matplotlib chromium
+      # issue 7, codecs suite: libopus for the codec.opus baseline
+      libopus-dev)
 # Later issues append here (libopus-dev, ...),
 # each with the issue that needs it.
 

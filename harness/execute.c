@@ -308,6 +308,8 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
         snprintf(msg, sizeof msg, "%s: rel_l2 %.3g, max_abs %.3g (tol %.3g, x peak %.3g)",
                  rec->check.nonfinite ? "non-finite output" : "exceeds tolerance",
                  rec->check.rel_l2, rec->check.max_abs, rec->check.tol, rec->check.ref_peak);
+        if (c->op->check && rec->check.detail[0]) /* an op's own check says what failed */
+            snprintf(msg, sizeof msg, "check failed: %s", rec->check.detail);
         set_status(rec, "fail", msg);
     }
     return 0;
