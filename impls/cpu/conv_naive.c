@@ -74,21 +74,26 @@ static void conv_forward(conv_state *st)
     }
 }
 
-/* y[co, u] = b + sum over (c, j, t) with t*stride + j*dil = u of W[c, co, j] x[c, t] */
+/* y[co, u] = b + sum over (c, j, t) with t*stride + j*dil = u of W[c, co, j] x[c, t]:
+ * the input steps t whose taps can reach u lie in [(u - span)/stride, u/stride], and
+ * t contributes when u - t*stride is a multiple of dil, through tap (u - t*stride)/dil. */
 static void conv_transposed(conv_state *st)
 {
     const nn_conv *c = &st->c;
+    size_t span = c->dil * (c->k - 1);
     for (size_t co = 0; co < c->cout; co++) {
         size_t g = co / c->cog, o = co - g * c->cog;
         for (size_t u = 0; u < c->tout; u++) {
+            size_t t_lo = u > span ? (u - span + c->stride - 1) / c->stride : 0;
+            size_t t_hi = u / c->stride < c->T - 1 ? u / c->stride : c->T - 1;
             float acc = st->b[co];
             for (size_t ci = g * c->cig; ci < (g + 1) * c->cig; ci++) {
                 const float *xc = st->x + ci * c->T;
                 const float *wc = st->w + (ci * c->cog + o) * c->k;
-                for (size_t j = 0; j < c->k && j * c->dil <= u; j++) {
-                    size_t r = u - j * c->dil;
-                    if (r % c->stride == 0 && r / c->stride < c->T)
-                        acc += wc[j] * xc[r / c->stride];
+                for (size_t t = t_lo; t <= t_hi; t++) {
+                    size_t r = u - t * c->stride;
+                    if (r % c->dil == 0)
+                        acc += wc[r / c->dil] * xc[t];
                 }
             }
             st->y[co * c->tout + u] = acc;
