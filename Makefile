@@ -34,6 +34,8 @@ COMMON_SRC := $(wildcard impls/common/*.c)
 COMMON_HDR := $(wildcard impls/common/*.h)
 COMMON_cpu := $(COMMON_SRC) $(COMMON_HDR)
 COMMON_fftwblas := $(COMMON_SRC) $(COMMON_HDR)
+# blas: the layer ops (conv1d, attention) read their params with impls/common/nnshape.c
+COMMON_blas := $(COMMON_SRC) $(COMMON_HDR)
 LIBS_cpu  := -lm -pthread
 LIBS_fftw := $(shell pkg-config --libs fftw3f 2>/dev/null) -lfftw3f_threads -lpthread
 CFLAGS_fftw := $(shell pkg-config --cflags fftw3f 2>/dev/null)
@@ -41,6 +43,7 @@ LIBS_template :=
 # blas: OpenBLAS's SGEMM, the peak FLOP/s that `harness calibrate` measures
 LIBS_blas := $(shell pkg-config --libs openblas 2>/dev/null)
 CFLAGS_blas := $(shell pkg-config --cflags openblas 2>/dev/null)
+LIBS_blas += -lm
 # fftwblas: the audio front ends as batched FFTW r2c plus one SGEMM for the filterbank
 LIBS_fftwblas := $(LIBS_fftw) $(LIBS_blas) -lm
 CFLAGS_fftwblas := $(CFLAGS_fftw) $(CFLAGS_blas)

@@ -104,8 +104,10 @@ int sono_cmd_exec(sono_reg *R, int argc, char **argv)
     void *st = NULL;
     int step = sono_buf_alloc(&in, &err) || sono_buf_alloc(&out, &err) ||
                sono_buf_alloc(&ref, &err) ||
-               (op->rate ? sono_input_fill_at(&spec, rate = op->rate(&p), &in, &err)
-                         : sono_input_fill(&spec, rate, &in, &rate, &err)) ||
+               (op->input  ? op->input(&p, &spec, op->rate ? (rate = op->rate(&p)) : rate,
+                                       &in, &err)
+                : op->rate ? sono_input_fill_at(&spec, rate = op->rate(&p), &in, &err)
+                           : sono_input_fill(&spec, rate, &in, &rate, &err)) ||
                op->reference(&p, &in, &ref, &err) ||
                e->impl->setup(e->impl->ctx, &p, &st, &err);
     if (!step) {

@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 
+#include "blas_impls.h"
 #include "sono.h"
 
 typedef struct state {
@@ -148,6 +149,18 @@ static const sono_impl impls[] = {
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
      .supports = supports, .setup = setup, .load = load, .run = run, .store = store,
      .teardown = teardown, .describe = describe, .workspace = workspace},
+    {.abi = SONO_ABI_VERSION, .op = "conv1d", .name = "im2col",
+     .summary = "im2col + one SGEMM per group and chunk; transposed: SGEMM then col2im",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = im2col_supports, .setup = im2col_setup, .load = im2col_load,
+     .run = im2col_run, .store = im2col_store, .teardown = im2col_teardown,
+     .describe = im2col_describe, .workspace = im2col_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "attention", .name = "gemm",
+     .summary = "tiled SGEMMs with a streaming softmax (FlashAttention schedule), O(tile) memory",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = attn_gemm_supports, .setup = attn_gemm_setup, .load = attn_gemm_load,
+     .run = attn_gemm_run, .store = attn_gemm_store, .teardown = attn_gemm_teardown,
+     .describe = attn_gemm_describe, .workspace = attn_gemm_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

@@ -117,4 +117,22 @@ void dsp_fast_teardown(void *st);
 int dsp_fast_describe(void *st, char *buf, size_t n);
 size_t dsp_fast_workspace(void *st);
 
+/* conv_naive.c: cpu/naive for conv1d (direct loops) */
+int conv_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int conv_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int conv_naive_load(void *st, const sono_buf *in, sono_error *err);
+int conv_naive_run(void *st);
+int conv_naive_store(void *st, sono_buf *out, sono_error *err);
+void conv_naive_teardown(void *st);
+size_t conv_naive_workspace(void *st);
+
+/* attn_naive.c: cpu/naive for attention (the whole score matrix, one head at a time) */
+int attn_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int attn_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int attn_naive_load(void *st, const sono_buf *in, sono_error *err);
+int attn_naive_run(void *st);
+int attn_naive_store(void *st, sono_buf *out, sono_error *err);
+void attn_naive_teardown(void *st);
+size_t attn_naive_workspace(void *st);
+
 #endif

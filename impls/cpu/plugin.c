@@ -210,6 +210,18 @@ static const sono_impl impls[] = {
      .supports = dsp_fast_supports, .setup = dsp_fast_setup, .load = fe_load,
      .run = dsp_fast_run, .store = fe_store, .teardown = dsp_fast_teardown,
      .describe = dsp_fast_describe, .workspace = dsp_fast_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "conv1d", .name = "naive",
+     .summary = "conv1d by definition: direct loops, one float32 dot product per output",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = conv_naive_supports, .setup = conv_naive_setup, .load = conv_naive_load,
+     .run = conv_naive_run, .store = conv_naive_store, .teardown = conv_naive_teardown,
+     .workspace = conv_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "attention", .name = "naive",
+     .summary = "attention by definition: the seq x seq score matrix per head, softmax, P V",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = attn_naive_supports, .setup = attn_naive_setup, .load = attn_naive_load,
+     .run = attn_naive_run, .store = attn_naive_store, .teardown = attn_naive_teardown,
+     .workspace = attn_naive_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

@@ -1,0 +1,177 @@
+/* attention.c — op "attention": multi-head scaled dot-product attention, batch 1, with an
+ * optional causal mask. Input float32, one 1-D buffer packed [Q | K | V], each
+ * [heads, seq, head_dim] row-major; output float32 [heads, seq, head_dim]:
+ *   O[h, i] = sum_j P[h, i, j] V[h, j],  P[h, i, :] = softmax_j(Q[h, i] . K[h, j] / sqrt(d)
+ *             + M[i, j]),  M[i, j] = -inf for j > i when causal = 1, else 0.
+ * Q, K, V are seeded N(0, 1) values (a fixed seed; the suite's signal does not enter, so
+ * run it with inputs = noise): unit-variance entries as after a LayerNorm, so the scores
+ * have variance ~1 and the softmax is neither one-hot nor flat. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "nnrand.h"
+#include "op.h"
+
+#define SEED 0xa77e5eedull
+/* The reference costs ~2 multiply-adds per heads*seq^2*head_dim in double, a few ns
+ * each: 2^36 (8 heads of 8192 x 128) is about a minute; past it, minutes. */
+#define MAX_WORK (1LL << 36)
+
+static const sono_param_spec params[] = {
+    {.name = "seq", .type = SONO_PINT, .imin = 1, .imax = 16384, .idflt = 1024,
+     .help = "sequence length (queries = keys)"},
+    {.name = "heads", .type = SONO_PINT, .imin = 1, .imax = 256, .idflt = 8,
+     .help = "attention heads"},
+    {.name = "head_dim", .type = SONO_PINT, .imin = 1, .imax = 512, .idflt = 64,
+     .help = "d, the size of each query, key and value vector (64 or 128 in practice)"},
+    {.name = "causal", .type = SONO_PINT, .imin = 0, .imax = 1, .idflt = 0,
+     .help = "1: query i attends to keys j <= i only"},
+};
+
+typedef struct dims {
+    long long seq, heads, d;
+    int causal;
+} dims;
+
+static dims get(const sono_params *p)
+{
+    return (dims){.seq = sono_param_int(p, "seq", 1024),
+                  .heads = sono_param_int(p, "heads", 8),
+                  .d = sono_param_int(p, "head_dim", 64),
+                  .causal = (int)sono_param_int(p, "causal", 0)};
+}
+
+static int validate(const sono_params *p, sono_error *err)
+{
+    dims a = get(p);
+    if (a.heads * a.seq * a.seq > MAX_WORK / a.d)
+        return sono_fail(err, SONO_EINVAL,
+                         "attention: heads*seq^2*head_dim = %lld*%lld^2*%lld exceeds 2^36: the "
+                         "float64 reference would take minutes; use fewer heads", a.heads,
+                         a.seq, a.d);
+    return 0;
+}
+
+static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
+{
+    dims a = get(p);
+    long long n = a.heads * a.seq * a.d;
+    *in = (sono_buf){.dtype = SONO_F32, .ndim = 1, .shape = {3 * n}};
+    *out = (sono_buf){.dtype = SONO_F32, .ndim = 3, .shape = {a.heads, a.seq, a.d}};
+}
+
+static int input(const sono_params *p, const struct sono_input_spec *spec, double rate,
+                 sono_buf *in, sono_error *err)
+{
+    (void)spec;
+    (void)rate;
+    (void)err;
+    uint64_t s = SEED;
+    float *v = in->data;
+    long long n = sono_buf_elems(in);
+    (void)p;
+    for (long long i = 0; i < n; i++)
+        v[i] = (float)sono_nn_normal(&s);
+    return 0;
+}
+
+/* Per query: the scores in double, their max subtracted before exp (so no term overflows
+ * and the largest is exactly 1), the weighted sum of V, divided by the sum of weights. */
+static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
+                     sono_error *err)
+{
+    dims a = get(p);
+    long long n = a.heads * a.seq * a.d;
+    if (sono_buf_elems(in) != 3 * n || sono_buf_elems(ref) != n)
+        return sono_fail(err, SONO_EINVAL, "attention reference: input has %lld values, "
+                         "output %lld; the params give %lld and %lld", sono_buf_elems(in),
+                         sono_buf_elems(ref), 3 * n, n);
+    size_t hs = (size_t)(a.seq * a.d);
+    double *k = malloc(hs * sizeof *k), *v = malloc(hs * sizeof *v),
+           *w = malloc((size_t)a.seq * sizeof *w);
+    if (!k || !v || !w) {
+        free(k);
+        free(v);
+        free(w);
+        return sono_fail(err, SONO_ENOMEM, "attention reference: no memory for one head "
+                         "(seq=%lld, head_dim=%lld) in double", a.seq, a.d);
+    }
+    const float *Q = in->data, *K = Q + n, *V = K + n;
+    double *O = ref->data, scale = 1.0 / sqrt((double)a.d);
+    for (long long h = 0; h < a.heads; h++) {
+        for (size_t i = 0; i < hs; i++) {
+            k[i] = K[h * (long long)hs + (long long)i];
+            v[i] = V[h * (long long)hs + (long long)i];
+        }
+        for (long long i = 0; i < a.seq; i++) {
+            const float *q = Q + h * (long long)hs + i * a.d;
+            long long nk = a.causal ? i + 1 : a.seq;
+            double m = -INFINITY;
+            for (long long j = 0; j < nk; j++) {
+                const double *kj = k + j * a.d;
+                double s = 0;
+                for (long long c = 0; c < a.d; c++)
+                    s += (double)q[c] * kj[c];
+                w[j] = s * scale;
+                m = w[j] > m ? w[j] : m;
+            }
+            double *o = O + h * (long long)hs + i * a.d, sum = 0;
+            for (long long c = 0; c < a.d; c++)
+                o[c] = 0;
+            for (long long j = 0; j < nk; j++) {
+                double e = exp(w[j] - m);
+                const double *vj = v + j * a.d;
+                sum += e;
+                for (long long c = 0; c < a.d; c++)
+                    o[c] += e * vj[c];
+            }
+            for (long long c = 0; c < a.d; c++)
+                o[c] /= sum;
+        }
+    }
+    free(k);
+    free(v);
+    free(w);
+    return 0;
+}
+
+/* 4*heads*d per (query, key) pair: 2d for the score, 2d for its share of P V (the
+ * softmax's exp and sums are not counted, as FlashAttention counts); pairs = seq^2, or
+ * seq(seq+1)/2 under the causal mask. Bytes: Q, K, V and O once. */
+static void cost(const sono_params *p, sono_cost *c)
+{
+    dims a = get(p);
+    double s = (double)a.seq, pairs = a.causal ? s * (s + 1) / 2 : s * s;
+    c->flops = 4.0 * (double)a.heads * (double)a.d * pairs;
+    c->bytes = 4.0 * 4.0 * (double)(a.heads * a.seq * a.d);
+}
+
+/* Errors, relative to an output row: a score is a float32 dot product of d terms, off by
+ * ~eps*sqrt(d) typically (eps*d at worst); exp turns an error in a score into the same
+ * relative error in its weight (softmax is well conditioned: d log p / d s <= 1). The
+ * weighted sum of V and the normaliser are sums of up to seq terms: eps*sqrt(seq)
+ * typically, eps*seq at worst. LINEAR takes the worst-case growth of both plus 16 eps for
+ * expf and the rescaling of a streaming softmax; a dropped key costs ~1/sqrt(seq), a
+ * mask off by one ~1/sqrt(i) on row i. LOG (blocked sums) takes 4 eps log2 of each. */
+static double tolerance(const sono_params *p, sono_err_growth g)
+{
+    dims a = get(p);
+    double d = (double)(a.d > 16 ? a.d : 16), s = (double)(a.seq > 16 ? a.seq : 16);
+    if (g == SONO_ERR_LINEAR)
+        return FLT_EPSILON * (d + s + 16);
+    return FLT_EPSILON * (4 * (log2(d) + log2(s)) + 16);
+}
+
+const sono_op sono_op_attention = {
+    .name = "attention",
+    .summary = "multi-head scaled dot-product attention, optional causal mask [heads, seq, d]",
+    .params = params,
+    .nparams = sizeof params / sizeof params[0],
+    .validate = validate,
+    .shapes = shapes,
+    .reference = reference,
+    .cost = cost,
+    .tolerance = tolerance,
+    .input = input,
+};
