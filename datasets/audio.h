@@ -69,6 +69,11 @@ int sono_speech_check_manifest(const char *manifest, sono_error *err);
 int sono_speech_fill(const char *manifest, double rate, float *out, long long n,
                      sono_error *err);
 
+/* Recording #index (from 0) of a manifest: its resolved path and listed sha256 (sha may
+ * be NULL); *count (may be NULL): how many it lists. Past the end: SONO_ENOTFOUND. */
+int sono_speech_entry(const char *manifest, int index, char *path, size_t n, char sha[65],
+                      int *count, sono_error *err);
+
 /* The audio files (.wav .flac .ogg .aiff .au) of a directory, sorted by name (strcmp):
  * *paths is malloc'd, free with sono_audio_free_list. None: SONO_ENOTFOUND naming dir. */
 int sono_audio_list_dir(const char *dir, char ***paths, int *count, sono_error *err);

@@ -291,3 +291,26 @@ int sono_dir_fill(const char *dir, double rate, float *out, long long n, double 
         *rate_out = rate;
     return 0;
 }
+
+/* ---- one recording of the manifest, for callers that split it (rvq training) ------ */
+
+int sono_speech_entry(const char *manifest, int index, char *path, size_t n, char sha[65],
+                      int *count, sono_error *err)
+{
+    entry *e;
+    int total, rc = load_manifest(manifest, &e, &total, err);
+    if (rc)
+        return rc;
+    if (count)
+        *count = total;
+    if (index < 0 || index >= total)
+        rc = sono_fail(err, SONO_ENOTFOUND, "%s lists %d recordings; there is no #%d",
+                       manifest, total, index + 1);
+    else if (snprintf(path, n, "%s", e[index].path) >= (int)n)
+        rc = sono_fail(err, SONO_EINVAL, "%s: path of recording #%d is too long", manifest,
+                       index + 1);
+    else if (sha)
+        memcpy(sha, e[index].sha, 65);
+    free(e);
+    return rc;
+}

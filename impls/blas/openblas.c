@@ -1,6 +1,7 @@
 /* openblas.c — the blas backend: blas/sgemm, OpenBLAS's cblas_sgemm on row-major float32,
  * the tuned kernel whose rate `harness calibrate` takes as the machine's peak FLOP/s.
- * OpenBLAS's thread count is process-wide: setup sets it for the case about to run. */
+ * OpenBLAS's thread count is process-wide: setup sets it for the case about to run.
+ * blas/gemm (vq_gemm.c): the vector quantisers as SGEMMs plus an argmin. */
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "blas_impls.h"
 #include "sono.h"
+#include "vq_gemm.h"
 
 typedef struct state {
     int m, n, k, threads;
@@ -161,6 +163,24 @@ static const sono_impl impls[] = {
      .supports = attn_gemm_supports, .setup = attn_gemm_setup, .load = attn_gemm_load,
      .run = attn_gemm_run, .store = attn_gemm_store, .teardown = attn_gemm_teardown,
      .describe = attn_gemm_describe, .workspace = attn_gemm_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "vq.encode", .name = "gemm",
+     .summary = "one SGEMM of vectors x codebook, argmin of |c|^2 - 2 x.c",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &vq_gemm_kinds[0],
+     .supports = vq_gemm_supports, .setup = vq_gemm_setup, .load = vq_gemm_load,
+     .run = vq_gemm_run, .store = vq_gemm_store, .teardown = vq_gemm_teardown,
+     .describe = vq_gemm_describe, .workspace = vq_gemm_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "rvq.encode", .name = "gemm",
+     .summary = "per stage one SGEMM of residuals x codebook, argmin of |c|^2 - 2 r.c",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &vq_gemm_kinds[1],
+     .supports = vq_gemm_supports, .setup = vq_gemm_setup, .load = vq_gemm_load,
+     .run = vq_gemm_run, .store = vq_gemm_store, .teardown = vq_gemm_teardown,
+     .describe = vq_gemm_describe, .workspace = vq_gemm_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "rvq.decode", .name = "gemm",
+     .summary = "gather-add of the n_q codewords of each vector",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &vq_gemm_kinds[2],
+     .supports = vq_gemm_supports, .setup = vq_gemm_setup, .load = vq_gemm_load,
+     .run = vq_gemm_run, .store = vq_gemm_store, .teardown = vq_gemm_teardown,
+     .describe = vq_gemm_describe, .workspace = vq_gemm_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

@@ -134,5 +134,14 @@ int attn_naive_run(void *st);
 int attn_naive_store(void *st, sono_buf *out, sono_error *err);
 void attn_naive_teardown(void *st);
 size_t attn_naive_workspace(void *st);
+/* vq_naive.c: cpu/naive for vq.encode, rvq.encode, rvq.decode (ctx: &vq_naive_kinds[i]) */
+extern const int vq_naive_kinds[3]; /* 0 vq.encode, 1 rvq.encode, 2 rvq.decode */
+int vq_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int vq_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int vq_naive_load(void *st, const sono_buf *in, sono_error *err);
+int vq_naive_run(void *st);
+int vq_naive_store(void *st, sono_buf *out, sono_error *err);
+void vq_naive_teardown(void *st);
+size_t vq_naive_workspace(void *st);
 
 #endif
