@@ -210,7 +210,8 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
     }
     snprintf(rec->input_sha256, sizeof rec->input_sha256, "%s", k->sha);
     rec->sample_rate = k->rate;
-    rec->audio_s = (double)sono_buf_elems(&k->in) / k->rate;
+    rec->audio_s = c->op->audio_seconds ? c->op->audio_seconds(&c->p)
+                                        : (double)sono_buf_elems(&k->in) / k->rate;
     if ((rc = get_ref(c, k, &out, &err))) {
         set_status(rec, "error", err.msg);
         return 0;

@@ -58,6 +58,10 @@ typedef struct sono_op {
      * Generators then synthesise at this rate and files are resampled to it; NULL: the
      * suite's sample_rate for generators and a file's own rate. */
     double (*rate)(const sono_params *p);
+    /* Optional: seconds of audio one run() stands for, for x real time: vectors at a
+     * frame rate, a layer's length at its rate. 0: not audio (no x real time). NULL: the
+     * input's elements / the rate, right when the input is the signal. */
+    double (*audio_seconds)(const sono_params *p);
     /* Optional: build the input (allocated from shapes()' description) from the suite's
      * input spec, for ops whose input is not the signal itself: codebooks packed with
      * vectors, codes for a decoder. rate: op->rate's, or the suite's. NULL: the signal. */

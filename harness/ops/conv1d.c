@@ -121,6 +121,12 @@ static double rate(const sono_params *p)
     return (double)sono_param_int(p, "sample_rate", 24000);
 }
 
+/* The input's length per channel at the layer's rate (the packed weights are no audio). */
+static double audio_seconds(const sono_params *p)
+{
+    return (double)sono_param_int(p, "length", 24000) / rate(p);
+}
+
 static int input(const sono_params *p, const sono_input_spec *spec, double r, sono_buf *in,
                  sono_error *err)
 {
@@ -218,5 +224,6 @@ const sono_op sono_op_conv1d = {
     .cost = cost,
     .tolerance = tolerance,
     .rate = rate,
+    .audio_seconds = audio_seconds,
     .input = input,
 };

@@ -79,6 +79,12 @@ static double rate(const sono_params *p)
     return SONO_VQ_RATE;
 }
 
+/* One vector per EnCodec frame: T vectors stand for T frames of 1/75 s of audio. */
+static double audio_seconds(const sono_params *p)
+{
+    return (double)sono_param_int(p, "T", 750) * (double)SONO_VQ_HOP / SONO_VQ_RATE;
+}
+
 /* Codebooks, then (decode) the codes, then the vectors. */
 static int build(const sono_params *p, const sono_input_spec *spec, int dec, sono_buf *in,
                  sono_error *err)
@@ -303,6 +309,7 @@ const sono_op sono_op_rvq_encode = {
     .cost = cost_enc,
     .tolerance = tol_enc,
     .rate = rate,
+    .audio_seconds = audio_seconds,
     .input = input_enc,
     .check = check_enc,
     .quality = quality_enc,
@@ -319,6 +326,7 @@ const sono_op sono_op_rvq_decode = {
     .cost = cost_dec,
     .tolerance = tol_dec,
     .rate = rate,
+    .audio_seconds = audio_seconds,
     .input = input_dec,
     .check = check_dec,
     .quality = quality_dec,

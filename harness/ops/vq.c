@@ -59,6 +59,12 @@ static double rate(const sono_params *p)
     return SONO_VQ_RATE;
 }
 
+/* One vector per EnCodec frame: T vectors stand for T frames of 1/75 s of audio. */
+static double audio_seconds(const sono_params *p)
+{
+    return (double)sono_param_int(p, "T", 750) * (double)SONO_VQ_HOP / SONO_VQ_RATE;
+}
+
 static int input(const sono_params *p, const sono_input_spec *spec, double r, sono_buf *in,
                  sono_error *err)
 {
@@ -137,6 +143,7 @@ const sono_op sono_op_vq_encode = {
     .cost = cost,
     .tolerance = tolerance,
     .rate = rate,
+    .audio_seconds = audio_seconds,
     .input = input,
     .check = check,
 };
