@@ -7,10 +7,12 @@
 extern const sono_op sono_op_fft, sono_op_rfft, sono_op_nop;
 extern const sono_op sono_op_triad, sono_op_sgemm; /* calibration: bandwidth, peak */
 extern const sono_op sono_op_stft, sono_op_melspec, sono_op_logmel, sono_op_mfcc;
+extern const sono_op sono_op_codec_encodec;
 
 const sono_op *const sono_ops[] = {&sono_op_fft,     &sono_op_rfft,   &sono_op_stft,
                                    &sono_op_melspec, &sono_op_logmel, &sono_op_mfcc,
                                    &sono_op_nop,     &sono_op_triad,  &sono_op_sgemm,
+                                   &sono_op_codec_encodec,
                                    NULL};
 
 const sono_param_spec sono_common_params[] = {
