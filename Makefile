@@ -29,16 +29,21 @@ BACKENDS := cpu fftw template blas fftwblas
 PLUGINS  := $(BACKENDS:%=$(BUILD)/plugins/%.so)
 # impls/common/: impl-side helpers (windows, filterbanks, framing) that the backends with
 # audio front ends compile in; they share nothing with the references in harness/ops/.
-COMMON_SRC := $(wildcard impls/common/*.c)
+COMMON_SRC := $(filter-out impls/common/encodec_%,$(wildcard impls/common/*.c))
 COMMON_HDR := $(wildcard impls/common/*.h)
-COMMON_cpu := $(COMMON_SRC) $(COMMON_HDR)
+# codec.encodec's shared body and its safetensors reader (jansson): cpu and blas only.
+COMMON_ENCODEC := $(wildcard impls/common/encodec_*.c)
+COMMON_cpu := $(COMMON_SRC) $(COMMON_HDR) $(COMMON_ENCODEC)
+COMMON_blas := $(COMMON_ENCODEC) $(COMMON_HDR)
 COMMON_fftwblas := $(COMMON_SRC) $(COMMON_HDR)
 LIBS_cpu  := -lm -pthread
+LIBS_cpu  += $(shell pkg-config --libs jansson 2>/dev/null)
 LIBS_fftw := $(shell pkg-config --libs fftw3f 2>/dev/null) -lfftw3f_threads -lpthread
 CFLAGS_fftw := $(shell pkg-config --cflags fftw3f 2>/dev/null)
 LIBS_template :=
 # blas: OpenBLAS's SGEMM, the peak FLOP/s that `harness calibrate` measures
 LIBS_blas := $(shell pkg-config --libs openblas 2>/dev/null)
+LIBS_blas += $(shell pkg-config --libs jansson 2>/dev/null) -lm
 CFLAGS_blas := $(shell pkg-config --cflags openblas 2>/dev/null)
 # fftwblas: the audio front ends as batched FFTW r2c plus one SGEMM for the filterbank
 LIBS_fftwblas := $(LIBS_fftw) $(LIBS_blas) -lm

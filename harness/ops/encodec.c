@@ -155,19 +155,25 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref, so
 
 /* ---- the checks ----------------------------------------------------------------------
  * A float32 network gives embeddings within about tol (relative to their norm, ||x_t||)
- * of the float64 ones. Where stage q's two nearest codewords a (the reference's) and b
- * are so close that such a perturbation decides between them, i.e.
+ * of the float64 ones, and evaluates a D-term squared distance to within about
+ * D eps32 (||r||^2 + ||e||^2). Where stage q's two nearest codewords a (the reference's)
+ * and b are so close that either decides between them, i.e.
  *     ||r - e_b||^2 - ||r - e_a||^2 <= 2 tol ||x_t|| ||e_a - e_b||
+ *                                      + D eps32 (||r||^2 + ||e_a||^2 + ||e_b||^2)
  * (a shift delta of r moves that gap by 2 delta.(e_a - e_b)), picking b is a near-tie,
  * not an error. The residual after a flip differs by e_a - e_b, so the later stages of
  * that frame legitimately differ and are not compared. */
-static double tie_bound(const sono_enc64 *m, int q, int a, int b, double xnorm, double tol)
+static double tie_bound(const sono_enc64 *m, int q, const double *r, int a, int b,
+                        double xnorm, double tol)
 {
     const double *ea = sono_enc64_codeword(m, q, a), *eb = sono_enc64_codeword(m, q, b);
-    double s = 0;
-    for (int j = 0; j < sono_enc64_config(m)->hidden_size; j++)
+    int D = sono_enc64_config(m)->hidden_size;
+    double s = 0, mag = 0;
+    for (int j = 0; j < D; j++) {
         s += (ea[j] - eb[j]) * (ea[j] - eb[j]);
-    return 2.0 * tol * xnorm * sqrt(s);
+        mag += r[j] * r[j] + ea[j] * ea[j] + eb[j] * eb[j];
+    }
+    return 2.0 * tol * xnorm * sqrt(s) + D * 0x1p-24 * mag;
 }
 
 static int check_codes(const sono_params *p, const dims *d, const sono_buf *in,
@@ -201,7 +207,7 @@ static int check_codes(const sono_params *p, const dims *d, const sono_buf *in,
                 if (a != b) {
                     int tie = b >= 0 && b < K &&
                               sono_enc64_dist(m, q, res, b) - sono_enc64_dist(m, q, res, a) <=
-                                  tie_bound(m, q, a, b, xn, tol);
+                                  tie_bound(m, q, res, a, b, xn, tol);
                     flips += tie;
                     hard += !tie;
                     skipped += d->nq - 1 - q;
@@ -225,8 +231,8 @@ static int check_codes(const sono_params *p, const dims *d, const sono_buf *in,
     c->mismatches = hard;
     c->pass = hard == 0;
     snprintf(c->detail, sizeof c->detail,
-             "codes: %lld of %lld differ; %lld near-tie flips (gap <= 2 tol ||x|| ||e_a-e_b||),"
-             " %lld later-stage codes after them not compared, %lld mismatches",
+             "codes: %lld of %lld differ: %lld near-tie flips (encodec.c's bound), %lld "
+             "later-stage codes after them not compared, %lld mismatches",
              diff, n, flips, skipped, hard);
     return 0;
 }
@@ -271,7 +277,7 @@ static int check_roundtrip(const sono_params *p, const dims *d, const sono_buf *
                     b = k;
                 }
             }
-            if (b >= 0 && db - da <= tie_bound(m, q, a, b, xn, tol)) {
+            if (b >= 0 && db - da <= tie_bound(m, q, res, a, b, xn, tol)) {
                 tried++;
                 memcpy(alt, codes, (size_t)n * sizeof *alt);
                 double r[8192];

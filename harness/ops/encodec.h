@@ -28,7 +28,7 @@
  *   weight_norm, pad_mode reflect, normalize false, no chunking, codebook_dim =
  *   hidden_size; anything else is refused naming the key.
  * weights = random: seeded random weights of the config above, written once by
- *   datasets/encodec_weights.c to <cache>/sonobench/encodec24k-random-v1-seed<seed>
+ *   datasets/encodec_weights.c to <cache>/sonobench/encodec24k-random-v2-seed<seed>
  *   .safetensors, <cache> = $XDG_CACHE_HOME, else $HOME/.cache, else ./build/cache. The
  *   op's input hook writes it before any impl's setup runs; impls read the same path.
  * Network (modeling_encodec.py): hop = prod(upsampling_ratios); frame_rate =

@@ -206,7 +206,7 @@ int sono_enc_weights_path(const sono_params *p, char *path, size_t n, sono_error
         snprintf(base, sizeof base, "%s/.cache", home);
     else
         snprintf(base, sizeof base, "build/cache");
-    int k = snprintf(path, n, "%s/sonobench/encodec24k-random-v1-seed%lld.safetensors", base,
+    int k = snprintf(path, n, "%s/sonobench/encodec24k-random-v2-seed%lld.safetensors", base,
                      sono_param_int(p, "seed", 1));
     if (k < 0 || (size_t)k >= n)
         return sono_fail(err, SONO_EINVAL, "weights cache path too long under %s", base);

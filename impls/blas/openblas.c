@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 
+#include "encodec_blas.h"
 #include "sono.h"
 
 typedef struct state {
@@ -148,6 +149,14 @@ static const sono_impl impls[] = {
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
      .supports = supports, .setup = setup, .load = load, .run = run, .store = store,
      .teardown = teardown, .describe = describe, .workspace = workspace},
+    {.abi = SONO_ABI_VERSION, .op = "codec.encodec", .name = "encodec",
+     .summary = "EnCodec: convs as im2col + SGEMM, LSTM projections as SGEMM + SGEMV steps, "
+                "codebook search as SGEMM",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = encodec_blas_supports, .setup = encodec_blas_setup,
+     .load = encodec_blas_load, .run = encodec_blas_run, .store = encodec_blas_store,
+     .teardown = encodec_blas_teardown, .describe = encodec_blas_describe,
+     .workspace = encodec_blas_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

@@ -210,6 +210,12 @@ static const sono_impl impls[] = {
      .supports = dsp_fast_supports, .setup = dsp_fast_setup, .load = fe_load,
      .run = dsp_fast_run, .store = fe_store, .teardown = dsp_fast_teardown,
      .describe = dsp_fast_describe, .workspace = dsp_fast_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "codec.encodec", .name = "naive",
+     .summary = "EnCodec by definition: direct float32 conv, LSTM and codebook loops",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = encodec_naive_supports, .setup = encodec_naive_setup, .load = encodec_load,
+     .run = encodec_run, .store = encodec_store, .teardown = encodec_teardown,
+     .workspace = encodec_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
