@@ -119,6 +119,13 @@ $(BUILD)/tests/test_fastfft: tests/test_fastfft.c $(FASTFFT_SRC) $(wildcard impl
 	$(CC) $(CFLAGS_CORE) -Iimpls/cpu $(shell pkg-config --cflags cmocka) $< $(FASTFFT_SRC) \
 	  $(CORE_LIB) -o $@ $(LIBS_CORE) -pthread $(shell pkg-config --libs cmocka)
 
+# test_encodec_st compiles the impls' own safetensors reader in, to test it without a plugin.
+$(BUILD)/tests/test_encodec_st: tests/test_encodec_st.c impls/common/encodec_st.c \
+                                impls/common/encodec_st.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) -Iimpls/common $(shell pkg-config --cflags cmocka) $< \
+	  impls/common/encodec_st.c $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/sonobench/plugins \
 	  $(DESTDIR)$(PREFIX)/share/sonobench $(DESTDIR)$(PREFIX)/include/sonobench

@@ -14,7 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "check.h"
 #include "encodec_weights.h"
+#include "input.h"
+#include "params.h"
 #include "ops/encodec.h"
 #include "ops/st64.h"
 
@@ -138,6 +142,69 @@ static void fixture_matches_pytorch(void **state)
     print_message("8 cases: codes identical, audio rel_l2 <= %.3g against PyTorch\n", worst);
     sono_st_close(io);
     sono_enc64_free(m);
+}
+
+/* ---- the op's code check ------------------------------------------------------------------ */
+
+static void set_param(sono_params *p, const char *name, const char *text)
+{
+    for (int i = 0; i < p->count; i++)
+        if (strcmp(p->v[i].name, name) == 0) {
+            const sono_op *op = sono_op_find("codec.encodec");
+            sono_error err = {0};
+            sono_param_free(&p->v[i]);
+            assert_int_equal(sono_param_parse(sono_op_param(op, name), text, &p->v[i], &err),
+                             0);
+            return;
+        }
+    fail_msg("no param %s", name);
+}
+
+/* The reference's own codes pass with no mismatch; one code moved to a far codeword is a
+ * mismatch (not a near-tie), and the later stages of that frame are not compared. */
+static void op_check_counts_mismatches(void **state)
+{
+    (void)state;
+    const sono_op *op = sono_op_find("codec.encodec");
+    assert_non_null(op);
+    sono_params p = {0};
+    sono_params_defaults(op, &p);
+    set_param(&p, "weights", FX_DIR "/tiny.safetensors");
+    set_param(&p, "mode", "encode");
+    set_param(&p, "bandwidth", "72");
+    set_param(&p, "seconds", "0.005");
+    sono_error err = {0};
+    assert_int_equal(op->validate(&p, &err), 0);
+    sono_buf in, out, ref;
+    op->shapes(&p, &in, &out);
+    assert_int_equal(out.dtype, SONO_I32);
+    assert_int_equal(out.shape[0], 4);
+    assert_int_equal(out.shape[1], 15); /* ceil(120 / 8) */
+    ref = out;
+    sono_input_spec spec;
+    assert_int_equal(sono_input_parse("sine(freq=500)", ".", &spec, &err), 0);
+    assert_int_equal(sono_buf_alloc(&in, &err) || sono_buf_alloc(&out, &err) ||
+                         sono_buf_alloc(&ref, &err), 0);
+    assert_int_equal(op->input(&p, &spec, op->rate(&p), &in, &err), 0);
+    assert_int_equal(op->reference(&p, &in, &ref, &err), 0);
+    memcpy(out.data, ref.data, ref.nbytes);
+    sono_check c = {0};
+    assert_int_equal(op->check(&p, &in, &out, &ref, 1e-3, &c, &err), 0);
+    assert_true(c.pass && c.has_mismatches && c.mismatches == 0);
+    /* frame 3, stage 1: the codeword farthest from the reference's choice */
+    int *o = out.data, *r = ref.data;
+    o[1 * 15 + 3] = (r[1 * 15 + 3] + 32) % 64;
+    c = (sono_check){0};
+    assert_int_equal(op->check(&p, &in, &out, &ref, 1e-3, &c, &err), 0);
+    print_message("%s\n", c.detail);
+    assert_false(c.pass);
+    assert_int_equal(c.mismatches, 1);
+    assert_non_null(strstr(c.detail, "1 of 60 differ"));
+    assert_non_null(strstr(c.detail, "2 later-stage codes"));
+    sono_buf_free(&in);
+    sono_buf_free(&out);
+    sono_buf_free(&ref);
+    sono_params_free(&p);
 }
 
 /* ---- the safetensors reader's refusals --------------------------------------------------- */
@@ -417,6 +484,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixture_matches_pytorch),
+        cmocka_unit_test(op_check_counts_mismatches),
         cmocka_unit_test(st_refuses_bad_files),
         cmocka_unit_test(model_load_names_bad_tensor),
         cmocka_unit_test(weight_norm_fold_by_hand),

@@ -49,10 +49,13 @@ static int get_dims(const sono_params *p, dims *d, sono_error *err)
     return rc;
 }
 
+/* Also writes weights=random's file when it is not there yet: planning validates every
+ * case before any impl is asked whether it supports it. */
 static int validate(const sono_params *p, sono_error *err)
 {
     dims d;
-    return get_dims(p, &d, err);
+    int rc = get_dims(p, &d, err);
+    return rc ? rc : sono_enc_params_config(p, 1, &d.c, err);
 }
 
 static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
@@ -106,8 +109,8 @@ static int ref_codes(const sono_enc64 *m, const float *x, long long n, int nq, i
     return 0;
 }
 
-/* The weights exist before any impl's setup (weights=random writes them here), then the
- * signal; decode's input is the reference encoder's codes of it. */
+/* The signal (the weights made sure of again, for callers that skipped validate); decode's
+ * input is the reference encoder's codes of it. */
 static int input(const sono_params *p, const struct sono_input_spec *spec, double r,
                  sono_buf *in, sono_error *err)
 {

@@ -30,7 +30,8 @@
  * weights = random: seeded random weights of the config above, written once by
  *   datasets/encodec_weights.c to <cache>/sonobench/encodec24k-random-v2-seed<seed>
  *   .safetensors, <cache> = $XDG_CACHE_HOME, else $HOME/.cache, else ./build/cache. The
- *   op's input hook writes it before any impl's setup runs; impls read the same path.
+ *   op writes it when it validates the params (planning, exec: before any impl's
+ *   supports or setup); impls read the same path and refuse (unsupported) while absent.
  * Network (modeling_encodec.py): hop = prod(upsampling_ratios); frame_rate =
  *   ceil(sampling_rate / hop); num_quantizers = floor(1000 * target_bandwidths[last] /
  *   (frame_rate * log2(codebook_size))) (the 24 kHz model: 32); n_q = min(num_quantizers,
