@@ -30,20 +30,24 @@ BACKENDS += opus
 PLUGINS  := $(BACKENDS:%=$(BUILD)/plugins/%.so)
 # impls/common/: impl-side helpers (windows, filterbanks, framing) that the backends with
 # audio front ends compile in; they share nothing with the references in harness/ops/.
-COMMON_SRC := $(wildcard impls/common/*.c)
+COMMON_SRC := $(filter-out impls/common/encodec_%,$(wildcard impls/common/*.c))
 COMMON_HDR := $(wildcard impls/common/*.h)
-COMMON_cpu := $(COMMON_SRC) $(COMMON_HDR)
+# codec.encodec's shared body and its safetensors reader (jansson): cpu and blas only.
+COMMON_ENCODEC := $(wildcard impls/common/encodec_*.c)
+COMMON_cpu := $(COMMON_SRC) $(COMMON_HDR) $(COMMON_ENCODEC)
 COMMON_fftwblas := $(COMMON_SRC) $(COMMON_HDR)
-# blas: the layer ops (conv1d, attention) read their params with impls/common/nnshape.c
-COMMON_blas := $(COMMON_SRC) $(COMMON_HDR)
+# blas: the layer ops (conv1d, attention) read their params with impls/common/nnshape.c,
+# and codec.encodec's body is shared with cpu/naive
+COMMON_blas := $(COMMON_SRC) $(COMMON_HDR) $(COMMON_ENCODEC)
 LIBS_cpu  := -lm -pthread
+LIBS_cpu  += $(shell pkg-config --libs jansson 2>/dev/null)
 LIBS_fftw := $(shell pkg-config --libs fftw3f 2>/dev/null) -lfftw3f_threads -lpthread
 CFLAGS_fftw := $(shell pkg-config --cflags fftw3f 2>/dev/null)
 LIBS_template :=
 # blas: OpenBLAS's SGEMM, the peak FLOP/s that `harness calibrate` measures
 LIBS_blas := $(shell pkg-config --libs openblas 2>/dev/null)
+LIBS_blas += $(shell pkg-config --libs jansson 2>/dev/null) -lm
 CFLAGS_blas := $(shell pkg-config --cflags openblas 2>/dev/null)
-LIBS_blas += -lm
 # fftwblas: the audio front ends as batched FFTW r2c plus one SGEMM for the filterbank
 LIBS_fftwblas := $(LIBS_fftw) $(LIBS_blas) -lm
 CFLAGS_fftwblas := $(CFLAGS_fftw) $(CFLAGS_blas)
@@ -120,6 +124,13 @@ $(BUILD)/tests/test_fastfft: tests/test_fastfft.c $(FASTFFT_SRC) $(wildcard impl
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_CORE) -Iimpls/cpu $(shell pkg-config --cflags cmocka) $< $(FASTFFT_SRC) \
 	  $(CORE_LIB) -o $@ $(LIBS_CORE) -pthread $(shell pkg-config --libs cmocka)
+
+# test_encodec_st compiles the impls' own safetensors reader in, to test it without a plugin.
+$(BUILD)/tests/test_encodec_st: tests/test_encodec_st.c impls/common/encodec_st.c \
+                                impls/common/encodec_st.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) -Iimpls/common $(shell pkg-config --cflags cmocka) $< \
+	  impls/common/encodec_st.c $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/sonobench/plugins \

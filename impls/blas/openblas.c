@@ -9,6 +9,7 @@
 #include <cblas.h>
 
 #include "blas_impls.h"
+#include "encodec_blas.h"
 #include "sono.h"
 #include "vq_gemm.h"
 
@@ -181,6 +182,14 @@ static const sono_impl impls[] = {
      .supports = vq_gemm_supports, .setup = vq_gemm_setup, .load = vq_gemm_load,
      .run = vq_gemm_run, .store = vq_gemm_store, .teardown = vq_gemm_teardown,
      .describe = vq_gemm_describe, .workspace = vq_gemm_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "codec.encodec", .name = "encodec",
+     .summary = "EnCodec: convs as im2col + SGEMM, LSTM projections as SGEMM + SGEMV steps, "
+                "codebook search as SGEMM",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = encodec_blas_supports, .setup = encodec_blas_setup,
+     .load = encodec_blas_load, .run = encodec_blas_run, .store = encodec_blas_store,
+     .teardown = encodec_blas_teardown, .describe = encodec_blas_describe,
+     .workspace = encodec_blas_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

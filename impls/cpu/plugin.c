@@ -240,6 +240,12 @@ static const sono_impl impls[] = {
      .supports = vq_naive_supports, .setup = vq_naive_setup, .load = vq_naive_load,
      .run = vq_naive_run, .store = vq_naive_store, .teardown = vq_naive_teardown,
      .workspace = vq_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "codec.encodec", .name = "naive",
+     .summary = "EnCodec by definition: direct float32 conv, LSTM and codebook loops",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = encodec_naive_supports, .setup = encodec_naive_setup, .load = encodec_load,
+     .run = encodec_run, .store = encodec_store, .teardown = encodec_teardown,
+     .workspace = encodec_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

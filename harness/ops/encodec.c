@@ -1,0 +1,420 @@
+/* encodec.c — op "codec.encodec": EnCodec's encode, decode or round trip (encodec.h has
+ * the definitions, the layouts and where the weights come from), checked against the
+ * float64 network: codes exactly up to near-ties, audio by relative L2. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "buf.h"
+#include "check.h"
+#include "encodec.h"
+#include "input.h"
+#include "metrics.h"
+
+enum { M_ENCODE, M_DECODE, M_ROUNDTRIP };
+
+static const sono_param_spec params[] = {
+    {.name = "mode", .type = SONO_PSTR, .choices = "encode|decode|roundtrip",
+     .sdflt = "roundtrip",
+     .help = "encode: signal -> codes; decode: codes -> audio; roundtrip: both"},
+    {.name = "bandwidth", .type = SONO_PREAL, .rmin = 0.1, .rmax = 10000, .rdflt = 6,
+     .help = "kbps, one of the model's target_bandwidths (24 kHz: 1.5, 3, 6, 12, 24)"},
+    {.name = "seconds", .type = SONO_PREAL, .rmin = 1e-3, .rmax = 3600, .rdflt = 1.0,
+     .help = "input length in seconds at the model's sampling rate"},
+    {.name = "weights", .type = SONO_PSTR, .sdflt = "random",
+     .help = "random (seeded, the 24 kHz shapes) or a safetensors file with Hugging Face "
+             "EncodecModel names"},
+    {.name = "seed", .type = SONO_PINT, .imin = 0, .imax = 1LL << 62, .idflt = 1,
+     .help = "seed of the random weights"},
+};
+
+typedef struct dims {
+    sono_enc_config c;
+    int mode, nq;
+    long long samples, frames;
+} dims;
+
+static int get_dims(const sono_params *p, dims *d, sono_error *err)
+{
+    const char *m = sono_param_str(p, "mode", "roundtrip");
+    d->mode = strcmp(m, "encode") == 0 ? M_ENCODE : strcmp(m, "decode") == 0 ? M_DECODE
+                                                                             : M_ROUNDTRIP;
+    int rc = sono_enc_params_config(p, 0, &d->c, err);
+    if (!rc)
+        rc = sono_enc_nq(&d->c, sono_param_real(p, "bandwidth", 6), &d->nq, err);
+    d->samples = llround(sono_param_real(p, "seconds", 1.0) * d->c.sampling_rate);
+    if (!rc && (d->samples < 1 || d->samples > (1LL << 31)))
+        rc = sono_fail(err, SONO_EINVAL, "seconds=%g gives %lld samples; need 1 to 2^31",
+                       sono_param_real(p, "seconds", 1.0), d->samples);
+    d->frames = (d->samples + d->c.hop - 1) / d->c.hop;
+    return rc;
+}
+
+/* Also writes weights=random's file when it is not there yet: planning validates every
+ * case before any impl is asked whether it supports it. */
+static int validate(const sono_params *p, sono_error *err)
+{
+    dims d;
+    int rc = get_dims(p, &d, err);
+    return rc ? rc : sono_enc_params_config(p, 1, &d.c, err);
+}
+
+static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
+{
+    dims d;
+    if (get_dims(p, &d, NULL)) { /* validate has refused these already */
+        *in = (sono_buf){.dtype = SONO_F32, .ndim = 1, .shape = {1}};
+        *out = *in;
+        return;
+    }
+    sono_buf sig = {.dtype = SONO_F32, .ndim = 1, .shape = {d.samples}};
+    sono_buf codes = {.dtype = SONO_I32, .ndim = 2, .shape = {d.nq, d.frames}};
+    *in = d.mode == M_DECODE ? codes : sig;
+    *out = d.mode == M_ENCODE ? codes : sig;
+    if (d.mode == M_DECODE)
+        out->shape[0] = d.frames * d.c.hop;
+}
+
+static double rate(const sono_params *p)
+{
+    dims d;
+    return get_dims(p, &d, NULL) ? 24000.0 : d.c.sampling_rate;
+}
+
+static int load_model(const sono_params *p, sono_enc64 **m, sono_error *err)
+{
+    char path[4096];
+    int rc = sono_enc_weights_path(p, path, sizeof path, err);
+    return rc ? rc : sono_enc64_load(path, m, err);
+}
+
+/* codes [nq, frames] of the float64 encoder on the float32 signal x. */
+static int ref_codes(const sono_enc64 *m, const float *x, long long n, int nq, int *codes,
+                     double **emb_out, sono_error *err)
+{
+    double *xd = malloc((size_t)n * sizeof *xd), *emb = NULL;
+    long long frames;
+    if (!xd)
+        return sono_fail(err, SONO_ENOMEM, "codec.encodec: out of memory");
+    for (long long i = 0; i < n; i++)
+        xd[i] = x[i];
+    int rc = sono_enc64_encoder(m, xd, n, &emb, &frames, err);
+    free(xd);
+    if (rc)
+        return rc;
+    sono_enc64_quantize(m, emb, frames, nq, codes);
+    if (emb_out)
+        *emb_out = emb;
+    else
+        free(emb);
+    return 0;
+}
+
+/* The signal (the weights made sure of again, for callers that skipped validate); decode's
+ * input is the reference encoder's codes of it. */
+static int input(const sono_params *p, const struct sono_input_spec *spec, double r,
+                 sono_buf *in, sono_error *err)
+{
+    dims d;
+    int rc = sono_enc_params_config(p, 1, &d.c, err);
+    if (rc || (rc = get_dims(p, &d, err)))
+        return rc;
+    sono_buf sig = {.dtype = SONO_F32, .ndim = 1, .shape = {d.samples}};
+    if (d.mode != M_DECODE)
+        return sono_input_fill_at(spec, r, in, err);
+    if ((rc = sono_buf_alloc(&sig, err)))
+        return rc;
+    sono_enc64 *m = NULL;
+    if (!(rc = sono_input_fill_at(spec, r, &sig, err)) && !(rc = load_model(p, &m, err)))
+        rc = ref_codes(m, sig.data, d.samples, d.nq, in->data, NULL, err);
+    sono_enc64_free(m);
+    sono_buf_free(&sig);
+    return rc;
+}
+
+static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref, sono_error *err)
+{
+    dims d;
+    sono_enc64 *m = NULL;
+    int rc = get_dims(p, &d, err);
+    if (rc || (rc = load_model(p, &m, err)))
+        return rc;
+    int *codes = d.mode == M_DECODE ? in->data : malloc((size_t)(d.nq * d.frames) * sizeof(int));
+    double *audio = NULL;
+    if (!codes)
+        rc = sono_fail(err, SONO_ENOMEM, "codec.encodec: out of memory");
+    if (!rc && d.mode != M_DECODE)
+        rc = ref_codes(m, in->data, d.samples, d.nq, codes, NULL, err);
+    if (!rc && d.mode == M_ENCODE)
+        memcpy(ref->data, codes, (size_t)(d.nq * d.frames) * sizeof(int));
+    if (!rc && d.mode != M_ENCODE &&
+        !(rc = sono_enc64_decode(m, codes, d.nq, d.frames, &audio, err)))
+        memcpy(ref->data, audio, (size_t)sono_buf_elems(ref) * sizeof(double));
+    free(audio);
+    if (d.mode != M_DECODE)
+        free(codes);
+    sono_enc64_free(m);
+    return rc;
+}
+
+/* ---- the checks ----------------------------------------------------------------------
+ * A float32 network gives embeddings within about tol (relative to their norm, ||x_t||)
+ * of the float64 ones, and evaluates a D-term squared distance to within about
+ * D eps32 (||r||^2 + ||e||^2). Where stage q's two nearest codewords a (the reference's)
+ * and b are so close that either decides between them, i.e.
+ *     ||r - e_b||^2 - ||r - e_a||^2 <= 2 tol ||x_t|| ||e_a - e_b||
+ *                                      + D eps32 (||r||^2 + ||e_a||^2 + ||e_b||^2)
+ * (a shift delta of r moves that gap by 2 delta.(e_a - e_b)), picking b is a near-tie,
+ * not an error. The residual after a flip differs by e_a - e_b, so the later stages of
+ * that frame legitimately differ and are not compared. */
+static double tie_bound(const sono_enc64 *m, int q, const double *r, int a, int b,
+                        double xnorm, double tol)
+{
+    const double *ea = sono_enc64_codeword(m, q, a), *eb = sono_enc64_codeword(m, q, b);
+    int D = sono_enc64_config(m)->hidden_size;
+    double s = 0, mag = 0;
+    for (int j = 0; j < D; j++) {
+        s += (ea[j] - eb[j]) * (ea[j] - eb[j]);
+        mag += r[j] * r[j] + ea[j] * ea[j] + eb[j] * eb[j];
+    }
+    return 2.0 * tol * xnorm * sqrt(s) + D * 0x1p-24 * mag;
+}
+
+static int check_codes(const sono_params *p, const dims *d, const sono_buf *in,
+                       const sono_buf *out, const sono_buf *ref, double tol, sono_check *c,
+                       sono_error *err)
+{
+    const int *o = out->data, *r = ref->data;
+    long long n = d->nq * d->frames, diff = 0, flips = 0, skipped = 0, hard = 0;
+    for (long long i = 0; i < n; i++)
+        diff += o[i] != r[i];
+    c->tol = tol;
+    c->has_mismatches = 1;
+    if (diff) { /* the float64 embeddings, to tell near-ties from errors */
+        sono_enc64 *m = NULL;
+        double *emb = NULL;
+        int *codes = malloc((size_t)n * sizeof *codes), rc = codes ? 0 : SONO_ENOMEM;
+        if (!rc && !(rc = load_model(p, &m, err)))
+            rc = ref_codes(m, in->data, d->samples, d->nq, codes, &emb, err);
+        int D = d->c.hidden_size, K = d->c.codebook_size;
+        double *res = malloc((size_t)D * sizeof *res);
+        for (long long t = 0; !rc && res && t < d->frames; t++) {
+            double xn = 0;
+            for (int j = 0; j < D; j++) {
+                res[j] = emb[(size_t)j * (size_t)d->frames + (size_t)t];
+                xn += res[j] * res[j];
+            }
+            xn = sqrt(xn);
+            for (int q = 0; q < d->nq; q++) {
+                int a = r[(size_t)q * (size_t)d->frames + (size_t)t],
+                    b = o[(size_t)q * (size_t)d->frames + (size_t)t];
+                if (a != b) {
+                    int tie = b >= 0 && b < K &&
+                              sono_enc64_dist(m, q, res, b) - sono_enc64_dist(m, q, res, a) <=
+                                  tie_bound(m, q, res, a, b, xn, tol);
+                    flips += tie;
+                    hard += !tie;
+                    skipped += d->nq - 1 - q;
+                    break;
+                }
+                const double *e = sono_enc64_codeword(m, q, a);
+                for (int j = 0; j < D; j++)
+                    res[j] -= e[j];
+            }
+        }
+        if (!rc && !res)
+            rc = SONO_ENOMEM;
+        free(res);
+        free(emb);
+        free(codes);
+        sono_enc64_free(m);
+        if (rc)
+            return err && err->code == rc ? rc
+                                          : sono_fail(err, rc, "codec.encodec check failed");
+    }
+    c->mismatches = hard;
+    c->pass = hard == 0;
+    snprintf(c->detail, sizeof c->detail,
+             "codes: %lld of %lld differ: %lld near-tie flips (encodec.c's bound), %lld "
+             "later-stage codes after them not compared, %lld mismatches",
+             diff, n, flips, skipped, hard);
+    return 0;
+}
+
+/* Round trip: the output against the reference's decode(encode(x)). Should that fail, an
+ * impl whose encoder flipped one near-tie decodes other codes, legitimately: each single
+ * near-tie of the reference encode (at most 8 tried) is flipped to its runner-up, the later
+ * stages re-quantized in double, decoded, and the output compared with that instead. */
+static int check_roundtrip(const sono_params *p, const dims *d, const sono_buf *in,
+                           const sono_buf *out, const sono_buf *ref, double tol,
+                           sono_check *c, sono_error *err)
+{
+    int rc = sono_check_output(out, ref, tol, c, err);
+    if (rc || c->pass || c->nonfinite)
+        return rc;
+    sono_enc64 *m = NULL;
+    double *emb = NULL, *audio = NULL;
+    long long n = d->nq * d->frames, tried = 0;
+    int D = d->c.hidden_size, K = d->c.codebook_size;
+    int *codes = malloc((size_t)n * sizeof *codes), *alt = malloc((size_t)n * sizeof *alt);
+    double *res = malloc((size_t)D * sizeof *res);
+    sono_buf r2 = *ref;
+    sono_check c2 = *c;
+    if (!codes || !alt || !res)
+        rc = sono_fail(err, SONO_ENOMEM, "codec.encodec: out of memory");
+    if (!rc && !(rc = load_model(p, &m, err)))
+        rc = ref_codes(m, in->data, d->samples, d->nq, codes, &emb, err);
+    for (long long t = 0; !rc && t < d->frames && tried < 8 && !c2.pass; t++) {
+        double xn = 0;
+        for (int j = 0; j < D; j++) {
+            res[j] = emb[(size_t)j * (size_t)d->frames + (size_t)t];
+            xn += res[j] * res[j];
+        }
+        xn = sqrt(xn);
+        for (int q = 0; q < d->nq && tried < 8 && !c2.pass; q++) {
+            int a = codes[(size_t)q * (size_t)d->frames + (size_t)t], b = -1;
+            double da = sono_enc64_dist(m, q, res, a), db = INFINITY;
+            for (int k = 0; k < K; k++) {
+                double dk = sono_enc64_dist(m, q, res, k);
+                if (k != a && dk < db) {
+                    db = dk;
+                    b = k;
+                }
+            }
+            if (b >= 0 && db - da <= tie_bound(m, q, res, a, b, xn, tol)) {
+                tried++;
+                memcpy(alt, codes, (size_t)n * sizeof *alt);
+                double r[8192];
+                memcpy(r, res, (size_t)D * sizeof *r);
+                for (int s = q; s < d->nq; s++) { /* b, then the nearest from there on */
+                    int best = b;
+                    if (s > q) {
+                        double bd = INFINITY;
+                        for (int k = 0; k < K; k++) {
+                            double dk = sono_enc64_dist(m, s, r, k);
+                            if (dk < bd) {
+                                bd = dk;
+                                best = k;
+                            }
+                        }
+                    }
+                    alt[(size_t)s * (size_t)d->frames + (size_t)t] = best;
+                    const double *e = sono_enc64_codeword(m, s, best);
+                    for (int j = 0; j < D; j++)
+                        r[j] -= e[j];
+                }
+                free(audio);
+                audio = NULL;
+                if ((rc = sono_enc64_decode(m, alt, d->nq, d->frames, &audio, err)))
+                    break;
+                r2.data = audio; /* its first `samples`, as the reference */
+                c2 = (sono_check){.tol = tol};
+                if ((rc = sono_check_output(out, &r2, tol, &c2, err)))
+                    break;
+                if (c2.pass)
+                    snprintf(c2.detail, sizeof c2.detail, "1 near-tie flip accepted (frame "
+                             "%lld, stage %d: code %d for %d); rel_l2 %.3g against the "
+                             "reference codes", t, q, b, a, c->rel_l2);
+            }
+            const double *e = sono_enc64_codeword(m, q, a);
+            for (int j = 0; j < D; j++)
+                res[j] -= e[j];
+        }
+    }
+    if (!rc && c2.pass) {
+        *c = c2;
+        c->has_mismatches = 1;
+        c->mismatches = 0;
+    } else if (!rc)
+        snprintf(c->detail, sizeof c->detail, "%lld near-ties of the reference encode tried "
+                 "as flips; none explains the output", tried);
+    free(audio);
+    free(emb);
+    free(codes);
+    free(alt);
+    free(res);
+    sono_enc64_free(m);
+    return rc;
+}
+
+static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
+                 const sono_buf *ref, double tol, sono_check *c, sono_error *err)
+{
+    dims d;
+    int rc = get_dims(p, &d, err);
+    if (rc)
+        return rc;
+    if (d.mode == M_ENCODE)
+        return check_codes(p, &d, in, out, ref, tol, c, err);
+    if (d.mode == M_DECODE)
+        return sono_check_output(out, ref, tol, c, err);
+    return check_roundtrip(p, &d, in, out, ref, tol, c, err);
+}
+
+/* The bitrate is exact: n_q codes of log2(codebook_size) bits per frame. SI-SDR and the
+ * spectral distances only for a real checkpoint's round trip. */
+static int quality(const sono_params *p, const sono_buf *in, const sono_buf *out,
+                   sono_quality *q, sono_error *err)
+{
+    dims d;
+    int rc = get_dims(p, &d, err);
+    if (rc)
+        return rc;
+    q->has = SONO_Q_BITRATE;
+    q->bitrate_bps = d.nq * log2((double)d.c.codebook_size) * d.c.frame_rate;
+    if (strcmp(sono_param_str(p, "weights", "random"), "random") == 0) {
+        snprintf(q->note, sizeof q->note, "random weights: quality not meaningful");
+        return 0;
+    }
+    if (d.mode != M_ROUNDTRIP)
+        return 0;
+    sono_error e2 = {0};
+    if (sono_quality_audio(in->data, out->data, d.samples, d.c.sampling_rate, q, &e2))
+        snprintf(q->note, sizeof q->note, "%s", e2.msg); /* too short: bitrate only */
+    return 0;
+}
+
+/* 2 flops per multiply-accumulate of every conv, LSTM and codebook search, from the
+ * shapes; the decoder's codebook sums as 1 flop per element. */
+static void cost(const sono_params *p, sono_cost *c)
+{
+    dims d;
+    if (get_dims(p, &d, NULL)) {
+        *c = (sono_cost){0};
+        return;
+    }
+    double vq = (double)d.nq * d.c.codebook_size * d.c.hidden_size * (double)d.frames;
+    double enc = 2 * (sono_enc_macs_encoder(&d.c, d.samples) + vq);
+    double dec = 2 * sono_enc_macs_decoder(&d.c, d.frames) +
+                 (double)d.nq * d.c.hidden_size * (double)d.frames;
+    c->flops = d.mode == M_ENCODE ? enc : d.mode == M_DECODE ? dec : enc + dec;
+    double codes = 4.0 * d.nq * (double)d.frames, sig = 4.0 * (double)d.samples;
+    c->bytes = d.mode == M_ENCODE ? sig + codes
+               : d.mode == M_DECODE ? codes + 4.0 * (double)(d.frames * d.c.hop)
+                                    : 2 * sig;
+}
+
+/* Relative L2 of the float32 network's audio against the float64 one's; for codes, the
+ * near-tie bound (relative error of the float32 embedding). Measured errors of both impls
+ * on the 24 kHz random model and on the tiny fixture model are ~1e-6..1e-5; 20 layers of
+ * float32 with sums of up to 8192 terms and an LSTM leave margin below 1e-3. */
+static double tolerance(const sono_params *p, sono_err_growth g)
+{
+    (void)p;
+    return g == SONO_ERR_LINEAR ? 2e-3 : 1e-3;
+}
+
+const sono_op sono_op_codec_encodec = {
+    .name = "codec.encodec",
+    .summary = "EnCodec (Hugging Face EncodecModel): encode, decode or round trip",
+    .params = params,
+    .nparams = sizeof params / sizeof params[0],
+    .validate = validate,
+    .shapes = shapes,
+    .reference = reference,
+    .cost = cost,
+    .tolerance = tolerance,
+    .rate = rate,
+    .input = input,
+    .check = check,
+    .quality = quality,
+};

@@ -1,0 +1,202 @@
+/* encodec_blas.c — blas/encodec for codec.encodec: convolutions as im2col + one SGEMM
+ * (1x1 convs straight on the activation), transposed convolutions as one SGEMM into
+ * columns then an overlap-add, each LSTM layer's input projection as one SGEMM over all
+ * time steps and the recurrence as one SGEMV per step, the codebook search as one SGEMM
+ * (||e||^2 - 2 r.e) per stage; graph, padding and RVQ loop from impls/common. */
+#include <math.h>
+#include <stdlib.h>
+
+#include <cblas.h>
+
+#include "encodec_blas.h"
+#include "encodec_net.h"
+
+static void bias_rows(float *y, const float *b, int rows, long long n)
+{
+    for (int o = 0; o < rows; o++)
+        for (long long t = 0; t < n; t++)
+            y[(size_t)o * (size_t)n + (size_t)t] = b[o];
+}
+
+/* y [cout][lout] = W [cout][cin*k] . col [cin*k][lout] + b */
+static void conv(const en_conv *c, const float *xp, long long lp, float *y, long long lout,
+                 float *col)
+{
+    int K = c->cin * c->k;
+    const float *B = xp;
+    if (c->k != 1 || c->stride != 1 || lp != lout) {
+        for (int i = 0; i < c->cin; i++)
+            for (int k = 0; k < c->k; k++) {
+                float *dst = col + ((size_t)i * c->k + k) * (size_t)lout;
+                const float *src = xp + (size_t)i * (size_t)lp + (size_t)k * c->dil;
+                if (c->stride == 1)
+                    memcpy(dst, src, (size_t)lout * sizeof(float));
+                else
+                    for (long long t = 0; t < lout; t++)
+                        dst[t] = src[t * c->stride];
+            }
+        B = col;
+    }
+    bias_rows(y, c->b, c->cout, lout);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)lout, K, 1.0f, c->w,
+                K, B, (int)lout, 1.0f, y, (int)lout);
+}
+
+/* Z [cout*k][l] = W^T . x, W [cin][cout*k]; then y[o][t*s + k] += Z[o*k + k][t] */
+static void convtr(const en_conv *c, const float *x, long long l, float *y, float *z)
+{
+    long long full = (l - 1) * c->stride + c->k;
+    int ok = c->cout * c->k;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ok, (int)l, c->cin, 1.0f, c->w, ok,
+                x, (int)l, 0.0f, z, (int)l);
+    bias_rows(y, c->b, c->cout, full);
+    for (int o = 0; o < c->cout; o++) {
+        float *yo = y + (size_t)o * (size_t)full;
+        for (int k = 0; k < c->k; k++) {
+            const float *zr = z + ((size_t)o * c->k + k) * (size_t)l;
+            for (long long t = 0; t < l; t++)
+                yo[t * c->stride + k] += zr[t];
+        }
+    }
+}
+
+static float sigmoid(float v)
+{
+    return 1.0f / (1.0f + expf(-v));
+}
+
+/* scratch: G [T][4h] (all input projections), then h and c. */
+static void lstm(const en_layer *l, int k, const float *x, long long T, float *y,
+                 float *scratch)
+{
+    int H = l->h;
+    float *G = scratch, *h = G + (size_t)T * 4 * H, *c = h + H;
+    for (long long t = 0; t < T; t++)
+        memcpy(G + (size_t)t * 4 * H, l->bias[k], 4 * (size_t)H * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, 4 * H, H, 1.0f, x, H,
+                l->wih[k], H, 1.0f, G, 4 * H);
+    memset(h, 0, 2 * (size_t)H * sizeof(float));
+    for (long long t = 0; t < T; t++) {
+        float *g = G + (size_t)t * 4 * H;
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, 4 * H, H, 1.0f, l->whh[k], H, h, 1, 1.0f, g,
+                    1);
+        for (int j = 0; j < H; j++) {
+            c[j] = sigmoid(g[H + j]) * c[j] + sigmoid(g[j]) * tanhf(g[2 * H + j]);
+            h[j] = sigmoid(g[3 * H + j]) * tanhf(c[j]);
+            y[(size_t)t * H + j] = h[j];
+        }
+    }
+}
+
+/* S [F][K] = r . cb^T; code = argmin_k ||e_k||^2 - 2 S (||r||^2 is common to a row). */
+static void vq(const float *cb, const float *norm2, int K, int D, const float *r,
+               long long F, int *codes, float *S)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)F, K, D, 1.0f, r, D, cb, D,
+                0.0f, S, K);
+    for (long long t = 0; t < F; t++) {
+        const float *s = S + (size_t)t * K;
+        float best = INFINITY;
+        int bi = 0;
+        for (int k = 0; k < K; k++) {
+            float d = norm2[k] - 2.0f * s[k];
+            if (d < best) {
+                best = d;
+                bi = k;
+            }
+        }
+        codes[t] = bi;
+    }
+}
+
+static const en_kernels kernels = {.conv = conv, .convtr = convtr, .lstm = lstm, .vq = vq};
+
+/* Floats of scratch per layer: im2col columns, transposed-conv columns, the LSTM's
+ * projections, the codebook scores. */
+static size_t scratch_for(const en_net *net, const en_layer *l, int which, long long lin)
+{
+    if (!l)
+        return (size_t)lin * (size_t)net->cfg.codebook;
+    const en_conv *c = &l->c[which];
+    long long s = c->stride, lout = (lin + s - 1) / s;
+    switch (l->kind) {
+    case EN_CONV:
+    case EN_RES:
+        return (size_t)c->cin * (size_t)c->k * (size_t)lout;
+    case EN_CONVTR:
+        return (size_t)c->cout * (size_t)c->k * (size_t)lin;
+    case EN_LSTM:
+        return (size_t)lin * 4 * (size_t)l->h + 2 * (size_t)l->h;
+    }
+    return 0;
+}
+
+typedef struct bstate {
+    en_net net;
+    int threads;
+} bstate;
+
+int encodec_blas_supports(const void *ctx, const sono_params *p, char *why, size_t n)
+{
+    (void)ctx;
+    long long th = sono_param_int(p, "threads", 1);
+    if (th < 1 || th > 1024 || (th > 1 && openblas_get_parallel() == 0)) {
+        snprintf(why, n, "threads=%lld needs a threaded OpenBLAS (1..1024)", th);
+        return SONO_EUNSUPPORTED;
+    }
+    return en_supports(p, why, n);
+}
+
+void encodec_blas_teardown(void *st)
+{
+    if (st)
+        en_free(&((bstate *)st)->net);
+    free(st);
+}
+
+int encodec_blas_setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
+{
+    (void)ctx;
+    bstate *st = calloc(1, sizeof *st);
+    *stp = st;
+    if (!st)
+        return sono_fail(err, SONO_ENOMEM, "blas/encodec: out of memory");
+    st->threads = (int)sono_param_int(p, "threads", 1);
+    int rc = en_setup(&st->net, p, &kernels, scratch_for, err);
+    if (rc) { /* the core calls teardown only after a setup that worked */
+        encodec_blas_teardown(st);
+        *stp = NULL;
+        return rc;
+    }
+    openblas_set_num_threads(st->threads);
+    return 0;
+}
+
+int encodec_blas_load(void *st, const sono_buf *in, sono_error *err)
+{
+    return en_load(&((bstate *)st)->net, in, err);
+}
+
+int encodec_blas_run(void *st)
+{
+    return en_run(&((bstate *)st)->net);
+}
+
+int encodec_blas_store(void *st, sono_buf *out, sono_error *err)
+{
+    return en_store(&((bstate *)st)->net, out, err);
+}
+
+size_t encodec_blas_workspace(void *st)
+{
+    return ((bstate *)st)->net.bytes;
+}
+
+int encodec_blas_describe(void *vst, char *buf, size_t n)
+{
+    const bstate *st = vst;
+    snprintf(buf, n, "%s; core %s; threads=%d (asked %d); n_q=%d, %lld frames",
+             openblas_get_config(), openblas_get_corename(), openblas_get_num_threads(),
+             st->threads, st->net.nq, st->net.frames);
+    return 0;
+}

@@ -1,0 +1,90 @@
+/* encodec_net.h — what cpu/naive and blas/encodec share for codec.encodec: the params
+ * read, the config (from the weights file's metadata, a config.json beside it, or
+ * facebook/encodec_24khz's), the weights loaded in float32 with weight norm folded, the
+ * layer graph, buffers planned at setup, and the forward passes with padding, ELU,
+ * residual sums and the RVQ loop. The arithmetic kernels (conv, transposed conv, LSTM
+ * layer, codebook search) come from each impl. Follows harness/ops/encodec.h's contract;
+ * shares no code with the reference. */
+#ifndef IMPLS_ENCODEC_NET_H
+#define IMPLS_ENCODEC_NET_H
+
+#include <stddef.h>
+
+#include "sono.h"
+
+enum { EN_ENCODE, EN_DECODE, EN_ROUNDTRIP };
+enum { EN_CONV = 1, EN_CONVTR, EN_ELU, EN_RES, EN_LSTM };
+#define EN_MAX_LAYERS 64
+
+typedef struct en_cfg {
+    int rate, filters, hidden, codebook, nratio, ratio[8];
+    int kernel, last_kernel, res_kernel, dil_growth, nres, compress, lstm_layers;
+    int causal, shortcut;
+    double trim_right;
+    int nbw;
+    double bw[16];
+    int hop, frame_rate, nq_max;
+} en_cfg;
+
+typedef struct en_conv {
+    int cin, cout, k, stride, dil, tr;
+    float *w; /* conv [cout][cin][k]; transposed [cin][cout][k]; weight norm folded */
+    float *b; /* [cout] */
+} en_conv;
+
+typedef struct en_layer {
+    int kind;
+    en_conv c[3]; /* conv/convtr: c[0]; residual: block.1, block.3, shortcut */
+    int h, nl;    /* LSTM: width, layers */
+    float *wih[8], *whh[8], *bias[8]; /* bias = bias_ih + bias_hh, [4h] */
+} en_layer;
+
+/* The kernels an impl supplies. Activations are [channels][time], row-major. */
+typedef struct en_kernels {
+    /* y[o][t] = b[o] + sum_i,k w[o][i][k] xp[i][t*stride + k*dil], t < lout; xp is already
+     * padded to lp samples per channel. */
+    void (*conv)(const en_conv *c, const float *xp, long long lp, float *y, long long lout,
+                 float *scratch);
+    /* Full transposed conv: y[o][t*stride + k] += x[i][t] w[i][o][k] plus b[o], y of
+     * (l-1)*stride + k samples per channel. */
+    void (*convtr)(const en_conv *c, const float *x, long long l, float *y, float *scratch);
+    /* One LSTM layer over x [T][h] (time-major) into y [T][h], zero initial state. */
+    void (*lstm)(const en_layer *l, int layer, const float *x, long long T, float *y,
+                 float *scratch);
+    /* For each of F rows of r [F][D], the index of the nearest of K codewords cb [K][D]
+     * (norm2[k] = ||cb_k||^2), lowest index on ties. */
+    void (*vq)(const float *cb, const float *norm2, int K, int D, const float *r,
+               long long F, int *codes, float *scratch);
+} en_kernels;
+
+typedef struct en_net {
+    en_cfg cfg;
+    int mode, nq;
+    long long samples, frames, out_len;
+    int n[2];
+    en_layer l[2][EN_MAX_LAYERS];
+    float **cb, **cbn; /* nq codebooks [K][D] and their squared norms */
+    const en_kernels *k;
+    float *buf[5];     /* activations and padding, each of `act` floats */
+    float *scratch;
+    size_t act, nscratch, bytes;
+    float *emb;        /* [frames][hidden] residual rows */
+    int *codes;        /* [nq][frames] */
+    float *audio;      /* [frames * hop] */
+    float *in;         /* own copy of the signal (encode, roundtrip) */
+} en_net;
+
+/* supports(): mode, bandwidth, seconds readable and the weights' config known. */
+int en_supports(const sono_params *p, char *why, size_t n);
+/* Load weights and plan every buffer for p (setup, not timed); scratch_for tells how many
+ * floats of scratch the impl's kernels need for one layer (NULL: none). */
+int en_setup(en_net *net, const sono_params *p, const en_kernels *k,
+             size_t (*scratch_for)(const en_net *net, const en_layer *l, int which,
+                                   long long lin),
+             sono_error *err);
+void en_free(en_net *net);
+int en_load(en_net *net, const sono_buf *in, sono_error *err);
+int en_run(en_net *net);
+int en_store(en_net *net, sono_buf *out, sono_error *err);
+
+#endif

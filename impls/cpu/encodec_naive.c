@@ -1,0 +1,160 @@
+/* encodec_naive.c — cpu/naive for codec.encodec: every kernel by its definition in float32
+ * loops (direct convolution, transposed convolution by scatter, the LSTM one dot product
+ * per gate, codebook search by full distances); the graph, padding and RVQ loop are
+ * impls/common/encodec_net.c's. Single-threaded. */
+#include <math.h>
+
+#include "cpu_impls.h"
+#include "encodec_net.h"
+
+static void conv(const en_conv *c, const float *xp, long long lp, float *y, long long lout,
+                 float *scratch)
+{
+    (void)scratch;
+    for (int o = 0; o < c->cout; o++) {
+        float *yo = y + (size_t)o * (size_t)lout;
+        for (long long t = 0; t < lout; t++) {
+            float s = c->b[o];
+            for (int i = 0; i < c->cin; i++) {
+                const float *w = c->w + ((size_t)o * c->cin + i) * c->k;
+                const float *x = xp + (size_t)i * (size_t)lp + t * c->stride;
+                for (int k = 0; k < c->k; k++)
+                    s += w[k] * x[k * c->dil];
+            }
+            yo[t] = s;
+        }
+    }
+}
+
+static void convtr(const en_conv *c, const float *x, long long l, float *y, float *scratch)
+{
+    (void)scratch;
+    long long full = (l - 1) * c->stride + c->k;
+    for (int o = 0; o < c->cout; o++)
+        for (long long t = 0; t < full; t++)
+            y[(size_t)o * (size_t)full + (size_t)t] = c->b[o];
+    for (int i = 0; i < c->cin; i++)
+        for (int o = 0; o < c->cout; o++) {
+            const float *w = c->w + ((size_t)i * c->cout + o) * c->k;
+            float *yo = y + (size_t)o * (size_t)full;
+            for (long long t = 0; t < l; t++) {
+                float v = x[(size_t)i * (size_t)l + (size_t)t];
+                for (int k = 0; k < c->k; k++)
+                    yo[t * c->stride + k] += v * w[k];
+            }
+        }
+}
+
+static float sigmoid(float v)
+{
+    return 1.0f / (1.0f + expf(-v));
+}
+
+/* scratch: h, c and the 4h gate sums. */
+static void lstm(const en_layer *l, int k, const float *x, long long T, float *y,
+                 float *scratch)
+{
+    int H = l->h;
+    float *h = scratch, *c = h + H, *g = c + H;
+    memset(scratch, 0, 2 * (size_t)H * sizeof(float));
+    for (long long t = 0; t < T; t++) {
+        const float *xt = x + (size_t)t * H;
+        for (int r = 0; r < 4 * H; r++) {
+            const float *wi = l->wih[k] + (size_t)r * H, *wh = l->whh[k] + (size_t)r * H;
+            float s = l->bias[k][r];
+            for (int j = 0; j < H; j++)
+                s += wi[j] * xt[j] + wh[j] * h[j];
+            g[r] = s;
+        }
+        for (int j = 0; j < H; j++) {
+            c[j] = sigmoid(g[H + j]) * c[j] + sigmoid(g[j]) * tanhf(g[2 * H + j]);
+            h[j] = sigmoid(g[3 * H + j]) * tanhf(c[j]);
+            y[(size_t)t * H + j] = h[j];
+        }
+    }
+}
+
+static void vq(const float *cb, const float *norm2, int K, int D, const float *r,
+               long long F, int *codes, float *scratch)
+{
+    (void)norm2;
+    (void)scratch;
+    for (long long t = 0; t < F; t++) {
+        const float *x = r + (size_t)t * D;
+        float best = INFINITY;
+        int bi = 0;
+        for (int k = 0; k < K; k++) {
+            const float *e = cb + (size_t)k * D;
+            float s = 0;
+            for (int j = 0; j < D; j++)
+                s += (x[j] - e[j]) * (x[j] - e[j]);
+            if (s < best) {
+                best = s;
+                bi = k;
+            }
+        }
+        codes[t] = bi;
+    }
+}
+
+static const en_kernels kernels = {.conv = conv, .convtr = convtr, .lstm = lstm, .vq = vq};
+
+static size_t scratch_for(const en_net *net, const en_layer *l, int which, long long lin)
+{
+    (void)net;
+    (void)which;
+    (void)lin;
+    return l && l->kind == EN_LSTM ? 6 * (size_t)l->h : 0;
+}
+
+int encodec_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n)
+{
+    (void)ctx;
+    if (sono_param_int(p, "threads", 1) != 1) {
+        snprintf(why, n, "single-threaded impl (threads=1 only)");
+        return SONO_EUNSUPPORTED;
+    }
+    return en_supports(p, why, n);
+}
+
+int encodec_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err)
+{
+    (void)ctx;
+    en_net *net = calloc(1, sizeof *net);
+    *st = net;
+    if (!net)
+        return sono_fail(err, SONO_ENOMEM, "cpu/naive: out of memory");
+    int rc = en_setup(net, p, &kernels, scratch_for, err);
+    if (rc) { /* the core calls teardown only after a setup that worked */
+        encodec_teardown(net);
+        *st = NULL;
+    }
+    return rc;
+}
+
+int encodec_load(void *st, const sono_buf *in, sono_error *err)
+{
+    return en_load(st, in, err);
+}
+
+int encodec_run(void *st)
+{
+    return en_run(st);
+}
+
+int encodec_store(void *st, sono_buf *out, sono_error *err)
+{
+    return en_store(st, out, err);
+}
+
+void encodec_teardown(void *st)
+{
+    if (st)
+        en_free(st);
+    free(st);
+}
+
+size_t encodec_workspace(void *st)
+{
+    return ((en_net *)st)->bytes;
+}
