@@ -24,8 +24,8 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ := $(BUILD)/obj/harness/main.o
 CORE_LIB := $(BUILD)/libsonocore.a
 
-# A backend is a folder under impls/ with C sources; cuda and py come with their issues.
-BACKENDS := cpu fftw template blas fftwblas
+# A backend is a folder under impls/ with C sources; cuda comes with its issue.
+BACKENDS := cpu fftw template blas fftwblas py
 PLUGINS  := $(BACKENDS:%=$(BUILD)/plugins/%.so)
 # impls/common/: impl-side helpers (windows, filterbanks, framing) that the backends with
 # audio front ends compile in; they share nothing with the references in harness/ops/.
@@ -42,6 +42,9 @@ LIBS_blas := $(shell pkg-config --libs openblas 2>/dev/null)
 CFLAGS_blas := $(shell pkg-config --cflags openblas 2>/dev/null)
 # fftwblas: the audio front ends as batched FFTW r2c plus one SGEMM for the filterbank
 LIBS_fftwblas := $(LIBS_fftw) $(LIBS_blas) -lm
+# py: NumPy/PyTorch peers in a Python worker (impls/py/sonopy), JSON over pipes, shm buffers
+LIBS_py := $(shell pkg-config --libs jansson 2>/dev/null) -lrt
+CFLAGS_py := $(shell pkg-config --cflags jansson 2>/dev/null)
 CFLAGS_fftwblas := $(CFLAGS_fftw) $(CFLAGS_blas)
 
 TEST_PLUGINS := $(patsubst tests/plugins/%.c,$(BUILD)/test-plugins/%.so,$(wildcard tests/plugins/*.c))

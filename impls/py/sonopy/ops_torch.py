@@ -1,0 +1,155 @@
+"""ops_torch.py — py/torch (CPU) and py/torch-cuda: the ops as a PyTorch user writes them.
+torch.fft for fft/rfft; torch.stft (reflect-centred) for the front ends, then the
+filterbank matmul; logmel is Whisper's log_mel_spectrogram line for line (stft, drop the
+last frame, |X|**2, filters @, clamp/log10, max - 8, (L + 4) / 4). Window, filterbank
+and DCT come from dsp.py (float64 rounded to float32): torch.hann_window in float32
+and torchaudio's melscale_fbanks, computed in float32, move the log-mel by more than
+the op's tolerance (see PROTOCOL.md). On CUDA, load/store copy host<->device and the
+batch of k calls is timed with CUDA events."""
+import re
+
+import numpy as np
+import torch
+
+from sonopy import dsp
+from sonopy.impl import Impl, blas_threads, nbytes, worker_note
+from sonopy.worker import Unsupported
+
+
+def torch_config():
+    """torch's version, intra/inter-op threads, parallel backend and BLAS, one line."""
+    cfg = torch.__config__.show()
+    blas = re.search(r"BLAS_INFO=([^,\s]+)", cfg)
+    par = re.search(r"ATen parallel backend: (.*)", torch.__config__.parallel_info())
+    return "torch %s: intra-op threads=%d, inter-op threads=%d, parallel backend %s, " \
+           "BLAS_INFO=%s, MKL %s" % (
+               torch.__version__, torch.get_num_threads(), torch.get_num_interop_threads(),
+               par.group(1).strip() if par else "?", blas.group(1) if blas else "?",
+               "yes" if torch.backends.mkl.is_available() else "no")
+
+
+class TorchImpl(Impl):
+    def __init__(self, op, params, device):
+        super().__init__(op, params, device)
+        self.limiter = None
+        if device == "cuda":
+            if not torch.cuda.is_available():
+                raise Unsupported("no CUDA device: torch %s (CUDA %s) sees none" %
+                                  (torch.__version__, torch.version.cuda))
+            self.dev = torch.device("cuda")
+            self.threads_note = "runs on %s" % torch.cuda.get_device_name(0)
+        else:
+            self.dev = torch.device("cpu")
+            torch.set_num_threads(self.threads)
+            self.limiter, pools = blas_threads(self.threads)
+            self.threads_note = "torch.set_num_threads(%d); %s" % (self.threads, pools)
+
+    def to_dev(self, a):
+        t = torch.from_numpy(np.ascontiguousarray(a)).to(self.dev)
+        if self.dev.type == "cuda":
+            torch.cuda.synchronize()
+        return t
+
+    def time(self, k):
+        if self.dev.type != "cuda":
+            return super().time(k)
+        call = self.call
+        torch.cuda.synchronize()
+        a = torch.cuda.Event(enable_timing=True)
+        b = torch.cuda.Event(enable_timing=True)
+        a.record()
+        for _ in range(k):
+            call()
+        b.record()
+        b.synchronize()
+        self.ran = True
+        return int(round(a.elapsed_time(b) * 1e6))  # ms -> ns
+
+    def result(self):
+        y = self.y.detach().to("cpu")
+        return y.numpy()
+
+    def describe(self):
+        return "%s; %s; %s; %s" % (self.summary, self.threads_note, torch_config(), worker_note())
+
+    def close(self):
+        if self.limiter is not None:
+            self.limiter.restore_original_limits()
+            self.limiter = None
+
+
+class FFT(TorchImpl):
+    def load(self, x):
+        self.x = self.to_dev(x)
+        self.fn = torch.fft.rfft if self.op == "rfft" else torch.fft.fft
+        self.summary = "torch.fft.%s(x, dim=-1) on %s, %s" % (self.op, self.dev, self.x.dtype)
+        self.loaded = True
+
+    def call(self):
+        self.y = self.fn(self.x, dim=-1)
+
+    def workspace(self):
+        return nbytes(self.x, self.y)
+
+
+class Frontend(TorchImpl):
+    def load(self, x):
+        d = self.d = dsp.Dims(self.op, self.p, x.shape[0])
+        self.x = self.to_dev(x)
+        self.win = self.to_dev(dsp.window(d))
+        self.fb = self.to_dev(dsp.melbank(d)) if self.op != "stft" else None
+        self.dct = self.to_dev(dsp.dct_ortho(d)) if self.op == "mfcc" else None
+        self.summary = "torch.stft(center=%s, reflect) + filterbank/DCT matmul on %s; " \
+                       "window, filterbank, DCT in float64 rounded to float32" % (
+                           bool(d.center), self.dev)
+        if self.op == "logmel":
+            self.summary = "Whisper's log_mel_spectrogram: torch.stft + filters @ |X|**2 + " \
+                           "log10 clamp, on %s; hann window and slaney filters in float64 " \
+                           "rounded to float32 (Whisper's mel_filters.npz)" % self.dev
+        self.loaded = True
+
+    def stft(self, x):
+        d = self.d
+        return torch.stft(x, d.n_fft, hop_length=d.hop, win_length=d.n_fft, window=self.win,
+                          center=bool(d.center), pad_mode="reflect", return_complex=True)
+
+    def call(self):
+        d = self.d
+        if self.op == "logmel":
+            audio = self.x
+            if d.pad_or_trim:
+                n = audio.shape[-1]
+                audio = audio[:d.used] if n >= d.used else \
+                    torch.nn.functional.pad(audio, (0, d.used - n))
+            stft = self.stft(audio)
+            magnitudes = stft[..., :-1].abs() ** 2
+            mel_spec = self.fb @ magnitudes
+            log_spec = torch.clamp(mel_spec, min=1e-10).log10()
+            log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
+            self.y = (log_spec + 4.0) / 4.0
+            return
+        X = self.stft(self.x)
+        if self.op == "stft":
+            if d.output == "complex":
+                self.y = X
+            elif d.output == "magnitude":
+                self.y = X.abs()
+            else:
+                self.y = X.abs() ** 2
+            return
+        S = X.abs() ** 2 if d.power == 2.0 else X.abs().pow(d.power)
+        M = self.fb @ S
+        if self.op == "melspec":
+            self.y = M
+            return
+        D = 10.0 * torch.clamp(M, min=1e-10).log10()
+        if d.top_db > 0:
+            D = torch.maximum(D, D.max() - d.top_db)
+        self.y = self.dct @ D
+
+    def workspace(self):
+        return nbytes(self.x, self.y, self.win, self.fb, self.dct)
+
+
+IMPLS = {"fft": FFT, "rfft": FFT, "stft": Frontend, "melspec": Frontend, "logmel": Frontend,
+         "mfcc": Frontend}
