@@ -117,6 +117,14 @@ $(BUILD)/tests/test_fastfft: tests/test_fastfft.c $(FASTFFT_SRC) $(wildcard impl
 	$(CC) $(CFLAGS_CORE) -Iimpls/cpu $(shell pkg-config --cflags cmocka) $< $(FASTFFT_SRC) \
 	  $(CORE_LIB) -o $@ $(LIBS_CORE) -pthread $(shell pkg-config --libs cmocka)
 
+# test_py_proto compiles the py backend's client (all but its plugin.c) in, to drive the
+# Python worker and its stand-ins without the harness.
+PY_CLIENT := $(filter-out impls/py/plugin.c,$(wildcard impls/py/*.c))
+$(BUILD)/tests/test_py_proto: tests/test_py_proto.c $(PY_CLIENT) impls/py/py.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) -Iimpls/py $(shell pkg-config --cflags cmocka) $< $(PY_CLIENT) \
+	  $(CORE_LIB) -o $@ $(LIBS_CORE) -lrt $(shell pkg-config --libs cmocka)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/sonobench/plugins \
 	  $(DESTDIR)$(PREFIX)/share/sonobench $(DESTDIR)$(PREFIX)/include/sonobench
