@@ -137,6 +137,9 @@ install: all
 	install -m 644 reports/README.md reports/render.py $(DESTDIR)$(PREFIX)/share/sonobench/reports/
 	install -m 644 reports/sonoreport/*.py $(DESTDIR)$(PREFIX)/share/sonobench/reports/sonoreport/
 	install -m 644 harness/include/sono.h $(DESTDIR)$(PREFIX)/include/sonobench/
+	install -d $(DESTDIR)$(PREFIX)/share/sonobench/py/sonopy
+	install -m 644 impls/py/PROTOCOL.md $(DESTDIR)$(PREFIX)/share/sonobench/py/
+	install -m 644 impls/py/sonopy/*.py $(DESTDIR)$(PREFIX)/share/sonobench/py/sonopy/
 
 clean:
 	rm -rf build bin

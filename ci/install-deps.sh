@@ -11,7 +11,12 @@ pkgs=(build-essential pkg-config
       alsa-utils libsamplerate0-dev
       # issue 9, HTML reports: the renderer (Debian's matplotlib, for /usr/bin/python3)
       # and headless Chromium for the test that opens the report
-      python3-matplotlib chromium)
+      python3-matplotlib chromium
+      # issue 6, py backend (NumPy/PyTorch peers): Debian's numpy and threadpoolctl for
+      # /usr/bin/python3, and torch 1.13.1 + torchaudio 0.13.1 (191 packages, 160 MB
+      # download, 633 MB installed; 27 s to install here with 111 MB cached, so about a
+      # minute in CI). Without torch, the py/torch cases skip with the reason.
+      python3-numpy python3-threadpoolctl python3-torch python3-torchaudio)
 # Later issues append here (libopus-dev, ...),
 # each with the issue that needs it.
 

@@ -1,15 +1,17 @@
 """ops_torch.py — py/torch (CPU) and py/torch-cuda: the ops as a PyTorch user writes them.
-torch.fft for fft/rfft; torch.stft (reflect-centred) for the front ends, then the
-filterbank matmul; logmel is Whisper's log_mel_spectrogram line for line (stft, drop the
-last frame, |X|**2, filters @, clamp/log10, max - 8, (L + 4) / 4). Window, filterbank
-and DCT come from dsp.py (float64 rounded to float32): torch.hann_window in float32
-and torchaudio's melscale_fbanks, computed in float32, move the log-mel by more than
-the op's tolerance (see PROTOCOL.md). On CUDA, load/store copy host<->device and the
-batch of k calls is timed with CUDA events."""
+torch.fft for fft/rfft; torch.stft (reflect-centred, torch's own periodic windows) for
+the front ends, then the filterbank matmul, with librosa's filterbank and the DCT from
+dsp.py (torchaudio's melscale_fbanks, in float32, fails melspec's check on a sine near a
+filter edge; see PROTOCOL.md). logmel is Whisper's
+log_mel_spectrogram line for line (torch.hann_window(400), stft, drop the last frame,
+|X|**2, mel_filters @, clamp/log10, max - 8, (L + 4) / 4), with Whisper's filters, which
+are librosa's: dsp.melbank. On CUDA, load/store copy host<->device and the batch of k
+calls is timed with CUDA events."""
 import re
 
 import numpy as np
 import torch
+
 
 from sonopy import dsp
 from sonopy.impl import Impl, blas_threads, nbytes, worker_note
@@ -96,22 +98,28 @@ class Frontend(TorchImpl):
     def load(self, x):
         d = self.d = dsp.Dims(self.op, self.p, x.shape[0])
         self.x = self.to_dev(x)
-        self.win = self.to_dev(dsp.window(d))
+        make = {"hann": torch.hann_window, "hamming": torch.hamming_window,
+                "blackman": torch.blackman_window}[d.window]
+        self.win = make(d.win_length, periodic=True, device=self.dev)
+        # torchaudio.functional.melscale_fbanks computes its triangles in float32: on a
+        # sine next to a filter edge that is up to 2.2x melspec's tolerance (PROTOCOL.md),
+        # so the filterbank and DCT are librosa's formulas in float64, rounded once
         self.fb = self.to_dev(dsp.melbank(d)) if self.op != "stft" else None
         self.dct = self.to_dev(dsp.dct_ortho(d)) if self.op == "mfcc" else None
-        self.summary = "torch.stft(center=%s, reflect) + filterbank/DCT matmul on %s; " \
-                       "window, filterbank, DCT in float64 rounded to float32" % (
-                           bool(d.center), self.dev)
+        tables = "librosa's mel filters in float64 rounded to float32 (Whisper's " \
+                 "mel_filters.npz for logmel)"
+        self.summary = "torch.stft(center=%s, reflect, torch.%s_window) + matmul on %s; %s" % (
+            bool(d.center), d.window, self.dev, tables)
         if self.op == "logmel":
-            self.summary = "Whisper's log_mel_spectrogram: torch.stft + filters @ |X|**2 + " \
-                           "log10 clamp, on %s; hann window and slaney filters in float64 " \
-                           "rounded to float32 (Whisper's mel_filters.npz)" % self.dev
+            self.summary = "Whisper's log_mel_spectrogram: torch.hann_window(400), torch.stft, " \
+                           "filters @ |X|**2, log10 clamp, on %s; %s" % (self.dev, tables)
         self.loaded = True
 
     def stft(self, x):
         d = self.d
-        return torch.stft(x, d.n_fft, hop_length=d.hop, win_length=d.n_fft, window=self.win,
-                          center=bool(d.center), pad_mode="reflect", return_complex=True)
+        return torch.stft(x, d.n_fft, hop_length=d.hop, win_length=d.win_length,
+                          window=self.win, center=bool(d.center), pad_mode="reflect",
+                          return_complex=True)
 
     def call(self):
         d = self.d
