@@ -70,8 +70,8 @@ static const py_def defs[] = {
     {.op = "logmel", .impl = "torch-cuda", .summary = T_LOG ", " CUDA_IO, .cuda = 1,
      .torch = 1},
     {.op = "mfcc", .impl = "torch-cuda", .summary = T_FE " " CUDA_IO, .cuda = 1, .torch = 1},
-    {.op = "fft", .impl = "test-wrong", .summary = "test only: numpy.fft.ifft * n, a sign slip",
-     .one_thread = ONE_NP, .test = 1},
+    {.op = "fft", .impl = "test-wrong",
+     .summary = "test only: numpy.fft.ifft * n, a sign slip", .one_thread = ONE_NP, .test = 1},
     {.op = "fft", .impl = "test-raise", .summary = "test only: raises ValueError in setup",
      .one_thread = ONE_NP, .test = 1},
     {.op = "fft", .impl = "test-crash", .summary = "test only: segfaults in run",
@@ -149,8 +149,8 @@ static int alive(const state *st, sono_error *err)
 {
     if (proc.pid > 0 && proc.gen == st->gen)
         return 0;
-    return sono_fail(err, SONO_EDEVICE,
-                     "py: the python worker of this case is gone (it died in an earlier call)");
+    return sono_fail(err, SONO_EDEVICE, "py: the python worker of this case is gone (it "
+                     "died in an earlier call)");
 }
 
 /* Sends a request about st; 0 with *reply (NULL: not wanted) or the worker's error. */

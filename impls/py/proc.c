@@ -31,7 +31,8 @@ static void reap(py_proc *p, int kill_it, char *why, size_t n)
         while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
             ;
         if (why && WIFSIGNALED(st))
-            snprintf(why, n, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+            snprintf(why, n, "killed by signal %d (%s)", WTERMSIG(st),
+                     strsignal(WTERMSIG(st)));
         else if (why)
             snprintf(why, n, "exited with status %d", WEXITSTATUS(st));
     }
@@ -213,8 +214,8 @@ int py_proc_call(py_proc *p, json_t *req, json_t **reply, sono_error *err)
         json_decref(r);
         reap(p, 1, NULL, 0);
         return sono_fail(err, SONO_EDEVICE, "py: the python worker sent a malformed reply to "
-                         "%s (%s): '%s'; worker killed", what, r ? "not {\"ok\": ...}" : je.text,
-                         head);
+                         "%s (%s): '%s'; worker killed", what,
+                         r ? "not {\"ok\": ...}" : je.text, head);
     }
     consume(p, n);
     if (json_is_true(json_object_get(r, "ok"))) {
