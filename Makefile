@@ -24,9 +24,8 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ := $(BUILD)/obj/harness/main.o
 CORE_LIB := $(BUILD)/libsonocore.a
 
-# A backend is a folder under impls/ with C sources; cuda and py come with their issues.
-BACKENDS := cpu fftw template blas fftwblas
-BACKENDS += opus
+# A backend is a folder under impls/ with C sources; cuda comes with its issue.
+BACKENDS := cpu fftw template blas fftwblas py opus
 PLUGINS  := $(BACKENDS:%=$(BUILD)/plugins/%.so)
 # impls/common/: impl-side helpers (windows, filterbanks, framing) that the backends with
 # audio front ends compile in; they share nothing with the references in harness/ops/.
@@ -50,6 +49,9 @@ LIBS_blas += $(shell pkg-config --libs jansson 2>/dev/null) -lm
 CFLAGS_blas := $(shell pkg-config --cflags openblas 2>/dev/null)
 # fftwblas: the audio front ends as batched FFTW r2c plus one SGEMM for the filterbank
 LIBS_fftwblas := $(LIBS_fftw) $(LIBS_blas) -lm
+# py: NumPy/PyTorch peers in a Python worker (impls/py/sonopy), JSON over pipes, shm buffers
+LIBS_py := $(shell pkg-config --libs jansson 2>/dev/null) -lrt
+CFLAGS_py := $(shell pkg-config --cflags jansson 2>/dev/null)
 CFLAGS_fftwblas := $(CFLAGS_fftw) $(CFLAGS_blas)
 # opus: libopus, the reference Opus codec (codec.opus)
 LIBS_opus := $(shell pkg-config --libs opus 2>/dev/null) -lm
@@ -132,6 +134,14 @@ $(BUILD)/tests/test_encodec_st: tests/test_encodec_st.c impls/common/encodec_st.
 	$(CC) $(CFLAGS_CORE) -Iimpls/common $(shell pkg-config --cflags cmocka) $< \
 	  impls/common/encodec_st.c $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
 
+# test_py_proto compiles the py backend's client (all but its plugin.c) in, to drive the
+# Python worker and its stand-ins without the harness.
+PY_CLIENT := $(filter-out impls/py/plugin.c,$(wildcard impls/py/*.c))
+$(BUILD)/tests/test_py_proto: tests/test_py_proto.c $(PY_CLIENT) impls/py/py.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) -Iimpls/py $(shell pkg-config --cflags cmocka) $< $(PY_CLIENT) \
+	  $(CORE_LIB) -o $@ $(LIBS_CORE) -lrt $(shell pkg-config --libs cmocka)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/sonobench/plugins \
 	  $(DESTDIR)$(PREFIX)/share/sonobench $(DESTDIR)$(PREFIX)/include/sonobench
@@ -144,6 +154,9 @@ install: all
 	install -m 644 reports/README.md reports/render.py $(DESTDIR)$(PREFIX)/share/sonobench/reports/
 	install -m 644 reports/sonoreport/*.py $(DESTDIR)$(PREFIX)/share/sonobench/reports/sonoreport/
 	install -m 644 harness/include/sono.h $(DESTDIR)$(PREFIX)/include/sonobench/
+	install -d $(DESTDIR)$(PREFIX)/share/sonobench/py/sonopy
+	install -m 644 impls/py/PROTOCOL.md $(DESTDIR)$(PREFIX)/share/sonobench/py/
+	install -m 644 impls/py/sonopy/*.py $(DESTDIR)$(PREFIX)/share/sonobench/py/sonopy/
 
 clean:
 	rm -rf build bin

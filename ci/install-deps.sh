@@ -13,8 +13,13 @@ pkgs=(build-essential pkg-config
       # and headless Chromium for the test that opens the report
       python3-matplotlib chromium
       # issue 7, codecs suite: libopus for the codec.opus baseline
-      libopus-dev)
-# Later issues append here (libopus-dev, ...),
+      libopus-dev
+      # issue 6, py backend (NumPy/PyTorch peers): Debian's numpy and threadpoolctl for
+      # /usr/bin/python3, and torch 1.13.1 + torchaudio 0.13.1 (191 packages, 160 MB
+      # download, 633 MB installed; 27 s to install here with 111 MB cached, so about a
+      # minute in CI). Without torch, the py/torch cases skip with the reason.
+      python3-numpy python3-threadpoolctl python3-torch python3-torchaudio)
+# Later issues append here,
 # each with the issue that needs it.
 
 missing=()

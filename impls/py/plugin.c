@@ -1,0 +1,402 @@
+/* plugin.c — the py backend's entry point: NumPy and PyTorch peers as impls of the
+ * harness, run in one long-lived Python worker per harness process. The impl table is
+ * static (what exists needs no Python); supports() reads the probe made at load (which
+ * modules the chosen interpreter has); run() is timed inside the worker, so the devices
+ * py:cpu and py:cuda ask it for k runs and return its figure, not the pipe's round trip. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "py.h"
+
+typedef struct py_def {
+    const char *op;
+    const char *impl; /* the worker's name: numpy, torch, torch-cuda, test-* */
+    const char *summary;
+    int cuda;         /* runs on py:cuda */
+    int torch;        /* needs torch */
+    const char *one_thread; /* why threads=1 only, or NULL when threads are honoured */
+    int test;         /* planted failure: registered with SONO_PY_TEST_IMPLS=1 only */
+} py_def;
+
+typedef struct state {
+    const py_def *def;
+    long long id;    /* the worker's state id */
+    unsigned gen;    /* the worker it lives in */
+    int started;     /* this setup started the worker */
+    double start_ms;
+    int have_info;
+    char info[1024]; /* the worker's describe() */
+    size_t workspace;
+} state;
+
+static py_probe probe;
+static char pkgdir[4096];
+static py_proc proc = {.to = -1, .from = -1};
+
+#define ONE_NP "numpy.fft (pocketfft) is single-threaded"
+/* torch 1.13 passes no thread count to pocketfft, its FFT without MKL (Debian's build);
+ * measured: batch 64 x 65536 takes the same time with 1 and 2 threads */
+#define ONE_TORCH "torch's CPU FFT without MKL (pocketfft) runs on one thread"
+#define NP_FFT "numpy.fft (pocketfft, single-threaded, float64 inside numpy 1.x)"
+#define NP_FE "numpy: reflect pad, strided frames, numpy.fft.rfft, filterbank matmul"
+#define T_FE "torch.stft (reflect-centred) + filterbank/DCT matmul"
+#define T_LOG "Whisper's log_mel_spectrogram: torch.stft, filters @ |X|**2, log10 clamp"
+#define CUDA_IO "on CUDA; load/store copy host<->device"
+static const py_def defs[] = {
+    {.op = "fft", .impl = "numpy", .summary = NP_FFT, .one_thread = ONE_NP},
+    {.op = "rfft", .impl = "numpy", .summary = NP_FFT, .one_thread = ONE_NP},
+    {.op = "stft", .impl = "numpy", .summary = NP_FE},
+    {.op = "melspec", .impl = "numpy", .summary = NP_FE},
+    {.op = "logmel", .impl = "numpy", .summary = NP_FE ", Whisper's log10 clamp"},
+    {.op = "mfcc", .impl = "numpy", .summary = NP_FE ", power_to_db, DCT matmul"},
+    {.op = "nop", .impl = "numpy",
+     .summary = "identity in the worker: the Python loop's own cost per timed call",
+     .one_thread = "the worker's loop is single-threaded"},
+    {.op = "fft", .impl = "torch", .summary = "torch.fft.fft on the CPU",
+     .one_thread = ONE_TORCH, .torch = 1},
+    {.op = "rfft", .impl = "torch", .summary = "torch.fft.rfft on the CPU",
+     .one_thread = ONE_TORCH, .torch = 1},
+    {.op = "stft", .impl = "torch", .summary = T_FE " on the CPU", .torch = 1},
+    {.op = "melspec", .impl = "torch", .summary = T_FE " on the CPU", .torch = 1},
+    {.op = "logmel", .impl = "torch", .summary = T_LOG ", on the CPU", .torch = 1},
+    {.op = "mfcc", .impl = "torch", .summary = T_FE " on the CPU", .torch = 1},
+    {.op = "fft", .impl = "torch-cuda", .summary = "torch.fft.fft " CUDA_IO, .cuda = 1,
+     .torch = 1},
+    {.op = "rfft", .impl = "torch-cuda", .summary = "torch.fft.rfft " CUDA_IO, .cuda = 1,
+     .torch = 1},
+    {.op = "stft", .impl = "torch-cuda", .summary = T_FE " " CUDA_IO, .cuda = 1, .torch = 1},
+    {.op = "melspec", .impl = "torch-cuda", .summary = T_FE " " CUDA_IO, .cuda = 1,
+     .torch = 1},
+    {.op = "logmel", .impl = "torch-cuda", .summary = T_LOG ", " CUDA_IO, .cuda = 1,
+     .torch = 1},
+    {.op = "mfcc", .impl = "torch-cuda", .summary = T_FE " " CUDA_IO, .cuda = 1, .torch = 1},
+    {.op = "fft", .impl = "test-wrong",
+     .summary = "test only: numpy.fft.ifft * n, a sign slip", .one_thread = ONE_NP, .test = 1},
+    {.op = "fft", .impl = "test-raise", .summary = "test only: raises ValueError in setup",
+     .one_thread = ONE_NP, .test = 1},
+    {.op = "fft", .impl = "test-crash", .summary = "test only: segfaults in run",
+     .one_thread = ONE_NP, .test = 1},
+    {.op = "fft", .impl = "test-hang", .summary = "test only: never returns from run",
+     .one_thread = ONE_NP, .test = 1},
+};
+#define NDEFS (sizeof defs / sizeof defs[0])
+
+static int cuda_present(void)
+{
+    return access("/dev/nvidiactl", F_OK) == 0 || access("/proc/driver/nvidia", F_OK) == 0;
+}
+
+static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
+{
+    const py_def *d = ctx;
+    long long threads = sono_param_int(p, "threads", 1);
+    if (!probe.found) {
+        snprintf(why, n, "no Python with numpy: %s", probe.why);
+        return SONO_EUNSUPPORTED;
+    }
+    if (d->torch && !probe.torch[0]) {
+        snprintf(why, n, "torch is not installed for %s (Python %s): Debian's python3-torch "
+                 "or pip install torch", probe.python, probe.version);
+        return SONO_EUNSUPPORTED;
+    }
+    if (d->cuda && !probe.torch_cuda[0]) {
+        snprintf(why, n, "no CUDA device: torch %s was built without CUDA", probe.torch);
+        return SONO_EUNSUPPORTED;
+    }
+    if (d->cuda && !cuda_present()) {
+        snprintf(why, n, "no CUDA device: no NVIDIA driver here (/dev/nvidiactl)");
+        return SONO_EUNSUPPORTED;
+    }
+    if (threads < 1) {
+        snprintf(why, n, "threads=%lld must be >= 1", threads);
+        return SONO_EUNSUPPORTED;
+    }
+    if (threads > 1 && d->one_thread) {
+        snprintf(why, n, "%s: threads=1 only, got threads=%lld", d->one_thread, threads);
+        return SONO_EUNSUPPORTED;
+    }
+    if (threads > 1 && d->cuda) {
+        snprintf(why, n, "runs on the GPU: threads=1 only, got threads=%lld", threads);
+        return SONO_EUNSUPPORTED;
+    }
+    if (threads > 1 && !d->torch && !probe.threadpoolctl[0]) {
+        snprintf(why, n, "threads=%lld needs threadpoolctl to set numpy's BLAS threads "
+                 "(python3-threadpoolctl)", threads);
+        return SONO_EUNSUPPORTED;
+    }
+    return 0;
+}
+
+static json_t *params_json(const sono_params *p)
+{
+    json_t *o = json_object();
+    for (int i = 0; o && i < p->count; i++) {
+        const sono_param *v = &p->v[i];
+        json_t *j = v->type == SONO_PINT    ? json_integer(v->i)
+                    : v->type == SONO_PREAL ? json_real(v->r)
+                                            : json_string(v->s ? v->s : "");
+        json_object_set_new(o, v->name, j);
+    }
+    return o;
+}
+
+static json_t *request(const char *cmd, const state *st)
+{
+    return json_pack("{s:s, s:I}", "cmd", cmd, "id", (json_int_t)st->id);
+}
+
+static int alive(const state *st, sono_error *err)
+{
+    if (proc.pid > 0 && proc.gen == st->gen)
+        return 0;
+    return sono_fail(err, SONO_EDEVICE, "py: the python worker of this case is gone (it "
+                     "died in an earlier call)");
+}
+
+/* Sends a request about st; 0 with *reply (NULL: not wanted) or the worker's error. */
+static int call(state *st, json_t *req, json_t **reply, sono_error *err)
+{
+    json_t *r = NULL;
+    int rc = alive(st, err);
+    if (rc) {
+        json_decref(req);
+        return rc;
+    }
+    if (!req)
+        return sono_fail(err, SONO_ENOMEM, "py: no memory for a request");
+    rc = py_proc_call(&proc, req, &r, err);
+    if (reply)
+        *reply = r;
+    else
+        json_decref(r);
+    return rc;
+}
+
+static void teardown(void *vst)
+{
+    state *st = vst;
+    if (!st)
+        return;
+    if (st->id && alive(st, NULL) == 0)
+        call(st, request("teardown", st), NULL, NULL);
+    free(st);
+}
+
+static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
+{
+    const py_def *d = ctx;
+    char why[1200];
+    int rc;
+    *stp = NULL;
+    if ((rc = supports(ctx, p, why, sizeof why)) < 0)
+        return sono_fail(err, rc, "py/%s: %s", d->impl, why);
+    state *st = calloc(1, sizeof *st);
+    if (!st)
+        return sono_fail(err, SONO_ENOMEM, "py: no memory for a state");
+    st->def = d;
+    /* Python starts here, once per harness process (numpy's import included): in this
+     * case's setup time, never in a timed run */
+    if (proc.pid <= 0) {
+        if ((rc = py_proc_start(&proc, probe.python, pkgdir, "sonopy", err))) {
+            free(st);
+            return rc;
+        }
+        st->started = 1;
+        st->start_ms = proc.start_ms;
+    }
+    st->gen = proc.gen;
+    json_t *r;
+    rc = call(st, json_pack("{s:s, s:s, s:s, s:s, s:o}", "cmd", "setup", "impl", d->impl, "op",
+                            d->op, "device", d->cuda ? "cuda" : "cpu", "params",
+                            params_json(p)),
+              &r, err);
+    if (rc) {
+        free(st);
+        return rc;
+    }
+    st->id = json_integer_value(json_object_get(r, "id"));
+    json_decref(r);
+    *stp = st;
+    return 0;
+}
+
+static json_t *buf_json(json_t *req, const py_shm *s, const sono_buf *b)
+{
+    json_t *shape = json_array();
+    for (int i = 0; shape && i < b->ndim; i++)
+        json_array_append_new(shape, json_integer(b->shape[i]));
+    json_object_set_new(req, "shm", json_string(s->name));
+    json_object_set_new(req, "dtype", json_string(py_dtype_name(b->dtype)));
+    json_object_set_new(req, "shape", shape);
+    return req;
+}
+
+/* One copy into shared memory, which the worker copies into its own array (or device
+ * tensor), so neither the core's buffer nor the shm is bound past the call. */
+static int load(void *vst, const sono_buf *in, sono_error *err)
+{
+    state *st = vst;
+    py_shm s;
+    int rc = py_shm_create(&s, in->nbytes, err);
+    if (rc)
+        return rc;
+    memcpy(s.data, in->data, in->nbytes);
+    json_t *req = request("load", st);
+    rc = call(st, req ? buf_json(req, &s, in) : NULL, NULL, err);
+    py_shm_free(&s);
+    return rc;
+}
+
+static int run_k(state *st, long k, double *ns, sono_error *err)
+{
+    json_t *r, *req = request("run", st);
+    if (req)
+        json_object_set_new(req, "k", json_integer(k));
+    int rc = call(st, req, &r, err);
+    if (rc)
+        return rc;
+    json_t *v = json_object_get(r, "ns");
+    int good = json_is_number(v) && json_number_value(v) >= 0;
+    *ns = json_number_value(v);
+    json_decref(r);
+    if (!good)
+        return sono_fail(err, SONO_EDEVICE, "py: the worker's run reply has no ns >= 0");
+    return 0;
+}
+
+/* Direct calls (harness exec) run once; timing goes through time_runs. */
+static int run(void *vst)
+{
+    double ns;
+    return run_k(vst, 1, &ns, NULL);
+}
+
+/* The device's clock is the worker's: perf_counter_ns (CUDA events on py:cuda) around k
+ * calls, so the pipe's round trip stays out of the figure. Every run is one of ours: an
+ * impl on the py devices is always a py impl, so st is a state of this file. */
+static int time_runs(const sono_device *d, int (*fn)(void *st), void *st, long k, double *ns,
+                     sono_error *err)
+{
+    (void)d;
+    (void)fn;
+    return run_k(st, k, ns, err);
+}
+
+static int store(void *vst, sono_buf *out, sono_error *err)
+{
+    state *st = vst;
+    py_shm s;
+    int rc = py_shm_create(&s, out->nbytes, err);
+    if (rc)
+        return rc;
+    json_t *req = request("store", st);
+    rc = call(st, req ? buf_json(req, &s, out) : NULL, NULL, err);
+    if (!rc)
+        memcpy(out->data, s.data, out->nbytes);
+    py_shm_free(&s);
+    return rc;
+}
+
+static void get_info(state *st)
+{
+    json_t *r;
+    if (st->have_info)
+        return;
+    st->have_info = 1;
+    if (call(st, request("describe", st), &r, NULL) != 0)
+        return;
+    const char *t = json_string_value(json_object_get(r, "text"));
+    snprintf(st->info, sizeof st->info, "%s", t ? t : "");
+    json_int_t w = json_integer_value(json_object_get(r, "workspace"));
+    st->workspace = w > 0 ? (size_t)w : 0;
+    json_decref(r);
+}
+
+static int describe(void *vst, char *buf, size_t n)
+{
+    state *st = vst;
+    get_info(st);
+    char started[96] = "";
+    if (st->started)
+        snprintf(started, sizeof started, "; worker started in this setup (%.0f ms)",
+                 st->start_ms);
+    snprintf(buf, n, "%s; python %s %s%s", st->info, probe.version, probe.python, started);
+    return 0;
+}
+
+/* What the worker's state holds (its input and output copies, window, filterbank): in
+ * the Python process, so the harness's peak RSS does not see it. */
+static size_t workspace(void *vst)
+{
+    state *st = vst;
+    get_info(st);
+    return st->workspace;
+}
+
+static sono_device dev_cpu = {.abi = SONO_ABI_VERSION, .name = "py:cpu", .kind = "py",
+                              .time_runs = time_runs};
+/* CUDA documents cudaEventElapsedTime's resolution as about 0.5 us. */
+static sono_device dev_cuda = {.abi = SONO_ABI_VERSION, .name = "py:cuda", .kind = "py-cuda",
+                               .resolution_ns = 500, .time_runs = time_runs};
+
+static sono_impl impls[NDEFS];
+
+SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
+{
+    if (r->abi != SONO_ABI_VERSION)
+        return sono_fail(err, SONO_EABI, "py plugin built for ABI %d, harness has ABI %d",
+                         SONO_ABI_VERSION, r->abi);
+    sono_error e = {0};
+    if (py_find_package(pkgdir, sizeof pkgdir, &e) == 0)
+        py_probe_find(pkgdir, &probe);
+    else
+        snprintf(probe.why, sizeof probe.why, "%s", e.msg);
+    dev_cpu.resolution_ns = probe.clock_resolution_ns > 0 ? probe.clock_resolution_ns : 1;
+    dev_cpu.overhead_ns = probe.clock_overhead_ns;
+    dev_cuda.overhead_ns = probe.clock_overhead_ns;
+    int rc;
+    if ((rc = r->add_device(r, &dev_cpu)) < 0 || (rc = r->add_device(r, &dev_cuda)) < 0)
+        return sono_fail(err, rc, "py: registering the py:cpu and py:cuda devices failed");
+    const char *t = getenv("SONO_PY_TEST_IMPLS");
+    int tests = t && strcmp(t, "1") == 0;
+    for (size_t i = 0; i < NDEFS; i++) {
+        const py_def *d = &defs[i];
+        if (d->test && !tests)
+            continue;
+        impls[i] = (sono_impl){
+            .abi = SONO_ABI_VERSION, .op = d->op, .name = d->impl, .summary = d->summary,
+            .device = d->cuda ? "py:cuda" : "py:cpu", .growth = SONO_ERR_LOG, .ctx = d,
+            .supports = supports, .setup = setup, .load = load, .run = run, .store = store,
+            .teardown = teardown, .describe = describe, .workspace = workspace};
+        if ((rc = r->add_impl(r, &impls[i])) < 0)
+            return sono_fail(err, rc, "py: registering %s/py/%s failed (%d)", d->op, d->impl,
+                             rc);
+    }
+    if (!probe.found) {
+        char why[1200];
+        snprintf(why, sizeof why, "no Python with numpy: %s", probe.why);
+        r->set_unavailable(r, why);
+        return 0;
+    }
+    char v[1200];
+    snprintf(v, sizeof v, "%s (%s)", probe.version, probe.python);
+    r->add_lib(r, "python", v);
+    r->add_lib(r, "numpy", probe.numpy);
+    if (probe.threadpoolctl[0])
+        r->add_lib(r, "threadpoolctl", probe.threadpoolctl);
+    if (probe.torch[0]) {
+        snprintf(v, sizeof v, "%s (CUDA %s)", probe.torch,
+                 probe.torch_cuda[0] ? probe.torch_cuda : "none");
+        r->add_lib(r, "torch", v);
+    }
+    if (probe.torchaudio[0])
+        r->add_lib(r, "torchaudio", probe.torchaudio);
+    return 0;
+}
+
+/* The worker goes with the harness process: at its exit (dlclose or exit) it is asked to
+ * quit and then killed, so no Python outlives a run. */
+__attribute__((destructor)) static void stop_worker(void)
+{
+    py_proc_stop(&proc);
+}

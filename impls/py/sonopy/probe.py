@@ -1,0 +1,74 @@
+"""probe.py — what the plugin asks of a candidate interpreter before choosing it, cheaply
+(no numpy or torch import: this runs in every harness process): which modules are
+installed and their versions, whether torch was built with CUDA, and the cost and step of
+time.perf_counter_ns, the clock the worker times with. One JSON line on stdout."""
+import importlib.util
+import json
+import sys
+import time
+
+
+def version(mod):
+    """The installed version of mod, or None when it cannot be found."""
+    try:
+        if importlib.util.find_spec(mod) is None:
+            return None
+    except Exception:  # a broken or blocked package is as good as none
+        return None
+    try:
+        from importlib import metadata
+
+        return metadata.version(mod)
+    except Exception:
+        return "unknown"
+
+
+def torch_cuda():
+    """torch.version.cuda read from torch/version.py, without importing torch (~1 s)."""
+    try:
+        spec = importlib.util.find_spec("torch")
+        loc = list(spec.submodule_search_locations or [])
+        with open(loc[0] + "/version.py") as f:
+            for line in f:
+                if line.startswith("cuda"):
+                    v = line.split("=", 1)[1].strip().strip("'\"")
+                    return None if v in ("None", "") else v
+    except Exception:
+        pass
+    return None
+
+
+def clock():
+    """Resolution (smallest non-zero step) and cost of one perf_counter_ns() read, ns."""
+    now = time.perf_counter_ns
+    best = 10**9
+    for _ in range(200):
+        a = now()
+        b = now()
+        while b == a:
+            b = now()
+        best = min(best, b - a)
+    n = 20000
+    t0 = now()
+    for _ in range(n):
+        now()
+    return best, (now() - t0) / n
+
+
+def main():
+    out = {
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+        "numpy": version("numpy"),
+        "torch": version("torch"),
+        "torchaudio": version("torchaudio"),
+        "threadpoolctl": version("threadpoolctl"),
+        "torch_cuda": torch_cuda() if version("torch") else None,
+    }
+    if out["numpy"]:  # only the chosen interpreter's clock matters
+        out["clock_resolution_ns"], out["clock_overhead_ns"] = clock()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+/* test_py_cli.c — the py backend inside real runs: a NumPy peer measured and checked like
+ * our own impls, a deliberately wrong peer FAILs, a Python exception, a segfault and a
+ * hang in Python each cost only their case, the results name the Python, numpy and torch
+ * versions; with no Python, no numpy or no torch the cases skip with the reason. */
+#include "cli_util.h"
+
+#define PY_DATA "tests/data/py"
+
+static json_t *py_run(const char *ini, const char *const *set, int want_code)
+{
+    char out[PATH_MAX];
+    static int seq;
+    snprintf(out, sizeof out, "%s/py%d.json", cl_tmp, ++seq);
+    cl_res r;
+    cl_h(&r, set, "run", ini, "--out", out, "--quiet", NULL);
+    cl_expect_code(&r, want_code);
+    cl_free(&r);
+    return cl_load(out);
+}
+
+static json_t *py_case(json_t *doc, const char *id)
+{
+    json_t *c = cl_case(doc, id);
+    if (!c)
+        print_error("no case %s\n", id);
+    assert_non_null(c);
+    return c;
+}
+
+static void py_expect(json_t *doc, const char *id, const char *status, const char *why)
+{
+    json_t *c = py_case(doc, id);
+    const char *st = cl_str(c, "status");
+    const char *msg = json_string_value(json_object_get(c, "message"));
+    if (strcmp(st, status) != 0 || (why && (!msg || !strstr(msg, why))))
+        print_error("%s: status %s (%s), expected %s with '%s'\n", id, st, msg ? msg : "",
+                    status, why ? why : "");
+    assert_string_equal(st, status);
+    if (why)
+        assert_non_null(strstr(msg, why));
+}
+
+/* Whether this machine has a Python with numpy (and torch): what the results say. */
+static int py_available(json_t *doc)
+{
+    return json_is_true(cl_get(doc, "env.backends.py.available"));
+}
+
+/* A passing peer's record: measured on the worker's clock, checked, described. */
+static void py_ok_case(json_t *doc, const char *id, const char *what)
+{
+    py_expect(doc, id, "ok", NULL);
+    json_t *c = py_case(doc, id);
+    assert_string_equal(cl_str(c, "device"), "py:cpu");
+    assert_true(json_is_true(cl_get(c, "check.pass")));
+    assert_true(cl_num(c, "check.rel_l2") <= cl_num(c, "check.tol"));
+    assert_true(cl_num(c, "time_ns.median") > 0);
+    assert_true(cl_num(c, "time_ns.runs_per_sample") >= 1);
+    const char *d = cl_str(c, "describe");
+    if (!strstr(d, what) || !strstr(d, "warm-up"))
+        print_error("%s: describe '%s' lacks '%s' or the warm-up note\n", id, d, what);
+    assert_non_null(strstr(d, what));
+    assert_non_null(strstr(d, "warm-up"));
+}
+
+static void py_planted(void **state)
+{
+    (void)state;
+    const char *set[] = {"SONO_PY_TEST_IMPLS=1", NULL};
+    json_t *doc = py_run(PY_DATA "/planted.ini", set, 1);
+    if (!py_available(doc)) {
+        print_message("no Python with numpy: %s\n",
+                      cl_str(doc, "env.backends.py.reason"));
+        json_decref(doc);
+        skip();
+    }
+    py_expect(doc, "fft/py/test-wrong/n=64,batch=1/noise", "fail", "exceeds tolerance");
+    py_ok_case(doc, "fft/py/numpy/n=64,batch=1/noise", "numpy.fft.fft");
+    py_expect(doc, "fft/py/test-raise/n=64,batch=1/noise", "error",
+              "ValueError: test-raise: planted failure in setup (n=64)");
+    if (cl_get(doc, "env.libs.torch"))
+        py_ok_case(doc, "fft/py/torch/n=64,batch=1/noise", "torch.fft.fft");
+    else
+        py_expect(doc, "fft/py/torch/n=64,batch=1/noise", "skip", "torch is not installed");
+    py_expect(doc, "fft/py/test-crash/n=64,batch=1/noise", "error",
+              "died during run: killed by signal 11");
+    py_expect(doc, "fft/cpu/radix2/n=64,batch=1/noise", "ok", NULL);
+    py_expect(doc, "fft/py/test-hang/n=64,batch=1/noise", "timeout", "timeout_s = 4");
+    py_ok_case(doc, "rfft/py/numpy/n=64,batch=1/noise", "numpy.fft.rfft");
+    /* the environment: the interpreter and its libraries, the worker's clock */
+    assert_non_null(strstr(cl_str(doc, "env.libs.python"), "3."));
+    assert_true(strlen(cl_str(doc, "env.libs.numpy")) > 0);
+    json_t *devs = cl_get(doc, "env.devices"), *d;
+    size_t i;
+    int seen = 0;
+    json_array_foreach(devs, i, d) if (strcmp(cl_str(d, "name"), "py:cpu") == 0) {
+        seen = 1;
+        assert_true(cl_num(d, "clock_resolution_ns") > 0);
+        assert_true(cl_num(d, "clock_overhead_ns") > 0);
+    }
+    assert_true(seen);
+    json_decref(doc);
+}
+
+/* Planted impls exist only for the tests. */
+static void py_no_planted_by_default(void **state)
+{
+    (void)state;
+    cl_res r;
+    cl_h(&r, NULL, "list", NULL);
+    cl_expect_code(&r, 0);
+    assert_null(strstr(r.out, "test-wrong"));
+    cl_free(&r);
+    const char *set[] = {"SONO_PY_TEST_IMPLS=1", NULL};
+    cl_h(&r, set, "list", NULL);
+    cl_expect_code(&r, 0);
+    if (!strstr(r.out, "backend py         available"))
+        skip();
+    assert_non_null(strstr(r.out, "py/test-wrong"));
+    cl_free(&r);
+}
+
+static void py_no_python(void **state)
+{
+    (void)state;
+    const char *set[] = {"SONO_PYTHON=/nonexistent/python3", NULL};
+    json_t *doc = py_run(PY_DATA "/peers.ini", set, 0);
+    assert_false(py_available(doc));
+    assert_non_null(strstr(cl_str(doc, "env.backends.py.reason"),
+                           "no Python with numpy: SONO_PYTHON=/nonexistent/python3"));
+    py_expect(doc, "fft/py/numpy/n=64,batch=1/noise", "skip", "no Python with numpy");
+    py_expect(doc, "fft/py/torch/n=64,batch=1/noise", "skip", "no Python with numpy");
+    json_decref(doc);
+}
+
+static void py_no_numpy(void **state)
+{
+    (void)state;
+    char env[PATH_MAX + 32];
+    snprintf(env, sizeof env, "SONO_PYTHON=%s/" PY_DATA "/python-nonumpy", cl_root);
+    const char *set[] = {env, NULL};
+    json_t *doc = py_run(PY_DATA "/peers.ini", set, 0);
+    if (strstr(cl_str(doc, "env.backends.py.reason"), "exited with status 127")) {
+        json_decref(doc); /* the stub's real Python is missing: nothing to hide numpy from */
+        skip();
+    }
+    py_expect(doc, "fft/py/numpy/n=64,batch=1/noise", "skip", "without numpy");
+    json_decref(doc);
+}
+
+static void py_no_torch(void **state)
+{
+    (void)state;
+    char env[PATH_MAX + 32];
+    snprintf(env, sizeof env, "SONO_PYTHON=%s/" PY_DATA "/python-notorch", cl_root);
+    const char *set[] = {env, NULL};
+    json_t *doc = py_run(PY_DATA "/peers.ini", set, 0);
+    if (!py_available(doc)) {
+        json_decref(doc);
+        skip();
+    }
+    py_ok_case(doc, "fft/py/numpy/n=64,batch=1/noise", "numpy.fft.fft");
+    py_expect(doc, "fft/py/torch/n=64,batch=1/noise", "skip", "torch is not installed");
+    assert_null(cl_get(doc, "env.libs.torch"));
+    json_decref(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(py_planted),   cmocka_unit_test(py_no_planted_by_default),
+        cmocka_unit_test(py_no_python), cmocka_unit_test(py_no_numpy),
+        cmocka_unit_test(py_no_torch),
+    };
+    return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
+}
