@@ -43,7 +43,7 @@ LIBS_cuda := $(CUDA_LIBDIRS:%=-L%) $(CUDA_LIBDIRS:%=-Wl,-rpath,%) -lcudart -lcuf
              -lcupti -lstdc++ -ldl -lm
 CUDA_CU  := $(wildcard impls/cuda/*.cu)
 CUDA_OBJ := $(CUDA_CU:%.cu=$(BUILD)/obj/%.o)
-COMMON_cuda := $(COMMON_SRC) $(COMMON_HDR) $(CUDA_OBJ)
+COMMON_cuda = $(COMMON_SRC) $(COMMON_HDR) $(CUDA_OBJ)
 .SECONDARY: $(CUDA_OBJ)
 else
 $(info cuda: no nvcc on PATH or at /usr/local/cuda/bin/nvcc: the cuda backend is not built)

@@ -1,4 +1,4 @@
-/* test_cuda_math.c — cuda/radix2's arithmetic without a GPU: radix2_math.h compiled by cc,
+/* test_cuda_math.c — cuda/radix2-gpu's arithmetic without a GPU: radix2_math.h compiled by cc,
  * a host radix-2 FFT assembled from its functions the way the kernels use them (bit-
  * reversed load, stages of r2_pair + r2_butterfly) checked against the float64 DFT. */
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../impls/cuda/radix2_math.h"
+#include "../impls/cuda/radix2-gpu_math.h"
 #include "ops/dft64.h"
 
 static void cm_log2_and_bitrev(void **state)

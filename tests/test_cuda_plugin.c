@@ -5,6 +5,7 @@
  * everything when the plugin was not built (no nvcc). */
 #include "cli_util.h"
 
+#include "params.h"
 #include "registry.h"
 
 static sono_reg cp_R;
@@ -63,7 +64,7 @@ static void cp_registered(void **state)
     assert_true(d->resolution_ns > 0);
     assert_string_equal(cp_impl("fft", "cuda/cufft")->device, "cuda:0");
     assert_string_equal(cp_impl("rfft", "cuda/cufft")->device, "cuda:0");
-    assert_string_equal(cp_impl("fft", "cuda/radix2")->device, "cuda:0");
+    assert_string_equal(cp_impl("fft", "cuda/radix2-gpu")->device, "cuda:0");
     if (!cp_cuda->available)
         assert_true(strncmp(cp_cuda->reason, "no CUDA device", 14) == 0 ||
                     strncmp(cp_cuda->reason, "no usable CUDA device", 21) == 0);
@@ -82,7 +83,7 @@ static void cp_supports(void **state)
     (void)state;
     if (!cp_cuda)
         skip();
-    const sono_impl *r2 = cp_impl("fft", "cuda/radix2"), *cf = cp_impl("fft", "cuda/cufft");
+    const sono_impl *r2 = cp_impl("fft", "cuda/radix2-gpu"), *cf = cp_impl("fft", "cuda/cufft");
     const sono_impl *rf = cp_impl("rfft", "cuda/cufft");
     char why[256];
     for (long long n = 1; n <= 65536; n *= 2) {
@@ -103,6 +104,30 @@ static void cp_supports(void **state)
     cp_expect_refused(cf, none, "n is missing");
 }
 
+/* The front ends' checks are the shared frontend ones plus the GPU gate: defaults pass,
+ * threads=2 is refused with the reason. */
+static void cp_dsp_supports(void **state)
+{
+    (void)state;
+    if (!cp_cuda)
+        skip();
+    const char *ops[] = {"stft", "melspec", "logmel", "mfcc"};
+    for (size_t i = 0; i < 4; i++) {
+        const sono_impl *im = cp_impl(ops[i], "cuda/cufft");
+        sono_params p = {0};
+        char why[256] = "";
+        sono_params_defaults(sono_op_find(ops[i]), &p);
+        if (im->supports(im->ctx, &p, why, sizeof why) != 0)
+            fail_msg("%s cuda/cufft refused its defaults: %s", ops[i], why);
+        sono_param *t = (sono_param *)sono_param_find(&p, "threads");
+        assert_non_null(t);
+        t->i = 2;
+        assert_int_equal(im->supports(im->ctx, &p, why, sizeof why), SONO_EUNSUPPORTED);
+        assert_non_null(strstr(why, "threads=2"));
+        sono_params_free(&p);
+    }
+}
+
 /* Without a GPU, setup fails with the reason and leaves nothing behind (asan checks). */
 static void cp_setup_without_device(void **state)
 {
@@ -110,8 +135,8 @@ static void cp_setup_without_device(void **state)
     if (!cp_cuda || cp_cuda->available)
         skip();
     const sono_impl *ims[] = {cp_impl("fft", "cuda/cufft"), cp_impl("rfft", "cuda/cufft"),
-                              cp_impl("fft", "cuda/radix2")};
-    for (size_t i = 0; i < 3; i++) {
+                              cp_impl("fft", "cuda/radix2-gpu"), cp_impl("logmel", "cuda/cufft")};
+    for (size_t i = 0; i < 4; i++) {
         sono_params p = cp_params(256, 2, 1);
         sono_error err = {0};
         void *st = (void *)1;
@@ -137,7 +162,7 @@ static void cp_cli_list(void **state)
         assert_non_null(strstr(line, "UNAVAILABLE"));
         assert_non_null(strstr(line, cp_cuda->reason));
     }
-    assert_true(cl_line_with(r.out, line, sizeof line, "cuda/radix2", "on cuda:0"));
+    assert_true(cl_line_with(r.out, line, sizeof line, "cuda/radix2-gpu", "on cuda:0"));
     assert_true(cl_line_with(r.out, line, sizeof line, "cuda/cufft", "rfft"));
     cl_free(&r);
 }
@@ -156,7 +181,7 @@ static void cp_cli_run(void **state)
     json_t *doc = cl_load(out);
     cl_check_ok_case(cl_case(doc, "fft/cpu/radix2/n=256,batch=4/noise"));
     const char *ids[] = {"fft/cuda/cufft/n=256,batch=4/noise",
-                         "fft/cuda/radix2/n=256,batch=4/noise",
+                         "fft/cuda/radix2-gpu/n=256,batch=4/noise",
                          "rfft/cuda/cufft/n=256,batch=2/noise"};
     for (size_t i = 0; i < 3; i++) {
         json_t *c = cl_case(doc, ids[i]);
@@ -177,6 +202,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cp_registered),
         cmocka_unit_test(cp_supports),
+        cmocka_unit_test(cp_dsp_supports),
         cmocka_unit_test(cp_setup_without_device),
         cmocka_unit_test(cp_cli_list),
         cmocka_unit_test(cp_cli_run),

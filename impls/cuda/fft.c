@@ -19,7 +19,7 @@ typedef struct fft_variant {
 
 const fft_variant cu_fft_cufft_c2c = {.impl = "cufft", .real = 0};
 const fft_variant cu_fft_cufft_r2c = {.impl = "cufft", .real = 1};
-const fft_variant cu_fft_radix2 = {.impl = "radix2", .own = 1};
+const fft_variant cu_fft_radix2 = {.impl = "radix2-gpu", .own = 1};
 
 typedef struct state {
     cu_hdr h; /* first: the device's time_runs reads it */
@@ -267,6 +267,6 @@ static size_t workspace(void *vst)
 const sono_impl cu_fft_impls[3] = {
     FFT_IMPL("fft", "cufft", &cu_fft_cufft_c2c, "cuFFT cufftPlanMany C2C, batched, out-of-place"),
     FFT_IMPL("rfft", "cufft", &cu_fft_cufft_r2c, "cuFFT cufftPlanMany R2C, batched, out-of-place"),
-    FFT_IMPL("fft", "radix2", &cu_fft_radix2,
+    FFT_IMPL("fft", "radix2-gpu", &cu_fft_radix2,
              "own radix-2 kernels: shared memory to n=4096, global passes above; n = 2^k"),
 };

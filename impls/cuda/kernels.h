@@ -21,26 +21,23 @@ extern "C" {
 cudaError_t cu_radix2_launch(const float *in, float *out, const float *tw, unsigned n,
                              unsigned batch, cudaStream_t s);
 
-/* Audio front ends (dsp.cu). frames[t][j] = padded[t*hop + j] * win[j], j < n_fft. */
-cudaError_t cu_frame_launch(const float *padded, const float *win, float *frames,
-                            size_t n_fft, size_t hop, size_t nframes, cudaStream_t s);
+/* Audio front ends (dsp_kernels.cu). frames[t][j] = padded[t*hop + j] * win[j], j < n_fft,
+ * where padded[p] is x[p - off] reflected into [0, used) and zero from `samples` on. */
+cudaError_t cu_frame_sig_launch(const float *x, size_t samples, size_t used, size_t off,
+                                const float *win, float *frames, size_t n_fft, size_t hop,
+                                size_t nframes, cudaStream_t s);
 /* Spectrum [frames][nbins] complex -> out [nbins][frames]: 0 power, 1 magnitude, 2 complex. */
 cudaError_t cu_stft_out_launch(const float *spec, float *out, size_t nbins, size_t frames,
                                int kind, cudaStream_t s);
-/* P[t][k] = |X[t][k]|^power, frames x nbins (for the GEMM filterbank). */
-cudaError_t cu_power_launch(const float *spec, float *pw, size_t n, double power,
-                            cudaStream_t s);
-/* mel[m][t] = sum_k W[m][k] |X[t][k]|^power, W dense [n_mels][nbins]; log: 0 none,
- * 1 Whisper's log10(max(v, 1e-10)), 2 dB 10 log10(max(v, 1e-10)). */
-cudaError_t cu_mel_launch(const float *spec, const float *w, float *mel, size_t nbins,
-                          size_t n_mels, size_t frames, double power, int log,
-                          cudaStream_t s);
-/* v[i] = log step of v[i] in place (after a GEMM filterbank). */
-cudaError_t cu_log_launch(float *v, size_t n, int log, cudaStream_t s);
-/* *max = max of v[0..n): partials (blocks floats of scratch) then one block. */
+/* mel[m][t] = log(sum over k in [first[m], first[m]+len[m]) of W[m][k] |X[t][k]|^power),
+ * W dense [n_mels][nbins]; log: 0 none, 1 Whisper's log10(max(v, 1e-10)), 2 dB. */
+cudaError_t cu_mel_band_launch(const float *spec, const float *w, const int *first,
+                               const int *len, float *mel, size_t nbins, size_t n_mels,
+                               size_t frames, double power, int log, cudaStream_t s);
+/* *max = max of v[0..n): `blocks` partials into scratch, then one block over them. */
 cudaError_t cu_max_launch(const float *v, size_t n, float *scratch, size_t blocks,
                           float *max, cudaStream_t s);
-/* Whisper: v = (max(v, *max - 8) + 4) / 4; dB: v = max(v, *max - top_db). */
+/* Whisper: v = (max(v, *max - 8) + 4) / 4; else dB: v = max(v, *max - top_db). */
 cudaError_t cu_clamp_launch(float *v, size_t n, const float *max, int whisper,
                             float top_db, cudaStream_t s);
 

@@ -94,6 +94,12 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
             return sono_fail(err, rc, "cuda: registering %s/cuda/%s failed (%d)",
                              cu_fft_impls[i].op, cu_fft_impls[i].name, rc);
     }
+    for (size_t i = 0; i < sizeof cu_dsp_impls / sizeof cu_dsp_impls[0]; i++) {
+        int rc = r->add_impl(r, &cu_dsp_impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering %s/cuda/%s failed (%d)",
+                             cu_dsp_impls[i].op, cu_dsp_impls[i].name, rc);
+    }
     return 0;
 }
 
