@@ -10,7 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../impls/cuda/radix2-gpu_math.h"
+#include "../impls/cuda/radix2_math.h"
 #include "ops/dft64.h"
 
 static void cm_log2_and_bitrev(void **state)
