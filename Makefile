@@ -24,8 +24,29 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ := $(BUILD)/obj/harness/main.o
 CORE_LIB := $(BUILD)/libsonocore.a
 
-# A backend is a folder under impls/ with C sources; cuda comes with its issue.
+# A backend is a folder under impls/ with C sources.
 BACKENDS := cpu fftw template blas fftwblas py opus
+
+# cuda: built only where nvcc is (the first on PATH, else the toolkit's default place);
+# host code is C11 by cc, kernels are .cu objects by nvcc for sm_90 plus compute_90 PTX
+# (so a newer GPU JIT-compiles it). Without nvcc the backend is simply absent.
+NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),$(wildcard /usr/local/cuda/bin/nvcc))
+ifneq ($(NVCC),)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+BACKENDS += cuda
+CUDA_ARCH := -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+CUDA_LIBDIRS := $(wildcard $(CUDA_HOME)/lib64 $(CUDA_HOME)/extras/CUPTI/lib64)
+CUDA_INCDIRS := $(wildcard $(CUDA_HOME)/include $(CUDA_HOME)/extras/CUPTI/include)
+CFLAGS_cuda := $(CUDA_INCDIRS:%=-I%)
+LIBS_cuda := $(CUDA_LIBDIRS:%=-L%) $(CUDA_LIBDIRS:%=-Wl,-rpath,%) -lcudart -lcufft -lcublas \
+             -lcupti -lstdc++ -ldl -lm
+CUDA_CU  := $(wildcard impls/cuda/*.cu)
+CUDA_OBJ := $(CUDA_CU:%.cu=$(BUILD)/obj/%.o)
+COMMON_cuda = $(COMMON_SRC) $(COMMON_HDR) $(CUDA_OBJ)
+.SECONDARY: $(CUDA_OBJ)
+else
+$(info cuda: no nvcc on PATH or at /usr/local/cuda/bin/nvcc: the cuda backend is not built)
+endif
 PLUGINS  := $(BACKENDS:%=$(BUILD)/plugins/%.so)
 # impls/common/: impl-side helpers (windows, filterbanks, framing) that the backends with
 # audio front ends compile in; they share nothing with the references in harness/ops/.
@@ -108,7 +129,13 @@ $(BIN)/harness: $(MAIN_OBJ) $(CORE_LIB)
 $(BUILD)/plugins/%.so: $$(wildcard impls/%/*.c) $$(wildcard impls/%/*.h) harness/include/sono.h \
                        $$(COMMON_$$*)
 	@mkdir -p $(@D)
-	$(CC) $(PLUGIN_FLAGS) -Iimpls/common $(CFLAGS_$*) $(filter %.c,$^) -o $@ $(LIBS_$*)
+	$(CC) $(PLUGIN_FLAGS) -Iimpls/common $(CFLAGS_$*) $(filter %.c %.o,$^) -o $@ $(LIBS_$*)
+
+# The cuda plugin's kernels: position-independent, as they go into a shared object.
+$(BUILD)/obj/impls/cuda/%.o: impls/cuda/%.cu $(wildcard impls/cuda/*.h)
+	@mkdir -p $(@D)
+	$(NVCC) -std=c++17 -O3 $(CUDA_ARCH) -Xcompiler -fPIC -Xcompiler -fvisibility=hidden \
+	  -Iharness/include -Iimpls/common -c $< -o $@
 
 $(BUILD)/test-plugins/%.so: tests/plugins/%.c harness/include/sono.h
 	@mkdir -p $(@D)

@@ -34,9 +34,21 @@ else
     status=1
 fi
 
+# The cuda backend must be there and available wherever a GPU is: a GPU run whose cuda
+# cases all skip would otherwise look like a green run.
+bin/harness list impls > /tmp/device-impls.log 2>&1
+cat /tmp/device-impls.log
+cuda_line=$(grep -E '^ *backend cuda ' /tmp/device-impls.log | head -n 1)
+echo "device-check: cuda backend: ${cuda_line:-absent (build/plugins/cuda.so not built: no nvcc?)}"
+if [ "$gpu" != no-gpu ]; then
+    if [ -z "$cuda_line" ] || printf '%s' "$cuda_line" | grep -q UNAVAILABLE; then
+        echo "device-check: FAIL: a GPU ($gpu) is present but the cuda backend is not available" >&2
+        status=1
+    fi
+fi
+
 suite=suites/gpu
 [ -d "$suite" ] || suite=suites/quick
-bin/harness list impls
 bin/harness run "$suite" --out "$out" --quiet > /tmp/device-suite.log 2>&1 || status=1
 tail -n 40 /tmp/device-suite.log
 echo "device-check: results in $out (status $status)"

@@ -1,0 +1,128 @@
+/* plugin.c — the cuda backend's entry point: opens the GPUs (cuda:0 .. cuda:N-1), states
+ * the CUDA libraries' versions and the GPU's properties, registers the impls (all on
+ * cuda:0). Without a usable GPU the impls stay listed and the backend is marked
+ * unavailable with "no CUDA device: <runtime's message>", so its cases are skips. */
+#include <dlfcn.h>
+#include <stdio.h>
+
+#include <cublas_v2.h>
+#include <cufft.h>
+
+#include "cu.h"
+#include "cuda_impls.h"
+
+static void version_text(int v, char *buf, size_t n) /* 13000 -> "13.0" */
+{
+    snprintf(buf, n, "%d.%d", v / 1000, (v % 1000) / 10);
+}
+
+static void add_versions(sono_registry *r)
+{
+    char s[64];
+    int v = 0, major = 0, minor = 0, patch = 0;
+    if (cudaRuntimeGetVersion(&v) == cudaSuccess) {
+        version_text(v, s, sizeof s);
+        r->add_lib(r, "cuda_runtime", s);
+    }
+    if (cudaDriverGetVersion(&v) == cudaSuccess) { /* 0 when no driver is installed */
+        if (v)
+            version_text(v, s, sizeof s);
+        else
+            snprintf(s, sizeof s, "none");
+        r->add_lib(r, "cuda_driver", s);
+    }
+    if (cufftGetVersion(&v) == CUFFT_SUCCESS) {
+        snprintf(s, sizeof s, "%d", v);
+        r->add_lib(r, "cufft", s);
+    }
+    if (cublasGetProperty(MAJOR_VERSION, &major) == CUBLAS_STATUS_SUCCESS &&
+        cublasGetProperty(MINOR_VERSION, &minor) == CUBLAS_STATUS_SUCCESS &&
+        cublasGetProperty(PATCH_LEVEL, &patch) == CUBLAS_STATUS_SUCCESS) {
+        snprintf(s, sizeof s, "%d.%d.%d", major, minor, patch);
+        r->add_lib(r, "cublas", s);
+    }
+}
+
+/* The GPU's name and what bounds its speed, as "libs" entries: the environment has no
+ * other place a plugin can put them. */
+static void add_gpu(sono_registry *r, int i)
+{
+    const cu_dev *d = (const cu_dev *)cu_device_at(i)->ctx;
+    const struct cudaDeviceProp *p = &d->prop;
+    char key[32], s[256];
+    int sm_khz = 0, mem_khz = 0;
+    /* clock rates left cudaDeviceProp in CUDA 13: the attributes still give them */
+    (void)cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, d->index);
+    (void)cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, d->index);
+    snprintf(key, sizeof key, "gpu%d", i);
+    snprintf(s, sizeof s,
+             "%s; sm_%d%d; %d SMs; sm_clock %d MHz; mem %.1f GiB; mem_clock %d MHz; "
+             "bus %d bit; L2 %d KiB",
+             p->name, p->major, p->minor, p->multiProcessorCount, sm_khz / 1000,
+             (double)p->totalGlobalMem / (1024.0 * 1024 * 1024), mem_khz / 1000,
+             p->memoryBusWidth, p->l2CacheSize / 1024);
+    r->add_lib(r, key, s);
+}
+
+/* cuFFT, cuBLAS and CUPTI carry their own static C++ runtime, each of which mallocs an
+ * exception pool at load and never frees it; if dlclose unmapped them, LeakSanitizer
+ * would report those pools as leaked by an unknown module. Pinning this plugin
+ * (RTLD_NODELETE) keeps it and the libraries it needs mapped until the process ends. */
+static void pin_self(void)
+{
+    Dl_info info;
+    union {
+        int (*fn)(sono_registry *, sono_error *);
+        void *p;
+    } sym = {.fn = sono_plugin_init};
+    if (dladdr(sym.p, &info) && info.dli_fname)
+        (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
+SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
+{
+    if (r->abi != SONO_ABI_VERSION)
+        return sono_fail(err, SONO_EABI, "cuda plugin built for ABI %d, harness has ABI %d",
+                         SONO_ABI_VERSION, r->abi);
+    pin_self();
+    sono_error why = {0};
+    int count = 0;
+    int open_rc = cu_devices_open(&count, &why);
+    for (int i = 0; i < count; i++) {
+        int rc = r->add_device(r, cu_device_at(i));
+        if (rc < 0) {
+            cu_devices_close();
+            return sono_fail(err, rc, "cuda: registering device %s failed (%d)",
+                             cu_device_at(i)->name, rc);
+        }
+    }
+    if (r->add_lib) {
+        add_versions(r);
+        for (int i = 0; !open_rc && i < count; i++)
+            add_gpu(r, i);
+    }
+    if (open_rc)
+        r->set_unavailable(r, why.msg);
+    else
+        (void)cu_nvml_init(); /* optional: without it the clock is not recorded */
+    for (size_t i = 0; i < sizeof cu_fft_impls / sizeof cu_fft_impls[0]; i++) {
+        int rc = r->add_impl(r, &cu_fft_impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering %s/cuda/%s failed (%d)",
+                             cu_fft_impls[i].op, cu_fft_impls[i].name, rc);
+    }
+    for (size_t i = 0; i < sizeof cu_dsp_impls / sizeof cu_dsp_impls[0]; i++) {
+        int rc = r->add_impl(r, &cu_dsp_impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering %s/cuda/%s failed (%d)",
+                             cu_dsp_impls[i].op, cu_dsp_impls[i].name, rc);
+    }
+    return 0;
+}
+
+/* The harness dlcloses plugins at exit, after every case's teardown. */
+__attribute__((destructor)) static void release(void)
+{
+    cu_nvml_close();
+    cu_devices_close();
+}

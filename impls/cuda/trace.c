@@ -1,0 +1,104 @@
+/* trace.c — the cuda backend's instrumentation that never touches the timed numbers:
+ * NVTX ranges (header-only NVTX3: a no-op unless a tool such as Nsight Systems injects
+ * itself), the SM clock through NVML (dlopen'd, so a machine without the driver's
+ * libnvidia-ml still loads the plugin), and the summary describe() appends. */
+#include <dlfcn.h>
+#include <stdio.h>
+
+#include <nvtx3/nvToolsExt.h>
+
+#include "cu.h"
+
+void cu_range_push(const cu_hdr *h, const char *phase)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s %s", h->label, phase);
+    nvtxRangePushA(name);
+}
+
+void cu_range_pop(void)
+{
+    nvtxRangePop();
+}
+
+/* ---- NVML, by dlopen ------------------------------------------------------------------ */
+typedef struct nvmlDevice_st *nvml_device;
+enum { NVML_OK = 0, NVML_CLOCK_SM = 1 };
+
+static void *nvml_lib;
+static int (*nvml_shutdown)(void);
+static int (*nvml_by_bus)(const char *bus, nvml_device *dev);
+static int (*nvml_clock)(nvml_device dev, int type, unsigned *mhz);
+static nvml_device nvml_devs[CU_MAX_DEVICES];
+static int nvml_tried[CU_MAX_DEVICES];
+
+/* 0 when NVML is there; -1 otherwise (the clock is then simply not recorded). */
+int cu_nvml_init(void)
+{
+    if (nvml_lib)
+        return 0;
+    void *lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return -1;
+    int (*init)(void) = (int (*)(void))dlsym(lib, "nvmlInit_v2");
+    nvml_shutdown = (int (*)(void))dlsym(lib, "nvmlShutdown");
+    nvml_by_bus = (int (*)(const char *, nvml_device *))dlsym(lib,
+                                                              "nvmlDeviceGetHandleByPciBusId_v2");
+    nvml_clock = (int (*)(nvml_device, int, unsigned *))dlsym(lib, "nvmlDeviceGetClockInfo");
+    if (!init || !nvml_shutdown || !nvml_by_bus || !nvml_clock || init() != NVML_OK) {
+        dlclose(lib);
+        nvml_by_bus = NULL;
+        nvml_clock = NULL;
+        return -1;
+    }
+    nvml_lib = lib;
+    return 0;
+}
+
+/* NVML numbers GPUs its own way (CUDA_VISIBLE_DEVICES renumbers the runtime's): the PCI
+ * bus id is what both agree on. */
+unsigned cu_nvml_sm_clock(int index)
+{
+    unsigned mhz = 0;
+    if (!nvml_lib || index < 0 || index >= CU_MAX_DEVICES)
+        return 0;
+    if (!nvml_tried[index]) {
+        char bus[32];
+        nvml_tried[index] = 1;
+        if (cudaDeviceGetPCIBusId(bus, sizeof bus, index) != cudaSuccess ||
+            nvml_by_bus(bus, &nvml_devs[index]) != NVML_OK)
+            nvml_devs[index] = NULL;
+    }
+    if (!nvml_devs[index] || nvml_clock(nvml_devs[index], NVML_CLOCK_SM, &mhz) != NVML_OK)
+        return 0;
+    return mhz;
+}
+
+void cu_nvml_close(void)
+{
+    if (!nvml_lib)
+        return;
+    nvml_shutdown();
+    dlclose(nvml_lib);
+    nvml_lib = NULL;
+}
+
+void cu_hdr_describe(const cu_hdr *h, char *buf, size_t n)
+{
+    size_t at = strlen(buf);
+    if (at >= n)
+        return;
+    if (h->clock_reads)
+        at += (size_t)snprintf(buf + at, n - at,
+                               "; sm_clock_mhz={mean %.0f, min %u, max %u, reads %ld}",
+                               h->clock_sum_mhz / (double)h->clock_reads, h->clock_min_mhz,
+                               h->clock_max_mhz, h->clock_reads);
+    else
+        at += (size_t)snprintf(buf + at, n - at, "; sm_clock_mhz=unavailable (no NVML)");
+    if (at >= n)
+        return;
+    char gpu[1024];
+    /* describe() runs once per case after the measurement: one profiled run there */
+    cu_cupti_pass((cu_hdr *)h, h->run, (void *)h, 1, gpu, sizeof gpu);
+    snprintf(buf + at, n - at, "; gpu=%s", gpu);
+}
