@@ -80,6 +80,14 @@ static double rate(const sono_params *p)
     return get_dims(p, &d, NULL) ? 24000.0 : d.c.sampling_rate;
 }
 
+/* Every mode stands for the same audio: decode's input is codes, not samples. */
+static double audio_seconds(const sono_params *p)
+{
+    dims d;
+    return get_dims(p, &d, NULL) ? sono_param_real(p, "seconds", 1.0)
+                                 : (double)d.samples / d.c.sampling_rate;
+}
+
 static int load_model(const sono_params *p, sono_enc64 **m, sono_error *err)
 {
     char path[4096];
@@ -414,6 +422,7 @@ const sono_op sono_op_codec_encodec = {
     .cost = cost,
     .tolerance = tolerance,
     .rate = rate,
+    .audio_seconds = audio_seconds,
     .input = input,
     .check = check,
     .quality = quality,
