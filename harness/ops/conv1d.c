@@ -42,6 +42,8 @@ static const sono_param_spec params[] = {
      .help = "T, samples per input channel (24000: 1 s at 24 kHz)"},
     {.name = "sample_rate", .type = SONO_PINT, .imin = 1000, .imax = 384000, .idflt = 24000,
      .help = "rate of the signal in x (files are resampled to it)"},
+    {.name = "hop", .type = SONO_PINT, .imin = 1, .imax = 1 << 20, .idflt = 1,
+     .help = "audio samples per step of x: the strides before this layer (x real time)"},
 };
 
 int sono_conv_dims_get(const sono_params *p, sono_conv_dims *d, sono_error *err)
@@ -121,10 +123,13 @@ static double rate(const sono_params *p)
     return (double)sono_param_int(p, "sample_rate", 24000);
 }
 
-/* The input's length per channel at the layer's rate (the packed weights are no audio). */
+/* The audio the layer's input stands for: length steps of `hop` samples at the rate (a
+ * decoder layer after strides 2, 4, 5, 8 sees one step per 320 samples); the packed
+ * weights are no audio. */
 static double audio_seconds(const sono_params *p)
 {
-    return (double)sono_param_int(p, "length", 24000) / rate(p);
+    return (double)sono_param_int(p, "length", 24000) * (double)sono_param_int(p, "hop", 1) /
+           rate(p);
 }
 
 static int input(const sono_params *p, const sono_input_spec *spec, double r, sono_buf *in,
