@@ -1,7 +1,8 @@
 /* test_py_cli.c — the py backend inside real runs: a NumPy peer measured and checked like
  * our own impls, a deliberately wrong peer FAILs, a Python exception, a segfault and a
  * hang in Python each cost only their case, the results name the Python, numpy and torch
- * versions; with no Python, no numpy or no torch the cases skip with the reason. */
+ * versions; with no Python, no numpy or no torch the cases skip with the reason. The codec
+ * blocks' torch peers (vq.encode, conv1d, attention) pass the ops' own checks. */
 #include "cli_util.h"
 
 #define PY_DATA "tests/data/py"
@@ -165,12 +166,73 @@ static void py_no_torch(void **state)
     json_decref(doc);
 }
 
+/* Every case of nn.ini (py/torch of vq.encode, conv1d, attention) is ok with its describe
+ * saying what ran, or, without torch, skips with the reason. */
+static void nn_cases(const char *python, int want_ok)
+{
+    const char *set[] = {python, NULL};
+    json_t *doc = py_run(PY_DATA "/nn.ini", python ? set : NULL, 0);
+    if (!py_available(doc)) {
+        print_message("no Python with numpy: %s\n", cl_str(doc, "env.backends.py.reason"));
+        json_decref(doc);
+        skip();
+    }
+    json_t *torch = cl_get(doc, "env.libs.torch");
+    if (want_ok && !torch) {
+        py_expect(doc, "vq.encode/py/torch/K=64,D=16,T=40,seed=1/noise", "skip",
+                  "torch is not installed");
+        json_decref(doc);
+        skip();
+    }
+    /* torch 2.0 added F.scaled_dot_product_attention; 1.13 takes the explicit path */
+    int sdpa = torch && atoi(json_string_value(torch)) >= 2;
+    const char *what[][2] = {{"vq.encode", "torch.cdist(vectors, codebook).argmin(dim=1)"},
+                             {"conv1d", "F.conv"},
+                             {"attention", sdpa ? "F.scaled_dot_product_attention(is_causal="
+                                                : "has no F.scaled_dot_product_attention: "
+                                                  "explicit softmax"}};
+    int seen[3] = {0};
+    json_t *cases = cl_get(doc, "cases"), *c;
+    size_t i;
+    json_array_foreach(cases, i, c) {
+        const char *id = cl_str(c, "id");
+        for (int k = 0; k < 3; k++) {
+            if (strcmp(cl_str(c, "op"), what[k][0]) != 0)
+                continue;
+            seen[k]++;
+            if (want_ok)
+                py_ok_case(doc, id, what[k][1]);
+            else
+                py_expect(doc, id, "skip", "torch is not installed");
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        assert_true(seen[k] > 0);
+    assert_int_equal(json_array_size(cases), seen[0] + seen[1] + seen[2]);
+    json_decref(doc);
+}
+
+static void py_torch_nn(void **state)
+{
+    (void)state;
+    nn_cases(NULL, 1);
+}
+
+static void py_torch_nn_no_torch(void **state)
+{
+    (void)state;
+    char env[PATH_MAX + 32];
+    snprintf(env, sizeof env, "SONO_PYTHON=%s/" PY_DATA "/python-notorch", cl_root);
+    nn_cases(env, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(py_planted),   cmocka_unit_test(py_no_planted_by_default),
         cmocka_unit_test(py_no_python), cmocka_unit_test(py_no_numpy),
-        cmocka_unit_test(py_no_torch),
+        cmocka_unit_test(py_no_torch),  cmocka_unit_test(py_torch_nn),
+        cmocka_unit_test(py_torch_nn_no_torch),
     };
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
 }

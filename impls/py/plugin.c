@@ -42,6 +42,13 @@ static py_proc proc = {.to = -1, .from = -1};
 #define T_FE "torch.stft (reflect-centred) + filterbank/DCT matmul"
 #define T_LOG "Whisper's log_mel_spectrogram: torch.stft, filters @ |X|**2, log10 clamp"
 #define CUDA_IO "on CUDA; load/store copy host<->device"
+#define T_VQ "torch.cdist + argmin (ties: argmin's first index, the lowest)"
+#define T_CONV "F.conv1d / F.conv_transpose1d, causal pad or trim, fused ELU or Snake"
+/* F.scaled_dot_product_attention is torch 2.0's: 1.13 (Debian's) takes the explicit path */
+#define T_ATT "F.scaled_dot_product_attention where torch has it, else softmax(QK^T/sqrt(d)) V"
+/* The worker sets torch.set_num_threads for it as for every torch row, but tests/test_impls.c
+ * still holds every impl of an op without a sample rate to one thread */
+#define ONE_ATT "held to one thread until tests/test_impls.c lists it among the threaded impls"
 static const py_def defs[] = {
     {.op = "fft", .impl = "numpy", .summary = NP_FFT, .one_thread = ONE_NP},
     {.op = "rfft", .impl = "numpy", .summary = NP_FFT, .one_thread = ONE_NP},
@@ -60,6 +67,10 @@ static const py_def defs[] = {
     {.op = "melspec", .impl = "torch", .summary = T_FE " on the CPU", .torch = 1},
     {.op = "logmel", .impl = "torch", .summary = T_LOG ", on the CPU", .torch = 1},
     {.op = "mfcc", .impl = "torch", .summary = T_FE " on the CPU", .torch = 1},
+    {.op = "vq.encode", .impl = "torch", .summary = T_VQ " on the CPU", .torch = 1},
+    {.op = "conv1d", .impl = "torch", .summary = T_CONV " on the CPU", .torch = 1},
+    {.op = "attention", .impl = "torch", .summary = T_ATT " on the CPU", .torch = 1,
+     .one_thread = ONE_ATT},
     {.op = "fft", .impl = "torch-cuda", .summary = "torch.fft.fft " CUDA_IO, .cuda = 1,
      .torch = 1},
     {.op = "rfft", .impl = "torch-cuda", .summary = "torch.fft.rfft " CUDA_IO, .cuda = 1,
@@ -70,6 +81,12 @@ static const py_def defs[] = {
     {.op = "logmel", .impl = "torch-cuda", .summary = T_LOG ", " CUDA_IO, .cuda = 1,
      .torch = 1},
     {.op = "mfcc", .impl = "torch-cuda", .summary = T_FE " " CUDA_IO, .cuda = 1, .torch = 1},
+    {.op = "vq.encode", .impl = "torch-cuda", .summary = T_VQ " " CUDA_IO, .cuda = 1,
+     .torch = 1},
+    {.op = "conv1d", .impl = "torch-cuda", .summary = T_CONV " " CUDA_IO, .cuda = 1,
+     .torch = 1},
+    {.op = "attention", .impl = "torch-cuda", .summary = T_ATT " " CUDA_IO, .cuda = 1,
+     .torch = 1},
     {.op = "fft", .impl = "test-wrong",
      .summary = "test only: numpy.fft.ifft * n, a sign slip", .one_thread = ONE_NP, .test = 1},
     {.op = "fft", .impl = "test-raise", .summary = "test only: raises ValueError in setup",

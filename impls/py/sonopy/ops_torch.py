@@ -5,8 +5,8 @@ dsp.py (torchaudio's melscale_fbanks, in float32, fails melspec's check on a sin
 filter edge; see PROTOCOL.md). logmel is Whisper's
 log_mel_spectrogram line for line (torch.hann_window(400), stft, drop the last frame,
 |X|**2, mel_filters @, clamp/log10, max - 8, (L + 4) / 4), with Whisper's filters, which
-are librosa's: dsp.melbank. On CUDA, load/store copy host<->device and the batch of k
-calls is timed with CUDA events."""
+are librosa's: dsp.melbank. The codec blocks (nn.py): vq.encode, conv1d, attention. On
+CUDA, load/store copy host<->device and the batch of k calls is timed with CUDA events."""
 import re
 
 import numpy as np
@@ -159,5 +159,8 @@ class Frontend(TorchImpl):
         return nbytes(self.x, self.y, self.win, self.fb, self.dct)
 
 
-IMPLS = {"fft": FFT, "rfft": FFT, "stft": Frontend, "melspec": Frontend, "logmel": Frontend,
+from sonopy.nn import VQ, Conv1d, Attention  # noqa: E402 (they subclass TorchImpl)
+
+IMPLS = {"vq.encode": VQ, "conv1d": Conv1d, "attention": Attention,
+         "fft": FFT, "rfft": FFT, "stft": Frontend, "melspec": Frontend, "logmel": Frontend,
          "mfcc": Frontend}
