@@ -12,14 +12,15 @@ json_t *sono_case_json(const sono_plan *plan, const sono_case *c)
     const sono_input_spec *in = &plan->inputs[c->input];
     const sono_measure_cfg *g = &c->cfg;
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:f, s:{s:f, s:f, s:f, s:f, s:I, s:I, "
-                     "s:f, s:s}}",
+                     "s:f, s:s, s:b}}",
                      "id", c->id, "op", c->op->name, "impl", c->impl_name, "skip", c->skip,
                      "params", sono_params_json(&c->p), "input",
                      in->kind == SONO_INPUT_FILE ? in->path : in->name, "sample_rate",
                      plan->sample_rate, "cfg", "target_ci", g->target_ci, "budget_s",
                      g->budget_s, "warmup_s", g->warmup_s, "min_time_s", g->min_time_s,
                      "min_samples", (json_int_t)g->min_samples, "max_samples",
-                     (json_int_t)g->max_samples, "timeout_s", g->timeout_s, "pin", g->pin);
+                     (json_int_t)g->max_samples, "timeout_s", g->timeout_s, "pin", g->pin,
+                     "profile", g->profile);
 }
 
 static int bad(sono_error *err, const char *what)
@@ -39,10 +40,10 @@ int sono_case_from_json(const json_t *j, const sono_reg *R, sono_plan *plan, son
     if (json_unpack((json_t *)j, "{s:s, s:s, s:s, s:s, s:o, s:s, s:F, s:o}", "id", &id, "op",
                     &op, "impl", &impl, "skip", &skip, "params", &params, "input", &input,
                     "sample_rate", &rate, "cfg", &cfg) ||
-        json_unpack(cfg, "{s:F, s:F, s:F, s:F, s:I, s:I, s:F, s:s}", "target_ci",
+        json_unpack(cfg, "{s:F, s:F, s:F, s:F, s:I, s:I, s:F, s:s, s:b}", "target_ci",
                     &g->target_ci, "budget_s", &g->budget_s, "warmup_s", &g->warmup_s,
                     "min_time_s", &g->min_time_s, "min_samples", &mins, "max_samples", &maxs,
-                    "timeout_s", &g->timeout_s, "pin", &pin))
+                    "timeout_s", &g->timeout_s, "pin", &pin, "profile", &g->profile))
         return bad(err, "missing or mistyped field");
     g->min_samples = (long)mins;
     g->max_samples = (long)maxs;

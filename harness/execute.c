@@ -159,7 +159,9 @@ static json_t *count_pass(sono_executor *k, const sono_device *dev, const sono_i
         k->ctr_tried = 1;
         sono_counters_open(&k->ctr, k->ctr_why, sizeof k->ctr_why);
     }
-    if (strcmp(dev->kind, "cpu") != 0)
+    if (m->stop && strcmp(m->stop, "profile") == 0) /* one launch per case, no more */
+        sono_counters_unavailable(&v, "not counted under --profile (one run per case)");
+    else if (strcmp(dev->kind, "cpu") != 0)
         sono_counters_unavailable(&v, "counters are read on cpu devices only");
     else if (!k->ctr)
         sono_counters_unavailable(&v, k->ctr_why[0] ? k->ctr_why : "no counter available");
@@ -177,6 +179,26 @@ static json_t *count_pass(sono_executor *k, const sono_device *dev, const sono_i
         }
     }
     return sono_counters_json(&v, (double)m->k);
+}
+
+/* The device's own JSON for the case (sono.h's case_end), kept only when it parses to an
+ * object: the device's text is not trusted to be well formed. */
+static void device_json(const sono_device *dev, sono_record *rec)
+{
+    enum { CAP = 64 * 1024 };
+    char *buf = dev->case_end ? calloc(1, CAP) : NULL;
+    if (!buf)
+        return;
+    if (dev->case_end(dev, buf, CAP) == 0) {
+        buf[CAP - 1] = 0;
+        json_t *j = json_loads(buf, JSON_REJECT_DUPLICATES, NULL);
+        if (json_is_object(j))
+            rec->gpu = json_incref(j);
+        else
+            rec->device_json_invalid = 1;
+        json_decref(j);
+    }
+    free(buf);
 }
 
 /* Runs one case into rec. Returns SONO_EINTR when interrupted (rec is then abandoned). */
@@ -242,6 +264,9 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
         return 0;
     }
     reset_peak_rss();
+    const sono_device *dev = c->impl->dev;
+    if (dev->case_begin)
+        dev->case_begin(dev, c->id);
     void *st = NULL;
     double t0 = now_ns();
     rc = im->setup(im->ctx, &c->p, &st, &err);
@@ -273,6 +298,7 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
     }
     if (!rc && im->describe)
         im->describe(st, rec->describe, sizeof rec->describe);
+    device_json(dev, rec);
     rec->workspace_bytes = im->workspace ? (double)im->workspace(st) : -1;
     im->teardown(st);
     rec->peak_rss_bytes = peak_rss_bytes();
@@ -358,5 +384,6 @@ json_t *sono_execute(sono_executor *x, const sono_plan *plan, const sono_case *c
     json_t *o = sono_record_json(&rec);
     sono_measurement_free(&rec.m);
     json_decref(rec.counters);
+    json_decref(rec.gpu);
     return o;
 }

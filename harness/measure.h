@@ -19,6 +19,8 @@ typedef struct sono_measure_cfg {
     long max_samples;  /* stop (and say so) past this many */
     double timeout_s;  /* the runner kills a case's worker past this (setup included) */
     char pin[32];      /* where the worker runs: none, auto, core:N (harness/pin.h) */
+    int profile;       /* `run --profile`: no warm-up, one sample of one run, so a
+                          profiler sees one clean launch per case; nothing converges */
 } sono_measure_cfg;
 
 #define SONO_MEASURE_DEFAULTS \
@@ -34,7 +36,7 @@ typedef struct sono_measurement {
     long warmup_runs;
     double warmup_ns;
     double elapsed_s;   /* wall time of warm-up + samples */
-    const char *stop;   /* "converged", "budget", "max-samples" */
+    const char *stop;   /* "converged", "budget", "max-samples", "profile" */
     int converged;      /* the CI reached target_ci: when 0, the record says so */
     int cold;           /* each sample was one run after evicting the caches */
     int short_samples;  /* a sample (k runs) lasted under 100 clock ticks: the clock's

@@ -144,6 +144,10 @@ json_t *sono_record_json(const sono_record *rec)
         json_object_set_new(o, "quality", quality_json(&rec->quality));
     if (rec->counters)
         json_object_set(o, "counters", rec->counters);
+    if (rec->gpu)
+        json_object_set(o, "gpu", rec->gpu);
+    if (rec->device_json_invalid)
+        json_object_set_new(o, "device_json_invalid", json_true());
     if (rec->pin[0])
         json_object_set_new(o, "pin", json_string(rec->pin));
     if (rec->measured)

@@ -29,7 +29,7 @@ static const char overview[] =
 
 static const char run_help[] =
     "usage: harness run SUITE [--filter GLOB] [--input SPEC]... [--out FILE] [--dry-run]\n"
-    "                         [--quiet]\n"
+    "                         [--quiet] [--profile]\n"
     "\n"
     "SUITE is a suite file, a folder with suite.ini, or a name under the suites folder\n"
     "(quick, suites/fft). Each case (op x impl x params x input) is checked against the\n"
@@ -47,7 +47,10 @@ static const char run_help[] =
     "                 rewritten atomically after every case, so a run that is stopped\n"
     "                 keeps every completed case in a valid file\n"
     "  --dry-run      print the case ids and exit\n"
-    "  --quiet        no progress lines\n";
+    "  --quiet        no progress lines\n"
+    "  --profile      for Nsight Systems/Compute: each case runs once, with no warm-up\n"
+    "                 and no batching (one sample of one run, time_ns.stop \"profile\";\n"
+    "                 not converged, no counter pass): one clean launch per case\n";
 
 static const char list_help[] =
     "usage: harness list [ops|impls|suites|inputs]\n"

@@ -54,7 +54,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
 {
     const char *suite = NULL, *filter = NULL, *out_arg = NULL;
     const char *inputs[64];
-    int dry = 0, quiet = 0, ninputs = 0;
+    int dry = 0, quiet = 0, profile = 0, ninputs = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc)
             filter = argv[++i];
@@ -71,6 +71,8 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             dry = 1;
         else if (strcmp(argv[i], "--quiet") == 0)
             quiet = 1;
+        else if (strcmp(argv[i], "--profile") == 0)
+            profile = 1;
         else if (argv[i][0] == '-' || suite) {
             fprintf(stderr, "harness run: unexpected argument '%s'; see harness help run\n",
                     argv[i]);
@@ -103,6 +105,9 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             return SONO_EXIT_USAGE;
         }
     }
+    /* per case, so it travels to the workers with the rest of the case's settings */
+    for (int i = 0; i < plan.ncases; i++)
+        plan.cases[i].cfg.profile = profile;
     if (dry) {
         for (int i = 0; i < plan.ncases; i++)
             printf("%s%s%s\n", plan.cases[i].id, plan.cases[i].skip[0] ? "  (skip: " : "",

@@ -1,7 +1,11 @@
 /* sono.h — the one header a sonobench backend includes: devices, parameters, buffers,
  * the impl vtable and the registry a plugin fills from its one exported function,
  * sono_plugin_init. Grow structs only by appending; bump SONO_ABI_VERSION on any change
- * that moves a field, so a stale plugin is refused by name instead of misread. */
+ * that moves a field, so a stale plugin is refused by name instead of misread.
+ * ABI 3 appended sono_device's case_begin and case_end. Appending alone would not need a
+ * bump, but the harness reads those fields from every device: a plugin built against
+ * ABI 2 has a shorter struct, and reading past its end would call garbage. Every plugin
+ * is rebuilt with the harness, so the bump costs nothing and a stale one is refused. */
 #ifndef SONO_H
 #define SONO_H
 
@@ -10,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SONO_ABI_VERSION 2
+#define SONO_ABI_VERSION 3
 
 /* ---- errors ---------------------------------------------------------------------- */
 enum {
@@ -152,6 +156,15 @@ struct sono_device {
                      double *ns, sono_error *err);
     /* ABI 2: what one reading of the clock costs (ns), measured at start-up. */
     double overhead_ns;
+    /* ABI 3. Optional: called before the case's setup with its id, so a device can name
+     * its trace ranges (NVTX) after the case. The id is valid until case_end. */
+    void (*case_begin)(const sono_device *d, const char *case_id);
+    /* ABI 3. Optional: called after the measurement (and describe) of the case begun
+     * last, before teardown; only when its setup succeeded (the impl state still lives)
+     * and the case was not interrupted. Return 0 with a JSON object in json (n bytes, NUL-ended) to
+     * attach it to the record as "gpu"; anything else attaches nothing. Text that is not
+     * a JSON object is dropped and the record says "device_json_invalid": true. */
+    int (*case_end)(const sono_device *d, char *json, size_t n);
 };
 
 /* ---- impls ----------------------------------------------------------------------- */

@@ -11,8 +11,12 @@
 
 #define CU_MAX_DEVICES 16
 
+struct cu_hdr;
+
 /* One visible GPU. `dev` comes first: time_runs gets &dev and casts back. Every impl
- * enqueues on `stream`, the one stream the device times with its events. */
+ * enqueues on `stream`, the one stream the device times with its events. case_id and cur
+ * are the case in progress (the core's case_begin, then the impl's setup), for the NVTX
+ * range names and case_end's JSON. */
 typedef struct cu_dev {
     sono_device dev;
     char name[16];         /* "cuda:0" */
@@ -24,6 +28,8 @@ typedef struct cu_dev {
     size_t flush_bytes;
     size_t total_mem;      /* cached for supports(), which must not touch the device */
     struct cudaDeviceProp prop;
+    char case_id[256];     /* "" outside a case: ranges then fall back to the label */
+    struct cu_hdr *cur;    /* the state set up for case_id; NULL until its setup */
 } cu_dev;
 
 /* The first member of every cuda impl's state. time_runs reads it: the device, whether
@@ -38,8 +44,9 @@ typedef struct cu_hdr {
     double clock_sum_mhz;
     long clock_reads;
     unsigned clock_min_mhz, clock_max_mhz;
+    long discarded;        /* batches retaken because the SM clock was throttled */
     char msg[256];
-    int (*run)(void *st);  /* the impl's run, for the profiled pass in describe() */
+    int (*run)(void *st);  /* the impl's run, for the profiled pass in case_end */
 } cu_hdr;
 
 /* The device impls run on (cuda:0), or NULL before init; and whether a GPU is there. */
@@ -47,8 +54,10 @@ cu_dev *cu_default_device(void);
 /* Fill h for the case: device, cold flag from the `cache` param, the label. */
 int cu_hdr_init(cu_hdr *h, const char *op, const char *impl, int (*run)(void *st),
                 const sono_params *p, sono_error *err);
-/* The clock tally and the CUPTI pass, for describe(): appended to buf at its end. */
-void cu_hdr_describe(const cu_hdr *h, char *buf, size_t n);
+/* The case's JSON object for the record's "gpu" (sono.h's case_end): the CUPTI pass
+ * (top_kernels, memcpy_bytes), the SM clock tally and discarded_samples. 0, or -1 when
+ * no case state was set up. */
+int cu_case_json(cu_hdr *h, char *buf, size_t n);
 
 /* Checks a runtime call: 0, or SONO_EDEVICE with "<who>: <call> failed: <message>". */
 int cu_ok(cudaError_t e, const char *call, const char *who, sono_error *err);
@@ -65,18 +74,22 @@ void cu_free(void *p);
  * by the case), and bytes of device memory the case needs within what the GPU has. */
 int cu_supports_common(const sono_params *p, double bytes, char *why, size_t n);
 
-/* NVTX ranges around the phases: "<label> <phase>". */
+/* NVTX ranges around the phases: "<case id> <phase>" ("<label> <phase>" outside a case). */
 void cu_range_push(const cu_hdr *h, const char *phase);
 void cu_range_pop(void);
 
 /* NVML (dlopen'd at run time): the SM clock of device index in MHz; 0 if unavailable. */
 int cu_nvml_init(void);
 unsigned cu_nvml_sm_clock(int index);
+/* The SM's default application clock in MHz (what it runs at unthrottled); 0 if unknown. */
+unsigned cu_nvml_default_sm_clock(int index);
 void cu_nvml_close(void);
 
 /* CUPTI: one extra pass of k runs with kernel and memcpy activity recorded, summarised
- * as JSON text {"kernels": [{name, calls, total_ns, mean_ns}], "memcpy_bytes": N} into
- * buf. Returns 0, or SONO_EDEVICE / SONO_EUNSUPPORTED with the reason in buf. */
+ * per run as the members of a JSON object, without its braces:
+ * "top_kernels": [{name, ns, calls, mean_ns}], "memcpy_bytes": N, ... (ns and calls per
+ * run, the names reports/README.md gives). Returns 0, or SONO_EDEVICE / SONO_EINVAL with
+ * "cupti_unavailable": "<reason>" in buf. */
 int cu_cupti_pass(cu_hdr *h, int (*run)(void *st), void *st, long k, char *buf, size_t n);
 
 #endif

@@ -1,8 +1,7 @@
 /* cupti.c — one profiled pass per case: CUPTI activity records of every kernel and
  * memcpy/memset of k more runs, summed per kernel name. A pass of its own (as the PAPI
  * pass on the CPU), since activity tracing slows launches; the timed samples never run
- * under it. The summary is JSON text that describe() carries until the core has a hook
- * for attaching a "gpu" object to the record. */
+ * under it. The summary goes into the record's "gpu" object through case_end. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,11 +77,20 @@ static void CUPTIAPI buffer_completed(CUcontext ctx, uint32_t stream, uint8_t *b
     free(buffer);
 }
 
+/* Kernel names are C++ signatures: a quote or backslash would end the JSON string. */
+static void json_safe(const char *in, char *out, size_t n)
+{
+    size_t i = 0;
+    for (; in[i] && i + 1 < n; i++)
+        out[i] = in[i] == '"' || in[i] == '\\' || (unsigned char)in[i] < 0x20 ? '?' : in[i];
+    out[i] = 0;
+}
+
 static int cupti_fail(CUptiResult r, const char *call, char *buf, size_t n)
 {
     const char *s = NULL;
     cuptiGetResultString(r, &s);
-    snprintf(buf, n, "{\"unavailable\": \"%s failed: %s\"}", call, s ? s : "?");
+    snprintf(buf, n, "\"cupti_unavailable\": \"%s failed: %s\"", call, s ? s : "?");
     return SONO_EDEVICE;
 }
 #define CUPTI_OK(call) ((r = (call)) == CUPTI_SUCCESS ? 0 : cupti_fail(r, #call, buf, n))
@@ -97,7 +105,7 @@ int cu_cupti_pass(cu_hdr *h, int (*run)(void *st), void *st, long k, char *buf, 
     int rc = 0, enabled = 0;
 
     if (!run) {
-        snprintf(buf, n, "{\"unavailable\": \"no run()\"}");
+        snprintf(buf, n, "\"cupti_unavailable\": \"no run()\"");
         return SONO_EINVAL;
     }
     memset(pass.k, 0, sizeof pass.k);
@@ -116,11 +124,11 @@ int cu_cupti_pass(cu_hdr *h, int (*run)(void *st), void *st, long k, char *buf, 
     cu_range_push(h, "profiled pass");
     for (long i = 0; !rc && i < k; i++)
         if (run(st)) {
-            snprintf(buf, n, "{\"unavailable\": \"run() failed: %s\"}", h->msg);
+            snprintf(buf, n, "\"cupti_unavailable\": \"run() failed\"");
             rc = SONO_EDEVICE;
         }
     if (cudaStreamSynchronize(h->dev->stream) != cudaSuccess && !rc) {
-        snprintf(buf, n, "{\"unavailable\": \"cudaStreamSynchronize failed\"}");
+        snprintf(buf, n, "\"cupti_unavailable\": \"cudaStreamSynchronize failed\"");
         rc = SONO_EDEVICE;
     }
     cu_range_pop();
@@ -134,16 +142,22 @@ int cu_cupti_pass(cu_hdr *h, int (*run)(void *st), void *st, long k, char *buf, 
     if (rc)
         return rc;
 
-    size_t at = (size_t)snprintf(buf, n, "{\"runs\": %ld, \"kernels\": [", k);
-    for (int i = 0; i < pass.nk && at < n; i++)
+    /* per run, as reports/README.md's gpu.top_kernels reads them */
+    double runs = (double)k;
+    size_t at = (size_t)snprintf(buf, n, "\"runs\": %ld, \"top_kernels\": [", k);
+    for (int i = 0; i < pass.nk && at < n; i++) {
+        char name[sizeof pass.k[i].name];
+        json_safe(pass.k[i].name, name, sizeof name);
         at += (size_t)snprintf(buf + at, n - at,
-                               "%s{\"name\": \"%.80s\", \"calls\": %ld, \"total_ns\": %.0f, "
+                               "%s{\"name\": \"%s\", \"ns\": %.1f, \"calls\": %.6g, "
                                "\"mean_ns\": %.1f}",
-                               i ? ", " : "", pass.k[i].name, pass.k[i].calls,
-                               pass.k[i].total_ns, pass.k[i].total_ns / (double)pass.k[i].calls);
+                               i ? ", " : "", name, pass.k[i].total_ns / runs,
+                               (double)pass.k[i].calls / runs,
+                               pass.k[i].total_ns / (double)pass.k[i].calls);
+    }
     if (at < n)
         snprintf(buf + at, n - at,
-                 "], \"other_kernels\": %ld, \"memcpy_bytes\": %.0f, \"memset_bytes\": %.0f}",
+                 "], \"other_kernels\": %ld, \"memcpy_bytes\": %.0f, \"memset_bytes\": %.0f",
                  pass.dropped_kernels, pass.memcpy_bytes, pass.memset_bytes);
     return 0;
 }

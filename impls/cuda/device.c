@@ -2,10 +2,13 @@
  * an event, enqueues k run() calls on that stream, records the second and waits, so the
  * sample is the GPU's own time for the batch (launch gaps included, host noise not).
  * Cold cases get an L2 flush (a memset over an L2-sized buffer) enqueued before the
- * first event. On a machine without a GPU one placeholder cuda:0 exists so the impls can
+ * first event; with NVML, a batch run at a throttled SM clock is retaken (time_runs).
+ * The case hooks remember the case id for NVTX and report the case's "gpu" JSON. On a
+ * machine without a GPU one placeholder cuda:0 exists so the impls can
  * be listed; it refuses to time anything. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cu.h"
 
@@ -78,23 +81,18 @@ int cu_hdr_init(cu_hdr *h, const char *op, const char *impl, int (*run)(void *st
         return sono_fail(err, SONO_EDEVICE, "cuda/%s: no CUDA device", impl);
     h->dev = d;
     h->run = run;
+    d->cur = h; /* the case in progress, for case_end */
     h->cold = strcmp(sono_param_str(p, "cache", "hot"), "cold") == 0;
     snprintf(h->label, sizeof h->label, "%s cuda/%s", op, impl);
     return CU_OK(cudaSetDevice(d->index), h->label, err);
 }
 
-static int time_runs(const sono_device *sd, int (*run)(void *st), void *st, long k,
-                     double *ns, sono_error *err)
+/* One batch of k runs between the two events: its GPU time into *ns. */
+static int time_batch(cu_dev *d, cu_hdr *h, int (*run)(void *st), void *st, long k,
+                      double *ns, sono_error *err)
 {
-    cu_dev *d = (cu_dev *)sd;
-    cu_hdr *h = st;
     int rc;
     float ms = 0;
-
-    if (!d->ok)
-        return sono_fail(err, SONO_EDEVICE, "%s: no CUDA device", d->name);
-    if ((rc = CU_OK(cudaSetDevice(d->index), d->name, err)))
-        return rc;
     /* Cold: the flush is enqueued before the first event, so it is ordered before the
      * runs on the stream but outside the timed span. (measure's `before` hook evicts the
      * host caches as well; that costs time, not correctness.) */
@@ -125,19 +123,63 @@ static int time_runs(const sono_device *sd, int (*run)(void *st), void *st, long
         rc = CU_OK(cudaGetLastError(), h->label, err);
     if (!rc)
         rc = CU_OK(cudaEventElapsedTime(&ms, d->ev0, d->ev1), d->name, err);
-    if (rc)
+    if (!rc)
+        *ns = (double)ms * 1e6;
+    return rc;
+}
+
+enum { CU_THROTTLE_RETRIES = 5 }; /* then the sample is kept, throttled or not */
+
+/* A batch, and the SM clock read right after it. With NVML, a batch that ended below
+ * 75 % of the default application clock ran throttled (power, heat): it is discarded,
+ * and after 50 ms to recover taken again, at most CU_THROTTLE_RETRIES times. */
+static int time_runs(const sono_device *sd, int (*run)(void *st), void *st, long k,
+                     double *ns, sono_error *err)
+{
+    cu_dev *d = (cu_dev *)sd;
+    cu_hdr *h = st;
+    int rc;
+
+    if (!d->ok)
+        return sono_fail(err, SONO_EDEVICE, "%s: no CUDA device", d->name);
+    if ((rc = CU_OK(cudaSetDevice(d->index), d->name, err)))
         return rc;
-    *ns = (double)ms * 1e6;
-    unsigned mhz = cu_nvml_sm_clock(d->index);
-    if (mhz) {
-        h->clock_sum_mhz += mhz;
-        if (!h->clock_reads || mhz < h->clock_min_mhz)
-            h->clock_min_mhz = mhz;
-        if (mhz > h->clock_max_mhz)
-            h->clock_max_mhz = mhz;
-        h->clock_reads++;
+    unsigned dflt = cu_nvml_default_sm_clock(d->index);
+    for (int attempt = 0;; attempt++) {
+        if ((rc = time_batch(d, h, run, st, k, ns, err)))
+            return rc;
+        unsigned mhz = cu_nvml_sm_clock(d->index);
+        if (mhz) {
+            h->clock_sum_mhz += mhz;
+            if (!h->clock_reads || mhz < h->clock_min_mhz)
+                h->clock_min_mhz = mhz;
+            if (mhz > h->clock_max_mhz)
+                h->clock_max_mhz = mhz;
+            h->clock_reads++;
+        }
+        if (!mhz || !dflt || 4.0 * mhz >= 3.0 * dflt || attempt == CU_THROTTLE_RETRIES)
+            return 0;
+        h->discarded++;
+        nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
     }
-    return 0;
+}
+
+/* The core's case hooks (sono.h): the id names the NVTX ranges; the state the impl's
+ * setup made (cu_hdr_init) is what case_end reports on. */
+static void case_begin(const sono_device *sd, const char *case_id)
+{
+    cu_dev *d = (cu_dev *)sd;
+    snprintf(d->case_id, sizeof d->case_id, "%s", case_id ? case_id : "");
+    d->cur = NULL;
+}
+
+static int case_end(const sono_device *sd, char *json, size_t n)
+{
+    cu_dev *d = (cu_dev *)sd;
+    int rc = d->ok && d->cur ? cu_case_json(d->cur, json, n) : -1;
+    d->cur = NULL; /* the impl's teardown comes next: never read it after */
+    d->case_id[0] = 0;
+    return rc;
 }
 
 /* What an empty batch reads: the two event records and their elapsed time, averaged. */
@@ -200,7 +242,8 @@ static int dev_init(cu_dev *d, int index, sono_error *err)
         goto fail;
     d->dev = (sono_device){.abi = SONO_ABI_VERSION, .name = d->name, .kind = "cuda",
                            .resolution_ns = 500.0, /* cudaEventElapsedTime: ~0.5 us */
-                           .ctx = d, .time_runs = time_runs};
+                           .ctx = d, .time_runs = time_runs, .case_begin = case_begin,
+                           .case_end = case_end};
     d->dev.overhead_ns = measure_overhead(d);
     return 0;
 fail:

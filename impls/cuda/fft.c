@@ -246,7 +246,6 @@ static int describe(void *vst, char *buf, size_t n)
     else
         snprintf(buf, n, "cufftPlanMany %s n=%zu batch=%zu work_bytes=%zu",
                  st->v->real ? "R2C" : "C2C", st->n, st->batch, st->plan_work);
-    cu_hdr_describe(&st->h, buf, n);
     return 0;
 }
 
