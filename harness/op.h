@@ -36,6 +36,22 @@ typedef struct sono_quality {
     char note[200];
 } sono_quality;
 
+/* How a streaming op's buffer divides into time steps: `outer` blocks of `steps * inner`
+ * elements (of the buffer's dtype); step t of block b is the `inner` elements at
+ * (b * steps + t) * inner. A mono signal: {1, samples, 1}; codes [nq, frames]: {nq, frames,
+ * 1}; a spectrogram [frames, bins]: {1, frames, bins}; q, k, v [3, heads, seq, d]:
+ * {3 * heads, seq, d}. Elements outside every step (a trailing byte count) are not. */
+typedef struct sono_stream_layout {
+    long long outer, steps, inner;
+} sono_stream_layout;
+
+typedef struct sono_stream_shape {
+    sono_stream_layout in, out;
+    double step_rate;      /* input steps per second of audio: the sample rate, a frame rate */
+    double algo_latency_s; /* from the op's definition, before any processing: the frame or
+                              block an output step waits for, plus look-ahead */
+} sono_stream_shape;
+
 struct sono_check;
 struct sono_input_spec;
 
@@ -76,6 +92,10 @@ typedef struct sono_op {
      * distances), recorded and shown beside the timing. */
     int (*quality)(const sono_params *p, const sono_buf *in, const sono_buf *out,
                    sono_quality *q, sono_error *err);
+    /* Optional: the op streams (its output steps depend on input steps up to a bounded
+     * latency, so impls with push can feed it chunk by chunk); fills s for these params.
+     * NULL: the op has no streaming mode. */
+    int (*stream_shape)(const sono_params *p, sono_stream_shape *s, sono_error *err);
 } sono_op;
 
 /* The parameters every op takes besides its own; threads = 1 unless a suite says so. */

@@ -5,7 +5,8 @@
  * ABI 3 appended sono_device's case_begin and case_end. Appending alone would not need a
  * bump, but the harness reads those fields from every device: a plugin built against
  * ABI 2 has a shorter struct, and reading past its end would call garbage. Every plugin
- * is rebuilt with the harness, so the bump costs nothing and a stale one is refused. */
+ * is rebuilt with the harness, so the bump costs nothing and a stale one is refused.
+ * ABI 4 appended sono_impl's stream_begin and push (streaming), for the same reason. */
 #ifndef SONO_H
 #define SONO_H
 
@@ -14,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SONO_ABI_VERSION 3
+#define SONO_ABI_VERSION 4
 
 /* ---- errors ---------------------------------------------------------------------- */
 enum {
@@ -197,6 +198,22 @@ typedef struct sono_impl {
     /* ABI 2. Optional: bytes the impl allocated in setup beyond the core's input and
      * output buffers (plans, tables, work and staging buffers), for the record. */
     size_t (*workspace)(void *st);
+    /* ABI 4. Optional, streaming, for ops whose stream_shape (harness/op.h) says how their
+     * input and output divide into time steps. stream_begin resets the state for a new
+     * stream (it may be called again after a stream ended). The input bound by load fills
+     * as the stream goes: when push(t0, n) is called, input steps [0, t0 + n) hold the
+     * signal and later steps hold NaN (the core poisons them, so an impl that looks ahead
+     * fails its check). Setup, load and stream_begin are not timed per chunk. */
+    int (*stream_begin)(void *st, sono_error *err);
+    /* Consume input steps [t0, t0 + n), n >= 1, and write every output step that is
+     * complete now into out (host memory, the shape of store's output; steps from the
+     * previous *done up to the new one). last = 1 on the final chunk: flush what the state
+     * still holds, so that after it every output step is written. *done = the output steps
+     * complete since stream_begin (never decreasing). When push returns, its output is in
+     * out: a GPU impl uploads the chunk, computes, downloads and synchronises inside push.
+     * One push is one latency sample. */
+    int (*push)(void *st, long long t0, long long n, int last, sono_buf *out,
+                long long *done, sono_error *err);
 } sono_impl;
 
 /* ---- registry -------------------------------------------------------------------- */
