@@ -2,6 +2,7 @@
 #ifndef IMPLS_CUDA_IMPLS_H
 #define IMPLS_CUDA_IMPLS_H
 
+#include <cublas_v2.h>
 #include <cufft.h>
 
 #include "sono.h"
@@ -11,6 +12,16 @@ int cu_fft_run(void *st);
 const char *cu_cufft_error(cufftResult r);
 extern const sono_impl cu_dsp_impls[4];
 int cu_dsp_run(void *st);
+
+/* issue 11: the codec ops' rungs (vq.c, conv.c, attn.c) and their cuBLAS helpers
+ * (blas.c): a handle on h's stream in plain FP32 math, and run()'s status check. */
+struct cu_hdr;
+extern const sono_impl cu_vq_impls[5];
+extern const sono_impl cu_conv_impls[2];
+extern const sono_impl cu_attn_impls[2];
+int cu_blas_create(struct cu_hdr *h, cublasHandle_t *b, int *has, sono_error *err);
+int cu_blas_run_ok(cublasStatus_t s, const char *call, struct cu_hdr *h);
+#define CU_BLAS_RUN(call, h) cu_blas_run_ok((call), #call, (h))
 
 /* cu_devices_open (device.c): opens every GPU; the reason none can be used in err. */
 int cu_devices_open(int *count, sono_error *err);

@@ -1,0 +1,125 @@
+/* nn_math.h — the arithmetic of the cuda layer kernels (nn_kernels.cu: conv1d direct and
+ * im2col/col2im, attention's softmax and flash-style tiles), compiled by nvcc for the
+ * device and by cc for tests/test_cuda_math_nn.c, which assembles host convolutions and
+ * attentions from these functions and checks them against the ops' float64 references:
+ * the index arithmetic (causal padding, dilation, stride, groups, transposed taps), the
+ * fused activations and the online-softmax merge. */
+#ifndef IMPLS_CUDA_NN_MATH_H
+#define IMPLS_CUDA_NN_MATH_H
+
+#include <math.h>
+
+#ifdef __CUDACC__
+#define NN_HD __host__ __device__ static inline
+#else
+#define NN_HD static inline
+#endif
+
+/* ---- conv1d (the contract is harness/ops/conv1d.h) ---------------------------------- */
+
+/* The sizes every conv kernel takes, all in elements. */
+typedef struct nnc_dims {
+    long long cin, cout, k, stride, dil, groups, T, tout, pad, cig, cog;
+    int act;
+} nnc_dims;
+
+/* Convolution: the x sample tap j of output t reads, t*stride + j*dil - pad; outside
+ * [0, T) it is one of the causal zeros (or past the end) and contributes nothing. */
+NN_HD long long nnc_src(const nnc_dims *c, long long t, long long j)
+{
+    return t * c->stride + j * c->dil - c->pad;
+}
+
+/* Transposed: the input steps t that can reach output u lie in [lo, hi] (empty when
+ * lo > hi): t*stride <= u and u - t*stride <= dil*(k-1), t < T. */
+NN_HD void nnc_tr_range(const nnc_dims *c, long long u, long long *lo, long long *hi)
+{
+    long long span = c->dil * (c->k - 1);
+    *lo = u > span ? (u - span + c->stride - 1) / c->stride : 0;
+    *hi = u / c->stride < c->T - 1 ? u / c->stride : c->T - 1;
+}
+
+/* Transposed: the tap through which input step t reaches output u, or -1 when u - t*stride
+ * is not a multiple of the dilation. */
+NN_HD long long nnc_tr_tap(const nnc_dims *c, long long u, long long t)
+{
+    long long r = u - t * c->stride;
+    return r >= 0 && r % c->dil == 0 && r / c->dil < c->k ? r / c->dil : -1;
+}
+
+/* im2col of one group: col[g][ci*k + j][t] = x[g*cig + ci][nnc_src(t, j)] (0 outside);
+ * element e of the [groups][cig*k][tout] buffer, as the kernel's one thread per element
+ * computes it. */
+NN_HD float nnc_im2col_at(const nnc_dims *c, const float *x, long long e)
+{
+    long long t = e % c->tout, row = e / c->tout;
+    long long j = row % c->k, cc = row / c->k; /* cc = g*cig + ci: channels in order */
+    long long u = nnc_src(c, t, j);
+    return u >= 0 && u < c->T ? x[cc * c->T + u] : 0.0f;
+}
+
+/* Transposed via GEMM: Z[g][co_l*k + j][t] = sum_ci W[g*cig + ci][co_l][j] x[g*cig + ci][t]
+ * (one batched SGEMM); col2im then sums, for output u of channel co, Z over the (t, j) that
+ * land on u. Z's [groups][cog*k][T] index of (co, j, t): */
+NN_HD long long nnc_z_index(const nnc_dims *c, long long co, long long j, long long t)
+{
+    return (co * c->k + j) * c->T + t; /* co = g*cog + co_l: groups are contiguous */
+}
+
+NN_HD float nnc_elu(float z)
+{
+    return z > 0 ? z : expm1f(z);
+}
+
+/* EnCodec's ELU (alpha 1) or DAC's Snake z + sin^2(a z)/a after the bias. */
+NN_HD float nnc_act(int act, float z, float alpha)
+{
+    if (act == 1)
+        return nnc_elu(z);
+    if (act == 2) {
+        float s = sinf(alpha * z);
+        return z + s * s / alpha;
+    }
+    return z;
+}
+
+/* ---- attention (the contract is harness/ops/attention.c) ---------------------------- */
+
+/* A softmax row seen in pieces: m the largest score so far, l the sum of exp(s - m). */
+typedef struct nn_os {
+    float m, l;
+} nn_os;
+
+/* Merge a block of scores whose max is bm and whose sum of exp(s - bm) is bl into a:
+ * the new max, and the factors the old and the new block's partial sums (and their
+ * weighted V sums) are multiplied by. A block of masked scores (bm = -inf) changes
+ * nothing; the first block (a.m = -inf) takes factor 0 for the empty past, never
+ * exp(-inf - -inf). */
+NN_HD nn_os nn_os_merge(nn_os a, float bm, float bl, float *fa, float *fb)
+{
+    nn_os r;
+    if (bm == -INFINITY) {
+        *fa = 1.0f;
+        *fb = 0.0f;
+        return a;
+    }
+    r.m = a.m > bm ? a.m : bm;
+    *fa = a.m == -INFINITY ? 0.0f : expf(a.m - r.m);
+    *fb = expf(bm - r.m);
+    r.l = a.l * *fa + bl * *fb;
+    return r;
+}
+
+/* The flash kernel's tile: NN_FQ query rows per block (one warp each), key tiles of
+ * NN_FK = 32 keys (one per lane), head_dim up to NN_FD. */
+#define NN_FQ 16
+#define NN_FK 32
+#define NN_FD 128
+
+/* Whether key j is masked for query i. */
+NN_HD int nn_masked(int causal, long long i, long long j)
+{
+    return causal && j > i;
+}
+
+#endif
