@@ -47,6 +47,14 @@ NN_HD long long nnc_tr_tap(const nnc_dims *c, long long u, long long t)
     return r >= 0 && r % c->dil == 0 && r / c->dil < c->k ? r / c->dil : -1;
 }
 
+/* Transposed, tap by tap (the direct kernel's order): the input step whose tap j lands on
+ * output u, u - j*dil = t*stride, or -1 when there is none in [0, T). */
+NN_HD long long nnc_tr_src(const nnc_dims *c, long long u, long long j)
+{
+    long long r = u - j * c->dil;
+    return r >= 0 && r % c->stride == 0 && r / c->stride < c->T ? r / c->stride : -1;
+}
+
 /* im2col of one group: col[g][ci*k + j][t] = x[g*cig + ci][nnc_src(t, j)] (0 outside);
  * element e of the [groups][cig*k][tout] buffer, as the kernel's one thread per element
  * computes it. */
