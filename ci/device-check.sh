@@ -51,5 +51,12 @@ suite=suites/gpu
 [ -d "$suite" ] || suite=suites/quick
 bin/harness run "$suite" --out "$out" --quiet > /tmp/device-suite.log 2>&1 || status=1
 tail -n 40 /tmp/device-suite.log
+
+# issue 11: the codec ops' GPU rows of suites/codecs (cuda rungs and py/torch-cuda) at the
+# codec's own sizes, beside suites/gpu's large ones. (Every cuda codec impl's checked
+# smoke, tests/data/cuda_codec, already ran in test_cuda_plugin_codec above.)
+bin/harness run suites/codecs --filter '*cuda*' --out "${out%.json}-codecs.json" --quiet \
+    > /tmp/device-codecs.log 2>&1 || status=1
+tail -n 60 /tmp/device-codecs.log
 echo "device-check: results in $out (status $status)"
 exit $status
