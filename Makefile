@@ -43,6 +43,9 @@ LIBS_cuda := $(CUDA_LIBDIRS:%=-L%) $(CUDA_LIBDIRS:%=-Wl,-rpath,%) -lcudart -lcuf
 CUDA_CU  := $(wildcard impls/cuda/*.cu)
 CUDA_OBJ := $(CUDA_CU:%.cu=$(BUILD)/obj/%.o)
 COMMON_cuda = $(COMMON_SRC) $(COMMON_HDR) $(CUDA_OBJ)
+# issue 11: cuda/encodec reads the weights and graph with impls/common/encodec_* (jansson)
+COMMON_cuda += $(COMMON_ENCODEC)
+LIBS_cuda += $(shell pkg-config --libs jansson 2>/dev/null)
 .SECONDARY: $(CUDA_OBJ)
 else
 $(info cuda: no nvcc on PATH or at /usr/local/cuda/bin/nvcc: the cuda backend is not built)

@@ -4,7 +4,8 @@
  * a plain GEMM + bias/activation, transposed as W^T x then col2im by nnc_tr_range /
  * nnc_tr_tap / nnc_z_index) and a host copy of the flash kernel's tiles and online-softmax
  * merge pass conv1d's and attention's float64 references within the ops' tolerances;
- * a conv that drops its causal padding and a softmax merge that skips the rescale fail. */
+ * a conv that drops its causal padding and a softmax merge that skips the rescale fail.
+ * en_math.h (cuda/encodec): reflect padding at worked points, the LSTM cell in double. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../impls/cuda/en_math.h"
 #include "../impls/cuda/nn_math.h"
 #include "check.h"
 #include "op.h"
@@ -407,6 +409,41 @@ static void nm_merge_matches_whole(void **state)
     assert_true(st.m == 2.0f && st.l == 3.0f && fa == 0.0f && fb == 1.0f);
 }
 
+/* ---- cuda/encodec ---------------------------------------------------------------------- */
+
+static void nm_en_pad(void **state)
+{
+    (void)state;
+    /* L 5, pads 3 and 2: x3 x2 x1 | x0 .. x4 | x3 x2 */
+    static const long long want[10] = {3, 2, 1, 0, 1, 2, 3, 4, 3, 2};
+    for (long long i = 0; i < 10; i++)
+        assert_int_equal(en_pad_src(i, 5, 3, 2), want[i]);
+    /* L 2 under a pad of 3: x is first zero-extended to x0 x1 0 0, then reflected:
+     * 0 0 x1 | x0 x1 (the zeros are -1) */
+    static const long long shortw[5] = {-1, -1, 1, 0, 1};
+    for (long long i = 0; i < 5; i++)
+        assert_int_equal(en_pad_src(i, 2, 3, 0), shortw[i]);
+    for (long long i = 0; i < 4; i++) /* no padding: the identity */
+        assert_int_equal(en_pad_src(i, 4, 0, 0), i);
+}
+
+static void nm_en_lstm_cell(void **state)
+{
+    (void)state;
+    for (int trial = 0; trial < 1000; trial++) {
+        float g[4], c = 3.0f * nm_rand();
+        for (int j = 0; j < 4; j++)
+            g[j] = 6.0f * nm_rand();
+        double cd = c, sg[4];
+        for (int j = 0; j < 4; j++)
+            sg[j] = 1.0 / (1.0 + exp(-(double)g[j]));
+        double cn = sg[1] * cd + sg[0] * tanh((double)g[2]), hn = sg[3] * tanh(cn);
+        float h = en_lstm_cell(g[0], g[1], g[2], g[3], &c);
+        assert_true(fabs(c - cn) <= 1e-6 * (1 + fabs(cn)));
+        assert_true(fabs(h - hn) <= 1e-6 * (1 + fabs(hn)));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +453,8 @@ int main(void)
         cmocka_unit_test(nm_merge_matches_whole),
         cmocka_unit_test(nm_flash_passes_reference),
         cmocka_unit_test(nm_flash_without_rescale_fails),
+        cmocka_unit_test(nm_en_pad),
+        cmocka_unit_test(nm_en_lstm_cell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
-/* test_cuda_plugin_codec.c — the cuda backend's codec-op rungs (issue 11) as the harness
- * sees them, on any machine: registered on cuda:0; their supports() gates (head_dim of the
- * flash kernel, threads, sizes) need no GPU; without a GPU setup fails with "no CUDA
- * device" and leaves nothing behind, and `harness run tests/data/cuda_codec` skips every
+/* test_cuda_plugin_codec.c — the cuda backend's codec-op rungs (issue 11: VQ/RVQ, conv1d,
+ * attention, EnCodec) as the harness sees them, on any machine: registered on cuda:0;
+ * their supports() gates (head_dim of the flash kernel, threads, sizes) need no GPU;
+ * without a GPU setup fails with "no CUDA device" and leaves nothing behind, and `harness run tests/data/cuda_codec` skips every
  * case with the backend's reason; with a GPU every case runs and passes its check. */
 #include "cli_util.h"
 
@@ -51,7 +51,7 @@ static const struct {
     {"rvq.encode", "cuda/vq-cublas"}, {"rvq.encode", "cuda/vq-fused"},
     {"rvq.decode", "cuda/gather"},    {"conv1d", "cuda/conv-direct"},
     {"conv1d", "cuda/conv-im2col"},   {"attention", "cuda/attn-naive"},
-    {"attention", "cuda/attn-flash"},
+    {"attention", "cuda/attn-flash"}, {"codec.encodec", "cuda/encodec"},
 };
 #define CC_N (sizeof cc_impls / sizeof cc_impls[0])
 
@@ -150,8 +150,9 @@ static void cc_cli_run(void **state)
             assert_non_null(strstr(cl_str(c, "message"), cc_cuda->reason));
         }
     }
-    /* vq 2 + rvq 2 + decode 1 + conv 2*2*3 + transposed 2*2 + attention 2*2*2*2 */
-    assert_int_equal(n, 2 + 2 + 1 + 12 + 4 + 16);
+    /* vq 2 + rvq 2 + decode 1 + conv 2*2*3 + transposed 2*2 + attention 2*2*2*2 +
+     * encodec 3 modes */
+    assert_int_equal(n, 2 + 2 + 1 + 12 + 4 + 16 + 3);
     json_decref(doc);
 }
 

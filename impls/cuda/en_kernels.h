@@ -1,0 +1,33 @@
+/* en_kernels.h — the C entry points of en_kernels.cu (cuda/encodec's own kernels); like
+ * kernels.h, each enqueues on the stream and returns the launch's cudaError_t.
+ * Activations are [channels][time], row-major, as in impls/common/encodec_net.c. */
+#ifndef IMPLS_CUDA_EN_KERNELS_H
+#define IMPLS_CUDA_EN_KERNELS_H
+
+#include <cuda_runtime_api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* y [C][L+pl+pr] = x [C][L] reflect-padded (en_pad_src) */
+cudaError_t cu_en_pad_launch(const float *x, int C, long long L, long long pl, long long pr,
+                             float *y, cudaStream_t s);
+/* x = ELU(x), alpha 1 */
+cudaError_t cu_en_elu_launch(float *x, long long n, cudaStream_t s);
+/* y += x */
+cudaError_t cu_en_add_launch(float *y, const float *x, long long n, cudaStream_t s);
+/* out [cols][rows] = in [rows][cols]^T (+ add [cols][rows] when not NULL) */
+cudaError_t cu_en_transpose_launch(const float *in, long long rows, long long cols,
+                                   const float *add, float *out, cudaStream_t s);
+/* g [T][n] = the row b, T times */
+cudaError_t cu_en_rows_launch(float *g, const float *b, long long T, int n, cudaStream_t s);
+/* One LSTM step of H units from the gates g [4H]: c, h updated, h copied to y [H]. */
+cudaError_t cu_en_cell_launch(const float *g, float *h, float *c, float *y, int H,
+                              cudaStream_t s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,482 @@
+/* encodec.c — cuda/encodec for codec.encodec: impls/common/encodec_net reads the weights
+ * (weight norm folded), builds the layer graph and plans the buffer sizes on the host in
+ * setup; every weight, bias and codebook is then uploaded once, and run() walks the same
+ * graph on the device: reflect padding, convolutions as im2col + cuBLAS SGEMM + bias
+ * (1x1 convs straight on the activation), transposed convolutions as one SGEMM into
+ * columns then col2im and the causal trim, ELU, residual sums, each LSTM layer as one
+ * SGEMM of its input projections plus per step an SGEMV and a cell kernel, and the RVQ
+ * with the fused codebook-search kernel. One stream (no streams param: the op codes one
+ * signal per case). Mirrors encodec_net.c's forward() step for step. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cu.h"
+#include "cuda_impls.h"
+#include "en_kernels.h"
+#include "encodec_net.h"
+#include "nn_kernels.h"
+#include "vq_kernels.h"
+
+typedef struct dconv {
+    float *w, *b;
+} dconv;
+
+typedef struct dlayer {
+    dconv c[3];
+    float *wih[8], *whh[8], *bias[8];
+} dlayer;
+
+typedef struct state {
+    cu_hdr h; /* first: the device's time_runs reads it */
+    en_net net;
+    dlayer l[2][EN_MAX_LAYERS];
+    float *cb, *cbn;  /* [nq][K][D], [nq][K] */
+    float *buf[5];    /* activations, each net.act floats */
+    float *scratch;   /* im2col / Z columns / LSTM gates, net.nscratch floats */
+    float *lh;        /* LSTM h and c, 2 * max width */
+    float *emb;       /* [F][D] residuals */
+    int *codes;       /* [nq][F] */
+    float *in;        /* [samples] */
+    size_t dev_bytes;
+    cublasHandle_t blas;
+    int has_blas;
+    const char *err;  /* run(): the failing step, for h.msg */
+} state;
+
+/* Same sizes as blas/encodec's: im2col columns, transposed-conv columns, LSTM gates. */
+static size_t scratch_for(const en_net *net, const en_layer *l, int which, long long lin)
+{
+    if (!l)
+        return 0; /* the fused VQ kernel needs no score matrix */
+    const en_conv *c = &l->c[which];
+    long long s = c->stride, lout = (lin + s - 1) / s;
+    (void)net;
+    switch (l->kind) {
+    case EN_CONV:
+    case EN_RES:
+        return (size_t)c->cin * (size_t)c->k * (size_t)lout;
+    case EN_CONVTR:
+        return (size_t)c->cout * (size_t)c->k * (size_t)lin;
+    case EN_LSTM:
+        return (size_t)lin * 4 * (size_t)l->h;
+    }
+    return 0;
+}
+
+static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
+{
+    (void)ctx;
+    int rc = en_supports(p, why, n);
+    if (rc)
+        return rc;
+    return cu_supports_common(p, 0, why, n); /* memory: known only after the weights */
+}
+
+static void teardown(void *vst)
+{
+    state *st = vst;
+    if (!st)
+        return;
+    if (st->has_blas)
+        (void)cublasDestroy(st->blas);
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < EN_MAX_LAYERS; i++) {
+            dlayer *y = &st->l[d][i];
+            for (int j = 0; j < 3; j++) {
+                cu_free(y->c[j].w);
+                cu_free(y->c[j].b);
+            }
+            for (int k = 0; k < 8; k++) {
+                cu_free(y->wih[k]);
+                cu_free(y->whh[k]);
+                cu_free(y->bias[k]);
+            }
+        }
+    void *bufs[] = {st->cb, st->cbn, st->buf[0], st->buf[1], st->buf[2], st->buf[3],
+                    st->buf[4], st->scratch, st->lh, st->emb, st->codes, st->in};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        cu_free(bufs[i]);
+    en_free(&st->net);
+    free(st);
+}
+
+/* A device copy of floats host[0..n) (NULL stays NULL), counted in dev_bytes. */
+static int up(state *st, float **dst, const float *host, size_t n, sono_error *err)
+{
+    if (!host)
+        return 0;
+    int rc = cu_alloc((void **)dst, n * sizeof(float), st->h.label, err);
+    if (!rc)
+        rc = CU_OK(cudaMemcpy(*dst, host, n * sizeof(float), cudaMemcpyHostToDevice),
+                   st->h.label, err);
+    st->dev_bytes += n * sizeof(float);
+    return rc;
+}
+
+static int upload(state *st, sono_error *err)
+{
+    en_net *net = &st->net;
+    int rc = 0;
+    for (int d = 0; d < 2 && !rc; d++)
+        for (int i = 0; i < net->n[d] && !rc; i++) {
+            const en_layer *y = &net->l[d][i];
+            dlayer *g = &st->l[d][i];
+            for (int j = 0; j < 3 && !rc; j++) {
+                const en_conv *c = &y->c[j];
+                size_t nw = (size_t)c->cin * (size_t)c->cout * (size_t)c->k;
+                if (!(rc = up(st, &g->c[j].w, c->w, nw, err)))
+                    rc = up(st, &g->c[j].b, c->b, (size_t)c->cout, err);
+            }
+            for (int k = 0; y->kind == EN_LSTM && k < y->nl && !rc; k++) {
+                size_t H = (size_t)y->h;
+                if (!(rc = up(st, &g->wih[k], y->wih[k], 4 * H * H, err)) &&
+                    !(rc = up(st, &g->whh[k], y->whh[k], 4 * H * H, err)))
+                    rc = up(st, &g->bias[k], y->bias[k], 4 * H, err);
+            }
+        }
+    size_t K = (size_t)net->cfg.codebook, D = (size_t)net->cfg.hidden;
+    const char *who = st->h.label;
+    if (!rc)
+        rc = cu_alloc((void **)&st->cb, (size_t)net->nq * K * D * sizeof(float), who, err);
+    if (!rc)
+        rc = cu_alloc((void **)&st->cbn, (size_t)net->nq * K * sizeof(float), who, err);
+    for (int q = 0; q < net->nq && !rc; q++)
+        if (!(rc = CU_OK(cudaMemcpy(st->cb + (size_t)q * K * D, net->cb[q],
+                                    K * D * sizeof(float), cudaMemcpyHostToDevice), who, err)))
+            rc = CU_OK(cudaMemcpy(st->cbn + (size_t)q * K, net->cbn[q], K * sizeof(float),
+                                  cudaMemcpyHostToDevice), who, err);
+    st->dev_bytes += (size_t)net->nq * K * (D + 1) * sizeof(float);
+    return rc;
+}
+
+static int en_cuda_run(void *vst);
+
+static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
+{
+    char why[512];
+    int rc;
+    *stp = NULL;
+    if ((rc = supports(ctx, p, why, sizeof why)) < 0)
+        return sono_fail(err, rc, "cuda/encodec: %s", why);
+    state *st = calloc(1, sizeof *st);
+    if (!st)
+        return sono_fail(err, SONO_ENOMEM, "cuda/encodec: cannot allocate its state");
+    if ((rc = cu_hdr_init(&st->h, "codec.encodec", "encodec", en_cuda_run, p, err))) {
+        free(st);
+        return rc;
+    }
+    cu_range_push(&st->h, "setup");
+    rc = en_setup(&st->net, p, NULL, scratch_for, err);
+    en_net *net = &st->net;
+    const char *who = st->h.label;
+    size_t F = (size_t)net->frames, D = (size_t)net->cfg.hidden, hmax = 1;
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < net->n[d]; i++)
+            if (net->l[d][i].kind == EN_LSTM && (size_t)net->l[d][i].h > hmax)
+                hmax = (size_t)net->l[d][i].h;
+    if (!rc)
+        rc = upload(st, err);
+    for (int i = 0; i < 5 && !rc; i++)
+        rc = cu_alloc((void **)&st->buf[i], net->act * sizeof(float), who, err);
+    if (!rc)
+        rc = cu_alloc((void **)&st->scratch, (net->nscratch ? net->nscratch : 1) *
+                      sizeof(float), who, err);
+    if (!rc)
+        rc = cu_alloc((void **)&st->lh, 2 * hmax * sizeof(float), who, err);
+    if (!rc)
+        rc = cu_alloc((void **)&st->emb, F * D * sizeof(float), who, err);
+    if (!rc)
+        rc = cu_alloc((void **)&st->codes, (size_t)net->nq * F * sizeof(int), who, err);
+    if (!rc)
+        rc = cu_alloc((void **)&st->in, (size_t)net->samples * sizeof(float), who, err);
+    st->dev_bytes += (5 * net->act + net->nscratch + 2 * hmax + F * D + (size_t)net->samples) *
+                     sizeof(float) + (size_t)net->nq * F * sizeof(int);
+    if (!rc)
+        rc = cu_blas_create(&st->h, &st->blas, &st->has_blas, err);
+    if (!rc)
+        rc = CU_OK(cudaDeviceSynchronize(), who, err);
+    cu_range_pop();
+    if (rc) {
+        teardown(st);
+        return rc;
+    }
+    *stp = st;
+    return 0;
+}
+
+static int load(void *vst, const sono_buf *in, sono_error *err)
+{
+    state *st = vst;
+    en_net *net = &st->net;
+    int rc = en_load(net, in, err); /* checks the shape and the codes' range */
+    if (rc)
+        return rc;
+    cu_range_push(&st->h, "load");
+    if (net->mode == EN_DECODE)
+        rc = CU_OK(cudaMemcpyAsync(st->codes, net->codes, (size_t)net->nq *
+                                   (size_t)net->frames * sizeof(int), cudaMemcpyHostToDevice,
+                                   st->h.dev->stream), st->h.label, err);
+    else
+        rc = CU_OK(cudaMemcpyAsync(st->in, in->data, (size_t)net->samples * sizeof(float),
+                                   cudaMemcpyHostToDevice, st->h.dev->stream), st->h.label,
+                   err);
+    if (!rc)
+        rc = CU_OK(cudaStreamSynchronize(st->h.dev->stream), st->h.label, err);
+    cu_range_pop();
+    return rc;
+}
+
+/* ---- the forward pass on the device (encodec_net.c's forward(), kernel by kernel) ---- */
+
+#define TRY(call)                                                                          \
+    do {                                                                                   \
+        cudaError_t e_ = (call);                                                           \
+        if (e_ != cudaSuccess)                                                             \
+            return cu_run_ok(e_, #call, &st->h);                                           \
+    } while (0)
+#define TRYB(call)                                                                         \
+    do {                                                                                   \
+        int rc_ = CU_BLAS_RUN((call), &st->h);                                             \
+        if (rc_)                                                                           \
+            return rc_;                                                                    \
+    } while (0)
+
+/* EncodecConv1d's padding: causal all left (plus what completes the last stride). */
+static long long pads(const en_cfg *c, const en_conv *cv, long long L, long long *pl,
+                      long long *pr)
+{
+    long long keff = (long long)(cv->k - 1) * cv->dil + 1, s = cv->stride, ptot = keff - s;
+    long long nout = (L + s - 1) / s, extra = nout * s - L;
+    *pl = c->causal ? ptot : ptot - ptot / 2;
+    *pr = c->causal ? extra : ptot / 2 + extra;
+    return nout;
+}
+
+/* y [cout][lo] = conv of x [cin][L]; P is padding space. The output length in *lo. */
+static int conv(state *st, const en_conv *cv, const dconv *dc, const float *x, long long L,
+                float *P, float *y, long long *lo)
+{
+    cudaStream_t s = st->h.dev->stream;
+    long long pl, pr, n = pads(&st->net.cfg, cv, L, &pl, &pr), lp = L + pl + pr;
+    *lo = n;
+    if (pl || pr) {
+        TRY(cu_en_pad_launch(x, cv->cin, L, pl, pr, P, s));
+        x = P;
+    }
+    nnc_dims c = {.cin = cv->cin, .cout = cv->cout, .k = cv->k, .stride = cv->stride,
+                  .dil = cv->dil, .groups = 1, .T = lp, .tout = n, .pad = 0, .cig = cv->cin,
+                  .cog = cv->cout, .act = 0};
+    const float *B = x;
+    if (cv->k != 1 || cv->stride != 1 || lp != n) {
+        TRY(cu_im2col_launch(&c, x, st->scratch, s));
+        B = st->scratch;
+    }
+    /* row-major y [cout][n] = W [cout][cin*k] B [cin*k][n]: column-major y^T = B^T W^T */
+    const float one = 1.0f, zero = 0.0f;
+    int kk = cv->cin * cv->k;
+    TRYB(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)n, cv->cout, kk, &one, B, (int)n,
+                     dc->w, kk, &zero, y, (int)n));
+    TRY(cu_bias_act_launch(&c, dc->b, NULL, y, s));
+    return 0;
+}
+
+/* Transposed: Z [cout*k][L] = W^T x, col2im into P [cout][full], then the trim into y. */
+static int convtr(state *st, const en_conv *cv, const dconv *dc, const float *x, long long L,
+                  float *P, float *y, long long *lo)
+{
+    cudaStream_t s = st->h.dev->stream;
+    const en_cfg *cfg = &st->net.cfg;
+    long long full = (L - 1) * cv->stride + cv->k, ptot = cv->k - cv->stride;
+    long long pr = cfg->causal ? (long long)ceil((double)ptot * cfg->trim_right) : ptot / 2,
+              pl = ptot - pr;
+    *lo = full - ptot;
+    nnc_dims c = {.cin = cv->cin, .cout = cv->cout, .k = cv->k, .stride = cv->stride,
+                  .dil = 1, .groups = 1, .T = L, .tout = full, .pad = 0, .cig = cv->cin,
+                  .cog = cv->cout, .act = 0};
+    const float one = 1.0f, zero = 0.0f;
+    int ok = cv->cout * cv->k;
+    TRYB(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)L, ok, cv->cin, &one, x, (int)L,
+                     dc->w, ok, &zero, st->scratch, (int)L));
+    TRY(cu_col2im_launch(&c, st->scratch, dc->b, NULL, P, s));
+    TRY(cudaMemcpy2DAsync(y, (size_t)*lo * sizeof(float), P + pl, (size_t)full * sizeof(float),
+                          (size_t)*lo * sizeof(float), (size_t)cv->cout,
+                          cudaMemcpyDeviceToDevice, s));
+    return 0;
+}
+
+/* x [H][T] -> a [T][H], the layers, then y [H][T] = a^T + x (the skip). */
+static int lstm(state *st, const en_layer *l, const dlayer *g, const float *x, long long T,
+                float *a, float *b, float *y)
+{
+    cudaStream_t s = st->h.dev->stream;
+    int H = l->h;
+    float *G = st->scratch, *h = st->lh, *c = h + H;
+    const float one = 1.0f;
+    TRY(cu_en_transpose_launch(x, H, T, NULL, a, s));
+    for (int k = 0; k < l->nl; k++) {
+        /* G [T][4H] = bias + a [T][H] W_ih^T: column-major G^T = W_ih a^T */
+        TRY(cu_en_rows_launch(G, g->bias[k], T, 4 * H, s));
+        TRYB(cublasSgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, 4 * H, (int)T, H, &one,
+                         g->wih[k], H, a, H, &one, G, 4 * H));
+        TRY(cudaMemsetAsync(h, 0, 2 * (size_t)H * sizeof(float), s));
+        for (long long t = 0; t < T; t++) {
+            float *gt = G + (size_t)t * 4 * (size_t)H;
+            TRYB(cublasSgemv(st->blas, CUBLAS_OP_T, H, 4 * H, &one, g->whh[k], H, h, 1, &one,
+                             gt, 1));
+            TRY(cu_en_cell_launch(gt, h, c, b + (size_t)t * (size_t)H, H, s));
+        }
+        float *sw = a;
+        a = b;
+        b = sw;
+    }
+    TRY(cu_en_transpose_launch(a, T, H, x, y, s));
+    return 0;
+}
+
+/* Side d over the activation in buf[0] ([C][L]); the result is left in buf[0]. */
+static int forward(state *st, int d, int C, long long *Lp)
+{
+    en_net *net = &st->net;
+    cudaStream_t s = st->h.dev->stream;
+    float **B = st->buf; /* 0: x, 1: y, 2: padding, 3 and 4: residual temporaries */
+    long long L = *Lp, t;
+    int rc;
+    for (int i = 0; i < net->n[d]; i++) {
+        const en_layer *y = &net->l[d][i];
+        const dlayer *g = &st->l[d][i];
+        long long n = (long long)C * L;
+        switch (y->kind) {
+        case EN_ELU:
+            TRY(cu_en_elu_launch(B[0], n, s));
+            continue;
+        case EN_CONV:
+            if ((rc = conv(st, &y->c[0], &g->c[0], B[0], L, B[2], B[1], &L)))
+                return rc;
+            C = y->c[0].cout;
+            break;
+        case EN_CONVTR:
+            if ((rc = convtr(st, &y->c[0], &g->c[0], B[0], L, B[2], B[1], &L)))
+                return rc;
+            C = y->c[0].cout;
+            break;
+        case EN_RES:
+            TRY(cudaMemcpyAsync(B[3], B[0], (size_t)n * sizeof(float), cudaMemcpyDeviceToDevice,
+                                s));
+            TRY(cu_en_elu_launch(B[3], n, s));
+            if ((rc = conv(st, &y->c[0], &g->c[0], B[3], L, B[2], B[4], &t)))
+                return rc;
+            TRY(cu_en_elu_launch(B[4], (long long)y->c[0].cout * L, s));
+            if ((rc = conv(st, &y->c[1], &g->c[1], B[4], L, B[2], B[3], &t)))
+                return rc;
+            if (net->cfg.shortcut) {
+                if ((rc = conv(st, &y->c[2], &g->c[2], B[0], L, B[2], B[1], &t)))
+                    return rc;
+            } else
+                TRY(cudaMemcpyAsync(B[1], B[0], (size_t)n * sizeof(float),
+                                    cudaMemcpyDeviceToDevice, s));
+            TRY(cu_en_add_launch(B[1], B[3], n, s));
+            break;
+        case EN_LSTM:
+            if ((rc = lstm(st, y, g, B[0], L, B[3], B[4], B[1])))
+                return rc;
+            break;
+        }
+        float *sw = B[0];
+        B[0] = B[1];
+        B[1] = sw;
+    }
+    *Lp = L;
+    return 0;
+}
+
+static int encode(state *st)
+{
+    en_net *net = &st->net;
+    cudaStream_t s = st->h.dev->stream;
+    int D = net->cfg.hidden, K = net->cfg.codebook, rc;
+    long long F = net->frames, L = net->samples;
+    TRY(cudaMemcpyAsync(st->buf[0], st->in, (size_t)L * sizeof(float),
+                        cudaMemcpyDeviceToDevice, s));
+    if ((rc = forward(st, 0, 1, &L)))
+        return rc;
+    TRY(cu_en_transpose_launch(st->buf[0], D, F, NULL, st->emb, s)); /* -> [F][D] */
+    for (int q = 0; q < net->nq; q++) {
+        const float *cb = st->cb + (size_t)q * K * D;
+        int *codes = st->codes + (size_t)q * (size_t)F;
+        TRY(cu_vq_fused_launch(cb, st->cbn + (size_t)q * K, st->emb, F, K, D, codes, s));
+        if (q + 1 < net->nq)
+            TRY(cu_vq_subtract_launch(st->emb, cb, codes, F, D, s));
+    }
+    return 0;
+}
+
+static int decode(state *st)
+{
+    en_net *net = &st->net;
+    cudaStream_t s = st->h.dev->stream;
+    int D = net->cfg.hidden;
+    long long F = net->frames;
+    /* the codewords summed into [F][D], then [D][F] for the decoder's first conv */
+    TRY(cu_vq_gather_launch(st->cb, st->codes, net->nq, net->cfg.codebook, F, D, st->emb, s));
+    TRY(cu_en_transpose_launch(st->emb, F, D, NULL, st->buf[0], s));
+    return forward(st, 1, D, &F);
+}
+
+static int en_cuda_run(void *vst)
+{
+    state *st = vst;
+    int rc = 0;
+    /* forward() leaves its result in whichever buffer is buf[0] then; all five are the
+     * same size, so a run may start from any assignment */
+    if (st->net.mode != EN_DECODE)
+        rc = encode(st);
+    if (!rc && st->net.mode != EN_ENCODE)
+        rc = decode(st);
+    return rc;
+}
+
+static int store(void *vst, sono_buf *out, sono_error *err)
+{
+    state *st = vst;
+    en_net *net = &st->net;
+    int enc = net->mode == EN_ENCODE;
+    size_t need = enc ? (size_t)net->nq * (size_t)net->frames * sizeof(int32_t)
+                      : (size_t)net->out_len * sizeof(float);
+    if (out->dtype != (enc ? SONO_I32 : SONO_F32) || out->nbytes < need)
+        return sono_fail(err, SONO_EINVAL, "%s: output must be %s (%zu bytes); got dtype %d, "
+                         "%zu bytes", st->h.label, enc ? "i32 codes [n_q, frames]"
+                         : "f32 audio", need, (int)out->dtype, out->nbytes);
+    cu_range_push(&st->h, "store");
+    int rc = CU_OK(cudaMemcpyAsync(out->data, enc ? (void *)st->codes : (void *)st->buf[0],
+                                   need, cudaMemcpyDeviceToHost, st->h.dev->stream),
+                   st->h.label, err);
+    if (!rc)
+        rc = CU_OK(cudaStreamSynchronize(st->h.dev->stream), st->h.label, err);
+    cu_range_pop();
+    return rc;
+}
+
+static int describe(void *vst, char *buf, size_t n)
+{
+    const state *st = vst;
+    snprintf(buf, n, "weights on the device; im2col + cublasSgemm convs, SGEMM + col2im "
+             "transposed, LSTM SGEMM + per-step SGEMV + cell kernel, fused VQ kernel; n_q=%d, "
+             "%lld frames, FP32", st->net.nq, st->net.frames);
+    return 0;
+}
+
+static size_t workspace(void *vst)
+{
+    const state *st = vst;
+    return sizeof *st + st->dev_bytes;
+}
+
+const sono_impl cu_encodec_impls[1] = {
+    {.abi = SONO_ABI_VERSION, .op = "codec.encodec", .name = "encodec",
+     .summary = "EnCodec on the GPU: cuBLAS convs and LSTM, fused RVQ kernel; weights "
+                "uploaded in setup",
+     .device = "cuda:0", .growth = SONO_ERR_LINEAR, .supports = supports, .setup = setup,
+     .load = load, .run = en_cuda_run, .store = store, .teardown = teardown,
+     .describe = describe, .workspace = workspace},
+};
