@@ -1,8 +1,9 @@
 /* test_cuda_plugin_codec.c — the cuda backend's codec-op rungs (issue 11: VQ/RVQ, conv1d,
  * attention, EnCodec) as the harness sees them, on any machine: registered on cuda:0;
  * their supports() gates (head_dim of the flash kernel, threads, sizes) need no GPU;
- * without a GPU setup fails with "no CUDA device" and leaves nothing behind, and `harness run tests/data/cuda_codec` skips every
- * case with the backend's reason; with a GPU every case runs and passes its check. */
+ * without a GPU setup fails with "no CUDA device" and leaves nothing behind, and
+ * `harness run tests/data/cuda_codec` skips every case with the backend's reason; with a
+ * GPU every case runs and passes its check. */
 #include "cli_util.h"
 
 #include "params.h"
