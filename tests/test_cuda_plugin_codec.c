@@ -53,6 +53,7 @@ static const struct {
     {"rvq.decode", "cuda/gather"},    {"conv1d", "cuda/conv-direct"},
     {"conv1d", "cuda/conv-im2col"},   {"attention", "cuda/attn-naive"},
     {"attention", "cuda/attn-flash"}, {"codec.encodec", "cuda/encodec"},
+    {"sgemm", "cuda/cublas"},
 };
 #define CC_N (sizeof cc_impls / sizeof cc_impls[0])
 
@@ -152,8 +153,8 @@ static void cc_cli_run(void **state)
         }
     }
     /* vq 2 + rvq 2 + decode 1 + conv 2*2*3 + transposed 2*2 + attention 2*2*2*2 +
-     * encodec 3 modes */
-    assert_int_equal(n, 2 + 2 + 1 + 12 + 4 + 16 + 3);
+     * encodec 3 modes + sgemm 1 */
+    assert_int_equal(n, 2 + 2 + 1 + 12 + 4 + 16 + 3 + 1);
     json_decref(doc);
 }
 

@@ -13,13 +13,15 @@ const char *cu_cufft_error(cufftResult r);
 extern const sono_impl cu_dsp_impls[4];
 int cu_dsp_run(void *st);
 
-/* issue 11: the codec ops' rungs (vq.c, conv.c, attn.c, encodec.c) and their cuBLAS helpers
+/* issue 11: the codec ops' rungs (vq.c, conv.c, attn.c, encodec.c; sgemm.c for the
+ * cuBLAS peak beside them) and their cuBLAS helpers
  * (blas.c): a handle on h's stream in plain FP32 math, and run()'s status check. */
 struct cu_hdr;
 extern const sono_impl cu_vq_impls[5];
 extern const sono_impl cu_conv_impls[2];
 extern const sono_impl cu_attn_impls[2];
 extern const sono_impl cu_encodec_impls[1];
+extern const sono_impl cu_sgemm_impls[1];
 int cu_blas_create(struct cu_hdr *h, cublasHandle_t *b, int *has, sono_error *err);
 int cu_blas_run_ok(cublasStatus_t s, const char *call, struct cu_hdr *h);
 #define CU_BLAS_RUN(call, h) cu_blas_run_ok((call), #call, (h))

@@ -12,6 +12,7 @@
 #include "cu.h"
 #include "cuda_impls.h"
 #include "vq_kernels.h"
+#include "vq_math.h"
 
 /* The score block of the cuBLAS variant: at most 2^26 floats (256 MiB) of x.c at once. */
 #define SCORE_FLOATS (1LL << 26)
@@ -262,8 +263,9 @@ static int describe(void *vst, char *buf, size_t n)
         snprintf(buf, n, "gather-add kernel, one thread per output value, n_q=%lld",
                  st->n_q);
     else if (st->v->fused)
-        snprintf(buf, n, "fused kernel: %d vectors x %d codewords per block, D staged %d at "
-                 "a time in shared memory, running argmin; n_q=%lld", 32, 64, 32, st->n_q);
+        snprintf(buf, n, "fused kernel: %d vectors x %d codewords per block (4 x 4 per "
+                 "thread), D staged %d at a time in shared memory, running argmin; n_q=%lld",
+                 VQ_BV, VQ_BK, VQ_DC, st->n_q);
     else
         snprintf(buf, n, "cublasSgemm (FP32) of %lld-row blocks + warp-per-row argmin "
                  "kernel; n_q=%lld", st->rows, st->n_q);

@@ -62,8 +62,9 @@ __global__ void vq_argmin_rows(const float *g, const float *cn, long long T, int
 
 // The fused kernel: a block takes VQ_BV vectors and walks the whole codebook in tiles of
 // VQ_BK codewords, D staged VQ_DC floats at a time in shared memory for both; each thread
-// accumulates 2 x 4 dot products, then folds them into its running best per vector.
+// accumulates VQ_VT x 4 dot products, then folds them into its running best per vector.
 // The 16 lanes sharing a vector are one half-warp: a shuffle tree ends the scan.
+#define VQ_CT (VQ_BK / VQ_LANES)
 __global__ void __launch_bounds__(256) vq_fused(const float *cb, const float *cn,
                                                 const float *x, long long T, int K, int D,
                                                 int *codes)
@@ -72,10 +73,17 @@ __global__ void __launch_bounds__(256) vq_fused(const float *cb, const float *cn
     __shared__ float cs[VQ_BK][VQ_DC + 1];
     int tid = threadIdx.x, tx = tid % VQ_LANES, ty = tid / VQ_LANES;
     long long t0 = (long long)blockIdx.x * VQ_BV;
-    float bd[2] = {INFINITY, INFINITY};
-    int bk[2] = {VQ_NONE, VQ_NONE};
+    float bd[VQ_VT];
+    int bk[VQ_VT];
+    for (int v = 0; v < VQ_VT; v++) {
+        bd[v] = INFINITY;
+        bk[v] = VQ_NONE;
+    }
     for (int k0 = 0; k0 < K; k0 += VQ_BK) {
-        float acc[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+        float acc[VQ_VT][VQ_CT];
+        for (int v = 0; v < VQ_VT; v++)
+            for (int m = 0; m < VQ_CT; m++)
+                acc[v][m] = 0.0f;
         for (int j0 = 0; j0 < D; j0 += VQ_DC) {
             for (int e = tid; e < VQ_BV * VQ_DC; e += blockDim.x) {
                 int v = e / VQ_DC, j = e % VQ_DC;
@@ -88,20 +96,22 @@ __global__ void __launch_bounds__(256) vq_fused(const float *cb, const float *cn
             }
             __syncthreads();
             for (int j = 0; j < VQ_DC; j++) {
-                float a0 = xs[2 * ty][j], a1 = xs[2 * ty + 1][j];
-                for (int m = 0; m < 4; m++) {
-                    float c = cs[tx + VQ_LANES * m][j];
-                    acc[0][m] += a0 * c;
-                    acc[1][m] += a1 * c;
-                }
+                float a[VQ_VT], c[VQ_CT];
+                for (int v = 0; v < VQ_VT; v++)
+                    a[v] = xs[VQ_VT * ty + v][j];
+                for (int m = 0; m < VQ_CT; m++)
+                    c[m] = cs[tx + VQ_LANES * m][j];
+                for (int v = 0; v < VQ_VT; v++)
+                    for (int m = 0; m < VQ_CT; m++)
+                        acc[v][m] += a[v] * c[m];
             }
             __syncthreads();
         }
-        for (int m = 0; m < 4; m++) {
+        for (int m = 0; m < VQ_CT; m++) {
             int k = vq_lane_code(k0, tx, m);
             if (k >= K)
                 break;
-            for (int v = 0; v < 2; v++) {
+            for (int v = 0; v < VQ_VT; v++) {
                 float d = vq_score(cn[k], acc[v][m]);
                 if (vq_better(d, k, bd[v], bk[v])) {
                     bd[v] = d;
@@ -110,9 +120,9 @@ __global__ void __launch_bounds__(256) vq_fused(const float *cb, const float *cn
             }
         }
     }
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; v < VQ_VT; v++) {
         vq_reduce(&bd[v], &bk[v], VQ_LANES);
-        long long t = t0 + 2 * ty + v;
+        long long t = t0 + VQ_VT * ty + v;
         if (tx == 0 && t < T)
             codes[t] = bk[v] == VQ_NONE ? 0 : bk[v];
     }

@@ -30,12 +30,14 @@ VQ_HD int vq_better(float d, int k, float bd, int bk)
 }
 
 /* The fused kernel's tile: VQ_BV vectors by VQ_BK codewords per block of 256 threads;
- * thread (ty, tx) = (tid / 16, tid % 16) owns vectors 2 ty, 2 ty + 1 and codewords
- * tx + 16 m (m < 4) of each tile; a D chunk of VQ_DC floats is staged at a time. */
-#define VQ_BV 32
+ * thread (ty, tx) = (tid / 16, tid % 16) owns vectors VQ_VT ty + v (v < VQ_VT) and
+ * codewords tx + 16 m (m < VQ_BK / 16) of each tile, a 4 x 4 register tile (8 shared
+ * loads per 16 multiply-adds); a D chunk of VQ_DC floats is staged at a time. */
+#define VQ_LANES 16
+#define VQ_VT 4
+#define VQ_BV (VQ_LANES * VQ_VT)
 #define VQ_BK 64
 #define VQ_DC 32
-#define VQ_LANES 16
 
 /* The m-th codeword (m < VQ_BK / VQ_LANES) of lane tx in the tile starting at k0. */
 VQ_HD int vq_lane_code(int k0, int tx, int m)
