@@ -1,8 +1,13 @@
 /* attention.c — op "attention": multi-head scaled dot-product attention, batch 1, with an
- * optional causal mask. Input float32, one 1-D buffer packed [Q | K | V], each
- * [heads, seq, head_dim] row-major; output float32 [heads, seq, head_dim]:
+ * optional causal mask and sliding window. Input float32, one 1-D buffer packed [Q | K | V],
+ * each [heads, seq, head_dim] row-major; output float32 [heads, seq, head_dim]:
  *   O[h, i] = sum_j P[h, i, j] V[h, j],  P[h, i, :] = softmax_j(Q[h, i] . K[h, j] / sqrt(d)
- *             + M[i, j]),  M[i, j] = -inf for j > i when causal = 1, else 0.
+ *             + M[i, j]),  M[i, j] = -inf for j > i when causal = 1, and for j <= i - window
+ *             when window > 0 (a sliding window of the last `window` keys: j in
+ *             (i - window, i]; window needs causal = 1), else 0.
+ * Streaming (causal = 1): the input is {3 * heads, seq, d} (q, k, v of one token per step),
+ * the output {heads, seq, d}; token i needs tokens <= i only, so an impl keeps a KV cache
+ * (a ring of `window` entries when window > 0) and emits row i when token i arrives.
  * Q, K, V are seeded N(0, 1) values (a fixed seed; the suite's signal does not enter, so
  * run it with inputs = noise): unit-variance entries as after a LayerNorm, so the scores
  * have variance ~1 and the softmax is neither one-hot nor flat. */
@@ -27,10 +32,16 @@ static const sono_param_spec params[] = {
      .help = "d, the size of each query, key and value vector (64 or 128 in practice)"},
     {.name = "causal", .type = SONO_PINT, .imin = 0, .imax = 1, .idflt = 0,
      .help = "1: query i attends to keys j <= i only"},
+    /* issue 12 (streaming): sliding-window attention and the token rate of a stream */
+    {.name = "window", .type = SONO_PINT, .imin = 0, .imax = 1 << 20, .idflt = 0,
+     .help = "sliding window: query i attends to keys j in (i - window, i]; 0: unlimited "
+             "(needs causal=1 when > 0)"},
+    {.name = "token_rate", .type = SONO_PREAL, .rmin = 0.1, .rmax = 1e6, .rdflt = 12.5,
+     .help = "tokens per second of audio when streamed (12.5: Mimi/Moshi's frame rate)"},
 };
 
 typedef struct dims {
-    long long seq, heads, d;
+    long long seq, heads, d, window;
     int causal;
 } dims;
 
@@ -39,12 +50,16 @@ static dims get(const sono_params *p)
     return (dims){.seq = sono_param_int(p, "seq", 1024),
                   .heads = sono_param_int(p, "heads", 8),
                   .d = sono_param_int(p, "head_dim", 64),
+                  .window = sono_param_int(p, "window", 0),
                   .causal = (int)sono_param_int(p, "causal", 0)};
 }
 
 static int validate(const sono_params *p, sono_error *err)
 {
     dims a = get(p);
+    if (a.window > 0 && !a.causal)
+        return sono_fail(err, SONO_EINVAL, "attention: window=%lld needs causal=1 (the window "
+                         "is the last `window` keys up to the query)", a.window);
     if (a.heads * a.seq * a.seq > MAX_WORK / a.d)
         return sono_fail(err, SONO_EINVAL,
                          "attention: heads*seq^2*head_dim = %lld*%lld^2*%lld exceeds 2^36: the "
@@ -107,8 +122,9 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
         for (long long i = 0; i < a.seq; i++) {
             const float *q = Q + h * (long long)hs + i * a.d;
             long long nk = a.causal ? i + 1 : a.seq;
+            long long j0 = a.window > 0 && i + 1 > a.window ? i + 1 - a.window : 0;
             double m = -INFINITY;
-            for (long long j = 0; j < nk; j++) {
+            for (long long j = j0; j < nk; j++) {
                 const double *kj = k + j * a.d;
                 double s = 0;
                 for (long long c = 0; c < a.d; c++)
@@ -119,7 +135,7 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
             double *o = O + h * (long long)hs + i * a.d, sum = 0;
             for (long long c = 0; c < a.d; c++)
                 o[c] = 0;
-            for (long long j = 0; j < nk; j++) {
+            for (long long j = j0; j < nk; j++) {
                 double e = exp(w[j] - m);
                 const double *vj = v + j * a.d;
                 sum += e;
@@ -138,11 +154,16 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
 
 /* 4*heads*d per (query, key) pair: 2d for the score, 2d for its share of P V (the
  * softmax's exp and sums are not counted, as FlashAttention counts); pairs = seq^2, or
- * seq(seq+1)/2 under the causal mask. Bytes: Q, K, V and O once. */
+ * seq(seq+1)/2 under the causal mask, less the pairs a window drops. Bytes: Q, K, V and O
+ * once. */
 static void cost(const sono_params *p, sono_cost *c)
 {
     dims a = get(p);
     double s = (double)a.seq, pairs = a.causal ? s * (s + 1) / 2 : s * s;
+    if (a.window > 0 && a.window < a.seq) {
+        double w = (double)a.window; /* rows i >= w see w keys, the first w rows i + 1 */
+        pairs = w * (w + 1) / 2 + (s - w) * w;
+    }
     c->flops = 4.0 * (double)a.heads * (double)a.d * pairs;
     c->bytes = 4.0 * 4.0 * (double)(a.heads * a.seq * a.d);
 }
@@ -170,6 +191,23 @@ static double no_audio(const sono_params *p)
     return 0;
 }
 
+/* Causal attention streams by tokens: row i waits for token i and nothing later, so the
+ * algorithmic latency is one token (its frame, at token_rate); without the mask every row
+ * needs the last token, and the op does not stream. */
+static int stream_shape(const sono_params *p, sono_stream_shape *s, sono_error *err)
+{
+    dims a = get(p);
+    if (!a.causal)
+        return sono_fail(err, SONO_EUNSUPPORTED, "attention: streams only with causal=1 (a "
+                         "query without the mask needs every later key)");
+    double rate = sono_param_real(p, "token_rate", 12.5);
+    *s = (sono_stream_shape){.in = {3 * a.heads, a.seq, a.d},
+                             .out = {a.heads, a.seq, a.d},
+                             .step_rate = rate,
+                             .algo_latency_s = 1.0 / rate};
+    return 0;
+}
+
 const sono_op sono_op_attention = {
     .name = "attention",
     .summary = "multi-head scaled dot-product attention, optional causal mask [heads, seq, d]",
@@ -182,4 +220,5 @@ const sono_op sono_op_attention = {
     .tolerance = tolerance,
     .input = input,
     .audio_seconds = no_audio,
+    .stream_shape = stream_shape,
 };

@@ -218,6 +218,28 @@ static double tolerance(const sono_params *p, sono_err_growth g)
     return FLT_EPSILON * (gain * 4 * log2(n) + 8);
 }
 
+/* Streaming (issue 12): x [cin, T] is {cin, T, 1} and steps at sample_rate / hop; the
+ * output {cout, T_out, 1}. A conv's output step u reads steps up to u*stride + span - P:
+ * with causal padding nothing later than u*stride, so it is out as soon as that step
+ * arrives (a strided layer emits one step per `stride` input steps); 'valid' looks span
+ * steps ahead. A transposed conv's output u reads inputs t <= u/stride: stride outputs per
+ * input step, no look-ahead (the untrimmed tail of causal=0 comes with the last input).
+ * Algorithmic latency: the input step itself plus the look-ahead. */
+static int stream_shape(const sono_params *p, sono_stream_shape *s, sono_error *err)
+{
+    sono_conv_dims d;
+    int rc = sono_conv_dims_get(p, &d, err);
+    if (rc)
+        return rc;
+    double rate = d.sample_rate / (double)sono_param_int(p, "hop", 1);
+    long long ahead = !d.transposed && !d.causal ? d.dilation * (d.kernel - 1) : 0;
+    *s = (sono_stream_shape){.in = {d.cin, d.length, 1},
+                             .out = {d.cout, d.out_length, 1},
+                             .step_rate = rate,
+                             .algo_latency_s = (double)(1 + ahead) / rate};
+    return 0;
+}
+
 const sono_op sono_op_conv1d = {
     .name = "conv1d",
     .summary = "1-D conv layer: causal/valid, strided, dilated, grouped, transposed, ELU/Snake",
@@ -231,4 +253,5 @@ const sono_op sono_op_conv1d = {
     .rate = rate,
     .audio_seconds = audio_seconds,
     .input = input,
+    .stream_shape = stream_shape,
 };

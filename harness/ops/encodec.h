@@ -55,6 +55,25 @@
  *                   the signal (op->input) -> out F32 [frames * hop]
  *   mode roundtrip: in F32 [samples] -> out F32 [samples] (decode(encode(x)), cut to the
  *                   input length as EncodecModel.forward does)
+ * Streaming (issue 12; not implemented yet: the op has no stream_shape and no impl a push).
+ *   What in the definition above is not causal, and how a stream would meet it exactly:
+ *   - The left padding of every conv is reflect padding, not zeros (pad_mode reflect even
+ *     with use_causal_conv): the first pl = keff - s padded samples are x[pl], ..., x[1],
+ *     so the first outputs of a layer read up to pl samples past themselves (6 for the
+ *     kernel-7 convs, 2 for the residual kernel 3, s for a kernel-2s downsampler). Only
+ *     the stream's start is affected; the look-ahead compounds through the layers, so the
+ *     first frame waits for more than one hop. Exact if a stream holds its first outputs
+ *     until those samples arrive.
+ *   - The right padding extra = ceil(L/s)*s - L (reflected) depends on the signal's end:
+ *     the last partial frame of every strided layer is only known at the last chunk;
+ *     exact if the final push flushes it with that padding.
+ *   - An input no longer than a layer's pad is zero-extended first (very short signals
+ *     only); the LSTM carries (h, c) from frame to frame (causal as it is); the RVQ is per
+ *     frame; the decoder's transposed convs trim on the right (causal); the round trip is
+ *     cut to the input length (known at the end).
+ *   So the streamed output can equal the offline one exactly, with an algorithmic latency
+ *   of one frame (hop samples) per output frame in the steady state and the reflect
+ *   look-ahead above at the start; the tail frame comes with the last chunk.
  */
 
 /* ---- the config ------------------------------------------------------------------- */

@@ -3,7 +3,10 @@
  * then a streaming softmax (running row max m and sum l: when m grows, what was summed is
  * rescaled by exp(m_old - m_new)), then O_b += P V_b by a second SGEMM, O divided by l at
  * the end. Memory is one BQ x BK tile plus the output, never seq^2; under the causal mask
- * key blocks past a query block are skipped. Threads: OpenBLAS's, inside each SGEMM. */
+ * key blocks past a query block (and, under a window, before it) are skipped. Streaming
+ * (causal): a KV cache per head (a ring of `window` slots under a window); each token's
+ * row is two SGEMVs per contiguous run of slots, as attention.step's blas/gemv does.
+ * Threads: OpenBLAS's, inside each SGEMM. */
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
@@ -21,6 +24,10 @@ typedef struct attn_state {
     float *o;    /* [heads, seq, d]: the output, accumulated in place */
     float *s;    /* [BQ, BK]: scores, then weights */
     float *m, *l; /* [BQ]: running max and sum per query row */
+    float *kc, *vc; /* streaming: [heads, cap, d] key and value caches */
+    float *row;     /* streaming: one row's scores [cap] */
+    size_t cap;
+    long long next; /* streaming: the next token expected */
 } attn_state;
 
 int attn_gemm_supports(const void *ctx, const sono_params *p, char *why, size_t n)
@@ -43,6 +50,9 @@ void attn_gemm_teardown(void *vst)
         free(st->s);
         free(st->m);
         free(st->l);
+        free(st->kc);
+        free(st->vc);
+        free(st->row);
     }
     free(st);
 }
@@ -63,6 +73,7 @@ int attn_gemm_setup(const void *ctx, const sono_params *p, void **stp, sono_erro
     st->s = blas_alloc((size_t)BQ * BK * sizeof(float));
     st->m = blas_alloc(BQ * sizeof(float));
     st->l = blas_alloc(BQ * sizeof(float));
+    st->cap = st->a.window && st->a.window < st->a.seq ? st->a.window : st->a.seq;
     if (!st->o || !st->s || !st->m || !st->l) {
         attn_gemm_teardown(st);
         return sono_fail(err, SONO_ENOMEM, "blas/gemm attention: no memory for the output "
@@ -93,21 +104,27 @@ static void softmax_tile(attn_state *st, float *o, size_t q0, size_t nq, size_t 
     const size_t d = st->a.d;
     for (size_t i = 0; i < nq; i++) {
         float *s = st->s + i * BK;
-        /* causal: keys after query q0+i are out; a row may have none left here */
-        size_t valid = nk;
-        if (st->a.causal)
+        /* causal: keys after query q0+i are out, and under a window those before its
+         * first; a row may have none left here */
+        size_t valid = nk, lo = 0;
+        if (st->a.causal) {
             valid = q0 + i < k0 ? 0 : q0 + i - k0 + 1 < nk ? q0 + i - k0 + 1 : nk;
-        if (valid == 0) {
+            size_t first = nn_attn_first(&st->a, q0 + i);
+            lo = first <= k0 ? 0 : first - k0 < valid ? first - k0 : valid;
+        }
+        if (valid == lo) {
             memset(s, 0, nk * sizeof *s);
             continue;
         }
-        float mx = s[0];
-        for (size_t j = 1; j < valid; j++)
+        float mx = s[lo];
+        for (size_t j = lo + 1; j < valid; j++)
             mx = s[j] > mx ? s[j] : mx;
         float mnew = mx > st->m[i] ? mx : st->m[i];
         float corr = expf(st->m[i] - mnew); /* 0 on the first block: m = -inf */
         float sum = 0;
-        for (size_t j = 0; j < valid; j++) {
+        for (size_t j = 0; j < lo; j++)
+            s[j] = 0;
+        for (size_t j = lo; j < valid; j++) {
             s[j] = expf(s[j] - mnew);
             sum += s[j];
         }
@@ -138,7 +155,9 @@ static void one_head(attn_state *st, size_t h)
             st->l[i] = 0;
         }
         size_t kend = st->a.causal ? q0 + nq : seq;
-        for (size_t k0 = 0; k0 < kend; k0 += BK) {
+        /* the first key any row of the block sees, rounded down to a block edge */
+        size_t kbeg = st->a.causal ? nn_attn_first(&st->a, q0) / BK * BK : 0;
+        for (size_t k0 = kbeg; k0 < kend; k0 += BK) {
             size_t nk = kend - k0 < BK ? kend - k0 : BK;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nk, (int)d,
                         scale, q + q0 * d, (int)d, k + k0 * d, (int)d, 0.0f, st->s, BK);
@@ -181,9 +200,91 @@ int attn_gemm_describe(void *vst, char *buf, size_t n)
     return 0;
 }
 
-/* The output, one score tile and two rows of running statistics. */
+/* The output, one score tile and two rows of running statistics; once streamed, the KV
+ * cache and its row of scores. */
 size_t attn_gemm_workspace(void *vst)
 {
     const attn_state *st = vst;
-    return (st->a.heads * st->a.per_head + (size_t)BQ * BK + 2 * BQ) * sizeof(float);
+    size_t cache = st->kc ? (2 * st->a.heads * st->a.d + 1) * st->cap : 0;
+    return (st->a.heads * st->a.per_head + (size_t)BQ * BK + 2 * BQ + cache) * sizeof(float);
+}
+
+/* One query against the keys j0 .. j1-1 of a ring (token j in row j % cap of K and V):
+ * the ring's slots are at most two contiguous runs, each one SGEMV for the scores and one
+ * for the weighted sum of V; the softmax between them in float32 with the max subtracted. */
+void attn_gemv_row(const float *q, const float *K, const float *V, size_t cap, size_t j0,
+                   size_t j1, size_t d, float *s, float *o)
+{
+    size_t nk = j1 - j0, a0 = j0 % cap, n1 = cap - a0 < nk ? cap - a0 : nk, n2 = nk - n1;
+    float scale = 1.0f / sqrtf((float)d);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n1, (int)d, scale, K + a0 * d, (int)d, q, 1,
+                0.0f, s, 1);
+    if (n2)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n2, (int)d, scale, K, (int)d, q, 1,
+                    0.0f, s + n1, 1);
+    float m = s[0], sum = 0;
+    for (size_t j = 1; j < nk; j++)
+        m = s[j] > m ? s[j] : m;
+    for (size_t j = 0; j < nk; j++) {
+        s[j] = expf(s[j] - m);
+        sum += s[j];
+    }
+    float inv = 1.0f / sum;
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)n1, (int)d, inv, V + a0 * d, (int)d, s, 1,
+                0.0f, o, 1);
+    if (n2)
+        cblas_sgemv(CblasRowMajor, CblasTrans, (int)n2, (int)d, inv, V, (int)d, s + n1, 1,
+                    1.0f, o, 1);
+}
+
+/* The cache is made on the first stream (not timed), so offline cases do not carry it. */
+int attn_gemm_stream_begin(void *vst, sono_error *err)
+{
+    attn_state *st = vst;
+    const nn_attn *a = &st->a;
+    if (!a->causal)
+        return sono_fail(err, SONO_EUNSUPPORTED, "blas/gemm attention: streams only with "
+                         "causal=1");
+    if (!st->kc) {
+        st->kc = blas_alloc(a->heads * st->cap * a->d * sizeof(float));
+        st->vc = blas_alloc(a->heads * st->cap * a->d * sizeof(float));
+        st->row = blas_alloc(st->cap * sizeof(float));
+        if (!st->kc || !st->vc || !st->row) {
+            free(st->kc);
+            free(st->vc);
+            free(st->row);
+            st->kc = st->vc = st->row = NULL;
+            return sono_fail(err, SONO_ENOMEM, "blas/gemm attention: no memory for a KV cache "
+                             "of %zu tokens x %zu heads x %zu", st->cap, a->heads, a->d);
+        }
+    }
+    st->next = 0;
+    return 0;
+}
+
+/* Token t's k and v into slot t % cap of each head's cache, then its row. */
+int attn_gemm_push(void *vst, long long t0, long long n, int last, sono_buf *out,
+                   long long *done, sono_error *err)
+{
+    attn_state *st = vst;
+    const nn_attn *a = &st->a;
+    (void)last;
+    if (t0 != st->next || n < 1 || t0 + n > (long long)a->seq)
+        return sono_fail(err, SONO_EINVAL, "blas/gemm attention: push of tokens [%lld, %lld) "
+                         "after %lld of %zu", t0, t0 + n, st->next, a->seq);
+    int rc = nn_check_output("blas/gemm attention", out, a->heads * a->per_head, err);
+    if (rc)
+        return rc;
+    float *y = out->data;
+    for (size_t t = (size_t)t0; t < (size_t)(t0 + n); t++)
+        for (size_t h = 0; h < a->heads; h++) {
+            size_t src = h * a->per_head + t * a->d, slot = (h * st->cap + t % st->cap) * a->d;
+            memcpy(st->kc + slot, st->k + src, a->d * sizeof(float));
+            memcpy(st->vc + slot, st->v + src, a->d * sizeof(float));
+            attn_gemv_row(st->q + src, st->kc + h * st->cap * a->d, st->vc + h * st->cap * a->d,
+                          st->cap, nn_attn_first(a, t), t + 1, a->d, st->row, y + src);
+        }
+    st->next = t0 + n;
+    *done = st->next;
+    return 0;
 }

@@ -31,6 +31,10 @@ int im2col_store(void *st, sono_buf *out, sono_error *err);
 void im2col_teardown(void *st);
 int im2col_describe(void *st, char *buf, size_t n);
 size_t im2col_workspace(void *st);
+/* issue 12: streaming, a history of past input per layer (convstream.h) */
+int im2col_stream_begin(void *st, sono_error *err);
+int im2col_push(void *st, long long t0, long long n, int last, sono_buf *out, long long *done,
+                sono_error *err);
 
 /* attn_gemm.c: blas/gemm for attention (tiled, streaming softmax) */
 int attn_gemm_supports(const void *ctx, const sono_params *p, char *why, size_t n);
@@ -41,5 +45,21 @@ int attn_gemm_store(void *st, sono_buf *out, sono_error *err);
 void attn_gemm_teardown(void *st);
 int attn_gemm_describe(void *st, char *buf, size_t n);
 size_t attn_gemm_workspace(void *st);
+/* issue 12 (streaming): the KV-cache stream of causal attention; the row kernel it shares
+ * with attn_step_gemv.c (token j's K, V rows at (j % cap) * d; keys j0 .. j1-1) */
+int attn_gemm_stream_begin(void *st, sono_error *err);
+int attn_gemm_push(void *st, long long t0, long long n, int last, sono_buf *out,
+                   long long *done, sono_error *err);
+void attn_gemv_row(const float *q, const float *K, const float *V, size_t cap, size_t j0,
+                   size_t j1, size_t d, float *s, float *o);
+/* attn_step_gemv.c: blas/gemv for attention.step */
+int attn_step_gemv_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int attn_step_gemv_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int attn_step_gemv_load(void *st, const sono_buf *in, sono_error *err);
+int attn_step_gemv_run(void *st);
+int attn_step_gemv_store(void *st, sono_buf *out, sono_error *err);
+void attn_step_gemv_teardown(void *st);
+int attn_step_gemv_describe(void *st, char *buf, size_t n);
+size_t attn_step_gemv_workspace(void *st);
 
 #endif

@@ -3,11 +3,14 @@
  * stride 1) multiply x directly. Transposed convs run the SGEMM first (W_g^T X_g: every
  * input sample times every tap) and scatter-add the products into the output (col2im).
  * Chunks keep the column buffer near 4 MiB whatever the length; bias and activation are
- * one pass over the output at the end. Threads: OpenBLAS's, inside each SGEMM. */
+ * one pass over the output at the end. Streaming (issue 12): convstream.h's history per
+ * layer; each round's complete output steps are one im2col + SGEMM (conv) or SGEMM +
+ * col2im over the inputs they read (transposed). Threads: OpenBLAS's, inside each SGEMM. */
 #include <cblas.h>
 #include <string.h>
 
 #include "blas_impls.h"
+#include "convstream.h"
 #include "nnshape.h"
 
 /* Floats in the column buffer: 4 MiB, about an L2 + L3 share on current x86. */
@@ -22,6 +25,9 @@ typedef struct im2col_state {
     size_t rows;   /* conv: cig*k; transposed: cog*k */
     size_t chunk;  /* columns per SGEMM: output steps (conv) or input steps (transposed) */
     int direct;    /* pointwise: B is x itself */
+    nn_cstream s;  /* streaming: the layer's history */
+    float *scol;   /* streaming: [rows, scols] */
+    size_t scols;  /* streaming: most columns of a round */
 } im2col_state;
 
 int blas_threads_ok(const sono_params *p, char *why, size_t n)
@@ -54,6 +60,8 @@ void im2col_teardown(void *vst)
     if (st) {
         free(st->y);
         free(st->col);
+        free(st->scol);
+        nn_cstream_free(&st->s);
     }
     free(st);
 }
@@ -99,6 +107,8 @@ int im2col_load(void *vst, const sono_buf *in, sono_error *err)
     st->w = st->x + st->c.nx;
     st->b = st->w + st->c.nw;
     st->alpha = st->b + st->c.cout;
+    st->s.x = st->x;
+    st->s.alpha = st->alpha;
     return 0;
 }
 
@@ -209,10 +219,115 @@ int im2col_describe(void *vst, char *buf, size_t n)
     return 0;
 }
 
-/* The output and the column buffer; the input is bound, not copied. */
+/* The output and the column buffer; once streamed, the history and its column buffer. The
+ * input is bound, not copied. */
 size_t im2col_workspace(void *vst)
 {
     const im2col_state *st = vst;
+    size_t stream = st->scol ? nn_cstream_bytes(&st->s) + st->rows * st->scols * sizeof(float)
+                             : 0;
     return (st->c.cout * st->c.tout + (st->direct ? 0 : st->rows * st->chunk)) *
-           sizeof(float);
+               sizeof(float) + stream;
+}
+
+/* Output steps [u0, u0 + nu): their taps from the history into columns, one SGEMM per
+ * group, then the bias, as forward() and im2col_run() do offline. */
+static void stream_forward(void *ctx, const float *h, size_t ld, size_t base, size_t u0,
+                           size_t nu, float *y, size_t ldy)
+{
+    im2col_state *st = ctx;
+    const nn_conv *c = &st->c;
+    int kk = (int)(c->cig * c->k);
+    for (size_t g = 0; g < c->groups; g++) {
+        for (size_t ci = 0; ci < c->cig; ci++) {
+            const float *hc = h + (g * c->cig + ci) * ld + u0 * c->stride - base;
+            for (size_t j = 0; j < c->k; j++) {
+                float *row = st->scol + (ci * c->k + j) * nu;
+                for (size_t i = 0; i < nu; i++)
+                    row[i] = hc[i * c->stride + j * c->dil];
+            }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c->cog, (int)nu, kk, 1.0f,
+                    st->w + g * c->cog * c->cig * c->k, kk, st->scol, (int)nu, 0.0f,
+                    y + g * c->cog * ldy, (int)ldy);
+    }
+    for (size_t co = 0; co < c->cout; co++)
+        for (size_t i = 0; i < nu; i++)
+            y[co * ldy + i] += st->b[co];
+}
+
+/* Output steps [u0, u0 + nu) of a transposed conv: W_g^T times the inputs they read,
+ * scattered onto the zeroed outputs (taps landing outside the run belong to other
+ * rounds' steps and are dropped), then the bias. */
+static void stream_transposed(void *ctx, const float *h, size_t ld, size_t base, size_t u0,
+                              size_t nu, float *y, size_t ldy)
+{
+    im2col_state *st = ctx;
+    const nn_conv *c = &st->c;
+    size_t span = c->dil * (c->k - 1), last = u0 + nu - 1;
+    size_t tlo = u0 > span ? (u0 - span + c->stride - 1) / c->stride : 0;
+    size_t thi = last / c->stride < c->T - 1 ? last / c->stride : c->T - 1;
+    size_t nt = thi + 1 - tlo;
+    int m = (int)(c->cog * c->k);
+    for (size_t co = 0; co < c->cout; co++)
+        memset(y + co * ldy, 0, nu * sizeof(float));
+    for (size_t g = 0; g < c->groups; g++) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, (int)nt, (int)c->cig, 1.0f,
+                    st->w + g * c->cig * c->cog * c->k, m, h + g * c->cig * ld + tlo - base,
+                    (int)ld, 0.0f, st->scol, (int)nt);
+        for (size_t o = 0; o < c->cog; o++) {
+            float *yo = y + (g * c->cog + o) * ldy;
+            for (size_t j = 0; j < c->k; j++) {
+                const float *row = st->scol + (o * c->k + j) * nt;
+                for (size_t tt = 0; tt < nt; tt++) {
+                    size_t u = (tlo + tt) * c->stride + j * c->dil;
+                    if (u >= u0 && u <= last)
+                        yo[u - u0] += row[tt];
+                }
+            }
+        }
+    }
+    for (size_t co = 0; co < c->cout; co++)
+        for (size_t i = 0; i < nu; i++)
+            y[co * ldy + i] += st->b[co];
+}
+
+/* The history and the column buffer are made on the first stream, so offline cases carry
+ * neither; a round takes enough input steps to keep the columns near COL_FLOATS. */
+int im2col_stream_begin(void *vst, sono_error *err)
+{
+    im2col_state *st = vst;
+    const nn_conv *c = &st->c;
+    if (!st->scol) {
+        size_t block = COL_FLOATS / st->rows / (c->transposed ? 1 : c->stride + 1);
+        block = block < 16 ? 16 : block > 4096 ? 4096 : block;
+        if (nn_cstream_init(&st->s, c, block))
+            return sono_fail(err, SONO_ENOMEM, "blas/im2col: no memory for the stream's "
+                             "history [%zu, %zu]", c->cin, c->dil * (c->k - 1) + 1 + block);
+        st->s.x = st->x;
+        st->s.alpha = st->alpha;
+        /* conv: one column per output step of a round; transposed: per input step read */
+        st->scols = c->transposed ? st->s.cap : nn_cstream_max_out(&st->s);
+        st->scol = blas_alloc(st->rows * st->scols * sizeof(float));
+        if (!st->scol)
+            return sono_fail(err, SONO_ENOMEM, "blas/im2col: no memory for the stream's "
+                             "columns [%zu, %zu]", st->rows, st->scols);
+    }
+    nn_cstream_begin(&st->s);
+    return 0;
+}
+
+int im2col_push(void *vst, long long t0, long long n, int last, sono_buf *out,
+                long long *done, sono_error *err)
+{
+    im2col_state *st = vst;
+    int rc = nn_check_output("blas/im2col conv1d", out, st->c.cout * st->c.tout, err);
+    if (rc)
+        return rc;
+    if (t0 < 0 || n < 1)
+        return sono_fail(err, SONO_EINVAL, "blas/im2col conv1d: push of %lld steps at %lld",
+                         n, t0);
+    return nn_cstream_push(&st->s, (size_t)t0, (size_t)n, last, out->data,
+                           st->c.transposed ? stream_transposed : stream_forward, st, done,
+                           err);
 }

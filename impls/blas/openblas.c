@@ -157,13 +157,17 @@ static const sono_impl impls[] = {
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
      .supports = im2col_supports, .setup = im2col_setup, .load = im2col_load,
      .run = im2col_run, .store = im2col_store, .teardown = im2col_teardown,
-     .describe = im2col_describe, .workspace = im2col_workspace},
+     .describe = im2col_describe, .workspace = im2col_workspace,
+     /* issue 12: streaming with a history of (kernel - 1) * dilation steps */
+     .stream_begin = im2col_stream_begin, .push = im2col_push},
     {.abi = SONO_ABI_VERSION, .op = "attention", .name = "gemm",
      .summary = "tiled SGEMMs with a streaming softmax (FlashAttention schedule), O(tile) memory",
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
      .supports = attn_gemm_supports, .setup = attn_gemm_setup, .load = attn_gemm_load,
      .run = attn_gemm_run, .store = attn_gemm_store, .teardown = attn_gemm_teardown,
-     .describe = attn_gemm_describe, .workspace = attn_gemm_workspace},
+     .describe = attn_gemm_describe, .workspace = attn_gemm_workspace,
+     /* issue 12: streaming with a KV cache */
+     .stream_begin = attn_gemm_stream_begin, .push = attn_gemm_push},
     {.abi = SONO_ABI_VERSION, .op = "vq.encode", .name = "gemm",
      .summary = "one SGEMM of vectors x codebook, argmin of |c|^2 - 2 x.c",
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &vq_gemm_kinds[0],
@@ -190,6 +194,14 @@ static const sono_impl impls[] = {
      .load = encodec_blas_load, .run = encodec_blas_run, .store = encodec_blas_store,
      .teardown = encodec_blas_teardown, .describe = encodec_blas_describe,
      .workspace = encodec_blas_workspace},
+    /* issue 12 (streaming): one attention decode step against a KV cache */
+    {.abi = SONO_ABI_VERSION, .op = "attention.step", .name = "gemv",
+     .summary = "decode step: ring KV cache, SGEMV scores, softmax, SGEMV weighted sum of V",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = attn_step_gemv_supports, .setup = attn_step_gemv_setup,
+     .load = attn_step_gemv_load, .run = attn_step_gemv_run,
+     .store = attn_step_gemv_store, .teardown = attn_step_gemv_teardown,
+     .describe = attn_step_gemv_describe, .workspace = attn_step_gemv_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

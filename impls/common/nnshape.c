@@ -93,6 +93,10 @@ int nn_attn_shape(const sono_params *p, int threads_max, nn_attn *a, char *why, 
         return say(why, n, "seq=%lld, heads=%lld, head_dim=%lld out of range", seq, heads, d);
     a->seq = (size_t)seq, a->heads = (size_t)heads, a->d = (size_t)d;
     a->causal = sono_param_int(p, "causal", 0) != 0;
+    long long w = sono_param_int(p, "window", 0);
+    if (w < 0 || (w > 0 && !a->causal))
+        return say(why, n, "window=%lld needs causal=1 and must be >= 0", w);
+    a->window = (size_t)w;
     a->per_head = a->seq * a->d;
     if (a->per_head > MAX_VALUES / a->heads / 3)
         return say(why, n, "3*heads*seq*head_dim exceeds 2^31 values");

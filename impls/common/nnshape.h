@@ -29,8 +29,15 @@ int nn_conv_shape(const sono_params *p, int threads_max, nn_conv *c, char *why, 
 typedef struct nn_attn {
     size_t seq, heads, d;
     int causal;
+    size_t window;   /* 0: every key up to the mask; else keys (i - window, i] */
     size_t per_head; /* seq * d floats */
 } nn_attn;
+
+/* The first key query i sees under the window (0 without one). */
+static inline size_t nn_attn_first(const nn_attn *a, size_t i)
+{
+    return a->window && i + 1 > a->window ? i + 1 - a->window : 0;
+}
 
 int nn_attn_shape(const sono_params *p, int threads_max, nn_attn *a, char *why, size_t n);
 

@@ -1,13 +1,20 @@
 /* conv_naive.c — cpu/naive for conv1d: the definition as direct loops, one output value at
  * a time, float32 sums in tap order; the transposed conv gathers, for each output sample,
- * the input samples whose taps land on it. Single-threaded; binds the input. */
+ * the input samples whose taps land on it. Streaming (issue 12): convstream.h's history
+ * and the same loops over it, so streamed steps equal the offline ones (the causal
+ * padding's zeros are added as +0 instead of skipped). Single-threaded; binds the input. */
+#include "convstream.h"
 #include "cpu_impls.h"
 #include "nnshape.h"
+
+/* input steps per streaming round: the history is at most this plus the kernel's span */
+#define STREAM_BLOCK 1024
 
 typedef struct conv_state {
     nn_conv c;
     const float *x, *w, *b, *alpha; /* into the core's input, bound in load */
     float *y;                       /* [cout, tout] */
+    nn_cstream s;                   /* streaming: the layer's history */
 } conv_state;
 
 int conv_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n)
@@ -35,6 +42,11 @@ int conv_naive_setup(const void *ctx, const sono_params *p, void **stp, sono_err
     }
     st->c = c;
     st->y = y;
+    if (nn_cstream_init(&st->s, &c, STREAM_BLOCK)) {
+        conv_naive_teardown(st);
+        return sono_fail(err, SONO_ENOMEM, "cpu/naive conv1d: no memory for the stream's "
+                         "history [%zu, %zu]", c.cin, c.dil * (c.k - 1) + 1 + STREAM_BLOCK);
+    }
     *stp = st;
     return 0;
 }
@@ -49,6 +61,8 @@ int conv_naive_load(void *vst, const sono_buf *in, sono_error *err)
     st->w = st->x + st->c.nx;
     st->b = st->w + st->c.nw;
     st->alpha = st->b + st->c.cout;
+    st->s.x = st->x;
+    st->s.alpha = st->alpha;
     return 0;
 }
 
@@ -128,14 +142,88 @@ int conv_naive_store(void *vst, sono_buf *out, sono_error *err)
 void conv_naive_teardown(void *vst)
 {
     conv_state *st = vst;
-    if (st)
+    if (st) {
         free(st->y);
+        nn_cstream_free(&st->s);
+    }
     free(st);
 }
 
-/* Its own output; the input is bound, not copied. */
+/* Its own output and the stream's history; the input is bound, not copied. */
 size_t conv_naive_workspace(void *vst)
 {
     const conv_state *st = vst;
-    return st->c.cout * st->c.tout * sizeof(float);
+    return st->c.cout * st->c.tout * sizeof(float) + nn_cstream_bytes(&st->s);
+}
+
+/* conv_forward's loops over the history: padded step u*stride + j*dil at h[... - base]. */
+static void stream_forward(void *ctx, const float *h, size_t ld, size_t base, size_t u0,
+                           size_t nu, float *y, size_t ldy)
+{
+    const conv_state *st = ctx;
+    const nn_conv *c = &st->c;
+    for (size_t co = 0; co < c->cout; co++) {
+        size_t g = co / c->cog;
+        for (size_t i = 0; i < nu; i++) {
+            float acc = st->b[co];
+            for (size_t ci = 0; ci < c->cig; ci++) {
+                const float *hc = h + (g * c->cig + ci) * ld + (u0 + i) * c->stride - base;
+                const float *wc = st->w + (co * c->cig + ci) * c->k;
+                for (size_t j = 0; j < c->k; j++)
+                    acc += wc[j] * hc[j * c->dil];
+            }
+            y[co * ldy + i] = acc;
+        }
+    }
+}
+
+/* conv_transposed's loops over the history: input step t at h[t - base]. */
+static void stream_transposed(void *ctx, const float *h, size_t ld, size_t base, size_t u0,
+                              size_t nu, float *y, size_t ldy)
+{
+    const conv_state *st = ctx;
+    const nn_conv *c = &st->c;
+    size_t span = c->dil * (c->k - 1);
+    for (size_t co = 0; co < c->cout; co++) {
+        size_t g = co / c->cog, o = co - g * c->cog;
+        for (size_t i = 0; i < nu; i++) {
+            size_t u = u0 + i;
+            size_t t_lo = u > span ? (u - span + c->stride - 1) / c->stride : 0;
+            size_t t_hi = u / c->stride < c->T - 1 ? u / c->stride : c->T - 1;
+            float acc = st->b[co];
+            for (size_t ci = g * c->cig; ci < (g + 1) * c->cig; ci++) {
+                const float *hc = h + ci * ld;
+                const float *wc = st->w + (ci * c->cog + o) * c->k;
+                for (size_t t = t_lo; t <= t_hi; t++) {
+                    size_t r = u - t * c->stride;
+                    if (r % c->dil == 0)
+                        acc += wc[r / c->dil] * hc[t - base];
+                }
+            }
+            y[co * ldy + i] = acc;
+        }
+    }
+}
+
+int conv_naive_stream_begin(void *vst, sono_error *err)
+{
+    conv_state *st = vst;
+    (void)err;
+    nn_cstream_begin(&st->s);
+    return 0;
+}
+
+int conv_naive_push(void *vst, long long t0, long long n, int last, sono_buf *out,
+                    long long *done, sono_error *err)
+{
+    conv_state *st = vst;
+    int rc = nn_check_output("cpu/naive conv1d", out, st->c.cout * st->c.tout, err);
+    if (rc)
+        return rc;
+    if (t0 < 0 || n < 1)
+        return sono_fail(err, SONO_EINVAL, "cpu/naive conv1d: push of %lld steps at %lld",
+                         n, t0);
+    return nn_cstream_push(&st->s, (size_t)t0, (size_t)n, last, out->data,
+                           st->c.transposed ? stream_transposed : stream_forward, st, done,
+                           err);
 }

@@ -125,6 +125,10 @@ int conv_naive_run(void *st);
 int conv_naive_store(void *st, sono_buf *out, sono_error *err);
 void conv_naive_teardown(void *st);
 size_t conv_naive_workspace(void *st);
+/* issue 12: streaming, a history of past input per layer (convstream.h) */
+int conv_naive_stream_begin(void *st, sono_error *err);
+int conv_naive_push(void *st, long long t0, long long n, int last, sono_buf *out,
+                    long long *done, sono_error *err);
 
 /* attn_naive.c: cpu/naive for attention (the whole score matrix, one head at a time) */
 int attn_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
@@ -134,6 +138,22 @@ int attn_naive_run(void *st);
 int attn_naive_store(void *st, sono_buf *out, sono_error *err);
 void attn_naive_teardown(void *st);
 size_t attn_naive_workspace(void *st);
+/* issue 12 (streaming): the KV-cache stream of causal attention, the row kernel it shares
+ * with run (K, V rows of token j at (j % cap) * d; keys j0 .. j1-1; s: j1 - j0 scores), and
+ * attn_step.c's cpu/naive for attention.step */
+int attn_naive_stream_begin(void *st, sono_error *err);
+int attn_naive_push(void *st, long long t0, long long n, int last, sono_buf *out,
+                    long long *done, sono_error *err);
+void attn_naive_row(const float *q, const float *K, const float *V, size_t cap, size_t j0,
+                    size_t j1, size_t d, float *s, float *o);
+int attn_step_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int attn_step_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int attn_step_naive_load(void *st, const sono_buf *in, sono_error *err);
+int attn_step_naive_run(void *st);
+int attn_step_naive_store(void *st, sono_buf *out, sono_error *err);
+void attn_step_naive_teardown(void *st);
+int attn_step_naive_describe(void *st, char *buf, size_t n);
+size_t attn_step_naive_workspace(void *st);
 /* vq_naive.c: cpu/naive for vq.encode, rvq.encode, rvq.decode (ctx: &vq_naive_kinds[i]) */
 extern const int vq_naive_kinds[3]; /* 0 vq.encode, 1 rvq.encode, 2 rvq.decode */
 int vq_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);

@@ -215,13 +215,17 @@ static const sono_impl impls[] = {
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
      .supports = conv_naive_supports, .setup = conv_naive_setup, .load = conv_naive_load,
      .run = conv_naive_run, .store = conv_naive_store, .teardown = conv_naive_teardown,
-     .workspace = conv_naive_workspace},
+     .workspace = conv_naive_workspace,
+     /* issue 12: streaming with a history of (kernel - 1) * dilation steps */
+     .stream_begin = conv_naive_stream_begin, .push = conv_naive_push},
     {.abi = SONO_ABI_VERSION, .op = "attention", .name = "naive",
      .summary = "attention by definition: the seq x seq score matrix per head, softmax, P V",
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
      .supports = attn_naive_supports, .setup = attn_naive_setup, .load = attn_naive_load,
      .run = attn_naive_run, .store = attn_naive_store, .teardown = attn_naive_teardown,
-     .workspace = attn_naive_workspace},
+     .workspace = attn_naive_workspace,
+     /* issue 12: streaming with a KV cache */
+     .stream_begin = attn_naive_stream_begin, .push = attn_naive_push},
     {.abi = SONO_ABI_VERSION, .op = "vq.encode", .name = "naive",
      .summary = "nearest codeword by a float32 loop over every codeword, sum (x - c)^2",
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &vq_naive_kinds[0],
@@ -246,6 +250,14 @@ static const sono_impl impls[] = {
      .supports = encodec_naive_supports, .setup = encodec_naive_setup, .load = encodec_load,
      .run = encodec_run, .store = encodec_store, .teardown = encodec_teardown,
      .workspace = encodec_workspace},
+    /* issue 12 (streaming): one attention decode step against a KV cache */
+    {.abi = SONO_ABI_VERSION, .op = "attention.step", .name = "naive",
+     .summary = "decode step: ring KV cache, float32 scores, softmax, weighted sum of V",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = attn_step_naive_supports, .setup = attn_step_naive_setup,
+     .load = attn_step_naive_load, .run = attn_step_naive_run,
+     .store = attn_step_naive_store, .teardown = attn_step_naive_teardown,
+     .describe = attn_step_naive_describe, .workspace = attn_step_naive_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

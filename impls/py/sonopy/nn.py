@@ -124,6 +124,10 @@ class Attention(TorchImpl):
         self.scale = 1.0 / math.sqrt(d)
         self.sdpa = getattr(F, "scaled_dot_product_attention", None)
         self.mask = None
+        # issue 12: a sliding window (keys j in (i - window, i]) takes the explicit path
+        self.window = param(p, "window", 0)
+        if self.window:
+            self.sdpa = None
         if self.sdpa is not None:
             self.summary = "F.scaled_dot_product_attention(is_causal=%s) on %s" % (
                 self.causal, self.dev)
@@ -131,6 +135,9 @@ class Attention(TorchImpl):
         else:
             if self.causal:
                 self.mask = torch.ones(s, s, dtype=torch.bool, device=self.dev).triu(1)
+            if self.window:
+                self.mask |= torch.ones(s, s, dtype=torch.bool,
+                                        device=self.dev).tril(-self.window)
             self.summary = "torch %s has no F.scaled_dot_product_attention: explicit " \
                            "softmax(Q @ K^T * %.6g%s, dim=-1) @ V on %s" % (
                                torch.__version__, self.scale,
