@@ -29,7 +29,7 @@ static const char overview[] =
 
 static const char run_help[] =
     "usage: harness run SUITE [--filter GLOB] [--input SPEC]... [--out FILE] [--dry-run]\n"
-    "                         [--quiet] [--profile]\n"
+    "                         [--quiet] [--profile] [--shard I/N]\n"
     "\n"
     "SUITE is a suite file, a folder with suite.ini, or a name under the suites folder\n"
     "(quick, suites/fft). Each case (op x impl x params x input) is checked against the\n"
@@ -50,7 +50,12 @@ static const char run_help[] =
     "  --quiet        no progress lines\n"
     "  --profile      for Nsight Systems/Compute: each case runs once, with no warm-up\n"
     "                 and no batching (one sample of one run, time_ns.stop \"profile\";\n"
-    "                 not converged, no counter pass): one clean launch per case\n";
+    "                 not converged, no counter pass): one clean launch per case\n"
+    "  --shard I/N    run only the I-th (1-based) of N parts of the cases (after --filter\n"
+    "                 and --input): parts balanced by expected time (the op's cost model\n"
+    "                 and the suite's budgets), the same on every machine, together exactly\n"
+    "                 the suite; suite.shard in the results file says which part it is\n"
+    "                 (harness fleet collect merges the parts)\n";
 
 static const char list_help[] =
     "usage: harness list [ops|impls|suites|inputs]\n"
