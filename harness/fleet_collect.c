@@ -340,7 +340,10 @@ static void failed_tasks(collect *c)
             int complete = have ? sono_fleet_results_complete(out) : -1;
             if (complete == 1)
                 continue;
+            /* Slurm's COMPLETED with no complete file: the word alone says enough */
             const char *cls = sono_fleet_state_class(state[k]);
+            if (cls && strcmp(cls, "done") == 0)
+                cls = NULL;
             problem(c, "target %s shard %d/%d (job %s_%d): Slurm %s%s%s%s, log %s%s", str(t, "name"),
                     k + 1, shards, job, k, state[k][0] ? state[k] : "state unknown",
                     cls ? " (" : "", cls ? cls : "", cls ? ")" : "",

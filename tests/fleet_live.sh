@@ -177,6 +177,15 @@ grep -q "${job2}_1 .*done" "$T/status.txt" || fail "the retried shard is not don
 "$H" fleet collect "$T/fleet" -o "$T/merged3" || fail "collect after --retry exit $?"
 check "$T"/merged3/*.json
 
+"$PY" - "$T"/fleet/quick-*-[0-9].json <<'PYEOF'
+import json, sys, datetime
+t = lambda s: datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
+for p in sys.argv[1:]:
+    d = json.load(open(p)); s = d["suite"]["shard"]; r = d["run"]
+    print("fleet live test: shard %d/%d: %d cases, expected %.1f s, ran %d s (whole seconds)"
+          % (s["index"], s["count"], len(d["cases"]), s["expected_s"],
+             (t(r["finished"]) - t(r["started"])).total_seconds()))
+PYEOF
 printf 'fleet live test: plain run %.1f s; fleet of 2 shards, submit to all done %.1f s\n' \
     "$(echo "$t1 - $t0" | bc)" "$(echo "$t3 - $t2" | bc)"
 echo "fleet live test: PASS"

@@ -57,9 +57,12 @@ static int status(int argc, char **argv)
                     snprintf(res, sizeof res, "%s%s", out,
                              complete == 1 ? "" : complete == 0 ? " (partial)" : " (none)");
                 }
-                /* a complete file is the shard done, even where the task's exit status
-                 * says a case failed its check; no file and no word from Slurm: unknown */
-                if (complete == 1)
+                /* a complete file is the shard done once its task has left the queue,
+                 * even where the exit status says a case failed its check (the file is
+                 * complete a moment before the task ends); no file and no word from
+                 * Slurm: unknown */
+                int queued = cls && (!strcmp(cls, "pending") || !strcmp(cls, "running"));
+                if (complete == 1 && !queued)
                     cls = "done";
                 else if (cls && !strcmp(cls, "done"))
                     cls = "failed";
