@@ -287,7 +287,7 @@ static void test_submit(void **state)
     snprintf(dir, sizeof dir, "%s/sub", cl_tmp);
     cl_res r;
     /* --dry-run: the script and the sbatch lines, one per node; nothing written */
-    cl_h(&r, NULL, "fleet", "submit", "quick", "--shards", "3", "--nodes", "a,b",
+    cl_h(&r, NULL, "fleet", "submit", "suites/quick", "--shards", "3", "--nodes", "a,b",
          "--partition", "gpu", "--gres", "gpu:h100:1", "--out", dir, "--dry-run", NULL);
     cl_expect_code(&r, 0);
     assert_true(cl_line_with(r.out, line, sizeof line, "#SBATCH --output=", "/logs/%A_%a.out"));
@@ -305,7 +305,7 @@ static void test_submit(void **state)
     /* for real, on the stand-in sbatch */
     fake("sbatch", "echo 4242");
     const char *env[] = {fl_path, NULL};
-    cl_h(&r, env, "fleet", "submit", "quick", "--shards", "2", "--out", dir, NULL);
+    cl_h(&r, env, "fleet", "submit", "suites/quick", "--shards", "2", "--out", dir, NULL);
     cl_expect_code(&r, 0);
     assert_string_equal(r.out, "4242\n");
     char p[PATH_MAX + 32];
@@ -326,18 +326,18 @@ static void test_submit(void **state)
     json_decref(m);
     cl_free(&r);
     /* a second submit into the same folder is refused */
-    cl_h(&r, env, "fleet", "submit", "quick", "--out", dir, NULL);
+    cl_h(&r, env, "fleet", "submit", "suites/quick", "--out", dir, NULL);
     cl_expect_code(&r, 2);
     assert_non_null(strstr(r.err, "--retry"));
     cl_free(&r);
     /* sbatch refusing: exit 1 with its words */
     fake("sbatch", "echo 'sbatch: error: invalid partition' >&2; exit 1");
     snprintf(p, sizeof p, "%s/sub2", cl_tmp);
-    cl_h(&r, env, "fleet", "submit", "quick", "--out", p, NULL);
+    cl_h(&r, env, "fleet", "submit", "suites/quick", "--out", p, NULL);
     cl_expect_code(&r, 1);
     assert_non_null(strstr(r.err, "invalid partition"));
     cl_free(&r);
-    cl_h(&r, NULL, "fleet", "submit", "quick", "--shards", "0", NULL);
+    cl_h(&r, NULL, "fleet", "submit", "suites/quick", "--shards", "0", NULL);
     cl_expect_code(&r, 2);
     assert_non_null(strstr(r.err, "--shards"));
     cl_free(&r);
@@ -351,10 +351,12 @@ static void test_run_shard(void **state)
     snprintf(o1, sizeof o1, "%s/s1.json", cl_tmp);
     snprintf(o2, sizeof o2, "%s/s2.json", cl_tmp);
     cl_res r;
-    cl_h(&r, NULL, "run", "quick", "--filter", "nop/*", "--shard", "1/2", "--out", o1, NULL);
+    cl_h(&r, NULL, "run", "suites/quick", "--filter", "nop/*", "--shard", "1/2", "--out", o1,
+         NULL);
     cl_expect_code(&r, 0);
     cl_free(&r);
-    cl_h(&r, NULL, "run", "quick", "--filter", "nop/*", "--shard", "2/2", "--out", o2, NULL);
+    cl_h(&r, NULL, "run", "suites/quick", "--filter", "nop/*", "--shard", "2/2", "--out", o2,
+         NULL);
     cl_expect_code(&r, 0);
     cl_free(&r);
     json_t *a = cl_load(o1), *b = cl_load(o2);
@@ -377,7 +379,7 @@ static void test_run_shard(void **state)
     cl_h(&r, NULL, "compare", o1, o1, NULL);
     assert_true(r.code == 0 || r.code == 1);
     cl_free(&r);
-    cl_h(&r, NULL, "run", "quick", "--shard", "3/2", NULL);
+    cl_h(&r, NULL, "run", "suites/quick", "--shard", "3/2", NULL);
     cl_expect_code(&r, 2);
     assert_non_null(strstr(r.err, "--shard '3/2'"));
     cl_free(&r);
