@@ -29,8 +29,16 @@ dump() {
 cleanup() {
     [ -f "$T/slurm.conf" ] && SLURM_CONF=$T/slurm.conf scontrol shutdown >/dev/null 2>&1
     sleep 1
+    local pids=()
     for p in "$T"/slurmd.pid "$T"/slurmctld.pid "$T"/munge/pid; do
-        [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null
+        [ -f "$p" ] && pids+=("$(cat "$p")")
+    done
+    [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null
+    for _ in $(seq 20); do # gone before their folder is
+        alive=0
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ $alive -eq 0 ] && break
+        sleep 0.5
     done
     rm -rf "$T"
 }
