@@ -19,6 +19,9 @@ pkgs=(build-essential pkg-config
       # download, 633 MB installed; 27 s to install here with 111 MB cached, so about a
       # minute in CI). Without torch, the py/torch cases skip with the reason.
       python3-numpy python3-threadpoolctl python3-torch python3-torchaudio)
+# issue 13, fleet runs on Slurm: the live test starts a one-node cluster (munged,
+# slurmctld, slurmd) and submits with the client commands; bc times it
+pkgs+=(slurmctld slurmd slurm-client munge bc)
 # Later issues append here,
 # each with the issue that needs it.
 

@@ -29,6 +29,13 @@ int main(int argc, char **argv)
         return sono_cmd_export(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0) /* runs the Python renderer on results files */
         return sono_cmd_report(argc - 1, argv + 1);
+    /* issue 13: fleet runs on Slurm; only submit needs the plugins, and loads them */
+    if (strcmp(cmd, "fleet") == 0) {
+        for (int i = 2; i < argc; i++)
+            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+                return sono_print_help("fleet"), SONO_EXIT_OK;
+        return sono_cmd_fleet(argc - 1, argv + 1);
+    }
     int (*fn)(sono_reg *, int, char **) = strcmp(cmd, "__worker") == 0 ? sono_cmd_worker
                                           : strcmp(cmd, "run") == 0    ? sono_cmd_run
                                           : strcmp(cmd, "list") == 0 ? sono_cmd_list

@@ -29,6 +29,9 @@ int sono_cmd_report(int argc, char **argv);
 /* The first of candidates (NULL: $SONO_PYTHON, /usr/bin/python3, python3 on PATH) that can
  * import matplotlib, copied to out; -1 when none can. */
 int sono_report_find_python(const char *const *candidates, char *out, size_t n);
+/* Slurm fleet runs: submit, status, collect (harness/cli/fleet.c, issue 13); submit loads
+ * the plugins itself, to expand the suite. */
+int sono_cmd_fleet(int argc, char **argv);
 /* Hidden: the worker process `run` starts (harness/worker.h). */
 int sono_cmd_worker(sono_reg *R, int argc, char **argv);
 

@@ -20,6 +20,7 @@ static const char overview[] =
     "  compare A B..  compare results files: ratios, significance, verdicts; exit 1 on a\n"
     "                 regression\n"
     "  report FILE.. -o DIR  an HTML report with plots of one or many results files\n"
+    "  fleet submit|status|collect  one suite on many machines through Slurm, sharded\n"
     "  help COMMAND   details of a command\n"
     "  version        the harness's version and ABI\n"
     "\n"
@@ -29,7 +30,7 @@ static const char overview[] =
 
 static const char run_help[] =
     "usage: harness run SUITE [--filter GLOB] [--input SPEC]... [--out FILE] [--dry-run]\n"
-    "                         [--quiet] [--profile]\n"
+    "                         [--quiet] [--profile] [--shard I/N]\n"
     "\n"
     "SUITE is a suite file, a folder with suite.ini, or a name under the suites folder\n"
     "(quick, suites/fft). Each case (op x impl x params x input) is checked against the\n"
@@ -50,7 +51,12 @@ static const char run_help[] =
     "  --quiet        no progress lines\n"
     "  --profile      for Nsight Systems/Compute: each case runs once, with no warm-up\n"
     "                 and no batching (one sample of one run, time_ns.stop \"profile\";\n"
-    "                 not converged, no counter pass): one clean launch per case\n";
+    "                 not converged, no counter pass): one clean launch per case\n"
+    "  --shard I/N    run only the I-th (1-based) of N parts of the cases (after --filter\n"
+    "                 and --input): parts balanced by expected time (the op's cost model\n"
+    "                 and the suite's budgets), the same on every machine, together exactly\n"
+    "                 the suite; suite.shard in the results file says which part it is\n"
+    "                 (harness fleet collect merges the parts)\n";
 
 static const char list_help[] =
     "usage: harness list [ops|impls|suites|inputs]\n"
@@ -162,6 +168,38 @@ static const char report_help[] =
     "exit 2 and install python3-matplotlib (ci/install-deps.sh). Exit status: the\n"
     "renderer's (0 written, 2 bad usage or a bad file).\n";
 
+/* issue 13: fleet runs on Slurm */
+static const char fleet_help[] =
+    "usage: harness fleet submit SUITE [--shards N] [--partition P] [--constraint C]\n"
+    "                                  [--gres gpu:TYPE:1] [--nodes LIST] [--out DIR]\n"
+    "                                  [--shared] [--harness PATH] [--dry-run]\n"
+    "       harness fleet submit --retry DIR [--dry-run]\n"
+    "       harness fleet status DIR\n"
+    "       harness fleet collect DIR -o MERGED\n"
+    "\n"
+    "submit writes DIR/SUITE-fleet.sbatch (a plain job array script: task i runs\n"
+    "`harness run SUITE --shard i+1/N` and writes DIR/SUITE-HOST-GPU-SHARD.json, GPU \"cpu\"\n"
+    "where there is none; logs in DIR/logs/JOB_TASK.out) and DIR/fleet.json (suite and its\n"
+    "sha256, shards, job ids, harness path, commit), submits it with sbatch once per node\n"
+    "of --nodes (else once) and prints each job id. DIR (default\n"
+    "results/fleet-SUITE-UTCTIME), the harness and the suite must be on paths every node\n"
+    "shares: tasks run this very build (or --harness PATH, e.g. after make install).\n"
+    "Tasks get their node to themselves (--exclusive) unless --shared. --dry-run prints\n"
+    "the script and the sbatch lines and writes nothing.\n"
+    "  --shards N     parts of the suite, balanced by expected time (default 4)\n"
+    "  --retry DIR    resubmit only the shards with no complete results file that are no\n"
+    "                 longer queued or running (failed, timed out, node down, lost)\n"
+    "\n"
+    "status: each task's state (pending, running, done, failed, unknown) and Slurm's word\n"
+    "for it, from squeue, then sacct, then scontrol, and its results file.\n"
+    "\n"
+    "collect: the shard files of each machine (same file name less -SHARD) are checked to\n"
+    "agree on the suite's sha256, the commit and the environment and to hold exactly the\n"
+    "suite's cases; each machine's are merged into MERGED/SUITE-HOST-GPU.json, an ordinary\n"
+    "results file for harness compare and harness report. Missing, partial and failed\n"
+    "shards are named with their Slurm state and log. Exit status 2 when anything is\n"
+    "missing or disagrees (what could be merged still is), 0 otherwise.\n";
+
 int sono_print_help(const char *cmd)
 {
     const char *text = !cmd ? overview
@@ -173,6 +211,7 @@ int sono_print_help(const char *cmd)
                        : strcmp(cmd, "history") == 0 ? history_help
                        : strcmp(cmd, "export") == 0 ? export_help
                        : strcmp(cmd, "report") == 0 ? report_help
+                       : strcmp(cmd, "fleet") == 0 ? fleet_help
                        : strcmp(cmd, "help") == 0 || strcmp(cmd, "version") == 0 ? overview
                                                                                   : NULL;
     if (!text)

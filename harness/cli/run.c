@@ -15,6 +15,7 @@
 #include "env.h"
 #include "paths.h"
 #include "runner.h"
+#include "shard.h"
 #include "worker.h"
 
 
@@ -52,7 +53,7 @@ static int set_inputs(sono_plan *plan, const char *const *text, int n)
 
 int sono_cmd_run(sono_reg *R, int argc, char **argv)
 {
-    const char *suite = NULL, *filter = NULL, *out_arg = NULL;
+    const char *suite = NULL, *filter = NULL, *out_arg = NULL, *shard_arg = NULL;
     const char *inputs[64];
     int dry = 0, quiet = 0, profile = 0, ninputs = 0;
     for (int i = 1; i < argc; i++) {
@@ -67,6 +68,8 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         }
         else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out_arg = argv[++i];
+        else if (strcmp(argv[i], "--shard") == 0 && i + 1 < argc)
+            shard_arg = argv[++i];
         else if (strcmp(argv[i], "--dry-run") == 0)
             dry = 1;
         else if (strcmp(argv[i], "--quiet") == 0)
@@ -84,10 +87,15 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         fprintf(stderr, "harness run: which suite? e.g. harness run suites/quick\n");
         return SONO_EXIT_USAGE;
     }
+    sono_error err = {0};
+    int shard_i = 0, shard_n = 0;
+    if (shard_arg && sono_shard_parse(shard_arg, &shard_i, &shard_n, &err)) {
+        fprintf(stderr, "harness run: %s\n", err.msg);
+        return SONO_EXIT_USAGE;
+    }
     char path[PATH_MAX];
     sono_find_suite(suite, path, sizeof path);
     sono_plan plan;
-    sono_error err = {0};
     if (sono_suite_load(path, R, &plan, &err)) {
         fprintf(stderr, "harness: %s\n", err.msg);
         return SONO_EXIT_USAGE;
@@ -108,10 +116,23 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     /* per case, so it travels to the workers with the rest of the case's settings */
     for (int i = 0; i < plan.ncases; i++)
         plan.cases[i].cfg.profile = profile;
+    /* --shard last: the parts split what would have run, filter and inputs included */
+    sono_shard shard = {0};
+    if (shard_arg) {
+        if (sono_plan_shard(&plan, shard_i, shard_n, &shard, &err)) {
+            fprintf(stderr, "harness run: %s\n", err.msg);
+            sono_plan_free(&plan);
+            return SONO_EXIT_USAGE;
+        }
+        fprintf(stderr, "harness: shard %d/%d: %d of %d cases, expected %.1f s of %.1f s\n",
+                shard_i, shard_n, plan.ncases, shard.suite_cases, shard.expected_s,
+                shard.suite_expected_s);
+    }
     if (dry) {
         for (int i = 0; i < plan.ncases; i++)
             printf("%s%s%s\n", plan.cases[i].id, plan.cases[i].skip[0] ? "  (skip: " : "",
                    plan.cases[i].skip[0] ? "backend unavailable)" : "");
+        sono_shard_free(&shard);
         sono_plan_free(&plan);
         return SONO_EXIT_OK;
     }
@@ -144,6 +165,9 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     json_object_set_new(env, "harness_overhead_ns",
                         json_pack("{s:f}", "cpu", sono_measure_overhead(R)));
     json_t *sj = sono_suite_json(&plan);
+    if (shard_arg) /* suite.cases is then this shard's; suite.shard says of what */
+        json_object_set_new(sj, "shard", sono_shard_json(&shard));
+    sono_shard_free(&shard);
     sono_results *res = NULL;
     if (sono_results_open(out, sj, env, &res, &err)) {
         fprintf(stderr, "harness: %s\n", err.msg);
