@@ -136,6 +136,28 @@ static void test_offline_and_skips(void **state)
     assert_non_null(strstr(cl_str(s, "message"), "no push"));
 }
 
+/* codec.opus's algorithmic latency is a frame plus the encoder's lookahead: the op spells
+ * libopus's definition out (the core does not link it), the impl reports what
+ * OPUS_GET_LOOKAHEAD says in its describe; the two must agree. */
+static void test_opus_algo_latency(void **state)
+{
+    (void)state;
+    json_t *c = NULL, *v;
+    size_t i;
+    json_array_foreach(json_object_get(st_doc, "cases"), i, v)
+        if (strcmp(cl_str(v, "op"), "codec.opus") == 0)
+            c = v;
+    assert_non_null(c);
+    assert_string_equal(cl_str(c, "status"), "ok");
+    const char *d = strstr(cl_str(c, "describe"), "lookahead ");
+    assert_non_null(d);
+    double la = strtod(d + 10, NULL), rate = cl_num(c, "params.sample_rate");
+    assert_true(la > 0);
+    double want = cl_num(c, "params.frame_ms") + la / rate * 1e3;
+    assert_true(fabs(cl_num(c, "stream.algo_latency_ms") - want) < 1e-9);
+    assert_true(json_is_true(cl_get(c, "stream.offline.exact")));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_done_backwards_is_error),
         cmocka_unit_test(test_paced_wake),
         cmocka_unit_test(test_offline_and_skips),
+        cmocka_unit_test(test_opus_algo_latency),
     };
     return cmocka_run_group_tests(tests, st_setup, st_teardown);
 }
