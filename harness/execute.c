@@ -1,7 +1,9 @@
 /* execute.c — runs one case in this process and returns its record: the input (seeded,
  * hashed), the reference (float64, cached per op, params and input), setup, load, the
  * measured loop, store, check, teardown. The timed region is run() alone; setup (plan
- * time), load and store (transfers) are timed once each and recorded apart. */
+ * time), load and store (transfers) are timed once each and recorded apart. A streaming
+ * case (chunk_ms or chunk set, issue 12) is measured by stream.c instead: push per chunk,
+ * then checked against the reference and against the impl's own offline output. */
 #include "execute.h"
 
 #include <math.h>

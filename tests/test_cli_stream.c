@@ -7,6 +7,7 @@
 #include "cli_util.h"
 
 static json_t *st_doc;
+static char *st_table; /* the run's stdout: the tables */
 
 static int st_setup(void **state)
 {
@@ -23,6 +24,7 @@ static int st_setup(void **state)
     if (r.code != 1)
         fprintf(stderr, "harness run stream.ini: exit %d\n%s%s", r.code, r.out, r.err);
     int code = r.code;
+    st_table = strdup(r.out ? r.out : "");
     cl_free(&r);
     st_doc = code == 1 ? cl_load(out) : NULL;
     return st_doc ? 0 : -1;
@@ -31,6 +33,7 @@ static int st_setup(void **state)
 static int st_teardown(void **state)
 {
     json_decref(st_doc);
+    free(st_table);
     return cl_teardown(state);
 }
 
@@ -42,21 +45,21 @@ static json_t *st_case(const char *id)
     return c;
 }
 
-/* Every tenth of 100 chunks sleeps 40 ms against a 20 ms deadline: 10 misses, rate 0.10,
+/* Every tenth of 100 chunks sleeps 100 ms against a 50 ms deadline: 10 misses, rate 0.10,
  * computed from the record's own chunk count. */
 static void test_miss_rate(void **state)
 {
     (void)state;
-    json_t *c = st_case("nop/stream/miss/n=4800,chunk=48,deadline_ms=20/noise");
+    json_t *c = st_case("nop/stream/miss/n=4800,chunk=48,deadline_ms=50/noise");
     assert_string_equal(cl_str(c, "status"), "ok");
     assert_int_equal((long long)cl_num(c, "stream.chunks"), 100);
     assert_int_equal((long long)cl_num(c, "stream.streams"), 1);
     double chunks = cl_num(c, "stream.chunks") * cl_num(c, "stream.streams");
     assert_int_equal((long long)cl_num(c, "stream.misses"), (long long)(chunks / 10));
     assert_true(fabs(cl_num(c, "stream.miss_rate") - 0.10) < 1e-12);
-    assert_true(cl_num(c, "stream.deadline_ms") == 20.0);
-    assert_true(cl_num(c, "stream.latency_ns.max") > 20e6);
-    assert_true(cl_num(c, "stream.latency_ns.p50") < 20e6);
+    assert_true(cl_num(c, "stream.deadline_ms") == 50.0);
+    assert_true(cl_num(c, "stream.latency_ns.max") > 50e6);
+    assert_true(cl_num(c, "stream.latency_ns.p50") < 50e6);
     /* time_ns keeps one sample per chunk, so compare and reports read the latencies */
     assert_int_equal(json_array_size(cl_get(c, "time_ns.samples")), 100);
     assert_string_equal(cl_str(c, "time_ns.stop"), "stream");
@@ -72,7 +75,7 @@ static void test_miss_rate(void **state)
     assert_true(json_is_true(cl_get(c, "stream.offline.exact")));
     assert_null(cl_get(c, "stream.wake_late_ns")); /* fast pace: no pacing clock */
 
-    json_t *nop = st_case("nop/cpu/nop/n=4800,chunk=48,deadline_ms=20/noise");
+    json_t *nop = st_case("nop/cpu/nop/n=4800,chunk=48,deadline_ms=50/noise");
     assert_string_equal(cl_str(nop, "status"), "ok");
     assert_int_equal((long long)cl_num(nop, "stream.chunk_steps"), 48);
     assert_true(fabs(cl_num(nop, "stream.chunk_ms") - 1.0) < 1e-12);
@@ -158,6 +161,21 @@ static void test_opus_algo_latency(void **state)
     assert_true(json_is_true(cl_get(c, "stream.offline.exact")));
 }
 
+/* Streaming cases get their own table section, with the latency columns; the planted
+ * impl's row says 10 of 100 chunks missed. */
+static void test_table(void **state)
+{
+    (void)state;
+    char line[1024];
+    const char *sec = strstr(st_table, "== nop (streaming) ==");
+    assert_non_null(sec);
+    assert_true(cl_line_with(sec, line, sizeof line, "p50", "misses"));
+    assert_non_null(strstr(line, "p99"));
+    assert_non_null(strstr(line, "x realtime"));
+    assert_true(cl_line_with(sec, line, sizeof line, "stream/miss", "10/100"));
+    assert_true(cl_line_with(st_table, line, sizeof line, "== nop ==", "=="));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_paced_wake),
         cmocka_unit_test(test_offline_and_skips),
         cmocka_unit_test(test_opus_algo_latency),
+        cmocka_unit_test(test_table),
     };
     return cmocka_run_group_tests(tests, st_setup, st_teardown);
 }
