@@ -246,6 +246,13 @@ static const sono_impl impls[] = {
      .supports = encodec_naive_supports, .setup = encodec_naive_setup, .load = encodec_load,
      .run = encodec_run, .store = encodec_store, .teardown = encodec_teardown,
      .workspace = encodec_workspace},
+    /* issue 14 */
+    {.abi = SONO_ABI_VERSION, .op = "resample", .name = "polyphase",
+     .summary = "own polyphase FIR: Kaiser-windowed sinc, L/M phases precomputed, float taps",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = poly_supports, .setup = poly_setup, .load = poly_load, .run = poly_run,
+     .store = poly_store, .teardown = poly_teardown, .describe = poly_describe,
+     .workspace = poly_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
