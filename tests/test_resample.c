@@ -1,9 +1,9 @@
 /* test_resample.c — the resample op: its float64 reference against the analytic answer (a
  * sine below both Nyquists resampled is the same sine at the new rate); every real
  * resampler (audio/samplerate-*, audio/soxr-*, cpu/polyphase) passes the op's check on
- * speech and a sweep at 44.1 -> 16, 48 -> 16 and 16 -> 24 kHz; on the sweep, linear
+ * speech and a linear chirp at 44.1 -> 16, 48 -> 16 and 16 -> 24 kHz; on the chirp, linear
  * interpolation (written here) shows worse stop-band attenuation than every one of them,
- * and fails the in-band check; the sweep measure refuses an input that is not a sweep. */
+ * and fails the in-band check where it interpolates (not where it merely decimates); the sweep measure refuses an input that is not a sweep. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,10 +150,10 @@ static void impls_pass_and_linear_is_worse(void **state)
     const sono_op *op = sono_op_find("resample");
     for (int r = 0; r < 3; r++) {
         sono_params p;
-        params_of(&p, rates[r][0], rates[r][1], 0.6);
+        params_of(&p, rates[r][0], rates[r][1], 1.0);
         double ri = (double)rates[r][0], ro = (double)rates[r][1];
         for (int inp = 0; inp < 2; inp++) {
-            const char *text = inp ? "speech" : "sweep";
+            const char *text = inp ? "speech" : "chirp"; /* linear: 1.4 kHz a frame */
             sono_buf in, out, ref;
             sono_error err = {0};
             op->shapes(&p, &in, &out);
@@ -185,7 +185,10 @@ static void impls_pass_and_linear_is_worse(void **state)
             linear(in.data, sono_buf_elems(&in), ri, out.data, sono_buf_elems(&out), ro);
             sono_check c = {0};
             assert_int_equal(op->check(&p, &in, &out, &ref, tol, &c, &err), 0);
-            if (c.pass)
+            /* at 48 -> 16 kHz it only drops samples: exact in band, all its harm is
+             * aliasing, which the stop-band figure below shows */
+            int decimates = fmod(ri, ro) == 0;
+            if (c.pass && !decimates)
                 fail_msg("linear interpolation passed %g -> %g on %s: %s", ri, ro, text,
                          c.detail);
             if (inp == 0) {

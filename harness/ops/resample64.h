@@ -38,7 +38,8 @@ double sono_resample64_band_err(const float *out, const double *ref, long long n
  *   images and leakage.
  * Returns 1 with both filled, 0 when x is not a sweep (fewer than half the frames hold a
  * single tone: 99 % of their power within a contiguous run of bins 40 dB from the peak,
- * narrower than 1/16 of the band) or no passband frame exists, -1 on no memory. */
+ * narrower than 1/16 of the band), when downsampling no frame's tone lies above fL (a
+ * sweep too fast: 2 s and longer from 20 Hz are fine), or no passband frame exists; -1 on no memory. */
 int sono_resample64_sweep(const float *x, long long n_in, double rate_in, const float *y,
                           long long n_out, double rate_out, double *stop_db,
                           double *ripple_db);
