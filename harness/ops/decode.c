@@ -132,12 +132,13 @@ static void cost(const sono_params *p, sono_cost *c)
 }
 
 /* WAV and FLAC: both decoders read the same integers and scale them by 2^-(bits-1), so the
- * floats are identical (0 allowed up to float rounding of the scale: 1e-7). Vorbis: both
- * sides run libvorbis's float synthesis (libsndfile through vorbis_synthesis_pcmout,
- * vorbisfile through ov_read_float) on the same packets: 1e-6. Opus: libopus's float
- * decoder on both sides, the gain from the header applied in float by libsndfile and
- * libopusfile vs in double here: 1e-5. MP3: libsndfile and libmpg123 both run mpg123's
- * synthesis; libsndfile may pick another decoder variant (fixed vs float): 1e-4. */
+ * floats are identical (1e-7 allows only float rounding of the scale). Vorbis: both sides
+ * run libvorbis's float synthesis (libsndfile through vorbis_synthesis_pcmout, vorbisfile
+ * through ov_read_float) on the same packets: 1e-6. Opus: libopus's float decoder on both
+ * sides; the header gain is applied in float by libsndfile and libopusfile, in double
+ * here: 1e-5. MP3: libsndfile and libmpg123 both run mpg123's synthesis, which a build may
+ * do in fixed or float point: 1e-4. Measured (Debian 12's libraries, speech and noise, 8 to
+ * 48 kHz): 0 for every format, impl and rate; the bounds are for other builds. */
 static double tolerance(const sono_params *p, sono_err_growth g)
 {
     (void)g;
