@@ -24,6 +24,18 @@
 
 static sono_reg R;
 
+#if defined(__SANITIZE_ADDRESS__)
+/* libsndfile 1.2.0 (Debian 12) leaks the vorbis_info it set up when sf_open_virtual fails on
+ * an Ogg Vorbis file cut inside its headers (its error path skips vorbis_info_clear): 5784
+ * bytes per failed open, in the library, not here. Only that allocation is suppressed, and
+ * only in this program, which plants such files on purpose. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:vorbis_info_init\n";
+}
+#endif
+
 static int setup(void **state)
 {
     (void)state;
