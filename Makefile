@@ -10,6 +10,8 @@ BIN     := $(ROOT)/bin
 PREFIX  ?= /usr/local
 
 CORE_PKGS := jansson inih hwloc sndfile samplerate papi
+# issue 14: the decode op's second decoders (FLAC, Vorbis, Opus + Ogg, MP3)
+CORE_PKGS += flac vorbisfile opus ogg libmpg123
 # snprintf into fixed message buffers truncates on purpose: a cut message beats none.
 WARN      := -Wall -Wextra -Werror -Wno-format-truncation
 BASE      := -std=c11 -D_GNU_SOURCE -g $(WARN) $(OPT) $(SANITIZE)
@@ -26,6 +28,8 @@ CORE_LIB := $(BUILD)/libsonocore.a
 
 # A backend is a folder under impls/ with C sources.
 BACKENDS := cpu fftw template blas fftwblas py opus
+# issue 14: audio (decoders and resamplers: libsndfile, libopusfile, libsamplerate, libsoxr)
+BACKENDS += audio
 
 # cuda: built only where nvcc is (the first on PATH, else the toolkit's default place);
 # host code is C11 by cc, kernels are .cu objects by nvcc for sm_90 plus compute_90 PTX
@@ -80,6 +84,9 @@ CFLAGS_fftwblas := $(CFLAGS_fftw) $(CFLAGS_blas)
 # opus: libopus, the reference Opus codec (codec.opus)
 LIBS_opus := $(shell pkg-config --libs opus 2>/dev/null) -lm
 CFLAGS_opus := $(shell pkg-config --cflags opus 2>/dev/null)
+# issue 14: audio, the decode and resample impls
+LIBS_audio := $(shell pkg-config --libs sndfile opusfile samplerate soxr 2>/dev/null) -lm
+CFLAGS_audio := $(shell pkg-config --cflags sndfile opusfile samplerate soxr 2>/dev/null)
 
 TEST_PLUGINS := $(patsubst tests/plugins/%.c,$(BUILD)/test-plugins/%.so,$(wildcard tests/plugins/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)

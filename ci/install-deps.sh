@@ -24,6 +24,11 @@ pkgs=(build-essential pkg-config
 pkgs+=(slurmctld slurmd slurm-client munge bc)
 # Later issues append here,
 # each with the issue that needs it.
+# issue 14, decode and resample: the second decoders (libFLAC, libvorbisfile, libogg +
+# libopus, libmpg123) and the impls' libraries (libopusfile, libsoxr); libsndfile's MP3
+# writer needs libmp3lame0 (a dependency of libsndfile1 on Debian 12)
+pkgs+=(libflac-dev libvorbis-dev libogg-dev libopusfile-dev libmpg123-dev libsoxr-dev
+       libmp3lame0)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -26,6 +26,8 @@ typedef struct sono_cost {
 /* Codec quality of one output against its input; only the fields in `has` are meaningful,
  * and `note` says why the others are absent ("random weights: not meaningful"). */
 enum { SONO_Q_BITRATE = 1, SONO_Q_SISDR = 2, SONO_Q_MEL = 4, SONO_Q_MSTFT = 8, SONO_Q_DIST = 16 };
+/* issue 14, resamplers on a sine sweep: stop-band attenuation and passband ripple */
+enum { SONO_Q_STOPBAND = 32, SONO_Q_RIPPLE = 64 };
 typedef struct sono_quality {
     int has;
     double bitrate_bps; /* achieved bits per second of audio */
@@ -34,6 +36,8 @@ typedef struct sono_quality {
     double mstft;       /* multi-scale STFT distance */
     double distortion;  /* quantisers: ||x - decode(encode(x))||^2 / ||x||^2 */
     char note[200];
+    double stopband_db; /* issue 14, resample: passband power over aliased/leaked power */
+    double ripple_db;   /* issue 14, resample: max - min passband gain */
 } sono_quality;
 
 /* How a streaming op's buffer divides into time steps: `outer` blocks of `steps * inner`

@@ -109,6 +109,13 @@ static json_t *quality_json(const sono_quality *q)
     json_object_set_new(o, "mel_l1", finite_or_null(q->has & SONO_Q_MEL, q->mel_l1));
     json_object_set_new(o, "mstft", finite_or_null(q->has & SONO_Q_MSTFT, q->mstft));
     json_object_set_new(o, "distortion", finite_or_null(q->has & SONO_Q_DIST, q->distortion));
+    /* issue 14: resamplers' sweep figures, only where measured (older records stay as
+     * they were) */
+    if (q->has & (SONO_Q_STOPBAND | SONO_Q_RIPPLE)) {
+        json_object_set_new(o, "stopband_db", finite_or_null(q->has & SONO_Q_STOPBAND,
+                                                             q->stopband_db));
+        json_object_set_new(o, "ripple_db", finite_or_null(q->has & SONO_Q_RIPPLE, q->ripple_db));
+    }
     if (q->note[0])
         json_object_set_new(o, "note", json_string(q->note));
     return o;

@@ -179,4 +179,14 @@ int encodec_store(void *st, sono_buf *out, sono_error *err);
 void encodec_teardown(void *st);
 size_t encodec_workspace(void *st);
 
+/* issue 14: resample by an own polyphase FIR (polyphase.c) */
+int poly_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int poly_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int poly_load(void *st, const sono_buf *in, sono_error *err);
+int poly_run(void *st);
+int poly_store(void *st, sono_buf *out, sono_error *err);
+void poly_teardown(void *st);
+int poly_describe(void *st, char *buf, size_t n);
+size_t poly_workspace(void *st);
+
 #endif

@@ -260,6 +260,13 @@ static const sono_impl impls[] = {
      .load = attn_step_naive_load, .run = attn_step_naive_run,
      .store = attn_step_naive_store, .teardown = attn_step_naive_teardown,
      .describe = attn_step_naive_describe, .workspace = attn_step_naive_workspace},
+    /* issue 14 */
+    {.abi = SONO_ABI_VERSION, .op = "resample", .name = "polyphase",
+     .summary = "own polyphase FIR: Kaiser-windowed sinc, L/M phases precomputed, float taps",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = poly_supports, .setup = poly_setup, .load = poly_load, .run = poly_run,
+     .store = poly_store, .teardown = poly_teardown, .describe = poly_describe,
+     .workspace = poly_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

@@ -95,6 +95,10 @@ static const py_def defs[] = {
      .one_thread = ONE_NP, .test = 1},
     {.op = "fft", .impl = "test-hang", .summary = "test only: never returns from run",
      .one_thread = ONE_NP, .test = 1},
+    /* issue 14 */
+    {.op = "resample", .impl = "torchaudio", .summary = "torchaudio.functional.resample "
+     "(defaults: Hann sinc, 6 zero crossings, rolloff 0.99) on the CPU", .torch = 1,
+     .one_thread = "held to one thread like the audio/ and cpu/ resamplers"},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 

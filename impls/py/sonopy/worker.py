@@ -71,6 +71,11 @@ def impl_class(name, op):
             from sonopy import ops_torch as mod
         except ImportError as e:
             raise Unsupported("%s: %s" % (name, e))
+    elif name == "torchaudio":  # issue 14: resample peer
+        try:
+            from sonopy import resample as mod
+        except ImportError as e:
+            raise Unsupported("%s: %s" % (name, e))
     elif name.startswith("test-") and os.environ.get("SONO_PY_TEST_IMPLS") == "1":
         from sonopy import ops_test
 
