@@ -10,6 +10,8 @@ BIN     := $(ROOT)/bin
 PREFIX  ?= /usr/local
 
 CORE_PKGS := jansson inih hwloc sndfile samplerate papi
+# issue 14: load.batch's reference decoders (libFLAC, libvorbisfile)
+CORE_PKGS += flac vorbisfile
 # snprintf into fixed message buffers truncates on purpose: a cut message beats none.
 WARN      := -Wall -Wextra -Werror -Wno-format-truncation
 BASE      := -std=c11 -D_GNU_SOURCE -g $(WARN) $(OPT) $(SANITIZE)
@@ -26,6 +28,11 @@ CORE_LIB := $(BUILD)/libsonocore.a
 
 # A backend is a folder under impls/ with C sources.
 BACKENDS := cpu fftw template blas fftwblas py opus
+# issue 14: dataload (load.batch's pipeline), with the .sbd and tar readers compiled in
+BACKENDS += dataload
+COMMON_dataload := datasets/sbd.c datasets/sbd.h datasets/tarshard.c datasets/tarshard.h
+CFLAGS_dataload := -Idatasets $(shell pkg-config --cflags sndfile soxr opusfile 2>/dev/null)
+LIBS_dataload := $(shell pkg-config --libs sndfile soxr opusfile 2>/dev/null) -pthread -lm
 
 # cuda: built only where nvcc is (the first on PATH, else the toolkit's default place);
 # host code is C11 by cc, kernels are .cu objects by nvcc for sm_90 plus compute_90 PTX

@@ -29,6 +29,9 @@ int sono_cmd_report(int argc, char **argv);
 /* The first of candidates (NULL: $SONO_PYTHON, /usr/bin/python3, python3 on PATH) that can
  * import matplotlib, copied to out; -1 when none can. */
 int sono_report_find_python(const char *const *candidates, char *out, size_t n);
+/* Dataset files: corpus, pack (.sbd), tar shards; loads no plugins (issue 14,
+ * harness/cli/dataset.c). */
+int sono_cmd_dataset(int argc, char **argv);
 /* Hidden: the worker process `run` starts (harness/worker.h). */
 int sono_cmd_worker(sono_reg *R, int argc, char **argv);
 

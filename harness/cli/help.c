@@ -20,6 +20,7 @@ static const char overview[] =
     "  compare A B..  compare results files: ratios, significance, verdicts; exit 1 on a\n"
     "                 regression\n"
     "  report FILE.. -o DIR  an HTML report with plots of one or many results files\n"
+    "  dataset corpus|pack|shard  write the clip corpus, a packed .sbd file or tar shards\n"
     "  help COMMAND   details of a command\n"
     "  version        the harness's version and ABI\n"
     "\n"

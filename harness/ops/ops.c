@@ -10,6 +10,7 @@ extern const sono_op sono_op_stft, sono_op_melspec, sono_op_logmel, sono_op_mfcc
 extern const sono_op sono_op_conv1d, sono_op_attention;
 extern const sono_op sono_op_vq_encode, sono_op_rvq_encode, sono_op_rvq_decode;
 extern const sono_op sono_op_codec_opus, sono_op_codec_encodec;
+extern const sono_op sono_op_load_batch; /* issue 14: data loading */
 
 /* `list` order: transforms, audio front ends, codec building blocks, codecs, then the
  * harness's own (overhead, bandwidth, peak). */
@@ -18,6 +19,7 @@ const sono_op *const sono_ops[] = {
     &sono_op_logmel,    &sono_op_mfcc,       &sono_op_conv1d,     &sono_op_attention,
     &sono_op_vq_encode, &sono_op_rvq_encode, &sono_op_rvq_decode, &sono_op_codec_opus,
     &sono_op_codec_encodec, &sono_op_nop,    &sono_op_triad,      &sono_op_sgemm,
+    &sono_op_load_batch, /* issue 14 */
     NULL};
 
 const sono_param_spec sono_common_params[] = {
