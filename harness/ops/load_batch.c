@@ -79,10 +79,33 @@ static int validate(const sono_params *p, sono_error *err)
     return 0;
 }
 
+static int choice(const char *v, const char *const *set)
+{
+    for (int i = 0; set[i]; i++)
+        if (strcmp(v, set[i]) == 0)
+            return i;
+    return 0;
+}
+
+/* The harness keeps one built input per (input, shape) and reuses it across cases, so
+ * cases whose manifests differ (another source, format, encoding or shard size) must
+ * differ in shape: a few trailing elements, zero, number the variant. */
+static long long variant(const sono_params *p)
+{
+    static const char *const src[] = {"dir", "sbd", "tar", NULL};
+    static const char *const fmt[] = {"flac", "wav", "vorbis", "opus", NULL};
+    static const char *const enc[] = {"pcm16", "f32", "flac", NULL};
+    int s = choice(sono_param_str(p, "source", "dir"), src);
+    long long v = (s * 4 + choice(sono_param_str(p, "format", "flac"), fmt)) * 3 +
+                  choice(sono_param_str(p, "encoding", "pcm16"), enc);
+    return s == 2 ? v + 36 * sono_param_int(p, "per_shard", 16) : v;
+}
+
 static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
 {
     long long clips = sono_param_int(p, "clips", 64);
-    *in = (sono_buf){.dtype = SONO_I32, .ndim = 1, .shape = {(LB_HEAD + clips * LB_LINE) / 4}};
+    *in = (sono_buf){.dtype = SONO_I32, .ndim = 1,
+                     .shape = {(LB_HEAD + clips * LB_LINE) / 4 + variant(p)}};
     *out = (sono_buf){.dtype = SONO_F32, .ndim = 3,
                       .shape = {sono_param_int(p, "batches", 4), sono_param_int(p, "batch", 16),
                                 crop_n(p)}};

@@ -10,7 +10,8 @@
 #include "input.h"
 #include "sono.h"
 
-/* The input buffer: I32 [(LB_HEAD + clips * LB_LINE) / 4], text padded with NULs:
+/* The input buffer: I32 [(LB_HEAD + clips * LB_LINE) / 4 + a variant number (see
+ * load_batch.c's shapes)], text padded with NULs:
  *   sonobench load.batch 1
  *   source dir|sbd|tar
  *   format flac|wav|vorbis|opus
