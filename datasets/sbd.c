@@ -164,12 +164,14 @@ static int load_index(int fd, const char *path, uint64_t *sizep, sono_sbd_entry 
                  e[i].encoding <= SONO_SBD_FLAC &&
                  (!fb || e[i].bytes == e[i].frames * e[i].channels * fb);
         if (!ok) {
+            int rc = sono_fail(err, SONO_EPARSE, "%s: index entry %llu (offset %llu, %llu "
+                               "bytes, %llu frames): does not fit before the index at %llu or "
+                               "does not match its encoding: corrupted", path,
+                               (unsigned long long)i, (unsigned long long)e[i].offset,
+                               (unsigned long long)e[i].bytes, (unsigned long long)e[i].frames,
+                               (unsigned long long)off);
             free(e);
-            return sono_fail(err, SONO_EPARSE, "%s: index entry %llu (offset %llu, %llu bytes, "
-                             "%llu frames): does not fit before the index at %llu or does not "
-                             "match its encoding: corrupted", path, (unsigned long long)i,
-                             (unsigned long long)e[i].offset, (unsigned long long)e[i].bytes,
-                             (unsigned long long)e[i].frames, (unsigned long long)off);
+            return rc;
         }
     }
     *idx = e;

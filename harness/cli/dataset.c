@@ -10,14 +10,17 @@
 #include "pack.h"
 #include "sbd.h"
 
+static const char USAGE[] =
+    "usage: harness dataset corpus -o DIR [--clips N] [--seed S] "
+    "[--formats wav,flac,vorbis,opus]\n"
+    "       harness dataset pack DIR -o FILE.sbd [--encoding pcm16|f32|flac] [--rate R] "
+    "[--ext EXT]\n"
+    "       harness dataset shard DIR -o OUTDIR [--per-shard N] [--ext EXT]\n"
+    "       harness dataset check FILE.sbd\n";
+
 static int usage(const char *msg)
 {
-    fprintf(stderr, "harness dataset: %s\nusage: harness dataset corpus -o DIR [--clips N] "
-            "[--seed S] [--formats wav,flac,vorbis,opus]\n"
-            "       harness dataset pack DIR -o FILE.sbd [--encoding pcm16|f32|flac] "
-            "[--rate R] [--ext EXT]\n"
-            "       harness dataset shard DIR -o OUTDIR [--per-shard N] [--ext EXT]\n"
-            "       harness dataset check FILE.sbd\n", msg);
+    fprintf(stderr, "harness dataset: %s\n%s", msg, USAGE);
     return SONO_EXIT_USAGE;
 }
 
@@ -40,6 +43,10 @@ int sono_cmd_dataset(int argc, char **argv)
 {
     if (argc < 2)
         return usage("which one: corpus, pack, shard or check?");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(USAGE, stdout);
+        return SONO_EXIT_OK;
+    }
     const char *sub = argv[1], *in = NULL, *out = NULL, *formats = NULL, *ext = NULL;
     long long clips = 200, seed = 1, rate = 0, per_shard = 64;
     int encoding = SONO_SBD_PCM16;
