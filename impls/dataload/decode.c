@@ -18,6 +18,7 @@ struct dl_dec {
     OggOpusFile *of;
     int enc, channels; /* enc: SONO_SBD_PCM16 / F32 for pre-decoded, else 0 */
     long long frames;
+    long long touched; /* bytes of the clip the decoder read */
 };
 
 static sf_count_t v_len(void *u) { return ((struct dl_dec *)u)->n; }
@@ -34,6 +35,7 @@ static sf_count_t v_read(void *buf, sf_count_t count, void *u)
     sf_count_t k = d->n - d->pos < count ? d->n - d->pos : count;
     memcpy(buf, d->bytes + d->pos, (size_t)k);
     d->pos += k;
+    d->touched += k;
     return k;
 }
 static sf_count_t v_write(const void *buf, sf_count_t count, void *u)
@@ -114,11 +116,13 @@ int dl_dec_read(dl_dec *d, long long lo, long long hi, dl_span *sp, sono_error *
             sp->x[i] = s / (float)ch;
         }
         sp->n = want;
+        d->touched += want * ch * 2;
         return 0;
     }
     if (d->enc == SONO_SBD_F32 && ch == 1) {
         memcpy(sp->x, (const float *)(const void *)d->bytes + lo, (size_t)want * sizeof(float));
         sp->n = want;
+        d->touched += want * 4;
         return 0;
     }
     float *t = sp->tmp;
@@ -126,6 +130,7 @@ int dl_dec_read(dl_dec *d, long long lo, long long hi, dl_span *sp, sono_error *
         memcpy(t, (const float *)(const void *)d->bytes + lo * ch,
                (size_t)(want * ch) * sizeof(float));
         got = want;
+        d->touched += want * ch * 4;
     } else if (d->sf) {
         if (lo && sf_seek(d->sf, lo, SEEK_SET) != lo)
             return sono_fail(err, SONO_EPARSE, "dataload: libsndfile cannot seek to frame %lld",
@@ -155,6 +160,8 @@ int dl_dec_read(dl_dec *d, long long lo, long long hi, dl_span *sp, sono_error *
     sp->n = got;
     return 0;
 }
+
+long long dl_dec_touched(const dl_dec *d) { return d ? d->touched : 0; }
 
 void dl_dec_close(dl_dec *d)
 {

@@ -49,6 +49,9 @@ int dl_dec_open(dl_dec **d, const char *format, const void *bytes, size_t n, int
                 long long *frames, sono_error *err);
 /* Decode frames [lo, hi) (clamped to the clip) mixed to mono into sp->x. */
 int dl_dec_read(dl_dec *d, long long lo, long long hi, dl_span *sp, sono_error *err);
+/* Bytes of the clip the decoder has read so far (libsndfile through its virtual I/O, the
+ * pre-decoded span; libopusfile's reads are not seen: 0). */
+long long dl_dec_touched(const dl_dec *d);
 void dl_dec_close(dl_dec *d);
 
 #endif

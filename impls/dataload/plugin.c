@@ -321,6 +321,8 @@ static int do_slot(worker *w, long long job, float *dst)
     }
     if (!rc)
         rc = dl_dec_read(d, lo, hi, &w->sp, &w->err);
+    if (st->sbd.map) /* mapped: count what the decoder touched, not a read */
+        w->bytes += (double)dl_dec_touched(d);
     dl_dec_close(d);
     if (rc)
         return rc;
@@ -504,10 +506,11 @@ static int describe(void *vst, char *buf, size_t n)
         len += (size_t)snprintf(buf + len, n - len, "%s %.2f, ", STAGE[k], ns[k] / r * 1e-6);
     if (len < n)
         snprintf(buf + len, n - len, "consumer stack %.2f, consumer waiting %.2f; bottleneck: "
-                 "%s; %.2f MB read per run (%.1f MB/s; 0 for sbd: mapped); %.1f batches/s, "
-                 "feeds %.1f GPUs at 100 ms per step, %.1f at 250 ms",
+                 "%s; %.2f MB %s per run (%.1f MB/s); %.1f batches/s, "
+                 "feeds %.1f GPUs at 100 ms per step, %.1f at 250 ms; %.3f h of audio/s",
                  st->stack_ns / r * 1e-6, st->wait_ns / r * 1e-6, STAGE[worst],
-                 bytes / r * 1e-6, bytes / r * 1e-6 / run_s, bps, bps * 0.1, bps * 0.25);
+                 bytes / r * 1e-6, st->sbd.map ? "touched in the map" : "read (whole files)", bytes / r * 1e-6 / run_s, bps, bps * 0.1, bps * 0.25,
+                 (double)(st->NB * st->B * st->crop) / st->rate / run_s / 3600.0);
     return 0;
 }
 
