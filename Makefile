@@ -30,6 +30,11 @@ CORE_LIB := $(BUILD)/libsonocore.a
 BACKENDS := cpu fftw template blas fftwblas py opus
 # issue 14: audio (decoders and resamplers: libsndfile, libopusfile, libsamplerate, libsoxr)
 BACKENDS += audio
+# issue 14: dataload (load.batch's pipeline), with the .sbd and tar readers compiled in
+BACKENDS += dataload
+COMMON_dataload := datasets/sbd.c datasets/sbd.h datasets/tarshard.c datasets/tarshard.h
+CFLAGS_dataload := -Idatasets $(shell pkg-config --cflags sndfile soxr opusfile 2>/dev/null)
+LIBS_dataload := $(shell pkg-config --libs sndfile soxr opusfile 2>/dev/null) -pthread -lm
 
 # cuda: built only where nvcc is (the first on PATH, else the toolkit's default place);
 # host code is C11 by cc, kernels are .cu objects by nvcc for sm_90 plus compute_90 PTX

@@ -18,7 +18,10 @@ pkgs=(build-essential pkg-config
       # /usr/bin/python3, and torch 1.13.1 + torchaudio 0.13.1 (191 packages, 160 MB
       # download, 633 MB installed; 27 s to install here with 111 MB cached, so about a
       # minute in CI). Without torch, the py/torch cases skip with the reason.
-      python3-numpy python3-threadpoolctl python3-torch python3-torchaudio)
+      python3-numpy python3-threadpoolctl python3-torch python3-torchaudio
+      # issue 14, data loading: load.batch's impl (soxr, libopusfile) and its reference
+      # decoders (libFLAC, libvorbisfile)
+      libsoxr-dev libopusfile-dev libflac-dev libvorbis-dev)
 # issue 13, fleet runs on Slurm: the live test starts a one-node cluster (munged,
 # slurmctld, slurmd) and submits with the client commands; bc times it
 pkgs+=(slurmctld slurmd slurm-client munge bc)

@@ -32,6 +32,9 @@ int sono_report_find_python(const char *const *candidates, char *out, size_t n);
 /* Slurm fleet runs: submit, status, collect (harness/cli/fleet.c, issue 13); submit loads
  * the plugins itself, to expand the suite. */
 int sono_cmd_fleet(int argc, char **argv);
+/* Dataset files: corpus, pack (.sbd), tar shards; loads no plugins (issue 14,
+ * harness/cli/dataset.c). */
+int sono_cmd_dataset(int argc, char **argv);
 /* Hidden: the worker process `run` starts (harness/worker.h). */
 int sono_cmd_worker(sono_reg *R, int argc, char **argv);
 

@@ -21,6 +21,7 @@ static const char overview[] =
     "                 regression\n"
     "  report FILE.. -o DIR  an HTML report with plots of one or many results files\n"
     "  fleet submit|status|collect  one suite on many machines through Slurm, sharded\n"
+    "  dataset corpus|pack|shard  write the clip corpus, a packed .sbd file or tar shards\n"
     "  help COMMAND   details of a command\n"
     "  version        the harness's version and ABI\n"
     "\n"
