@@ -32,11 +32,11 @@ static double now_ns(void)
 struct sono_executor {
     int input;
     sono_buf in;
-    char in_key[96];
+    char in_key[400];
     char sha[65];
     double rate;
     sono_buf ref;
-    char ref_key[600];
+    char ref_key[800];
     sono_evict *evict;    /* made at the first cold case */
     sono_counters *ctr;   /* opened at the first cpu case; NULL with ctr_why if refused */
     int ctr_tried;
@@ -67,10 +67,12 @@ void sono_executor_free(sono_executor *k)
 static int get_input(const sono_plan *plan, const sono_case *c, sono_executor *k, sono_buf *desc,
                      sono_error *err)
 {
-    char key[96];
+    char key[400];
     double rate = c->op->rate ? c->op->rate(&c->p) : 0;
-    snprintf(key, sizeof key, "%d/%d/%lld/%.17g", c->input, desc->dtype, sono_buf_elems(desc),
-             rate);
+    /* An op that builds its input may use any of its params (vq's seed draws the
+     * codebook), so its key holds them all; a signal depends on the shape and rate only. */
+    snprintf(key, sizeof key, "%d/%d/%lld/%.17g/%s", c->input, desc->dtype,
+             sono_buf_elems(desc), rate, c->op->input ? c->params_text : "");
     if (k->in.data && strcmp(key, k->in_key) == 0 && k->in.ndim == desc->ndim &&
         memcmp(k->in.shape, desc->shape, sizeof desc->shape) == 0)
         return 0;
@@ -98,7 +100,7 @@ static int get_input(const sono_plan *plan, const sono_case *c, sono_executor *k
 
 static int get_ref(const sono_case *c, sono_executor *k, const sono_buf *out_desc, sono_error *err)
 {
-    char key[600];
+    char key[800];
     snprintf(key, sizeof key, "%s|%s|%s", c->op->name, c->params_text, k->in_key);
     if (k->ref.data && strcmp(key, k->ref_key) == 0)
         return 0;

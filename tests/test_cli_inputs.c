@@ -98,12 +98,47 @@ static void cl_list_inputs(void **state)
     cl_free(&r);
 }
 
+/* An op that builds its input from its params (vq.encode's seed draws the codebook) gets
+ * one input per params, not the first one made for the same shape: the two seeds' inputs
+ * must differ, and each record's input hash must be of the input its case ran on. */
+static void cl_input_per_params(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], suite[PATH_MAX + 32], out[PATH_MAX + 32];
+    cl_mkdir("inputparams", dir, sizeof dir);
+    snprintf(suite, sizeof suite, "%s/vq.ini", dir);
+    FILE *f = fopen(suite, "w");
+    assert_non_null(f);
+    fputs("[suite]\ninputs = noise\nbudget_s = 0.05\nwarmup_s = 0.01\nmin_time_s = 0.01\n\n"
+          "[vq]\nop = vq.encode\nimpls = cpu/naive\nK = 16\nD = 8\nT = 32\nseed = 1, 2\n",
+          f);
+    fclose(f);
+    snprintf(out, sizeof out, "%s/out.json", dir);
+    cl_res r;
+    cl_h(&r, NULL, "run", suite, "--out", out, "--quiet", NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    json_t *doc = cl_load(out);
+    json_t *cases = cl_get(doc, "cases");
+    assert_true(json_array_size(cases) == 2);
+    const char *sha[2];
+    for (int i = 0; i < 2; i++) {
+        json_t *c = json_array_get(cases, (size_t)i);
+        assert_string_equal(cl_str(c, "status"), "ok");
+        sha[i] = cl_str(c, "input.sha256");
+        assert_true(cl_is_hex64(sha[i]));
+    }
+    assert_string_not_equal(sha[0], sha[1]);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cl_missing_recording),
         cmocka_unit_test(cl_inputs_run),
         cmocka_unit_test(cl_list_inputs),
+        cmocka_unit_test(cl_input_per_params),
     };
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
 }
