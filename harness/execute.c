@@ -1,7 +1,9 @@
 /* execute.c — runs one case in this process and returns its record: the input (seeded,
  * hashed), the reference (float64, cached per op, params and input), setup, load, the
  * measured loop, store, check, teardown. The timed region is run() alone; setup (plan
- * time), load and store (transfers) are timed once each and recorded apart. */
+ * time), load and store (transfers) are timed once each and recorded apart. A streaming
+ * case (chunk_ms or chunk set, issue 12) is measured by stream.c instead: push per chunk,
+ * then checked against the reference and against the impl's own offline output. */
 #include "execute.h"
 
 #include <math.h>
@@ -16,6 +18,7 @@
 #include "pin.h"
 #include "record.h"
 #include "results.h"
+#include "stream.h"
 
 static double now_ns(void)
 {
@@ -201,6 +204,142 @@ static void device_json(const sono_device *dev, sono_record *rec)
     free(buf);
 }
 
+/* The usual case: setup, load, the measured loop, counters, store, describe, teardown.
+ * Returns SONO_EINTR when interrupted, else 0 or the first error (err filled). */
+static int offline_case(const sono_case *c, sono_executor *k, int cold,
+                        volatile sig_atomic_t *stop, sono_buf *out, sono_record *rec,
+                        sono_error *err)
+{
+    const sono_impl *im = c->impl->impl;
+    void *st = NULL;
+    double t0 = now_ns();
+    int rc = im->setup(im->ctx, &c->p, &st, err);
+    rec->setup_ns = now_ns() - t0;
+    if (rc)
+        return err->msg[0] ? rc : sono_fail(err, rc, "setup failed");
+    t0 = now_ns();
+    rc = im->load(st, &k->in, err);
+    rec->load_ns = now_ns() - t0;
+    rec->load_bytes = (double)k->in.nbytes;
+    if (!rc)
+        rc = sono_measure(c->impl->dev, im->run, st, &c->cfg, cold ? evict : NULL, k->evict,
+                          stop, &rec->m, err);
+    if (rc == SONO_EINTR) {
+        im->teardown(st);
+        return SONO_EINTR;
+    }
+    if (!rc) {
+        rec->measured = 1;
+        rec->counters = count_pass(k, c->impl->dev, im, st, &rec->m);
+        t0 = now_ns();
+        rc = im->store(st, out, err);
+        rec->store_ns = now_ns() - t0;
+        rec->store_bytes = (double)out->nbytes;
+    }
+    if (!rc && im->describe)
+        im->describe(st, rec->describe, sizeof rec->describe);
+    device_json(c->impl->dev, rec);
+    rec->workspace_bytes = im->workspace ? (double)im->workspace(st) : -1;
+    im->teardown(st);
+    return rc;
+}
+
+/* Issue 12, a streaming case. First the impl's own offline output into off (setup, load,
+ * one run, store, untimed), then a fresh state: load binds a poisoned copy of the input,
+ * and stream.c feeds it chunk by chunk, each push one sample. out ends with the streaming
+ * output; the chunk latencies become time_ns's samples, so compare and reports read them
+ * like any other case's. */
+static int stream_case(const sono_case *c, sono_executor *k, const sono_stream_shape *ss,
+                       const sono_stream_cfg *scfg, volatile sig_atomic_t *stop, sono_buf *out,
+                       sono_buf *off, sono_stream_run *srun, sono_record *rec, sono_error *err)
+{
+    const sono_impl *im = c->impl->impl;
+    void *st = NULL;
+    int rc = im->setup(im->ctx, &c->p, &st, err);
+    if (!rc && !(rc = im->load(st, &k->in, err)) && !(rc = im->run(st)))
+        rc = im->store(st, off, err);
+    if (st)
+        im->teardown(st);
+    st = NULL;
+    if (rc)
+        return err->msg[0] ? rc : sono_fail(err, rc, "%s: offline pass failed", c->impl_name);
+
+    sono_buf work = k->in;
+    work.data = NULL;
+    if ((rc = sono_buf_alloc(&work, err)))
+        return rc;
+    memcpy(work.data, k->in.data, k->in.nbytes);
+    sono_stream_poison(&work, &ss->in);
+    double t0 = now_ns();
+    rc = im->setup(im->ctx, &c->p, &st, err);
+    rec->setup_ns = now_ns() - t0;
+    if (rc) {
+        sono_buf_free(&work);
+        return err->msg[0] ? rc : sono_fail(err, rc, "setup failed");
+    }
+    t0 = now_ns();
+    rc = im->load(st, &work, err);
+    rec->load_ns = now_ns() - t0;
+    rec->load_bytes = (double)work.nbytes;
+    double w0 = now_ns();
+    if (!rc)
+        rc = sono_stream_measure(im, c->impl_name, st, ss, scfg, &k->in, &work, out, stop,
+                                 srun, err);
+    if (!rc && !(rec->m.samples = malloc((size_t)srun->nlat * sizeof(double))))
+        rc = sono_fail(err, SONO_ENOMEM, "no memory for %ld samples", srun->nlat);
+    if (!rc) { /* the chunk latencies, as time_ns: one push per sample */
+        memcpy(rec->m.samples, srun->lat_ns, (size_t)srun->nlat * sizeof(double));
+        rec->m.nsamples = srun->nlat;
+        rec->m.k = 1;
+        rec->m.stop = "stream";
+        rec->m.elapsed_s = (now_ns() - w0) * 1e-9;
+        sono_summarize(rec->m.samples, (size_t)rec->m.nsamples, &rec->m.s);
+        rec->m.converged = rec->m.nsamples >= 6 && rec->m.s.ci_rel <= c->cfg.target_ci;
+        rec->measured = 1;
+        rec->store_bytes = (double)out->nbytes;
+        if (im->describe)
+            im->describe(st, rec->describe, sizeof rec->describe);
+        rec->workspace_bytes = im->workspace ? (double)im->workspace(st) : -1;
+    }
+    if (rc != SONO_EINTR)
+        device_json(c->impl->dev, rec);
+    im->teardown(st);
+    sono_buf_free(&work);
+    return rc;
+}
+
+/* Issue 12's property: the stream's output is the impl's own offline output, exactly where
+ * the arithmetic allows. Within the op's tolerance as rel_l2 for ops checked that way;
+ * ops with a check of their own (indices, a codec's sanity) run it with the offline
+ * output standing in for the reference, as their tolerance means nothing else. */
+static int stream_vs_offline(const sono_case *c, sono_executor *k, const sono_buf *out,
+                             const sono_buf *off, const sono_stream_offline *so, int *pass,
+                             char *detail, size_t n, sono_error *err)
+{
+    double tol = c->op->tolerance(&c->p, c->impl->impl->growth);
+    *pass = so->exact || so->rel_l2 <= tol;
+    if (so->exact || !c->op->check)
+        return 0;
+    sono_buf ref = *off;
+    ref.data = NULL;
+    ref.dtype = sono_dtype_wide(off->dtype);
+    int rc = sono_buf_alloc(&ref, err);
+    if (rc)
+        return rc;
+    size_t m = (size_t)sono_buf_elems(off) * (off->dtype == SONO_C64 ? 2 : 1);
+    if (off->dtype == SONO_F32 || off->dtype == SONO_C64)
+        for (size_t i = 0; i < m; i++)
+            ((double *)ref.data)[i] = ((const float *)off->data)[i];
+    else
+        memcpy(ref.data, off->data, off->nbytes);
+    sono_check chk = {.tol = tol};
+    rc = c->op->check(&c->p, &k->in, out, &ref, tol, &chk, err);
+    sono_buf_free(&ref);
+    *pass = !rc && chk.pass;
+    snprintf(detail, n, "%s", chk.detail);
+    return rc;
+}
+
 /* Runs one case into rec. Returns SONO_EINTR when interrupted (rec is then abandoned). */
 static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
                     volatile sig_atomic_t *stop, sono_record *rec)
@@ -225,7 +364,27 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
     }
     sono_buf in, out;
     c->op->shapes(&c->p, &in, &out);
-    int rc = get_input(plan, c, k, &in, &err);
+    int rc = 0, streaming = sono_stream_wanted(&c->p);
+    sono_stream_shape ss = {0};
+    sono_stream_cfg scfg = {0};
+    if (streaming && !c->op->stream_shape) {
+        set_status(rec, "skip", "this op has no streaming mode (no stream_shape): chunk_ms "
+                   "and chunk apply to streaming ops only");
+        return 0;
+    }
+    if (streaming && (!im->push || !im->stream_begin)) {
+        set_status(rec, "skip", "this impl does not stream (no push): chunk_ms and chunk "
+                   "need an impl with stream_begin and push");
+        return 0;
+    }
+    if (streaming && ((rc = c->op->stream_shape(&c->p, &ss, &err)) ||
+                      (rc = sono_stream_cfg_get(&c->p, &ss, &scfg, &err)) ||
+                      (rc = sono_stream_layout_check(&ss.in, &in, "input", &err)) ||
+                      (rc = sono_stream_layout_check(&ss.out, &out, "output", &err)))) {
+        set_status(rec, "error", err.msg);
+        return 0;
+    }
+    rc = get_input(plan, c, k, &in, &err);
     if (rc) {
         set_status(rec, rc == SONO_EUNSUPPORTED ? "skip" : "error", err.msg);
         return 0;
@@ -267,40 +426,23 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
     const sono_device *dev = c->impl->dev;
     if (dev->case_begin)
         dev->case_begin(dev, c->id);
-    void *st = NULL;
-    double t0 = now_ns();
-    rc = im->setup(im->ctx, &c->p, &st, &err);
-    rec->setup_ns = now_ns() - t0;
-    if (rc) {
-        set_status(rec, "error", err.msg[0] ? err.msg : "setup failed");
-        sono_buf_free(&out);
-        return 0;
-    }
-    t0 = now_ns();
-    rc = im->load(st, &k->in, &err);
-    rec->load_ns = now_ns() - t0;
-    rec->load_bytes = (double)k->in.nbytes;
-    if (!rc)
-        rc = sono_measure(c->impl->dev, im->run, st, &c->cfg, cold ? evict : NULL, k->evict,
-                          stop, &rec->m, &err);
+    sono_buf off = {0};
+    sono_stream_run srun = {0};
+    if (streaming) {
+        off = out;
+        off.data = NULL;
+        rc = sono_buf_alloc(&off, &err);
+        for (size_t i = 0; !rc && i < off.nbytes / sizeof(float); i++)
+            ((float *)off.data)[i] = NAN; /* as out: a store that writes nothing shows */
+        if (!rc)
+            rc = stream_case(c, k, &ss, &scfg, stop, &out, &off, &srun, rec, &err);
+    } else
+        rc = offline_case(c, k, cold, stop, &out, rec, &err);
     if (rc == SONO_EINTR) {
-        im->teardown(st);
         sono_buf_free(&out);
+        sono_buf_free(&off);
         return SONO_EINTR;
     }
-    if (!rc) {
-        rec->measured = 1;
-        rec->counters = count_pass(k, c->impl->dev, im, st, &rec->m);
-        t0 = now_ns();
-        rc = im->store(st, &out, &err);
-        rec->store_ns = now_ns() - t0;
-        rec->store_bytes = (double)out.nbytes;
-    }
-    if (!rc && im->describe)
-        im->describe(st, rec->describe, sizeof rec->describe);
-    device_json(dev, rec);
-    rec->workspace_bytes = im->workspace ? (double)im->workspace(st) : -1;
-    im->teardown(st);
     rec->peak_rss_bytes = peak_rss_bytes();
     if (!rc) {
         double tol = c->op->tolerance(&c->p, im->growth);
@@ -316,19 +458,43 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
         rc = c->op->quality(&c->p, &k->in, &out, &rec->quality, &err);
         rec->has_quality = rc == 0;
     }
+    sono_stream_offline so = {0};
+    int so_pass = 1;
+    char so_detail[200] = "";
+    if (!rc && streaming && rec->measured) {
+        sono_stream_compare(&out, &off, &so);
+        rec->stream = sono_stream_json(&scfg, &ss, &srun, &so);
+        rc = stream_vs_offline(c, k, &out, &off, &so, &so_pass, so_detail, sizeof so_detail,
+                               &err);
+    }
+    sono_stream_run_free(&srun);
     sono_buf_free(&out);
+    sono_buf_free(&off);
     if (rc) {
         set_status(rec, "error", err.msg[0] ? err.msg : "failed");
         return 0;
     }
     c->op->cost(&c->p, &rec->cost);
     double med = rec->m.s.median;
-    if (med > 0) {
+    if (streaming && rec->stream) { /* per stream, not per chunk: x real time from all pushes */
+        double per_stream = json_number_value(json_object_get(rec->stream, "xrt"));
+        double push_ns = per_stream > 0 ? rec->audio_s / per_stream * 1e9 : 0;
+        rec->gflops = push_ns > 0 ? rec->cost.flops / push_ns : 0;
+        rec->gbps = push_ns > 0 ? rec->cost.bytes / push_ns : 0;
+        rec->rtf = per_stream > 0 ? 1.0 / per_stream : 0;
+    } else if (med > 0) {
         rec->gflops = rec->cost.flops / med; /* flop per ns = GFLOP/s */
         rec->gbps = rec->cost.bytes / med;
         rec->rtf = rec->audio_s > 0 ? med * 1e-9 / rec->audio_s : 0;
     }
-    if (rec->check.pass)
+    if (rec->check.pass && streaming && !so_pass) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "streaming output differs from %s's own offline output: "
+                 "rel_l2 %.3g, max_abs %.3g (tol %.3g)%s%s", c->impl_name, so.rel_l2,
+                 so.max_abs, c->op->tolerance(&c->p, im->growth), so_detail[0] ? ": " : "",
+                 so_detail);
+        set_status(rec, "fail", msg);
+    } else if (rec->check.pass)
         set_status(rec, "ok", NULL);
     else {
         char msg[256];
@@ -385,5 +551,6 @@ json_t *sono_execute(sono_executor *x, const sono_plan *plan, const sono_case *c
     sono_measurement_free(&rec.m);
     json_decref(rec.counters);
     json_decref(rec.gpu);
+    json_decref(rec.stream);
     return o;
 }

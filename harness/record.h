@@ -33,6 +33,7 @@ typedef struct sono_record {
     json_t *counters;       /* hardware counters per run (counters.h), owned */
     json_t *gpu;            /* the device's case_end object (sono.h), owned; NULL: none */
     int device_json_invalid; /* case_end returned text that is not a JSON object */
+    json_t *stream;         /* a streaming case's "stream" object (stream.h), owned; else NULL */
     double workspace_bytes; /* what the impl reported from setup; < 0: not reported */
     double peak_rss_bytes;  /* the worker's peak resident set over the case */
     char pin[128];          /* where the process was bound ("none", "core 1 (PU 1)") */

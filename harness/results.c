@@ -146,6 +146,8 @@ json_t *sono_record_json(const sono_record *rec)
         json_object_set(o, "counters", rec->counters);
     if (rec->gpu)
         json_object_set(o, "gpu", rec->gpu);
+    if (rec->stream)
+        json_object_set(o, "stream", rec->stream);
     if (rec->device_json_invalid)
         json_object_set_new(o, "device_json_invalid", json_true());
     if (rec->pin[0])

@@ -1,10 +1,14 @@
 /* table.c — formats records for people. Columns are sized to their contents so the
- * tables stay readable from n=16 to n=65536 and from nanoseconds to seconds. */
+ * tables stay readable from n=16 to n=65536 and from nanoseconds to seconds. Streaming
+ * cases get sections of their own ("== stft (streaming) =="), whose columns are the
+ * per-chunk latency's p50, p99 and max, the missed deadlines and x real time. */
 #include "table.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "stream.h"
 
 typedef struct row {
     char op[32], impl[160], params[256], input[160], status[16], note[160];
@@ -13,6 +17,9 @@ typedef struct row {
     int has_q;            /* a codec case: bitrate and quality, or why quality is absent */
     double kbps, si_sdr;  /* NAN when not recorded */
     char qnote[64];
+    int stream;           /* a streaming case: the figures below replace median and CI */
+    double p50, p99, pmax, e2e_ms;
+    long long misses, chunks;
 } row;
 
 struct sono_table {
@@ -89,6 +96,21 @@ int sono_table_add(sono_table *t, const sono_case *c, const json_t *rec)
     r->si_sdr = json_is_number(sd) ? json_number_value(sd) : NAN;
     const char *qn = json_string_value(json_object_get(q, "note"));
     snprintf(r->qnote, sizeof r->qnote, "%s", qn ? qn : "");
+    const json_t *st = json_object_get(rec, "stream");
+    if (st || sono_stream_wanted(&c->p)) { /* a skipped or failed stream still goes there */
+        r->stream = 1;
+        snprintf(r->op, sizeof r->op, "%s (streaming)", c->op->name);
+    }
+    if (st) {
+        r->p50 = num(st, "latency_ns", "p50");
+        r->p99 = num(st, "latency_ns", "p99");
+        r->pmax = num(st, "latency_ns", "max");
+        r->e2e_ms = json_number_value(json_object_get(st, "e2e_ms"));
+        r->misses = json_integer_value(json_object_get(st, "misses"));
+        r->chunks = json_integer_value(json_object_get(st, "chunks")) *
+                    json_integer_value(json_object_get(st, "streams"));
+        r->xrt = json_number_value(json_object_get(st, "xrt"));
+    }
     return 0;
 }
 
@@ -144,9 +166,14 @@ void sono_table_print(const sono_table *t, FILE *f)
             quality = 0;
             for (int j = i; j < t->n && strcmp(rows[j].op, r->op) == 0; j++)
                 quality |= rows[j].has_q;
-            fprintf(f, "\n== %s ==\n%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  %9s  ",
-                    r->op, w_impl, "impl", w_par, "params", w_in, "input", "median", "+-CI",
-                    "GFLOP/s", "GB/s", "roof%", "x realtime", "rel.err");
+            if (r->stream)
+                fprintf(f, "\n== %s ==\n%-*s  %-*s  %-*s  %10s  %10s  %10s  %11s  %9s  "
+                        "%10s  %9s  ", r->op, w_impl, "impl", w_par, "params", w_in, "input",
+                        "p50", "p99", "max", "misses", "e2e ms", "x realtime", "rel.err");
+            else
+                fprintf(f, "\n== %s ==\n%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  "
+                        "%9s  ", r->op, w_impl, "impl", w_par, "params", w_in, "input",
+                        "median", "+-CI", "GFLOP/s", "GB/s", "roof%", "x realtime", "rel.err");
             if (quality)
                 fprintf(f, "%7s  %9s  ", "kbps", "SI-SDR dB");
             fprintf(f, "status\n");
@@ -164,8 +191,20 @@ void sono_table_print(const sono_table *t, FILE *f)
         }
         if (r->checked)
             snprintf(err, sizeof err, "%.2e", r->rel_l2);
-        fprintf(f, "%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  %9s  ", w_impl, r->impl,
-                w_par, r->params, w_in, r->input, med, ci, gf, gb, roof, xr, err);
+        if (r->stream) {
+            char p50[32] = "-", p99[32] = "-", mx[32] = "-", miss[32] = "-", e2e[32] = "-";
+            if (r->chunks > 0) {
+                sono_format_ns(r->p50, p50, sizeof p50);
+                sono_format_ns(r->p99, p99, sizeof p99);
+                sono_format_ns(r->pmax, mx, sizeof mx);
+                snprintf(miss, sizeof miss, "%lld/%lld", r->misses, r->chunks);
+                snprintf(e2e, sizeof e2e, "%.2f", r->e2e_ms);
+            }
+            fprintf(f, "%-*s  %-*s  %-*s  %10s  %10s  %10s  %11s  %9s  %10s  %9s  ", w_impl,
+                    r->impl, w_par, r->params, w_in, r->input, p50, p99, mx, miss, e2e, xr, err);
+        } else
+            fprintf(f, "%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  %9s  ", w_impl,
+                    r->impl, w_par, r->params, w_in, r->input, med, ci, gf, gb, roof, xr, err);
         if (quality) {
             char kb[32] = "-", sd[32] = "-";
             if (isfinite(r->kbps))

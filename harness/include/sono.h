@@ -54,7 +54,8 @@ static inline int sono_fail(sono_error *err, int code, const char *fmt, ...)
 }
 
 /* ---- parameters ------------------------------------------------------------------ */
-#define SONO_MAX_PARAMS 16
+/* 32 since ABI 4: streaming added five common params, and conv1d has twelve of its own. */
+#define SONO_MAX_PARAMS 32
 
 typedef enum { SONO_PINT = 1, SONO_PREAL = 2, SONO_PSTR = 3 } sono_ptype;
 

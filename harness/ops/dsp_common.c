@@ -189,3 +189,17 @@ int sono_dsp_dims_get(const char *op, const sono_params *p, sono_dsp_dims *d,
                          d->samples, d->frames, d->nbins);
     return 0;
 }
+
+int sono_dsp_stream_shape(const char *op, const sono_params *p, sono_stream_shape *s,
+                          sono_error *err)
+{
+    sono_dsp_dims d;
+    int rc = sono_dsp_dims_get(op, p, &d, err);
+    if (rc)
+        return rc;
+    long long rows = strcmp(op, "stft") == 0 ? d.nbins : d.n_mels;
+    *s = (sono_stream_shape){.in = {1, d.samples, 1}, .out = {rows, d.frames, 1},
+                             .step_rate = d.sample_rate,
+                             .algo_latency_s = (double)d.n_fft / d.sample_rate};
+    return 0;
+}

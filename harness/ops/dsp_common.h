@@ -85,6 +85,17 @@ typedef struct sono_dsp_dims {
 int sono_dsp_dims_get(const char *op, const sono_params *p, sono_dsp_dims *d,
                       sono_error *err);
 
+/* Streaming (issue 12), stft and melspec only: the input's steps are its samples, the
+ * output's steps its frames ([rows, frames]: rows blocks of frames steps). Frame t needs
+ * padded samples up to t*hop + n_fft - 1: a frame is complete once its last sample
+ * exists, n_fft samples after its first, so algo_latency = n_fft / sample_rate. With
+ * center = 1 that is n_fft/2 of history and n_fft/2 of look-ahead past the frame's
+ * centre (the start's reflection needs x[1..n_fft/2], which the first frame waits for
+ * anyway); the frames touching the end's reflection complete only with the last chunk.
+ * logmel and mfcc do not stream: their clamps use the max over the whole output. */
+int sono_dsp_stream_shape(const char *op, const sono_params *p, sono_stream_shape *s,
+                          sono_error *err);
+
 /* op->rate for the four ops: sample_rate, or 16000 for logmel. */
 double sono_dsp_rate(const sono_params *p);
 double sono_logmel_rate(const sono_params *p);

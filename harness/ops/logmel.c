@@ -1,6 +1,9 @@
 /* logmel.c — op "logmel": Whisper's log_mel_spectrogram [n_mels, frames] at 16 kHz
  * (n_fft 400, hop 160, 80 or 128 slaney mels, log10 clamped 8 below the max, scaled to
- * (L + 4) / 4); the definitions are in dsp_common.h. */
+ * (L + 4) / 4); the definitions are in dsp_common.h.
+ * No stream_shape (issue 12): the clamp to max - 8 takes the max over the whole output, so
+ * no frame's value is final until the last frame exists; a streaming Whisper front end
+ * would need a running max, which is another op, not this one. */
 #include <math.h>
 
 #include "dsp_tol.h"

@@ -52,6 +52,12 @@ static double tolerance(const sono_params *p, sono_err_growth g)
     return sono_dsp_tol_melspec(&d, g);
 }
 
+/* Streaming: samples in, frames out (dsp_common.h). */
+static int stream_shape(const sono_params *p, sono_stream_shape *s, sono_error *err)
+{
+    return sono_dsp_stream_shape("melspec", p, s, err);
+}
+
 const sono_op sono_op_melspec = {
     .name = "melspec",
     .summary = "mel spectrogram [n_mels, frames] of a centred hann STFT (librosa)",
@@ -63,4 +69,5 @@ const sono_op sono_op_melspec = {
     .cost = cost,
     .tolerance = tolerance,
     .rate = sono_dsp_rate,
+    .stream_shape = stream_shape,
 };

@@ -42,6 +42,17 @@ static double tolerance(const sono_params *p, sono_err_growth g)
     return 0.0;
 }
 
+/* Streaming (issue 12): one step per float, at a nominal 48 kHz so chunk_ms means
+ * something; no look-ahead. Its impls' pushes measure the streaming loop's own cost. */
+static int stream_shape(const sono_params *p, sono_stream_shape *s, sono_error *err)
+{
+    (void)err;
+    long long n = sono_param_int(p, "n", 1);
+    *s = (sono_stream_shape){.in = {1, n, 1}, .out = {1, n, 1}, .step_rate = 48000,
+                             .algo_latency_s = 0};
+    return 0;
+}
+
 const sono_op sono_op_nop = {
     .name = "nop",
     .summary = "identity; measures the harness's own overhead per call",
@@ -51,4 +62,5 @@ const sono_op sono_op_nop = {
     .reference = reference,
     .cost = cost,
     .tolerance = tolerance,
+    .stream_shape = stream_shape,
 };

@@ -28,6 +28,20 @@ const sono_param_spec sono_common_params[] = {
     {.name = "cache", .type = SONO_PSTR, .choices = "hot|cold", .sdflt = "hot",
      .help = "hot: samples of k runs back to back; cold: one run per sample after "
              "evicting the last-level cache"},
+    /* issue 12 (streaming): a case with a chunk streams through the impl's push() */
+    {.name = "chunk_ms", .type = SONO_PREAL, .rmin = 0, .rmax = 600000, .rdflt = 0,
+     .help = "streaming: feed the input in chunks of this many ms through push() (0: "
+             "offline, one run() over the whole input)"},
+    {.name = "chunk", .type = SONO_PINT, .imin = 0, .imax = 1LL << 40, .idflt = 0,
+     .help = "streaming: input steps per chunk, overrides chunk_ms (0: unset)"},
+    {.name = "pace", .type = SONO_PSTR, .choices = "fast|realtime", .sdflt = "fast",
+     .help = "streaming: fast (chunks back to back) or realtime (each chunk waits for the "
+             "moment its last sample exists)"},
+    {.name = "deadline_ms", .type = SONO_PREAL, .rmin = 0, .rmax = 600000, .rdflt = 0,
+     .help = "streaming: a push longer than this misses its deadline (0: the chunk's "
+             "duration)"},
+    {.name = "stream_repeat", .type = SONO_PINT, .imin = 1, .imax = 10000, .idflt = 1,
+     .help = "streaming: streams per case, each from stream_begin (more latency samples)"},
 };
 const int sono_ncommon_params = sizeof sono_common_params / sizeof sono_common_params[0];
 

@@ -15,6 +15,12 @@
  *                      quality hook, which see only in and out; both strip it.
  * Achieved bitrate = out[samples] * 8 / (samples / sample_rate). With VBR (the default)
  * it follows the content, so the check allows +-25 % around the target.
+ * Streaming (issue 12): samples in, samples out (the byte count outside every step); an
+ * output sample waits for its frame and the encoder's lookahead: algo_latency = frame_ms
+ * + lookahead. The lookahead is OPUS_GET_LOOKAHEAD's: libopus defines it as Fs/400 (the
+ * CELT overlap, 2.5 ms) plus the delay compensation Fs/250 (4 ms) for the voip and audio
+ * applications, 6.5 ms at every rate; the core does not link libopus, so it is spelled
+ * out here (OPUS_LOOKAHEAD_MS) and a test compares it with what the library reports.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -58,6 +64,7 @@ static const sono_param_spec params[] = {
 #define BITRATE_HIGH 1.25
 #define MIN_SI_SDR_DB -35.0
 #define MIN_CORR_MARGIN 2.0
+#define OPUS_LOOKAHEAD_MS 6.5
 
 static long long samples_of(const sono_params *p)
 {
@@ -281,6 +288,17 @@ static int quality(const sono_params *p, const sono_buf *in, const sono_buf *out
     return sono_quality_audio(x, y, n, rate(p), q, err);
 }
 
+/* Samples in, samples out; the trailing byte count belongs to no step. */
+static int stream_shape(const sono_params *p, sono_stream_shape *s, sono_error *err)
+{
+    (void)err;
+    long long n = samples_of(p);
+    *s = (sono_stream_shape){
+        .in = {1, n, 1}, .out = {1, n, 1}, .step_rate = rate(p),
+        .algo_latency_s = ((double)sono_param_int(p, "frame_ms", 20) + OPUS_LOOKAHEAD_MS) * 1e-3};
+    return 0;
+}
+
 const sono_op sono_op_codec_opus = {
     .name = "codec.opus",
     .summary = "Opus encode + decode round trip (libopus API): decoded signal aligned to "
@@ -295,4 +313,5 @@ const sono_op sono_op_codec_opus = {
     .rate = rate,
     .check = check,
     .quality = quality,
+    .stream_shape = stream_shape,
 };

@@ -58,6 +58,12 @@ static double tolerance(const sono_params *p, sono_err_growth g)
     return sono_dsp_tol_stft(&d, g);
 }
 
+/* Streaming: samples in, frames out (dsp_common.h). */
+static int stream_shape(const sono_params *p, sono_stream_shape *s, sono_error *err)
+{
+    return sono_dsp_stream_shape("stft", p, s, err);
+}
+
 const sono_op sono_op_stft = {
     .name = "stft",
     .summary = "short-time Fourier transform: power, magnitude or complex [nbins, frames]",
@@ -69,4 +75,5 @@ const sono_op sono_op_stft = {
     .cost = cost,
     .tolerance = tolerance,
     .rate = sono_dsp_rate,
+    .stream_shape = stream_shape,
 };

@@ -89,6 +89,9 @@ int nop_setup(const void *ctx, const sono_params *p, void **st, sono_error *err)
 int nop_load(void *st, const sono_buf *in, sono_error *err);
 int nop_run(void *st);
 int nop_store(void *st, sono_buf *out, sono_error *err);
+int nop_stream_begin(void *st, sono_error *err); /* issue 12: the streaming floor */
+int nop_push(void *st, long long t0, long long n, int last, sono_buf *out, long long *done,
+             sono_error *err);
 void nop_teardown(void *st);
 size_t nop_workspace(void *st);
 
@@ -116,6 +119,10 @@ int dsp_fast_run(void *st);
 void dsp_fast_teardown(void *st);
 int dsp_fast_describe(void *st, char *buf, size_t n);
 size_t dsp_fast_workspace(void *st);
+/* issue 12: streaming stft and melspec */
+int dsp_fast_stream_begin(void *st, sono_error *err);
+int dsp_fast_push(void *st, long long t0, long long n, int last, sono_buf *out,
+                  long long *done, sono_error *err);
 
 /* conv_naive.c: cpu/naive for conv1d (direct loops) */
 int conv_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);

@@ -1,11 +1,14 @@
 /* dsp_fast.c — cpu/fast for stft, melspec, logmel and mfcc: the own real FFT (fastfft.h)
  * per frame, the window applied while copying the frame out of the padded signal, power
  * from the bins and each mel filter summed over its own band only. Frames are split in
- * contiguous chunks over a pthread pool started in setup; threads=1 runs inline. */
+ * contiguous chunks over a pthread pool started in setup; threads=1 runs inline.
+ * Streaming (stft, melspec): push cuts frames from a ring buffer (fe_stream.h) on the
+ * caller's thread, each frame computed as run() computes it, so the output is the same. */
 #include <math.h>
 
 #include "cpu_impls.h"
 #include "fastfft.h"
+#include "fe_stream.h"
 #include "frontend.h"
 #include "pool.h"
 
@@ -38,6 +41,7 @@ struct dsp_fast {
     cpu_pool *pool;  /* nlanes - 1 threads; the caller of run() is lane 0 */
     int nlanes;      /* = threads */
     lane *lanes;
+    fe_ring ring;    /* streaming: the padded signal's last n_fft samples */
 };
 
 int dsp_fast_supports(const void *ctx, const sono_params *p, char *why, size_t n)
@@ -81,6 +85,21 @@ static void frames_job(dsp_fast *st, lane *ln, size_t lo, size_t hi)
             mel[m * d->frames + t] = ln->col[m];
     }
     ln->max = max;
+}
+
+/* One frame's column of the output (stft, melspec): what frames_job does per frame. */
+static void frame_out(dsp_fast *st, lane *ln, float *out, size_t t)
+{
+    const fe_dims *d = &st->io.d;
+    fastfft_exec(st->plan, ln->frame, ln->spec, ln->work);
+    if (d->op == FE_STFT) {
+        fe_stft_column(d, ln->spec, out, t);
+        return;
+    }
+    fe_power(d->power, ln->spec, d->nbins, ln->pw);
+    fe_melbank_apply(&st->bank, ln->pw, ln->col, 1);
+    for (size_t m = 0; m < d->n_mels; m++)
+        out[m * d->frames + t] = ln->col[m];
 }
 
 /* After every lane's max is known: the clamp (and for mfcc the DCT) on this chunk. */
@@ -136,6 +155,7 @@ void dsp_fast_teardown(void *vst)
         free(st->lanes[i].col);
     }
     free(st->lanes);
+    fe_ring_free(&st->ring);
     if (st->plan)
         fastfft_free(st->plan);
     fe_melbank_free(&st->bank);
@@ -203,6 +223,7 @@ int dsp_fast_setup(const void *ctx, const sono_params *p, void **stp, sono_error
         st->dct = fe_alloc(d->n_mfcc * d->n_mels, sizeof *st->dct);
         bad |= !st->mel || !st->dct;
     }
+    bad |= fe_ring_alloc(&st->ring, d) < 0;
     if (bad || alloc_lanes(st) < 0) {
         size_t n_fft = d->n_fft, frames = d->frames;
         int threads = st->nlanes;
@@ -261,4 +282,32 @@ size_t dsp_fast_workspace(void *vst)
     return sizeof *st + fe_io_bytes(&st->io) + floats * sizeof(float) +
            fe_melbank_bytes(&st->bank) + (size_t)st->nlanes * sizeof(lane) +
            cpu_pool_bytes(st->pool);
+}
+
+int dsp_fast_stream_begin(void *vst, sono_error *err)
+{
+    dsp_fast *st = vst;
+    const fe_dims *d = &st->io.d;
+    if (d->op != FE_STFT && d->op != FE_MELSPEC) /* their log clamps use the whole output */
+        return sono_fail(err, SONO_EUNSUPPORTED, "cpu/fast: only stft and melspec stream");
+    fe_ring_reset(&st->ring);
+    return 0;
+}
+
+/* Frames over threads would cost a pool handoff per chunk: a stream runs on lane 0. */
+int dsp_fast_push(void *vst, long long t0, long long n, int last, sono_buf *out,
+                  long long *done, sono_error *err)
+{
+    dsp_fast *st = vst;
+    const fe_dims *d = &st->io.d;
+    if (out->nbytes != fe_out_floats(d) * sizeof(float))
+        return sono_fail(err, SONO_EINVAL, "cpu/fast: push: output of %zu bytes, expected "
+                         "[%zu, %zu]", out->nbytes, fe_rows(d), d->frames);
+    lane *ln = &st->lanes[0];
+    size_t t;
+    while (fe_ring_next(&st->ring, d, st->io.x, (size_t)(t0 + n), last, st->win, st->woff,
+                        st->wlen, ln->frame, &t))
+        frame_out(st, ln, out->data, t);
+    *done = (long long)st->ring.next;
+    return 0;
 }

@@ -6,6 +6,7 @@
 typedef struct nop {
     size_t n;
     float *in; /* own copy: sono.h lets no impl keep the core's buffer past load */
+    const float *src; /* streaming: the core's input, which fills as the stream goes */
 } nop;
 
 int nop_supports(const void *ctx, const sono_params *p, char *why, size_t n)
@@ -65,6 +66,7 @@ int nop_load(void *vst, const sono_buf *in, sono_error *err)
                          "nop: input must be f32 [n=%zu]; got dtype %d, %lld elements",
                          st->n, (int)in->dtype, sono_buf_elems(in));
     memcpy(st->in, in->data, st->n * sizeof(float));
+    st->src = in->data;
     return 0;
 }
 
@@ -90,5 +92,28 @@ int nop_store(void *vst, sono_buf *out, sono_error *err)
                          "nop: output must be f32 [n=%zu] (%zu bytes); got dtype %d, %zu bytes",
                          st->n, st->n * sizeof(float), (int)out->dtype, out->nbytes);
     memcpy(out->data, st->in, st->n * sizeof(float));
+    return 0;
+}
+
+/* Streaming: each chunk copied through, so a stream's per-chunk figure is the harness's
+ * own cost per push plus a copy of the chunk. */
+int nop_stream_begin(void *vst, sono_error *err)
+{
+    (void)vst;
+    (void)err;
+    return 0;
+}
+
+int nop_push(void *vst, long long t0, long long n, int last, sono_buf *out, long long *done,
+             sono_error *err)
+{
+    nop *st = vst;
+    (void)last;
+    if (out->dtype != SONO_F32 || out->nbytes < st->n * sizeof(float) || t0 < 0 ||
+        t0 + n > (long long)st->n)
+        return sono_fail(err, SONO_EINVAL, "nop: push of [%lld, %lld) into f32 [n=%zu]", t0,
+                         t0 + n, st->n);
+    memcpy((float *)out->data + t0, st->src + t0, (size_t)n * sizeof(float));
+    *done = t0 + n;
     return 0;
 }

@@ -1,7 +1,11 @@
 /* batched.c — fftwblas/batched for stft, melspec, logmel and mfcc: every frame windowed
  * into one buffer, one FFTW r2c plan over all of them (FFTW_MEASURE in setup), |X|^power
  * in one pass, the filterbank as one SGEMM (mel = W x P^T) and the DCT as a second. The
- * libraries' threads: fftwf_plan_with_nthreads and openblas_set_num_threads. */
+ * libraries' threads: fftwf_plan_with_nthreads and openblas_set_num_threads.
+ * Streaming (stft, melspec): frames cut from a ring buffer (fe_stream.h) go one by one
+ * through a single-frame r2c plan made at stream_begin, and the frames a push completes
+ * share one SGEMM; the batched and the single-frame plans may round differently, which
+ * the record's stream-vs-offline comparison shows. */
 #include <dlfcn.h>
 #include <limits.h>
 #include <math.h>
@@ -10,6 +14,7 @@
 #include <cblas.h>
 #include <fftw3.h>
 
+#include "fe_stream.h"
 #include "frontend.h"
 
 #define MAX_THREADS 1024
@@ -25,6 +30,12 @@ typedef struct state {
     float *dct;      /* mfcc: [n_mfcc, n_mels] */
     fftwf_plan plan;
     int threads;
+    /* streaming: the ring, and one frame's plan with its own buffers (made at the first
+     * stream_begin, so offline cases plan nothing more) */
+    fe_ring ring;
+    float *frame1;
+    fftwf_complex *spec1;
+    fftwf_plan plan1;
 } state;
 
 /* As in impls/fftw: threads > 1 only once FFTW's threads library is initialised and
@@ -62,6 +73,11 @@ static void teardown(void *vst)
         return;
     if (st->plan)
         fftwf_destroy_plan(st->plan);
+    if (st->plan1)
+        fftwf_destroy_plan(st->plan1);
+    fftwf_free(st->frame1);
+    fftwf_free(st->spec1);
+    fe_ring_free(&st->ring);
     fftwf_free(st->frames);
     fftwf_free(st->spec);
     fe_io_free(&st->io);
@@ -79,7 +95,7 @@ static int alloc_bufs(state *st)
     st->win = fe_alloc(d->n_fft, sizeof *st->win);
     st->frames = fftwf_malloc(d->frames * d->n_fft * sizeof *st->frames);
     st->spec = fftwf_malloc(d->frames * d->nbins * sizeof *st->spec);
-    int bad = !st->win || !st->frames || !st->spec;
+    int bad = !st->win || !st->frames || !st->spec || fe_ring_alloc(&st->ring, d) < 0;
     if (d->op != FE_STFT) {
         st->pw = fe_alloc(d->frames * d->nbins, sizeof *st->pw);
         st->fb = fe_alloc(d->n_mels * d->nbins, sizeof *st->fb);
@@ -188,6 +204,59 @@ static int run(void *vst)
     return 0;
 }
 
+static int stream_begin(void *vst, sono_error *err)
+{
+    state *st = vst;
+    const fe_dims *d = &st->io.d;
+    if (d->op != FE_STFT && d->op != FE_MELSPEC) /* their log clamps use the whole output */
+        return sono_fail(err, SONO_EUNSUPPORTED, "fftwblas/batched: only stft and melspec "
+                         "stream");
+    if (!st->plan1) {
+        int n = (int)d->n_fft;
+        st->frame1 = fftwf_malloc(d->n_fft * sizeof *st->frame1);
+        st->spec1 = fftwf_malloc(d->nbins * sizeof *st->spec1);
+        if (!st->frame1 || !st->spec1)
+            return sono_fail(err, SONO_ENOMEM, "fftwblas/batched: no memory for one frame");
+        if (threads_ok)
+            fftwf_plan_with_nthreads(1); /* one frame: threads would cost more than it */
+        st->plan1 = fftwf_plan_dft_r2c_1d(n, st->frame1, st->spec1, FFTW_MEASURE);
+        if (!st->plan1)
+            return sono_fail(err, SONO_EDEVICE, "fftwblas/batched: planner returned NULL for "
+                             "one r2c frame of n=%d", n);
+    }
+    fe_ring_reset(&st->ring);
+    return 0;
+}
+
+static int push(void *vst, long long t0, long long n, int last, sono_buf *out,
+                long long *done, sono_error *err)
+{
+    state *st = vst;
+    const fe_dims *d = &st->io.d;
+    if (out->nbytes != fe_out_floats(d) * sizeof(float))
+        return sono_fail(err, SONO_EINVAL, "fftwblas/batched: push: output of %zu bytes, "
+                         "expected [%zu, %zu]", out->nbytes, fe_rows(d), d->frames);
+    size_t lo = st->ring.next, t;
+    while (fe_ring_next(&st->ring, d, st->io.x, (size_t)(t0 + n), last, st->win, 0, d->n_fft,
+                        st->frame1, &t)) {
+        fftwf_execute(st->plan1);
+        if (d->op == FE_STFT)
+            fe_stft_column(d, (const float *)st->spec1, out->data, t);
+        else
+            fe_power(d->power, (const float *)st->spec1, d->nbins, st->pw + t * d->nbins);
+    }
+    size_t hi = st->ring.next;
+    if (d->op == FE_MELSPEC && hi > lo) {
+        int nb = (int)d->nbins, nm = (int)d->n_mels;
+        /* mel[:, lo..hi) = W x P[lo..hi)^T, straight into the output's columns */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nm, (int)(hi - lo), nb, 1.0f,
+                    st->fb, nb, st->pw + lo * d->nbins, nb, 0.0f, (float *)out->data + lo,
+                    (int)d->frames);
+    }
+    *done = (long long)hi;
+    return 0;
+}
+
 /* The threads FFTW's plan runs on: every threaded solver prints "-thr-...-x<nthr>" in the
  * plan text, and no "-thr-" means a serial plan (see impls/fftw for the longer story). */
 static int plan_threads(const char *plan)
@@ -241,9 +310,17 @@ static size_t workspace(void *vst)
      .setup = setup, .load = fe_load, .run = run, .store = fe_store, .teardown = teardown,  \
      .describe = describe, .workspace = workspace}
 
+/* issue 12: stft and melspec stream */
+#define STREAM_ROW(OP, E, WHAT)                                                            \
+    {.abi = SONO_ABI_VERSION, .op = OP, .name = "batched", .summary = WHAT,                 \
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &fe_ops[E], .supports = supports,      \
+     .setup = setup, .load = fe_load, .run = run, .store = fe_store, .teardown = teardown,  \
+     .describe = describe, .workspace = workspace, .stream_begin = stream_begin,            \
+     .push = push}
+
 static const sono_impl impls[] = {
-    ROW("stft", FE_STFT, "one batched FFTW r2c plan over all frames, then transposed"),
-    ROW("melspec", FE_MELSPEC, "batched FFTW r2c over all frames, filterbank as one SGEMM"),
+    STREAM_ROW("stft", FE_STFT, "one batched FFTW r2c plan over all frames, then transposed"),
+    STREAM_ROW("melspec", FE_MELSPEC, "batched FFTW r2c over all frames, filterbank as one SGEMM"),
     ROW("logmel", FE_LOGMEL, "batched FFTW r2c over all frames, filterbank as one SGEMM"),
     ROW("mfcc", FE_MFCC, "batched FFTW r2c, filterbank and DCT-II as two SGEMMs"),
 };

@@ -1,7 +1,9 @@
 /* libopus.c — backend "opus": impl opus/libopus of codec.opus, the reference libopus
  * encoder and decoder. run() is the measured round trip: reset both states, encode every
  * frame, decode every packet. store() hands back the aligned signal and the byte total in
- * the trailing slot that harness/ops/opus.c defines. */
+ * the trailing slot that harness/ops/opus.c defines. Streaming (issue 12): push encodes
+ * and decodes each frame as soon as the chunks complete it, in the order run() does, so
+ * the stream's output is run()'s, byte for byte. */
 #include <opus.h>
 #include <math.h>
 #include <stdint.h>
@@ -23,6 +25,8 @@ typedef struct state {
     float *dec_out;       /* nframes * frame decoded samples */
     unsigned char packet[MAX_PACKET];
     long long bytes;      /* total packet bytes of the last run */
+    const float *src;     /* streaming: the core's input, which fills as the stream goes */
+    long long coded;      /* streaming: frames encoded and decoded since stream_begin */
 } state;
 
 static void *amalloc(size_t bytes)
@@ -119,7 +123,21 @@ static int load(void *vst, const sono_buf *in, sono_error *err)
         return sono_fail(err, SONO_EINVAL, "opus/libopus: input must be f32 [%lld]; got "
                          "dtype %d, %lld elements", st->n, (int)in->dtype, sono_buf_elems(in));
     memcpy(st->in, in->data, (size_t)st->n * sizeof(float));
+    st->src = in->data;
     return 0;
+}
+
+/* Frame f through the encoder and the decoder; its packet's bytes added to st->bytes. */
+static int code_frame(state *st, long long f)
+{
+    opus_int32 len = opus_encode_float(st->enc, st->in + f * st->frame, st->frame,
+                                       st->packet, MAX_PACKET);
+    if (len < 0)
+        return SONO_EDEVICE;
+    st->bytes += len;
+    int got = opus_decode_float(st->dec, st->packet, len, st->dec_out + f * st->frame,
+                                st->frame, 0);
+    return got == st->frame ? 0 : SONO_EDEVICE;
 }
 
 static int run(void *vst)
@@ -128,19 +146,57 @@ static int run(void *vst)
     if (opus_encoder_ctl(st->enc, OPUS_RESET_STATE) != OPUS_OK ||
         opus_decoder_ctl(st->dec, OPUS_RESET_STATE) != OPUS_OK)
         return SONO_EDEVICE;
-    long long bytes = 0;
-    for (long long f = 0; f < st->nframes; f++) {
-        opus_int32 len = opus_encode_float(st->enc, st->in + f * st->frame, st->frame,
-                                           st->packet, MAX_PACKET);
-        if (len < 0)
+    st->bytes = 0;
+    for (long long f = 0; f < st->nframes; f++)
+        if (code_frame(st, f))
             return SONO_EDEVICE;
-        bytes += len;
-        int got = opus_decode_float(st->dec, st->packet, len, st->dec_out + f * st->frame,
-                                    st->frame, 0);
-        if (got != st->frame)
-            return SONO_EDEVICE;
+    return 0;
+}
+
+static int stream_begin(void *vst, sono_error *err)
+{
+    state *st = vst;
+    if (opus_encoder_ctl(st->enc, OPUS_RESET_STATE) != OPUS_OK ||
+        opus_decoder_ctl(st->dec, OPUS_RESET_STATE) != OPUS_OK)
+        return sono_fail(err, SONO_EDEVICE, "opus/libopus: resetting the codec states failed");
+    memset(st->in, 0, (size_t)(st->nframes * st->frame) * sizeof(float));
+    st->bytes = 0;
+    st->coded = 0;
+    return 0;
+}
+
+/* Output sample i is decoded sample i + lookahead: it exists once the frame holding that
+ * decoded sample has gone through, so an output step waits for a frame plus the
+ * lookahead. The last push codes the silence-padded frames and writes the byte total. */
+static int push(void *vst, long long t0, long long n, int last, sono_buf *out,
+                long long *done, sono_error *err)
+{
+    state *st = vst;
+    if (out->dtype != SONO_F32 || sono_buf_elems(out) != st->n + 1 || t0 < 0 || n < 1 ||
+        t0 + n > st->n)
+        return sono_fail(err, SONO_EINVAL, "opus/libopus: push of [%lld, %lld) into f32 "
+                         "[%lld]: expected steps within the %lld input samples", t0, t0 + n,
+                         sono_buf_elems(out), st->n);
+    memcpy(st->in + t0, st->src + t0, (size_t)n * sizeof(float));
+    long long ready = last ? st->nframes : (t0 + n) / st->frame;
+    long long from = st->coded * st->frame - st->lookahead;
+    for (; st->coded < ready; st->coded++)
+        if (code_frame(st, st->coded))
+            return sono_fail(err, SONO_EDEVICE, "opus/libopus: frame %lld failed to encode "
+                             "or decode", st->coded);
+    long long to = st->coded * st->frame - st->lookahead;
+    to = to > st->n ? st->n : to;
+    from = from < 0 ? 0 : from;
+    float *o = out->data;
+    if (to > from)
+        memcpy(o + from, st->dec_out + from + st->lookahead, (size_t)(to - from) * sizeof(float));
+    if (last) {
+        if (st->bytes >= (1LL << 24))
+            return sono_fail(err, SONO_EINVAL, "opus/libopus: %lld packet bytes do not fit "
+                             "the float byte slot (< 2^24)", st->bytes);
+        o[st->n] = (float)st->bytes;
     }
-    st->bytes = bytes;
+    *done = to > 0 ? to : 0;
     return 0;
 }
 
@@ -199,7 +255,9 @@ static const sono_impl impls[] = {
      .store = store,
      .teardown = teardown,
      .describe = describe,
-     .workspace = workspace},
+     .workspace = workspace,
+     .stream_begin = stream_begin, /* issue 12 */
+     .push = push},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
