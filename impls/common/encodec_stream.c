@@ -1,5 +1,5 @@
 /* encodec_stream.c — codec.encodec streamed (encodec_stream.h). Each push is cut into rounds
- * (a hop of samples, or one frame of codes); a round runs through the layers in order,
+ * (up to 8 hops of samples, or 8 frames of codes); a round runs through the layers in order,
  * each layer taking the steps its predecessor completed and emitting those it can complete
  * now. What makes that exact (harness/ops/encodec.h, "Streaming"): a conv's reflect
  * padding is read from the history by the same index rule as the offline pad, so an output
@@ -17,7 +17,8 @@ typedef struct es_conv {
     long long L, lout, pl, pr, ext, keff;
     float *h;                 /* [cin][cap]: input steps [hbase, hbase + hlen) */
     long long cap, hbase, hlen, fed, done;
-    float *xp;                /* the padded window of one round [cin][xpcap] */
+    float *xp;                /* a round's padded window [cin][xpcap]; transposed: its
+                                 untrimmed output [cout][xpcap] */
     long long xpcap, bout;
 } es_conv;
 
@@ -40,8 +41,11 @@ typedef struct es_side {
 struct en_stream {
     es_side side[2];
     float *x0;                /* a round's input to a side [C][bin] */
-    float *res;               /* an RVQ residual, D floats */
-    long long fed, frames_out, samples_out, round;
+    float *res;               /* a round's RVQ residuals [enc_frames][D] */
+    int *code;                /* a stage's codes of a round's frames */
+    long long enc_frames;     /* most frames an encoder round emits */
+    long long dec_frames;     /* most frames a decoder round takes */
+    long long fed, frames_out, samples_out;
     size_t bytes;
 };
 
@@ -444,6 +448,7 @@ void en_stream_free(en_net *net)
     side_free(&st->side[1]);
     free(st->x0);
     free(st->res);
+    free(st->code);
     free(st);
     net->stream = NULL;
 }
@@ -453,24 +458,38 @@ size_t en_stream_bytes(const en_net *net)
     return net->stream ? net->stream->bytes : 0;
 }
 
-/* Rounds of a hop of samples into the encoder, one frame into the decoder. */
+/* Rounds of up to ES_ROUND_HOPS hops of samples into the encoder, ES_ROUND_FRAMES frames
+ * (or what one encoder round emits) into the decoder: a chunk of 80 ms or less is one
+ * round, each layer one kernel call on it, while the state stays bounded. */
+#define ES_ROUND_HOPS 8
+#define ES_ROUND_FRAMES 8
+
 static int stream_alloc(en_net *net, sono_error *err)
 {
     struct en_stream *st = calloc(1, sizeof *st);
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "codec.encodec stream: out of memory");
     net->stream = st;
-    int fail = 0, D = net->cfg.hidden;
+    int fail = 0;
+    long long D = net->cfg.hidden, in = (long long)ES_ROUND_HOPS * net->cfg.hop;
+    st->dec_frames = ES_ROUND_FRAMES;
     if (net->mode != EN_DECODE) {
-        side_plan(net, 0, net->samples, net->cfg.hop, &st->side[0]);
-        fail |= side_alloc(st, &st->side[0]);
+        es_side *e = &st->side[0];
+        side_plan(net, 0, net->samples, in, e);
+        fail |= side_alloc(st, e);
+        st->enc_frames = e->s[e->n - 1].bout;
+        st->dec_frames = st->enc_frames > st->dec_frames ? st->enc_frames : st->dec_frames;
     }
     if (net->mode != EN_ENCODE) {
-        side_plan(net, 1, net->frames, 1, &st->side[1]);
+        side_plan(net, 1, net->frames, st->dec_frames, &st->side[1]);
         fail |= side_alloc(st, &st->side[1]);
     }
-    st->x0 = grab(st, (size_t)(D > net->cfg.hop ? D : net->cfg.hop), &fail);
-    st->res = grab(st, (size_t)D, &fail);
+    in = in > D * st->dec_frames ? in : D * st->dec_frames;
+    st->x0 = grab(st, (size_t)in, &fail);
+    st->res = grab(st, (size_t)(D * st->enc_frames), &fail);
+    st->code = calloc((size_t)(st->enc_frames ? st->enc_frames : 1), sizeof(int));
+    st->bytes += (size_t)st->enc_frames * sizeof(int);
+    fail |= !st->code;
     net->bytes += st->bytes;
     if (fail) {
         en_stream_free(net);
@@ -504,52 +523,53 @@ static void put_audio(en_net *net, const float *a, long long m, sono_buf *out)
     st->samples_out += k;
 }
 
-/* One frame's codes (codes[q * frames]) through the decoder. */
-static int decode_frame(en_net *net, const int *codes, long long stride, sono_buf *out,
-                        sono_error *err)
+/* Frames [f0, f0 + m) of codes [nq][frames] through the decoder, m <= dec_frames: the
+ * codewords summed per stage in order, as offline. */
+static int decode_frames(en_net *net, const int *codes, long long f0, long long m,
+                         sono_buf *out, sono_error *err)
 {
     struct en_stream *st = net->stream;
     int D = net->cfg.hidden;
-    memset(st->x0, 0, (size_t)D * sizeof(float));
-    for (int q = 0; q < net->nq; q++) {
-        const float *e = net->cb[q] + (size_t)codes[(size_t)q * (size_t)stride] * D;
-        for (int j = 0; j < D; j++)
-            st->x0[j] += e[j];
-    }
+    memset(st->x0, 0, (size_t)D * (size_t)m * sizeof(float));
+    for (int q = 0; q < net->nq; q++)
+        for (long long t = 0; t < m; t++) {
+            const float *e =
+                net->cb[q] + (size_t)codes[(size_t)q * (size_t)net->frames + (size_t)(f0 + t)] * D;
+            for (int j = 0; j < D; j++)
+                st->x0[(size_t)j * (size_t)m + (size_t)t] += e[j];
+        }
     float *a;
-    long long m;
-    int rc = side_round(net, &st->side[1], st->x0, D, 1, &a, &m, err);
+    long long k;
+    int rc = side_round(net, &st->side[1], st->x0, D, m, &a, &k, err);
     if (!rc)
-        put_audio(net, a, m, out);
+        put_audio(net, a, k, out);
     return rc;
 }
 
-/* The encoder's new frames emb [D][m]: RVQ per frame, codes out (encode) or on to the
- * decoder (roundtrip). */
+/* The encoder's new frames emb [D][m]: the RVQ on them as offline (stage by stage over the
+ * frames), codes out (encode) or on to the decoder (roundtrip). */
 static int quantize_frames(en_net *net, const float *emb, long long m, sono_buf *out,
                            sono_error *err)
 {
     struct en_stream *st = net->stream;
-    int D = net->cfg.hidden, K = net->cfg.codebook, code;
-    for (long long t = 0; t < m; t++) {
-        long long f = st->frames_out++;
-        int *dst = net->mode == EN_ENCODE ? (int *)out->data + f : net->codes + f;
-        for (int j = 0; j < D; j++)
-            st->res[j] = emb[(size_t)j * (size_t)m + (size_t)t];
-        for (int q = 0; q < net->nq; q++) {
-            net->k->vq(net->cb[q], net->cbn[q], K, D, st->res, 1, &code, net->scratch);
-            dst[(size_t)q * (size_t)net->frames] = code;
-            const float *e = net->cb[q] + (size_t)code * D;
+    int D = net->cfg.hidden, K = net->cfg.codebook;
+    long long f0 = st->frames_out;
+    int *codes = net->mode == EN_ENCODE ? (int *)out->data : net->codes;
+    for (int j = 0; j < D; j++)
+        for (long long t = 0; t < m; t++)
+            st->res[(size_t)t * D + j] = emb[(size_t)j * (size_t)m + (size_t)t];
+    for (int q = 0; q < net->nq; q++) {
+        net->k->vq(net->cb[q], net->cbn[q], K, D, st->res, m, st->code, net->scratch);
+        for (long long t = 0; t < m; t++) {
+            codes[(size_t)q * (size_t)net->frames + (size_t)(f0 + t)] = st->code[t];
+            const float *e = net->cb[q] + (size_t)st->code[t] * D;
+            float *r = st->res + (size_t)t * D;
             for (int j = 0; j < D; j++)
-                st->res[j] -= e[j];
-        }
-        if (net->mode == EN_ROUNDTRIP) {
-            int rc = decode_frame(net, dst, net->frames, out, err);
-            if (rc)
-                return rc;
+                r[j] -= e[j];
         }
     }
-    return 0;
+    st->frames_out += m;
+    return net->mode == EN_ROUNDTRIP ? decode_frames(net, codes, f0, m, out, err) : 0;
 }
 
 int en_stream_push(en_net *net, long long t0, long long n, int last, sono_buf *out,
@@ -565,7 +585,7 @@ int en_stream_push(en_net *net, long long t0, long long n, int last, sono_buf *o
     int rc = 0;
     if (net->mode == EN_DECODE) {
         const int32_t *c = net->src;
-        for (long long f = t0; f < t0 + n && !rc; f++) {
+        for (long long f = t0; f < t0 + n; f++)
             for (int q = 0; q < net->nq; q++) {
                 int32_t v = c[(size_t)q * (size_t)net->frames + (size_t)f];
                 if (v < 0 || v >= net->cfg.codebook)
@@ -573,16 +593,19 @@ int en_stream_push(en_net *net, long long t0, long long n, int last, sono_buf *o
                                      "frame %lld is outside [0, %d)", v, q, f,
                                      net->cfg.codebook);
             }
-            rc = decode_frame(net, c + f, net->frames, out, err);
+        for (long long f = t0; f < t0 + n && !rc; f += st->dec_frames) {
+            long long m = t0 + n - f < st->dec_frames ? t0 + n - f : st->dec_frames;
+            rc = decode_frames(net, c, f, m, out, err);
         }
     } else {
         const float *x = net->src;
-        for (long long t = t0; t < t0 + n && !rc; t += net->cfg.hop) {
-            long long k = t0 + n - t < net->cfg.hop ? t0 + n - t : net->cfg.hop, m;
+        long long round = (long long)ES_ROUND_HOPS * net->cfg.hop;
+        for (long long t = t0; t < t0 + n && !rc; t += round) {
+            long long k = t0 + n - t < round ? t0 + n - t : round, m;
             float *emb;
             memcpy(st->x0, x + t, (size_t)k * sizeof(float));
             rc = side_round(net, &st->side[0], st->x0, 1, k, &emb, &m, err);
-            if (!rc)
+            if (!rc && m > 0)
                 rc = quantize_frames(net, emb, m, out, err);
         }
     }

@@ -1,7 +1,9 @@
 /* encodec_naive.c — cpu/naive for codec.encodec: every kernel by its definition in float32
  * loops (direct convolution, transposed convolution by scatter, the LSTM one dot product
  * per gate, codebook search by full distances); the graph, padding and RVQ loop are
- * impls/common/encodec_net.c's. Single-threaded. */
+ * impls/common/encodec_net.c's, streaming impls/common/encodec_stream.c's (issue 12: the
+ * same kernels on each layer's history, so a stream equals the offline run bit for bit).
+ * Single-threaded. */
 #include <math.h>
 
 #include "cpu_impls.h"
