@@ -411,6 +411,24 @@ static double tolerance(const sono_params *p, sono_err_growth g)
     return g == SONO_ERR_LINEAR ? 2e-3 : 1e-3;
 }
 
+/* Issue 12: samples and code frames as time steps (encodec.h, "Streaming"). */
+static int stream_shape(const sono_params *p, sono_stream_shape *s, sono_error *err)
+{
+    dims d;
+    int rc = get_dims(p, &d, err);
+    if (rc)
+        return rc;
+    sono_stream_layout sig = {1, d.samples, 1}, codes = {d.nq, d.frames, 1};
+    s->in = d.mode == M_DECODE ? codes : sig;
+    s->out = d.mode == M_ENCODE ? codes : sig;
+    if (d.mode == M_DECODE)
+        s->out.steps = d.frames * d.c.hop;
+    s->step_rate = d.mode == M_DECODE ? (double)d.c.sampling_rate / d.c.hop
+                                      : (double)d.c.sampling_rate;
+    s->algo_latency_s = sono_enc_stream_latency(&d.c, d.mode, d.samples);
+    return 0;
+}
+
 const sono_op sono_op_codec_encodec = {
     .name = "codec.encodec",
     .summary = "EnCodec (Hugging Face EncodecModel): encode, decode or round trip",
@@ -426,4 +444,5 @@ const sono_op sono_op_codec_encodec = {
     .input = input,
     .check = check,
     .quality = quality,
+    .stream_shape = stream_shape,
 };

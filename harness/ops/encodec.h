@@ -55,8 +55,11 @@
  *                   the signal (op->input) -> out F32 [frames * hop]
  *   mode roundtrip: in F32 [samples] -> out F32 [samples] (decode(encode(x)), cut to the
  *                   input length as EncodecModel.forward does)
- * Streaming (issue 12; not implemented yet: the op has no stream_shape and no impl a push).
- *   What in the definition above is not causal, and how a stream would meet it exactly:
+ * Streaming (issue 12): stream_shape divides encode as samples {1, samples, 1} -> codes
+ *   {n_q, frames, 1}, decode as codes {n_q, frames, 1} -> samples {1, frames * hop, 1},
+ *   roundtrip as samples -> samples; steps per second: the sampling rate, or rate / hop
+ *   for decode's frames. What in the definition is not causal, and how a stream meets it
+ *   exactly (cpu/naive and blas/encodec do; impls/common/encodec_stream.c):
  *   - The left padding of every conv is reflect padding, not zeros (pad_mode reflect even
  *     with use_causal_conv): the first pl = keff - s padded samples are x[pl], ..., x[1],
  *     so the first outputs of a layer read up to pl samples past themselves (6 for the
@@ -73,7 +76,8 @@
  *     cut to the input length (known at the end).
  *   So the streamed output can equal the offline one exactly, with an algorithmic latency
  *   of one frame (hop samples) per output frame in the steady state and the reflect
- *   look-ahead above at the start; the tail frame comes with the last chunk.
+ *   look-ahead above at the start; the tail frame comes with the last chunk. The op's
+ *   algo_latency_s is the worst of the two (sono_enc_stream_latency): the start's.
  */
 
 /* ---- the config ------------------------------------------------------------------- */
@@ -155,5 +159,12 @@ int sono_enc64_decode(const sono_enc64 *m, const int *codes, int nq, long long f
  * quantizer's search (nq stages, f frames) — the cost model's counts. */
 double sono_enc_macs_encoder(const sono_enc_config *c, long long n);
 double sono_enc_macs_decoder(const sono_enc_config *c, long long f);
+
+/* Streaming (issue 12): the algorithmic latency in seconds of mode 0 encode, 1 decode,
+ * 2 roundtrip on `samples` samples: over the output steps, the most audio between an
+ * output step's start and the last input sample it reads through every layer (the
+ * reflect padding's look-ahead at the start), at least one hop (a frame is complete only
+ * when its hop of samples is in). */
+double sono_enc_stream_latency(const sono_enc_config *c, int mode, long long samples);
 
 #endif

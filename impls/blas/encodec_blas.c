@@ -10,6 +10,7 @@
 
 #include "encodec_blas.h"
 #include "encodec_net.h"
+#include "encodec_stream.h"
 
 static void bias_rows(float *y, const float *b, int rows, long long n)
 {
@@ -65,17 +66,16 @@ static float sigmoid(float v)
     return 1.0f / (1.0f + expf(-v));
 }
 
-/* scratch: G [T][4h] (all input projections), then h and c. */
-static void lstm(const en_layer *l, int k, const float *x, long long T, float *y,
+/* scratch: G [T][4h] (all input projections). */
+static void lstm(const en_layer *l, int k, const float *x, long long T, float *y, float *hc,
                  float *scratch)
 {
     int H = l->h;
-    float *G = scratch, *h = G + (size_t)T * 4 * H, *c = h + H;
+    float *G = scratch, *h = hc, *c = hc + H;
     for (long long t = 0; t < T; t++)
         memcpy(G + (size_t)t * 4 * H, l->bias[k], 4 * (size_t)H * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, 4 * H, H, 1.0f, x, H,
                 l->wih[k], H, 1.0f, G, 4 * H);
-    memset(h, 0, 2 * (size_t)H * sizeof(float));
     for (long long t = 0; t < T; t++) {
         float *g = G + (size_t)t * 4 * H;
         cblas_sgemv(CblasRowMajor, CblasNoTrans, 4 * H, H, 1.0f, l->whh[k], H, h, 1, 1.0f, g,
@@ -163,6 +163,7 @@ int encodec_blas_setup(const void *ctx, const sono_params *p, void **stp, sono_e
         return sono_fail(err, SONO_ENOMEM, "blas/encodec: out of memory");
     st->threads = (int)sono_param_int(p, "threads", 1);
     int rc = en_setup(&st->net, p, &kernels, scratch_for, err);
+    st->net.streams = 1;
     if (rc) { /* the core calls teardown only after a setup that worked */
         encodec_blas_teardown(st);
         *stp = NULL;
@@ -199,4 +200,16 @@ int encodec_blas_describe(void *vst, char *buf, size_t n)
              openblas_get_config(), openblas_get_corename(), openblas_get_num_threads(),
              st->threads, st->net.nq, st->net.frames);
     return 0;
+}
+
+/* Issue 12: streaming, the state in encodec_stream.c, the SGEMMs on its windows. */
+int encodec_blas_stream_begin(void *st, sono_error *err)
+{
+    return en_stream_begin(&((bstate *)st)->net, err);
+}
+
+int encodec_blas_push(void *st, long long t0, long long n, int last, sono_buf *out,
+                      long long *done, sono_error *err)
+{
+    return en_stream_push(&((bstate *)st)->net, t0, n, last, out, done, err);
 }

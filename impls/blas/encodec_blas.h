@@ -12,5 +12,9 @@ int encodec_blas_store(void *st, sono_buf *out, sono_error *err);
 void encodec_blas_teardown(void *st);
 int encodec_blas_describe(void *st, char *buf, size_t n);
 size_t encodec_blas_workspace(void *st);
+/* issue 12: streaming (impls/common/encodec_stream.c) */
+int encodec_blas_stream_begin(void *st, sono_error *err);
+int encodec_blas_push(void *st, long long t0, long long n, int last, sono_buf *out,
+                      long long *done, sono_error *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "encodec_st.h"
+#include "encodec_stream.h"
 
 /* ---- params, config ------------------------------------------------------------------ */
 
@@ -494,11 +495,16 @@ int en_setup(en_net *net, const sono_params *p, const en_kernels *k,
     net->codes = malloc((size_t)net->nq * F * sizeof(int));
     net->audio = malloc(F * (size_t)net->cfg.hop * sizeof(float));
     net->in = malloc((size_t)net->samples * sizeof(float));
+    int H = 1;
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < net->n[d]; i++)
+            H = net->l[d][i].kind == EN_LSTM && net->l[d][i].h > H ? net->l[d][i].h : H;
+    net->hc = malloc(2 * (size_t)H * sizeof(float));
     net->bytes = (5 * net->act + net->nscratch + F * D + F * (size_t)net->cfg.hop +
                   (size_t)net->samples) * sizeof(float) + (size_t)net->nq * F * sizeof(int);
     for (int i = 0; i < 5; i++)
         rc |= !net->buf[i];
-    if (rc || !net->scratch || !net->emb || !net->codes || !net->audio || !net->in)
+    if (rc || !net->scratch || !net->emb || !net->codes || !net->audio || !net->in || !net->hc)
         return sono_fail(err, SONO_ENOMEM, "codec.encodec: cannot allocate %zu bytes of "
                          "buffers", net->bytes);
     return 0;
@@ -534,6 +540,8 @@ void en_free(en_net *net)
     free(net->codes);
     free(net->audio);
     free(net->in);
+    free(net->hc);
+    en_stream_free(net);
 }
 
 /* ---- forward ------------------------------------------------------------------------- */
@@ -598,7 +606,8 @@ static void lstm(en_net *net, const en_layer *l, const float *x, long long T, fl
         for (long long t = 0; t < T; t++)
             a[(size_t)t * H + c] = x[(size_t)c * (size_t)T + (size_t)t];
     for (int k = 0; k < l->nl; k++) {
-        net->k->lstm(l, k, a, T, b, net->scratch);
+        memset(net->hc, 0, 2 * (size_t)H * sizeof(float));
+        net->k->lstm(l, k, a, T, b, net->hc, net->scratch);
         float *s = a;
         a = b;
         b = s;
@@ -660,10 +669,17 @@ int en_load(en_net *net, const sono_buf *in, sono_error *err)
             return sono_fail(err, SONO_EINVAL, "codec.encodec: input must be i32 codes "
                              "[%d, %lld]", net->nq, net->frames);
         const int32_t *c = in->data;
-        for (long long i = 0; i < n; i++)
+        net->src = c;
+        net->pending = 0;
+        for (long long i = 0; i < n; i++) {
+            if (c[i] == -1 && net->streams) { /* checked by push as it arrives */
+                net->pending = 1;
+                continue;
+            }
             if (c[i] < 0 || c[i] >= net->cfg.codebook)
                 return sono_fail(err, SONO_EINVAL, "codec.encodec: code %d at %lld is "
                                  "outside [0, %d)", c[i], i, net->cfg.codebook);
+        }
         memcpy(net->codes, c, (size_t)n * sizeof(int));
         return 0;
     }
@@ -671,6 +687,7 @@ int en_load(en_net *net, const sono_buf *in, sono_error *err)
         return sono_fail(err, SONO_EINVAL, "codec.encodec: input must be f32 [%lld]",
                          net->samples);
     memcpy(net->in, in->data, (size_t)net->samples * sizeof(float));
+    net->src = in->data;
     return 0;
 }
 
@@ -713,6 +730,8 @@ static void decode(en_net *net)
 
 int en_run(en_net *net)
 {
+    if (net->pending) /* codes of -1 that load let through for a stream */
+        return SONO_EINVAL;
     if (net->mode != EN_DECODE)
         encode(net);
     if (net->mode != EN_ENCODE)

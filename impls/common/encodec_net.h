@@ -48,9 +48,11 @@ typedef struct en_kernels {
     /* Full transposed conv: y[o][t*stride + k] += x[i][t] w[i][o][k] plus b[o], y of
      * (l-1)*stride + k samples per channel. */
     void (*convtr)(const en_conv *c, const float *x, long long l, float *y, float *scratch);
-    /* One LSTM layer over x [T][h] (time-major) into y [T][h], zero initial state. */
+    /* One LSTM layer over x [T][h] (time-major) into y [T][h], starting from the state hc
+     * (h then c, 2h floats: zeros offline) and leaving the last step's there, so a stream
+     * carries it from chunk to chunk. */
     void (*lstm)(const en_layer *l, int layer, const float *x, long long T, float *y,
-                 float *scratch);
+                 float *hc, float *scratch);
     /* For each of F rows of r [F][D], the index of the nearest of K codewords cb [K][D]
      * (norm2[k] = ||cb_k||^2), lowest index on ties. */
     void (*vq)(const float *cb, const float *norm2, int K, int D, const float *r,
@@ -72,6 +74,13 @@ typedef struct en_net {
     int *codes;        /* [nq][frames] */
     float *audio;      /* [frames * hop] */
     float *in;         /* own copy of the signal (encode, roundtrip) */
+    float *hc;         /* the offline LSTM's zero state */
+    /* Issue 12, streaming (encodec_stream.c): the input bound by load, which fills as a
+     * stream goes; codes still -1 there (the core's poison: not arrived) are accepted by
+     * load when the impl streams and refused by run. */
+    const void *src;
+    int streams, pending;
+    struct en_stream *stream;
 } en_net;
 
 /* supports(): mode, bandwidth, seconds readable and the weights' config known. */

@@ -1,11 +1,14 @@
 /* encodec_naive.c — cpu/naive for codec.encodec: every kernel by its definition in float32
  * loops (direct convolution, transposed convolution by scatter, the LSTM one dot product
  * per gate, codebook search by full distances); the graph, padding and RVQ loop are
- * impls/common/encodec_net.c's. Single-threaded. */
+ * impls/common/encodec_net.c's, streaming impls/common/encodec_stream.c's (issue 12: the
+ * same kernels on each layer's history, so a stream equals the offline run bit for bit).
+ * Single-threaded. */
 #include <math.h>
 
 #include "cpu_impls.h"
 #include "encodec_net.h"
+#include "encodec_stream.h"
 
 static void conv(const en_conv *c, const float *xp, long long lp, float *y, long long lout,
                  float *scratch)
@@ -50,13 +53,12 @@ static float sigmoid(float v)
     return 1.0f / (1.0f + expf(-v));
 }
 
-/* scratch: h, c and the 4h gate sums. */
-static void lstm(const en_layer *l, int k, const float *x, long long T, float *y,
+/* scratch: the 4h gate sums. */
+static void lstm(const en_layer *l, int k, const float *x, long long T, float *y, float *hc,
                  float *scratch)
 {
     int H = l->h;
-    float *h = scratch, *c = h + H, *g = c + H;
-    memset(scratch, 0, 2 * (size_t)H * sizeof(float));
+    float *h = hc, *c = hc + H, *g = scratch;
     for (long long t = 0; t < T; t++) {
         const float *xt = x + (size_t)t * H;
         for (int r = 0; r < 4 * H; r++) {
@@ -125,6 +127,7 @@ int encodec_naive_setup(const void *ctx, const sono_params *p, void **st, sono_e
     if (!net)
         return sono_fail(err, SONO_ENOMEM, "cpu/naive: out of memory");
     int rc = en_setup(net, p, &kernels, scratch_for, err);
+    net->streams = 1;
     if (rc) { /* the core calls teardown only after a setup that worked */
         encodec_teardown(net);
         *st = NULL;
@@ -157,4 +160,16 @@ void encodec_teardown(void *st)
 size_t encodec_workspace(void *st)
 {
     return ((en_net *)st)->bytes;
+}
+
+/* Issue 12: streaming, the state in encodec_stream.c, this impl's kernels on its windows. */
+int encodec_stream_begin(void *st, sono_error *err)
+{
+    return en_stream_begin(st, err);
+}
+
+int encodec_push(void *st, long long t0, long long n, int last, sono_buf *out, long long *done,
+                 sono_error *err)
+{
+    return en_stream_push(st, t0, n, last, out, done, err);
 }

@@ -251,7 +251,9 @@ static const sono_impl impls[] = {
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
      .supports = encodec_naive_supports, .setup = encodec_naive_setup, .load = encodec_load,
      .run = encodec_run, .store = encodec_store, .teardown = encodec_teardown,
-     .workspace = encodec_workspace},
+     .workspace = encodec_workspace,
+     /* issue 12 part C: streaming */
+     .stream_begin = encodec_stream_begin, .push = encodec_push},
     /* issue 12 (streaming): one attention decode step against a KV cache */
     {.abi = SONO_ABI_VERSION, .op = "attention.step", .name = "naive",
      .summary = "decode step: ring KV cache, float32 scores, softmax, weighted sum of V",
