@@ -230,7 +230,7 @@ static void py_torch_nn_no_torch(void **state)
 /* issue 14: py/torchaudio of decode and py/torch-dataloader of load.batch on audio_io.ini
  * (a 6-clip corpus in this test's own cache): each case passes the op's check against its
  * float64 reference with its describe saying what ran, or skips with the reason (Opus at
- * 16 kHz, MP3, the packed source); without torch every case skips. */
+ * 16 kHz, the packed source); without torch every case skips. */
 static void audio_io_cases(const char *python, int want_ok)
 {
     char cache[PATH_MAX + 32];
@@ -255,9 +255,7 @@ static void audio_io_cases(const char *python, int want_ok)
         const char *id = cl_str(c, "id");
         const char *why = NULL;
         if (strstr(id, "format=opus,sample_rate=16000"))
-            why = "decodes Opus at 48000 Hz only";
-        else if (strstr(id, "format=mp3"))
-            why = "reads MP3 only with libsox's mp3 handler";
+            why = "at 48000 Hz only";
         else if (strstr(id, "source=sbd"))
             why = "source=dir";
         if (!want_ok) {
@@ -273,9 +271,9 @@ static void audio_io_cases(const char *python, int want_ok)
             ok++;
         }
     }
-    /* 4 decodes and 2 folder loads pass; Opus 16 kHz, MP3 and 2 packed loads skip */
-    assert_int_equal(ok, want_ok ? 6 : 0);
-    assert_int_equal(skips, want_ok ? 4 : 10);
+    /* 5 decodes and 2 folder loads pass; Opus at 16 kHz and 2 packed loads skip */
+    assert_int_equal(ok, want_ok ? 7 : 0);
+    assert_int_equal(skips, want_ok ? 3 : 10);
     json_decref(doc);
 }
 

@@ -51,19 +51,14 @@ static py_proc proc = {.to = -1, .from = -1};
 /* The worker sets torch.set_num_threads for it as for every torch row, but tests/test_impls.c
  * still holds every impl of an op without a sample rate to one thread */
 #define ONE_ATT "held to one thread until tests/test_impls.c lists it among the threaded impls"
-/* issue 14: torchaudio 0.13's sox_io decodes Opus with libopusfile at 48 kHz only, and
- * reads MP3 only where libsox has its mp3 handler (Debian's libsox-fmt-mp3, not probed) */
+/* issue 14: torchaudio 0.13 decodes Opus through FFmpeg (Debian's libsox has no Opus
+ * handler), which decodes Opus at 48 kHz only */
 static int refuse_ta_decode(const sono_params *p, char *why, size_t n)
 {
-    const char *f = sono_param_str(p, "format", "wav16");
     long long sr = sono_param_int(p, "sample_rate", 44100);
-    if (strcmp(f, "opus") == 0 && sr != 48000)
-        snprintf(why, n, "torchaudio's sox_io decodes Opus at 48000 Hz only, not %lld", sr);
-    else if (strcmp(f, "mp3") == 0)
-        snprintf(why, n, "torchaudio's sox_io reads MP3 only with libsox's mp3 handler "
-                 "(libsox-fmt-mp3), not checked for here");
-    else
+    if (strcmp(sono_param_str(p, "format", "wav16"), "opus") != 0 || sr == 48000)
         return 0;
+    snprintf(why, n, "torchaudio decodes Opus (through FFmpeg) at 48000 Hz only, not %lld", sr);
     return SONO_EUNSUPPORTED;
 }
 
@@ -128,9 +123,9 @@ static const py_def defs[] = {
     {.op = "resample", .impl = "torchaudio", .summary = "torchaudio.functional.resample "
      "(defaults: Hann sinc, 6 zero crossings, rolloff 0.99) on the CPU", .torch = 1,
      .one_thread = "held to one thread like the audio/ and cpu/ resamplers"},
-    {.op = "decode", .impl = "torchaudio", .summary = "torchaudio.load (sox_io): WAV from a "
-     "BytesIO, other formats from a tmpfs path; channels averaged", .torch = 1,
-     .one_thread = "held to one thread like audio/sndfile", .refuse = refuse_ta_decode},
+    {.op = "decode", .impl = "torchaudio", .summary = "torchaudio.load: WAV (libsox) and MP3 "
+     "(FFmpeg) from a BytesIO, FLAC/Ogg (FFmpeg) from a tmpfs path; channels averaged",
+     .torch = 1, .one_thread = "held to one thread like audio/sndfile", .refuse = refuse_ta_decode},
     {.op = "load.batch", .impl = "torch-dataloader", .summary = "torch DataLoader over a "
      "Dataset of the folder's files: torchaudio.load, resample, crop, RMS normalise; "
      "num_workers = threads if threads > 1", .torch = 1, .refuse = refuse_dataloader},

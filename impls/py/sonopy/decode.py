@@ -1,9 +1,10 @@
 """decode.py — py/torchaudio of op decode (issue 14): the in-memory file decoded as a PyTorch
 user would, torchaudio.load, channels averaged to float32 mono. Input layout: harness/ops/
-decode.h (I32 [byte count, format index, the file's bytes]). torchaudio 0.13.1 on Debian
-(sox_io backend) reads a BytesIO only for WAV: its file-object path for FLAC, Ogg and MP3
-goes through FFmpeg, which Debian's build cannot use ("Invalid data found when processing
-input"); so those are loaded from a path, the bytes written once at load to /dev/shm."""
+decode.h (I32 [byte count, format index, the file's bytes]). torchaudio 0.13.1 on Debian:
+its sox_io backend's libsox reads WAV (from a BytesIO too) but has no FLAC, Ogg or MP3
+handler, so torchaudio falls back to FFmpeg for those; FFmpeg reads MP3 from a BytesIO
+(format="mp3") but not FLAC or Ogg ("Invalid data found when processing input"), so those
+are loaded from a path, the bytes written once at load to /dev/shm (tmpfs)."""
 import io
 import os
 import tempfile
@@ -26,13 +27,11 @@ class Decode(TorchImpl):
         self.rate = int(params.get("sample_rate", 44100))
         if self.fmt not in FORMATS:
             raise ValueError("decode: format=%s; one of %s" % (self.fmt, "|".join(FORMATS)))
-        # the plugin's supports() skips these first (refuse_ta_decode); here for direct
-        # requests. sox's Opus reader (libopusfile) decodes at 48 kHz only
+        # the plugin's supports() skips this first (refuse_ta_decode); here for direct
+        # requests. FFmpeg decodes Opus at 48 kHz only
         if self.fmt == "opus" and self.rate != 48000:
-            raise Unsupported("torchaudio %s (sox_io) decodes Opus at 48000 Hz only, not %d"
-                              % (torchaudio.__version__, self.rate))
-        if self.fmt == "mp3" and "mp3" not in torchaudio.utils.sox_utils.list_read_formats():
-            raise Unsupported("torchaudio %s: this libsox reads no MP3" % torchaudio.__version__)
+            raise Unsupported("torchaudio %s decodes Opus (through FFmpeg) at 48000 Hz only, "
+                              "not %d" % (torchaudio.__version__, self.rate))
         self.path = None
 
     def load(self, x):
@@ -50,15 +49,19 @@ class Decode(TorchImpl):
                 f.write(self.bytes)
             how = "torchaudio.load(path) of the file written to tmpfs (%s)" % self.path
         else:
-            how = "torchaudio.load(io.BytesIO(bytes))"
+            how = "torchaudio.load(io.BytesIO(bytes)%s)" % (
+                ", format='mp3'" if self.fmt == "mp3" else "")
         self.summary = "%s, %s, channels averaged to float32 mono; torchaudio %s, backend %s" \
                        % (how, self.fmt, torchaudio.__version__,
                           torchaudio.get_audio_backend())
         self.loaded = True
 
     def call(self):
-        src = self.path if self.path else io.BytesIO(self.bytes)
-        y, self.sr = torchaudio.load(src)
+        if self.path:
+            y, self.sr = torchaudio.load(self.path)
+        else:  # torchaudio hands MP3 file objects to FFmpeg only when told the format
+            y, self.sr = torchaudio.load(io.BytesIO(self.bytes),
+                                         format="mp3" if self.fmt == "mp3" else None)
         self.y = y.mean(dim=0) if y.shape[0] > 1 else y[0]
 
     def result(self):
