@@ -2,7 +2,8 @@
  * our own impls, a deliberately wrong peer FAILs, a Python exception, a segfault and a
  * hang in Python each cost only their case, the results name the Python, numpy and torch
  * versions; with no Python, no numpy or no torch the cases skip with the reason. The codec
- * blocks' torch peers (vq.encode, conv1d, attention) pass the ops' own checks. */
+ * blocks' torch peers (vq.encode, conv1d, attention) pass the ops' own checks, and so do
+ * issue 14's audio I/O peers (decode, load.batch), which skip what they cannot read. */
 #include "cli_util.h"
 
 #define PY_DATA "tests/data/py"
@@ -226,13 +227,78 @@ static void py_torch_nn_no_torch(void **state)
     nn_cases(env, 0);
 }
 
+/* issue 14: py/torchaudio of decode and py/torch-dataloader of load.batch on audio_io.ini
+ * (a 6-clip corpus in this test's own cache): each case passes the op's check against its
+ * float64 reference with its describe saying what ran, or skips with the reason (Opus at
+ * 16 kHz, the packed source); without torch every case skips. */
+static void audio_io_cases(const char *python, int want_ok)
+{
+    char cache[PATH_MAX + 32];
+    snprintf(cache, sizeof cache, "SONO_CACHE_DIR=%s/cache", cl_tmp);
+    const char *set[] = {cache, python, NULL};
+    json_t *doc = py_run(PY_DATA "/audio_io.ini", set, 0);
+    if (!py_available(doc)) {
+        print_message("no Python with numpy: %s\n", cl_str(doc, "env.backends.py.reason"));
+        json_decref(doc);
+        skip();
+    }
+    int torch = cl_get(doc, "env.libs.torch") != NULL;
+    if (want_ok && !torch) {
+        print_message("torch is not installed: the audio I/O peers skip\n");
+        json_decref(doc);
+        skip();
+    }
+    int ok = 0, skips = 0;
+    json_t *cases = cl_get(doc, "cases"), *c;
+    size_t i;
+    json_array_foreach(cases, i, c) {
+        const char *id = cl_str(c, "id");
+        const char *why = NULL;
+        if (strstr(id, "format=opus,sample_rate=16000"))
+            why = "at 48000 Hz only";
+        else if (strstr(id, "source=sbd"))
+            why = "source=dir";
+        if (!want_ok) {
+            py_expect(doc, id, "skip", "torch is not installed");
+            skips++;
+        } else if (why) {
+            py_expect(doc, id, "skip", why);
+            skips++;
+        } else {
+            py_ok_case(doc, id, strcmp(cl_str(c, "op"), "decode") == 0
+                                    ? "torchaudio.load"
+                                    : "torch.utils.data.DataLoader(batch_size=4");
+            ok++;
+        }
+    }
+    /* 5 decodes and 2 folder loads pass; Opus at 16 kHz and 2 packed loads skip */
+    assert_int_equal(ok, want_ok ? 7 : 0);
+    assert_int_equal(skips, want_ok ? 3 : 10);
+    json_decref(doc);
+}
+
+static void py_torch_audio_io(void **state)
+{
+    (void)state;
+    audio_io_cases(NULL, 1);
+}
+
+static void py_torch_audio_io_no_torch(void **state)
+{
+    (void)state;
+    char env[PATH_MAX + 32];
+    snprintf(env, sizeof env, "SONO_PYTHON=%s/" PY_DATA "/python-notorch", cl_root);
+    audio_io_cases(env, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(py_planted),   cmocka_unit_test(py_no_planted_by_default),
         cmocka_unit_test(py_no_python), cmocka_unit_test(py_no_numpy),
         cmocka_unit_test(py_no_torch),  cmocka_unit_test(py_torch_nn),
-        cmocka_unit_test(py_torch_nn_no_torch),
+        cmocka_unit_test(py_torch_nn_no_torch), cmocka_unit_test(py_torch_audio_io),
+        cmocka_unit_test(py_torch_audio_io_no_torch),
     };
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
 }

@@ -16,6 +16,8 @@ typedef struct py_def {
     int torch;        /* needs torch */
     const char *one_thread; /* why threads=1 only, or NULL when threads are honoured */
     int test;         /* planted failure: registered with SONO_PY_TEST_IMPLS=1 only */
+    /* issue 14: params this impl refuses (a skip with the reason), or NULL */
+    int (*refuse)(const sono_params *p, char *why, size_t n);
 } py_def;
 
 typedef struct state {
@@ -49,6 +51,28 @@ static py_proc proc = {.to = -1, .from = -1};
 /* The worker sets torch.set_num_threads for it as for every torch row, but tests/test_impls.c
  * still holds every impl of an op without a sample rate to one thread */
 #define ONE_ATT "held to one thread until tests/test_impls.c lists it among the threaded impls"
+/* issue 14: torchaudio 0.13 decodes Opus through FFmpeg (Debian's libsox has no Opus
+ * handler), which decodes Opus at 48 kHz only */
+static int refuse_ta_decode(const sono_params *p, char *why, size_t n)
+{
+    long long sr = sono_param_int(p, "sample_rate", 44100);
+    if (strcmp(sono_param_str(p, "format", "wav16"), "opus") != 0 || sr == 48000)
+        return 0;
+    snprintf(why, n, "torchaudio decodes Opus (through FFmpeg) at 48000 Hz only, not %lld", sr);
+    return SONO_EUNSUPPORTED;
+}
+
+/* issue 14: the DataLoader peer is a Dataset over a folder of files */
+static int refuse_dataloader(const sono_params *p, char *why, size_t n)
+{
+    const char *s = sono_param_str(p, "source", "dir");
+    if (strcmp(s, "dir") == 0)
+        return 0;
+    snprintf(why, n, "source=%s: the DataLoader peer reads a folder of files (source=dir) "
+             "only", s);
+    return SONO_EUNSUPPORTED;
+}
+
 static const py_def defs[] = {
     {.op = "fft", .impl = "numpy", .summary = NP_FFT, .one_thread = ONE_NP},
     {.op = "rfft", .impl = "numpy", .summary = NP_FFT, .one_thread = ONE_NP},
@@ -99,6 +123,12 @@ static const py_def defs[] = {
     {.op = "resample", .impl = "torchaudio", .summary = "torchaudio.functional.resample "
      "(defaults: Hann sinc, 6 zero crossings, rolloff 0.99) on the CPU", .torch = 1,
      .one_thread = "held to one thread like the audio/ and cpu/ resamplers"},
+    {.op = "decode", .impl = "torchaudio", .summary = "torchaudio.load: WAV (libsox) and MP3 "
+     "(FFmpeg) from a BytesIO, FLAC/Ogg (FFmpeg) from a tmpfs path; channels averaged",
+     .torch = 1, .one_thread = "held to one thread like audio/sndfile", .refuse = refuse_ta_decode},
+    {.op = "load.batch", .impl = "torch-dataloader", .summary = "torch DataLoader over a "
+     "Dataset of the folder's files: torchaudio.load, resample, crop, RMS normalise; "
+     "num_workers = threads if threads > 1", .torch = 1, .refuse = refuse_dataloader},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
@@ -145,6 +175,8 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
                  "(python3-threadpoolctl)", threads);
         return SONO_EUNSUPPORTED;
     }
+    if (d->refuse)
+        return d->refuse(p, why, n);
     return 0;
 }
 

@@ -71,9 +71,17 @@ def impl_class(name, op):
             from sonopy import ops_torch as mod
         except ImportError as e:
             raise Unsupported("%s: %s" % (name, e))
-    elif name == "torchaudio":  # issue 14: resample peer
+    elif name == "torchaudio":  # issue 14: resample and decode peers
         try:
-            from sonopy import resample as mod
+            if op == "decode":
+                from sonopy import decode as mod
+            else:
+                from sonopy import resample as mod
+        except ImportError as e:
+            raise Unsupported("%s: %s" % (name, e))
+    elif name == "torch-dataloader":  # issue 14: load.batch peer
+        try:
+            from sonopy import dataloader as mod
         except ImportError as e:
             raise Unsupported("%s: %s" % (name, e))
     elif name.startswith("test-") and os.environ.get("SONO_PY_TEST_IMPLS") == "1":
