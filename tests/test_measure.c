@@ -147,8 +147,10 @@ static void me_min_time_holds_back_convergence(void **state)
     sono_measurement m;
     assert_int_equal(sono_measure(&d, me_nop, NULL, &cfg, NULL, NULL, NULL, &m, NULL), 0);
     assert_string_equal(m.stop, "converged");
-    /* converged after 10 samples (~10 ms) but held until 50 ms of sampling */
-    assert_true(m.nsamples >= 40);
+    /* a quiet stream converges after min_samples (~10 ms of 1 ms sleeps) but is held
+     * until 50 ms of sampling. How many samples fit in 50 ms depends on how long the
+     * sleeps really take on a loaded machine, so only the hold itself is asserted. */
+    assert_true(m.nsamples >= cfg.min_samples);
     assert_true(m.elapsed_s >= 0.05);
     sono_measurement_free(&m);
 }
