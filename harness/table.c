@@ -19,6 +19,8 @@ typedef struct row {
     char qnote[64];
     int stream;           /* a streaming case: the figures below replace median and CI */
     double p50, p99, pmax, e2e_ms;
+    int io;               /* audio I/O (decode, resample, load.batch): hours of audio/s */
+    char bottleneck[32];  /* load.batch's slowest stage, from its describe */
     long long misses, chunks;
 } row;
 
@@ -96,6 +98,17 @@ int sono_table_add(sono_table *t, const sono_case *c, const json_t *rec)
     r->si_sdr = json_is_number(sd) ? json_number_value(sd) : NAN;
     const char *qn = json_string_value(json_object_get(q, "note"));
     snprintf(r->qnote, sizeof r->qnote, "%s", qn ? qn : "");
+    /* Input pipelines are judged in hours of audio per second and by their slowest stage
+     * (issue 14); the impl's describe names it as "bottleneck: <stage>;". */
+    r->io = strcmp(c->op->name, "decode") == 0 || strcmp(c->op->name, "resample") == 0 ||
+            strncmp(c->op->name, "load.", 5) == 0;
+    const char *desc = json_string_value(json_object_get(rec, "describe"));
+    const char *bn = desc ? strstr(desc, "bottleneck: ") : NULL;
+    if (bn) {
+        bn += strlen("bottleneck: ");
+        size_t len = strcspn(bn, ";,");
+        snprintf(r->bottleneck, sizeof r->bottleneck, "%.*s", (int)(len < 31 ? len : 31), bn);
+    }
     const json_t *st = json_object_get(rec, "stream");
     if (st || sono_stream_wanted(&c->p)) { /* a skipped or failed stream still goes there */
         r->stream = 1;
@@ -176,6 +189,8 @@ void sono_table_print(const sono_table *t, FILE *f)
                         "median", "+-CI", "GFLOP/s", "GB/s", "roof%", "x realtime", "rel.err");
             if (quality)
                 fprintf(f, "%7s  %9s  ", "kbps", "SI-SDR dB");
+            if (r->io)
+                fprintf(f, "%10s  %-10s  ", "h audio/s", "bottleneck");
             fprintf(f, "status\n");
         }
         char med[32] = "-", ci[32] = "-", gf[32] = "-", gb[32] = "-", xr[32] = "-", err[32] = "-";
@@ -214,6 +229,12 @@ void sono_table_print(const sono_table *t, FILE *f)
             else if (r->has_q && r->qnote[0]) /* say why, e.g. random weights */
                 snprintf(sd, sizeof sd, "n/a");
             fprintf(f, "%7s  %9s  ", kb, sd);
+        }
+        if (r->io) {
+            char h[32] = "-";
+            if (r->measured && r->xrt > 0)
+                snprintf(h, sizeof h, r->xrt / 3600.0 >= 10 ? "%.0f" : "%.3g", r->xrt / 3600.0);
+            fprintf(f, "%10s  %-10s  ", h, r->bottleneck[0] ? r->bottleneck : "-");
         }
         const char *why = r->note[0] ? r->note : r->has_q && !isfinite(r->si_sdr) ? r->qnote : "";
         fprintf(f, "%s%s%s\n", r->status, why[0] ? ": " : "", why);

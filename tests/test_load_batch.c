@@ -130,6 +130,34 @@ static void user_folder_and_bad_inputs(void **state)
     assert_int_not_equal(r.code, 0);
     assert_non_null(strstr(r.err, "format=flac"));
     cl_free(&r);
+    /* the run's table reads in hours of audio per second and names the slowest stage */
+    char suite[PATH_MAX + 16];
+    snprintf(suite, sizeof suite, "%s/lb.ini", cl_tmp);
+    FILE *f = fopen(suite, "w");
+    assert_non_null(f);
+    fprintf(f, "[suite]\ninputs = %s/flac/\nbudget_s = 0.05\nwarmup_s = 0\nmin_time_s = 0\n"
+            "min_samples = 3\n\n[lb]\nop = load.batch\nimpls = dataload/threads\n"
+            "batch = 2\nbatches = 1\ncrop_s = 0.5\nclips = 3\n", dir);
+    fclose(f);
+    char out[PATH_MAX + 16];
+    snprintf(out, sizeof out, "%s/lb.json", cl_tmp);
+    cl_h(&r, NULL, "run", suite, "--out", out, NULL);
+    cl_expect_code(&r, 0);
+    char line[1024];
+    assert_true(cl_line_with(r.out, line, sizeof line, "h audio/s", "bottleneck"));
+    assert_true(cl_line_with(r.out, line, sizeof line, "dataload/threads", "OK"));
+    int named = 0; /* the bottleneck column, just before the status, names a stage */
+    const char *stages[] = {"read", "decode", "resample", "crop+normalise"};
+    for (int i = 0; i < 4; i++)
+        for (const char *at = strstr(line, stages[i]); at; at = strstr(at + 1, stages[i])) {
+            const char *q = at + strlen(stages[i]);
+            while (*q == ' ')
+                q++;
+            named |= strncmp(q, "OK", 2) == 0;
+        }
+    if (!named)
+        fail_msg("no bottleneck stage before the status in the table's row: %s", line);
+    cl_free(&r);
 }
 
 int main(void)
