@@ -16,6 +16,10 @@ typedef struct sono_param_spec {
     const char *sdflt;
     const char *choices;  /* SONO_PSTR: "a|b|c" */
     const char *help;
+    /* Added after case ids with this op were published: the param appears in a case id
+     * only when it is not at its default, so ids of older results files still match (as
+     * the common params always do). */
+    int late;
 } sono_param_spec;
 
 typedef struct sono_cost {

@@ -201,22 +201,28 @@ static void format_one(const sono_param *v, char *buf, size_t n, size_t *len)
     *len += w > 0 ? (size_t)w : 0;
 }
 
+static int at_default(const sono_param_spec *s, const sono_param *v)
+{
+    return !v || (s->type == SONO_PINT && v->i == s->idflt) ||
+           (s->type == SONO_PREAL && v->r == s->rdflt) ||
+           (s->type == SONO_PSTR && strcmp(v->s, s->sdflt ? s->sdflt : "") == 0);
+}
+
+/* An op's own params always (so an id says the whole problem), except `late` ones at
+ * their default; common params only when set. */
 void sono_params_format(const sono_op *op, const sono_params *p, char *buf, size_t n)
 {
     size_t len = 0;
     buf[0] = 0;
     for (int i = 0; i < op->nparams; i++) {
         const sono_param *v = sono_param_find(p, op->params[i].name);
-        if (v)
+        if (v && !(op->params[i].late && at_default(&op->params[i], v)))
             format_one(v, buf, n, &len);
     }
     for (int i = 0; i < sono_ncommon_params; i++) {
         const sono_param_spec *s = &sono_common_params[i];
         const sono_param *v = sono_param_find(p, s->name);
-        int dflt = !v || (s->type == SONO_PINT && v->i == s->idflt) ||
-                   (s->type == SONO_PREAL && v->r == s->rdflt) ||
-                   (s->type == SONO_PSTR && strcmp(v->s, s->sdflt ? s->sdflt : "") == 0);
-        if (!dflt)
+        if (!at_default(s, v))
             format_one(v, buf, n, &len);
     }
 }

@@ -35,9 +35,11 @@ static const sono_param_spec params[] = {
     /* issue 12 (streaming): sliding-window attention and the token rate of a stream */
     {.name = "window", .type = SONO_PINT, .imin = 0, .imax = 1 << 20, .idflt = 0,
      .help = "sliding window: query i attends to keys j in (i - window, i]; 0: unlimited "
-             "(needs causal=1 when > 0)"},
+             "(needs causal=1 when > 0)",
+     .late = 1},
     {.name = "token_rate", .type = SONO_PREAL, .rmin = 0.1, .rmax = 1e6, .rdflt = 12.5,
-     .help = "tokens per second of audio when streamed (12.5: Mimi/Moshi's frame rate)"},
+     .help = "tokens per second of audio when streamed (12.5: Mimi/Moshi's frame rate)",
+     .late = 1},
 };
 
 typedef struct dims {
