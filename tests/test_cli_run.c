@@ -335,6 +335,18 @@ static void cl_run_unsupported_skips(void **state)
     assert_non_null(strstr(r.out, "0 ok, 0 fail, 1 skip, 0 error"));
     json_decref(doc);
     cl_free(&r);
+
+    /* a dry run already says so: the impl's supports() is asked (it is pure) */
+    cl_h(&r, NULL, "run", CL_DATA "/pow2.ini", "--dry-run", NULL);
+    cl_expect_code(&r, 0);
+    const char *line = strstr(r.out, "fft/cpu/radix2/n=480,batch=1/noise  (skip: ");
+    assert_non_null(line);
+    const char *eol = strchr(line, '\n');
+    assert_non_null(eol);
+    char text[512];
+    snprintf(text, sizeof text, "%.*s", (int)(eol - line), line);
+    assert_non_null(strstr(text, "power of two"));
+    cl_free(&r);
 }
 
 /* ---- run: filter, dry run, default output, bad suites ---------------------------------- */

@@ -129,9 +129,20 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
                 shard.suite_expected_s);
     }
     if (dry) {
-        for (int i = 0; i < plan.ncases; i++)
-            printf("%s%s%s\n", plan.cases[i].id, plan.cases[i].skip[0] ? "  (skip: " : "",
-                   plan.cases[i].skip[0] ? "backend unavailable)" : "");
+        /* supports() is pure (sono.h), so a dry run can say which cases the impl itself
+         * would refuse here (py/torch-cuda on a machine without a GPU), not only which
+         * backends are unavailable. */
+        for (int i = 0; i < plan.ncases; i++) {
+            const sono_case *c = &plan.cases[i];
+            char why[256] = "";
+            if (c->skip[0])
+                snprintf(why, sizeof why, "backend unavailable");
+            else if (c->impl->impl->supports &&
+                     c->impl->impl->supports(c->impl->impl->ctx, &c->p, why, sizeof why) != 0 &&
+                     !why[0])
+                snprintf(why, sizeof why, "unsupported (no reason given)");
+            printf("%s%s%s%s\n", c->id, why[0] ? "  (skip: " : "", why, why[0] ? ")" : "");
+        }
         sono_shard_free(&shard);
         sono_plan_free(&plan);
         return SONO_EXIT_OK;
