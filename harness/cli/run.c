@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "casedev.h" /* issue 10 */
 #include "cli.h"
 #include "env.h"
 #include "paths.h"
@@ -55,6 +56,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
 {
     const char *suite = NULL, *filter = NULL, *out_arg = NULL, *shard_arg = NULL;
     const char *inputs[64];
+    const char *device = NULL; /* issue 10 */
     int dry = 0, quiet = 0, profile = 0, ninputs = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc)
@@ -76,6 +78,8 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             quiet = 1;
         else if (strcmp(argv[i], "--profile") == 0)
             profile = 1;
+        else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) /* issue 10 */
+            device = argv[++i];
         else if (argv[i][0] == '-' || suite) {
             fprintf(stderr, "harness run: unexpected argument '%s'; see harness help run\n",
                     argv[i]);
@@ -101,6 +105,12 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         return SONO_EXIT_USAGE;
     }
     if (ninputs && set_inputs(&plan, inputs, ninputs)) {
+        sono_plan_free(&plan);
+        return SONO_EXIT_USAGE;
+    }
+    /* issue 10: before the filter, so ids with device=NAME are what it matches */
+    if (device && sono_plan_set_device(R, &plan, device, &err) < 0) {
+        fprintf(stderr, "harness run: --device %s: %s\n", device, err.msg);
         sono_plan_free(&plan);
         return SONO_EXIT_USAGE;
     }
@@ -130,8 +140,11 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     }
     if (dry) {
         for (int i = 0; i < plan.ncases; i++)
-            printf("%s%s%s\n", plan.cases[i].id, plan.cases[i].skip[0] ? "  (skip: " : "",
-                   plan.cases[i].skip[0] ? "backend unavailable)" : "");
+            printf("%s%s%s%s\n", plan.cases[i].id, plan.cases[i].skip[0] ? "  (skip: " : "",
+                   !plan.cases[i].skip[0]                               ? ""
+                   : strncmp(plan.cases[i].skip, "backend ", 8) == 0 ? "backend unavailable"
+                                                                        : plan.cases[i].skip,
+                   plan.cases[i].skip[0] ? ")" : ""); /* issue 10: device skips say why */
         sono_shard_free(&shard);
         sono_plan_free(&plan);
         return SONO_EXIT_OK;
