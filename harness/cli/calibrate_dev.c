@@ -104,10 +104,10 @@ int cal_dev_entry(const cal_dev *d, const char *measured, json_t *details, sono_
 {
     sono_cal_device e = {.gflops = d->gflops, .gbps = d->gbps, .details = details};
     snprintf(e.device, sizeof e.device, "%s", d->dev->name);
-    /* the GPU's name is the description's first field */
-    size_t len = strcspn(d->gpu, ";");
-    snprintf(e.name, sizeof e.name, "%.*s", (int)len, d->gpu[0] ? d->gpu : d->dev->name);
-    if (!d->gpu[0])
+    /* the GPU's name is the description's first field; without one, the device's name */
+    if (d->gpu[0])
+        snprintf(e.name, sizeof e.name, "%.*s", (int)strcspn(d->gpu, ";"), d->gpu);
+    else
         snprintf(e.name, sizeof e.name, "%s", d->dev->name);
     snprintf(e.measured, sizeof e.measured, "%s", measured);
     return sono_calibration_set_device(cal, &e);
