@@ -47,6 +47,24 @@ if [ "$gpu" != no-gpu ]; then
     fi
 fi
 
+# issue 10: calibrate first (CPU, then each GPU: D2D copy bandwidth, cuBLAS SGEMM peak), so
+# the suites below report every GPU case's percent of its GPU's roofline. SONO_CALIBRATION
+# points run at this file; a failed calibration fails the check but the suites still run.
+cal="results/reference/${slug}-${day}-calibration.json"
+echo "device-check: harness calibrate -> $cal"
+bin/harness calibrate --out "$cal" --quiet > /tmp/device-calibrate.log 2>&1 || status=1
+cat /tmp/device-calibrate.log
+grep -q '^  cuda:0 ' /tmp/device-calibrate.log ||
+    { [ "$gpu" = no-gpu ] || { echo "device-check: FAIL: no cuda:0 calibration" >&2; status=1; }; }
+export SONO_CALIBRATION="$cal"
+# issue 10: the second GPU, when there is one, runs the cuda cases of the GPU suite too
+ngpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | wc -l)
+if [ "${ngpu:-0}" -gt 1 ]; then
+    bin/harness run suites/gpu --device cuda:1 --filter 'copy/*' \
+        --out "${out%.json}-cuda1.json" --quiet > /tmp/device-cuda1.log 2>&1 || status=1
+    tail -n 10 /tmp/device-cuda1.log
+fi
+
 suite=suites/gpu
 [ -d "$suite" ] || suite=suites/quick
 bin/harness run "$suite" --out "$out" --quiet > /tmp/device-suite.log 2>&1 || status=1

@@ -28,6 +28,40 @@ void sono_calibration_free(sono_calibration *cal)
         return;
     json_decref(cal->details);
     cal->details = NULL;
+    for (int i = 0; i < cal->ndevices; i++) {
+        json_decref(cal->devices[i].details);
+        cal->devices[i].details = NULL;
+    }
+    cal->ndevices = 0;
+}
+
+int sono_calibration_set_device(sono_calibration *cal, const sono_cal_device *d)
+{
+    if (!d->device[0]) {
+        json_decref(d->details);
+        return SONO_EINVAL;
+    }
+    int i = 0;
+    while (i < cal->ndevices && strcmp(cal->devices[i].device, d->device) != 0)
+        i++;
+    if (i == cal->ndevices) {
+        if (cal->ndevices == SONO_CAL_MAX_DEVICES) {
+            json_decref(d->details);
+            return SONO_ENOMEM;
+        }
+        cal->ndevices++;
+    } else
+        json_decref(cal->devices[i].details);
+    cal->devices[i] = *d;
+    return 0;
+}
+
+const sono_cal_device *sono_calibration_device(const sono_calibration *cal, const char *name)
+{
+    for (int i = 0; cal && name && i < cal->ndevices; i++)
+        if (strcmp(cal->devices[i].device, name) == 0)
+            return &cal->devices[i];
+    return NULL;
 }
 
 int sono_calibration_set(sono_calibration *cal, int threads, double gflops, double gbps)
@@ -57,9 +91,23 @@ json_t *sono_calibration_json(const sono_calibration *cal)
         json_object_set_new(th, key, json_pack("{s:f, s:f}", "gflops", cal->points[i].gflops,
                                                "gbps", cal->points[i].gbps));
     }
-    return json_pack("{s:s, s:s, s:o, s:o}", "measured", cal->measured, "cpu", cal->cpu,
-                     "threads", th, "details",
-                     cal->details ? json_deep_copy(cal->details) : json_object());
+    json_t *e = json_pack("{s:s, s:s, s:o, s:o}", "measured", cal->measured, "cpu", cal->cpu,
+                          "threads", th, "details",
+                          cal->details ? json_deep_copy(cal->details) : json_object());
+    if (cal->ndevices > 0) { /* issue 10; absent when none, as in older files */
+        json_t *devs = json_object();
+        for (int i = 0; i < cal->ndevices; i++) {
+            const sono_cal_device *d = &cal->devices[i];
+            json_object_set_new(devs, d->device,
+                                json_pack("{s:s, s:s, s:f, s:f, s:o}", "name", d->name,
+                                          "measured", d->measured, "gflops", d->gflops,
+                                          "gbps", d->gbps, "details",
+                                          d->details ? json_deep_copy(d->details)
+                                                     : json_object()));
+        }
+        json_object_set_new(e, "devices", devs);
+    }
+    return e;
 }
 
 /* The whole document, checked down to "hosts". *doc NULL (and 0) when the file does not
@@ -106,6 +154,41 @@ static int parse_threads(const char *key)
     return (int)v;
 }
 
+/* issue 10: the optional "devices" object of a host entry. */
+static int parse_devices(const char *path, const char *host, json_t *devs, sono_calibration *cal,
+                         sono_error *err)
+{
+    const char *key;
+    json_t *v;
+    if (!devs)
+        return 0;
+    if (!json_is_object(devs))
+        return sono_fail(err, SONO_EPARSE, "%s: host \"%s\": \"devices\" must be an object "
+                         "of device name -> entry", path, host);
+    json_object_foreach(devs, key, v) {
+        const char *name = json_string_value(json_object_get(v, "name"));
+        const char *measured = json_string_value(json_object_get(v, "measured"));
+        json_t *gf = json_object_get(v, "gflops"), *bw = json_object_get(v, "gbps");
+        json_t *details = json_object_get(v, "details");
+        if (!*key || strlen(key) >= sizeof cal->devices[0].device || !name || !measured ||
+            !json_is_number(gf) || !json_is_number(bw) || !(json_number_value(gf) >= 0) ||
+            !(json_number_value(bw) >= 0) || (details && !json_is_object(details)))
+            return sono_fail(err, SONO_EPARSE, "%s: host \"%s\", device \"%s\": expected "
+                             "strings \"name\" and \"measured\", numbers \"gflops\" and "
+                             "\"gbps\" >= 0 and an optional object \"details\"", path, host,
+                             key);
+        sono_cal_device d = {.gflops = json_number_value(gf), .gbps = json_number_value(bw),
+                             .details = details ? json_incref(details) : NULL};
+        snprintf(d.device, sizeof d.device, "%s", key);
+        snprintf(d.name, sizeof d.name, "%s", name);
+        snprintf(d.measured, sizeof d.measured, "%s", measured);
+        if (sono_calibration_set_device(cal, &d))
+            return sono_fail(err, SONO_EPARSE, "%s: host \"%s\": more than %d devices", path,
+                             host, SONO_CAL_MAX_DEVICES);
+    }
+    return 0;
+}
+
 static int parse_entry(const char *path, const char *host, json_t *e, sono_calibration *cal,
                        sono_error *err)
 {
@@ -135,7 +218,7 @@ static int parse_entry(const char *path, const char *host, json_t *e, sono_calib
                              path, host, SONO_CAL_MAX_POINTS);
     }
     cal->details = details ? json_incref(details) : NULL;
-    return 0;
+    return parse_devices(path, host, json_object_get(e, "devices"), cal, err);
 }
 
 int sono_calibration_load(const char *path, const char *host, sono_calibration *cal,
@@ -216,6 +299,26 @@ int sono_calibration_store(const char *path, const sono_calibration *cal, sono_e
     return rc;
 }
 
+/* min(peak, flops/bytes x bandwidth): 0 when a figure it needs is not positive. */
+static double bound(double peak, double gbps, double flops, double bytes)
+{
+    if (!(flops > 0) || !(peak > 0))
+        return 0;
+    if (!(bytes > 0))
+        return peak;
+    if (!(gbps > 0))
+        return 0;
+    double mem = flops / bytes * gbps; /* flop/byte x 1e9 byte/s = GFLOP/s */
+    return mem < peak ? mem : peak;
+}
+
+double sono_roofline_bound_device(const sono_calibration *cal, const char *device,
+                                  double flops, double bytes)
+{
+    const sono_cal_device *d = sono_calibration_device(cal, device);
+    return d ? bound(d->gflops, d->gbps, flops, bytes) : 0;
+}
+
 double sono_roofline_bound_gflops(const sono_calibration *cal, int threads, double flops,
                                   double bytes)
 {
@@ -225,12 +328,5 @@ double sono_roofline_bound_gflops(const sono_calibration *cal, int threads, doub
     for (int i = 0; i < cal->npoints; i++)
         if (cal->points[i].threads <= threads)
             at = &cal->points[i]; /* ascending: the last one is the largest */
-    if (!at || !(at->gflops > 0))
-        return 0;
-    if (!(bytes > 0))
-        return at->gflops;
-    if (!(at->gbps > 0))
-        return 0;
-    double mem = flops / bytes * at->gbps; /* flop/byte x 1e9 byte/s = GFLOP/s */
-    return mem < at->gflops ? mem : at->gflops;
+    return at ? bound(at->gflops, at->gbps, flops, bytes) : 0;
 }

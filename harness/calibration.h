@@ -10,6 +10,7 @@
 
 #define SONO_CALIBRATION_SCHEMA "sonobench.calibration/1"
 #define SONO_CAL_MAX_POINTS 32
+#define SONO_CAL_MAX_DEVICES 16 /* issue 10: GPUs of one host */
 
 /* The ceilings measured with `threads` threads. */
 typedef struct sono_cal_point {
@@ -18,10 +19,22 @@ typedef struct sono_cal_point {
     double gbps;   /* sustained GB/s, 1e9 bytes/s (STREAM triad) */
 } sono_cal_point;
 
+/* issue 10: the ceilings of one non-cpu device (cuda:0): peak GFLOP/s from its SGEMM,
+ * GB/s from its device-to-device copy (read + write counted). */
+typedef struct sono_cal_device {
+    char device[64];   /* "cuda:0" */
+    char name[256];    /* "NVIDIA H100 80GB HBM3" */
+    char measured[32]; /* UTC, ISO 8601 */
+    double gflops, gbps;
+    json_t *details;   /* owned (may be NULL) */
+} sono_cal_device;
+
 /* One host's entry:
  *   {"measured": UTC, "cpu": model, "threads": {"1": {"gflops", "gbps"}, ...},
- *    "details": {...}}
- * under "hosts" of {"schema": SONO_CALIBRATION_SCHEMA, "hosts": {...}}. */
+ *    "details": {...},
+ *    "devices": {"cuda:0": {"name", "measured", "gflops", "gbps", "details"}}}
+ * under "hosts" of {"schema": SONO_CALIBRATION_SCHEMA, "hosts": {...}}. "devices" is
+ * optional (files written before issue 10 have none) and written only when non-empty. */
 typedef struct sono_calibration {
     char host[256];
     char measured[32]; /* UTC, ISO 8601 */
@@ -29,6 +42,8 @@ typedef struct sono_calibration {
     int npoints;
     sono_cal_point points[SONO_CAL_MAX_POINTS]; /* ascending threads, each once */
     json_t *details; /* owned (may be NULL): sizes, raw figures, library versions */
+    int ndevices;    /* issue 10 */
+    sono_cal_device devices[SONO_CAL_MAX_DEVICES];
 } sono_calibration;
 
 /* The file to use: $SONO_CALIBRATION if set and non-empty, else
@@ -52,6 +67,12 @@ void sono_calibration_free(sono_calibration *cal);
 /* Set (or replace) the ceilings for a thread count, keeping points sorted. */
 int sono_calibration_set(sono_calibration *cal, int threads, double gflops, double gbps);
 
+/* issue 10: set (or replace) a device's entry by d->device; cal takes d->details.
+ * SONO_EINVAL without a name, SONO_ENOMEM past SONO_CAL_MAX_DEVICES (details freed). */
+int sono_calibration_set_device(sono_calibration *cal, const sono_cal_device *d);
+/* The entry of device name, or NULL. */
+const sono_cal_device *sono_calibration_device(const sono_calibration *cal, const char *name);
+
 /* The host's entry as it appears in the file (new reference), for a results env. */
 json_t *sono_calibration_json(const sono_calibration *cal);
 
@@ -63,5 +84,10 @@ json_t *sono_calibration_json(const sono_calibration *cal);
  * flops <= 0, no entry at or below threads, or the entry lacks a positive figure. */
 double sono_roofline_bound_gflops(const sono_calibration *cal, int threads, double flops,
                                   double bytes);
+
+/* issue 10: the same bound from a device's entry (a case on cuda:1 against cuda:1's
+ * SGEMM peak and copy bandwidth); 0 when cal has no entry for it or a figure is missing. */
+double sono_roofline_bound_device(const sono_calibration *cal, const char *device,
+                                  double flops, double bytes);
 
 #endif

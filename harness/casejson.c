@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "casedev.h"
 #include "params.h"
 #include "results.h"
 
@@ -74,6 +75,7 @@ int sono_case_from_json(const json_t *j, const sono_reg *R, sono_plan *plan, son
         c->p.count++;
     }
     sono_params_format(c->op, &c->p, c->params_text, sizeof c->params_text);
+    sono_case_resolve_device(R, c); /* issue 10: the worker times on the case's device */
     sono_input_spec spec;
     int rc = sono_input_parse(input, ".", &spec, err);
     if (rc)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "casedev.h"
 #include "counters.h"
 #include "evict.h"
 #include "params.h"
@@ -224,15 +225,15 @@ static int offline_case(const sono_case *c, sono_executor *k, int cold,
     rec->load_ns = now_ns() - t0;
     rec->load_bytes = (double)k->in.nbytes;
     if (!rc)
-        rc = sono_measure(c->impl->dev, im->run, st, &c->cfg, cold ? evict : NULL, k->evict,
-                          stop, &rec->m, err);
+        rc = sono_measure(sono_case_device(c), im->run, st, &c->cfg, cold ? evict : NULL,
+                          k->evict, stop, &rec->m, err);
     if (rc == SONO_EINTR) {
         im->teardown(st);
         return SONO_EINTR;
     }
     if (!rc) {
         rec->measured = 1;
-        rec->counters = count_pass(k, c->impl->dev, im, st, &rec->m);
+        rec->counters = count_pass(k, sono_case_device(c), im, st, &rec->m);
         t0 = now_ns();
         rc = im->store(st, out, err);
         rec->store_ns = now_ns() - t0;
@@ -240,7 +241,7 @@ static int offline_case(const sono_case *c, sono_executor *k, int cold,
     }
     if (!rc && im->describe)
         im->describe(st, rec->describe, sizeof rec->describe);
-    device_json(c->impl->dev, rec);
+    device_json(sono_case_device(c), rec);
     rec->workspace_bytes = im->workspace ? (double)im->workspace(st) : -1;
     im->teardown(st);
     return rc;
@@ -304,7 +305,7 @@ static int stream_case(const sono_case *c, sono_executor *k, const sono_stream_s
         rec->workspace_bytes = im->workspace ? (double)im->workspace(st) : -1;
     }
     if (rc != SONO_EINTR)
-        device_json(c->impl->dev, rec);
+        device_json(sono_case_device(c), rec);
     im->teardown(st);
     sono_buf_free(&work);
     return rc;
@@ -355,7 +356,7 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
     strftime(rec->started, sizeof rec->started, "%Y-%m-%dT%H:%M:%SZ", &tm);
     rec->c = c;
     rec->input = plan->inputs[c->input].name;
-    rec->device = c->impl ? c->impl->dev->name : NULL;
+    rec->device = c->impl ? sono_case_device(c)->name : NULL;
     if (c->skip[0]) {
         set_status(rec, "skip", c->skip);
         return 0;
@@ -425,7 +426,7 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
         return 0;
     }
     reset_peak_rss();
-    const sono_device *dev = c->impl->dev;
+    const sono_device *dev = sono_case_device(c);
     if (dev->case_begin)
         dev->case_begin(dev, c->id);
     sono_buf off = {0};

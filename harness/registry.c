@@ -32,6 +32,7 @@ int sono_reg_init(sono_reg *R, sono_error *err)
 {
     (void)err;
     memset(R, 0, sizeof *R);
+    R->device_backend[R->ndevices] = -1;
     R->devices[R->ndevices++] = sono_cpu_device();
     return 0;
 }
@@ -52,6 +53,12 @@ const sono_device *sono_reg_device(const sono_reg *R, const char *name)
         if (strcmp(R->devices[i]->name, name) == 0)
             return R->devices[i];
     return NULL;
+}
+
+const sono_backend *sono_reg_device_backend(const sono_reg *R, int i)
+{
+    int b = i >= 0 && i < R->ndevices ? R->device_backend[i] : -1;
+    return b >= 0 ? &R->backends[b] : NULL;
 }
 
 const sono_backend *sono_reg_backend(const sono_reg *R, const char *name)
@@ -119,6 +126,7 @@ static int add_device(sono_registry *r, const sono_device *dev)
         return SONO_EINVAL;
     if (sono_reg_device(L->R, dev->name) || L->R->ndevices >= SONO_MAX_DEVICES)
         return SONO_EINVAL;
+    L->R->device_backend[L->R->ndevices] = L->backend;
     L->R->devices[L->R->ndevices++] = dev;
     return 0;
 }

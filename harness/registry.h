@@ -34,6 +34,7 @@ typedef struct sono_reg {
     int nimpls;
     const sono_device *devices[SONO_MAX_DEVICES];
     int ndevices;
+    int device_backend[SONO_MAX_DEVICES]; /* issue 10: who registered it; -1: the core */
 } sono_reg;
 
 /* Registers the cpu device. */
@@ -50,6 +51,8 @@ int sono_reg_load_plugin(sono_reg *R, const char *path);
 const sono_backend *sono_reg_backend(const sono_reg *R, const char *name);
 const sono_backend *sono_reg_backend_of(const sono_reg *R, const sono_impl_entry *e);
 const sono_device *sono_reg_device(const sono_reg *R, const char *name);
+/* issue 10: the backend that registered device i, or NULL for the core's cpu. */
+const sono_backend *sono_reg_device_backend(const sono_reg *R, int i);
 
 /* The impl of op named name: "backend/impl", or "impl" alone when only one backend has
  * an impl of that name for op. NULL with the reason in err when none or ambiguous. */

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "casedev.h"
 #include "casejson.h"
 #include "worker.h"
 
@@ -42,7 +43,7 @@ static json_t *lost_record(const sono_plan *plan, const sono_case *c, const char
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:s}, s:s, s:s}", "id", c->id, "op",
                      c->op->name, "impl", c->impl_name, "device",
-                     c->impl ? c->impl->dev->name : "", "params", sono_params_json(&c->p),
+                     c->impl ? sono_case_device(c)->name : "", "params", sono_params_json(&c->p),
                      "input", "name", plan->inputs[c->input].name, "status", status,
                      "message", why);
 }
@@ -50,7 +51,7 @@ static json_t *lost_record(const sono_plan *plan, const sono_case *c, const char
 static json_t *run_in_worker(pool *P, const sono_plan *plan, const sono_case *c,
                              volatile sig_atomic_t *stop, int *interrupted, sono_error *err)
 {
-    const char *dev = c->impl ? c->impl->dev->name : "cpu";
+    const char *dev = c->impl ? sono_case_device(c)->name : "cpu";
     sono_worker *w = worker_for(P, dev, err);
     if (!w)
         return lost_record(plan, c, "error", err->msg);
@@ -100,7 +101,8 @@ static json_t *run_in_worker(pool *P, const sono_plan *plan, const sono_case *c,
 }
 
 /* Percent of the roofline: the attained rate against min(peak, AI x bandwidth) for the
- * thread count the case used, from this host's calibration. */
+ * thread count the case used, from this host's calibration; a case on a non-cpu device
+ * against that device's own entry (issue 10). */
 static void add_roofline(json_t *rec, const sono_case *c, const sono_calibration *cal);
 
 static void count(sono_run_counts *n, const char *s)
@@ -170,7 +172,10 @@ static void add_roofline(json_t *rec, const sono_case *c, const sono_calibration
     double flops = json_number_value(json_object_get(cost, "flops"));
     double bytes = json_number_value(json_object_get(cost, "bytes"));
     int threads = (int)sono_param_int(&c->p, "threads", 1);
-    double bound = sono_roofline_bound_gflops(cal, threads, flops, bytes);
+    const sono_device *dev = c->impl ? sono_case_device(c) : NULL;
+    double bound = dev && !sono_device_on_cpu(dev)
+                       ? sono_roofline_bound_device(cal, dev->name, flops, bytes)
+                       : sono_roofline_bound_gflops(cal, threads, flops, bytes);
     if (!derived || bound <= 0 || gflops <= 0)
         return;
     json_object_set_new(derived, "roofline_bound_gflops", json_real(bound));

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "casedev.h" /* issue 10 */
 #include "params.h"
 #include "pin.h"
 #include "sha256.h"
@@ -370,6 +371,7 @@ static int add_case(ctx *c, const sono_op *op, const impl_ref *ir, const sono_pa
         return sono_fail(c->err, SONO_ENOMEM, "out of memory");
     sono_params_format(op, &k->p, k->params_text, sizeof k->params_text);
     sono_case_make_id(k, plan);
+    sono_case_resolve_device(c->R, k); /* issue 10 */
     plan->ncases++;
     for (int i = 0; i < plan->ncases - 1; i++)
         if (strcmp(plan->cases[i].id, k->id) == 0)

@@ -24,6 +24,7 @@ typedef struct sono_case {
     char params_text[256];
     int input;             /* index into plan->inputs */
     sono_measure_cfg cfg;
+    const sono_device *dev; /* issue 10: the `device` param's device; NULL: the impl's */
 } sono_case;
 
 typedef struct sono_plan {

@@ -1,7 +1,8 @@
 /* calibrate.c — `harness calibrate`: the machine's ceilings for the roofline, measured by
  * the harness itself as two ops of its own (cpu/triad for bandwidth, blas/sgemm for peak
- * FLOP/s) with 1 thread and with every core, stored per host in the calibration file. It
- * runs with no calibration of its own (the runner's `calibration` stays NULL). */
+ * FLOP/s) with 1 thread and with every core, then each GPU's (issue 10: its backend's copy
+ * and sgemm, calibrate_dev.c), stored per host in the calibration file. It runs with no
+ * calibration of its own (the runner's `calibration` stays NULL). */
 #include <errno.h>
 #include <hwloc.h>
 #include <limits.h>
@@ -13,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "calibrate_dev.h"
 #include "calibration.h"
+#include "casedev.h"
 #include "cli.h"
 #include "env.h"
 #include "params.h"
@@ -55,10 +58,11 @@ static void probe(machine *m)
     hwloc_topology_destroy(topo);
 }
 
-/* Appends one case: op's own parameters from names/vals, then threads, then defaults. */
+/* Appends one case: op's own parameters from names/vals, then threads, then device (when
+ * not NULL), then defaults. */
 static int add_case(sono_plan *plan, const sono_reg *R, const char *opname, const char *impl,
                     const char *const *names, const long long *vals, int nvals, int threads,
-                    const sono_measure_cfg *cfg, sono_error *err)
+                    const char *device, const sono_measure_cfg *cfg, sono_error *err)
 {
     const sono_op *op = sono_op_find(opname);
     sono_error why = {0};
@@ -86,19 +90,35 @@ static int add_case(sono_plan *plan, const sono_reg *R, const char *opname, cons
         k->p.v[k->p.count++] = (sono_param){.name = s->name, .type = SONO_PINT,
                                             .i = i < nvals ? vals[i] : threads};
     }
+    if (device) /* issue 10: run on this device, whichever its impl is registered on */
+        k->p.v[k->p.count++] = (sono_param){.name = "device", .type = SONO_PSTR,
+                                            .s = strdup(device)};
     sono_params_defaults(op, &k->p);
     plan->ncases++; /* counted now, so sono_plan_free releases its params on any error */
     if (op->validate && op->validate(&k->p, err))
         return err->code;
+    if (device && !sono_param_str(&k->p, "device", NULL))
+        return sono_fail(err, SONO_ENOMEM, "out of memory");
     sono_params_format(op, &k->p, k->params_text, sizeof k->params_text);
     sono_case_make_id(k, plan);
+    sono_case_resolve_device(R, k);
     return 0;
 }
 
 /* The plan, in code: triad at each thread count, then each SGEMM size at each count, so
  * the runner makes each input once and a case never follows one of another op's. */
+/* issue 10: what the devices' cases are. A copy of 2^26 floats is 256 MiB a buffer, over
+ * 4x the L2 of every GPU with up to 64 MiB of it (H100: 50 MiB); SGEMM up to 2048, the
+ * largest square size the sgemm op's float64 reference allows (m n k <= 2^33). */
+typedef struct dev_sizes {
+    long long copy_n;
+    const long long *gemm;
+    int ngemm;
+} dev_sizes;
+
 static int build_plan(const sono_reg *R, const machine *m, int quick, long long triad_n,
                       const long long *gemm, int ngemm, const int *threads, int nthreads,
+                      int with_cpu, const cal_dev *devs, int ndev, const dev_sizes *ds,
                       sono_plan *plan, sono_error *err)
 {
     memset(plan, 0, sizeof *plan);
@@ -120,13 +140,26 @@ static int build_plan(const sono_reg *R, const machine *m, int quick, long long 
     cfg.min_samples = quick ? 5 : 10;
     int rc = 0;
     static const char *const tn[] = {"n"}, *const gn[] = {"m", "n", "k"};
-    for (int t = 0; !rc && t < nthreads; t++)
-        rc = add_case(plan, R, "triad", "cpu/triad", tn, &triad_n, 1, threads[t], &cfg, err);
-    for (int g = 0; !rc && g < ngemm; g++)
+    for (int t = 0; with_cpu && !rc && t < nthreads; t++)
+        rc = add_case(plan, R, "triad", "cpu/triad", tn, &triad_n, 1, threads[t], NULL, &cfg,
+                      err);
+    for (int g = 0; with_cpu && !rc && g < ngemm; g++)
         for (int t = 0; !rc && t < nthreads; t++) {
             long long v[3] = {gemm[g], gemm[g], gemm[g]};
-            rc = add_case(plan, R, "sgemm", "blas/sgemm", gn, v, 3, threads[t], &cfg, err);
+            rc = add_case(plan, R, "sgemm", "blas/sgemm", gn, v, 3, threads[t], NULL, &cfg,
+                          err);
         }
+    for (int d = 0; !rc && d < ndev; d++) { /* issue 10: each device on its own */
+        if (devs[d].skip[0])
+            continue;
+        const char *name = devs[d].dev->name;
+        rc = add_case(plan, R, "copy", devs[d].copy->full, tn, &ds->copy_n, 1, 1, name, &cfg,
+                      err);
+        for (int g = 0; !rc && g < ds->ngemm; g++) {
+            long long v[3] = {ds->gemm[g], ds->gemm[g], ds->gemm[g]};
+            rc = add_case(plan, R, "sgemm", devs[d].gemm->full, gn, v, 3, 1, name, &cfg, err);
+        }
+    }
     sono_sha256 h;
     unsigned char d[32];
     sono_sha256_init(&h);
@@ -157,7 +190,7 @@ static void run_file(const char *cal_path, const char *host, const char *stamp, 
  * is reported from its median; a ceiling on another statistic would bias each case's
  * percent of roofline. The best over sizes: each size is a fair try at the ceiling. */
 static int collect(const char *path, const sono_plan *plan, sono_calibration *cal,
-                   json_t *figures, sono_error *err)
+                   json_t *figures, cal_dev *devs, int ndev, sono_error *err)
 {
     json_t *doc;
     int rc = sono_results_load(path, &doc, err);
@@ -174,6 +207,18 @@ static int collect(const char *path, const sono_plan *plan, sono_calibration *ca
         const char *st = rec ? json_string_value(json_object_get(rec, "status")) : "missing";
         double med = json_number_value(json_object_get(json_object_get(rec, "time_ns"),
                                                        "median"));
+        /* issue 10: a device's case goes to its device, whose failure is its own */
+        cal_dev *dv = NULL;
+        for (int d = 0; d < ndev; d++)
+            if (c->impl && devs[d].dev == sono_case_device(c))
+                dv = &devs[d];
+        if (dv && (strcmp(st, "ok") != 0 || !(med > 0))) {
+            const char *msg = json_string_value(json_object_get(rec, "message"));
+            if (!dv->fail[0])
+                snprintf(dv->fail, sizeof dv->fail, "%s: %s%s%s", c->id, st, msg ? ": " : "",
+                         msg ? msg : "");
+            continue;
+        }
         if (strcmp(st, "ok") != 0 || !(med > 0)) {
             const char *msg = json_string_value(json_object_get(rec, "message"));
             rc = sono_fail(err, SONO_ECHECK, "%s: %s%s%s", c->id, st, msg ? ": " : "",
@@ -187,10 +232,14 @@ static int collect(const char *path, const sono_plan *plan, sono_calibration *ca
         double rate = (is_gemm ? cost.flops : cost.bytes) / med;
         const char *stop =
             json_string_value(json_object_get(json_object_get(rec, "time_ns"), "stop"));
-        json_array_append_new(figures, json_pack("{s:s, s:i, s:f, s:f, s:s}", "id", c->id,
-                                                 "threads", t, "median_ns", med,
-                                                 is_gemm ? "gflops" : "gbps", rate, "stop",
-                                                 stop ? stop : "?"));
+        json_t *fig = json_pack("{s:s, s:i, s:f, s:f, s:s}", "id", c->id, "threads", t,
+                                "median_ns", med, is_gemm ? "gflops" : "gbps", rate, "stop",
+                                stop ? stop : "?");
+        if (dv) {
+            cal_dev_add(dv, is_gemm, rate, fig);
+            continue;
+        }
+        json_array_append_new(figures, fig);
         const sono_cal_point *pt = NULL;
         for (int q = 0; q < cal->npoints; q++)
             if (cal->points[q].threads == t)
@@ -213,13 +262,59 @@ static int usage(const char *msg, const char *arg)
     return SONO_EXIT_USAGE;
 }
 
+/* issue 10: the devices' part of the entry and of the printed table. Returns 1 when a
+ * device that was measured failed (its entry is not stored; the old one, if any, stays). */
+static int store_devices(cal_dev *devs, int ndev, int quick, const dev_sizes *ds,
+                         const char *measured, const char *raw, sono_calibration *cal)
+{
+    int failed = 0;
+    for (int d = 0; d < ndev; d++) {
+        cal_dev *v = &devs[d];
+        if (v->skip[0] || v->fail[0] || !(v->gbps > 0) || !(v->gflops > 0)) {
+            printf("%s: %s: %s\n", v->dev->name, v->skip[0] ? "skipped" : "failed",
+                   v->skip[0] ? v->skip : v->fail[0] ? v->fail : "no figure measured");
+            failed |= !v->skip[0];
+            continue;
+        }
+        json_t *sizes = json_array();
+        for (int g = 0; g < ds->ngemm; g++)
+            json_array_append_new(sizes, json_integer(ds->gemm[g]));
+        json_t *details = json_pack(
+            "{s:b, s:{s:s, s:I, s:I, s:s}, s:{s:s, s:o}, s:s, s:s, s:O, s:s}", "quick", quick,
+            "copy", "impl", v->copy->full, "n", (json_int_t)ds->copy_n, "bytes_per_run",
+            (json_int_t)(8 * ds->copy_n), "rule",
+            quick ? "--quick: n = 2^20, may be cache-resident"
+                  : "n = 2^26 floats (256 MiB a buffer): over 4x the L2 of GPUs with up to "
+                    "64 MiB of it; GB/s counts the read and the write (8n bytes)",
+            "sgemm", "impl", v->gemm->full, "sizes", sizes, "gpu", v->gpu, "statistic",
+            "best over cases of flops (bytes) / median time", "cases", v->figures, "run_file",
+            raw);
+        cal_dev_entry(v, measured, details, cal);
+    }
+    for (int i = 0; i < cal->ndevices; i++) {
+        const sono_cal_device *e = &cal->devices[i];
+        if (i == 0)
+            printf("  device   GFLOP/s (sgemm)  GB/s (copy)  ridge flop/byte  name\n");
+        printf("  %-7s  %15.2f  %11.2f  %15.2f  %s (%s)\n", e->device, e->gflops, e->gbps,
+               e->gbps > 0 ? e->gflops / e->gbps : 0, e->name, e->measured);
+    }
+    return failed;
+}
+
 int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
 {
     const char *out_arg = NULL;
-    int quick = 0, quiet = 0;
+    const char *names[SONO_MAX_DEVICES]; /* issue 10: --device, repeatable */
+    int quick = 0, quiet = 0, nnames = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out_arg = argv[++i];
+        else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
+            if (nnames == SONO_MAX_DEVICES)
+                return usage("too many --device (at most " SONO_STR(SONO_MAX_DEVICES) ")",
+                             NULL);
+            names[nnames++] = argv[++i];
+        }
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
         else if (strcmp(argv[i], "--quiet") == 0)
@@ -239,11 +334,30 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     sono_calibration old;
     sono_error err = {0};
     int rc = sono_calibration_load(cal_path, host, &old, &err);
-    sono_calibration_free(&old);
+    int has_old = rc == 0; /* issue 10: what this run does not measure is kept from it */
     if (rc && rc != SONO_ENOTFOUND) {
         fprintf(stderr, "harness calibrate: %s\n", err.msg);
         return SONO_EXIT_USAGE; /* a bad input file, as for a suite */
     }
+    int with_cpu = nnames == 0;
+    for (int i = 0; i < nnames; i++)
+        with_cpu |= strcmp(names[i], "cpu") == 0;
+    if (!with_cpu && !has_old) {
+        fprintf(stderr, "harness calibrate: %s has no entry for %s yet: measuring the CPU "
+                "too\n", cal_path, host);
+        with_cpu = 1;
+    }
+    static cal_dev devs[SONO_MAX_DEVICES];
+    int ndev = 0;
+    if (cal_devs_pick(R, names, nnames, devs, SONO_MAX_DEVICES, &ndev, &err)) {
+        fprintf(stderr, "harness calibrate: %s\n", err.msg);
+        if (has_old)
+            sono_calibration_free(&old);
+        return SONO_EXIT_USAGE;
+    }
+    static const long long dev_gemm_full[] = {1024, 2048}, dev_gemm_quick[] = {128};
+    dev_sizes ds = {.copy_n = quick ? 1LL << 20 : 1LL << 26,
+                    .gemm = quick ? dev_gemm_quick : dev_gemm_full, .ngemm = quick ? 1 : 2};
 
     machine m;
     probe(&m);
@@ -259,9 +373,13 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     int ngemm = quick ? 1 : 2;
 
     sono_plan plan;
-    if (build_plan(R, &m, quick, triad_n, gemm, ngemm, threads, nthreads, &plan, &err)) {
+    if (build_plan(R, &m, quick, triad_n, gemm, ngemm, threads, nthreads, with_cpu, devs,
+                   ndev, &ds, &plan, &err)) {
         fprintf(stderr, "harness calibrate: %s\n", err.msg);
         sono_plan_free(&plan);
+        cal_devs_free(devs, ndev);
+        if (has_old)
+            sono_calibration_free(&old);
         return SONO_EXIT_FAIL;
     }
 
@@ -287,6 +405,9 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
         json_decref(cpu);
         json_decref(libs);
         sono_plan_free(&plan);
+        cal_devs_free(devs, ndev);
+        if (has_old)
+            sono_calibration_free(&old);
         return SONO_EXIT_FAIL;
     }
     fprintf(stderr, "harness calibrate: %d cases (%s) -> %s\n", plan.ncases,
@@ -311,6 +432,9 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
         json_decref(cpu);
         json_decref(libs);
         sono_plan_free(&plan);
+        cal_devs_free(devs, ndev);
+        if (has_old)
+            sono_calibration_free(&old);
         return SONO_EXIT_INTERRUPTED;
     }
 
@@ -320,7 +444,8 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     const char *model = json_string_value(json_object_get(cpu, "model"));
     snprintf(cal.cpu, sizeof cal.cpu, "%s", model ? model : "unknown");
     json_t *figures = json_array();
-    if (!failed && collect(raw, &plan, &cal, figures, &err)) {
+    int dev_failed = 0;
+    if (!failed && collect(raw, &plan, &cal, figures, devs, ndev, &err)) {
         fprintf(stderr, "harness calibrate: %s; nothing stored (raw records: %s)\n", err.msg,
                 raw);
         failed = 1;
@@ -336,6 +461,19 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
         "llc", "level", m.llc_level, "count", m.llc_count, "bytes", (json_int_t)m.llc_bytes,
         "sgemm", "sizes", sizes, "cores", m.cores, "cpu", cpu, "libs", libs, "statistic",
         "best over cases of flops (bytes) / median time", "cases", figures, "run_file", raw);
+    if (!with_cpu) { /* issue 10: --device without cpu: the CPU part as it was */
+        snprintf(cal.measured, sizeof cal.measured, "%s", old.measured);
+        snprintf(cal.cpu, sizeof cal.cpu, "%s", old.cpu);
+        memcpy(cal.points, old.points, sizeof old.points);
+        cal.npoints = old.npoints;
+        json_decref(cal.details);
+        cal.details = old.details ? json_incref(old.details) : NULL;
+    }
+    for (int i = 0; has_old && i < old.ndevices; i++) { /* kept unless measured again */
+        sono_cal_device d = old.devices[i];
+        d.details = d.details ? json_incref(d.details) : NULL;
+        sono_calibration_set_device(&cal, &d);
+    }
     if (!failed) {
         printf("calibration of %s (%s), %s cache %lld MiB, %d cores%s\n", host, cal.cpu,
                m.llc_level, m.llc_bytes >> 20, m.cores, quick ? " [--quick: not a "
@@ -346,6 +484,7 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
             printf("  %7d  %15.2f  %12.2f  %15.2f\n", p->threads, p->gflops, p->gbps,
                    p->gbps > 0 ? p->gflops / p->gbps : 0);
         }
+        dev_failed = store_devices(devs, ndev, quick, &ds, measured, raw, &cal);
         if (sono_calibration_store(cal_path, &cal, &err)) {
             fprintf(stderr, "harness calibrate: %s\n", err.msg);
             failed = 1;
@@ -354,5 +493,8 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     }
     sono_calibration_free(&cal);
     sono_plan_free(&plan);
-    return failed ? SONO_EXIT_FAIL : SONO_EXIT_OK;
+    cal_devs_free(devs, ndev);
+    if (has_old)
+        sono_calibration_free(&old);
+    return failed || dev_failed ? SONO_EXIT_FAIL : SONO_EXIT_OK;
 }

@@ -31,7 +31,7 @@ static const char overview[] =
 
 static const char run_help[] =
     "usage: harness run SUITE [--filter GLOB] [--input SPEC]... [--out FILE] [--dry-run]\n"
-    "                         [--quiet] [--profile] [--shard I/N]\n"
+    "                         [--quiet] [--profile] [--shard I/N] [--device NAME]\n"
     "\n"
     "SUITE is a suite file, a folder with suite.ini, or a name under the suites folder\n"
     "(quick, suites/fft). Each case (op x impl x params x input) is checked against the\n"
@@ -58,7 +58,11 @@ static const char run_help[] =
     "                 and --input): parts balanced by expected time (the op's cost model\n"
     "                 and the suite's budgets), the same on every machine, together exactly\n"
     "                 the suite; suite.shard in the results file says which part it is\n"
-    "                 (harness fleet collect merges the parts)\n";
+    "                 (harness fleet collect merges the parts)\n"
+    "  --device NAME  run every case whose impl runs on a device of NAME's kind on NAME\n"
+    "                 instead (cuda:1: all cuda cases on the second GPU); other cases are\n"
+    "                 unchanged. Sets the common param device=NAME (in the case ids); an\n"
+    "                 unknown device, or an impl of another kind given device=, skips\n";
 
 static const char list_help[] =
     "usage: harness list [ops|impls|suites|inputs]\n"
@@ -81,7 +85,7 @@ static const char exec_help[] =
     "written as a NumPy .npy file.\n";
 
 static const char calibrate_help[] =
-    "usage: harness calibrate [--quick] [--out FILE] [--quiet]\n"
+    "usage: harness calibrate [--quick] [--out FILE] [--device NAME]... [--quiet]\n"
     "\n"
     "Measures this machine's ceilings with 1 thread and with every core (from hwloc):\n"
     "sustained memory bandwidth with the STREAM triad (cpu/triad; arrays 4x the last-level\n"
@@ -92,8 +96,18 @@ static const char calibrate_help[] =
     "min(peak FLOP/s, flops/bytes x bandwidth). The raw records go to\n"
     "calibration-run-HOST-UTCTIME.json beside the calibration file.\n"
     "\n"
+    "Then every other device (cuda:0, cuda:1, ...) whose backend is available, with that\n"
+    "backend's own impls: copy bandwidth device to device (cuda/memcpy; n = 2^26 floats,\n"
+    "256 MiB a buffer, over 4x the GPU's L2; GB/s counts the read and the write) and peak\n"
+    "FLOP/s (cuda/cublas SGEMM at 1024 and 2048, the largest its reference allows). They go\n"
+    "into the host's entry under \"devices\", and `run` bounds a case on such a device by\n"
+    "that device's figures. A device whose backend is unavailable is reported as skipped\n"
+    "(\"cuda:0: skipped: no CUDA device ...\") and the CPU part is stored all the same.\n"
+    "\n"
     "  --quick     small sizes and short budgets: checks the machinery in seconds; its\n"
     "              figures are not the machine's ceilings\n"
+    "  --device NAME  only this device (repeatable): cuda:1, or cpu for the CPU part;\n"
+    "              what is not measured keeps its earlier entry\n"
     "  --out FILE  calibration file (default $SONO_CALIBRATION, else\n"
     "              results/calibration.json under the harness's root folder)\n"
     "  --quiet     no progress line\n";

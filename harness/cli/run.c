@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "casedev.h" /* issue 10 */
 #include "cli.h"
 #include "env.h"
 #include "paths.h"
@@ -55,6 +56,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
 {
     const char *suite = NULL, *filter = NULL, *out_arg = NULL, *shard_arg = NULL;
     const char *inputs[64];
+    const char *device = NULL; /* issue 10 */
     int dry = 0, quiet = 0, profile = 0, ninputs = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc)
@@ -76,6 +78,8 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             quiet = 1;
         else if (strcmp(argv[i], "--profile") == 0)
             profile = 1;
+        else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) /* issue 10 */
+            device = argv[++i];
         else if (argv[i][0] == '-' || suite) {
             fprintf(stderr, "harness run: unexpected argument '%s'; see harness help run\n",
                     argv[i]);
@@ -101,6 +105,12 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         return SONO_EXIT_USAGE;
     }
     if (ninputs && set_inputs(&plan, inputs, ninputs)) {
+        sono_plan_free(&plan);
+        return SONO_EXIT_USAGE;
+    }
+    /* issue 10: before the filter, so ids with device=NAME are what it matches */
+    if (device && sono_plan_set_device(R, &plan, device, &err) < 0) {
+        fprintf(stderr, "harness run: --device %s: %s\n", device, err.msg);
         sono_plan_free(&plan);
         return SONO_EXIT_USAGE;
     }
@@ -131,12 +141,13 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     if (dry) {
         /* supports() is pure (sono.h), so a dry run can say which cases the impl itself
          * would refuse here (py/torch-cuda on a machine without a GPU), not only which
-         * backends are unavailable. */
+         * backends are unavailable; a device the plan could not place (issue 10) says why. */
         for (int i = 0; i < plan.ncases; i++) {
             const sono_case *c = &plan.cases[i];
             char why[256] = "";
             if (c->skip[0])
-                snprintf(why, sizeof why, "backend unavailable");
+                snprintf(why, sizeof why, "%s",
+                         strncmp(c->skip, "backend ", 8) == 0 ? "backend unavailable" : c->skip);
             else if (c->impl->impl->supports &&
                      c->impl->impl->supports(c->impl->impl->ctx, &c->p, why, sizeof why) != 0 &&
                      !why[0])

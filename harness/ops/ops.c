@@ -13,6 +13,7 @@ extern const sono_op sono_op_codec_opus, sono_op_codec_encodec;
 extern const sono_op sono_op_attention_step; /* issue 12: attention decode step */
 extern const sono_op sono_op_decode, sono_op_resample; /* issue 14: audio I/O */
 extern const sono_op sono_op_load_batch; /* issue 14: data loading */
+extern const sono_op sono_op_copy; /* issue 10: copy bandwidth, calibrates GPUs */
 
 /* `list` order: transforms, audio front ends, codec building blocks, codecs, then the
  * harness's own (overhead, bandwidth, peak). */
@@ -24,6 +25,7 @@ const sono_op *const sono_ops[] = {
     &sono_op_codec_encodec, &sono_op_decode, &sono_op_resample, /* issue 14 */
     &sono_op_load_batch, /* issue 14 */
     &sono_op_nop,       &sono_op_triad,      &sono_op_sgemm,
+    &sono_op_copy, /* issue 10 */
     NULL};
 
 const sono_param_spec sono_common_params[] = {
@@ -46,6 +48,10 @@ const sono_param_spec sono_common_params[] = {
              "duration)"},
     {.name = "stream_repeat", .type = SONO_PINT, .imin = 1, .imax = 10000, .idflt = 1,
      .help = "streaming: streams per case, each from stream_begin (more latency samples)"},
+    /* issue 10: run an impl on another device of its kind (cuda:1); "" is its own */
+    {.name = "device", .type = SONO_PSTR, .sdflt = "",
+     .help = "the device to run on, e.g. cuda:1 (\"\": the impl's own); an impl whose "
+             "device is of another kind skips"},
 };
 const int sono_ncommon_params = sizeof sono_common_params / sizeof sono_common_params[0];
 

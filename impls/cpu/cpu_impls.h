@@ -193,4 +193,13 @@ void poly_teardown(void *st);
 int poly_describe(void *st, char *buf, size_t n);
 size_t poly_workspace(void *st);
 
+/* issue 10: copy by libc's memcpy (memcpy.c) */
+int memcpy_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int memcpy_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int memcpy_load(void *st, const sono_buf *in, sono_error *err);
+int memcpy_run(void *st);
+int memcpy_store(void *st, sono_buf *out, sono_error *err);
+void memcpy_teardown(void *st);
+size_t memcpy_workspace(void *st);
+
 #endif

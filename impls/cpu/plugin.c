@@ -269,6 +269,13 @@ static const sono_impl impls[] = {
      .supports = poly_supports, .setup = poly_setup, .load = poly_load, .run = poly_run,
      .store = poly_store, .teardown = poly_teardown, .describe = poly_describe,
      .workspace = poly_workspace},
+    /* issue 10: the host's copy bandwidth */
+    {.abi = SONO_ABI_VERSION, .op = "copy", .name = "memcpy",
+     .summary = "libc memcpy between the impl's own buffers, one thread",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = memcpy_supports, .setup = memcpy_setup, .load = memcpy_load,
+     .run = memcpy_run, .store = memcpy_store, .teardown = memcpy_teardown,
+     .workspace = memcpy_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

@@ -7,6 +7,7 @@
  * machine without a GPU one placeholder cuda:0 exists so the impls can
  * be listed; it refuses to time anything. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -55,6 +56,29 @@ void cu_free(void *p)
         (void)cudaFree(p); /* teardown has no error to report into; nothing to undo */
 }
 
+/* The GPU a case runs on (issue 10): its `device` param, "cuda:N", or cuda:0 when unset.
+ * 0, or SONO_EUNSUPPORTED with the reason in why. Reads only what dev_init cached. */
+static int pick_device(const sono_params *p, cu_dev **out, char *why, size_t n)
+{
+    const char *name = sono_param_str(p, "device", "");
+    *out = &devs[0];
+    if (!name || !*name)
+        return 0;
+    char *end;
+    long i = strncmp(name, "cuda:", 5) == 0 && name[5] >= '0' && name[5] <= '9'
+                 ? strtol(name + 5, &end, 10) : -1;
+    if (i < 0 || *end) {
+        snprintf(why, n, "device=%s: not a CUDA device name (expected cuda:N)", name);
+        return SONO_EUNSUPPORTED;
+    }
+    if (i >= ndevs || !devs[i].ok) {
+        snprintf(why, n, "%s not present: %d GPU%s visible", name, ndevs, ndevs == 1 ? "" : "s");
+        return SONO_EUNSUPPORTED;
+    }
+    *out = &devs[i];
+    return 0;
+}
+
 int cu_supports_common(const sono_params *p, double bytes, char *why, size_t n)
 {
     long long threads = sono_param_int(p, "threads", 1);
@@ -63,7 +87,10 @@ int cu_supports_common(const sono_params *p, double bytes, char *why, size_t n)
                  "threads=%lld", threads);
         return SONO_EUNSUPPORTED;
     }
-    const cu_dev *d = &devs[0];
+    cu_dev *d;
+    int rc = pick_device(p, &d, why, n);
+    if (rc)
+        return rc;
     /* leave a tenth for cuFFT/cuBLAS workspaces and the runtime's own */
     if (d->ok && bytes > 0.9 * (double)d->total_mem) {
         snprintf(why, n, "needs %.3g GB of device memory, %s has %.3g GB", bytes * 1e-9,
@@ -76,7 +103,10 @@ int cu_supports_common(const sono_params *p, double bytes, char *why, size_t n)
 int cu_hdr_init(cu_hdr *h, const char *op, const char *impl, int (*run)(void *st),
                 const sono_params *p, sono_error *err)
 {
-    cu_dev *d = &devs[0];
+    cu_dev *d;
+    char why[256];
+    if (pick_device(p, &d, why, sizeof why))
+        return sono_fail(err, SONO_EUNSUPPORTED, "cuda/%s: %s", impl, why);
     if (!d->ok)
         return sono_fail(err, SONO_EDEVICE, "cuda/%s: no CUDA device", impl);
     h->dev = d;

@@ -41,6 +41,10 @@ cudaError_t cu_max_launch(const float *v, size_t n, float *scratch, size_t block
 cudaError_t cu_clamp_launch(float *v, size_t n, const float *max, int whisper,
                             float top_db, cudaStream_t s);
 
+/* issue 10, cuda/copy-kernel: out[0..n) = in[0..n) by a grid-stride float4 kernel
+ * (copy_kernel.cu) of at most `blocks` blocks of 256 threads. */
+cudaError_t cu_copy_launch(const float *in, float *out, size_t n, int blocks, cudaStream_t s);
+
 #ifdef __cplusplus
 }
 #endif

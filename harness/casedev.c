@@ -1,0 +1,86 @@
+/* casedev.c — a case's device from its `device` param (issue 10). An impl is registered on
+ * one device, but the same code runs on any device of that kind (every GPU); the param
+ * moves the case, its timing (that device's time_runs), its worker and its record. */
+#include "casedev.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "params.h"
+
+const sono_device *sono_case_device(const sono_case *c)
+{
+    return c->dev ? c->dev : c->impl ? c->impl->dev : NULL;
+}
+
+int sono_device_on_cpu(const sono_device *d)
+{
+    size_t n = strlen(d->name);
+    return strcmp(d->kind, "cpu") == 0 || (n >= 4 && strcmp(d->name + n - 4, ":cpu") == 0);
+}
+
+void sono_device_kind_of(const sono_reg *R, const char *name, char *kind, size_t n)
+{
+    const sono_device *d = sono_reg_device(R, name);
+    if (d) {
+        snprintf(kind, n, "%s", d->kind);
+        return;
+    }
+    const char *colon = strchr(name, ':');
+    snprintf(kind, n, "%.*s", colon ? (int)(colon - name) : (int)strlen(name), name);
+}
+
+void sono_case_resolve_device(const sono_reg *R, sono_case *c)
+{
+    const char *name = sono_param_str(&c->p, "device", "");
+    c->dev = NULL;
+    if (!name || !*name || !c->impl)
+        return;
+    const sono_device *d = sono_reg_device(R, name);
+    if (c->skip[0])
+        ; /* the first reason stays: an unavailable backend says more than its device */
+    else if (!d) {
+        char known[512] = "";
+        size_t len = 0;
+        for (int i = 0; i < R->ndevices && len < sizeof known; i++) {
+            int w = snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
+                             R->devices[i]->name);
+            len += w > 0 ? (size_t)w : 0;
+        }
+        snprintf(c->skip, sizeof c->skip, "device=%s: no such device here (devices: %s)", name,
+                 known);
+    } else if (strcmp(d->kind, c->impl->dev->kind) != 0)
+        snprintf(c->skip, sizeof c->skip, "%s runs on %s, not %s", c->impl_name,
+                 c->impl->dev->name, name);
+    c->dev = d && strcmp(d->kind, c->impl->dev->kind) == 0 ? d : NULL;
+}
+
+int sono_plan_set_device(const sono_reg *R, sono_plan *plan, const char *name, sono_error *err)
+{
+    char kind[64];
+    int changed = 0;
+    sono_device_kind_of(R, name, kind, sizeof kind);
+    for (int i = 0; i < plan->ncases; i++) {
+        sono_case *c = &plan->cases[i];
+        if (!c->impl || strcmp(c->impl->dev->kind, kind) != 0)
+            continue;
+        sono_param *v = (sono_param *)sono_param_find(&c->p, "device");
+        char *s = strdup(name);
+        if (!s)
+            return sono_fail(err, SONO_ENOMEM, "out of memory");
+        if (v && v->type == SONO_PSTR) {
+            free((char *)v->s);
+            v->s = s;
+        } else if (!v && c->p.count < SONO_MAX_PARAMS)
+            c->p.v[c->p.count++] = (sono_param){.name = "device", .type = SONO_PSTR, .s = s};
+        else {
+            free(s);
+            return sono_fail(err, SONO_EINTERNAL, "%s: no room for the device param", c->id);
+        }
+        sono_params_format(c->op, &c->p, c->params_text, sizeof c->params_text);
+        sono_case_make_id(c, plan);
+        sono_case_resolve_device(R, c);
+        changed++;
+    }
+    return changed;
+}
