@@ -3,6 +3,8 @@
 #include "dsp_common.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #define P_RATE                                                                         \
@@ -230,5 +232,58 @@ int sono_dsp_stream_shape(const char *op, const sono_params *p, sono_stream_shap
     *s = (sono_stream_shape){.in = {1, d.samples, 1}, .out = {rows, d.frames, 1},
                              .step_rate = d.sample_rate,
                              .algo_latency_s = (double)d.n_fft / d.sample_rate};
+    return 0;
+}
+
+/* ---- the batched references over threads ---------------------------------------------- */
+
+#define MAX_REF_THREADS 64
+
+typedef struct clip_job {
+    const sono_dsp_dims *d;
+    const float *x;
+    double *out;
+    long long per, lo, hi; /* clips [lo, hi) */
+    sono_dsp_clip_fn fn;
+    int rc;
+    sono_error err;
+} clip_job;
+
+static void *clip_worker(void *arg)
+{
+    clip_job *j = arg;
+    for (long long b = j->lo; b < j->hi && !j->rc; b++)
+        j->rc = j->fn(j->d, j->x + b * j->d->samples, j->out + b * j->per, &j->err);
+    return NULL;
+}
+
+int sono_dsp_per_clip(const sono_dsp_dims *d, const float *x, double *out, long long per,
+                      sono_dsp_clip_fn fn, sono_error *err)
+{
+    cpu_set_t set;
+    long long cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    long long n = d->batch < cpus ? d->batch : cpus;
+    n = n < MAX_REF_THREADS ? (n < 1 ? 1 : n) : MAX_REF_THREADS;
+    clip_job jobs[MAX_REF_THREADS];
+    pthread_t tid[MAX_REF_THREADS];
+    int started[MAX_REF_THREADS] = {0};
+    for (long long i = 0; i < n; i++) {
+        jobs[i] = (clip_job){.d = d, .x = x, .out = out, .per = per, .fn = fn,
+                             .lo = d->batch * i / n, .hi = d->batch * (i + 1) / n};
+        /* job 0 runs here, and any job whose thread cannot start runs here too */
+        started[i] = i > 0 && pthread_create(&tid[i], NULL, clip_worker, &jobs[i]) == 0;
+    }
+    for (long long i = 0; i < n; i++)
+        if (!started[i])
+            clip_worker(&jobs[i]);
+    for (long long i = 0; i < n; i++)
+        if (started[i])
+            pthread_join(tid[i], NULL);
+    for (long long i = 0; i < n; i++)
+        if (jobs[i].rc) {
+            if (err)
+                *err = jobs[i].err;
+            return jobs[i].rc;
+        }
     return 0;
 }

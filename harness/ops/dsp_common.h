@@ -107,6 +107,15 @@ void sono_dsp_batch_shapes(const sono_dsp_dims *d, sono_buf *in, sono_buf *out);
 int sono_dsp_stream_shape(const char *op, const sono_params *p, sono_stream_shape *s,
                           sono_error *err);
 
+/* The batched references: out[b] = fn(clip b) for every clip (x + b * samples, out +
+ * b * per doubles), the clips spread over threads (as many as the CPUs this process may
+ * run on, at most batch): each clip is computed exactly as alone, so the result does not
+ * depend on the split. Returns 0 or the first failing clip's code with its message. */
+typedef int (*sono_dsp_clip_fn)(const sono_dsp_dims *d, const float *x, double *out,
+                                sono_error *err);
+int sono_dsp_per_clip(const sono_dsp_dims *d, const float *x, double *out, long long per,
+                      sono_dsp_clip_fn fn, sono_error *err);
+
 /* op->rate for the four ops: sample_rate, or 16000 for logmel. */
 double sono_dsp_rate(const sono_params *p);
 double sono_logmel_rate(const sono_params *p);

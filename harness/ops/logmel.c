@@ -48,10 +48,8 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
     sono_dsp_dims d;
     int rc = sono_dsp_dims_get("logmel", p, &d, err);
     /* clip by clip, so each clip's clamp takes its own max (dsp_common.h: batch) */
-    for (long long b = 0; !rc && b < d.batch; b++)
-        rc = sono_logmel64(&d, (const float *)in->data + b * d.samples,
-                           (double *)ref->data + b * d.n_mels * d.frames, err);
-    return rc;
+    return rc ? rc : sono_dsp_per_clip(&d, in->data, ref->data, d.n_mels * d.frames,
+                                       sono_logmel64, err);
 }
 
 /* The melspec count (FFT 2.5 n log2 n, window n, |X|^2 3 per bin, 2 per nonzero weight)

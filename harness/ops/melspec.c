@@ -26,10 +26,9 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
 {
     sono_dsp_dims d;
     int rc = sono_dsp_dims_get("melspec", p, &d, err);
-    for (long long b = 0; !rc && b < d.batch; b++) /* clip by clip (dsp_common.h: batch) */
-        rc = sono_melspec64(&d, (const float *)in->data + b * d.samples,
-                            (double *)ref->data + b * d.n_mels * d.frames, err);
-    return rc;
+    /* clip by clip (dsp_common.h: batch) */
+    return rc ? rc : sono_dsp_per_clip(&d, in->data, ref->data, d.n_mels * d.frames,
+                                       sono_melspec64, err);
 }
 
 /* Per frame: the real FFT (2.5 n log2 n, benchFFT), the window (n_fft), |X|^2 (3 per

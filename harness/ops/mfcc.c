@@ -61,10 +61,8 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
     sono_dsp_dims d;
     int rc = sono_dsp_dims_get("mfcc", p, &d, err);
     /* clip by clip, so each clip's clamp takes its own max (dsp_common.h: batch) */
-    for (long long b = 0; !rc && b < d.batch; b++)
-        rc = sono_mfcc64(&d, (const float *)in->data + b * d.samples,
-                         (double *)ref->data + b * d.n_mfcc * d.frames, err);
-    return rc;
+    return rc ? rc : sono_dsp_per_clip(&d, in->data, ref->data, d.n_mfcc * d.frames,
+                                       sono_mfcc64, err);
 }
 
 /* The melspec count (FFT 2.5 n log2 n, window n, |X|^2 3 per bin, 2 per nonzero weight)

@@ -24,6 +24,16 @@ static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
     sono_dsp_batch_shapes(&d, in, out);
 }
 
+static int ref_complex(const sono_dsp_dims *d, const float *x, double *y, sono_error *err)
+{
+    return sono_stft64(d, x, y, err);
+}
+
+static int ref_pow(const sono_dsp_dims *d, const float *x, double *y, sono_error *err)
+{
+    return sono_stft64_pow(d, x, d->stft_output == 1 ? 1.0 : 2.0, y, err);
+}
+
 static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
                      sono_error *err)
 {
@@ -31,13 +41,8 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
     int rc = sono_dsp_dims_get("stft", p, &d, err);
     /* clip by clip (dsp_common.h: batch): each clip's output a block of the reference */
     long long per = d.nbins * d.frames * (d.stft_output == 2 ? 2 : 1);
-    for (long long b = 0; !rc && b < d.batch; b++) {
-        const float *x = (const float *)in->data + b * d.samples;
-        double *y = (double *)ref->data + b * per;
-        rc = d.stft_output == 2 ? sono_stft64(&d, x, y, err)
-                                : sono_stft64_pow(&d, x, d.stft_output == 1 ? 1.0 : 2.0, y, err);
-    }
-    return rc;
+    return rc ? rc : sono_dsp_per_clip(&d, in->data, ref->data, per,
+                                       d.stft_output == 2 ? ref_complex : ref_pow, err);
 }
 
 /* Per frame: a real FFT of n_fft as benchFFT counts it (2.5 n log2 n), the window (n_fft
