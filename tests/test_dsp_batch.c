@@ -310,7 +310,8 @@ static void db_write_wav(const char *path)
 
 /* Every impl's logmel and mfcc of the three clips pass the per-clip check, and each
  * CPU impl's logmel puts clip 1 wholly below clip 0's floor (max - 2): only a clamp per
- * clip can. */
+ * clip can. The cuda rungs too where the backend is built; with a GPU (ci/device-check.sh
+ * runs every test) they must pass, and their logmel is checked the same way. */
 static void db_loudness_impls(void **state)
 {
     (void)state;
@@ -331,6 +332,18 @@ static void db_loudness_impls(void **state)
                "py/torch\nseconds = 0.25\nbatch = 3\n\n"
                "[mfcc_threads]\nop = mfcc\nimpls = cpu/fast, fftwblas/batched\n"
                "seconds = 0.25\nbatch = 3\nthreads = 2\n", wav);
+    /* the cuda rungs where the backend is built (they skip without a GPU) */
+    const char *b = getenv("SONO_BUILD");
+    char so[PATH_MAX];
+    snprintf(so, sizeof so, "%s/plugins/cuda.so", b && *b ? b : "build");
+    int cuda_built = cl_exists(so);
+    if (cuda_built)
+        fprintf(f, "\n[cuda]\nop = logmel\nimpls = cuda/cufft, cuda/cufft-cublas\n"
+                   "seconds = 0.25\npad_or_trim = 0\nbatch = 1, 3\n\n"
+                   "[cuda_mfcc]\nop = mfcc\nimpls = cuda/cufft, cuda/cufft-cublas\n"
+                   "seconds = 0.25\nbatch = 3\ntop_db = 80, 0\n\n"
+                   "[cuda_melspec]\nop = melspec\nimpls = cuda/cufft, cuda/cufft-cublas\n"
+                   "seconds = 0.25\nbatch = 3\npower = 1, 2\n");
     fclose(f);
     cl_res r;
     cl_h(&r, NULL, "run", suite, "--out", out, "--quiet", NULL);
@@ -340,6 +353,7 @@ static void db_loudness_impls(void **state)
     json_t *doc = cl_load(out);
     int py = json_is_true(cl_get(doc, "env.backends.py.available"));
     int torch = cl_get(doc, "env.libs.torch") != NULL;
+    int gpu = cuda_built && json_is_true(cl_get(doc, "env.backends.cuda.available"));
     json_t *cases = json_object_get(doc, "cases"), *c;
     size_t i;
     int ok = 0;
@@ -347,6 +361,8 @@ static void db_loudness_impls(void **state)
         const char *impl = cl_str(c, "impl"), *status = cl_str(c, "status");
         if (db_is_py(impl) && (!py || (!torch && strstr(impl, "torch"))) &&
             strcmp(status, "skip") == 0)
+            continue;
+        if (strncmp(impl, "cuda/", 5) == 0 && !gpu && strcmp(status, "skip") == 0)
             continue;
         if (strcmp(status, "ok") != 0) {
             json_t *why = cl_get(c, "error");
@@ -359,8 +375,9 @@ static void db_loudness_impls(void **state)
     assert_true(ok >= 3 + 2 + 2 * 2 + 3); /* the CPU rows at least (cpu/naive: threads=1) */
     json_decref(doc);
 
-    const char *impls[] = {"logmel/cpu/naive", "logmel/cpu/fast", "logmel/fftwblas/batched"};
-    for (int m = 0; m < 3; m++) {
+    const char *impls[] = {"logmel/cpu/naive", "logmel/cpu/fast", "logmel/fftwblas/batched",
+                           "logmel/cuda/cufft", "logmel/cuda/cufft-cublas"};
+    for (int m = 0; m < (gpu ? 5 : 3); m++) {
         char npy[PATH_MAX];
         snprintf(npy, sizeof npy, "%s/loud%d.npy", cl_tmp, m);
         cl_h(&r, NULL, "exec", impls[m], "--input", wav, "--output", npy, "--param",
