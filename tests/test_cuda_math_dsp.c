@@ -47,6 +47,7 @@ static void dm_dims(const char *op, sono_dsp_dims *d)
         ((sono_param *)sono_param_find(&p, "pad_or_trim"))->i = 0;
     sono_error err = {0};
     assert_int_equal(sono_dsp_dims_get(op, &p, d, &err), 0);
+    sono_params_free(&p);
 }
 
 /* What the frame kernel and cuFFT give: spec[(b*F + t)][k] (re, im) for every clip. */

@@ -70,11 +70,11 @@ static void db_ref_is_per_clip(const char *opname, const char *output)
     double seconds = strcmp(opname, "logmel") == 0 ? 0.3 : 0.2;
     db_params(opname, seconds, 1, &p1);
     db_params(opname, seconds, 3, &pb);
-    if (output) {
-        sono_param *o = (sono_param *)sono_param_find(&pb, "output");
-        o->s = output; /* the defaults' strings are static: nothing is freed here */
-        o = (sono_param *)sono_param_find(&p1, "output");
-        o->s = output;
+    for (int i = 0; output && i < 2; i++) {
+        sono_param *o = (sono_param *)sono_param_find(i ? &p1 : &pb, "output");
+        free((char *)o->s); /* the params own their strings */
+        o->s = strdup(output);
+        assert_non_null(o->s);
     }
     sono_buf in, ref, in1, out1;
     db_reference(op, &pb, g, &in, &ref);
@@ -112,6 +112,8 @@ static void db_ref_is_per_clip(const char *opname, const char *output)
     assert_float_equal(cb.bytes, 3.0 * c1.bytes, 0);
     sono_buf_free(&in);
     sono_buf_free(&ref);
+    sono_params_free(&p1);
+    sono_params_free(&pb);
 }
 
 static void db_ref_stft(void **state)
@@ -156,6 +158,7 @@ static void db_clamp_per_clip(void **state)
     assert_true(hi[1] < hi[0] - 2.05);
     sono_buf_free(&in);
     sono_buf_free(&ref);
+    sono_params_free(&p);
 
     db_params("mfcc", 0.3, 2, &p);
     db_reference(sono_op_find("mfcc"), &p, g, &in, &ref);
@@ -171,6 +174,7 @@ static void db_clamp_per_clip(void **state)
     assert_true(e[1] > 1.0 * (double)nt);
     sono_buf_free(&in);
     sono_buf_free(&ref);
+    sono_params_free(&p);
 }
 
 /* batch > 1 does not stream; the op's own check of the range. */
@@ -191,6 +195,7 @@ static void db_refusals(void **state)
         db_set(&p, "batch", 0);
         assert_int_equal(op->validate(&p, &err), SONO_EINVAL);
         assert_non_null(strstr(err.msg, "batch=0"));
+        sono_params_free(&p);
     }
     /* the late flag: batch appears in a case id only off its default */
     const sono_param_spec *b = sono_op_param(sono_op_find("logmel"), "batch");

@@ -108,7 +108,7 @@ static void frame_out(dsp_fast *st, lane *ln, float *out, size_t t)
 }
 
 /* After every clip's max is known: the clamp (and for mfcc the DCT) on frames [lo, hi)
- * of clip b, whose mel block is mel and output block out. */
+ * of clip b, in its own mel and output blocks. */
 static void post_clip(dsp_fast *st, size_t b, size_t lo, size_t hi)
 {
     const fe_dims *d = &st->io.d;

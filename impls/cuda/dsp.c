@@ -163,6 +163,7 @@ static int setup(const void *vctx, const sono_params *p, void **stp, sono_error 
     st->out_bytes = d->batch * fe_out_floats(d) * sizeof(float);
     size_t per = d->n_mels * d->frames; /* one clip's mel values, for the max's blocks */
     st->blocks = (per + 1023) / 1024 < MAX_BLOCKS ? (per + 1023) / 1024 : MAX_BLOCKS;
+    st->blocks = st->blocks ? st->blocks : 1; /* stft: no mels, and no max either */
     if ((rc = cu_hdr_init(&st->h, op_names[op], impl, cu_dsp_run, p, err)))
         goto fail;
     cu_range_push(&st->h, "setup");
