@@ -76,5 +76,15 @@ tail -n 40 /tmp/device-suite.log
 bin/harness run suites/codecs --filter '*cuda*' --out "${out%.json}-codecs.json" --quiet \
     > /tmp/device-codecs.log 2>&1 || status=1
 tail -n 60 /tmp/device-codecs.log
+# issue 10: the batched front ends. test_dsp_batch (above) ran cuda/cufft and
+# cuda/cufft-cublas at batch 1 and 3 on clips 86 dB apart (each clip's own clamp), and
+# suites/gpu's whisper_batch, melspec_batch and mfcc_batch timed them at 16 and 64 x 30 s.
+# Here the Whisper front end over 64 clips, checked, with each rung's own description.
+for im in logmel/cuda/cufft logmel/cuda/cufft-cublas; do
+    bin/harness exec "$im" --input noise --param batch=64 --output /tmp/device-batch.npy \
+        > /tmp/device-batch.log 2>&1 || status=1
+    grep -E -- '->|describe|rror' /tmp/device-batch.log | head -n 5
+done
+
 echo "device-check: results in $out (status $status)"
 exit $status

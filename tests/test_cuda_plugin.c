@@ -128,6 +128,48 @@ static void cp_dsp_supports(void **state)
     }
 }
 
+/* issue 10: cuda/cufft-cublas beside cuda/cufft for melspec, logmel and mfcc (no stft: its
+ * output has no filterbank); both take batch (64 at the defaults' sizes), refuse batch=0
+ * and threads=2 with the reason, and without a GPU their setup says "no CUDA device". */
+static void cp_dsp_batch(void **state)
+{
+    (void)state;
+    if (!cp_cuda)
+        skip();
+    const char *ops[] = {"melspec", "logmel", "mfcc"};
+    const char *names[] = {"cuda/cufft", "cuda/cufft-cublas"};
+    for (size_t i = 0; i < 3; i++)
+        for (size_t k = 0; k < 2; k++) {
+            const sono_impl *im = cp_impl(ops[i], names[k]);
+            assert_string_equal(im->device, "cuda:0");
+            sono_params p = {0};
+            char why[256] = "";
+            sono_params_defaults(sono_op_find(ops[i]), &p);
+            sono_param *b = (sono_param *)sono_param_find(&p, "batch");
+            assert_non_null(b);
+            b->i = 64;
+            if (im->supports(im->ctx, &p, why, sizeof why) != 0)
+                fail_msg("%s %s refused batch=64: %s", ops[i], names[k], why);
+            if (!cp_cuda->available) {
+                sono_error err = {0};
+                void *st = (void *)1;
+                assert_int_equal(im->setup(im->ctx, &p, &st, &err), SONO_EDEVICE);
+                assert_null(st);
+                assert_non_null(strstr(err.msg, "no CUDA device"));
+            }
+            b->i = 0;
+            assert_int_equal(im->supports(im->ctx, &p, why, sizeof why), SONO_EUNSUPPORTED);
+            assert_non_null(strstr(why, "batch=0"));
+            b->i = 3;
+            ((sono_param *)sono_param_find(&p, "threads"))->i = 2;
+            assert_int_equal(im->supports(im->ctx, &p, why, sizeof why), SONO_EUNSUPPORTED);
+            assert_non_null(strstr(why, "threads=2"));
+            sono_params_free(&p);
+        }
+    sono_error err = {0};
+    assert_null(sono_reg_find(&cp_R, sono_op_find("stft"), "cuda/cufft-cublas", &err));
+}
+
 /* Without a GPU, setup fails with the reason and leaves nothing behind (asan checks). */
 static void cp_setup_without_device(void **state)
 {
@@ -203,6 +245,7 @@ int main(void)
         cmocka_unit_test(cp_registered),
         cmocka_unit_test(cp_supports),
         cmocka_unit_test(cp_dsp_supports),
+        cmocka_unit_test(cp_dsp_batch),
         cmocka_unit_test(cp_setup_without_device),
         cmocka_unit_test(cp_cli_list),
         cmocka_unit_test(cp_cli_run),

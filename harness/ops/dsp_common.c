@@ -3,6 +3,8 @@
 #include "dsp_common.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #define P_RATE                                                                         \
@@ -29,6 +31,10 @@
      .help = "slaney (librosa's default) or htk"},                                     \
     {.name = "norm", .type = SONO_PSTR, .choices = "slaney|none", .sdflt = "slaney",    \
      .help = "slaney: each filter divided by its width (equal area); none: peak 1"}
+/* issue 10: independent clips per call; late, so batch-1 ids stay as published */
+#define P_BATCH                                                                        \
+    {.name = "batch", .type = SONO_PINT, .imin = 1, .imax = 4096, .idflt = 1, .late = 1, \
+     .help = "independent clips per call: input [batch, samples], output [batch, ...]"}
 
 const sono_param_spec sono_stft_params[] = {
     P_RATE,
@@ -43,6 +49,7 @@ const sono_param_spec sono_stft_params[] = {
      .help = "1: reflect-pad n_fft/2 at both ends (librosa, torch.stft); 0: no padding"},
     {.name = "output", .type = SONO_PSTR, .choices = "power|magnitude|complex",
      .sdflt = "power", .help = "|X|^2, |X| (float32) or X (complex64)"},
+    P_BATCH,
 };
 const int sono_stft_nparams = sizeof sono_stft_params / sizeof sono_stft_params[0];
 
@@ -55,6 +62,7 @@ const sono_param_spec sono_melspec_params[] = {
     P_MELS_REST,
     {.name = "power", .type = SONO_PREAL, .rmin = 1, .rmax = 2, .rdflt = 2,
      .help = "exponent of |X| before the filterbank (1 magnitude, 2 power)"},
+    P_BATCH,
 };
 const int sono_melspec_nparams = sizeof sono_melspec_params / sizeof sono_melspec_params[0];
 
@@ -63,6 +71,7 @@ const sono_param_spec sono_logmel_params[] = {
     P_NMELS(80),
     {.name = "pad_or_trim", .type = SONO_PINT, .imin = 0, .imax = 1, .idflt = 1,
      .help = "1: zero-pad or trim to 30 s first (Whisper's pad_or_trim); 0: whole input"},
+    P_BATCH,
 };
 const int sono_logmel_nparams = sizeof sono_logmel_params / sizeof sono_logmel_params[0];
 
@@ -77,6 +86,7 @@ const sono_param_spec sono_mfcc_params[] = {
      .help = "coefficients kept (<= n_mels)"},
     {.name = "top_db", .type = SONO_PREAL, .rmin = 0, .rmax = 300, .rdflt = 80,
      .help = "clamp the dB mel spectrogram to its max - top_db (0: no clamp)"},
+    P_BATCH,
 };
 const int sono_mfcc_nparams = sizeof sono_mfcc_params / sizeof sono_mfcc_params[0];
 
@@ -92,6 +102,19 @@ double sono_logmel_rate(const sono_params *p)
 {
     (void)p;
     return 16000.0;
+}
+
+void sono_dsp_batch_shapes(const sono_dsp_dims *d, sono_buf *in, sono_buf *out)
+{
+    if (d->batch <= 1)
+        return;
+    in->shape[1] = in->shape[0];
+    in->shape[0] = d->batch;
+    in->ndim = 2;
+    for (int i = out->ndim; i > 0; i--)
+        out->shape[i] = out->shape[i - 1];
+    out->shape[0] = d->batch;
+    out->ndim++;
 }
 
 static int str_is(const sono_params *p, const char *name, const char *dflt, const char *v)
@@ -112,6 +135,7 @@ int sono_dsp_dims_get(const char *op, const sono_params *p, sono_dsp_dims *d,
     double seconds = sono_param_real(p, "seconds", is_log ? 30.0 : 1.0);
     d->samples = llround(seconds * d->sample_rate);
     d->used = d->samples;
+    d->batch = sono_param_int(p, "batch", 1);
     d->n_fft = is_log ? 400 : sono_param_int(p, "n_fft", is_mel ? 1024 : 512);
     d->hop = is_log ? 160 : sono_param_int(p, "hop", is_stft ? 128 : is_mel ? 256 : 160);
     d->win_length = is_stft ? sono_param_int(p, "win_length", 0) : 0;
@@ -181,12 +205,15 @@ int sono_dsp_dims_get(const char *op, const sono_params *p, sono_dsp_dims *d,
     if (is_mfcc && d->n_mfcc > d->n_mels)
         return sono_fail(err, SONO_EINVAL, "n_mfcc=%lld exceeds n_mels=%lld", d->n_mfcc,
                          d->n_mels);
+    if (d->batch < 1 || d->batch > 4096)
+        return sono_fail(err, SONO_EINVAL, "batch=%lld must be in [1, 4096]", d->batch);
     long long rows = is_stft ? d->nbins : is_mfcc ? d->n_mfcc : d->n_mels;
-    if (d->samples > MAX_VALUES || d->frames > MAX_VALUES / rows ||
-        d->frames > MAX_VALUES / d->nbins)
+    long long bf = d->batch * d->frames; /* < 2^12 * 2^31: no overflow */
+    if (d->samples > MAX_VALUES / d->batch || bf > MAX_VALUES / rows ||
+        bf > MAX_VALUES / d->nbins)
         return sono_fail(err, SONO_EINVAL,
-                         "%lld samples, %lld frames x %lld bins exceed 2^28 values",
-                         d->samples, d->frames, d->nbins);
+                         "batch=%lld x (%lld samples, %lld frames x %lld bins) exceed 2^28 "
+                         "values", d->batch, d->samples, d->frames, d->nbins);
     return 0;
 }
 
@@ -197,9 +224,66 @@ int sono_dsp_stream_shape(const char *op, const sono_params *p, sono_stream_shap
     int rc = sono_dsp_dims_get(op, p, &d, err);
     if (rc)
         return rc;
+    if (d.batch > 1)
+        return sono_fail(err, SONO_EUNSUPPORTED,
+                         "%s: batch=%lld does not stream: a stream is one signal, its steps "
+                         "are the samples of one clip (use batch=1)", op, d.batch);
     long long rows = strcmp(op, "stft") == 0 ? d.nbins : d.n_mels;
     *s = (sono_stream_shape){.in = {1, d.samples, 1}, .out = {rows, d.frames, 1},
                              .step_rate = d.sample_rate,
                              .algo_latency_s = (double)d.n_fft / d.sample_rate};
+    return 0;
+}
+
+/* ---- the batched references over threads ---------------------------------------------- */
+
+#define MAX_REF_THREADS 64
+
+typedef struct clip_job {
+    const sono_dsp_dims *d;
+    const float *x;
+    double *out;
+    long long per, lo, hi; /* clips [lo, hi) */
+    sono_dsp_clip_fn fn;
+    int rc;
+    sono_error err;
+} clip_job;
+
+static void *clip_worker(void *arg)
+{
+    clip_job *j = arg;
+    for (long long b = j->lo; b < j->hi && !j->rc; b++)
+        j->rc = j->fn(j->d, j->x + b * j->d->samples, j->out + b * j->per, &j->err);
+    return NULL;
+}
+
+int sono_dsp_per_clip(const sono_dsp_dims *d, const float *x, double *out, long long per,
+                      sono_dsp_clip_fn fn, sono_error *err)
+{
+    cpu_set_t set;
+    long long cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    long long n = d->batch < cpus ? d->batch : cpus;
+    n = n < MAX_REF_THREADS ? (n < 1 ? 1 : n) : MAX_REF_THREADS;
+    clip_job jobs[MAX_REF_THREADS];
+    pthread_t tid[MAX_REF_THREADS];
+    int started[MAX_REF_THREADS] = {0};
+    for (long long i = 0; i < n; i++) {
+        jobs[i] = (clip_job){.d = d, .x = x, .out = out, .per = per, .fn = fn,
+                             .lo = d->batch * i / n, .hi = d->batch * (i + 1) / n};
+        /* job 0 runs here, and any job whose thread cannot start runs here too */
+        started[i] = i > 0 && pthread_create(&tid[i], NULL, clip_worker, &jobs[i]) == 0;
+    }
+    for (long long i = 0; i < n; i++)
+        if (!started[i])
+            clip_worker(&jobs[i]);
+    for (long long i = 0; i < n; i++)
+        if (started[i])
+            pthread_join(tid[i], NULL);
+    for (long long i = 0; i < n; i++)
+        if (jobs[i].rc) {
+            if (err)
+                *err = jobs[i].err;
+            return jobs[i].rc;
+        }
     return 0;
 }

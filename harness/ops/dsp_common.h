@@ -42,6 +42,12 @@
  *           top_db > 0: D = max(D, max over all of D - top_db) (librosa.power_to_db);
  *           out[c, t] = sum_m D[m, t] * s_c * cos(pi c (2m + 1) / (2 n_mels)),
  *           s_0 = sqrt(1/n_mels), s_c = sqrt(2/n_mels) (orthonormal DCT-II, c < n_mfcc).
+ * Batch (issue 10), every op: batch = B independent clips. B = 1: the shapes above,
+ *   exactly. B > 1: input F32 [B, samples], clip b is elements [b*samples, (b+1)*samples)
+ *   (consecutive pieces of the case's signal), and the output gets a leading B dim
+ *   ([B, rows, frames]), out[b] being the definition above applied to clip b alone: its
+ *   own padding and frames, and logmel's and mfcc's clamps take the max over clip b's
+ *   values only. Cost and audio seconds are B times one clip's. B > 1 does not stream.
  * Accuracy the tolerances assume (dsp_tol.c): every window sample and filterbank weight
  *   within float rounding of its definition, i.e. evaluated in double and rounded once.
  *   0.5f - 0.5f*cosf() in float loses the hann tails to cancellation, and filter edges
@@ -78,12 +84,16 @@ typedef struct sono_dsp_dims {
     long long n_mfcc;
     double top_db;         /* mfcc; 0 = no clamp */
     int stft_output;       /* stft: 0 power, 1 magnitude, 2 complex */
+    long long batch;       /* independent clips; every size above is one clip's */
 } sono_dsp_dims;
 
 /* Fill d from p for op ("stft", "melspec", "logmel", "mfcc"); SONO_EINVAL naming the
  * parameter when they contradict each other (fmax above Nyquist, too short an input...). */
 int sono_dsp_dims_get(const char *op, const sono_params *p, sono_dsp_dims *d,
                       sono_error *err);
+
+/* B > 1: the one-clip shapes in and out get the leading batch dim; B = 1: unchanged. */
+void sono_dsp_batch_shapes(const sono_dsp_dims *d, sono_buf *in, sono_buf *out);
 
 /* Streaming (issue 12), stft and melspec only: the input's steps are its samples, the
  * output's steps its frames ([rows, frames]: rows blocks of frames steps). Frame t needs
@@ -92,9 +102,19 @@ int sono_dsp_dims_get(const char *op, const sono_params *p, sono_dsp_dims *d,
  * center = 1 that is n_fft/2 of history and n_fft/2 of look-ahead past the frame's
  * centre (the start's reflection needs x[1..n_fft/2], which the first frame waits for
  * anyway); the frames touching the end's reflection complete only with the last chunk.
- * logmel and mfcc do not stream: their clamps use the max over the whole output. */
+ * logmel and mfcc do not stream: their clamps use the max over the whole output; nor
+ * does batch > 1 (SONO_EUNSUPPORTED with the reason). */
 int sono_dsp_stream_shape(const char *op, const sono_params *p, sono_stream_shape *s,
                           sono_error *err);
+
+/* The batched references: out[b] = fn(clip b) for every clip (x + b * samples, out +
+ * b * per doubles), the clips spread over threads (as many as the CPUs this process may
+ * run on, at most batch): each clip is computed exactly as alone, so the result does not
+ * depend on the split. Returns 0 or the first failing clip's code with its message. */
+typedef int (*sono_dsp_clip_fn)(const sono_dsp_dims *d, const float *x, double *out,
+                                sono_error *err);
+int sono_dsp_per_clip(const sono_dsp_dims *d, const float *x, double *out, long long per,
+                      sono_dsp_clip_fn fn, sono_error *err);
 
 /* op->rate for the four ops: sample_rate, or 16000 for logmel. */
 double sono_dsp_rate(const sono_params *p);

@@ -21,6 +21,7 @@ static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
     sono_dsp_dims_get("logmel", p, &d, NULL);
     *in = (sono_buf){.dtype = SONO_F32, .ndim = 1, .shape = {d.samples}};
     *out = (sono_buf){.dtype = SONO_F32, .ndim = 2, .shape = {d.n_mels, d.frames}};
+    sono_dsp_batch_shapes(&d, in, out);
 }
 
 /* The mel spectrogram of the first d->frames STFT frames (the dropped last one is never
@@ -46,7 +47,9 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
 {
     sono_dsp_dims d;
     int rc = sono_dsp_dims_get("logmel", p, &d, err);
-    return rc ? rc : sono_logmel64(&d, in->data, ref->data, err);
+    /* clip by clip, so each clip's clamp takes its own max (dsp_common.h: batch) */
+    return rc ? rc : sono_dsp_per_clip(&d, in->data, ref->data, d.n_mels * d.frames,
+                                       sono_logmel64, err);
 }
 
 /* The melspec count (FFT 2.5 n log2 n, window n, |X|^2 3 per bin, 2 per nonzero weight)
@@ -64,6 +67,8 @@ static void cost(const sono_params *p, sono_cost *c)
                                    2.0 * (double)sono_melbank64_nnz(&d) +
                                    6.0 * (double)d.n_mels);
     c->bytes = 4.0 * (double)d.samples + 4.0 * (double)(d.n_mels * d.frames);
+    c->flops *= (double)d.batch; /* batch: independent clips */
+    c->bytes *= (double)d.batch;
 }
 
 static double tolerance(const sono_params *p, sono_err_growth g)
@@ -77,7 +82,7 @@ const sono_op sono_op_logmel = {
     .name = "logmel",
     .summary = "Whisper's log-mel spectrogram [n_mels, frames] at 16 kHz",
     .params = sono_logmel_params,
-    .nparams = 3, /* sono_logmel_nparams (not a constant expression); a test compares */
+    .nparams = 4, /* sono_logmel_nparams (not a constant expression); a test compares */
     .validate = validate,
     .shapes = shapes,
     .reference = reference,

@@ -18,6 +18,7 @@ static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
     sono_dsp_dims_get("melspec", p, &d, NULL);
     *in = (sono_buf){.dtype = SONO_F32, .ndim = 1, .shape = {d.samples}};
     *out = (sono_buf){.dtype = SONO_F32, .ndim = 2, .shape = {d.n_mels, d.frames}};
+    sono_dsp_batch_shapes(&d, in, out);
 }
 
 static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
@@ -25,7 +26,9 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
 {
     sono_dsp_dims d;
     int rc = sono_dsp_dims_get("melspec", p, &d, err);
-    return rc ? rc : sono_melspec64(&d, in->data, ref->data, err);
+    /* clip by clip (dsp_common.h: batch) */
+    return rc ? rc : sono_dsp_per_clip(&d, in->data, ref->data, d.n_mels * d.frames,
+                                       sono_melspec64, err);
 }
 
 /* Per frame: the real FFT (2.5 n log2 n, benchFFT), the window (n_fft), |X|^2 (3 per
@@ -43,6 +46,8 @@ static void cost(const sono_params *p, sono_cost *c)
     c->flops = (double)d.frames * (2.5 * n * log2(n) + n + per_bin * (double)d.nbins +
                                    2.0 * (double)sono_melbank64_nnz(&d));
     c->bytes = 4.0 * (double)d.samples + 4.0 * (double)(d.n_mels * d.frames);
+    c->flops *= (double)d.batch; /* batch: independent clips */
+    c->bytes *= (double)d.batch;
 }
 
 static double tolerance(const sono_params *p, sono_err_growth g)
@@ -62,7 +67,7 @@ const sono_op sono_op_melspec = {
     .name = "melspec",
     .summary = "mel spectrogram [n_mels, frames] of a centred hann STFT (librosa)",
     .params = sono_melspec_params,
-    .nparams = 10, /* sono_melspec_nparams (not a constant expression); a test compares */
+    .nparams = 11, /* sono_melspec_nparams (not a constant expression); a test compares */
     .validate = validate,
     .shapes = shapes,
     .reference = reference,

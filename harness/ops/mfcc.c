@@ -19,6 +19,7 @@ static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
     sono_dsp_dims_get("mfcc", p, &d, NULL);
     *in = (sono_buf){.dtype = SONO_F32, .ndim = 1, .shape = {d.samples}};
     *out = (sono_buf){.dtype = SONO_F32, .ndim = 2, .shape = {d.n_mfcc, d.frames}};
+    sono_dsp_batch_shapes(&d, in, out);
 }
 
 int sono_mfcc64(const sono_dsp_dims *d, const float *x, double *out, sono_error *err)
@@ -59,7 +60,9 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
 {
     sono_dsp_dims d;
     int rc = sono_dsp_dims_get("mfcc", p, &d, err);
-    return rc ? rc : sono_mfcc64(&d, in->data, ref->data, err);
+    /* clip by clip, so each clip's clamp takes its own max (dsp_common.h: batch) */
+    return rc ? rc : sono_dsp_per_clip(&d, in->data, ref->data, d.n_mfcc * d.frames,
+                                       sono_mfcc64, err);
 }
 
 /* The melspec count (FFT 2.5 n log2 n, window n, |X|^2 3 per bin, 2 per nonzero weight)
@@ -79,6 +82,8 @@ static void cost(const sono_params *p, sono_cost *c)
                 2.0 * (double)sono_melbank64_nnz(&d) + per_mel * (double)d.n_mels +
                 2.0 * (double)(d.n_mels * d.n_mfcc));
     c->bytes = 4.0 * (double)d.samples + 4.0 * (double)(d.n_mfcc * d.frames);
+    c->flops *= (double)d.batch; /* batch: independent clips */
+    c->bytes *= (double)d.batch;
 }
 
 static double tolerance(const sono_params *p, sono_err_growth g)
@@ -92,7 +97,7 @@ const sono_op sono_op_mfcc = {
     .name = "mfcc",
     .summary = "MFCC [n_mfcc, frames]: orthonormal DCT-II of the dB mel spectrogram",
     .params = sono_mfcc_params,
-    .nparams = 11, /* sono_mfcc_nparams (not a constant expression); a test compares */
+    .nparams = 12, /* sono_mfcc_nparams (not a constant expression); a test compares */
     .validate = validate,
     .shapes = shapes,
     .reference = reference,

@@ -168,6 +168,10 @@ int fe_dims_get(fe_op op, const sono_params *p, int max_threads, fe_dims *d, cha
     if (threads < 1 || threads > max_threads)
         return say(why, n, "threads=%lld must be in [1, %d]", threads, max_threads);
     d->threads = (int)threads;
+    long long batch = sono_param_int(p, "batch", 1);
+    if (batch < 1 || batch > 4096)
+        return say(why, n, "batch=%lld must be in [1, 4096]", batch);
+    d->batch = (size_t)batch;
 
     d->rate = op == FE_LOGMEL ? 16000 : (double)sono_param_int(p, "sample_rate", 16000);
     double seconds = sono_param_real(p, "seconds", op == FE_LOGMEL ? 30 : 1);
@@ -187,10 +191,10 @@ int fe_dims_get(fe_op op, const sono_params *p, int max_threads, fe_dims *d, cha
         rc = read_mels(op, p, d, why, n);
     if (rc < 0)
         return rc;
-    /* Every impl holds a few [frames, n_fft]-sized buffers at most: cap their values. */
-    if (d->frames > MAX_VALUES / d->n_fft || d->padded > MAX_VALUES)
-        return say(why, n, "%s: %zu frames of n_fft=%zu exceed 2^31 values", op_name(op),
-                   d->frames, d->n_fft);
+    /* Every impl holds a few [frames, n_fft]-sized buffers per clip at most: cap them. */
+    if (d->batch * d->frames > MAX_VALUES / d->n_fft || d->padded > MAX_VALUES / d->batch)
+        return say(why, n, "%s: batch=%zu x %zu frames of n_fft=%zu exceed 2^31 values",
+                   op_name(op), d->batch, d->frames, d->n_fft);
     return 0;
 }
 
@@ -237,6 +241,12 @@ void fe_pad(const fe_dims *d, const float *x, float *padded)
         padded[half - i] = mid[i];
         mid[d->used - 1 + i] = mid[d->used - 1 - i];
     }
+}
+
+void fe_pad_batch(const fe_dims *d, const float *x, float *padded)
+{
+    for (size_t b = 0; b < d->batch; b++)
+        fe_pad(d, x + b * d->samples, padded + b * d->padded);
 }
 
 /* ---- mel filterbank ------------------------------------------------------------------ */
@@ -445,11 +455,13 @@ void fe_db_clamp(float *v, size_t n, float max, double top_db)
 
 int fe_io_alloc(fe_io *io, sono_error *err)
 {
-    io->padded = fe_alloc(io->d.padded, sizeof(float));
-    io->out = fe_alloc(fe_out_floats(&io->d), sizeof(float));
+    size_t b = io->d.batch;
+    io->padded = fe_alloc(b * io->d.padded, sizeof(float));
+    io->out = fe_alloc(b * fe_out_floats(&io->d), sizeof(float));
     if (!io->padded || !io->out)
-        return sono_fail(err, SONO_ENOMEM, "%s: cannot allocate the padded signal (%zu) and "
-                         "the output (%zu floats)", io->who, io->d.padded, fe_out_floats(&io->d));
+        return sono_fail(err, SONO_ENOMEM, "%s: cannot allocate the padded signals (%zu x "
+                         "%zu) and the output (%zu x %zu floats)", io->who, b, io->d.padded,
+                         b, fe_out_floats(&io->d));
     return 0;
 }
 
@@ -462,17 +474,18 @@ void fe_io_free(fe_io *io)
 
 size_t fe_io_bytes(const fe_io *io)
 {
-    return (io->d.padded + fe_out_floats(&io->d)) * sizeof(float);
+    return io->d.batch * (io->d.padded + fe_out_floats(&io->d)) * sizeof(float);
 }
 
 int fe_load(void *st, const sono_buf *in, sono_error *err)
 {
     fe_io *io = st;
-    if (in->dtype != SONO_F32 || sono_buf_elems(in) != (long long)io->d.samples ||
-        in->nbytes < io->d.samples * sizeof(float))
-        return sono_fail(err, SONO_EINVAL, "%s: input must be f32 [samples=%zu]; got dtype "
-                         "%d, %lld elements, %zu bytes", io->who, io->d.samples, (int)in->dtype,
-                         sono_buf_elems(in), in->nbytes);
+    size_t n = io->d.batch * io->d.samples;
+    if (in->dtype != SONO_F32 || sono_buf_elems(in) != (long long)n ||
+        in->nbytes < n * sizeof(float))
+        return sono_fail(err, SONO_EINVAL, "%s: input must be f32 [batch=%zu, samples=%zu]; "
+                         "got dtype %d, %lld elements, %zu bytes", io->who, io->d.batch,
+                         io->d.samples, (int)in->dtype, sono_buf_elems(in), in->nbytes);
     io->x = in->data;
     return 0;
 }
@@ -482,13 +495,13 @@ int fe_store(void *st, sono_buf *out, sono_error *err)
     const fe_io *io = st;
     const fe_dims *d = &io->d;
     int complex = d->op == FE_STFT && d->out == FE_OUT_COMPLEX;
-    size_t need = fe_out_floats(d) * sizeof(float);
+    size_t need = d->batch * fe_out_floats(d) * sizeof(float);
     if (out->dtype != (complex ? SONO_C64 : SONO_F32) || out->nbytes < need ||
-        sono_buf_elems(out) != (long long)(fe_rows(d) * d->frames))
-        return sono_fail(err, SONO_EINVAL, "%s: output must be %s [%zu, frames=%zu]; got "
-                         "dtype %d, %lld elements, %zu bytes", io->who, complex ? "c64" : "f32",
-                         fe_rows(d), d->frames, (int)out->dtype, sono_buf_elems(out),
-                         out->nbytes);
+        sono_buf_elems(out) != (long long)(d->batch * fe_rows(d) * d->frames))
+        return sono_fail(err, SONO_EINVAL, "%s: output must be %s [batch=%zu, %zu, frames=%zu]; "
+                         "got dtype %d, %lld elements, %zu bytes", io->who,
+                         complex ? "c64" : "f32", d->batch, fe_rows(d), d->frames,
+                         (int)out->dtype, sono_buf_elems(out), out->nbytes);
     memcpy(out->data, io->out, need);
     return 0;
 }

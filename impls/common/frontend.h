@@ -36,6 +36,7 @@ typedef struct fe_dims {
     size_t n_mfcc;
     double top_db;    /* mfcc: 0 means no clamp */
     int threads;
+    size_t batch;     /* independent clips (issue 10); every size above is one clip's */
 } fe_dims;
 
 /* Reads p for op into d. SONO_EUNSUPPORTED with the reason in why (naming the parameter
@@ -44,7 +45,9 @@ typedef struct fe_dims {
 int fe_dims_get(fe_op op, const sono_params *p, int max_threads, fe_dims *d, char *why,
                 size_t n);
 
-/* Rows of the output ([rows, frames], row-major) and floats per row value (2: complex). */
+/* Rows of one clip's output ([rows, frames], row-major) and its floats (complex: 2 per
+ * value). With batch > 1 the input is [batch, samples] and the output [batch, rows,
+ * frames]: clip b's output starts at b * fe_out_floats(d). */
 size_t fe_rows(const fe_dims *d);
 size_t fe_out_floats(const fe_dims *d);
 
@@ -57,6 +60,8 @@ size_t fe_window_offset(const fe_dims *d);
 /* padded[0..d->padded): x (d->samples floats) zero-padded or trimmed to d->used, then
  * reflected by n_fft/2 at both ends when center (numpy.pad "reflect"). */
 void fe_pad(const fe_dims *d, const float *x, float *padded);
+/* fe_pad of every clip: clip b's x at b * samples, its padded signal at b * d->padded. */
+void fe_pad_batch(const fe_dims *d, const float *x, float *padded);
 
 /* Mel filterbank, computed in double and stored float. Dense: W[n_mels, nbins];
  * SONO_ENOMEM when its few doubles of edges cannot be allocated. */
@@ -96,8 +101,8 @@ typedef struct fe_io {
     fe_dims d;
     const char *who; /* "cpu/fast", for messages */
     const float *x;  /* the core's input, bound in load (it outlives the case) */
-    float *padded;   /* d.padded floats */
-    float *out;      /* rows * frames values, as the output is laid out */
+    float *padded;   /* batch * d.padded floats: clip b's at b * d.padded */
+    float *out;      /* batch * rows * frames values, as the output is laid out */
 } fe_io;
 
 int fe_io_alloc(fe_io *io, sono_error *err);

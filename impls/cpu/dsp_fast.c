@@ -1,7 +1,9 @@
 /* dsp_fast.c — cpu/fast for stft, melspec, logmel and mfcc: the own real FFT (fastfft.h)
  * per frame, the window applied while copying the frame out of the padded signal, power
  * from the bins and each mel filter summed over its own band only. Frames are split in
- * contiguous chunks over a pthread pool started in setup; threads=1 runs inline.
+ * contiguous chunks over a pthread pool started in setup; threads=1 runs inline. With
+ * batch > 1 the chunks run over the frames of all clips (global frame g = clip b, frame
+ * t = g % frames), and each lane keeps one max per clip, for the per-clip clamps.
  * Streaming (stft, melspec): push cuts frames from a ring buffer (fe_stream.h) on the
  * caller's thread, each frame computed as run() computes it, so the output is the same. */
 #include <math.h>
@@ -25,7 +27,7 @@ typedef struct lane {
     float *spec;  /* nbins interleaved complex */
     float *pw;    /* nbins */
     float *col;   /* n_mels: one frame's mel column before it is scattered */
-    float max;    /* logmel, mfcc: largest log value of this lane's frames */
+    float *max;   /* logmel, mfcc: per clip, largest log value of this lane's frames */
 } lane;
 
 struct dsp_fast {
@@ -35,9 +37,9 @@ struct dsp_fast {
     float *win;      /* n_fft */
     size_t woff, wlen; /* the window's nonzero span in the frame */
     fe_melbank bank;
-    float *mel;      /* mfcc: [n_mels, frames] before the DCT */
+    float *mel;      /* mfcc: [batch, n_mels, frames] before the DCT */
     float *dct;      /* mfcc: [n_mfcc, n_mels] */
-    float max;       /* the whole output's largest log value, for JOB_POST */
+    float *max;      /* per clip: its largest log value over all lanes, for JOB_POST */
     cpu_pool *pool;  /* nlanes - 1 threads; the caller of run() is lane 0 */
     int nlanes;      /* = threads */
     lane *lanes;
@@ -50,10 +52,10 @@ int dsp_fast_supports(const void *ctx, const sono_params *p, char *why, size_t n
     return fe_dims_get(*(const fe_op *)ctx, p, MAX_THREADS, &d, why, n);
 }
 
-/* Lane id's frames [lo, hi): equal contiguous shares. */
+/* Lane id's global frames [lo, hi) of all clips': equal contiguous shares. */
 static void chunk(const dsp_fast *st, int id, size_t *lo, size_t *hi)
 {
-    size_t f = st->io.d.frames, t = (size_t)st->nlanes;
+    size_t f = st->io.d.batch * st->io.d.frames, t = (size_t)st->nlanes;
     *lo = f * (size_t)id / t;
     *hi = f * ((size_t)id + 1) / t;
 }
@@ -61,17 +63,21 @@ static void chunk(const dsp_fast *st, int id, size_t *lo, size_t *hi)
 static void frames_job(dsp_fast *st, lane *ln, size_t lo, size_t hi)
 {
     const fe_dims *d = &st->io.d;
-    float *mel = d->op == FE_MFCC ? st->mel : st->io.out;
-    float max = -INFINITY;
-    for (size_t t = lo; t < hi; t++) {
-        const float *src = st->io.padded + t * d->hop + st->woff;
+    size_t per = d->op == FE_MFCC ? d->n_mels * d->frames : fe_out_floats(d);
+    for (size_t b = 0; b < d->batch; b++)
+        ln->max[b] = -INFINITY;
+    for (size_t g = lo; g < hi; g++) {
+        size_t b = g / d->frames, t = g % d->frames;
+        float *out = st->io.out + b * fe_out_floats(d);
+        float *mel = (d->op == FE_MFCC ? st->mel : st->io.out) + b * per;
+        const float *src = st->io.padded + b * d->padded + t * d->hop + st->woff;
         float *dst = ln->frame + st->woff;
         const float *w = st->win + st->woff;
         for (size_t j = 0; j < st->wlen; j++)
             dst[j] = src[j] * w[j];
         fastfft_exec(st->plan, ln->frame, ln->spec, ln->work);
         if (d->op == FE_STFT) {
-            fe_stft_column(d, ln->spec, st->io.out, t);
+            fe_stft_column(d, ln->spec, out, t);
             continue;
         }
         fe_power(d->power, ln->spec, d->nbins, ln->pw);
@@ -79,12 +85,11 @@ static void frames_job(dsp_fast *st, lane *ln, size_t lo, size_t hi)
         if (d->op != FE_MELSPEC) {
             float m = d->op == FE_LOGMEL ? fe_whisper_log(ln->col, d->n_mels)
                                          : fe_db(ln->col, d->n_mels);
-            max = m > max ? m : max;
+            ln->max[b] = m > ln->max[b] ? m : ln->max[b];
         }
         for (size_t m = 0; m < d->n_mels; m++)
             mel[m * d->frames + t] = ln->col[m];
     }
-    ln->max = max;
 }
 
 /* One frame's column of the output (stft, melspec): what frames_job does per frame. */
@@ -102,31 +107,43 @@ static void frame_out(dsp_fast *st, lane *ln, float *out, size_t t)
         out[m * d->frames + t] = ln->col[m];
 }
 
-/* After every lane's max is known: the clamp (and for mfcc the DCT) on this chunk. */
-static void post_job(dsp_fast *st, size_t lo, size_t hi)
+/* After every clip's max is known: the clamp (and for mfcc the DCT) on frames [lo, hi)
+ * of clip b, in its own mel and output blocks. */
+static void post_clip(dsp_fast *st, size_t b, size_t lo, size_t hi)
 {
     const fe_dims *d = &st->io.d;
     size_t f = d->frames;
-    if (lo >= hi)
-        return;
+    float *out = st->io.out + b * fe_out_floats(d);
     if (d->op == FE_LOGMEL) {
         for (size_t m = 0; m < d->n_mels; m++)
-            fe_whisper_clamp(st->io.out + m * f + lo, hi - lo, st->max);
+            fe_whisper_clamp(out + m * f + lo, hi - lo, st->max[b]);
         return;
     }
+    float *mel = st->mel + b * d->n_mels * f;
     for (size_t m = 0; m < d->n_mels; m++)
-        fe_db_clamp(st->mel + m * f + lo, hi - lo, st->max, d->top_db);
+        fe_db_clamp(mel + m * f + lo, hi - lo, st->max[b], d->top_db);
     /* Row by row over the chunk, so the inner loop runs along contiguous frames. */
     for (size_t c = 0; c < d->n_mfcc; c++) {
-        float *o = st->io.out + c * f;
+        float *o = out + c * f;
         for (size_t t = lo; t < hi; t++)
             o[t] = 0;
         for (size_t m = 0; m < d->n_mels; m++) {
             float k = st->dct[c * d->n_mels + m];
-            const float *x = st->mel + m * f;
+            const float *x = mel + m * f;
             for (size_t t = lo; t < hi; t++)
                 o[t] += k * x[t];
         }
+    }
+}
+
+/* The lane's global frames [lo, hi), cut where one clip ends and the next begins. */
+static void post_job(dsp_fast *st, size_t lo, size_t hi)
+{
+    size_t f = st->io.d.frames;
+    for (size_t g = lo; g < hi;) {
+        size_t b = g / f, t = g % f, end = hi - g < f - t ? t + (hi - g) : f;
+        post_clip(st, b, t, end);
+        g += end - t;
     }
 }
 
@@ -153,6 +170,7 @@ void dsp_fast_teardown(void *vst)
         free(st->lanes[i].spec);
         free(st->lanes[i].pw);
         free(st->lanes[i].col);
+        free(st->lanes[i].max);
     }
     free(st->lanes);
     fe_ring_free(&st->ring);
@@ -163,6 +181,7 @@ void dsp_fast_teardown(void *vst)
     free(st->win);
     free(st->mel);
     free(st->dct);
+    free(st->max);
     free(st);
 }
 
@@ -179,7 +198,8 @@ static int alloc_lanes(dsp_fast *st)
         ln->spec = fe_alloc(2 * d->nbins, sizeof(float));
         ln->pw = fe_alloc(d->nbins, sizeof(float));
         ln->col = fe_alloc(d->n_mels, sizeof(float));
-        if (!ln->work || !ln->frame || !ln->spec || !ln->pw || !ln->col)
+        ln->max = fe_alloc(d->batch, sizeof(float));
+        if (!ln->work || !ln->frame || !ln->spec || !ln->pw || !ln->col || !ln->max)
             return SONO_ENOMEM;
         memset(ln->frame, 0, d->n_fft * sizeof(float));
     }
@@ -215,11 +235,12 @@ int dsp_fast_setup(const void *ctx, const sono_params *p, void **stp, sono_error
     }
     st->nwork = fastfft_work_floats(st->plan);
     st->win = fe_alloc(d->n_fft, sizeof *st->win);
-    int bad = !st->win;
+    st->max = fe_alloc(d->batch, sizeof *st->max);
+    int bad = !st->win || !st->max;
     if (d->op != FE_STFT)
         bad |= fe_melbank_make(d, &st->bank) < 0;
     if (d->op == FE_MFCC) {
-        st->mel = fe_alloc(d->n_mels * d->frames, sizeof *st->mel);
+        st->mel = fe_alloc(d->batch * d->n_mels * d->frames, sizeof *st->mel);
         st->dct = fe_alloc(d->n_mfcc * d->n_mels, sizeof *st->dct);
         bad |= !st->mel || !st->dct;
     }
@@ -248,13 +269,15 @@ int dsp_fast_run(void *vst)
 {
     dsp_fast *st = vst;
     const fe_dims *d = &st->io.d;
-    fe_pad(d, st->io.x, st->io.padded);
+    fe_pad_batch(d, st->io.x, st->io.padded);
     cpu_pool_run(st->pool, JOB_FRAMES);
     if (d->op == FE_STFT || d->op == FE_MELSPEC)
         return 0;
-    st->max = -INFINITY;
-    for (int i = 0; i < st->nlanes; i++)
-        st->max = st->lanes[i].max > st->max ? st->lanes[i].max : st->max;
+    for (size_t b = 0; b < d->batch; b++) {
+        st->max[b] = -INFINITY;
+        for (int i = 0; i < st->nlanes; i++)
+            st->max[b] = st->lanes[i].max[b] > st->max[b] ? st->lanes[i].max[b] : st->max[b];
+    }
     cpu_pool_run(st->pool, JOB_POST);
     return 0;
 }
@@ -264,10 +287,10 @@ int dsp_fast_describe(void *vst, char *buf, size_t n)
     const dsp_fast *st = vst;
     size_t lo, hi;
     chunk(st, 0, &lo, &hi);
-    snprintf(buf, n, "fastfft %s; threads=%d (%s), contiguous chunks of ~%zu frames; "
-             "sparse filterbank (%zu weights)", fastfft_describe(st->plan), st->nlanes,
-             st->nlanes > 1 ? "pthread pool, caller takes chunk 0" : "inline, no pool",
-             hi - lo, st->bank.nwt);
+    snprintf(buf, n, "fastfft %s; threads=%d (%s), contiguous chunks of ~%zu frames of "
+             "batch=%zu clips; sparse filterbank (%zu weights)", fastfft_describe(st->plan),
+             st->nlanes, st->nlanes > 1 ? "pthread pool, caller takes chunk 0" : "inline, no pool",
+             hi - lo, st->io.d.batch, st->bank.nwt);
     return 0;
 }
 
@@ -275,10 +298,10 @@ size_t dsp_fast_workspace(void *vst)
 {
     const dsp_fast *st = vst;
     const fe_dims *d = &st->io.d;
-    size_t lane_floats = st->nwork + d->n_fft + 3 * d->nbins + d->n_mels;
-    size_t floats = d->n_fft + (size_t)st->nlanes * lane_floats;
+    size_t lane_floats = st->nwork + d->n_fft + 3 * d->nbins + d->n_mels + d->batch;
+    size_t floats = d->n_fft + d->batch + (size_t)st->nlanes * lane_floats;
     if (st->mel)
-        floats += d->n_mels * d->frames + d->n_mfcc * d->n_mels;
+        floats += d->batch * d->n_mels * d->frames + d->n_mfcc * d->n_mels;
     return sizeof *st + fe_io_bytes(&st->io) + floats * sizeof(float) +
            fe_melbank_bytes(&st->bank) + (size_t)st->nlanes * sizeof(lane) +
            cpu_pool_bytes(st->pool);
@@ -290,6 +313,9 @@ int dsp_fast_stream_begin(void *vst, sono_error *err)
     const fe_dims *d = &st->io.d;
     if (d->op != FE_STFT && d->op != FE_MELSPEC) /* their log clamps use the whole output */
         return sono_fail(err, SONO_EUNSUPPORTED, "cpu/fast: only stft and melspec stream");
+    if (d->batch > 1) /* the ops refuse it too (dsp_common.h): a stream is one clip */
+        return sono_fail(err, SONO_EUNSUPPORTED, "cpu/fast: batch=%zu does not stream",
+                         d->batch);
     fe_ring_reset(&st->ring);
     return 0;
 }

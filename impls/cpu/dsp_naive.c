@@ -1,7 +1,8 @@
 /* dsp_naive.c — cpu/naive for stft, melspec, logmel and mfcc: the definitions frame by
  * frame, each frame's bins by an O(n_fft^2) DFT summed in float32 over a twiddle table,
  * then the dense filterbank and the DCT as plain loops. The baseline the faster rungs of
- * the audio front ends are measured against; its error grows like eps * n_fft. */
+ * the audio front ends are measured against; its error grows like eps * n_fft.
+ * batch > 1: the clips one after the other, each exactly as a batch of one. */
 #include <math.h>
 
 #include "cpu_impls.h"
@@ -125,20 +126,19 @@ static void dft(const dsp_naive *st, const float *x, float *spec)
     }
 }
 
-int dsp_naive_run(void *vst)
+/* One clip: its padded signal into its output block. */
+static void clip(dsp_naive *st, const float *padded, float *out)
 {
-    dsp_naive *st = vst;
     const fe_dims *d = &st->io.d;
-    float *mel = d->op == FE_MFCC ? st->mel : st->io.out;
+    float *mel = d->op == FE_MFCC ? st->mel : out;
 
-    fe_pad(d, st->io.x, st->io.padded);
     for (size_t t = 0; t < d->frames; t++) {
-        const float *src = st->io.padded + t * d->hop;
+        const float *src = padded + t * d->hop;
         for (size_t j = 0; j < d->n_fft; j++)
             st->frame[j] = src[j] * st->win[j];
         dft(st, st->frame, st->spec);
         if (d->op == FE_STFT) {
-            fe_stft_column(d, st->spec, st->io.out, t);
+            fe_stft_column(d, st->spec, out, t);
             continue;
         }
         fe_power(d->power, st->spec, d->nbins, st->pw);
@@ -160,8 +160,17 @@ int dsp_naive_run(void *vst)
                 float s = 0;
                 for (size_t m = 0; m < d->n_mels; m++)
                     s += st->dct[c * d->n_mels + m] * mel[m * d->frames + t];
-                st->io.out[c * d->frames + t] = s;
+                out[c * d->frames + t] = s;
             }
     }
+}
+
+int dsp_naive_run(void *vst)
+{
+    dsp_naive *st = vst;
+    const fe_dims *d = &st->io.d;
+    fe_pad_batch(d, st->io.x, st->io.padded);
+    for (size_t b = 0; b < d->batch; b++)
+        clip(st, st->io.padded + b * d->padded, st->io.out + b * fe_out_floats(d));
     return 0;
 }

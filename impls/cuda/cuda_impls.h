@@ -10,7 +10,7 @@
 extern const sono_impl cu_fft_impls[3];
 int cu_fft_run(void *st);
 const char *cu_cufft_error(cufftResult r);
-extern const sono_impl cu_dsp_impls[4];
+extern const sono_impl cu_dsp_impls[7]; /* cufft x 4 ops, cufft-cublas x 3 (issue 10) */
 int cu_dsp_run(void *st);
 
 /* issue 11: the codec ops' rungs (vq.c, conv.c, attn.c, encodec.c; sgemm.c for the

@@ -2,6 +2,10 @@
  * into one buffer, one FFTW r2c plan over all of them (FFTW_MEASURE in setup), |X|^power
  * in one pass, the filterbank as one SGEMM (mel = W x P^T) and the DCT as a second. The
  * libraries' threads: fftwf_plan_with_nthreads and openblas_set_num_threads.
+ * batch > 1 (issue 10): the plan runs over the frames of all clips, and the filterbank
+ * is one SGEMM over all of them frame-major (melT = P x W^T, [batch * frames, n_mels]),
+ * so each clip's values are one contiguous block for its own log and clamp; mfcc's DCT
+ * is a second SGEMM over all frames; each clip's block is then transposed into place.
  * Streaming (stft, melspec): frames cut from a ring buffer (fe_stream.h) go one by one
  * through a single-frame r2c plan made at stream_begin, and the frames a push completes
  * share one SGEMM; the batched and the single-frame plans may round differently, which
@@ -28,6 +32,8 @@ typedef struct state {
     float *fb;       /* dense filterbank [n_mels, nbins] */
     float *mel;      /* mfcc: [n_mels, frames] before the DCT */
     float *dct;      /* mfcc: [n_mfcc, n_mels] */
+    float *melT;     /* batch > 1: [batch * frames, n_mels], the filterbank's output */
+    float *cepT;     /* batch > 1, mfcc: [batch * frames, n_mfcc], the DCT's output */
     fftwf_plan plan;
     int threads;
     /* streaming: the ring, and one frame's plan with its own buffers (made at the first
@@ -59,8 +65,9 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
         return SONO_EUNSUPPORTED;
     }
     /* FFTW's advanced interface and CBLAS take sizes, distances and strides as int. */
-    if (d.frames * d.n_fft > INT_MAX || d.frames * d.nbins > INT_MAX) {
-        snprintf(why, n, "%zu frames x n_fft=%zu exceed INT_MAX values", d.frames, d.n_fft);
+    if (d.batch * d.frames * d.n_fft > INT_MAX || d.batch * d.frames * d.nbins > INT_MAX) {
+        snprintf(why, n, "batch=%zu x %zu frames x n_fft=%zu exceed INT_MAX values", d.batch,
+                 d.frames, d.n_fft);
         return SONO_EUNSUPPORTED;
     }
     return 0;
@@ -86,25 +93,36 @@ static void teardown(void *vst)
     free(st->fb);
     free(st->mel);
     free(st->dct);
+    free(st->melT);
+    free(st->cepT);
     free(st);
 }
 
 static int alloc_bufs(state *st)
 {
     const fe_dims *d = &st->io.d;
+    size_t bf = d->batch * d->frames;
     st->win = fe_alloc(d->n_fft, sizeof *st->win);
-    st->frames = fftwf_malloc(d->frames * d->n_fft * sizeof *st->frames);
-    st->spec = fftwf_malloc(d->frames * d->nbins * sizeof *st->spec);
+    st->frames = fftwf_malloc(bf * d->n_fft * sizeof *st->frames);
+    st->spec = fftwf_malloc(bf * d->nbins * sizeof *st->spec);
     int bad = !st->win || !st->frames || !st->spec || fe_ring_alloc(&st->ring, d) < 0;
     if (d->op != FE_STFT) {
-        st->pw = fe_alloc(d->frames * d->nbins, sizeof *st->pw);
+        st->pw = fe_alloc(bf * d->nbins, sizeof *st->pw);
         st->fb = fe_alloc(d->n_mels * d->nbins, sizeof *st->fb);
         bad |= !st->pw || !st->fb || fe_mel_dense(d, st->fb) < 0;
+        if (d->batch > 1) {
+            st->melT = fe_alloc(bf * d->n_mels, sizeof *st->melT);
+            bad |= !st->melT;
+        }
     }
     if (d->op == FE_MFCC) {
         st->mel = fe_alloc(d->n_mels * d->frames, sizeof *st->mel);
         st->dct = fe_alloc(d->n_mfcc * d->n_mels, sizeof *st->dct);
         bad |= !st->mel || !st->dct;
+        if (d->batch > 1) {
+            st->cepT = fe_alloc(bf * d->n_mfcc, sizeof *st->cepT);
+            bad |= !st->cepT;
+        }
     }
     return bad ? SONO_ENOMEM : 0;
 }
@@ -137,7 +155,7 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
     fe_window_make(d, st->win);
     if (st->dct)
         fe_dct_make(d, st->dct);
-    int n = (int)d->n_fft, howmany = (int)d->frames, odist = (int)d->nbins;
+    int n = (int)d->n_fft, howmany = (int)(d->batch * d->frames), odist = (int)d->nbins;
     /* Planner state, not a plan argument: set for every plan, since the previous case may
      * have asked for another count. */
     if (threads_ok)
@@ -154,24 +172,72 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
     return 0;
 }
 
-/* Every frame, windowed, into the plan's input: the one copy the batched plan costs. */
+/* Every frame of every clip, windowed, into the plan's input: the one copy the batched
+ * plan costs. */
 static void frame_all(state *st)
 {
     const fe_dims *d = &st->io.d;
-    for (size_t t = 0; t < d->frames; t++) {
-        const float *src = st->io.padded + t * d->hop;
-        float *dst = st->frames + t * d->n_fft;
-        for (size_t j = 0; j < d->n_fft; j++)
-            dst[j] = src[j] * st->win[j];
-    }
+    for (size_t b = 0; b < d->batch; b++)
+        for (size_t t = 0; t < d->frames; t++) {
+            const float *src = st->io.padded + b * d->padded + t * d->hop;
+            float *dst = st->frames + (b * d->frames + t) * d->n_fft;
+            for (size_t j = 0; j < d->n_fft; j++)
+                dst[j] = src[j] * st->win[j];
+        }
 }
 
-/* stft: the bins from FFTW's [frames, nbins] into the output's [nbins, frames]. */
+/* stft: the bins from FFTW's [batch * frames, nbins] into the output's
+ * [batch, nbins, frames]. */
 static void stft_out(state *st)
 {
     const fe_dims *d = &st->io.d;
-    for (size_t t = 0; t < d->frames; t++)
-        fe_stft_column(d, (const float *)(st->spec + t * d->nbins), st->io.out, t);
+    for (size_t b = 0; b < d->batch; b++)
+        for (size_t t = 0; t < d->frames; t++)
+            fe_stft_column(d, (const float *)(st->spec + (b * d->frames + t) * d->nbins),
+                           st->io.out + b * fe_out_floats(d), t);
+}
+
+/* dst[c, r] = src[r, c] for a [rows, cols] block, in tiles of 16 rows so the strided
+ * writes of a tile share cache lines. */
+static void transpose(const float *src, size_t rows, size_t cols, float *dst)
+{
+    for (size_t r0 = 0; r0 < rows; r0 += 16) {
+        size_t r1 = rows - r0 < 16 ? rows : r0 + 16;
+        for (size_t c = 0; c < cols; c++)
+            for (size_t r = r0; r < r1; r++)
+                dst[c * rows + r] = src[r * cols + c];
+    }
+}
+
+/* batch > 1, after the power: the filterbank and the DCT each as one SGEMM over the
+ * frames of all clips, the log steps on each clip's contiguous block, then each clip's
+ * [frames, rows] block transposed into the output's [rows, frames]. */
+static void run_batch(state *st)
+{
+    const fe_dims *d = &st->io.d;
+    int bf = (int)(d->batch * d->frames), nb = (int)d->nbins, nm = (int)d->n_mels;
+    size_t blk = d->frames * d->n_mels;
+    /* melT[bf, n_mels] = P[bf, nbins] x W[n_mels, nbins]^T */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bf, nm, nb, 1.0f, st->pw, nb, st->fb,
+                nb, 0.0f, st->melT, nm);
+    for (size_t b = 0; b < d->batch; b++) {
+        float *v = st->melT + b * blk;
+        if (d->op == FE_LOGMEL)
+            fe_whisper_clamp(v, blk, fe_whisper_log(v, blk));
+        else if (d->op == FE_MFCC)
+            fe_db_clamp(v, blk, fe_db(v, blk), d->top_db);
+    }
+    const float *rows = st->melT;
+    size_t nr = d->n_mels;
+    if (d->op == FE_MFCC) {
+        /* cepT[bf, n_mfcc] = melT[bf, n_mels] x D[n_mfcc, n_mels]^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bf, (int)d->n_mfcc, nm, 1.0f,
+                    st->melT, nm, st->dct, nm, 0.0f, st->cepT, (int)d->n_mfcc);
+        rows = st->cepT;
+        nr = d->n_mfcc;
+    }
+    for (size_t b = 0; b < d->batch; b++)
+        transpose(rows + b * d->frames * nr, d->frames, nr, st->io.out + b * fe_out_floats(d));
 }
 
 static int run(void *vst)
@@ -180,14 +246,18 @@ static int run(void *vst)
     const fe_dims *d = &st->io.d;
     int nb = (int)d->nbins, nf = (int)d->frames, nm = (int)d->n_mels;
 
-    fe_pad(d, st->io.x, st->io.padded);
+    fe_pad_batch(d, st->io.x, st->io.padded);
     frame_all(st);
     fftwf_execute(st->plan);
     if (d->op == FE_STFT) {
         stft_out(st);
         return 0;
     }
-    fe_power(d->power, (const float *)st->spec, d->frames * d->nbins, st->pw);
+    fe_power(d->power, (const float *)st->spec, d->batch * d->frames * d->nbins, st->pw);
+    if (d->batch > 1) {
+        run_batch(st);
+        return 0;
+    }
     float *mel = d->op == FE_MFCC ? st->mel : st->io.out;
     /* mel[n_mels, frames] = W[n_mels, nbins] x P[frames, nbins]^T */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nm, nf, nb, 1.0f, st->fb, nb, st->pw,
@@ -211,6 +281,9 @@ static int stream_begin(void *vst, sono_error *err)
     if (d->op != FE_STFT && d->op != FE_MELSPEC) /* their log clamps use the whole output */
         return sono_fail(err, SONO_EUNSUPPORTED, "fftwblas/batched: only stft and melspec "
                          "stream");
+    if (d->batch > 1) /* the ops refuse it too (dsp_common.h): a stream is one clip */
+        return sono_fail(err, SONO_EUNSUPPORTED, "fftwblas/batched: batch=%zu does not "
+                         "stream", d->batch);
     if (!st->plan1) {
         int n = (int)d->n_fft;
         st->frame1 = fftwf_malloc(d->n_fft * sizeof *st->frame1);
@@ -282,8 +355,12 @@ static int describe(void *vst, char *buf, size_t n)
     if (!s)
         return SONO_ENOMEM;
     int par = openblas_get_parallel();
-    snprintf(buf, n, "threads=%d; fftw plan_threads=%d; openblas threads=%d (%s, core %s)%s; "
-             "fftw plan: %s", st->threads, plan_threads(s), openblas_get_num_threads(),
+    snprintf(buf, n, "threads=%d; batch=%zu (one plan over %zu frames%s); fftw "
+             "plan_threads=%d; openblas threads=%d (%s, core %s)%s; fftw plan: %s", st->threads,
+             st->io.d.batch, st->io.d.batch * st->io.d.frames,
+             st->io.d.batch > 1 && st->io.d.op != FE_STFT ? ", frame-major sgemm, per-clip "
+                                                            "transpose" : "",
+             plan_threads(s), openblas_get_num_threads(),
              par == 0 ? "sequential build" : par == 1 ? "pthreads" : "OpenMP",
              openblas_get_corename(),
              st->io.d.op == FE_STFT ? "" : st->io.d.op == FE_MFCC ? "; 2 sgemm" : "; 1 sgemm", s);
@@ -296,11 +373,16 @@ static size_t workspace(void *vst)
 {
     const state *st = vst;
     const fe_dims *d = &st->io.d;
-    size_t floats = d->n_fft + d->frames * d->n_fft + 2 * d->frames * d->nbins;
+    size_t bf = d->batch * d->frames;
+    size_t floats = d->n_fft + bf * d->n_fft + 2 * bf * d->nbins;
     if (st->pw)
-        floats += d->frames * d->nbins + d->n_mels * d->nbins;
+        floats += bf * d->nbins + d->n_mels * d->nbins;
     if (st->mel)
         floats += d->n_mels * d->frames + d->n_mfcc * d->n_mels;
+    if (st->melT)
+        floats += bf * d->n_mels;
+    if (st->cepT)
+        floats += bf * d->n_mfcc;
     return sizeof *st + fe_io_bytes(&st->io) + floats * sizeof(float);
 }
 

@@ -56,16 +56,17 @@ class Frontend(Impl):
         self.limiter, self.threads_note = blas_threads(self.threads)
 
     def load(self, x):
-        d = self.d = dsp.Dims(self.op, self.p, x.shape[0])
+        # batch > 1 (issue 10): x is [batch, samples], each row a clip of its own
+        d = self.d = dsp.Dims(self.op, self.p, x.shape[-1])
         self.x = x
         self.win = dsp.window(d)
         self.fb = dsp.melbank(d) if self.op != "stft" else None
         self.dct = dsp.dct_ortho(d) if self.op == "mfcc" else None
         self.loaded = True
 
-    def spectrum(self):
+    def spectrum(self, x):
         """X [frames, nbins] of the definition's frames (logmel: all but the last)."""
-        d, x = self.d, self.x
+        d = self.d
         if d.pad_or_trim:  # Whisper's pad_or_trim to 30 s
             x = x[:d.used] if x.shape[0] >= d.used else np.pad(x, (0, d.used - x.shape[0]))
         if d.center:
@@ -73,36 +74,40 @@ class Frontend(Impl):
         frames = sliding_window_view(x, d.n_fft)[::d.hop][:d.frames]
         return np.fft.rfft(frames * self.win, axis=-1)
 
-    def call(self):
+    def clip(self, x):
         d = self.d
-        X = self.spectrum()
+        X = self.spectrum(x)
         if self.op == "stft":
             if d.output == "complex":
-                self.y = X.T
-            elif d.output == "magnitude":
-                self.y = np.abs(X).T
-            else:
-                self.y = (X.real ** 2 + X.imag ** 2).T
-            return
+                return X.T
+            if d.output == "magnitude":
+                return np.abs(X).T
+            return (X.real ** 2 + X.imag ** 2).T
         S = X.real ** 2 + X.imag ** 2 if d.power == 2.0 else np.abs(X) ** d.power
         M = self.fb @ S.T  # [n_mels, frames]
         if self.op == "melspec":
-            self.y = M
-        elif self.op == "logmel":
+            return M
+        if self.op == "logmel":
             L = np.log10(np.maximum(M, 1e-10))
             L = np.maximum(L, L.max() - 8.0)
-            self.y = (L + 4.0) / 4.0
-        else:
-            D = 10.0 * np.log10(np.maximum(M, 1e-10))
-            if d.top_db > 0:
-                D = np.maximum(D, D.max() - d.top_db)
-            self.y = self.dct @ D
+            return (L + 4.0) / 4.0
+        D = 10.0 * np.log10(np.maximum(M, 1e-10))
+        if d.top_db > 0:
+            D = np.maximum(D, D.max() - d.top_db)
+        return self.dct @ D
+
+    def call(self):
+        if self.x.ndim == 1:
+            self.y = self.clip(self.x)
+        else:  # a plain loop over the clips, as a NumPy user batches
+            self.y = np.stack([self.clip(x) for x in self.x])
 
     def describe(self):
         return "numpy.pad(reflect) + sliding_window_view + numpy.fft.rfft over frames " \
-               "(pocketfft, single-threaded) + filterbank/DCT matmul; window, filterbank, " \
+               "(pocketfft, single-threaded) + filterbank/DCT matmul%s; window, filterbank, " \
                "DCT in float64 rounded to float32; %s; %s; %s" % (
-                   self.threads_note, np_note(), worker_note())
+                   ", a Python loop over batch=%d clips" % self.x.shape[0]
+                   if self.x.ndim == 2 else "", self.threads_note, np_note(), worker_note())
 
     def workspace(self):
         return nbytes(self.x, self.y, self.win, self.fb, self.dct)

@@ -94,9 +94,16 @@ class FFT(TorchImpl):
         return nbytes(self.x, self.y)
 
 
+def clip_max(v):
+    """Each clip's max of a [rows, frames] or [batch, rows, frames] tensor, broadcastable."""
+    return v.max() if v.dim() == 2 else v.amax(dim=(-2, -1), keepdim=True)
+
+
 class Frontend(TorchImpl):
     def load(self, x):
-        d = self.d = dsp.Dims(self.op, self.p, x.shape[0])
+        # batch > 1 (issue 10): x is [batch, samples]; torch.stft and the matmuls take the
+        # leading dim as a batch, and the clamps take each clip's own max
+        d = self.d = dsp.Dims(self.op, self.p, x.shape[-1])
         self.x = self.to_dev(x)
         make = {"hann": torch.hann_window, "hamming": torch.hamming_window,
                 "blackman": torch.blackman_window}[d.window]
@@ -127,13 +134,13 @@ class Frontend(TorchImpl):
             audio = self.x
             if d.pad_or_trim:
                 n = audio.shape[-1]
-                audio = audio[:d.used] if n >= d.used else \
+                audio = audio[..., :d.used] if n >= d.used else \
                     torch.nn.functional.pad(audio, (0, d.used - n))
             stft = self.stft(audio)
             magnitudes = stft[..., :-1].abs() ** 2
             mel_spec = self.fb @ magnitudes
             log_spec = torch.clamp(mel_spec, min=1e-10).log10()
-            log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
+            log_spec = torch.maximum(log_spec, clip_max(log_spec) - 8.0)
             self.y = (log_spec + 4.0) / 4.0
             return
         X = self.stft(self.x)
@@ -152,7 +159,7 @@ class Frontend(TorchImpl):
             return
         D = 10.0 * torch.clamp(M, min=1e-10).log10()
         if d.top_db > 0:
-            D = torch.maximum(D, D.max() - d.top_db)
+            D = torch.maximum(D, clip_max(D) - d.top_db)
         self.y = self.dct @ D
 
     def workspace(self):
