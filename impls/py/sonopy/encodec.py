@@ -31,16 +31,24 @@ TRAINING_BUFFERS = ("inited", "cluster_size", "embed_avg")
 
 def transformers_encodec():
     """(transformers module, EncodecConfig, EncodecModel), or Unsupported saying why."""
-    try:
-        import transformers
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("transformers") is None:
         raise Unsupported("transformers not installed: pip install 'transformers>=4.31' "
                           "for EncodecModel")
     try:
+        import transformers
+    except Exception as e:  # installed but broken, e.g. built for another torch
+        raise Unsupported("transformers cannot be imported: %s: %s" % (type(e).__name__, e))
+    try:
         from transformers import EncodecConfig, EncodecModel
-    except ImportError:
-        raise Unsupported("transformers %s is too old: EncodecModel landed in 4.31" %
-                          transformers.__version__)
+    except Exception as e:
+        v = re.match(r"(\d+)\.(\d+)", transformers.__version__)
+        if v and (int(v.group(1)), int(v.group(2))) < (4, 31):
+            raise Unsupported("transformers %s is too old: EncodecModel landed in 4.31" %
+                              transformers.__version__)
+        raise Unsupported("transformers %s has no usable EncodecModel here (torch %s): %s" %
+                          (transformers.__version__, torch.__version__, e))
     return transformers, EncodecConfig, EncodecModel
 
 
@@ -179,8 +187,7 @@ class Encodec(TorchImpl):
     def load(self, x):
         S = self.streams
         if self.mode == "decode":
-            want = 3 if S > 1 else 2
-            if x.ndim != want:
+            if x.ndim != (3 if S > 1 else 2) or (S > 1 and x.shape[0] != S):
                 raise ValueError("codec.encodec decode: codes have shape %s, want %s[n_q, "
                                  "frames]" % (list(x.shape), "[S=%d, ...]" % S if S > 1 else ""))
             codes = x.reshape((S,) + x.shape[-2:]).astype(np.int64)
