@@ -148,7 +148,7 @@ class Encodec(TorchImpl):
             for k in f.keys():
                 tensors[k] = f.get_tensor(k)
         cfg, cfg_from = file_config(self.path, metadata)
-        self.config = EncodecConfig(**cfg)
+        self.config = EncodecConfig.from_dict(cfg)
         model = EncodecModel(self.config)
         model.load_state_dict(state_for(model, tensors), strict=False)
         self.model = model.eval().to(self.dev)
