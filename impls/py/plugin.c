@@ -73,6 +73,27 @@ static int refuse_dataloader(const sono_params *p, char *why, size_t n)
     return SONO_EUNSUPPORTED;
 }
 
+/* issue 11: transformers' EncodecModel, which landed in 4.31; the worker says the same
+ * for direct requests (sonopy/encodec.py) */
+static int refuse_encodec(const sono_params *p, char *why, size_t n)
+{
+    (void)p;
+    int major = 0, minor = 0;
+    if (!probe.transformers[0]) {
+        snprintf(why, n, "transformers not installed for %s (Python %s): pip install "
+                 "'transformers>=4.31' for EncodecModel", probe.python, probe.version);
+        return SONO_EUNSUPPORTED;
+    }
+    if (sscanf(probe.transformers, "%d.%d", &major, &minor) == 2 &&
+        (major < 4 || (major == 4 && minor < 31))) {
+        snprintf(why, n, "transformers %s is too old: EncodecModel landed in 4.31",
+                 probe.transformers);
+        return SONO_EUNSUPPORTED;
+    }
+    return 0;
+}
+#define T_ENC "transformers' EncodecModel (encode, decode, forward) with the same weights"
+
 static const py_def defs[] = {
     {.op = "fft", .impl = "numpy", .summary = NP_FFT, .one_thread = ONE_NP},
     {.op = "rfft", .impl = "numpy", .summary = NP_FFT, .one_thread = ONE_NP},
@@ -129,6 +150,11 @@ static const py_def defs[] = {
     {.op = "load.batch", .impl = "torch-dataloader", .summary = "torch DataLoader over a "
      "Dataset of the folder's files: torchaudio.load, resample, crop, RMS normalise; "
      "num_workers = threads if threads > 1", .torch = 1, .refuse = refuse_dataloader},
+    /* issue 11 */
+    {.op = "codec.encodec", .impl = "torch", .summary = T_ENC ", on the CPU", .torch = 1,
+     .refuse = refuse_encodec},
+    {.op = "codec.encodec", .impl = "torch-cuda", .summary = T_ENC ", " CUDA_IO, .cuda = 1,
+     .torch = 1, .refuse = refuse_encodec},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
@@ -444,6 +470,8 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
     }
     if (probe.torchaudio[0])
         r->add_lib(r, "torchaudio", probe.torchaudio);
+    if (probe.transformers[0]) /* issue 11 */
+        r->add_lib(r, "transformers", probe.transformers);
     return 0;
 }
 

@@ -171,3 +171,7 @@ from sonopy.nn import VQ, Conv1d, Attention  # noqa: E402 (they subclass TorchIm
 IMPLS = {"vq.encode": VQ, "conv1d": Conv1d, "attention": Attention,
          "fft": FFT, "rfft": FFT, "stft": Frontend, "melspec": Frontend, "logmel": Frontend,
          "mfcc": Frontend}
+
+# issue 11: EncodecModel (transformers, imported at setup: its absence is a skip)
+from sonopy.encodec import Encodec  # noqa: E402
+IMPLS["codec.encodec"] = Encodec

@@ -63,6 +63,7 @@ def main():
         "torch": version("torch"),
         "torchaudio": version("torchaudio"),
         "threadpoolctl": version("threadpoolctl"),
+        "transformers": version("transformers"),  # issue 11: EncodecModel's peer
         "torch_cuda": torch_cuda() if version("torch") else None,
     }
     if out["numpy"]:  # only the chosen interpreter's clock matters
