@@ -3,7 +3,8 @@
  * S times one clip's, no streaming with S > 1; the S-stream reference equals the
  * streams = 1 reference run on each clip; and cpu/naive and blas/encodec (the plugins,
  * called directly) at S = 3 pass the op's check in every mode and give per clip what
- * they give for that clip alone. */
+ * they give for that clip alone; and `harness run` on 3 streams: every case ok, x real
+ * time over 3 clips of audio, a streaming request with streams = 3 skipped with why. */
 #include "cli_util.h"
 
 #include "buf.h"
@@ -269,12 +270,58 @@ static void impls_at_three_streams(void **state)
     }
 }
 
+static void harness_runs_streams(void **state)
+{
+    (void)state;
+    char ini[PATH_MAX], out[PATH_MAX];
+    snprintf(ini, sizeof ini, "%s/streams.ini", cl_tmp);
+    snprintf(out, sizeof out, "%s/streams.json", cl_tmp);
+    FILE *f = fopen(ini, "w");
+    assert_non_null(f);
+    fprintf(f, "[suite]\ndescription = streams\ninputs = noise\nbudget_s = 0.02\n"
+               "warmup_s = 0\nmin_time_s = 0.005\nmax_samples = 3\n\n"
+               "[s3]\nop = codec.encodec\nimpls = cpu/naive, blas/encodec\n"
+               "weights = %s/" ES_TINY "\nmode = encode, decode, roundtrip\n"
+               "bandwidth = 72\nseconds = 0.004\nstreams = 3\n\n"
+               "[chunked]\nop = codec.encodec\nimpls = cpu/naive\nweights = %s/" ES_TINY
+               "\nmode = encode\nbandwidth = 72\nseconds = 0.004\nstreams = 3\n"
+               "chunk_ms = 1\n",
+            cl_root, cl_root);
+    fclose(f);
+    cl_res r;
+    cl_h(&r, NULL, "run", ini, "--out", out, "--quiet", NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    json_t *doc = cl_load(out), *c;
+    json_t *cases = json_object_get(doc, "cases");
+    size_t i, ok = 0, skipped = 0;
+    json_array_foreach(cases, i, c) {
+        const char *id = cl_str(c, "id"), *status = cl_str(c, "status");
+        assert_non_null(strstr(id, "streams=3"));
+        if (strstr(id, "chunk_ms")) {
+            assert_string_equal(status, "skip");
+            assert_non_null(strstr(cl_str(c, "message"), "streams=3"));
+            skipped++;
+            continue;
+        }
+        if (strcmp(status, "ok"))
+            fail_msg("%s: %s", id, status);
+        assert_true(json_is_true(cl_get(c, "check.pass")));
+        assert_true(fabs(cl_num(c, "input.audio_s") - 3 * 0.004) < 1e-12);
+        ok++;
+    }
+    assert_int_equal(ok, 6);
+    assert_int_equal(skipped, 1);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shapes_cost_and_streaming),
         cmocka_unit_test(reference_is_per_stream),
         cmocka_unit_test(impls_at_three_streams),
+        cmocka_unit_test(harness_runs_streams),
     };
     return cmocka_run_group_tests(tests, es_setup, es_teardown);
 }
