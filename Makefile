@@ -176,6 +176,14 @@ $(BUILD)/tests/test_encodec_st: tests/test_encodec_st.c impls/common/encodec_st.
 	$(CC) $(CFLAGS_CORE) -Iimpls/common $(shell pkg-config --cflags cmocka) $< \
 	  impls/common/encodec_st.c $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
 
+# issue 11 (encodec streams): test_encodec_cudamem compiles codec.encodec's shared body in,
+# to check cuda/encodec's device-memory figure (impls/cuda/en_mem.h) without nvcc or a GPU.
+$(BUILD)/tests/test_encodec_cudamem: tests/test_encodec_cudamem.c $(COMMON_ENCODEC) \
+                                     impls/cuda/en_mem.h impls/common/encodec_net.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) -Iimpls/common -Iimpls/cuda $(shell pkg-config --cflags cmocka) $< \
+	  $(COMMON_ENCODEC) $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
+
 # test_py_proto compiles the py backend's client (all but its plugin.c) in, to drive the
 # Python worker and its stand-ins without the harness.
 PY_CLIENT := $(filter-out impls/py/plugin.c,$(wildcard impls/py/*.c))

@@ -86,5 +86,16 @@ for im in logmel/cuda/cufft logmel/cuda/cufft-cublas; do
     grep -E -- '->|describe|rror' /tmp/device-batch.log | head -n 5
 done
 
+# issue 11 (encodec streams): cuda/encodec's memory gate refuses in supports() a batch of
+# streams far larger than the GPU (1024 x 80 s: hundreds of GB) rather than failing in
+# cudaMalloc; the figure itself is tests/test_encodec_cudamem's.
+if [ "$gpu" != no-gpu ]; then
+    if bin/harness exec codec.encodec/cuda/encodec --param streams=1024 --param seconds=80 \
+            > /tmp/device-encmem.log 2>&1 || ! grep -q "of device memory" /tmp/device-encmem.log; then
+        echo "device-check: FAIL: cuda/encodec did not refuse 1024 streams x 80 s for memory" >&2
+        cat /tmp/device-encmem.log
+        status=1
+    fi
+fi
 echo "device-check: results in $out (status $status)"
 exit $status

@@ -427,6 +427,27 @@ static void nm_en_pad(void **state)
         assert_int_equal(en_pad_src(i, 4, 0, 0), i);
 }
 
+/* Issue 11: the batched im2col's columns, enumerated in their stated order (row i*k + j,
+ * clip s, step t), read xp [cin][S][lp] at clip s's t*stride + j*dil. */
+static void nm_en_im2col_streams(void **state)
+{
+    (void)state;
+    long long cin = 3, k = 4, stride = 2, dil = 3, S = 5, lout = 7;
+    long long lp = (lout - 1) * stride + (k - 1) * dil + 1, e = 0;
+    for (long long i = 0; i < cin; i++)
+        for (long long j = 0; j < k; j++)
+            for (long long s = 0; s < S; s++)
+                for (long long t = 0; t < lout; t++, e++) {
+                    long long want = i * S * lp + s * lp + t * stride + j * dil;
+                    assert_int_equal(en_im2col_src(e, k, stride, dil, lp, lout, S), want);
+                    assert_true(t * stride + j * dil < lp); /* inside the clip's row */
+                }
+    /* one clip: the plain im2col's index */
+    for (e = 0; e < cin * k * lout; e++)
+        assert_int_equal(en_im2col_src(e, k, stride, dil, lp, lout, 1),
+                         (e / lout / k) * lp + (e % lout) * stride + (e / lout % k) * dil);
+}
+
 static void nm_en_lstm_cell(void **state)
 {
     (void)state;
@@ -455,6 +476,7 @@ int main(void)
         cmocka_unit_test(nm_flash_without_rescale_fails),
         cmocka_unit_test(nm_en_pad),
         cmocka_unit_test(nm_en_lstm_cell),
+        cmocka_unit_test(nm_en_im2col_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
  * the definitions, the layouts and where the weights come from), checked against the
  * float64 network: codes exactly up to near-ties, audio by relative L2. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "check.h"
@@ -25,11 +27,15 @@ static const sono_param_spec params[] = {
              "EncodecModel names"},
     {.name = "seed", .type = SONO_PINT, .imin = 0, .imax = 1LL << 62, .idflt = 1,
      .help = "seed of the random weights"},
+    /* issue 11: a batch of independent clips per run */
+    {.name = "streams", .type = SONO_PINT, .imin = 1, .imax = 1024, .idflt = 1, .late = 1,
+     .help = "independent mono clips of `seconds` each, coded together (consecutive pieces "
+             "of the signal); x real time counts the audio of all"},
 };
 
 typedef struct dims {
     sono_enc_config c;
-    int mode, nq;
+    int mode, nq, S;
     long long samples, frames;
 } dims;
 
@@ -45,8 +51,65 @@ static int get_dims(const sono_params *p, dims *d, sono_error *err)
     if (!rc && (d->samples < 1 || d->samples > (1LL << 31)))
         rc = sono_fail(err, SONO_EINVAL, "seconds=%g gives %lld samples; need 1 to 2^31",
                        sono_param_real(p, "seconds", 1.0), d->samples);
+    d->S = (int)sono_param_int(p, "streams", 1);
+    if (!rc && d->S * d->samples > (1LL << 31))
+        rc = sono_fail(err, SONO_EINVAL, "streams=%d x %lld samples is over 2^31 samples; "
+                       "fewer streams or seconds", d->S, d->samples);
     d->frames = (d->samples + d->c.hop - 1) / d->c.hop;
     return rc;
+}
+
+/* fn(ctx, s, err) for s in [0, S), one thread per core up to S: the float64 network of
+ * 64 clips is minutes on one core. Threads take the next stream from a shared counter, so
+ * however many could start, every stream runs; the lowest failing stream's error wins. */
+typedef int (*stream_fn)(void *ctx, int s, sono_error *err);
+
+typedef struct par {
+    stream_fn fn;
+    void *ctx;
+    int S, next, rc, first;
+    sono_error err;
+    pthread_mutex_t mu;
+} par;
+
+static void *par_main(void *arg)
+{
+    par *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        int s = p->rc ? p->S : p->next++;
+        pthread_mutex_unlock(&p->mu);
+        if (s >= p->S)
+            return NULL;
+        sono_error e = {0};
+        int rc = p->fn(p->ctx, s, &e);
+        pthread_mutex_lock(&p->mu);
+        if (rc && (!p->rc || s < p->first)) {
+            p->rc = rc;
+            p->first = s;
+            p->err = e;
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+static int per_stream(int S, stream_fn fn, void *ctx, sono_error *err)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = cores < 1 ? 1 : cores < S ? (int)cores : S, started = 0;
+    par p = {.fn = fn, .ctx = ctx, .S = S};
+    pthread_t th[1024];
+    pthread_mutex_init(&p.mu, NULL);
+    for (int w = 0; nt > 1 && w < nt; w++)
+        started += pthread_create(&th[started], NULL, par_main, &p) == 0;
+    if (!started)
+        par_main(&p);
+    for (int w = 0; w < started; w++)
+        pthread_join(th[w], NULL);
+    pthread_mutex_destroy(&p.mu);
+    if (p.rc && err)
+        *err = p.err;
+    return p.rc;
 }
 
 /* Also writes weights=random's file when it is not there yet: planning validates every
@@ -72,6 +135,27 @@ static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
     *out = d.mode == M_ENCODE ? codes : sig;
     if (d.mode == M_DECODE)
         out->shape[0] = d.frames * d.c.hop;
+    sono_buf *b[2] = {in, out};
+    for (int i = 0; d.S > 1 && i < 2; i++) { /* streams: a leading [S] */
+        for (int j = b[i]->ndim; j > 0; j--)
+            b[i]->shape[j] = b[i]->shape[j - 1];
+        b[i]->shape[0] = d.S;
+        b[i]->ndim++;
+    }
+}
+
+/* Stream s's part of a buffer of S streams, shaped as with streams = 1. */
+static sono_buf slice(const sono_buf *b, int S, int s)
+{
+    sono_buf r = *b;
+    if (S > 1) {
+        r.ndim = b->ndim - 1;
+        for (int j = 0; j < r.ndim; j++)
+            r.shape[j] = b->shape[j + 1];
+    }
+    r.nbytes = (size_t)(sono_buf_elems(b) / S) * sono_dtype_size(b->dtype);
+    r.data = (char *)b->data + (size_t)s * r.nbytes;
+    return r;
 }
 
 static double rate(const sono_params *p)
@@ -80,12 +164,13 @@ static double rate(const sono_params *p)
     return get_dims(p, &d, NULL) ? 24000.0 : d.c.sampling_rate;
 }
 
-/* Every mode stands for the same audio: decode's input is codes, not samples. */
+/* Every mode stands for the same audio: decode's input is codes, not samples; streams
+ * clips of it. */
 static double audio_seconds(const sono_params *p)
 {
     dims d;
     return get_dims(p, &d, NULL) ? sono_param_real(p, "seconds", 1.0)
-                                 : (double)d.samples / d.c.sampling_rate;
+                                 : (double)d.S * (double)d.samples / d.c.sampling_rate;
 }
 
 static int load_model(const sono_params *p, sono_enc64 **m, sono_error *err)
@@ -117,8 +202,25 @@ static int ref_codes(const sono_enc64 *m, const float *x, long long n, int nq, i
     return 0;
 }
 
+/* Decode's input, stream s: the reference codes of clip s. */
+typedef struct codes_job {
+    const sono_enc64 *m;
+    const dims *d;
+    const float *sig;
+    int *codes;
+} codes_job;
+
+static int codes_stream(void *ctx, int s, sono_error *err)
+{
+    const codes_job *j = ctx;
+    size_t nc = (size_t)j->d->nq * (size_t)j->d->frames;
+    return ref_codes(j->m, j->sig + (size_t)s * (size_t)j->d->samples, j->d->samples,
+                     j->d->nq, j->codes + (size_t)s * nc, NULL, err);
+}
+
 /* The signal (the weights made sure of again, for callers that skipped validate); decode's
- * input is the reference encoder's codes of it. */
+ * input is the reference encoder's codes of it. With streams, the suite's signal of
+ * S * samples is cut into consecutive clips, one per stream. */
 static int input(const sono_params *p, const struct sono_input_spec *spec, double r,
                  sono_buf *in, sono_error *err)
 {
@@ -126,19 +228,56 @@ static int input(const sono_params *p, const struct sono_input_spec *spec, doubl
     int rc = sono_enc_params_config(p, 1, &d.c, err);
     if (rc || (rc = get_dims(p, &d, err)))
         return rc;
-    sono_buf sig = {.dtype = SONO_F32, .ndim = 1, .shape = {d.samples}};
-    if (d.mode != M_DECODE)
-        return sono_input_fill_at(spec, r, in, err);
+    sono_buf sig = {.dtype = SONO_F32, .ndim = 1, .shape = {d.S * d.samples}};
+    if (d.mode != M_DECODE) {
+        sono_buf flat = *in; /* the signal as one piece, cut in clips by layout */
+        flat.ndim = 1;
+        flat.shape[0] = d.S * d.samples;
+        return sono_input_fill_at(spec, r, &flat, err);
+    }
     if ((rc = sono_buf_alloc(&sig, err)))
         return rc;
     sono_enc64 *m = NULL;
-    if (!(rc = sono_input_fill_at(spec, r, &sig, err)) && !(rc = load_model(p, &m, err)))
-        rc = ref_codes(m, sig.data, d.samples, d.nq, in->data, NULL, err);
+    if (!(rc = sono_input_fill_at(spec, r, &sig, err)) && !(rc = load_model(p, &m, err))) {
+        codes_job j = {m, &d, sig.data, in->data};
+        rc = per_stream(d.S, codes_stream, &j, err);
+    }
     sono_enc64_free(m);
     sono_buf_free(&sig);
     return rc;
 }
 
+/* One stream of the reference: in and ref are that stream's slices. */
+typedef struct ref_job {
+    const sono_enc64 *m;
+    const dims *d;
+    const sono_buf *in;
+    sono_buf *ref;
+} ref_job;
+
+static int ref_stream(void *ctx, int s, sono_error *err)
+{
+    const ref_job *j = ctx;
+    const dims *d = j->d;
+    sono_buf in = slice(j->in, d->S, s), ref = slice(j->ref, d->S, s);
+    size_t nc = (size_t)d->nq * (size_t)d->frames;
+    int *codes = d->mode == M_DECODE ? in.data : malloc(nc * sizeof(int));
+    double *audio = NULL;
+    int rc = codes ? 0 : sono_fail(err, SONO_ENOMEM, "codec.encodec: out of memory");
+    if (!rc && d->mode != M_DECODE)
+        rc = ref_codes(j->m, in.data, d->samples, d->nq, codes, NULL, err);
+    if (!rc && d->mode == M_ENCODE)
+        memcpy(ref.data, codes, nc * sizeof(int));
+    if (!rc && d->mode != M_ENCODE &&
+        !(rc = sono_enc64_decode(j->m, codes, d->nq, d->frames, &audio, err)))
+        memcpy(ref.data, audio, (size_t)sono_buf_elems(&ref) * sizeof(double));
+    free(audio);
+    if (d->mode != M_DECODE)
+        free(codes);
+    return rc;
+}
+
+/* Each stream alone, as streams = 1 would code it; the streams in parallel. */
 static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref, sono_error *err)
 {
     dims d;
@@ -146,20 +285,8 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref, so
     int rc = get_dims(p, &d, err);
     if (rc || (rc = load_model(p, &m, err)))
         return rc;
-    int *codes = d.mode == M_DECODE ? in->data : malloc((size_t)(d.nq * d.frames) * sizeof(int));
-    double *audio = NULL;
-    if (!codes)
-        rc = sono_fail(err, SONO_ENOMEM, "codec.encodec: out of memory");
-    if (!rc && d.mode != M_DECODE)
-        rc = ref_codes(m, in->data, d.samples, d.nq, codes, NULL, err);
-    if (!rc && d.mode == M_ENCODE)
-        memcpy(ref->data, codes, (size_t)(d.nq * d.frames) * sizeof(int));
-    if (!rc && d.mode != M_ENCODE &&
-        !(rc = sono_enc64_decode(m, codes, d.nq, d.frames, &audio, err)))
-        memcpy(ref->data, audio, (size_t)sono_buf_elems(ref) * sizeof(double));
-    free(audio);
-    if (d.mode != M_DECODE)
-        free(codes);
+    ref_job j = {m, &d, in, ref};
+    rc = per_stream(d.S, ref_stream, &j, err);
     sono_enc64_free(m);
     return rc;
 }
@@ -344,6 +471,34 @@ static int check_roundtrip(const sono_params *p, const dims *d, const sono_buf *
     return rc;
 }
 
+typedef struct check_job {
+    const sono_params *p;
+    const dims *d;
+    const sono_buf *in, *out, *ref;
+    double tol;
+    sono_check *c; /* one per stream */
+} check_job;
+
+static int check_stream(void *ctx, int s, sono_error *err)
+{
+    const check_job *j = ctx;
+    const dims *d = j->d;
+    sono_buf in = slice(j->in, d->S, s), out = slice(j->out, d->S, s),
+             ref = slice(j->ref, d->S, s);
+    sono_check *c = &j->c[s];
+    *c = (sono_check){.tol = j->tol};
+    if (d->mode == M_ENCODE)
+        return check_codes(j->p, d, &in, &out, &ref, j->tol, c, err);
+    if (d->mode == M_DECODE)
+        return sono_check_output(&out, &ref, j->tol, c, err);
+    return check_roundtrip(j->p, d, &in, &out, &ref, j->tol, c, err);
+}
+
+/* Streams are checked one by one, each as streams = 1 would be (a near-tie flip in one
+ * clip says nothing of another): the case passes when every stream does; rel_l2, max_abs
+ * and ref_peak are the worst stream's, mismatches and non-finite values summed, and the
+ * detail is the worst stream's (a failing one first, else the highest rel_l2 or the
+ * most differing codes). */
 static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
                  const sono_buf *ref, double tol, sono_check *c, sono_error *err)
 {
@@ -351,11 +506,35 @@ static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
     int rc = get_dims(p, &d, err);
     if (rc)
         return rc;
-    if (d.mode == M_ENCODE)
-        return check_codes(p, &d, in, out, ref, tol, c, err);
-    if (d.mode == M_DECODE)
-        return sono_check_output(out, ref, tol, c, err);
-    return check_roundtrip(p, &d, in, out, ref, tol, c, err);
+    sono_check *cs = calloc((size_t)d.S, sizeof *cs);
+    if (!cs)
+        return sono_fail(err, SONO_ENOMEM, "codec.encodec check: out of memory");
+    check_job j = {p, &d, in, out, ref, tol, cs};
+    rc = per_stream(d.S, check_stream, &j, err);
+    if (!rc && d.S == 1)
+        *c = cs[0];
+    else if (!rc) {
+        int w = 0;
+        *c = (sono_check){.tol = tol, .pass = 1};
+        for (int s = 0; s < d.S; s++) {
+            const sono_check *k = &cs[s], *kw = &cs[w];
+            c->pass &= k->pass;
+            c->rel_l2 = fmax(c->rel_l2, k->rel_l2);
+            c->max_abs = fmax(c->max_abs, k->max_abs);
+            c->ref_peak = fmax(c->ref_peak, k->ref_peak);
+            c->nonfinite += k->nonfinite;
+            c->mismatches += k->mismatches;
+            c->has_mismatches |= k->has_mismatches;
+            if (kw->pass > k->pass || (kw->pass == k->pass &&
+                                       (k->mismatches > kw->mismatches ||
+                                        k->rel_l2 > kw->rel_l2)))
+                w = s;
+        }
+        snprintf(c->detail, sizeof c->detail, "%d streams checked alone, %s; stream %d: %s",
+                 d.S, c->pass ? "all pass" : "not all pass", w, cs[w].detail);
+    }
+    free(cs);
+    return rc;
 }
 
 /* The bitrate is exact: n_q codes of log2(codebook_size) bits per frame. SI-SDR and the
@@ -375,9 +554,29 @@ static int quality(const sono_params *p, const sono_buf *in, const sono_buf *out
     }
     if (d.mode != M_ROUNDTRIP)
         return 0;
-    sono_error e2 = {0};
-    if (sono_quality_audio(in->data, out->data, d.samples, d.c.sampling_rate, q, &e2))
-        snprintf(q->note, sizeof q->note, "%s", e2.msg); /* too short: bitrate only */
+    /* streams: the mean of each clip's measures */
+    sono_quality sum = {0};
+    for (int s = 0; s < d.S; s++) {
+        sono_error e2 = {0};
+        sono_quality one = *q;
+        const float *x = in->data, *y = out->data;
+        if (sono_quality_audio(x + (size_t)s * (size_t)d.samples,
+                               y + (size_t)s * (size_t)d.samples, d.samples,
+                               d.c.sampling_rate, &one, &e2)) {
+            snprintf(q->note, sizeof q->note, "%s", e2.msg); /* too short: bitrate only */
+            return 0;
+        }
+        sum.has = one.has;
+        sum.si_sdr_db += one.si_sdr_db / d.S;
+        sum.mel_l1 += one.mel_l1 / d.S;
+        sum.mstft += one.mstft / d.S;
+    }
+    q->has |= sum.has;
+    q->si_sdr_db = sum.si_sdr_db;
+    q->mel_l1 = sum.mel_l1;
+    q->mstft = sum.mstft;
+    if (d.S > 1)
+        snprintf(q->note, sizeof q->note, "mean over %d streams", d.S);
     return 0;
 }
 
@@ -399,6 +598,8 @@ static void cost(const sono_params *p, sono_cost *c)
     c->bytes = d.mode == M_ENCODE ? sig + codes
                : d.mode == M_DECODE ? codes + 4.0 * (double)(d.frames * d.c.hop)
                                     : 2 * sig;
+    c->flops *= d.S; /* streams: S clips, each its own network pass */
+    c->bytes *= d.S;
 }
 
 /* Relative L2 of the float32 network's audio against the float64 one's; for codes, the
@@ -418,6 +619,10 @@ static int stream_shape(const sono_params *p, sono_stream_shape *s, sono_error *
     int rc = get_dims(p, &d, err);
     if (rc)
         return rc;
+    if (d.S > 1) /* the layouts have one time axis; S clips would be S streams */
+        return sono_fail(err, SONO_EUNSUPPORTED, "codec.encodec: streaming takes one clip "
+                         "(streams=1); streams=%d are independent clips, each a stream of "
+                         "its own", d.S);
     sono_stream_layout sig = {1, d.samples, 1}, codes = {d.nq, d.frames, 1};
     s->in = d.mode == M_DECODE ? codes : sig;
     s->out = d.mode == M_ENCODE ? codes : sig;

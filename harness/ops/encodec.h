@@ -55,6 +55,15 @@
  *                   the signal (op->input) -> out F32 [frames * hop]
  *   mode roundtrip: in F32 [samples] -> out F32 [samples] (decode(encode(x)), cut to the
  *                   input length as EncodecModel.forward does)
+ Streams (issue 11), param streams = S (default 1): S independent mono clips of
+ *   `seconds`, each coded exactly as a streams = 1 input. S = 1: the shapes above. S > 1:
+ *   a leading [S]: encode F32 [S, samples] -> I32 [S, n_q, frames], decode I32 [S, n_q,
+ *   frames] -> F32 [S, frames * hop], roundtrip F32 [S, samples] -> F32 [S, samples].
+ *   Clip s is elements [s * samples, (s + 1) * samples) of the input: consecutive pieces
+ *   of the suite's signal of S * samples (decode: the reference codes of each piece). The
+ *   check is per stream (all must pass; the worst stream reported); cost and audio
+ *   seconds are S times one clip's (x real time counts the audio of all streams). No
+ *   streaming mode with S > 1 (stream_shape refuses it).
  * Streaming (issue 12): stream_shape divides encode as samples {1, samples, 1} -> codes
  *   {n_q, frames, 1}, decode as codes {n_q, frames, 1} -> samples {1, frames * hop, 1},
  *   roundtrip as samples -> samples; steps per second: the sampling rate, or rate / hop

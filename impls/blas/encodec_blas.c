@@ -2,7 +2,9 @@
  * (1x1 convs straight on the activation), transposed convolutions as one SGEMM into
  * columns then an overlap-add, each LSTM layer's input projection as one SGEMM over all
  * time steps and the recurrence as one SGEMV per step, the codebook search as one SGEMM
- * (||e||^2 - 2 r.e) per stage; graph, padding and RVQ loop from impls/common. */
+ * (||e||^2 - 2 r.e) per stage; graph, padding and RVQ loop from impls/common. The op's
+ * streams (issue 11) sit side by side in each channel's row, so every GEMM's N dimension
+ * spans all clips, and the LSTM's recurrence is one SGEMM per step over all clips. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -19,46 +21,51 @@ static void bias_rows(float *y, const float *b, int rows, long long n)
             y[(size_t)o * (size_t)n + (size_t)t] = b[o];
 }
 
-/* y [cout][lout] = W [cout][cin*k] . col [cin*k][lout] + b */
-static void conv(const en_conv *c, const float *xp, long long lp, float *y, long long lout,
-                 float *col)
+/* y [cout][S*lout] = W [cout][cin*k] . col [cin*k][S*lout] + b: the clips are columns */
+static void conv(const en_conv *c, const float *xp, long long lp, int S, float *y,
+                 long long lout, float *col)
 {
     int K = c->cin * c->k;
+    long long N = (long long)S * lout;
     const float *B = xp;
     if (c->k != 1 || c->stride != 1 || lp != lout) {
         for (int i = 0; i < c->cin; i++)
-            for (int k = 0; k < c->k; k++) {
-                float *dst = col + ((size_t)i * c->k + k) * (size_t)lout;
-                const float *src = xp + (size_t)i * (size_t)lp + (size_t)k * c->dil;
-                if (c->stride == 1)
-                    memcpy(dst, src, (size_t)lout * sizeof(float));
-                else
-                    for (long long t = 0; t < lout; t++)
-                        dst[t] = src[t * c->stride];
-            }
+            for (int k = 0; k < c->k; k++)
+                for (int s = 0; s < S; s++) {
+                    float *dst = col + (((size_t)i * c->k + k) * S + s) * (size_t)lout;
+                    const float *src = xp + ((size_t)i * S + s) * (size_t)lp +
+                                       (size_t)k * c->dil;
+                    if (c->stride == 1)
+                        memcpy(dst, src, (size_t)lout * sizeof(float));
+                    else
+                        for (long long t = 0; t < lout; t++)
+                            dst[t] = src[t * c->stride];
+                }
         B = col;
     }
-    bias_rows(y, c->b, c->cout, lout);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)lout, K, 1.0f, c->w,
-                K, B, (int)lout, 1.0f, y, (int)lout);
+    bias_rows(y, c->b, c->cout, N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)N, K, 1.0f, c->w,
+                K, B, (int)N, 1.0f, y, (int)N);
 }
 
-/* Z [cout*k][l] = W^T . x, W [cin][cout*k]; then y[o][t*s + k] += Z[o*k + k][t] */
-static void convtr(const en_conv *c, const float *x, long long l, float *y, float *z)
+/* Z [cout*k][S*l] = W^T . x, W [cin][cout*k]; then y[o][s][t*st + k] += Z[o*k + k][s][t] */
+static void convtr(const en_conv *c, const float *x, long long l, int S, float *y, float *z)
 {
-    long long full = (l - 1) * c->stride + c->k;
+    long long full = (l - 1) * c->stride + c->k, N = (long long)S * l;
     int ok = c->cout * c->k;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ok, (int)l, c->cin, 1.0f, c->w, ok,
-                x, (int)l, 0.0f, z, (int)l);
-    bias_rows(y, c->b, c->cout, full);
-    for (int o = 0; o < c->cout; o++) {
-        float *yo = y + (size_t)o * (size_t)full;
-        for (int k = 0; k < c->k; k++) {
-            const float *zr = z + ((size_t)o * c->k + k) * (size_t)l;
-            for (long long t = 0; t < l; t++)
-                yo[t * c->stride + k] += zr[t];
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ok, (int)N, c->cin, 1.0f, c->w, ok,
+                x, (int)N, 0.0f, z, (int)N);
+    for (int o = 0; o < c->cout; o++)
+        for (int s = 0; s < S; s++) {
+            float *yo = y + ((size_t)o * S + s) * (size_t)full;
+            for (long long t = 0; t < full; t++)
+                yo[t] = c->b[o];
+            for (int k = 0; k < c->k; k++) {
+                const float *zr = z + ((size_t)o * c->k + k) * (size_t)N + (size_t)s * l;
+                for (long long t = 0; t < l; t++)
+                    yo[t * c->stride + k] += zr[t];
+            }
         }
-    }
 }
 
 static float sigmoid(float v)
@@ -66,24 +73,35 @@ static float sigmoid(float v)
     return 1.0f / (1.0f + expf(-v));
 }
 
-/* scratch: G [T][4h] (all input projections). */
-static void lstm(const en_layer *l, int k, const float *x, long long T, float *y, float *hc,
-                 float *scratch)
+/* scratch: G [S][T][4h] (all input projections, one SGEMM over every clip's steps); per
+ * step the recurrence of all S clips: G[s][t] += h_s W_hh^T, an SGEMV for one clip, else
+ * one SGEMM with h [S][2h] (lda 2h: h then c per clip) and rows of G T * 4h apart. */
+static void lstm(const en_layer *l, int k, const float *x, long long T, int S, float *y,
+                 float *hc, float *scratch)
 {
     int H = l->h;
-    float *G = scratch, *h = hc, *c = hc + H;
-    for (long long t = 0; t < T; t++)
+    long long ST = T * S, ld = T * 4 * H;
+    float *G = scratch;
+    for (long long t = 0; t < ST; t++)
         memcpy(G + (size_t)t * 4 * H, l->bias[k], 4 * (size_t)H * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, 4 * H, H, 1.0f, x, H,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ST, 4 * H, H, 1.0f, x, H,
                 l->wih[k], H, 1.0f, G, 4 * H);
     for (long long t = 0; t < T; t++) {
-        float *g = G + (size_t)t * 4 * H;
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, 4 * H, H, 1.0f, l->whh[k], H, h, 1, 1.0f, g,
-                    1);
-        for (int j = 0; j < H; j++) {
-            c[j] = sigmoid(g[H + j]) * c[j] + sigmoid(g[j]) * tanhf(g[2 * H + j]);
-            h[j] = sigmoid(g[3 * H + j]) * tanhf(c[j]);
-            y[(size_t)t * H + j] = h[j];
+        if (S == 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, 4 * H, H, 1.0f, l->whh[k], H, hc, 1, 1.0f,
+                        G + (size_t)t * 4 * H, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, 4 * H, H, 1.0f, hc, 2 * H,
+                        l->whh[k], H, 1.0f, G + (size_t)t * 4 * H, (int)ld);
+        for (int s = 0; s < S; s++) {
+            float *g = G + (size_t)s * (size_t)ld + (size_t)t * 4 * H;
+            float *h = hc + 2 * (size_t)H * s, *c = h + H;
+            float *ys = y + ((size_t)s * (size_t)T + (size_t)t) * H;
+            for (int j = 0; j < H; j++) {
+                c[j] = sigmoid(g[H + j]) * c[j] + sigmoid(g[j]) * tanhf(g[2 * H + j]);
+                h[j] = sigmoid(g[3 * H + j]) * tanhf(c[j]);
+                ys[j] = h[j];
+            }
         }
     }
 }
@@ -111,22 +129,23 @@ static void vq(const float *cb, const float *norm2, int K, int D, const float *r
 
 static const en_kernels kernels = {.conv = conv, .convtr = convtr, .lstm = lstm, .vq = vq};
 
-/* Floats of scratch per layer: im2col columns, transposed-conv columns, the LSTM's
- * projections, the codebook scores. */
+/* Floats of scratch per layer on all clips: im2col columns, transposed-conv columns, the
+ * LSTM's projections, the codebook scores. */
 static size_t scratch_for(const en_net *net, const en_layer *l, int which, long long lin)
 {
+    size_t S = (size_t)net->batch;
     if (!l)
-        return (size_t)lin * (size_t)net->cfg.codebook;
+        return S * (size_t)lin * (size_t)net->cfg.codebook;
     const en_conv *c = &l->c[which];
     long long s = c->stride, lout = (lin + s - 1) / s;
     switch (l->kind) {
     case EN_CONV:
     case EN_RES:
-        return (size_t)c->cin * (size_t)c->k * (size_t)lout;
+        return S * (size_t)c->cin * (size_t)c->k * (size_t)lout;
     case EN_CONVTR:
-        return (size_t)c->cout * (size_t)c->k * (size_t)lin;
+        return S * (size_t)c->cout * (size_t)c->k * (size_t)lin;
     case EN_LSTM:
-        return (size_t)lin * 4 * (size_t)l->h + 2 * (size_t)l->h;
+        return S * (size_t)lin * 4 * (size_t)l->h + 2 * (size_t)l->h;
     }
     return 0;
 }
@@ -196,9 +215,9 @@ size_t encodec_blas_workspace(void *st)
 int encodec_blas_describe(void *vst, char *buf, size_t n)
 {
     const bstate *st = vst;
-    snprintf(buf, n, "%s; core %s; threads=%d (asked %d); n_q=%d, %lld frames",
+    snprintf(buf, n, "%s; core %s; threads=%d (asked %d); n_q=%d, %lld frames x %d streams",
              openblas_get_config(), openblas_get_corename(), openblas_get_num_threads(),
-             st->threads, st->net.nq, st->net.frames);
+             st->threads, st->net.nq, st->net.frames, st->net.batch);
     return 0;
 }
 

@@ -165,7 +165,7 @@ static int file_cfg(const est_file *f, const char *path, en_cfg *c, char *why, s
 }
 
 static int read_dims(const sono_params *p, const en_cfg *c, int *mode, int *nq,
-                     long long *samples, char *why, size_t n)
+                     long long *samples, int *batch, char *why, size_t n)
 {
     const char *m = sono_param_str(p, "mode", "roundtrip");
     *mode = !strcmp(m, "encode") ? EN_ENCODE : !strcmp(m, "decode") ? EN_DECODE : EN_ROUNDTRIP;
@@ -185,16 +185,22 @@ static int read_dims(const sono_params *p, const en_cfg *c, int *mode, int *nq,
                  *samples);
         return -1;
     }
+    long long S = sono_param_int(p, "streams", 1);
+    if (S < 1 || S > 1024 || S * *samples > (1LL << 31)) {
+        snprintf(why, n, "streams=%lld x %lld samples: need 1..1024 streams and at most 2^31 "
+                 "samples in all", S, *samples);
+        return -1;
+    }
+    *batch = (int)S;
     return 0;
 }
 
-int en_supports(const sono_params *p, char *why, size_t n)
+/* The config of p's weights, read from the file's header only. */
+static int cfg_of(const sono_params *p, en_cfg *cfg, char *why, size_t n)
 {
     char path[4200];
     weights_path(p, path, sizeof path);
     en_cfg c;
-    int mode, nq;
-    long long samples;
     if (strcmp(sono_param_str(p, "weights", "random"), "random") == 0) {
         struct stat st;
         if (stat(path, &st) != 0) {
@@ -216,7 +222,18 @@ int en_supports(const sono_params *p, char *why, size_t n)
         if (rc)
             return SONO_EUNSUPPORTED;
     }
-    return read_dims(p, &c, &mode, &nq, &samples, why, n) ? SONO_EUNSUPPORTED : 0;
+    *cfg = c;
+    return 0;
+}
+
+int en_supports(const sono_params *p, char *why, size_t n)
+{
+    en_cfg c;
+    int mode, nq, batch;
+    long long samples;
+    if (cfg_of(p, &c, why, n))
+        return SONO_EUNSUPPORTED;
+    return read_dims(p, &c, &mode, &nq, &samples, &batch, why, n) ? SONO_EUNSUPPORTED : 0;
 }
 
 /* ---- weights ------------------------------------------------------------------------- */
@@ -424,33 +441,33 @@ static void plan(en_net *net, size_t (*sf)(const en_net *, const en_layer *, int
     for (int d = 0; d < 2; d++) {
         if ((d == 0 && net->mode == EN_DECODE) || (d == 1 && net->mode == EN_ENCODE))
             continue;
-        long long L = d ? net->frames : net->samples, pl, pr;
+        long long L = d ? net->frames : net->samples, pl, pr, S = net->batch;
         int C = d ? net->cfg.hidden : 1;
-        need(&act, (long long)C * L);
+        need(&act, (long long)C * S * L);
         for (int i = 0; i < net->n[d]; i++) {
             const en_layer *y = &net->l[d][i];
             const en_conv *cv = &y->c[0];
             if (y->kind == EN_CONV) {
                 long long lo = conv_pads(&net->cfg, cv, L, &pl, &pr);
-                need(&act, (long long)cv->cin * (L + pl + pr));
+                need(&act, (long long)cv->cin * S * (L + pl + pr));
                 if (sf)
                     need(&scr, (long long)sf(net, y, 0, L));
                 L = lo;
                 C = cv->cout;
             } else if (y->kind == EN_CONVTR) {
-                need(&act, (long long)cv->cout * ((L - 1) * cv->stride + cv->k));
+                need(&act, (long long)cv->cout * S * ((L - 1) * cv->stride + cv->k));
                 if (sf)
                     need(&scr, (long long)sf(net, y, 0, L));
                 L *= cv->stride;
                 C = cv->cout;
             } else if (y->kind == EN_RES) {
                 conv_pads(&net->cfg, cv, L, &pl, &pr);
-                need(&act, (long long)C * (L + pl + pr));
+                need(&act, (long long)C * S * (L + pl + pr));
                 for (int j = 0; sf && j < 3; j++)
                     need(&scr, (long long)sf(net, y, j, L));
             } else if (y->kind == EN_LSTM && sf)
                 need(&scr, (long long)sf(net, y, 0, L));
-            need(&act, (long long)C * L);
+            need(&act, (long long)C * S * L);
         }
     }
     if (net->mode != EN_DECODE && sf)
@@ -476,7 +493,8 @@ int en_setup(en_net *net, const sono_params *p, const en_kernels *k,
         return rc;
     }
     if (file_cfg(f, path, &net->cfg, why, sizeof why) ||
-        read_dims(p, &net->cfg, &net->mode, &net->nq, &net->samples, why, sizeof why)) {
+        read_dims(p, &net->cfg, &net->mode, &net->nq, &net->samples, &net->batch, why,
+                  sizeof why)) {
         est_close(f);
         return sono_fail(err, SONO_EINVAL, "codec.encodec: %s", why);
     }
@@ -487,27 +505,61 @@ int en_setup(en_net *net, const sono_params *p, const en_kernels *k,
     if (rc)
         return rc;
     plan(net, sf);
-    size_t D = (size_t)net->cfg.hidden, F = (size_t)net->frames;
+    size_t D = (size_t)net->cfg.hidden, S = (size_t)net->batch, F = (size_t)net->frames * S;
     for (int i = 0; i < 5; i++)
         net->buf[i] = malloc(net->act * sizeof(float));
     net->scratch = malloc((net->nscratch ? net->nscratch : 1) * sizeof(float));
     net->emb = malloc(F * D * sizeof(float));
     net->codes = malloc((size_t)net->nq * F * sizeof(int));
     net->audio = malloc(F * (size_t)net->cfg.hop * sizeof(float));
-    net->in = malloc((size_t)net->samples * sizeof(float));
+    net->in = malloc((size_t)net->samples * S * sizeof(float));
     int H = 1;
     for (int d = 0; d < 2; d++)
         for (int i = 0; i < net->n[d]; i++)
             H = net->l[d][i].kind == EN_LSTM && net->l[d][i].h > H ? net->l[d][i].h : H;
-    net->hc = malloc(2 * (size_t)H * sizeof(float));
+    net->hc = malloc(2 * (size_t)H * S * sizeof(float));
     net->bytes = (5 * net->act + net->nscratch + F * D + F * (size_t)net->cfg.hop +
-                  (size_t)net->samples) * sizeof(float) + (size_t)net->nq * F * sizeof(int);
+                  (size_t)net->samples * S + 2 * (size_t)H * S) * sizeof(float) +
+                 (size_t)net->nq * F * sizeof(int);
     for (int i = 0; i < 5; i++)
         rc |= !net->buf[i];
     if (rc || !net->scratch || !net->emb || !net->codes || !net->audio || !net->in || !net->hc)
         return sono_fail(err, SONO_ENOMEM, "codec.encodec: cannot allocate %zu bytes of "
                          "buffers", net->bytes);
     return 0;
+}
+
+int en_plan_only(en_net *net, const sono_params *p,
+                 size_t (*sf)(const en_net *, const en_layer *, int, long long), char *why,
+                 size_t n)
+{
+    memset(net, 0, sizeof *net);
+    if (cfg_of(p, &net->cfg, why, n) ||
+        read_dims(p, &net->cfg, &net->mode, &net->nq, &net->samples, &net->batch, why, n))
+        return SONO_EUNSUPPORTED;
+    net->frames = (net->samples + net->cfg.hop - 1) / net->cfg.hop;
+    net->out_len = net->mode == EN_DECODE ? net->frames * net->cfg.hop : net->samples;
+    for (int d = 0; d < 2; d++)
+        net->n[d] = graph(&net->cfg, d, net->l[d]);
+    plan(net, sf);
+    return 0;
+}
+
+size_t en_weight_floats(const en_net *net)
+{
+    size_t n = (size_t)net->nq * (size_t)net->cfg.codebook * ((size_t)net->cfg.hidden + 1);
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < net->n[d]; i++) {
+            const en_layer *y = &net->l[d][i];
+            int nc = y->kind == EN_RES ? (net->cfg.shortcut ? 3 : 2)
+                     : y->kind == EN_CONV || y->kind == EN_CONVTR ? 1 : 0;
+            for (int j = 0; j < nc; j++)
+                n += (size_t)y->c[j].cin * (size_t)y->c[j].cout * (size_t)y->c[j].k +
+                     (size_t)y->c[j].cout;
+            if (y->kind == EN_LSTM)
+                n += (size_t)y->nl * (8 * (size_t)y->h * (size_t)y->h + 4 * (size_t)y->h);
+        }
+    return n;
 }
 
 void en_free(en_net *net)
@@ -571,16 +623,17 @@ static void elu(float *x, size_t n)
             x[i] = expm1f(x[i]);
 }
 
-/* conv of x [cin][L] into y; P is padding space. Returns the output length. */
+/* conv of x [cin][S][L] into y; P is padding space (each clip's row padded on its own).
+ * Returns the output length. */
 static long long conv(en_net *net, const en_conv *cv, const float *x, long long L, float *P,
                       float *y)
 {
     long long pl, pr, lo = conv_pads(&net->cfg, cv, L, &pl, &pr);
     if (pl || pr) {
-        pad(x, cv->cin, L, pl, pr, P);
+        pad(x, cv->cin * net->batch, L, pl, pr, P);
         x = P;
     }
-    net->k->conv(cv, x, L + pl + pr, y, lo, net->scratch);
+    net->k->conv(cv, x, L + pl + pr, net->batch, y, lo, net->scratch);
     return lo;
 }
 
@@ -591,40 +644,42 @@ static long long convtr(en_net *net, const en_conv *cv, const float *x, long lon
     long long pr = net->cfg.causal ? (long long)ceil((double)ptot * net->cfg.trim_right)
                                    : ptot / 2,
               pl = ptot - pr, lo = full - ptot;
-    net->k->convtr(cv, x, L, P, net->scratch);
-    for (int o = 0; o < cv->cout; o++)
+    net->k->convtr(cv, x, L, net->batch, P, net->scratch);
+    for (int o = 0; o < cv->cout * net->batch; o++) /* rows of every clip */
         memcpy(y + (size_t)o * (size_t)lo, P + (size_t)o * (size_t)full + pl,
                (size_t)lo * sizeof(float));
     return lo;
 }
 
+/* x [H][S*T] (clip-major within a channel) to a [S*T][H], the layers, back with the skip. */
 static void lstm(en_net *net, const en_layer *l, const float *x, long long T, float *a,
                  float *b, float *y)
 {
     int H = l->h;
+    long long ST = T * net->batch;
     for (int c = 0; c < H; c++)
-        for (long long t = 0; t < T; t++)
-            a[(size_t)t * H + c] = x[(size_t)c * (size_t)T + (size_t)t];
+        for (long long t = 0; t < ST; t++)
+            a[(size_t)t * H + c] = x[(size_t)c * (size_t)ST + (size_t)t];
     for (int k = 0; k < l->nl; k++) {
-        memset(net->hc, 0, 2 * (size_t)H * sizeof(float));
-        net->k->lstm(l, k, a, T, b, net->hc, net->scratch);
+        memset(net->hc, 0, 2 * (size_t)H * (size_t)net->batch * sizeof(float));
+        net->k->lstm(l, k, a, T, net->batch, b, net->hc, net->scratch);
         float *s = a;
         a = b;
         b = s;
     }
     for (int c = 0; c < H; c++)
-        for (long long t = 0; t < T; t++)
-            y[(size_t)c * (size_t)T + (size_t)t] =
-                a[(size_t)t * H + c] + x[(size_t)c * (size_t)T + (size_t)t];
+        for (long long t = 0; t < ST; t++)
+            y[(size_t)c * (size_t)ST + (size_t)t] =
+                a[(size_t)t * H + c] + x[(size_t)c * (size_t)ST + (size_t)t];
 }
 
-/* Side d over the activation in buf[0] ([C][L]); the result is left in buf[0]. */
+/* Side d over the activation in buf[0] ([C][S][L]); the result is left in buf[0]. */
 static long long forward(en_net *net, int d, int C, long long L)
 {
     float **B = net->buf; /* 0: x, 1: y, 2: padding, 3 and 4: residual temporaries */
     for (int i = 0; i < net->n[d]; i++) {
         const en_layer *y = &net->l[d][i];
-        size_t n = (size_t)C * (size_t)L;
+        size_t n = (size_t)C * (size_t)net->batch * (size_t)L;
         switch (y->kind) {
         case EN_ELU:
             elu(B[0], n);
@@ -641,7 +696,7 @@ static long long forward(en_net *net, int d, int C, long long L)
             memcpy(B[3], B[0], n * sizeof(float));
             elu(B[3], n);
             conv(net, &y->c[0], B[3], L, B[2], B[4]);
-            elu(B[4], (size_t)y->c[0].cout * (size_t)L);
+            elu(B[4], (size_t)y->c[0].cout * (size_t)net->batch * (size_t)L);
             conv(net, &y->c[1], B[4], L, B[2], B[3]);
             if (net->cfg.shortcut)
                 conv(net, &y->c[2], B[0], L, B[2], B[1]);
@@ -663,11 +718,12 @@ static long long forward(en_net *net, int d, int C, long long L)
 
 int en_load(en_net *net, const sono_buf *in, sono_error *err)
 {
+    long long S = net->batch, F = net->frames;
     if (net->mode == EN_DECODE) {
-        long long n = (long long)net->nq * net->frames;
+        long long n = (long long)net->nq * F * S;
         if (in->dtype != SONO_I32 || sono_buf_elems(in) != n)
             return sono_fail(err, SONO_EINVAL, "codec.encodec: input must be i32 codes "
-                             "[%d, %lld]", net->nq, net->frames);
+                             "[%lld, %d, %lld] (streams, n_q, frames)", S, net->nq, F);
         const int32_t *c = in->data;
         net->src = c;
         net->pending = 0;
@@ -680,22 +736,28 @@ int en_load(en_net *net, const sono_buf *in, sono_error *err)
                 return sono_fail(err, SONO_EINVAL, "codec.encodec: code %d at %lld is "
                                  "outside [0, %d)", c[i], i, net->cfg.codebook);
         }
-        memcpy(net->codes, c, (size_t)n * sizeof(int));
+        /* [S][nq][F] in, [nq][S][F] here: each stage's codes of all clips in one row */
+        for (long long s = 0; s < S; s++)
+            for (int q = 0; q < net->nq; q++)
+                memcpy(net->codes + ((size_t)q * (size_t)S + (size_t)s) * (size_t)F,
+                       c + ((size_t)s * (size_t)net->nq + (size_t)q) * (size_t)F,
+                       (size_t)F * sizeof(int));
         return 0;
     }
-    if (in->dtype != SONO_F32 || sono_buf_elems(in) != net->samples)
-        return sono_fail(err, SONO_EINVAL, "codec.encodec: input must be f32 [%lld]",
-                         net->samples);
-    memcpy(net->in, in->data, (size_t)net->samples * sizeof(float));
+    if (in->dtype != SONO_F32 || sono_buf_elems(in) != net->samples * S)
+        return sono_fail(err, SONO_EINVAL, "codec.encodec: input must be f32 [%lld, %lld] "
+                         "(streams, samples)", S, net->samples);
+    memcpy(net->in, in->data, (size_t)(net->samples * S) * sizeof(float));
     net->src = in->data;
     return 0;
 }
 
+/* The S clips' frames as F = S * frames rows throughout: the RVQ is per frame. */
 static void encode(en_net *net)
 {
     int D = net->cfg.hidden, K = net->cfg.codebook;
-    long long F = net->frames;
-    memcpy(net->buf[0], net->in, (size_t)net->samples * sizeof(float));
+    long long F = net->frames * net->batch;
+    memcpy(net->buf[0], net->in, (size_t)(net->samples * net->batch) * sizeof(float));
     forward(net, 0, 1, net->samples); /* -> [D][F] */
     for (int j = 0; j < D; j++)
         for (long long t = 0; t < F; t++)
@@ -715,7 +777,7 @@ static void encode(en_net *net)
 static void decode(en_net *net)
 {
     int D = net->cfg.hidden;
-    long long F = net->frames;
+    long long F = net->frames * net->batch;
     float *x = net->buf[0];
     memset(x, 0, (size_t)D * (size_t)F * sizeof(float));
     for (int q = 0; q < net->nq; q++)
@@ -724,8 +786,8 @@ static void decode(en_net *net)
             for (int j = 0; j < D; j++)
                 x[(size_t)j * (size_t)F + (size_t)t] += e[j];
         }
-    long long L = forward(net, 1, D, F);
-    memcpy(net->audio, net->buf[0], (size_t)L * sizeof(float));
+    long long L = forward(net, 1, D, net->frames);
+    memcpy(net->audio, net->buf[0], (size_t)(L * net->batch) * sizeof(float));
 }
 
 int en_run(en_net *net)
@@ -741,18 +803,23 @@ int en_run(en_net *net)
 
 int en_store(en_net *net, sono_buf *out, sono_error *err)
 {
+    size_t S = (size_t)net->batch, F = (size_t)net->frames, nq = (size_t)net->nq;
     if (net->mode == EN_ENCODE) {
-        size_t need = (size_t)net->nq * (size_t)net->frames * sizeof(int32_t);
+        size_t need = nq * F * S * sizeof(int32_t);
         if (out->dtype != SONO_I32 || out->nbytes < need)
-            return sono_fail(err, SONO_EINVAL, "codec.encodec: output must be i32 [%d, %lld]",
-                             net->nq, net->frames);
-        memcpy(out->data, net->codes, need);
+            return sono_fail(err, SONO_EINVAL, "codec.encodec: output must be i32 [%zu, %d, "
+                             "%lld] (streams, n_q, frames)", S, net->nq, net->frames);
+        int32_t *o = out->data;
+        for (size_t s = 0; s < S; s++) /* [nq][S][F] here, [S][nq][F] out */
+            for (size_t q = 0; q < nq; q++)
+                memcpy(o + (s * nq + q) * F, net->codes + (q * S + s) * F, F * sizeof(int));
         return 0;
     }
-    size_t need = (size_t)net->out_len * sizeof(float);
-    if (out->dtype != SONO_F32 || out->nbytes < need)
-        return sono_fail(err, SONO_EINVAL, "codec.encodec: output must be f32 [%lld]",
-                         net->out_len);
-    memcpy(out->data, net->audio, need);
+    size_t len = (size_t)net->out_len, full = F * (size_t)net->cfg.hop;
+    if (out->dtype != SONO_F32 || out->nbytes < len * S * sizeof(float))
+        return sono_fail(err, SONO_EINVAL, "codec.encodec: output must be f32 [%zu, %zu] "
+                         "(streams, samples)", S, len);
+    for (size_t s = 0; s < S; s++) /* each clip cut to its input length (roundtrip) */
+        memcpy((float *)out->data + s * len, net->audio + s * full, len * sizeof(float));
     return 0;
 }

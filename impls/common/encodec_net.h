@@ -39,19 +39,22 @@ typedef struct en_layer {
     float *wih[8], *whh[8], *bias[8]; /* bias = bias_ih + bias_hh, [4h] */
 } en_layer;
 
-/* The kernels an impl supplies. Activations are [channels][time], row-major. */
+/* The kernels an impl supplies. Activations are [channels][S][time], row-major: S
+ * independent clips (the op's streams param, issue 11) side by side in each channel's row,
+ * so a GEMM's N dimension spans all of them; a kernel never mixes two clips. */
 typedef struct en_kernels {
-    /* y[o][t] = b[o] + sum_i,k w[o][i][k] xp[i][t*stride + k*dil], t < lout; xp is already
-     * padded to lp samples per channel. */
-    void (*conv)(const en_conv *c, const float *xp, long long lp, float *y, long long lout,
-                 float *scratch);
-    /* Full transposed conv: y[o][t*stride + k] += x[i][t] w[i][o][k] plus b[o], y of
-     * (l-1)*stride + k samples per channel. */
-    void (*convtr)(const en_conv *c, const float *x, long long l, float *y, float *scratch);
-    /* One LSTM layer over x [T][h] (time-major) into y [T][h], starting from the state hc
-     * (h then c, 2h floats: zeros offline) and leaving the last step's there, so a stream
-     * carries it from chunk to chunk. */
-    void (*lstm)(const en_layer *l, int layer, const float *x, long long T, float *y,
+    /* y[o][s][t] = b[o] + sum_i,k w[o][i][k] xp[i][s][t*stride + k*dil], t < lout; xp is
+     * already padded to lp samples per channel and clip. */
+    void (*conv)(const en_conv *c, const float *xp, long long lp, int S, float *y,
+                 long long lout, float *scratch);
+    /* Full transposed conv: y[o][s][t*stride + k] += x[i][s][t] w[i][o][k] plus b[o], y of
+     * (l-1)*stride + k samples per channel and clip. */
+    void (*convtr)(const en_conv *c, const float *x, long long l, int S, float *y,
+                   float *scratch);
+    /* One LSTM layer over x [S][T][h] (time-major per clip) into y [S][T][h], starting
+     * from the states hc [S][2h] (h then c: zeros offline) and leaving the last step's
+     * there, so a stream carries it from chunk to chunk. */
+    void (*lstm)(const en_layer *l, int layer, const float *x, long long T, int S, float *y,
                  float *hc, float *scratch);
     /* For each of F rows of r [F][D], the index of the nearest of K codewords cb [K][D]
      * (norm2[k] = ||cb_k||^2), lowest index on ties. */
@@ -62,6 +65,7 @@ typedef struct en_kernels {
 typedef struct en_net {
     en_cfg cfg;
     int mode, nq;
+    int batch; /* the op's streams: clips coded side by side (not issue 12's streaming) */
     long long samples, frames, out_len;
     int n[2];
     en_layer l[2][EN_MAX_LAYERS];
@@ -70,11 +74,11 @@ typedef struct en_net {
     float *buf[5];     /* activations and padding, each of `act` floats */
     float *scratch;
     size_t act, nscratch, bytes;
-    float *emb;        /* [frames][hidden] residual rows */
-    int *codes;        /* [nq][frames] */
-    float *audio;      /* [frames * hop] */
-    float *in;         /* own copy of the signal (encode, roundtrip) */
-    float *hc;         /* the offline LSTM's zero state */
+    float *emb;        /* [batch][frames][hidden] residual rows */
+    int *codes;        /* [nq][batch][frames] (the op's layout is [batch][nq][frames]) */
+    float *audio;      /* [batch][frames * hop] */
+    float *in;         /* own copy of the signal (encode, roundtrip), [batch][samples] */
+    float *hc;         /* the offline LSTM's zero states, [batch][2h] */
     /* Issue 12, streaming (encodec_stream.c): the input bound by load, which fills as a
      * stream goes; codes still -1 there (the core's poison: not arrived) are accepted by
      * load when the impl streams and refused by run. */
@@ -86,12 +90,21 @@ typedef struct en_net {
 /* supports(): mode, bandwidth, seconds readable and the weights' config known. */
 int en_supports(const sono_params *p, char *why, size_t n);
 /* Load weights and plan every buffer for p (setup, not timed); scratch_for tells how many
- * floats of scratch the impl's kernels need for one layer (NULL: none). */
+ * floats of scratch the impl's kernels need for one layer on all net->batch clips (NULL:
+ * none). */
 int en_setup(en_net *net, const sono_params *p, const en_kernels *k,
              size_t (*scratch_for)(const en_net *net, const en_layer *l, int which,
                                    long long lin),
              sono_error *err);
 void en_free(en_net *net);
+/* Issue 11: what en_setup would plan for p, without reading a weight: config, dims, layer
+ * shapes (no weights), act and nscratch. For a device impl's memory gate in supports(). */
+int en_plan_only(en_net *net, const sono_params *p,
+                 size_t (*scratch_for)(const en_net *net, const en_layer *l, int which,
+                                       long long lin),
+                 char *why, size_t n);
+/* Floats of every weight, bias and the nq codebooks (with their norms) of a planned net. */
+size_t en_weight_floats(const en_net *net);
 int en_load(en_net *net, const sono_buf *in, sono_error *err);
 int en_run(en_net *net);
 int en_store(en_net *net, sono_buf *out, sono_error *err);

@@ -147,7 +147,7 @@ static int conv_emit(en_net *net, es_conv *c, float *y, long long *m, sono_error
                 c->xp[(size_t)i * (size_t)lp + (size_t)(p - p0)] =
                     j < 0 ? 0.0f : c->h[(size_t)i * (size_t)c->cap + (size_t)(j - c->hbase)];
         }
-        net->k->conv(c->cv, c->xp, lp, y, *m, net->scratch);
+        net->k->conv(c->cv, c->xp, lp, 1, y, *m, net->scratch);
         c->done = r;
     }
     /* later windows start at done * s: they reflect nothing below it but the start's
@@ -222,7 +222,7 @@ static int convtr_emit(en_net *net, es_stage *g, float *win, float *y, long long
                    c->h + (size_t)i * (size_t)c->cap + (size_t)(wa - c->hbase),
                    (size_t)l * sizeof(float));
         long long full = (l - 1) * s + cv->k, at = c->done + g->plt - wa * s;
-        net->k->convtr(cv, win, l, c->xp, net->scratch);
+        net->k->convtr(cv, win, l, 1, c->xp, net->scratch);
         for (int o = 0; o < cv->cout; o++)
             memcpy(y + (size_t)o * (size_t)*m, c->xp + (size_t)o * (size_t)full + (size_t)at,
                    (size_t)*m * sizeof(float));
@@ -357,13 +357,13 @@ static int res_round(en_net *net, es_stage *g, const float *x, long long n, long
         return rc;
     long long k = *m;
     elu(g->t[1], (size_t)Hh * (size_t)k);
-    net->k->conv(&y->c[1], g->t[1], k, g->t[2], k, net->scratch);
+    net->k->conv(&y->c[1], g->t[1], k, 1, g->t[2], k, net->scratch);
     /* the raw steps [qbase, qbase + k) into t0 as a compact block for the shortcut */
     for (int i = 0; i < C; i++)
         memcpy(g->t[0] + (size_t)i * (size_t)k, g->q + (size_t)i * (size_t)c->cap,
                (size_t)k * sizeof(float));
     if (net->cfg.shortcut)
-        net->k->conv(&y->c[2], g->t[0], k, g->y, k, net->scratch);
+        net->k->conv(&y->c[2], g->t[0], k, 1, g->y, k, net->scratch);
     else
         memcpy(g->y, g->t[0], (size_t)C * (size_t)k * sizeof(float));
     for (size_t j = 0; j < (size_t)C * (size_t)k; j++)
@@ -386,7 +386,7 @@ static void lstm_round(en_net *net, es_stage *g, const float *x, long long T)
         for (long long t = 0; t < T; t++)
             a[(size_t)t * H + c] = x[(size_t)c * (size_t)T + (size_t)t];
     for (int k = 0; k < l->nl; k++) {
-        net->k->lstm(l, k, a, T, b, g->q + 2 * (size_t)H * (size_t)k, net->scratch);
+        net->k->lstm(l, k, a, T, 1, b, g->q + 2 * (size_t)H * (size_t)k, net->scratch);
         float *s = a;
         a = b;
         b = s;
@@ -502,6 +502,9 @@ int en_stream_begin(en_net *net, sono_error *err)
 {
     if (!net->src)
         return sono_fail(err, SONO_EINVAL, "codec.encodec: stream_begin before load");
+    if (net->batch > 1) /* issue 11: the op streams one clip only */
+        return sono_fail(err, SONO_EUNSUPPORTED, "codec.encodec: streams=%d; streaming "
+                         "takes one clip", net->batch);
     int rc = net->stream ? 0 : stream_alloc(net, err);
     if (rc)
         return rc;

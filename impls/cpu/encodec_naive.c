@@ -3,49 +3,55 @@
  * per gate, codebook search by full distances); the graph, padding and RVQ loop are
  * impls/common/encodec_net.c's, streaming impls/common/encodec_stream.c's (issue 12: the
  * same kernels on each layer's history, so a stream equals the offline run bit for bit).
- * Single-threaded. */
+ * Single-threaded; the op's streams (issue 11) clip after clip, each exactly as alone. */
 #include <math.h>
 
 #include "cpu_impls.h"
 #include "encodec_net.h"
 #include "encodec_stream.h"
 
-static void conv(const en_conv *c, const float *xp, long long lp, float *y, long long lout,
-                 float *scratch)
+/* Channel rows hold S clips each: row stride S * len, clip s at s * len. */
+static void conv(const en_conv *c, const float *xp, long long lp, int S, float *y,
+                 long long lout, float *scratch)
 {
     (void)scratch;
-    for (int o = 0; o < c->cout; o++) {
-        float *yo = y + (size_t)o * (size_t)lout;
-        for (long long t = 0; t < lout; t++) {
-            float s = c->b[o];
-            for (int i = 0; i < c->cin; i++) {
-                const float *w = c->w + ((size_t)o * c->cin + i) * c->k;
-                const float *x = xp + (size_t)i * (size_t)lp + t * c->stride;
-                for (int k = 0; k < c->k; k++)
-                    s += w[k] * x[k * c->dil];
+    for (int s = 0; s < S; s++)
+        for (int o = 0; o < c->cout; o++) {
+            float *yo = y + ((size_t)o * (size_t)S + (size_t)s) * (size_t)lout;
+            for (long long t = 0; t < lout; t++) {
+                float acc = c->b[o];
+                for (int i = 0; i < c->cin; i++) {
+                    const float *w = c->w + ((size_t)o * c->cin + i) * c->k;
+                    const float *x = xp + ((size_t)i * (size_t)S + (size_t)s) * (size_t)lp +
+                                     t * c->stride;
+                    for (int k = 0; k < c->k; k++)
+                        acc += w[k] * x[k * c->dil];
+                }
+                yo[t] = acc;
             }
-            yo[t] = s;
         }
-    }
 }
 
-static void convtr(const en_conv *c, const float *x, long long l, float *y, float *scratch)
+static void convtr(const en_conv *c, const float *x, long long l, int S, float *y,
+                   float *scratch)
 {
     (void)scratch;
     long long full = (l - 1) * c->stride + c->k;
-    for (int o = 0; o < c->cout; o++)
+    for (size_t r = 0; r < (size_t)c->cout * (size_t)S; r++)
         for (long long t = 0; t < full; t++)
-            y[(size_t)o * (size_t)full + (size_t)t] = c->b[o];
-    for (int i = 0; i < c->cin; i++)
-        for (int o = 0; o < c->cout; o++) {
-            const float *w = c->w + ((size_t)i * c->cout + o) * c->k;
-            float *yo = y + (size_t)o * (size_t)full;
-            for (long long t = 0; t < l; t++) {
-                float v = x[(size_t)i * (size_t)l + (size_t)t];
-                for (int k = 0; k < c->k; k++)
-                    yo[t * c->stride + k] += v * w[k];
+            y[r * (size_t)full + (size_t)t] = c->b[r / (size_t)S];
+    for (int s = 0; s < S; s++)
+        for (int i = 0; i < c->cin; i++)
+            for (int o = 0; o < c->cout; o++) {
+                const float *w = c->w + ((size_t)i * c->cout + o) * c->k;
+                float *yo = y + ((size_t)o * (size_t)S + (size_t)s) * (size_t)full;
+                const float *xi = x + ((size_t)i * (size_t)S + (size_t)s) * (size_t)l;
+                for (long long t = 0; t < l; t++) {
+                    float v = xi[t];
+                    for (int k = 0; k < c->k; k++)
+                        yo[t * c->stride + k] += v * w[k];
+                }
             }
-        }
 }
 
 static float sigmoid(float v)
@@ -53,9 +59,9 @@ static float sigmoid(float v)
     return 1.0f / (1.0f + expf(-v));
 }
 
-/* scratch: the 4h gate sums. */
-static void lstm(const en_layer *l, int k, const float *x, long long T, float *y, float *hc,
-                 float *scratch)
+/* scratch: the 4h gate sums. One clip's state hc [2h] at a time. */
+static void lstm1(const en_layer *l, int k, const float *x, long long T, float *y, float *hc,
+                  float *scratch)
 {
     int H = l->h;
     float *h = hc, *c = hc + H, *g = scratch;
@@ -74,6 +80,15 @@ static void lstm(const en_layer *l, int k, const float *x, long long T, float *y
             y[(size_t)t * H + j] = h[j];
         }
     }
+}
+
+static void lstm(const en_layer *l, int k, const float *x, long long T, int S, float *y,
+                 float *hc, float *scratch)
+{
+    size_t n = (size_t)T * (size_t)l->h;
+    for (int s = 0; s < S; s++)
+        lstm1(l, k, x + (size_t)s * n, T, y + (size_t)s * n, hc + 2 * (size_t)l->h * s,
+              scratch);
 }
 
 static void vq(const float *cb, const float *norm2, int K, int D, const float *r,

@@ -25,6 +25,17 @@ EN_HD long long en_pad_src(long long i, long long L, long long pl, long long pr)
     return j < L ? j : -1;
 }
 
+/* Issue 11, S clips side by side in each channel's row ([C][S][len]): element e of the
+ * im2col columns col [cin*k][S][lout] (row i*k + j, column s*lout + t, so one GEMM's N
+ * spans every clip) reads xp [cin][S][lp] (already padded) at the returned index. */
+EN_HD long long en_im2col_src(long long e, long long k, long long stride, long long dil,
+                              long long lp, long long lout, long long S)
+{
+    long long t = e % lout, s = (e / lout) % S, row = e / (lout * S);
+    long long j = row % k, i = row / k;
+    return (i * S + s) * lp + t * stride + j * dil;
+}
+
 EN_HD float en_sigmoid(float v)
 {
     return 1.0f / (1.0f + expf(-v));

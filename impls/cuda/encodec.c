@@ -5,8 +5,10 @@
  * (1x1 convs straight on the activation), transposed convolutions as one SGEMM into
  * columns then col2im and the causal trim, ELU, residual sums, each LSTM layer as one
  * SGEMM of its input projections plus per step an SGEMV and a cell kernel, and the RVQ
- * with the fused codebook-search kernel. One stream (no streams param: the op codes one
- * signal per case). Mirrors encodec_net.c's forward() step for step. */
+ * with the fused codebook-search kernel. The op's streams (issue 11): S clips side by side
+ * in each channel's row, so every SGEMM's N dimension and every kernel's grid span all
+ * of them, the LSTM's recurrence one SGEMM per step over all clips and the RVQ one pass
+ * over S * frames rows. Mirrors encodec_net.c's forward() step for step. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "cu.h"
 #include "cuda_impls.h"
 #include "en_kernels.h"
+#include "en_mem.h"
 #include "encodec_net.h"
 #include "nn_kernels.h"
 #include "vq_kernels.h"
@@ -34,43 +37,33 @@ typedef struct state {
     float *cb, *cbn;  /* [nq][K][D], [nq][K] */
     float *buf[5];    /* activations, each net.act floats */
     float *scratch;   /* im2col / Z columns / LSTM gates, net.nscratch floats */
-    float *lh;        /* LSTM h and c, 2 * max width */
-    float *emb;       /* [F][D] residuals */
-    int *codes;       /* [nq][F] */
-    float *in;        /* [samples] */
+    float *lh;        /* LSTM h [S][H] then c [S][H], 2 * S * max width */
+    float *emb;       /* [S*F][D] residuals */
+    int *codes;       /* [nq][S][F] */
+    float *in;        /* [S][samples] */
     size_t dev_bytes;
     cublasHandle_t blas;
     int has_blas;
     const char *err;  /* run(): the failing step, for h.msg */
 } state;
 
-/* Same sizes as blas/encodec's: im2col columns, transposed-conv columns, LSTM gates. */
-static size_t scratch_for(const en_net *net, const en_layer *l, int which, long long lin)
-{
-    if (!l)
-        return 0; /* the fused VQ kernel needs no score matrix */
-    const en_conv *c = &l->c[which];
-    long long s = c->stride, lout = (lin + s - 1) / s;
-    (void)net;
-    switch (l->kind) {
-    case EN_CONV:
-    case EN_RES:
-        return (size_t)c->cin * (size_t)c->k * (size_t)lout;
-    case EN_CONVTR:
-        return (size_t)c->cout * (size_t)c->k * (size_t)lin;
-    case EN_LSTM:
-        return (size_t)lin * 4 * (size_t)l->h;
-    }
-    return 0;
-}
-
+/* The memory gate gets what setup will allocate (en_mem.h: weights and activations of S
+ * streams), planned from the config and shapes without reading a weight. */
 static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
 {
     (void)ctx;
     int rc = en_supports(p, why, n);
     if (rc)
         return rc;
-    return cu_supports_common(p, 0, why, n); /* memory: known only after the weights */
+    en_net *net = malloc(sizeof *net);
+    if (!net) {
+        snprintf(why, n, "out of host memory planning the case");
+        return SONO_EUNSUPPORTED;
+    }
+    rc = en_plan_only(net, p, cu_en_scratch_for, why, n);
+    double bytes = rc ? 0 : cu_en_device_bytes(net);
+    free(net);
+    return rc ? rc : cu_supports_common(p, bytes, why, n);
 }
 
 static void teardown(void *vst)
@@ -167,14 +160,11 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
         return rc;
     }
     cu_range_push(&st->h, "setup");
-    rc = en_setup(&st->net, p, NULL, scratch_for, err);
+    rc = en_setup(&st->net, p, NULL, cu_en_scratch_for, err);
     en_net *net = &st->net;
     const char *who = st->h.label;
-    size_t F = (size_t)net->frames, D = (size_t)net->cfg.hidden, hmax = 1;
-    for (int d = 0; d < 2; d++)
-        for (int i = 0; i < net->n[d]; i++)
-            if (net->l[d][i].kind == EN_LSTM && (size_t)net->l[d][i].h > hmax)
-                hmax = (size_t)net->l[d][i].h;
+    size_t S = (size_t)net->batch, F = (size_t)net->frames * S, D = (size_t)net->cfg.hidden,
+           hmax = cu_en_hmax(net);
     if (!rc)
         rc = upload(st, err);
     for (int i = 0; i < 5 && !rc; i++)
@@ -183,15 +173,14 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
         rc = cu_alloc((void **)&st->scratch, (net->nscratch ? net->nscratch : 1) *
                       sizeof(float), who, err);
     if (!rc)
-        rc = cu_alloc((void **)&st->lh, 2 * hmax * sizeof(float), who, err);
+        rc = cu_alloc((void **)&st->lh, 2 * hmax * S * sizeof(float), who, err);
     if (!rc)
         rc = cu_alloc((void **)&st->emb, F * D * sizeof(float), who, err);
     if (!rc)
         rc = cu_alloc((void **)&st->codes, (size_t)net->nq * F * sizeof(int), who, err);
     if (!rc)
-        rc = cu_alloc((void **)&st->in, (size_t)net->samples * sizeof(float), who, err);
-    st->dev_bytes += (5 * net->act + net->nscratch + 2 * hmax + F * D + (size_t)net->samples) *
-                     sizeof(float) + (size_t)net->nq * F * sizeof(int);
+        rc = cu_alloc((void **)&st->in, (size_t)net->samples * S * sizeof(float), who, err);
+    st->dev_bytes += (size_t)cu_en_act_bytes(net);
     if (!rc)
         rc = cu_blas_create(&st->h, &st->blas, &st->has_blas, err);
     if (!rc)
@@ -213,12 +202,14 @@ static int load(void *vst, const sono_buf *in, sono_error *err)
     if (rc)
         return rc;
     cu_range_push(&st->h, "load");
-    if (net->mode == EN_DECODE)
+    size_t S = (size_t)net->batch;
+    if (net->mode == EN_DECODE) /* en_load left them [nq][S][F], the device's layout */
         rc = CU_OK(cudaMemcpyAsync(st->codes, net->codes, (size_t)net->nq *
-                                   (size_t)net->frames * sizeof(int), cudaMemcpyHostToDevice,
-                                   st->h.dev->stream), st->h.label, err);
+                                   (size_t)net->frames * S * sizeof(int),
+                                   cudaMemcpyHostToDevice, st->h.dev->stream),
+                   st->h.label, err);
     else
-        rc = CU_OK(cudaMemcpyAsync(st->in, in->data, (size_t)net->samples * sizeof(float),
+        rc = CU_OK(cudaMemcpyAsync(st->in, in->data, (size_t)net->samples * S * sizeof(float),
                                    cudaMemcpyHostToDevice, st->h.dev->stream), st->h.label,
                    err);
     if (!rc)
@@ -253,35 +244,38 @@ static long long pads(const en_cfg *c, const en_conv *cv, long long L, long long
     return nout;
 }
 
-/* y [cout][lo] = conv of x [cin][L]; P is padding space. The output length in *lo. */
+/* y [cout][S][lo] = conv of x [cin][S][L]; P is padding space. The output length in *lo. */
 static int conv(state *st, const en_conv *cv, const dconv *dc, const float *x, long long L,
                 float *P, float *y, long long *lo)
 {
     cudaStream_t s = st->h.dev->stream;
-    long long pl, pr, n = pads(&st->net.cfg, cv, L, &pl, &pr), lp = L + pl + pr;
+    int S = st->net.batch;
+    long long pl, pr, n = pads(&st->net.cfg, cv, L, &pl, &pr), lp = L + pl + pr, N = n * S;
     *lo = n;
-    if (pl || pr) {
-        TRY(cu_en_pad_launch(x, cv->cin, L, pl, pr, P, s));
+    if (pl || pr) { /* each clip's row on its own */
+        TRY(cu_en_pad_launch(x, cv->cin * S, L, pl, pr, P, s));
         x = P;
     }
     nnc_dims c = {.cin = cv->cin, .cout = cv->cout, .k = cv->k, .stride = cv->stride,
-                  .dil = cv->dil, .groups = 1, .T = lp, .tout = n, .pad = 0, .cig = cv->cin,
+                  .dil = cv->dil, .groups = 1, .T = lp, .tout = N, .pad = 0, .cig = cv->cin,
                   .cog = cv->cout, .act = 0};
     const float *B = x;
     if (cv->k != 1 || cv->stride != 1 || lp != n) {
-        TRY(cu_im2col_launch(&c, x, st->scratch, s));
+        TRY(cu_en_im2col_launch(x, cv->cin, cv->k, cv->stride, cv->dil, lp, n, S,
+                                st->scratch, s));
         B = st->scratch;
     }
-    /* row-major y [cout][n] = W [cout][cin*k] B [cin*k][n]: column-major y^T = B^T W^T */
+    /* row-major y [cout][N] = W [cout][cin*k] B [cin*k][N]: column-major y^T = B^T W^T */
     const float one = 1.0f, zero = 0.0f;
     int kk = cv->cin * cv->k;
-    TRYB(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)n, cv->cout, kk, &one, B, (int)n,
-                     dc->w, kk, &zero, y, (int)n));
-    TRY(cu_bias_act_launch(&c, dc->b, NULL, y, s));
+    TRYB(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)N, cv->cout, kk, &one, B, (int)N,
+                     dc->w, kk, &zero, y, (int)N));
+    TRY(cu_bias_act_launch(&c, dc->b, NULL, y, s)); /* rows of N: tout = N */
     return 0;
 }
 
-/* Transposed: Z [cout*k][L] = W^T x, col2im into P [cout][full], then the trim into y. */
+/* Transposed: Z [cout*k][S*L] = W^T x, col2im into P [cout][S][full], then the trim of
+ * every clip's row into y. */
 static int convtr(state *st, const en_conv *cv, const dconv *dc, const float *x, long long L,
                   float *P, float *y, long long *lo)
 {
@@ -291,61 +285,70 @@ static int convtr(state *st, const en_conv *cv, const dconv *dc, const float *x,
     long long pr = cfg->causal ? (long long)ceil((double)ptot * cfg->trim_right) : ptot / 2,
               pl = ptot - pr;
     *lo = full - ptot;
+    int S = st->net.batch;
+    long long N = L * S;
     nnc_dims c = {.cin = cv->cin, .cout = cv->cout, .k = cv->k, .stride = cv->stride,
                   .dil = 1, .groups = 1, .T = L, .tout = full, .pad = 0, .cig = cv->cin,
                   .cog = cv->cout, .act = 0};
     const float one = 1.0f, zero = 0.0f;
     int ok = cv->cout * cv->k;
-    TRYB(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)L, ok, cv->cin, &one, x, (int)L,
-                     dc->w, ok, &zero, st->scratch, (int)L));
-    TRY(cu_col2im_launch(&c, st->scratch, dc->b, NULL, P, s));
+    TRYB(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)N, ok, cv->cin, &one, x, (int)N,
+                     dc->w, ok, &zero, st->scratch, (int)N));
+    TRY(cu_en_col2im_launch(&c, S, st->scratch, dc->b, P, s));
     TRY(cudaMemcpy2DAsync(y, (size_t)*lo * sizeof(float), P + pl, (size_t)full * sizeof(float),
-                          (size_t)*lo * sizeof(float), (size_t)cv->cout,
+                          (size_t)*lo * sizeof(float), (size_t)cv->cout * (size_t)S,
                           cudaMemcpyDeviceToDevice, s));
     return 0;
 }
 
-/* x [H][T] -> a [T][H], the layers, then y [H][T] = a^T + x (the skip). */
+/* x [H][S*T] -> a [S*T][H], the layers, then y [H][S*T] = a^T + x (the skip). Per step,
+ * the recurrence of all S clips at once: an SGEMV for one clip, else one SGEMM of h
+ * [S][H] into the gates of step t, rows T * 4H apart. */
 static int lstm(state *st, const en_layer *l, const dlayer *g, const float *x, long long T,
                 float *a, float *b, float *y)
 {
     cudaStream_t s = st->h.dev->stream;
-    int H = l->h;
-    float *G = st->scratch, *h = st->lh, *c = h + H;
+    int H = l->h, S = st->net.batch;
+    long long ST = T * S, ld = T * 4 * H;
+    float *G = st->scratch, *h = st->lh, *c = h + (size_t)S * (size_t)H;
     const float one = 1.0f;
-    TRY(cu_en_transpose_launch(x, H, T, NULL, a, s));
+    TRY(cu_en_transpose_launch(x, H, ST, NULL, a, s));
     for (int k = 0; k < l->nl; k++) {
-        /* G [T][4H] = bias + a [T][H] W_ih^T: column-major G^T = W_ih a^T */
-        TRY(cu_en_rows_launch(G, g->bias[k], T, 4 * H, s));
-        TRYB(cublasSgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, 4 * H, (int)T, H, &one,
+        /* G [S*T][4H] = bias + a [S*T][H] W_ih^T: column-major G^T = W_ih a^T */
+        TRY(cu_en_rows_launch(G, g->bias[k], ST, 4 * H, s));
+        TRYB(cublasSgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, 4 * H, (int)ST, H, &one,
                          g->wih[k], H, a, H, &one, G, 4 * H));
-        TRY(cudaMemsetAsync(h, 0, 2 * (size_t)H * sizeof(float), s));
+        TRY(cudaMemsetAsync(h, 0, 2 * (size_t)S * (size_t)H * sizeof(float), s));
         for (long long t = 0; t < T; t++) {
             float *gt = G + (size_t)t * 4 * (size_t)H;
-            TRYB(cublasSgemv(st->blas, CUBLAS_OP_T, H, 4 * H, &one, g->whh[k], H, h, 1, &one,
-                             gt, 1));
-            TRY(cu_en_cell_launch(gt, h, c, b + (size_t)t * (size_t)H, H, s));
+            if (S == 1)
+                TRYB(cublasSgemv(st->blas, CUBLAS_OP_T, H, 4 * H, &one, g->whh[k], H, h, 1,
+                                 &one, gt, 1));
+            else
+                TRYB(cublasSgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, 4 * H, S, H, &one,
+                                 g->whh[k], H, h, H, &one, gt, (int)ld));
+            TRY(cu_en_cell_launch(gt, h, c, b + (size_t)t * (size_t)H, H, S, T, s));
         }
         float *sw = a;
         a = b;
         b = sw;
     }
-    TRY(cu_en_transpose_launch(a, T, H, x, y, s));
+    TRY(cu_en_transpose_launch(a, ST, H, x, y, s));
     return 0;
 }
 
-/* Side d over the activation in buf[0] ([C][L]); the result is left in buf[0]. */
+/* Side d over the activation in buf[0] ([C][S][L]); the result is left in buf[0]. */
 static int forward(state *st, int d, int C, long long *Lp)
 {
     en_net *net = &st->net;
     cudaStream_t s = st->h.dev->stream;
     float **B = st->buf; /* 0: x, 1: y, 2: padding, 3 and 4: residual temporaries */
-    long long L = *Lp, t;
+    long long L = *Lp, t, S = net->batch;
     int rc;
     for (int i = 0; i < net->n[d]; i++) {
         const en_layer *y = &net->l[d][i];
         const dlayer *g = &st->l[d][i];
-        long long n = (long long)C * L;
+        long long n = (long long)C * S * L;
         switch (y->kind) {
         case EN_ELU:
             TRY(cu_en_elu_launch(B[0], n, s));
@@ -366,7 +369,7 @@ static int forward(state *st, int d, int C, long long *Lp)
             TRY(cu_en_elu_launch(B[3], n, s));
             if ((rc = conv(st, &y->c[0], &g->c[0], B[3], L, B[2], B[4], &t)))
                 return rc;
-            TRY(cu_en_elu_launch(B[4], (long long)y->c[0].cout * L, s));
+            TRY(cu_en_elu_launch(B[4], (long long)y->c[0].cout * S * L, s));
             if ((rc = conv(st, &y->c[1], &g->c[1], B[4], L, B[2], B[3], &t)))
                 return rc;
             if (net->cfg.shortcut) {
@@ -395,8 +398,8 @@ static int encode(state *st)
     en_net *net = &st->net;
     cudaStream_t s = st->h.dev->stream;
     int D = net->cfg.hidden, K = net->cfg.codebook, rc;
-    long long F = net->frames, L = net->samples;
-    TRY(cudaMemcpyAsync(st->buf[0], st->in, (size_t)L * sizeof(float),
+    long long F = net->frames * net->batch, L = net->samples; /* F: every clip's frames */
+    TRY(cudaMemcpyAsync(st->buf[0], st->in, (size_t)(L * net->batch) * sizeof(float),
                         cudaMemcpyDeviceToDevice, s));
     if ((rc = forward(st, 0, 1, &L)))
         return rc;
@@ -416,11 +419,11 @@ static int decode(state *st)
     en_net *net = &st->net;
     cudaStream_t s = st->h.dev->stream;
     int D = net->cfg.hidden;
-    long long F = net->frames;
-    /* the codewords summed into [F][D], then [D][F] for the decoder's first conv */
+    long long F = net->frames * net->batch, L = net->frames;
+    /* the codewords summed into [S*F][D], then [D][S*F] for the decoder's first conv */
     TRY(cu_vq_gather_launch(st->cb, st->codes, net->nq, net->cfg.codebook, F, D, st->emb, s));
     TRY(cu_en_transpose_launch(st->emb, F, D, NULL, st->buf[0], s));
-    return forward(st, 1, D, &F);
+    return forward(st, 1, D, &L);
 }
 
 static int en_cuda_run(void *vst)
@@ -441,16 +444,26 @@ static int store(void *vst, sono_buf *out, sono_error *err)
     state *st = vst;
     en_net *net = &st->net;
     int enc = net->mode == EN_ENCODE;
-    size_t need = enc ? (size_t)net->nq * (size_t)net->frames * sizeof(int32_t)
-                      : (size_t)net->out_len * sizeof(float);
+    size_t S = (size_t)net->batch, F = (size_t)net->frames, nq = (size_t)net->nq;
+    size_t len = (size_t)net->out_len, full = F * (size_t)net->cfg.hop;
+    size_t need = enc ? nq * F * S * sizeof(int32_t) : len * S * sizeof(float);
     if (out->dtype != (enc ? SONO_I32 : SONO_F32) || out->nbytes < need)
         return sono_fail(err, SONO_EINVAL, "%s: output must be %s (%zu bytes); got dtype %d, "
                          "%zu bytes", st->h.label, enc ? "i32 codes [n_q, frames]"
                          : "f32 audio", need, (int)out->dtype, out->nbytes);
     cu_range_push(&st->h, "store");
-    int rc = CU_OK(cudaMemcpyAsync(out->data, enc ? (void *)st->codes : (void *)st->buf[0],
-                                   need, cudaMemcpyDeviceToHost, st->h.dev->stream),
-                   st->h.label, err);
+    cudaStream_t cs = st->h.dev->stream;
+    int rc = 0;
+    if (enc) /* [nq][S][F] there, [S][nq][F] out: one 2D copy per clip */
+        for (size_t s = 0; s < S && !rc; s++)
+            rc = CU_OK(cudaMemcpy2DAsync((int32_t *)out->data + s * nq * F, F * sizeof(int),
+                                         st->codes + s * F, S * F * sizeof(int),
+                                         F * sizeof(int), nq, cudaMemcpyDeviceToHost, cs),
+                       st->h.label, err);
+    else /* each clip's row [full] cut to its output length (roundtrip: the input's) */
+        rc = CU_OK(cudaMemcpy2DAsync(out->data, len * sizeof(float), st->buf[0],
+                                     full * sizeof(float), len * sizeof(float), S,
+                                     cudaMemcpyDeviceToHost, cs), st->h.label, err);
     if (!rc)
         rc = CU_OK(cudaStreamSynchronize(st->h.dev->stream), st->h.label, err);
     cu_range_pop();
@@ -461,8 +474,9 @@ static int describe(void *vst, char *buf, size_t n)
 {
     const state *st = vst;
     snprintf(buf, n, "weights on the device; im2col + cublasSgemm convs, SGEMM + col2im "
-             "transposed, LSTM SGEMM + per-step SGEMV + cell kernel, fused VQ kernel; n_q=%d, "
-             "%lld frames, FP32", st->net.nq, st->net.frames);
+             "transposed, LSTM SGEMM + per-step SGEMV (SGEMM over streams) + cell kernel, "
+             "fused VQ kernel; n_q=%d, %lld frames x %d streams, FP32", st->net.nq,
+             st->net.frames, st->net.batch);
     return 0;
 }
 
