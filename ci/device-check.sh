@@ -1,101 +1,199 @@
 #!/usr/bin/env bash
 # device-check.sh — the one command a session runs on a lent GPU machine. That machine
 # has no network and none of our Debian libraries, so it works from a build made on the
-# developer's machine plus the libraries carried in .devpkgs/ (../shared/device/pack.sh):
+# developer's machine plus the libraries (and the speech recordings) carried in .devpkgs/:
 #
-#   here:   ../shared/device/pack.sh && make all $(ls tests/test_*.c | sed 's|tests/|build/tests/|;s|\.c$||')
-#   device: carry ["build", "bin", ".devpkgs"], command
-#           bash .devpkgs/unpack.sh && . /tmp/devroot/env.sh && bash ci/device-check.sh
+#   here:   ../shared/device/pack.sh && mkdir -p .devpkgs/sounds &&
+#           cp /usr/share/sounds/alsa/*.wav .devpkgs/sounds/ &&
+#           make all $(ls tests/test_*.c | sed 's|tests/|build/tests/|;s|\.c$||') &&
+#           strip --strip-debug build/tests/test_*     (carry must stay under 64 MiB)
+#   device: carry ["build/plugins", "build/tests", "build/test-plugins", "bin", ".devpkgs"]
+#           command: bash .devpkgs/unpack.sh && . /tmp/devroot/env.sh && bash ci/device-check.sh
 #
-# It runs the built tests, then the GPU suite (suites/gpu once it exists, else
-# suites/quick), writing results/reference/<gpu>-<date>.json, and prints a summary.
-# Every issue that adds something only a GPU can check adds it here.
+# A lease is short (15 minutes of device time, 10 a command), so the work is in stages,
+# run in the order given (default: setup tests calibrate figures codecs gpu extra), each
+# under its own time limit (DC_<STAGE>_S seconds). A stage cut short by its limit is sent
+# SIGINT, so `harness run` keeps every completed case in a valid results file. After each
+# stage the results (results/reference/<gpu>-<date>-<stage>.json) and the logs are packed
+# into $OUT/device-check.tgz when $OUT is set, so whatever finished comes back.
+#   setup      the speech recordings, the GPU's name, the cuda backend's availability
+#   tests      the test programs that touch a GPU (or the python peers), in parallel
+#   alltests   every built test program (not in the default list: long)
+#   calibrate  harness calibrate (CPU, then each GPU: D2D copy GB/s, cuBLAS SGEMM peak)
+#   figures    the suites/gpu cases whose figures issues 10 and 11 ask for
+#   codecs     suites/codecs' GPU rows (cuda rungs and py/torch-cuda)
+#   gpu        the whole of suites/gpu
+#   extra      batch-64 front ends, cuda/encodec's memory refusal, the second GPU
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(setup tests calibrate figures codecs gpu extra)
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
 gpu=${gpu:-no-gpu}
 slug=$(printf '%s' "$gpu" | tr -cs 'A-Za-z0-9' '-' | sed 's/-*$//' | tr 'A-Z' 'a-z')
 day=$(date -u +%Y-%m-%d)
 mkdir -p results/reference
-out="results/reference/${slug}-${day}.json"
-echo "device-check: GPU: $gpu"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || true
-
+base="results/reference/${slug}-${day}"
+logs=/tmp/device-check
+mkdir -p "$logs"
+cal="${base}-calibration.json"
+[ -f "$cal" ] && export SONO_CALIBRATION="$cal"
 status=0
-tests=(build/tests/test_*)
-if [ -x "${tests[0]}" ]; then
-    SONO_HARNESS=bin/harness SONO_BUILD=build SONO_TEST_PLUGINS=build/test-plugins \
-        bash tests/run.sh "${tests[@]}" > /tmp/device-tests.log 2>&1 || status=1
-    tail -n 1 /tmp/device-tests.log
-    [ $status -eq 0 ] || grep -E 'FAILED|failing' /tmp/device-tests.log | head -n 20
-else
-    echo "device-check: no built tests in build/tests (build them here first)"
-    status=1
-fi
+fail() { echo "device-check: FAIL: $*" >&2; status=1; }
 
-# The cuda backend must be there and available wherever a GPU is: a GPU run whose cuda
-# cases all skip would otherwise look like a green run.
-bin/harness list impls > /tmp/device-impls.log 2>&1
-cat /tmp/device-impls.log
-cuda_line=$(grep -E '^ *backend cuda ' /tmp/device-impls.log | head -n 1)
-echo "device-check: cuda backend: ${cuda_line:-absent (build/plugins/cuda.so not built: no nvcc?)}"
-if [ "$gpu" != no-gpu ]; then
-    if [ -z "$cuda_line" ] || printf '%s' "$cuda_line" | grep -q UNAVAILABLE; then
-        echo "device-check: FAIL: a GPU ($gpu) is present but the cuda backend is not available" >&2
-        status=1
+# limit SECONDS LOG CMD...: runs CMD with its output in LOG, stopped by SIGINT (then KILL
+# 20 s later) at the limit; returns CMD's status (124 when stopped)
+limit() {
+    local s=$1 log=$2
+    shift 2
+    timeout -s INT -k 20 "$s" "$@" > "$log" 2>&1
+}
+
+pack() {
+    [ -n "${OUT:-}" ] || return 0
+    tar czf "$OUT/device-check.tgz" results/reference "$logs" 2>/dev/null || true
+}
+
+st_setup() {
+    echo "device-check: GPU: $gpu"
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>/dev/null || true
+    # the `speech` input reads alsa-utils' voice recordings (datasets/speech.manifest)
+    if [ ! -f /usr/share/sounds/alsa/Front_Center.wav ] && [ -d .devpkgs/sounds ]; then
+        mkdir -p /usr/share/sounds/alsa && cp .devpkgs/sounds/*.wav /usr/share/sounds/alsa/
     fi
-fi
+    [ -f /usr/share/sounds/alsa/Front_Center.wav ] || fail "no speech recordings (carry .devpkgs/sounds)"
+    python3 -c 'import torch, transformers; print("python:", torch.__version__, "cuda", torch.cuda.is_available(), "transformers", transformers.__version__)' 2>&1 | tail -n 1
+    # The cuda backend must be there and available wherever a GPU is: a GPU run whose
+    # cuda cases all skip would otherwise look like a green run.
+    bin/harness list impls > "$logs/impls.log" 2>&1
+    local line
+    line=$(grep -E '^ *backend cuda ' "$logs/impls.log" | head -n 1)
+    echo "device-check: cuda backend: ${line:-absent (build/plugins/cuda.so not built: no nvcc?)}"
+    if [ "$gpu" != no-gpu ] && { [ -z "$line" ] || printf '%s' "$line" | grep -q UNAVAILABLE; }; then
+        fail "a GPU ($gpu) is present but the cuda backend is not available"
+    fi
+}
 
-# issue 10: calibrate first (CPU, then each GPU: D2D copy bandwidth, cuBLAS SGEMM peak), so
-# the suites below report every GPU case's percent of its GPU's roofline. SONO_CALIBRATION
-# points run at this file; a failed calibration fails the check but the suites still run.
-cal="results/reference/${slug}-${day}-calibration.json"
-echo "device-check: harness calibrate -> $cal"
-bin/harness calibrate --out "$cal" --quiet > /tmp/device-calibrate.log 2>&1 || status=1
-cat /tmp/device-calibrate.log
-grep -q '^  cuda:0 ' /tmp/device-calibrate.log ||
-    { [ "$gpu" = no-gpu ] || { echo "device-check: FAIL: no cuda:0 calibration" >&2; status=1; }; }
-export SONO_CALIBRATION="$cal"
-# issue 10: the second GPU, when there is one, runs the cuda cases of the GPU suite too
-ngpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | wc -l)
-if [ "${ngpu:-0}" -gt 1 ]; then
-    bin/harness run suites/gpu --device cuda:1 --filter 'copy/*' \
-        --out "${out%.json}-cuda1.json" --quiet > /tmp/device-cuda1.log 2>&1 || status=1
-    tail -n 10 /tmp/device-cuda1.log
-fi
+run_tests() {
+    local log=$logs/tests.log
+    if [ ! -x "${1:-}" ]; then
+        fail "no built tests in build/tests (build them here first)"
+        return
+    fi
+    # one program per core at once; tests/run.sh adds up their cmocka lines
+    printf '%s\n' "$@" | SONO_HARNESS=bin/harness SONO_BUILD=build \
+        SONO_TEST_PLUGINS=build/test-plugins timeout -k 10 "${DC_TESTS_S:-240}" \
+        xargs -P "$(nproc)" -I{} sh -c "bash tests/run.sh {} > $logs/\$(basename {}).log 2>&1"
+    local p=0 f=0 t
+    : > "$log"
+    for t in "$@"; do
+        cat "$logs/$(basename "$t").log" >> "$log"
+        local line
+        line=$(tail -n 1 "$logs/$(basename "$t").log" 2>/dev/null)
+        local lp lf
+        lp=$(printf '%s' "$line" | sed -n 's/^tests: \([0-9]*\) passed.*/\1/p')
+        lf=$(printf '%s' "$line" | sed -n 's/^tests: .* \([0-9]*\) failed$/\1/p')
+        p=$((p + ${lp:-0}))
+        f=$((f + ${lf:-1})) # no summary line: it did not finish
+        case "$line" in *" 0 failed") ;; *) echo "  $(basename "$t"): $line" ;; esac
+    done
+    echo "device-check: tests: $p passed, $f failed"
+    [ "$f" -eq 0 ] || { grep -E '^\[  FAILED  \]|^\[  ERROR   \]|rror:' "$log" | head -n 30; fail "tests"; }
+}
 
-suite=suites/gpu
-[ -d "$suite" ] || suite=suites/quick
-bin/harness run "$suite" --out "$out" --quiet > /tmp/device-suite.log 2>&1 || status=1
-tail -n 40 /tmp/device-suite.log
+st_tests() {
+    local t=() n
+    for n in build/tests/test_cuda_* build/tests/test_py_* build/tests/test_dsp_batch \
+             build/tests/test_encodec_streams build/tests/test_encodec_cudamem \
+             build/tests/test_gpucal build/tests/test_impls; do
+        [ -x "$n" ] && t+=("$n")
+    done
+    run_tests "${t[@]}"
+}
 
-# issue 11: the codec ops' GPU rows of suites/codecs (cuda rungs and py/torch-cuda) at the
-# codec's own sizes, beside suites/gpu's large ones. (Every cuda codec impl's checked
-# smoke, tests/data/cuda_codec, already ran in test_cuda_plugin_codec above.)
-bin/harness run suites/codecs --filter '*cuda*' --out "${out%.json}-codecs.json" --quiet \
-    > /tmp/device-codecs.log 2>&1 || status=1
-tail -n 60 /tmp/device-codecs.log
-# issue 10: the batched front ends. test_dsp_batch (above) ran cuda/cufft and
-# cuda/cufft-cublas at batch 1 and 3 on clips 86 dB apart (each clip's own clamp), and
-# suites/gpu's whisper_batch, melspec_batch and mfcc_batch timed them at 16 and 64 x 30 s.
-# Here the Whisper front end over 64 clips, checked, with each rung's own description.
-for im in logmel/cuda/cufft logmel/cuda/cufft-cublas; do
-    bin/harness exec "$im" --input noise --param batch=64 --output /tmp/device-batch.npy \
-        > /tmp/device-batch.log 2>&1 || status=1
-    grep -E -- '->|describe|rror' /tmp/device-batch.log | head -n 5
+st_alltests() { run_tests build/tests/test_*; }
+
+st_calibrate() {
+    echo "device-check: harness calibrate -> $cal"
+    limit "${DC_CALIBRATE_S:-120}" "$logs/calibrate.log" bin/harness calibrate --out "$cal" --quiet ||
+        fail "calibrate"
+    cat "$logs/calibrate.log"
+    grep -q '^  *cuda:0 ' "$logs/calibrate.log" || [ "$gpu" = no-gpu ] || fail "no cuda:0 calibration"
+    [ -f "$cal" ] && export SONO_CALIBRATION="$cal"
+}
+
+# suite NAME LIMIT FILE ARGS...: one `harness run`, its table's last lines shown
+suite() {
+    local name=$1 s=$2 suite=$3
+    shift 3
+    echo "device-check: $name: harness run $suite $* (limit ${s}s)"
+    limit "$s" "$logs/$name.log" bin/harness run "$suite" --out "${base}-$name.json" --quiet "$@"
+    local rc=$?
+    tail -n 80 "$logs/$name.log"
+    case $rc in 0) ;; 124|130) fail "$name: stopped at its ${s}s limit (completed cases kept)" ;;
+        *) fail "$name: harness run exit $rc" ;; esac
+}
+
+# The cases behind the issues' figures: cuFFT GB/s against the calibrated copy GB/s and
+# torch.fft; x real time of the GPU log-mel (64 x 30 s) against torchaudio-style torch;
+# flash vs naive attention and torch SDPA at seq 4096; VQ encode FLOP/s against cuBLAS
+# SGEMM and torch cdist+argmin; the codec at 1 and 64 streams against transformers.
+st_figures() {
+    suite figures "${DC_FIGURES_S:-240}" suites/gpu \
+        --filter 'fft/*n=65536,batch=256/*' --filter 'fft/*n=4096,batch=256/*' \
+        --filter 'rfft/*n=65536,*' --filter 'copy/*' --filter 'sgemm/*' \
+        --filter 'logmel/*batch=64/*' \
+        --filter 'attention/*seq=4096,heads=4,head_dim=64,*' \
+        --filter 'vq.encode/*' \
+        --filter 'codec.encodec/*/*seconds=1,*'
+}
+
+st_codecs() {
+    suite codecs "${DC_CODECS_S:-240}" suites/codecs --filter '*cuda*'
+}
+
+st_gpu() {
+    suite gpu "${DC_GPU_S:-540}" suites/gpu
+}
+
+st_extra() {
+    # issue 10: the Whisper front end over 64 clips on both cuda rungs, checked, with each
+    # rung's own description
+    local im
+    for im in logmel/cuda/cufft logmel/cuda/cufft-cublas; do
+        limit 120 "$logs/batch.log" bin/harness exec "$im" --input noise --param batch=64 \
+            --output /tmp/device-batch.npy || fail "$im batch=64"
+        grep -E -- '->|describe|rror' "$logs/batch.log" | head -n 5
+    done
+    # issue 11: cuda/encodec's memory gate refuses in supports() a batch of streams far
+    # larger than the GPU (1024 x 80 s: hundreds of GB) rather than failing in cudaMalloc
+    if [ "$gpu" != no-gpu ]; then
+        if limit 120 "$logs/encmem.log" bin/harness exec codec.encodec/cuda/encodec \
+                --param streams=1024 --param seconds=80 ||
+                ! grep -q "of device memory" "$logs/encmem.log"; then
+            fail "cuda/encodec did not refuse 1024 streams x 80 s for memory"
+            cat "$logs/encmem.log"
+        fi
+    fi
+    # issue 10: the second GPU, when there is one, runs the copy cases too
+    local ngpu
+    ngpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | wc -l)
+    if [ "${ngpu:-0}" -gt 1 ]; then
+        suite cuda1 120 suites/gpu --device cuda:1 --filter 'copy/*'
+    fi
+}
+
+for s in "${stages[@]}"; do
+    if ! declare -F "st_$s" > /dev/null; then
+        echo "device-check: unknown stage '$s' (setup tests alltests calibrate figures codecs gpu extra)" >&2
+        exit 2
+    fi
+    t0=$(date +%s)
+    "st_$s"
+    echo "device-check: stage $s done in $(( $(date +%s) - t0 )) s (status so far $status)"
+    pack
 done
-
-# issue 11 (encodec streams): cuda/encodec's memory gate refuses in supports() a batch of
-# streams far larger than the GPU (1024 x 80 s: hundreds of GB) rather than failing in
-# cudaMalloc; the figure itself is tests/test_encodec_cudamem's.
-if [ "$gpu" != no-gpu ]; then
-    if bin/harness exec codec.encodec/cuda/encodec --param streams=1024 --param seconds=80 \
-            > /tmp/device-encmem.log 2>&1 || ! grep -q "of device memory" /tmp/device-encmem.log; then
-        echo "device-check: FAIL: cuda/encodec did not refuse 1024 streams x 80 s for memory" >&2
-        cat /tmp/device-encmem.log
-        status=1
-    fi
-fi
-echo "device-check: results in $out (status $status)"
+echo "device-check: results in ${base}-*.json (status $status)"
 exit $status

@@ -29,9 +29,19 @@ void sono_case_make_id(sono_case *c, const sono_plan *plan)
 
 void sono_plan_filter(sono_plan *plan, const char *glob)
 {
+    sono_plan_filter_any(plan, &glob, 1);
+}
+
+/* A case stays if it matches any of the globs (run's --filter is repeatable, so one
+ * command can pick several sections of a suite, as gtest's ':'-separated filters do). */
+void sono_plan_filter_any(sono_plan *plan, const char *const *globs, int nglobs)
+{
     int keep = 0;
     for (int i = 0; i < plan->ncases; i++) {
-        if (fnmatch(glob, plan->cases[i].id, 0) == 0)
+        int hit = 0;
+        for (int g = 0; g < nglobs && !hit; g++)
+            hit = fnmatch(globs[g], plan->cases[i].id, 0) == 0;
+        if (hit)
             plan->cases[keep++] = plan->cases[i];
         else
             sono_params_free(&plan->cases[i].p);

@@ -45,6 +45,7 @@ void sono_plan_free(sono_plan *plan);
 
 /* Keep the cases whose id matches the glob (fnmatch, '*' crosses '/'). */
 void sono_plan_filter(sono_plan *plan, const char *glob);
+void sono_plan_filter_any(sono_plan *plan, const char *const *globs, int nglobs);
 
 /* Replace the inputs of every case by these (harness run --input): each distinct
  * (op, impl, params) of the suite runs once per given input. */

@@ -131,6 +131,15 @@ static void ts_grid(void **state)
     assert_string_equal(plan.file, ts_path);
     assert_int_equal(strlen(plan.sha256), 64);
     assert_int_equal(plan.ninputs, 2);
+    /* repeated --filter: a case stays if it matches any glob; 16 -> naive n=16 (4) plus
+     * radix2 (8), and a glob that matches nothing adds nothing */
+    const char *any[] = {"fft/cpu/naive-dft/*n=16,*", "fft/cpu/radix2/*", "nothing*"};
+    sono_plan_filter_any(&plan, any, 3);
+    assert_int_equal(plan.ncases, 4 + 8);
+    for (int i = 0; i < plan.ncases; i++)
+        assert_true(strstr(plan.cases[i].id, "/cpu/radix2/") ||
+                    (strstr(plan.cases[i].id, "/cpu/naive-dft/") &&
+                     strstr(plan.cases[i].id, "n=16,")));
     sono_plan_filter(&plan, "fft/cpu/radix2/*n=64*");
     assert_int_equal(plan.ncases, 4); /* 2 batches x 2 inputs */
     for (int i = 0; i < plan.ncases; i++) {

@@ -30,7 +30,7 @@ static const char overview[] =
     "Exit status: 0 all passed, 1 a case failed, 2 bad usage or input file, 130 stopped.\n";
 
 static const char run_help[] =
-    "usage: harness run SUITE [--filter GLOB] [--input SPEC]... [--out FILE] [--dry-run]\n"
+    "usage: harness run SUITE [--filter GLOB]... [--input SPEC]... [--out FILE] [--dry-run]\n"
     "                         [--quiet] [--profile] [--shard I/N] [--device NAME]\n"
     "\n"
     "SUITE is a suite file, a folder with suite.ini, or a name under the suites folder\n"
@@ -40,7 +40,8 @@ static const char run_help[] =
     "(default 2 s) is spent.\n"
     "\n"
     "  --filter GLOB  only cases whose id matches (e.g. 'fft/fftw/*'; '*' crosses '/')\n"
-    "                 case ids read op/backend/impl/params/input\n"
+    "                 case ids read op/backend/impl/params/input; repeatable: a case\n"
+    "                 runs if it matches any of them\n"
     "  --input SPEC   run every (op, impl, params) of the suite on this input instead of\n"
     "                 the suite's (repeatable): an audio file (WAV, FLAC, OGG; mixed to\n"
     "                 mono, resampled to an audio op's rate), a folder of them, or a\n"

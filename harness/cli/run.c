@@ -54,13 +54,18 @@ static int set_inputs(sono_plan *plan, const char *const *text, int n)
 
 int sono_cmd_run(sono_reg *R, int argc, char **argv)
 {
-    const char *suite = NULL, *filter = NULL, *out_arg = NULL, *shard_arg = NULL;
+    const char *suite = NULL, *filters[64], *out_arg = NULL, *shard_arg = NULL;
     const char *inputs[64];
     const char *device = NULL; /* issue 10 */
-    int dry = 0, quiet = 0, profile = 0, ninputs = 0;
+    int dry = 0, quiet = 0, profile = 0, ninputs = 0, nfilters = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc)
-            filter = argv[++i];
+        if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
+            if (nfilters == 64) {
+                fprintf(stderr, "harness run: at most 64 --filter\n");
+                return SONO_EXIT_USAGE;
+            }
+            filters[nfilters++] = argv[++i];
+        }
         else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc) {
             if (ninputs == 64) {
                 fprintf(stderr, "harness run: at most 64 --input\n");
@@ -114,11 +119,12 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         sono_plan_free(&plan);
         return SONO_EXIT_USAGE;
     }
-    if (filter) {
-        sono_plan_filter(&plan, filter);
+    if (nfilters) {
+        sono_plan_filter_any(&plan, filters, nfilters);
         if (plan.ncases == 0) {
-            fprintf(stderr, "harness: %s: no case matches --filter '%s' (ids read "
-                    "op/backend/impl/params/input; try --dry-run)\n", plan.file, filter);
+            fprintf(stderr, "harness: %s: no case matches --filter '%s'%s (ids read "
+                    "op/backend/impl/params/input; try --dry-run)\n", plan.file, filters[0],
+                    nfilters > 1 ? " or the others" : "");
             sono_plan_free(&plan);
             return SONO_EXIT_USAGE;
         }
@@ -146,8 +152,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             const sono_case *c = &plan.cases[i];
             char why[256] = "";
             if (c->skip[0])
-                snprintf(why, sizeof why, "%s",
-                         strncmp(c->skip, "backend ", 8) == 0 ? "backend unavailable" : c->skip);
+                snprintf(why, sizeof why, "%s", c->skip); /* "backend cuda unavailable: no CUDA device ..." */
             else if (c->impl->impl->supports &&
                      c->impl->impl->supports(c->impl->impl->ctx, &c->p, why, sizeof why) != 0 &&
                      !why[0])
