@@ -465,6 +465,37 @@ static void nm_en_lstm_cell(void **state)
     }
 }
 
+/* The flash kernel's shared-memory rows: every (key, dim) of a tile has its own float, the
+ * tile fits the kernel's arrays, each 32-float part starts 16-byte aligned (float4 reads),
+ * and the tpq parts of a row that a query's threads read at once start in distinct banks. */
+static void nm_flash_smem_layout(void **state)
+{
+    (void)state;
+    assert_int_equal(nn_fl_tpq(1), 1);
+    assert_int_equal(nn_fl_tpq(32), 1);
+    assert_int_equal(nn_fl_tpq(33), 2);
+    assert_int_equal(nn_fl_tpq(64), 2);
+    assert_int_equal(nn_fl_tpq(65), 4);
+    assert_int_equal(nn_fl_tpq(NN_FD), 4);
+    static unsigned char seen[NN_FK * 4 * NN_FPAD];
+    for (int tpq = 1; tpq <= 4; tpq *= 2) {
+        memset(seen, 0, sizeof seen);
+        for (int j = 0; j < NN_FK; j++)
+            for (int c = 0; c < 32 * tpq; c++) {
+                int at = nn_fl_at(tpq, j, c);
+                assert_true(at >= 0 && at < NN_FK * tpq * NN_FPAD);
+                assert_int_equal(seen[at]++, 0);
+                if (c % 32 == 0)
+                    assert_int_equal(at % 4, 0);
+            }
+        for (int p = 0; p < tpq; p++)
+            for (int r = 0; r < p; r++)
+                assert_int_not_equal(nn_fl_at(tpq, 0, 32 * p) % 32 / 4,
+                                     nn_fl_at(tpq, 0, 32 * r) % 32 / 4);
+    }
+    assert_true(NN_FT % 4 == 0 && NN_FT % 32 == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +505,7 @@ int main(void)
         cmocka_unit_test(nm_merge_matches_whole),
         cmocka_unit_test(nm_flash_passes_reference),
         cmocka_unit_test(nm_flash_without_rescale_fails),
+        cmocka_unit_test(nm_flash_smem_layout),
         cmocka_unit_test(nm_en_pad),
         cmocka_unit_test(nm_en_lstm_cell),
         cmocka_unit_test(nm_en_im2col_streams),

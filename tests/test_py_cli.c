@@ -248,9 +248,15 @@ static void audio_io_cases(const char *python, int want_ok)
         json_decref(doc);
         skip();
     }
-    int ok = 0, skips = 0;
+    int ok = 0, skips = 0, nocodec = 0;
     json_t *cases = cl_get(doc, "cases"), *c;
     size_t i;
+    /* torchaudio 2.9+ loads through TorchCodec: where that is not installed, every case
+     * that would run skips saying so (a GPU machine's torchaudio 2.11 had none) */
+    json_array_foreach(cases, i, c) {
+        const char *m = json_string_value(json_object_get(c, "message"));
+        nocodec |= m && strstr(m, "loads audio through TorchCodec") != NULL;
+    }
     json_array_foreach(cases, i, c) {
         const char *id = cl_str(c, "id");
         const char *why = NULL;
@@ -264,6 +270,9 @@ static void audio_io_cases(const char *python, int want_ok)
         } else if (why) {
             py_expect(doc, id, "skip", why);
             skips++;
+        } else if (nocodec) {
+            py_expect(doc, id, "skip", "loads audio through TorchCodec");
+            skips++;
         } else {
             py_ok_case(doc, id, strcmp(cl_str(c, "op"), "decode") == 0
                                     ? "torchaudio.load"
@@ -272,8 +281,8 @@ static void audio_io_cases(const char *python, int want_ok)
         }
     }
     /* 5 decodes and 2 folder loads pass; Opus at 16 kHz and 2 packed loads skip */
-    assert_int_equal(ok, want_ok ? 7 : 0);
-    assert_int_equal(skips, want_ok ? 3 : 10);
+    assert_int_equal(ok, want_ok && !nocodec ? 7 : 0);
+    assert_int_equal(skips, want_ok && !nocodec ? 3 : 10);
     json_decref(doc);
 }
 

@@ -161,8 +161,10 @@ static int describe(void *vst, char *buf, size_t n)
 {
     const state *st = vst;
     if (st->v->flash)
-        snprintf(buf, n, "flash-style kernel: %d queries (a warp each) per block, key tiles "
-                 "of %d in shared memory, online softmax, FP32", NN_FQ, NN_FK);
+        snprintf(buf, n, "flash-style kernel: %d queries per block, %d thread(s) a query "
+                 "holding q and the output in registers, key tiles of %d in shared memory, "
+                 "online softmax, FP32", NN_FT / nn_fl_tpq((int)st->a.d),
+                 nn_fl_tpq((int)st->a.d), NN_FK);
     else
         snprintf(buf, n, "cublasSgemmStridedBatched (FP32) x2 + row-softmax kernel; scores "
                  "%zu floats", st->sc_floats);

@@ -1,6 +1,7 @@
 // nn_kernels.cu — the layer ops' kernels: conv1d direct (forward and transposed, fused
 // bias and activation), im2col / col2im around cuBLAS, and attention's row softmax and
-// flash-style tiled kernel (one warp per query, a lane per key of a tile, online softmax).
+// flash-style tiled kernel (a query's dims split over 1-4 threads holding q and the output
+// in registers, key tiles in shared memory, online softmax).
 // All index and softmax arithmetic is nn_math.h's, which the CPU tests check.
 #include <math.h>
 
@@ -175,65 +176,95 @@ __global__ void softmax_rows(float *sc, long long seq, int causal)
         r[j] = j < n ? expf(r[j] - m) * inv : 0.0f;
 }
 
-// A block: NN_FQ queries of one head, one warp each; key tiles of NN_FK keys (K padded
-// to d+1 floats a row, so lane j's row walk is conflict-free) and their V in shared
-// memory. Lane j scores key j of the tile; the tile's max and exp-sum merge into the
-// warp's running (m, l) by nn_os_merge, and lane c accumulates output dims c, c+32, ...
-__global__ void __launch_bounds__(NN_FQ * 32) flash(const float *q, const float *k,
-                                                    const float *v, float *o, long long seq,
-                                                    int d, int causal, float scale)
+// A block: NN_FT / TPQ queries of one head, TPQ threads each (nn_fl_tpq), each thread
+// holding 32 dims of its query (pre-scaled by 1/sqrt(d)) and of its output accumulator in
+// registers. Key tiles of NN_FK keys and their V go through shared memory (nn_fl_at's
+// padded rows); a thread scores the tile's keys against its part, the TPQ partial dots
+// meet by __shfl_xor_sync, and each query's tile max and exp-sum merge into its running
+// (m, l) by nn_os_merge. No thread leaves the tile loop early (the shuffles need the whole
+// warp): keys a query must not see are masked to -inf instead.
+template <int TPQ>
+__global__ void __launch_bounds__(NN_FT) flash(const float *q, const float *k, const float *v,
+                                              float *o, long long seq, int d, int causal,
+                                              float scale)
 {
-    extern __shared__ float sm[];
-    float *ks = sm, *vs = ks + NN_FK * (d + 1), *qs = vs + NN_FK * d;
-    int lane = threadIdx.x % 32, wid = threadIdx.x / 32;
-    long long head = blockIdx.y, q0 = (long long)blockIdx.x * NN_FQ, i = q0 + wid;
-    const float *kh = k + head * seq * d, *vh = v + head * seq * d;
-    float *qw = qs + wid * d;
-    for (int c = lane; c < d; c += 32)
-        qw[c] = i < seq ? q[(head * seq + i) * d + c] : 0.0f;
-    float acc[NN_FD / 32] = {0, 0, 0, 0};
+    constexpr int BQ = NN_FT / TPQ, ROW = TPQ * NN_FPAD;
+    __shared__ __align__(16) float ks[NN_FK * ROW];
+    __shared__ __align__(16) float vs[NN_FK * ROW];
+    int t = threadIdx.x, part = t % TPQ;
+    long long head = blockIdx.y, q0 = (long long)blockIdx.x * BQ, i = q0 + t / TPQ;
+    const float *qh = q + head * seq * d, *kh = k + head * seq * d, *vh = v + head * seq * d;
+    float qr[32], acc[32];
+#pragma unroll
+    for (int c = 0; c < 32; c++) {
+        int cc = part * 32 + c;
+        qr[c] = i < seq && cc < d ? qh[i * d + cc] * scale : 0.0f;
+        acc[c] = 0.0f;
+    }
     nn_os st = {-INFINITY, 0.0f};
-    long long last = q0 + NN_FQ - 1 < seq - 1 ? q0 + NN_FQ - 1 : seq - 1;
+    long long last = q0 + BQ - 1 < seq - 1 ? q0 + BQ - 1 : seq - 1;
     long long kend = causal ? last + 1 : seq; // keys any query of the block sees
     for (long long k0 = 0; k0 < kend; k0 += NN_FK) {
         __syncthreads(); // the previous tile is no longer read
-        for (int e = threadIdx.x; e < NN_FK * d; e += blockDim.x) {
-            int j = e / d, c = e % d;
+        for (int e = t; e < NN_FK * TPQ * 32; e += NN_FT) {
+            int j = e / (TPQ * 32), cc = e % (TPQ * 32);
             long long kj = k0 + j;
-            ks[j * (d + 1) + c] = kj < seq ? kh[kj * d + c] : 0.0f;
-            vs[j * d + c] = kj < seq ? vh[kj * d + c] : 0.0f;
+            int in = kj < seq && cc < d;
+            ks[nn_fl_at(TPQ, j, cc)] = in ? kh[kj * d + cc] : 0.0f;
+            vs[nn_fl_at(TPQ, j, cc)] = in ? vh[kj * d + cc] : 0.0f;
         }
         __syncthreads();
-        if (i >= seq || (causal && k0 > i))
-            continue; // warp-uniform: this query sees no key of the tile
-        long long kj = k0 + lane;
-        float sc = 0;
-        for (int c = 0; c < d; c++)
-            sc += qw[c] * ks[lane * (d + 1) + c];
-        sc = kj < seq && !nn_masked(causal, i, kj) ? sc * scale : -INFINITY;
-        float bm = warp_max(sc);
-        float p = sc == -INFINITY ? 0.0f : expf(sc - bm);
-        float bl = warp_sum(p);
+        float sc[NN_FK], bm = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < NN_FK; j++) {
+            const float4 *kr = (const float4 *)(ks + j * ROW + part * NN_FPAD);
+            float s = 0.0f;
+#pragma unroll
+            for (int c4 = 0; c4 < 8; c4++) {
+                float4 kk = kr[c4];
+                s += qr[4 * c4] * kk.x + qr[4 * c4 + 1] * kk.y + qr[4 * c4 + 2] * kk.z +
+                     qr[4 * c4 + 3] * kk.w;
+            }
+#pragma unroll
+            for (int w = 1; w < TPQ; w <<= 1)
+                s += __shfl_xor_sync(0xffffffffu, s, w);
+            long long kj = k0 + j;
+            sc[j] = kj < seq && i < seq && !nn_masked(causal, i, kj) ? s : -INFINITY;
+            bm = fmaxf(bm, sc[j]);
+        }
+        float bl = 0.0f;
+#pragma unroll
+        for (int j = 0; j < NN_FK; j++) {
+            sc[j] = sc[j] == -INFINITY ? 0.0f : expf(sc[j] - bm);
+            bl += sc[j];
+        }
         float fa, fb;
         st = nn_os_merge(st, bm, bl, &fa, &fb);
-        for (int r = 0; r < NN_FD / 32; r++)
-            acc[r] *= fa;
+#pragma unroll
+        for (int c = 0; c < 32; c++)
+            acc[c] *= fa;
+#pragma unroll
         for (int j = 0; j < NN_FK; j++) {
-            float pj = __shfl_sync(0xffffffffu, p, j) * fb;
-            for (int r = 0; r < NN_FD / 32; r++) {
-                int c = lane + 32 * r;
-                if (c < d)
-                    acc[r] += pj * vs[j * d + c];
+            float pj = sc[j] * fb;
+            const float4 *vr = (const float4 *)(vs + j * ROW + part * NN_FPAD);
+#pragma unroll
+            for (int c4 = 0; c4 < 8; c4++) {
+                float4 vv = vr[c4];
+                acc[4 * c4] += pj * vv.x;
+                acc[4 * c4 + 1] += pj * vv.y;
+                acc[4 * c4 + 2] += pj * vv.z;
+                acc[4 * c4 + 3] += pj * vv.w;
             }
         }
     }
     if (i >= seq)
         return;
     float inv = 1.0f / st.l;
-    for (int r = 0; r < NN_FD / 32; r++) {
-        int c = lane + 32 * r;
-        if (c < d)
-            o[(head * seq + i) * d + c] = acc[r] * inv;
+#pragma unroll
+    for (int c = 0; c < 32; c++) {
+        int cc = part * 32 + c;
+        if (cc < d)
+            o[(head * seq + i) * d + cc] = acc[c] * inv;
     }
 }
 
@@ -250,10 +281,14 @@ extern "C" cudaError_t cu_flash_launch(const float *q, const float *k, const flo
 {
     if (d < 1 || d > NN_FD)
         return cudaErrorInvalidValue;
-    size_t smem = ((size_t)NN_FK * (d + 1) + (size_t)NN_FK * d + (size_t)NN_FQ * d) *
-                  sizeof(float);
-    dim3 grid(blocks(seq, NN_FQ), (unsigned)heads);
-    flash<<<grid, NN_FQ * 32, smem, s>>>(q, k, v, o, seq, d, causal,
-                                        1.0f / sqrtf((float)d));
+    int tpq = nn_fl_tpq(d);
+    dim3 grid(blocks(seq, NN_FT / tpq), (unsigned)heads);
+    float scale = 1.0f / sqrtf((float)d);
+    if (tpq == 1)
+        flash<1><<<grid, NN_FT, 0, s>>>(q, k, v, o, seq, d, causal, scale);
+    else if (tpq == 2)
+        flash<2><<<grid, NN_FT, 0, s>>>(q, k, v, o, seq, d, causal, scale);
+    else
+        flash<4><<<grid, NN_FT, 0, s>>>(q, k, v, o, seq, d, causal, scale);
     return cudaGetLastError();
 }

@@ -118,11 +118,31 @@ NN_HD nn_os nn_os_merge(nn_os a, float bm, float bl, float *fa, float *fb)
     return r;
 }
 
-/* The flash kernel's tile: NN_FQ query rows per block (one warp each), key tiles of
- * NN_FK = 32 keys (one per lane), head_dim up to NN_FD. */
-#define NN_FQ 16
+/* The flash kernel's tile: key tiles of NN_FK = 32 keys in shared memory, head_dim up to
+ * NN_FD, NN_FT threads a block. A query's head_dim is split into 32-float parts, one
+ * thread each (nn_fl_tpq threads a query, so NN_FT / tpq queries a block): the thread
+ * keeps its part of q and of the output accumulator in registers, and the parts' partial
+ * dot products meet by warp shuffles. */
 #define NN_FK 32
 #define NN_FD 128
+#define NN_FT 64
+/* Floats a 32-float part of a K or V row takes in shared memory: 4 more than 32, so the
+ * tpq threads of a query, reading their parts of one key row as float4 at once, start in
+ * banks 0, 4, 8, 12 (no conflict) and each part stays 16-byte aligned. */
+#define NN_FPAD 36
+
+/* Threads a query: head_dim in parts of 32, rounded up to a power of two (the shuffle
+ * reduction's width). */
+NN_HD int nn_fl_tpq(int d)
+{
+    return d <= 32 ? 1 : d <= 64 ? 2 : 4;
+}
+
+/* Where float c of key row j of a tile sits in shared memory. */
+NN_HD int nn_fl_at(int tpq, int j, int c)
+{
+    return j * tpq * NN_FPAD + (c / 32) * NN_FPAD + c % 32;
+}
 
 /* Whether key j is masked for query i. */
 NN_HD int nn_masked(int causal, long long i, long long j)

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from sonopy.impl import nbytes
 from sonopy.ops_torch import TorchImpl
+from sonopy.ta_io import backend as ta_backend
 from sonopy.worker import Unsupported
 
 M64 = (1 << 64) - 1
@@ -108,6 +109,7 @@ class LoadBatch(TorchImpl):
         if src != "dir":
             raise Unsupported("source=%s: the DataLoader peer reads a folder of files "
                               "(source=dir) only" % src)
+        ta_backend()  # skips where torchaudio has no loader (2.9+ without TorchCodec)
         self.batch = int(params.get("batch", 16))
         self.batches = int(params.get("batches", 4))
         self.rate = int(params.get("rate", 16000))
@@ -134,7 +136,7 @@ class LoadBatch(TorchImpl):
                            self.batch, nw, ", prefetch_factor=%d (batches per worker), "
                            "persistent_workers=True" % self.prefetch if nw else "",
                            len(m["clips"]), m.get("format", "?"),
-                           torchaudio.get_audio_backend(), BETA, WIDTH, ROLLOFF, self.rate,
+                           ta_backend(), BETA, WIDTH, ROLLOFF, self.rate,
                            torch.__version__, torchaudio.__version__, self.threads_note)
         self.loaded = True
 

@@ -14,6 +14,7 @@ import torchaudio
 
 from sonopy.impl import nbytes
 from sonopy.ops_torch import TorchImpl
+from sonopy.ta_io import backend as ta_backend
 from sonopy.worker import Unsupported
 
 FORMATS = ["wav16", "wavf32", "flac", "vorbis", "opus", "mp3"]
@@ -23,6 +24,7 @@ SUFFIX = {"flac": ".flac", "vorbis": ".ogg", "opus": ".opus", "mp3": ".mp3"}
 class Decode(TorchImpl):
     def __init__(self, op, params, device):
         super().__init__(op, params, device)
+        self.backend = ta_backend()  # skips where torchaudio has no loader
         self.fmt = str(params.get("format", "wav16"))
         self.rate = int(params.get("sample_rate", 44100))
         if self.fmt not in FORMATS:
@@ -53,7 +55,7 @@ class Decode(TorchImpl):
                 ", format='mp3'" if self.fmt == "mp3" else "")
         self.summary = "%s, %s, channels averaged to float32 mono; torchaudio %s, backend %s" \
                        % (how, self.fmt, torchaudio.__version__,
-                          torchaudio.get_audio_backend())
+                          self.backend)
         self.loaded = True
 
     def call(self):
