@@ -362,6 +362,13 @@ static void gc_cli_run_device(void **state)
 
     /* the impl's own device: fake:0, bounded by fake:0's figures */
     json_t *doc = gc_run("gc_run0", cal, NULL);
+    /* the plugin's libs entries gpu0 and gpu1 are listed as env.gpus too, named by their
+     * first ';' field (compare and fleet tell machines apart by these names) */
+    json_t *gpus = cl_get(doc, "env.gpus");
+    assert_int_equal(json_array_size(gpus), 2);
+    assert_string_equal(cl_str(json_array_get(gpus, 0), "name"), "Fake GPU Zero");
+    assert_string_equal(cl_str(json_array_get(gpus, 1), "name"), "Fake GPU One");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(gpus, 1), "index")), 1);
     json_t *c = cl_case(doc, "copy/fakegpu/memcpy/n=4096/noise");
     gc_ok(c);
     assert_string_equal(cl_str(c, "device"), "fake:0");

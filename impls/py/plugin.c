@@ -51,13 +51,27 @@ static py_proc proc = {.to = -1, .from = -1};
 /* The worker sets torch.set_num_threads for it as for every torch row, but tests/test_impls.c
  * still holds every impl of an op without a sample rate to one thread */
 #define ONE_ATT "held to one thread until tests/test_impls.c lists it among the threaded impls"
+/* torchaudio 2.9 dropped its sox/FFmpeg backends: torchaudio.load goes through TorchCodec,
+ * a package of its own (a GPU machine's torchaudio 2.11 had none). The worker says the same
+ * for direct requests (sonopy/ta_io.py). */
+static int refuse_ta_loader(char *why, size_t n)
+{
+    int major = 0, minor = 0;
+    if (probe.torchcodec[0] || sscanf(probe.torchaudio, "%d.%d", &major, &minor) != 2 ||
+        major < 2 || (major == 2 && minor < 9))
+        return 0;
+    snprintf(why, n, "torchaudio %s loads audio through TorchCodec (since 2.9), which is not "
+             "installed", probe.torchaudio);
+    return SONO_EUNSUPPORTED;
+}
+
 /* issue 14: torchaudio 0.13 decodes Opus through FFmpeg (Debian's libsox has no Opus
  * handler), which decodes Opus at 48 kHz only */
 static int refuse_ta_decode(const sono_params *p, char *why, size_t n)
 {
     long long sr = sono_param_int(p, "sample_rate", 44100);
     if (strcmp(sono_param_str(p, "format", "wav16"), "opus") != 0 || sr == 48000)
-        return 0;
+        return refuse_ta_loader(why, n);
     snprintf(why, n, "torchaudio decodes Opus (through FFmpeg) at 48000 Hz only, not %lld", sr);
     return SONO_EUNSUPPORTED;
 }
@@ -67,7 +81,7 @@ static int refuse_dataloader(const sono_params *p, char *why, size_t n)
 {
     const char *s = sono_param_str(p, "source", "dir");
     if (strcmp(s, "dir") == 0)
-        return 0;
+        return refuse_ta_loader(why, n);
     snprintf(why, n, "source=%s: the DataLoader peer reads a folder of files (source=dir) "
              "only", s);
     return SONO_EUNSUPPORTED;
@@ -472,6 +486,8 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
         r->add_lib(r, "torchaudio", probe.torchaudio);
     if (probe.transformers[0]) /* issue 11 */
         r->add_lib(r, "transformers", probe.transformers);
+    if (probe.torchcodec[0])
+        r->add_lib(r, "torchcodec", probe.torchcodec);
     return 0;
 }
 

@@ -18,6 +18,7 @@ typedef struct py_probe {
     char numpy[64], torch[64], torchaudio[64], threadpoolctl[64]; /* "" when absent */
     char torch_cuda[32];      /* torch.version.cuda; "" for a CPU-only build */
     char transformers[64];    /* issue 11: EncodecModel's peer; "" when absent */
+    char torchcodec[64];      /* torchaudio 2.9+ loads audio through it; "" when absent */
     double clock_resolution_ns, clock_overhead_ns; /* of time.perf_counter_ns */
 } py_probe;
 

@@ -64,6 +64,7 @@ def main():
         "torchaudio": version("torchaudio"),
         "threadpoolctl": version("threadpoolctl"),
         "transformers": version("transformers"),  # issue 11: EncodecModel's peer
+        "torchcodec": version("torchcodec"),  # torchaudio 2.9+ loads audio through it
         "torch_cuda": torch_cuda() if version("torch") else None,
     }
     if out["numpy"]:  # only the chosen interpreter's clock matters

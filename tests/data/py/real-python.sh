@@ -2,12 +2,13 @@
 # wrap: $SONO_TEST_REAL_PYTHON, else the first python3 on PATH that has numpy, else
 # /usr/bin/python3 (Debian's here; on a GPU machine the python3 on PATH holds numpy and
 # torch and /usr/bin/python3 has neither). A stub found on PATH is never taken.
-stubs=$(dirname "$(readlink -f "$0")")
+# (Tools by their own PATH: a test may run a stub with a PATH of nothing but itself.)
+stubs=$(PATH=/usr/bin:/bin; dirname "$(readlink -f "$0")")
 real=${SONO_TEST_REAL_PYTHON:-}
 if [ -z "$real" ]; then
     for p in "$(command -v python3)" /usr/bin/python3; do
-        case "$(readlink -f "$p" 2>/dev/null)" in "" | "$stubs"/*) continue ;; esac
-        if env -u PYTHONPATH "$p" -c 'import numpy' 2>/dev/null; then
+        case "$(PATH=/usr/bin:/bin; readlink -f "$p" 2>/dev/null)" in "" | "$stubs"/*) continue ;; esac
+        if PATH=/usr/bin:/bin env -u PYTHONPATH "$p" -c 'import numpy' 2>/dev/null; then
             real=$p
             break
         fi
