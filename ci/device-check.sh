@@ -189,6 +189,15 @@ st_extra() {
             cat "$logs/encmem.log"
         fi
     fi
+    # issue 10: every GPU record carries device_mem (cudaMemGetInfo around the case), and
+    # top_kernels most time first; read off the newest results file of this run
+    if [ "$gpu" != no-gpu ]; then
+        local f
+        f=$(ls -t "${base}"-*.json 2>/dev/null | grep -v calibration | head -n 1)
+        if [ -n "$f" ] && ! grep -q '"device_mem"' "$f"; then
+            fail "no gpu.device_mem in $f"
+        fi
+    fi
     # issue 10: the second GPU, when there is one, runs the copy cases too
     local ngpu
     ngpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | wc -l)

@@ -1,6 +1,7 @@
 /* test_cuda_math_copy.c — cuda/copy-kernel's work split without a GPU: copy_math.h compiled
  * by cc, every work item run on the host as the grid-stride loop would, in any order; the
- * copy must be exact and write nothing past n, at every n mod 4. */
+ * copy must be exact and write nothing past n, at every n mod 4. And the record's
+ * device_mem members (devmem_math.h), appended to the device's JSON object. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "../impls/cuda/copy_math.h"
+#include "../impls/cuda/devmem_math.h"
 
 static void cm_items(void **state)
 {
@@ -44,11 +46,32 @@ static void cm_copy(void **state)
     }
 }
 
+static void cm_devmem(void **state)
+{
+    (void)state;
+    assert_int_equal(cu_held_bytes(1000, 400), 600);
+    assert_int_equal(cu_held_bytes(400, 1000), 0); /* freed elsewhere meanwhile: not a wrap */
+    char buf[512] = "{\"runs\": 1}";
+    assert_int_equal(cu_devmem_append(buf, sizeof buf, 5000, 1000, 400), 0);
+    assert_string_equal(buf, "{\"runs\": 1, \"device_mem\": {\"total_bytes\": 5000, "
+                             "\"free_before_setup\": 1000, \"free_after_run\": 400, "
+                             "\"held_bytes\": 600}}");
+    char empty[512] = "{}";
+    assert_int_equal(cu_devmem_append(empty, sizeof empty, 1, 1, 1), 0);
+    assert_string_equal(empty, "{\"device_mem\": {\"total_bytes\": 1, \"free_before_setup\": 1, "
+                               "\"free_after_run\": 1, \"held_bytes\": 0}}");
+    char small[40] = "{\"runs\": 1}", bad[64] = "not an object";
+    assert_int_equal(cu_devmem_append(small, sizeof small, 1, 1, 1), -1);
+    assert_string_equal(small, "{\"runs\": 1}"); /* unchanged when it does not fit */
+    assert_int_equal(cu_devmem_append(bad, sizeof bad, 1, 1, 1), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cm_items),
         cmocka_unit_test(cm_copy),
+        cmocka_unit_test(cm_devmem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

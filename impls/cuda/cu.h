@@ -30,6 +30,8 @@ typedef struct cu_dev {
     struct cudaDeviceProp prop;
     char case_id[256];     /* "" outside a case: ranges then fall back to the label */
     struct cu_hdr *cur;    /* the state set up for case_id; NULL until its setup */
+    size_t mem_free0;      /* cudaMemGetInfo's free bytes at case_begin (before setup) */
+    int mem_known;         /* mem_free0 was read */
 } cu_dev;
 
 /* The first member of every cuda impl's state. time_runs reads it: the device, whether

@@ -77,6 +77,12 @@ static void CUPTIAPI buffer_completed(CUcontext ctx, uint32_t stream, uint8_t *b
     free(buffer);
 }
 
+static int by_time_desc(const void *a, const void *b)
+{
+    double x = ((const kstat *)a)->total_ns, y = ((const kstat *)b)->total_ns;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
 /* Kernel names are C++ signatures: a quote or backslash would end the JSON string. */
 static void json_safe(const char *in, char *out, size_t n)
 {
@@ -142,6 +148,8 @@ int cu_cupti_pass(cu_hdr *h, int (*run)(void *st), void *st, long k, char *buf, 
     if (rc)
         return rc;
 
+    /* the most time first: "top" kernels */
+    qsort(pass.k, (size_t)pass.nk, sizeof pass.k[0], by_time_desc);
     /* per run, as reports/README.md's gpu.top_kernels reads them */
     double runs = (double)k;
     size_t at = (size_t)snprintf(buf, n, "\"runs\": %ld, \"top_kernels\": [", k);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cu.h"
+#include "devmem_math.h"
 
 static cu_dev devs[CU_MAX_DEVICES];
 static int ndevs;
@@ -201,12 +202,22 @@ static void case_begin(const sono_device *sd, const char *case_id)
     cu_dev *d = (cu_dev *)sd;
     snprintf(d->case_id, sizeof d->case_id, "%s", case_id ? case_id : "");
     d->cur = NULL;
+    size_t fr, total;
+    d->mem_known = d->ok && cudaSetDevice(d->index) == cudaSuccess &&
+                   cudaMemGetInfo(&fr, &total) == cudaSuccess;
+    d->mem_free0 = d->mem_known ? fr : 0;
 }
 
 static int case_end(const sono_device *sd, char *json, size_t n)
 {
     cu_dev *d = (cu_dev *)sd;
+    /* what the case holds on the device, read before the profiled pass and teardown */
+    size_t fr = 0, total = 0;
+    int mem = d->ok && d->cur && d->mem_known && cudaSetDevice(d->index) == cudaSuccess &&
+              cudaMemGetInfo(&fr, &total) == cudaSuccess;
     int rc = d->ok && d->cur ? cu_case_json(d->cur, json, n) : -1;
+    if (rc == 0 && mem)
+        (void)cu_devmem_append(json, n, total, d->mem_free0, fr);
     d->cur = NULL; /* the impl's teardown comes next: never read it after */
     d->case_id[0] = 0;
     return rc;
