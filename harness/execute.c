@@ -121,9 +121,17 @@ static int get_ref(const sono_case *c, sono_executor *k, const sono_buf *out_des
 
 static void set_status(sono_record *rec, const char *status, const char *msg)
 {
-    rec->status = status;
-    snprintf(rec->message, sizeof rec->message, "%s", msg ? msg : "");
+    sono_record_status(rec, status, msg);
 }
+
+/* What the lifecycle timed and counted besides the samples; the derive step turns them
+ * into the record's metrics. */
+typedef struct stage_figures {
+    double setup_ns, load_ns, store_ns;
+    double load_bytes, store_bytes;
+    double workspace_bytes; /* < 0: not reported */
+    double peak_rss_bytes;
+} stage_figures;
 
 /* Peak RSS per case in a worker that serves many: Linux resets VmHWM to the current RSS
  * when "5" is written to clear_refs (since 4.0), so the peak read after the case is the
@@ -211,19 +219,19 @@ static void device_json(const sono_device *dev, sono_record *rec)
  * Returns SONO_EINTR when interrupted, else 0 or the first error (err filled). */
 static int offline_case(const sono_case *c, sono_executor *k, int cold,
                         volatile sig_atomic_t *stop, sono_buf *out, sono_record *rec,
-                        sono_error *err)
+                        stage_figures *fig, sono_error *err)
 {
     const sono_impl *im = c->impl->impl;
     void *st = NULL;
     double t0 = now_ns();
     int rc = im->setup(im->ctx, &c->p, &st, err);
-    rec->setup_ns = now_ns() - t0;
+    fig->setup_ns = now_ns() - t0;
     if (rc)
         return err->msg[0] ? rc : sono_fail(err, rc, "setup failed");
     t0 = now_ns();
     rc = im->load(st, &k->in, err);
-    rec->load_ns = now_ns() - t0;
-    rec->load_bytes = (double)k->in.nbytes;
+    fig->load_ns = now_ns() - t0;
+    fig->load_bytes = (double)k->in.nbytes;
     if (!rc)
         rc = sono_measure(sono_case_device(c), im->run, st, &c->cfg, cold ? evict : NULL,
                           k->evict, stop, &rec->m, err);
@@ -236,13 +244,13 @@ static int offline_case(const sono_case *c, sono_executor *k, int cold,
         rec->counters = count_pass(k, sono_case_device(c), im, st, &rec->m);
         t0 = now_ns();
         rc = im->store(st, out, err);
-        rec->store_ns = now_ns() - t0;
-        rec->store_bytes = (double)out->nbytes;
+        fig->store_ns = now_ns() - t0;
+        fig->store_bytes = (double)out->nbytes;
     }
     if (!rc && im->describe)
         im->describe(st, rec->describe, sizeof rec->describe);
     device_json(sono_case_device(c), rec);
-    rec->workspace_bytes = im->workspace ? (double)im->workspace(st) : -1;
+    fig->workspace_bytes = im->workspace ? (double)im->workspace(st) : -1;
     im->teardown(st);
     return rc;
 }
@@ -254,7 +262,8 @@ static int offline_case(const sono_case *c, sono_executor *k, int cold,
  * like any other case's. */
 static int stream_case(const sono_case *c, sono_executor *k, const sono_stream_shape *ss,
                        const sono_stream_cfg *scfg, volatile sig_atomic_t *stop, sono_buf *out,
-                       sono_buf *off, sono_stream_run *srun, sono_record *rec, sono_error *err)
+                       sono_buf *off, sono_stream_run *srun, sono_record *rec,
+                       stage_figures *fig, sono_error *err)
 {
     const sono_impl *im = c->impl->impl;
     void *st = NULL;
@@ -275,15 +284,15 @@ static int stream_case(const sono_case *c, sono_executor *k, const sono_stream_s
     sono_stream_poison(&work, &ss->in);
     double t0 = now_ns();
     rc = im->setup(im->ctx, &c->p, &st, err);
-    rec->setup_ns = now_ns() - t0;
+    fig->setup_ns = now_ns() - t0;
     if (rc) {
         sono_buf_free(&work);
         return err->msg[0] ? rc : sono_fail(err, rc, "setup failed");
     }
     t0 = now_ns();
     rc = im->load(st, &work, err);
-    rec->load_ns = now_ns() - t0;
-    rec->load_bytes = (double)work.nbytes;
+    fig->load_ns = now_ns() - t0;
+    fig->load_bytes = (double)work.nbytes;
     double w0 = now_ns();
     if (!rc)
         rc = sono_stream_measure(im, c->impl_name, st, ss, scfg, &k->in, &work, out, stop,
@@ -299,10 +308,10 @@ static int stream_case(const sono_case *c, sono_executor *k, const sono_stream_s
         sono_summarize(rec->m.samples, (size_t)rec->m.nsamples, &rec->m.s);
         rec->m.converged = rec->m.nsamples >= 6 && rec->m.s.ci_rel <= c->cfg.target_ci;
         rec->measured = 1;
-        rec->store_bytes = (double)out->nbytes;
+        fig->store_bytes = (double)out->nbytes;
         if (im->describe)
             im->describe(st, rec->describe, sizeof rec->describe);
-        rec->workspace_bytes = im->workspace ? (double)im->workspace(st) : -1;
+        fig->workspace_bytes = im->workspace ? (double)im->workspace(st) : -1;
     }
     if (rc != SONO_EINTR)
         device_json(sono_case_device(c), rec);
@@ -341,6 +350,47 @@ static int stream_vs_offline(const sono_case *c, sono_executor *k, const sono_bu
     *pass = !rc && chk.pass;
     snprintf(detail, n, "%s", chk.detail);
     return rc;
+}
+
+/* The figures the cost model and the lifecycle give, as the record's metrics: plan and
+ * transfer times, bytes moved, memory, the op's cost and the rates from the median (a
+ * streaming case's from all its pushes, per stream). */
+static void derive(const sono_case *c, int streaming, const stage_figures *f, sono_record *rec)
+{
+    sono_cost cost = {0};
+    c->op->cost(&c->p, &cost);
+    double med = rec->m.s.median, gflops = 0, gbps = 0, rtf = 0;
+    if (streaming && rec->stream) { /* per stream, not per chunk: x real time from all pushes */
+        double per_stream = json_number_value(json_object_get(rec->stream, "xrt"));
+        double push_ns = per_stream > 0 ? rec->audio_s / per_stream * 1e9 : 0;
+        gflops = push_ns > 0 ? cost.flops / push_ns : 0;
+        gbps = push_ns > 0 ? cost.bytes / push_ns : 0;
+        rtf = per_stream > 0 ? 1.0 / per_stream : 0;
+    } else if (med > 0) {
+        gflops = cost.flops / med; /* flop per ns = GFLOP/s */
+        gbps = cost.bytes / med;
+        rtf = rec->audio_s > 0 ? med * 1e-9 / rec->audio_s : 0;
+    }
+    sono_record_metric(rec, "memory.peak_rss_bytes", f->peak_rss_bytes, "B", SONO_BETTER_LOWER,
+                       "the worker's peak resident set over the case");
+    sono_record_metric(rec, "memory.workspace_bytes",
+                       f->workspace_bytes >= 0 ? f->workspace_bytes : NAN, "B",
+                       SONO_BETTER_LOWER, "what the impl allocated beyond in and out");
+    sono_record_metric(rec, "setup_ns", f->setup_ns, "ns", SONO_BETTER_LOWER, "plan time");
+    sono_record_metric(rec, "load_ns", f->load_ns, "ns", SONO_BETTER_LOWER, "host to device");
+    sono_record_metric(rec, "store_ns", f->store_ns, "ns", SONO_BETTER_LOWER, "device to host");
+    sono_record_metric(rec, "transfer_bytes.load", f->load_bytes, "B", SONO_BETTER_NONE, NULL);
+    sono_record_metric(rec, "transfer_bytes.store", f->store_bytes, "B", SONO_BETTER_NONE, NULL);
+    sono_record_metric(rec, "cost.flops", cost.flops, "flop", SONO_BETTER_NONE,
+                       "per run, by the op's cost model");
+    sono_record_metric(rec, "cost.bytes", cost.bytes, "B", SONO_BETTER_NONE,
+                       "input + output, each once");
+    sono_record_metric(rec, "derived.gflops", gflops, "GFLOP/s", SONO_BETTER_HIGHER, NULL);
+    sono_record_metric(rec, "derived.gbps", gbps, "GB/s", SONO_BETTER_HIGHER, NULL);
+    sono_record_metric(rec, "derived.rtf", rtf, "", SONO_BETTER_LOWER,
+                       "time / audio duration");
+    sono_record_metric(rec, "derived.x_realtime", rtf > 0 ? 1.0 / rtf : 0.0, "x",
+                       SONO_BETTER_HIGHER, "audio duration / time");
 }
 
 /* Runs one case into rec. Returns SONO_EINTR when interrupted (rec is then abandoned). */
@@ -432,6 +482,7 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
         dev->case_begin(dev, c->id);
     sono_buf off = {0};
     sono_stream_run srun = {0};
+    stage_figures fig = {.workspace_bytes = -1};
     if (streaming) {
         off = out;
         off.data = NULL;
@@ -439,15 +490,15 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
         for (size_t i = 0; !rc && i < off.nbytes / sizeof(float); i++)
             ((float *)off.data)[i] = NAN; /* as out: a store that writes nothing shows */
         if (!rc)
-            rc = stream_case(c, k, &ss, &scfg, stop, &out, &off, &srun, rec, &err);
+            rc = stream_case(c, k, &ss, &scfg, stop, &out, &off, &srun, rec, &fig, &err);
     } else
-        rc = offline_case(c, k, cold, stop, &out, rec, &err);
+        rc = offline_case(c, k, cold, stop, &out, rec, &fig, &err);
     if (rc == SONO_EINTR) {
         sono_buf_free(&out);
         sono_buf_free(&off);
         return SONO_EINTR;
     }
-    rec->peak_rss_bytes = peak_rss_bytes();
+    fig.peak_rss_bytes = peak_rss_bytes();
     if (!rc) {
         double tol = c->op->tolerance(&c->p, im->growth);
         if (c->op->check) {
@@ -478,19 +529,8 @@ static int run_case(const sono_plan *plan, const sono_case *c, sono_executor *k,
         set_status(rec, "error", err.msg[0] ? err.msg : "failed");
         return 0;
     }
-    c->op->cost(&c->p, &rec->cost);
-    double med = rec->m.s.median;
-    if (streaming && rec->stream) { /* per stream, not per chunk: x real time from all pushes */
-        double per_stream = json_number_value(json_object_get(rec->stream, "xrt"));
-        double push_ns = per_stream > 0 ? rec->audio_s / per_stream * 1e9 : 0;
-        rec->gflops = push_ns > 0 ? rec->cost.flops / push_ns : 0;
-        rec->gbps = push_ns > 0 ? rec->cost.bytes / push_ns : 0;
-        rec->rtf = per_stream > 0 ? 1.0 / per_stream : 0;
-    } else if (med > 0) {
-        rec->gflops = rec->cost.flops / med; /* flop per ns = GFLOP/s */
-        rec->gbps = rec->cost.bytes / med;
-        rec->rtf = rec->audio_s > 0 ? med * 1e-9 / rec->audio_s : 0;
-    }
+    if (rec->measured)
+        derive(c, streaming, &fig, rec);
     if (rec->check.pass && streaming && !so_pass) {
         char msg[512];
         snprintf(msg, sizeof msg, "streaming output differs from %s's own offline output: "
@@ -545,16 +585,13 @@ double sono_measure_overhead(const sono_reg *R)
     return ns;
 }
 
-json_t *sono_execute(sono_executor *x, const sono_plan *plan, const sono_case *c,
-                     volatile sig_atomic_t *stop)
+int sono_execute(sono_executor *x, const sono_plan *plan, const sono_case *c,
+                 volatile sig_atomic_t *stop, sono_record *rec)
 {
-    sono_record rec = {0};
-    if (run_case(plan, c, x, stop, &rec) == SONO_EINTR)
-        return NULL;
-    json_t *o = sono_record_json(&rec);
-    sono_measurement_free(&rec.m);
-    json_decref(rec.counters);
-    json_decref(rec.gpu);
-    json_decref(rec.stream);
-    return o;
+    memset(rec, 0, sizeof *rec);
+    if (run_case(plan, c, x, stop, rec) == SONO_EINTR) {
+        sono_record_free(rec);
+        return SONO_EINTR;
+    }
+    return 0;
 }

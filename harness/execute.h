@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <signal.h>
 
+#include "record.h"
 #include "registry.h"
 #include "suite.h"
 
@@ -16,10 +17,11 @@ typedef struct sono_executor sono_executor;
 sono_executor *sono_executor_new(void);
 void sono_executor_free(sono_executor *x);
 
-/* Runs c and returns its record (schema of a results case; new reference), or NULL when
- * stop was raised during the case (the case is abandoned). */
-json_t *sono_execute(sono_executor *x, const sono_plan *plan, const sono_case *c,
-                     volatile sig_atomic_t *stop);
+/* Runs c into rec (zeroed first; release with sono_record_free). Returns 0 whatever
+ * the case's status, or SONO_EINTR when stop was raised during the case (the case is
+ * abandoned, rec holds nothing). */
+int sono_execute(sono_executor *x, const sono_plan *plan, const sono_case *c,
+                 volatile sig_atomic_t *stop, sono_record *rec);
 
 /* The harness's overhead per run() call on the cpu, measured with cpu/nop (0 when the
  * cpu backend is unavailable). */

@@ -1,5 +1,7 @@
-/* record.h — the finished record of one case: what ran, on what, its status, check and
- * measurement. The runner fills it; the sinks (results JSON, table) only read it. */
+/* record.h — the finished record of one case, typed: what ran, on what, its status, check
+ * and time statistics as fixed fields, and every other figure as a generic metric that
+ * whoever computed it appended. The runner hands it to the sinks (sink.h); only
+ * record_json.c turns it into JSON and back (results file, worker pipe, jsonl stream). */
 #ifndef SONO_RECORD_H
 #define SONO_RECORD_H
 
@@ -10,9 +12,25 @@
 #include "op.h"
 #include "suite.h"
 
+/* Which way a metric improves, so compare and reports need no table of names. */
+typedef enum { SONO_BETTER_NONE = 0, SONO_BETTER_LOWER = 1, SONO_BETTER_HIGHER = 2 } sono_better;
+
+/* One figure of a case. The key is its place in the record's JSON, a dotted path
+ * ("derived.gflops", "memory.peak_rss_bytes"), so older readers find values where they
+ * always were; unit, direction and hint travel beside it in the record's "metrics". */
+typedef struct sono_metric {
+    char key[64];
+    double value;    /* NaN: not available (null in JSON) */
+    char unit[24];   /* "ns", "B", "GFLOP/s", "x", "%", "" */
+    sono_better better;
+    char hint[96];   /* one line for a person; may be empty */
+} sono_metric;
+
+#define SONO_MAX_METRICS 48
+
 typedef struct sono_record {
     const sono_case *c;
-    const char *status;   /* ok, fail, skip, error, crash, timeout */
+    const char *status;   /* ok, fail, skip, error, crash, timeout (static strings) */
     char message[1024];   /* why skipped / what failed */
     const char *device;
     const char *input;    /* the input's name */
@@ -25,19 +43,39 @@ typedef struct sono_record {
     sono_quality quality;
     int measured;
     sono_measurement m;   /* samples owned by the record */
-    double setup_ns, load_ns, store_ns;
-    double load_bytes, store_bytes;
-    sono_cost cost;
-    double gflops, gbps, rtf; /* from the median; rtf = time / audio duration */
     char describe[2048];
     json_t *counters;       /* hardware counters per run (counters.h), owned */
     json_t *gpu;            /* the device's case_end object (sono.h), owned; NULL: none */
     int device_json_invalid; /* case_end returned text that is not a JSON object */
     json_t *stream;         /* a streaming case's "stream" object (stream.h), owned; else NULL */
-    double workspace_bytes; /* what the impl reported from setup; < 0: not reported */
-    double peak_rss_bytes;  /* the worker's peak resident set over the case */
     char pin[128];          /* where the process was bound ("none", "core 1 (PU 1)") */
     char started[32];     /* UTC, ISO 8601 */
+    int nmetrics;
+    sono_metric metrics[SONO_MAX_METRICS];
 } sono_record;
+
+/* Set metric key (added, or replaced when present). SONO_ENOMEM past SONO_MAX_METRICS,
+ * SONO_EINVAL for a key or unit that does not fit. */
+int sono_record_metric(sono_record *rec, const char *key, double value, const char *unit,
+                       sono_better better, const char *hint);
+/* The metric, or NULL. */
+const sono_metric *sono_record_get(const sono_record *rec, const char *key);
+/* Its value, or dflt when absent or not available. */
+double sono_record_value(const sono_record *rec, const char *key, double dflt);
+/* Set status and message (msg may be NULL). */
+void sono_record_status(sono_record *rec, const char *status, const char *msg);
+/* The static string for a status name, or NULL when not one of the six. */
+const char *sono_status_intern(const char *s);
+/* Free what the record owns (samples, counters, gpu, stream) and zero it. */
+void sono_record_free(sono_record *rec);
+
+/* The record as JSON, the results file's case object (new reference; NULL: no memory). */
+json_t *sono_record_to_json(const sono_record *rec);
+/* Rebuild a record from sono_record_to_json's object for case c (whose id it must carry)
+ * and input name `input` (borrowed from the plan). Owned parts are new. */
+int sono_record_from_json(const json_t *o, const sono_case *c, const char *input,
+                          sono_record *rec, sono_error *err);
+
+const char *sono_better_name(sono_better b);
 
 #endif

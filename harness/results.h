@@ -29,9 +29,6 @@ json_t *sono_params_json(const sono_params *p);
 /* The results file's "suite" object for a plan (new reference). */
 json_t *sono_suite_json(const sono_plan *plan);
 
-/* A case record as JSON (new reference). */
-json_t *sono_record_json(const sono_record *rec);
-
 /* Read and validate a results file: JSON syntax (file:line:column), the schema string,
  * and every case's required fields and types. SONO_EPARSE naming the file and, for a
  * case, its index and id. *doc is a new reference. */

@@ -1,6 +1,7 @@
 /* runner.c — the run loop on the runner's side. Cases go to one worker per device, in
  * plan order; a worker that dies or overruns its case's timeout is reaped and replaced
- * for the next case, and the case gets a crash or timeout record built here. */
+ * for the next case, and the case gets a crash or timeout record built here. Each record
+ * comes back typed (record_from_json), gains the roofline, and goes to every sink. */
 #include "runner.h"
 
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "casedev.h"
 #include "casejson.h"
+#include "roofline.h"
 #include "worker.h"
 
 #define MAX_WORKERS 8
@@ -38,72 +40,66 @@ static sono_worker *worker_for(pool *P, const char *dev, sono_error *err)
 }
 
 /* A record for a case whose worker never answered: what the runner knows of it. */
-static json_t *lost_record(const sono_plan *plan, const sono_case *c, const char *status,
-                           const char *why)
+static void lost_record(const sono_plan *plan, const sono_case *c, const char *status,
+                        const char *why, sono_record *rec)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:s}, s:s, s:s}", "id", c->id, "op",
-                     c->op->name, "impl", c->impl_name, "device",
-                     c->impl ? sono_case_device(c)->name : "", "params", sono_params_json(&c->p),
-                     "input", "name", plan->inputs[c->input].name, "status", status,
-                     "message", why);
+    memset(rec, 0, sizeof *rec);
+    rec->c = c;
+    rec->device = c->impl ? sono_case_device(c)->name : "";
+    rec->input = plan->inputs[c->input].name;
+    sono_record_status(rec, status, why);
 }
 
-static json_t *run_in_worker(pool *P, const sono_plan *plan, const sono_case *c,
-                             volatile sig_atomic_t *stop, int *interrupted, sono_error *err)
+/* Runs c in its device's worker into rec; 0, or SONO_EINTR when the user stopped it. */
+static int run_in_worker(pool *P, const sono_plan *plan, const sono_case *c,
+                         volatile sig_atomic_t *stop, sono_record *rec, sono_error *err)
 {
     const char *dev = c->impl ? sono_case_device(c)->name : "cpu";
     sono_worker *w = worker_for(P, dev, err);
     if (!w)
-        return lost_record(plan, c, "error", err->msg);
+        return lost_record(plan, c, "error", err->msg, rec), 0;
     json_t *cj = sono_case_json(plan, c);
     char *line = cj ? json_dumps(cj, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(cj);
     if (!line)
-        return lost_record(plan, c, "error", "out of memory");
+        return lost_record(plan, c, "error", "out of memory", rec), 0;
     size_t len = strlen(line);
     char *nl = realloc(line, len + 2);
     if (!nl) {
         free(line);
-        return lost_record(plan, c, "error", "out of memory");
+        return lost_record(plan, c, "error", "out of memory", rec), 0;
     }
     line = nl;
     memcpy(line + len, "\n", 2);
-    json_t *rec = NULL;
+    json_t *j = NULL;
     char why[512] = "";
-    int rc = sono_worker_call(w, line, c->cfg.timeout_s, stop, &rec, why, sizeof why);
+    int rc = sono_worker_call(w, line, c->cfg.timeout_s, stop, &j, why, sizeof why);
     if (rc == SONO_WORKER_DEAD && (w = worker_for(P, dev, err))) /* died idle: once more */
-        rc = sono_worker_call(w, line, c->cfg.timeout_s, stop, &rec, why, sizeof why);
+        rc = sono_worker_call(w, line, c->cfg.timeout_s, stop, &j, why, sizeof why);
     free(line);
-    if (rc == SONO_EINTR || (rc != SONO_WORKER_OK && stop && *stop)) {
+    if (rc == SONO_EINTR || (rc != SONO_WORKER_OK && stop && *stop))
         /* a SIGTERM to the process group may reach the worker before we look at stop:
          * its death is then the user's stop, not the case's crash */
-        *interrupted = 1;
-        return NULL;
-    }
+        return SONO_EINTR;
     if (rc == SONO_WORKER_DEAD)
-        return lost_record(plan, c, "error", why[0] ? why : err->msg);
+        return lost_record(plan, c, "error", why[0] ? why : err->msg, rec), 0;
     if (rc == SONO_WORKER_CRASH)
-        return lost_record(plan, c, "crash", why);
+        return lost_record(plan, c, "crash", why, rec), 0;
     if (rc == SONO_WORKER_TIMEOUT)
-        return lost_record(plan, c, "timeout", why);
+        return lost_record(plan, c, "timeout", why, rec), 0;
     if (rc)
-        return lost_record(plan, c, "error", "worker protocol error");
+        return lost_record(plan, c, "error", "worker protocol error", rec), 0;
     /* the answer must be this case's record: anything an impl wrote to the pipe is not */
-    const char *id = json_string_value(json_object_get(rec, "id"));
-    const char *st = json_string_value(json_object_get(rec, "status"));
-    if (!id || strcmp(id, c->id) != 0 || !st) {
-        json_decref(rec);
+    sono_error perr = {0};
+    rc = sono_record_from_json(j, c, plan->inputs[c->input].name, rec, &perr);
+    json_decref(j);
+    if (rc) {
         sono_worker_stop(w);
-        return lost_record(plan, c, "error", "worker answered with another case's record or "
-                           "garbage (did the impl write to fd 4?); worker replaced");
+        lost_record(plan, c, "error", "worker answered with another case's record or "
+                    "garbage (did the impl write to fd 4?); worker replaced", rec);
     }
-    return rec;
+    return 0;
 }
-
-/* Percent of the roofline: the attained rate against min(peak, AI x bandwidth) for the
- * thread count the case used, from this host's calibration; a case on a non-cpu device
- * against that device's own entry (issue 10). */
-static void add_roofline(json_t *rec, const sono_case *c, const sono_calibration *cal);
 
 static void count(sono_run_counts *n, const char *s)
 {
@@ -121,63 +117,46 @@ int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts
 {
     pool P = {.exe = o->worker_exe};
     sono_executor *x = o->worker_exe ? NULL : sono_executor_new();
+    sono_run_info run = {.plan = plan};
     int rc = 0;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(CLOCK_MONOTONIC, &run.t0);
     memset(n, 0, sizeof *n);
     if (!o->worker_exe && !x)
         return sono_fail(err, SONO_ENOMEM, "out of memory");
+    for (int s = 0; s < o->nsinks && !rc; s++)
+        if (o->sinks[s]->begin)
+            rc = o->sinks[s]->begin(o->sinks[s], &run, err);
     for (int i = 0; i < plan->ncases && !rc; i++) {
         const sono_case *c = &plan->cases[i];
         if (o->stop && *o->stop) {
             rc = SONO_EINTR;
             break;
         }
-        if (o->progress)
-            sono_progress_live(o->progress, i, plan->ncases, &t0, c->id);
-        int interrupted = 0;
-        sono_error werr = {0};
-        json_t *rec = o->worker_exe ? run_in_worker(&P, plan, c, o->stop, &interrupted, &werr)
-                                    : sono_execute(x, plan, c, o->stop);
-        if (!rec) {
-            /* no record: stopped, or one could not even be built (out of memory) */
-            rc = o->stop && *o->stop ? SONO_EINTR
-                                     : sono_fail(err, SONO_ENOMEM, "cannot build the record "
-                                                 "of %s", c->id);
+        for (int s = 0; s < o->nsinks; s++)
+            if (o->sinks[s]->case_start)
+                o->sinks[s]->case_start(o->sinks[s], &run, i);
+        sono_record rec;
+        rc = o->worker_exe ? run_in_worker(&P, plan, c, o->stop, &rec, err)
+                           : sono_execute(x, plan, c, o->stop, &rec);
+        if (rc) /* stopped: the case is abandoned, no record */
             break;
-        }
         if (o->cal)
-            add_roofline(rec, c, o->cal);
-        const char *status = json_string_value(json_object_get(rec, "status"));
-        count(n, status ? status : "error");
-        if (o->progress)
-            sono_progress_done(o->progress, i + 1, plan->ncases, &t0, c, rec);
-        if (o->results) /* the file first: a completed case must never be lost */
-            rc = sono_results_add(o->results, rec, err);
-        if (!rc && o->table && sono_table_add(o->table, c, rec))
-            rc = sono_fail(err, SONO_ENOMEM, "out of memory");
-        json_decref(rec);
+            sono_derive_roofline(&rec, c, o->cal);
+        count(n, rec.status);
+        /* in order: the results file first, a completed case must never be lost */
+        for (int s = 0; s < o->nsinks && !rc; s++)
+            if (o->sinks[s]->record)
+                rc = o->sinks[s]->record(o->sinks[s], &run, &rec, err);
+        sono_record_free(&rec);
     }
     for (int i = 0; i < P.n; i++)
         sono_worker_stop(&P.w[i]);
     sono_executor_free(x);
     n->interrupted = rc == SONO_EINTR;
+    for (int s = 0; s < o->nsinks; s++) {
+        sono_error e = {0};
+        if (o->sinks[s]->end && o->sinks[s]->end(o->sinks[s], &run, n, rc != 0, &e) && !rc)
+            rc = sono_fail(err, e.code ? e.code : SONO_EIO, "%s", e.msg);
+    }
     return rc;
-}
-
-static void add_roofline(json_t *rec, const sono_case *c, const sono_calibration *cal)
-{
-    json_t *derived = json_object_get(rec, "derived"), *cost = json_object_get(rec, "cost");
-    double gflops = json_number_value(json_object_get(derived, "gflops"));
-    double flops = json_number_value(json_object_get(cost, "flops"));
-    double bytes = json_number_value(json_object_get(cost, "bytes"));
-    int threads = (int)sono_param_int(&c->p, "threads", 1);
-    const sono_device *dev = c->impl ? sono_case_device(c) : NULL;
-    double bound = dev && !sono_device_on_cpu(dev)
-                       ? sono_roofline_bound_device(cal, dev->name, flops, bytes)
-                       : sono_roofline_bound_gflops(cal, threads, flops, bytes);
-    if (!derived || bound <= 0 || gflops <= 0)
-        return;
-    json_object_set_new(derived, "roofline_bound_gflops", json_real(bound));
-    json_object_set_new(derived, "roofline_pct", json_real(100.0 * gflops / bound));
 }

@@ -12,25 +12,20 @@
 #include "execute.h"
 #include "registry.h"
 #include "results.h"
+#include "sink.h"
 #include "suite.h"
-#include "table.h"
 
 typedef struct sono_run_opts {
-    sono_results *results;  /* may be NULL */
-    sono_table *table;      /* may be NULL */
-    FILE *progress;         /* a terminal for the live progress line; NULL for none */
+    sono_sink **sinks;      /* every record goes to each, in this order */
+    int nsinks;
     volatile sig_atomic_t *stop;
     const char *worker_exe; /* the harness executable; NULL runs cases in this process */
     const sono_calibration *cal; /* this host's ceilings, for percent of roofline; or NULL */
 } sono_run_opts;
 
-typedef struct sono_run_counts {
-    int ok, fail, skip, error, crash, timeout;
-    int interrupted;
-} sono_run_counts;
-
-/* Returns 0 when every case ran to a record (whatever its status), SONO_EINTR when
- * stopped, or an error writing the results. */
+/* Calls the sinks' begin, then for each case its record, then their end (also when
+ * stopped). Returns 0 when every case ran to a record (whatever its status), SONO_EINTR
+ * when stopped, or the first sink's error (writing the results). */
 int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts *n,
                   sono_error *err);
 

@@ -1,13 +1,15 @@
-/* table.c — formats records for people. Columns are sized to their contents so the
- * tables stay readable from n=16 to n=65536 and from nanoseconds to seconds. Streaming
- * cases get sections of their own ("== stft (streaming) =="), whose columns are the
- * per-chunk latency's p50, p99 and max, the missed deadlines and x real time. */
+/* table.c — the table sink: formats records for people, a row as each case finishes and
+ * the full tables (failures first) at the end. Columns are sized to the plan's contents so
+ * the tables stay readable from n=16 to n=65536 and from nanoseconds to seconds.
+ * Streaming cases get sections of their own ("== stft (streaming) =="), whose columns are
+ * the per-chunk latency's p50, p99 and max, the missed deadlines and x real time. */
 #include "table.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sink.h"
 #include "stream.h"
 
 typedef struct row {
@@ -24,22 +26,18 @@ typedef struct row {
     long long misses, chunks;
 } row;
 
-struct sono_table {
+typedef struct widths {
+    int impl, par, in;
+} widths;
+
+typedef struct table {
     row *rows;
     int n, cap;
-};
-
-sono_table *sono_table_new(void)
-{
-    return calloc(1, sizeof(sono_table));
-}
-
-void sono_table_free(sono_table *t)
-{
-    if (t)
-        free(t->rows);
-    free(t);
-}
+    FILE *f;
+    int live;          /* print each row as it arrives */
+    widths w;          /* from the plan, for live rows */
+    char section[48];  /* the live section printed last */
+} table;
 
 void sono_format_ns(double ns, char *buf, size_t n)
 {
@@ -58,8 +56,10 @@ static double num(const json_t *o, const char *a, const char *b)
     return json_is_number(v) ? json_number_value(v) : 0.0;
 }
 
-int sono_table_add(sono_table *t, const sono_case *c, const json_t *rec)
+/* What a row shows, from the typed record. */
+static int table_add(table *t, const sono_record *rec, row **out)
 {
+    const sono_case *c = rec->c;
     if (t->n == t->cap) {
         int cap = t->cap ? 2 * t->cap : 64;
         row *r = realloc(t->rows, (size_t)cap * sizeof *r);
@@ -71,45 +71,41 @@ int sono_table_add(sono_table *t, const sono_case *c, const json_t *rec)
     row *r = &t->rows[t->n];
     memset(r, 0, sizeof *r);
     r->order = t->n++;
-    const char *status = json_string_value(json_object_get(rec, "status"));
-    const char *msg = json_string_value(json_object_get(rec, "message"));
-    const char *input = json_string_value(json_object_get(json_object_get(rec, "input"), "name"));
     snprintf(r->op, sizeof r->op, "%s", c->op->name);
     snprintf(r->impl, sizeof r->impl, "%s", c->impl_name);
     snprintf(r->params, sizeof r->params, "%s", c->params_text);
-    snprintf(r->input, sizeof r->input, "%s", input ? input : "");
-    snprintf(r->status, sizeof r->status, "%s", status ? status : "?");
+    snprintf(r->input, sizeof r->input, "%s", rec->input ? rec->input : "");
+    snprintf(r->status, sizeof r->status, "%s", rec->status ? rec->status : "?");
     for (char *s = r->status; *s; s++)
         *s = (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s);
-    snprintf(r->note, sizeof r->note, "%s", msg ? msg : "");
-    r->measured = json_object_get(rec, "time_ns") != NULL;
-    r->checked = json_object_get(rec, "check") != NULL;
-    r->median = num(rec, "time_ns", "median");
-    r->ci_rel = num(rec, "time_ns", "ci_rel");
-    r->gflops = num(rec, "derived", "gflops");
-    r->gbps = num(rec, "derived", "gbps");
-    r->xrt = num(rec, "derived", "x_realtime");
-    r->rel_l2 = num(rec, "check", "rel_l2");
-    r->roof = num(rec, "derived", "roofline_pct");
-    const json_t *q = json_object_get(rec, "quality");
-    r->has_q = q != NULL;
-    const json_t *br = json_object_get(q, "bitrate_bps"), *sd = json_object_get(q, "si_sdr_db");
-    r->kbps = json_is_number(br) ? json_number_value(br) / 1000.0 : NAN;
-    r->si_sdr = json_is_number(sd) ? json_number_value(sd) : NAN;
-    const char *qn = json_string_value(json_object_get(q, "note"));
-    snprintf(r->qnote, sizeof r->qnote, "%s", qn ? qn : "");
+    snprintf(r->note, sizeof r->note, "%s", rec->message);
+    r->measured = rec->measured;
+    r->checked = rec->checked;
+    r->median = rec->m.s.median;
+    r->ci_rel = rec->m.s.ci_rel;
+    r->gflops = sono_record_value(rec, "derived.gflops", 0);
+    r->gbps = sono_record_value(rec, "derived.gbps", 0);
+    r->xrt = sono_record_value(rec, "derived.x_realtime", 0);
+    r->rel_l2 = rec->check.rel_l2;
+    r->roof = sono_record_value(rec, "derived.roofline_pct", 0);
+    const sono_quality *q = &rec->quality;
+    r->has_q = rec->has_quality;
+    r->kbps = r->has_q && (q->has & SONO_Q_BITRATE) && isfinite(q->bitrate_bps)
+                  ? q->bitrate_bps / 1000.0 : NAN;
+    r->si_sdr = r->has_q && (q->has & SONO_Q_SISDR) && isfinite(q->si_sdr_db) ? q->si_sdr_db
+                                                                             : NAN;
+    snprintf(r->qnote, sizeof r->qnote, "%s", r->has_q ? q->note : "");
     /* Input pipelines are judged in hours of audio per second and by their slowest stage
      * (issue 14); the impl's describe names it as "bottleneck: <stage>;". */
     r->io = strcmp(c->op->name, "decode") == 0 || strcmp(c->op->name, "resample") == 0 ||
             strncmp(c->op->name, "load.", 5) == 0;
-    const char *desc = json_string_value(json_object_get(rec, "describe"));
-    const char *bn = desc ? strstr(desc, "bottleneck: ") : NULL;
+    const char *bn = strstr(rec->describe, "bottleneck: ");
     if (bn) {
         bn += strlen("bottleneck: ");
         size_t len = strcspn(bn, ";,");
         snprintf(r->bottleneck, sizeof r->bottleneck, "%.*s", (int)(len < 31 ? len : 31), bn);
     }
-    const json_t *st = json_object_get(rec, "stream");
+    const json_t *st = rec->stream;
     if (st || sono_stream_wanted(&c->p)) { /* a skipped or failed stream still goes there */
         r->stream = 1;
         snprintf(r->op, sizeof r->op, "%s (streaming)", c->op->name);
@@ -124,6 +120,7 @@ int sono_table_add(sono_table *t, const sono_case *c, const json_t *rec)
                     json_integer_value(json_object_get(st, "streams"));
         r->xrt = json_number_value(json_object_get(st, "xrt"));
     }
+    *out = r;
     return 0;
 }
 
@@ -155,7 +152,82 @@ static void human(double v, char *buf, size_t n)
         snprintf(buf, n, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v);
 }
 
-void sono_table_print(const sono_table *t, FILE *f)
+static void print_header(FILE *f, const row *r, const widths *w, int quality)
+{
+    if (r->stream)
+        fprintf(f, "\n== %s ==\n%-*s  %-*s  %-*s  %10s  %10s  %10s  %11s  %9s  %10s  %9s  ",
+                r->op, w->impl, "impl", w->par, "params", w->in, "input", "p50", "p99", "max",
+                "misses", "e2e ms", "x realtime", "rel.err");
+    else
+        fprintf(f, "\n== %s ==\n%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  %9s  ",
+                r->op, w->impl, "impl", w->par, "params", w->in, "input", "median", "+-CI",
+                "GFLOP/s", "GB/s", "roof%", "x realtime", "rel.err");
+    if (quality)
+        fprintf(f, "%7s  %9s  ", "kbps", "SI-SDR dB");
+    if (r->io)
+        fprintf(f, "%10s  %-10s  ", "h audio/s", "bottleneck");
+    fprintf(f, "status\n");
+}
+
+static void print_row(FILE *f, const row *r, const widths *w, int quality)
+{
+    char med[32] = "-", ci[32] = "-", gf[32] = "-", gb[32] = "-", xr[32] = "-", err[32] = "-";
+    char roof[32] = "-";
+    if (r->roof > 0)
+        snprintf(roof, sizeof roof, "%.1f", r->roof);
+    if (r->measured) {
+        sono_format_ns(r->median, med, sizeof med);
+        snprintf(ci, sizeof ci, "%.1f%%", 100.0 * r->ci_rel);
+        human(r->gflops, gf, sizeof gf);
+        human(r->gbps, gb, sizeof gb);
+        human(r->xrt, xr, sizeof xr);
+    }
+    if (r->checked)
+        snprintf(err, sizeof err, "%.2e", r->rel_l2);
+    if (r->stream) {
+        char p50[32] = "-", p99[32] = "-", mx[32] = "-", miss[32] = "-", e2e[32] = "-";
+        if (r->chunks > 0) {
+            sono_format_ns(r->p50, p50, sizeof p50);
+            sono_format_ns(r->p99, p99, sizeof p99);
+            sono_format_ns(r->pmax, mx, sizeof mx);
+            snprintf(miss, sizeof miss, "%lld/%lld", r->misses, r->chunks);
+            snprintf(e2e, sizeof e2e, "%.2f", r->e2e_ms);
+        }
+        fprintf(f, "%-*s  %-*s  %-*s  %10s  %10s  %10s  %11s  %9s  %10s  %9s  ", w->impl,
+                r->impl, w->par, r->params, w->in, r->input, p50, p99, mx, miss, e2e, xr, err);
+    } else
+        fprintf(f, "%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  %9s  ", w->impl,
+                r->impl, w->par, r->params, w->in, r->input, med, ci, gf, gb, roof, xr, err);
+    if (quality) {
+        char kb[32] = "-", sd[32] = "-";
+        if (isfinite(r->kbps))
+            snprintf(kb, sizeof kb, "%.2f", r->kbps);
+        if (isfinite(r->si_sdr))
+            snprintf(sd, sizeof sd, "%.2f", r->si_sdr);
+        else if (r->has_q && r->qnote[0]) /* say why, e.g. random weights */
+            snprintf(sd, sizeof sd, "n/a");
+        fprintf(f, "%7s  %9s  ", kb, sd);
+    }
+    if (r->io) {
+        char h[32] = "-";
+        if (r->measured && r->xrt > 0)
+            snprintf(h, sizeof h, r->xrt / 3600.0 >= 10 ? "%.0f" : "%.3g", r->xrt / 3600.0);
+        fprintf(f, "%10s  %-10s  ", h, r->bottleneck[0] ? r->bottleneck : "-");
+    }
+    const char *why = r->note[0] ? r->note : r->has_q && !isfinite(r->si_sdr) ? r->qnote : "";
+    fprintf(f, "%s%s%s\n", r->status, why[0] ? ": " : "", why);
+}
+
+static void widen(widths *w, const char *impl, const char *par, const char *in)
+{
+    int a = (int)strlen(impl), b = (int)strlen(par), c = (int)strlen(in);
+    w->impl = a > w->impl ? a : w->impl;
+    w->par = b > w->par ? b : w->par;
+    w->in = c > w->in ? c : w->in;
+}
+
+/* The full tables: grouped by op, failures first, columns sized to the rows. */
+static void print_all(const table *t, FILE *f)
 {
     if (t->n == 0)
         return;
@@ -164,14 +236,9 @@ void sono_table_print(const sono_table *t, FILE *f)
         return;
     memcpy(rows, t->rows, (size_t)t->n * sizeof *rows);
     qsort(rows, (size_t)t->n, sizeof *rows, cmp_rows);
-    int w_impl = 4, w_par = 6, w_in = 5;
-    for (int i = 0; i < t->n; i++) {
-        int a = (int)strlen(rows[i].impl), b = (int)strlen(rows[i].params),
-            c = (int)strlen(rows[i].input);
-        w_impl = a > w_impl ? a : w_impl;
-        w_par = b > w_par ? b : w_par;
-        w_in = c > w_in ? c : w_in;
-    }
+    widths w = {4, 6, 5};
+    for (int i = 0; i < t->n; i++)
+        widen(&w, rows[i].impl, rows[i].params, rows[i].input);
     int quality = 0; /* this op's section shows bitrate and SI-SDR columns */
     for (int i = 0; i < t->n; i++) {
         const row *r = &rows[i];
@@ -179,107 +246,78 @@ void sono_table_print(const sono_table *t, FILE *f)
             quality = 0;
             for (int j = i; j < t->n && strcmp(rows[j].op, r->op) == 0; j++)
                 quality |= rows[j].has_q;
-            if (r->stream)
-                fprintf(f, "\n== %s ==\n%-*s  %-*s  %-*s  %10s  %10s  %10s  %11s  %9s  "
-                        "%10s  %9s  ", r->op, w_impl, "impl", w_par, "params", w_in, "input",
-                        "p50", "p99", "max", "misses", "e2e ms", "x realtime", "rel.err");
-            else
-                fprintf(f, "\n== %s ==\n%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  "
-                        "%9s  ", r->op, w_impl, "impl", w_par, "params", w_in, "input",
-                        "median", "+-CI", "GFLOP/s", "GB/s", "roof%", "x realtime", "rel.err");
-            if (quality)
-                fprintf(f, "%7s  %9s  ", "kbps", "SI-SDR dB");
-            if (r->io)
-                fprintf(f, "%10s  %-10s  ", "h audio/s", "bottleneck");
-            fprintf(f, "status\n");
+            print_header(f, r, &w, quality);
         }
-        char med[32] = "-", ci[32] = "-", gf[32] = "-", gb[32] = "-", xr[32] = "-", err[32] = "-";
-        char roof[32] = "-";
-        if (r->roof > 0)
-            snprintf(roof, sizeof roof, "%.1f", r->roof);
-        if (r->measured) {
-            sono_format_ns(r->median, med, sizeof med);
-            snprintf(ci, sizeof ci, "%.1f%%", 100.0 * r->ci_rel);
-            human(r->gflops, gf, sizeof gf);
-            human(r->gbps, gb, sizeof gb);
-            human(r->xrt, xr, sizeof xr);
-        }
-        if (r->checked)
-            snprintf(err, sizeof err, "%.2e", r->rel_l2);
-        if (r->stream) {
-            char p50[32] = "-", p99[32] = "-", mx[32] = "-", miss[32] = "-", e2e[32] = "-";
-            if (r->chunks > 0) {
-                sono_format_ns(r->p50, p50, sizeof p50);
-                sono_format_ns(r->p99, p99, sizeof p99);
-                sono_format_ns(r->pmax, mx, sizeof mx);
-                snprintf(miss, sizeof miss, "%lld/%lld", r->misses, r->chunks);
-                snprintf(e2e, sizeof e2e, "%.2f", r->e2e_ms);
-            }
-            fprintf(f, "%-*s  %-*s  %-*s  %10s  %10s  %10s  %11s  %9s  %10s  %9s  ", w_impl,
-                    r->impl, w_par, r->params, w_in, r->input, p50, p99, mx, miss, e2e, xr, err);
-        } else
-            fprintf(f, "%-*s  %-*s  %-*s  %10s  %7s  %9s  %8s  %6s  %10s  %9s  ", w_impl,
-                    r->impl, w_par, r->params, w_in, r->input, med, ci, gf, gb, roof, xr, err);
-        if (quality) {
-            char kb[32] = "-", sd[32] = "-";
-            if (isfinite(r->kbps))
-                snprintf(kb, sizeof kb, "%.2f", r->kbps);
-            if (isfinite(r->si_sdr))
-                snprintf(sd, sizeof sd, "%.2f", r->si_sdr);
-            else if (r->has_q && r->qnote[0]) /* say why, e.g. random weights */
-                snprintf(sd, sizeof sd, "n/a");
-            fprintf(f, "%7s  %9s  ", kb, sd);
-        }
-        if (r->io) {
-            char h[32] = "-";
-            if (r->measured && r->xrt > 0)
-                snprintf(h, sizeof h, r->xrt / 3600.0 >= 10 ? "%.0f" : "%.3g", r->xrt / 3600.0);
-            fprintf(f, "%10s  %-10s  ", h, r->bottleneck[0] ? r->bottleneck : "-");
-        }
-        const char *why = r->note[0] ? r->note : r->has_q && !isfinite(r->si_sdr) ? r->qnote : "";
-        fprintf(f, "%s%s%s\n", r->status, why[0] ? ": " : "", why);
+        print_row(f, r, &w, quality);
     }
     free(rows);
 }
 
-static void clock_text(double s, char *buf, size_t n)
+static int table_begin(sono_sink *s, const sono_run_info *run, sono_error *err)
 {
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+    (void)err;
+    table *t = s->ctx;
+    const sono_plan *p = run->plan;
+    t->w = (widths){4, 6, 5};
+    for (int i = 0; i < p->ncases; i++)
+        widen(&t->w, p->cases[i].impl_name, p->cases[i].params_text,
+              p->inputs[p->cases[i].input].name);
+    return 0;
 }
 
-static double since(const struct timespec *t0)
+static int table_record(sono_sink *s, const sono_run_info *run, const sono_record *rec,
+                        sono_error *err)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
-}
-
-void sono_progress_live(FILE *f, int i, int n, const struct timespec *t0, const char *id)
-{
-    char el[32], left[32] = "?";
-    double s = since(t0);
-    clock_text(s, el, sizeof el);
-    if (i > 0) /* the mean so far: cases differ, but a suite mixes them evenly enough */
-        clock_text(s / i * (n - i), left, sizeof left);
-    fprintf(f, "\r\033[K[%d/%d] %s elapsed, ~%s left  %.100s", i + 1, n, el, left, id);
-    fflush(f);
-}
-
-void sono_progress_done(FILE *f, int done, int n, const struct timespec *t0,
-                        const sono_case *c, const json_t *rec)
-{
-    const char *st = json_string_value(json_object_get(rec, "status"));
-    const char *msg = json_string_value(json_object_get(rec, "message"));
-    if (st && strcmp(st, "ok") != 0 && strcmp(st, "skip") != 0)
-        fprintf(f, "\r\033[K%-7s %s  %.200s\n", st, c->id, msg ? msg : "");
-    if (done == n) {
-        char el[32];
-        clock_text(since(t0), el, sizeof el);
-        fprintf(f, "\r\033[K%d cases in %s\n", n, el);
+    (void)run;
+    table *t = s->ctx;
+    row *r;
+    if (table_add(t, rec, &r))
+        return sono_fail(err, SONO_ENOMEM, "out of memory");
+    if (t->live) {
+        /* the header when an op's first row arrives; codec ops show their quality */
+        int quality = rec->c->op->quality != NULL;
+        if (strcmp(t->section, r->op) != 0) {
+            print_header(t->f, r, &t->w, quality);
+            snprintf(t->section, sizeof t->section, "%s", r->op);
+        }
+        print_row(t->f, r, &t->w, quality);
+        fflush(t->f);
     }
-    fflush(f);
+    return 0;
+}
+
+static int table_end(sono_sink *s, const sono_run_info *run, const sono_run_counts *n,
+                     int failed, sono_error *err)
+{
+    (void)run, (void)n, (void)failed, (void)err;
+    table *t = s->ctx;
+    if (t->live && t->n)
+        fprintf(t->f, "\n-- all cases, failures first --\n");
+    print_all(t, t->f);
+    fflush(t->f);
+    return 0;
+}
+
+static void table_free(sono_sink *s)
+{
+    table *t = s->ctx;
+    free(t->rows);
+    free(t);
+    free(s);
+}
+
+sono_sink *sono_sink_table(FILE *f, int live)
+{
+    sono_sink *s = calloc(1, sizeof *s);
+    table *t = calloc(1, sizeof *t);
+    if (!s || !t) {
+        free(s);
+        free(t);
+        return NULL;
+    }
+    t->f = f;
+    t->live = live;
+    *s = (sono_sink){.name = "table", .ctx = t, .begin = table_begin, .record = table_record,
+                     .end = table_end, .free = table_free};
+    return s;
 }

@@ -15,6 +15,7 @@
 #include "casejson.h"
 #include "execute.h"
 #include "params.h"
+#include "record.h"
 
 static double now_s(void)
 {
@@ -232,16 +233,20 @@ int sono_worker_main(sono_reg *R)
             rc = 2;
             break;
         }
-        json_t *rec;
-        if (sono_case_from_json(j, R, &plan, &c, &err) == 0)
-            rec = sono_execute(x, &plan, &c, NULL);
-        else /* a case this worker cannot rebuild (its input vanished): an error, not us */
+        json_t *rec = NULL;
+        if (sono_case_from_json(j, R, &plan, &c, &err) == 0) {
+            sono_record r;
+            if (sono_execute(x, &plan, &c, NULL, &r) == 0) {
+                rec = sono_record_to_json(&r);
+                sono_record_free(&r);
+            }
+        } else /* a case this worker cannot rebuild (its input vanished): an error, not us */
             rec = json_pack("{s:O, s:O, s:O, s:{}, s:s, s:s}", "id", json_object_get(j, "id"),
                             "op", json_object_get(j, "op"), "impl", json_object_get(j, "impl"),
                             "params", "status", "error", "message", err.msg);
         sono_params_free(&c.p);
         json_decref(j);
-        char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+        char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
         json_decref(rec);
         if (!text || fprintf(out, "%s\n", text) < 0 || fflush(out) != 0) {
             free(text);

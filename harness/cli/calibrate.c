@@ -416,17 +416,23 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     volatile sig_atomic_t *stop = sono_cli_catch_stop();
     /* Measured the way `run` measures, in worker processes, and with no calibration:
      * this command is what makes one. */
-    sono_run_opts o = {.results = res, .progress = quiet || !isatty(2) ? NULL : stderr,
-                       .stop = stop, .worker_exe = sono_cli_self_exe(), .cal = NULL};
-    sono_run_counts n;
-    rc = sono_run_plan(&plan, &o, &n, &err);
+    sono_sink *sinks[2];
+    int nsinks = 0;
+    sinks[nsinks++] = sono_sink_results(res);
+    if (!quiet && isatty(2))
+        sinks[nsinks++] = sono_sink_progress(stderr);
+    sono_run_opts o = {.sinks = sinks, .nsinks = nsinks, .stop = stop,
+                       .worker_exe = sono_cli_self_exe(), .cal = NULL};
+    sono_run_counts n = {0};
+    rc = sinks[0] && (nsinks == 1 || sinks[1]) ? sono_run_plan(&plan, &o, &n, &err)
+                                              : sono_fail(&err, SONO_ENOMEM, "out of memory");
+    if (rc == SONO_ENOMEM && !sinks[0]) /* never handed to a sink: close it here */
+        sono_results_abandon(res);
+    for (int i = 0; i < nsinks; i++)
+        sono_sink_free(sinks[i]);
     int failed = rc && rc != SONO_EINTR;
     if (failed)
         fprintf(stderr, "harness calibrate: %s\n", err.msg);
-    if (sono_results_close(res, n.interrupted || failed, &err)) {
-        fprintf(stderr, "harness calibrate: %s\n", err.msg);
-        failed = 1;
-    }
     if (n.interrupted) {
         fprintf(stderr, "harness calibrate: stopped; nothing stored (raw records: %s)\n", raw);
         json_decref(cpu);

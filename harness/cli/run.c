@@ -1,6 +1,6 @@
 /* run.c — `harness run SUITE`: load and expand the suite, open the results file, run the
- * cases with progress lines, print the tables. SIGINT/SIGTERM abandon the current case
- * and close the results file as interrupted. */
+ * cases into the sinks (results file, progress line, live table or JSON lines). SIGINT/
+ * SIGTERM abandon the current case and close the results file as interrupted. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -57,6 +57,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     const char *suite = NULL, *filters[64], *out_arg = NULL, *shard_arg = NULL;
     const char *inputs[64];
     const char *device = NULL; /* issue 10 */
+    const char *format = "table";
     int dry = 0, quiet = 0, profile = 0, ninputs = 0, nfilters = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
@@ -85,6 +86,13 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             profile = 1;
         else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) /* issue 10 */
             device = argv[++i];
+        else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            format = argv[++i];
+            if (strcmp(format, "table") != 0 && strcmp(format, "jsonl") != 0) {
+                fprintf(stderr, "harness run: --format %s: expected table or jsonl\n", format);
+                return SONO_EXIT_USAGE;
+            }
+        }
         else if (argv[i][0] == '-' || suite) {
             fprintf(stderr, "harness run: unexpected argument '%s'; see harness help run\n",
                     argv[i]);
@@ -204,24 +212,38 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     volatile sig_atomic_t *stop = sono_cli_catch_stop();
     fprintf(stderr, "harness: suite %s (%s): %d cases -> %s\n", plan.name, plan.file,
             plan.ncases, out);
-    sono_table *table = sono_table_new();
-    sono_run_opts o = {.results = res, .table = table,
-                       .progress = quiet || !isatty(STDERR_FILENO) ? NULL : stderr,
-                       .stop = stop, .worker_exe = sono_cli_self_exe(), .cal = calp};
+    /* the results file first: a completed case is on disk before anyone else sees it */
+    int jsonl = strcmp(format, "jsonl") == 0;
+    sono_sink *sinks[3];
+    int nsinks = 0;
+    sinks[nsinks++] = sono_sink_results(res);
+    if (!quiet && isatty(STDERR_FILENO))
+        sinks[nsinks++] = sono_sink_progress(stderr);
+    /* rows as they finish unless --quiet; JSON lines keep stdout for themselves */
+    sinks[nsinks++] = jsonl ? sono_sink_jsonl(stdout) : sono_sink_table(stdout, !quiet);
+    for (int i = 0; i < nsinks; i++)
+        if (!sinks[i]) {
+            fprintf(stderr, "harness: out of memory\n");
+            if (!sinks[0])
+                sono_results_abandon(res);
+            for (int j = 0; j < nsinks; j++)
+                sono_sink_free(sinks[j]);
+            sono_plan_free(&plan);
+            return SONO_EXIT_FAIL;
+        }
+    sono_run_opts o = {.sinks = sinks, .nsinks = nsinks, .stop = stop,
+                       .worker_exe = sono_cli_self_exe(), .cal = calp};
     sono_run_counts n;
     int rc = sono_run_plan(&plan, &o, &n, &err);
     int write_failed = rc && rc != SONO_EINTR;
     if (write_failed)
         fprintf(stderr, "harness: %s\n", err.msg);
-    if (sono_results_close(res, n.interrupted || write_failed, &err)) {
-        fprintf(stderr, "harness: %s\n", err.msg);
-        write_failed = 1;
-    }
-    sono_table_print(table, stdout);
-    printf("\n%d ok, %d fail, %d skip, %d error, %d crash, %d timeout%s; results: %s\n", n.ok,
-           n.fail, n.skip, n.error, n.crash, n.timeout, n.interrupted ? " (interrupted)" : "",
-           out);
-    sono_table_free(table);
+    fprintf(jsonl ? stderr : stdout,
+            "\n%d ok, %d fail, %d skip, %d error, %d crash, %d timeout%s; results: %s\n", n.ok,
+            n.fail, n.skip, n.error, n.crash, n.timeout, n.interrupted ? " (interrupted)" : "",
+            out);
+    for (int i = 0; i < nsinks; i++)
+        sono_sink_free(sinks[i]);
     sono_plan_free(&plan);
     if (calp)
         sono_calibration_free(calp);

@@ -1,10 +1,13 @@
 /* delay.c — a TEST-ONLY plugin (build/test-plugins/delay.so, backend "delay"): the planted
  * slowdown. delay/spin (op "nop") busy-waits 20 us x (1 + SONO_TEST_DELAY_PCT/100) per
  * run and passes its input through, so a test or the CI gate can make a known N %
- * regression without touching real code. Never ship it. */
+ * regression without touching real code. delay/gate (op "nop") is the same at 0 %, but
+ * a case with n >= 2 waits in setup (at most 30 s) until the file $SONO_TEST_GATE exists:
+ * a test opens the gate only after it saw the first case's row. Never ship it. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sono.h"
 
@@ -62,6 +65,24 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
     return 0;
 }
 
+/* delay/gate: hold the case until the test opens the gate, so the test can prove that
+ * what it saw came out before this case ended. */
+static int gate_setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
+{
+    const char *gate = getenv("SONO_TEST_GATE");
+    if (gate && sono_param_int(p, "n", 1) >= 2) {
+        int waited = 0;
+        while (access(gate, F_OK) != 0 && waited < 3000) {
+            struct timespec ts = {0, 10000000}; /* 10 ms */
+            nanosleep(&ts, NULL);
+            waited++;
+        }
+        if (access(gate, F_OK) != 0)
+            return sono_fail(err, SONO_EINVAL, "delay/gate: %s never appeared", gate);
+    }
+    return setup(ctx, p, stp, err);
+}
+
 static int load(void *vst, const sono_buf *in, sono_error *err)
 {
     state *st = vst;
@@ -104,10 +125,18 @@ static const sono_impl impls[] = {
                 "slowdown", .device = "cpu", .growth = SONO_ERR_LINEAR,
      .supports = supports, .setup = setup, .load = load, .run = run, .store = store,
      .teardown = teardown},
+    {.abi = SONO_ABI_VERSION, .op = "nop", .name = "gate",
+     .summary = "TEST ONLY: as spin at 0 %, but n >= 2 waits in setup for $SONO_TEST_GATE",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .supports = supports, .setup = gate_setup,
+     .load = load, .run = run, .store = store, .teardown = teardown},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
 {
-    int rc = r->add_impl(r, &impls[0]);
-    return rc < 0 ? sono_fail(err, rc, "delay: registering nop/spin failed (%d)", rc) : 0;
+    for (size_t i = 0; i < sizeof impls / sizeof impls[0]; i++) {
+        int rc = r->add_impl(r, &impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "delay: registering nop/%s failed (%d)", impls[i].name, rc);
+    }
+    return 0;
 }

@@ -1,0 +1,24 @@
+/* roofline.c — the roofline figures of a case, derived on the runner's side where this
+ * host's calibration is loaded; a case on a non-cpu device is judged against that
+ * device's own entry (issue 10). */
+#include "roofline.h"
+
+#include "casedev.h"
+
+void sono_derive_roofline(sono_record *rec, const sono_case *c, const sono_calibration *cal)
+{
+    double gflops = sono_record_value(rec, "derived.gflops", 0);
+    double flops = sono_record_value(rec, "cost.flops", 0);
+    double bytes = sono_record_value(rec, "cost.bytes", 0);
+    int threads = (int)sono_param_int(&c->p, "threads", 1);
+    const sono_device *dev = c->impl ? sono_case_device(c) : NULL;
+    double bound = dev && !sono_device_on_cpu(dev)
+                       ? sono_roofline_bound_device(cal, dev->name, flops, bytes)
+                       : sono_roofline_bound_gflops(cal, threads, flops, bytes);
+    if (!sono_record_get(rec, "derived.gflops") || bound <= 0 || gflops <= 0)
+        return;
+    sono_record_metric(rec, "derived.roofline_bound_gflops", bound, "GFLOP/s",
+                       SONO_BETTER_NONE, "min(peak, AI x bandwidth) from calibration");
+    sono_record_metric(rec, "derived.roofline_pct", 100.0 * gflops / bound, "%",
+                       SONO_BETTER_HIGHER, "attained / roofline bound");
+}
