@@ -35,6 +35,9 @@ int sono_cmd_fleet(int argc, char **argv);
 /* Dataset files: corpus, pack (.sbd), tar shards; loads no plugins (issue 14,
  * harness/cli/dataset.c). */
 int sono_cmd_dataset(int argc, char **argv);
+/* Results files whose run died: `results repair FILE...` rebuilds each from its journal
+ * (harness/cli/results.c); loads no plugins. */
+int sono_cmd_results(int argc, char **argv);
 /* Hidden: the worker process `run` starts (harness/worker.h). */
 int sono_cmd_worker(sono_reg *R, int argc, char **argv);
 

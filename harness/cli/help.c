@@ -20,6 +20,7 @@ static const char overview[] =
     "  compare A B..  compare results files: ratios, significance, verdicts; exit 1 on a\n"
     "                 regression\n"
     "  report FILE.. -o DIR  an HTML report with plots of one or many results files\n"
+    "  results repair FILE..  rebuild killed runs' results files from their journals\n"
     "  fleet submit|status|collect  one suite on many machines through Slurm, sharded\n"
     "  dataset corpus|pack|shard  write the clip corpus, a packed .sbd file or tar shards\n"
     "  help COMMAND   details of a command\n"
@@ -47,10 +48,11 @@ static const char run_help[] =
     "                 the suite's (repeatable): an audio file (WAV, FLAC, OGG; mixed to\n"
     "                 mono, resampled to an audio op's rate), a folder of them, or a\n"
     "                 generator such as speech or pink(seed=3)\n"
-    "  --out FILE     results file (default results/SUITE-HOST-UTCTIME.json); each case\n"
-    "                 is appended to FILE.journal as it finishes and the file is\n"
-    "                 assembled at the end, so a run that is stopped or killed keeps\n"
-    "                 every completed case (harness results repair FILE)\n"
+    "  --out FILE     results file (default results/SUITE-HOST-UTCTIME.json); each\n"
+    "                 completed case is appended to FILE.journal (synced) and FILE is\n"
+    "                 written whole once, at the end (Ctrl-C included); a run killed\n"
+    "                 outright leaves the journal, and the next command that reads FILE\n"
+    "                 (or harness results repair) rebuilds it with every completed case\n"
     "  --dry-run      print the case ids, each with why it would be skipped here (an\n"
     "                 unavailable backend, parameters the impl refuses), and exit\n"
     "  --quiet        no progress line and no live rows: only the tables at the end\n"
@@ -191,6 +193,25 @@ static const char report_help[] =
     "exit 2 and install python3-matplotlib (ci/install-deps.sh). Exit status: the\n"
     "renderer's (0 written, 2 bad usage or a bad file).\n";
 
+static const char results_help[] =
+    "usage: harness results repair FILE...\n"
+    "\n"
+    "A run appends each completed case to FILE.journal (one JSON line, synced) and writes\n"
+    "FILE once, at its end. A run killed outright (kill -9, a crash, a power cut) leaves\n"
+    "FILE without its cases and the journal beside it. repair rebuilds FILE from the\n"
+    "journal - every whole case, \"complete\": false, \"interrupted\": true - atomically,\n"
+    "then removes the journal, and prints for each FILE what it did:\n"
+    "  FILE: repaired from journal: N cases (run interrupted)\n"
+    "  FILE: no journal, nothing to repair\n"
+    "A torn last line (no newline, or not JSON: the write the run was killed in) is\n"
+    "dropped with a note. compare, history, export, report and fleet collect repair a\n"
+    "file the same way before they read it; a journal whose run is still going (it holds\n"
+    "the journal's lock) is left alone.\n"
+    "\n"
+    "Exit status: 0 done; 1 a run still writes FILE, or its folder is read-only; 2 a\n"
+    "missing or bad file, or a journal whose header or a line before the last is\n"
+    "unreadable (named with its line; then nothing is changed or removed).\n";
+
 /* issue 13: fleet runs on Slurm */
 static const char fleet_help[] =
     "usage: harness fleet submit SUITE [--shards N] [--partition P] [--constraint C]\n"
@@ -235,6 +256,7 @@ int sono_print_help(const char *cmd)
                        : strcmp(cmd, "export") == 0 ? export_help
                        : strcmp(cmd, "report") == 0 ? report_help
                        : strcmp(cmd, "fleet") == 0 ? fleet_help
+                       : strcmp(cmd, "results") == 0 ? results_help
                        : strcmp(cmd, "help") == 0 || strcmp(cmd, "version") == 0 ? overview
                                                                                   : NULL;
     if (!text)

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "paths.h"
+#include "results.h"
 
 extern char **environ;
 
@@ -95,6 +96,25 @@ int sono_cmd_report(int argc, char **argv)
                 "SONO_PYTHON to a Python that has it\n", env && *env ? "$SONO_PYTHON=" : "",
                 env && *env ? env : "", env && *env ? ", " : "");
         return SONO_EXIT_USAGE;
+    }
+    /* a file whose run died is rebuilt from its journal first, as every reader does:
+     * the renderer reads plain files only */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--out") == 0) {
+            i++;
+            continue;
+        }
+        sono_repair info;
+        sono_error err = {0};
+        if (argv[i][0] == '-')
+            continue;
+        if (sono_results_repair(argv[i], &info, &err)) {
+            fprintf(stderr, "harness report: %s\n", err.msg);
+            return SONO_EXIT_USAGE;
+        }
+        if (info.repaired)
+            fprintf(stderr, "harness report: %s: repaired from journal: %ld cases (run "
+                    "interrupted)\n", argv[i], info.cases);
     }
     /* python -B render.py ARGS...: exec, so its exit status is ours and Ctrl-C reaches it */
     char **args = calloc((size_t)argc + 3, sizeof *args);
