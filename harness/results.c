@@ -1,6 +1,7 @@
 /* results.c — the results document: building case records as JSON, keeping the file
  * valid after every case, and reading a file back with its structure checked. */
 #include "results.h"
+#include "results_copy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -227,6 +228,8 @@ int sono_results_close(sono_results *r, int interrupted, sono_error *err)
     json_object_set_new(run, "interrupted", json_boolean(interrupted));
     json_object_set_new(run, "counts", counts);
     int rc = write_doc(r, err);
+    if (rc == 0)
+        sono_results_copy(r->path); /* tests: each finished file gets validated */
     sono_results_abandon(r);
     return rc;
 }
