@@ -210,6 +210,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/sonobench/reports/sonoreport
 	install -m 644 reports/README.md reports/render.py $(DESTDIR)$(PREFIX)/share/sonobench/reports/
 	install -m 644 reports/sonoreport/*.py $(DESTDIR)$(PREFIX)/share/sonobench/reports/sonoreport/
+	install -d $(DESTDIR)$(PREFIX)/share/sonobench/schema
+	install -m 644 harness/schema/results-1.json $(DESTDIR)$(PREFIX)/share/sonobench/schema/
 	install -m 644 harness/include/sono.h $(DESTDIR)$(PREFIX)/include/sonobench/
 	install -d $(DESTDIR)$(PREFIX)/share/sonobench/py/sonopy
 	install -m 644 impls/py/PROTOCOL.md $(DESTDIR)$(PREFIX)/share/sonobench/py/

@@ -32,6 +32,10 @@ pkgs+=(slurmctld slurmd slurm-client munge bc)
 # writer needs libmp3lame0 (a dependency of libsndfile1 on Debian 12)
 pkgs+=(libflac-dev libvorbis-dev libogg-dev libopusfile-dev libmpg123-dev libsoxr-dev
        libmp3lame0)
+# results schema: tests/validate_results.py checks every results file the tests produce
+# against harness/schema/results-1.json, and the report's loader validates with it
+# (Debian's jsonschema, for /usr/bin/python3)
+pkgs+=(python3-jsonschema)
 
 missing=()
 for p in "${pkgs[@]}"; do

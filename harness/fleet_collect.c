@@ -12,6 +12,7 @@
 
 #include "fleet.h"
 #include "results.h"
+#include "results_copy.h"
 #include "shard.h"
 
 typedef struct shardfile {
@@ -293,6 +294,7 @@ static void merge_machine(collect *c, shardfile *s, int n, const char *outdir)
         if (write_json(path, doc))
             problem(c, "%s: cannot write: %s", path, strerror(errno));
         else {
+            sono_results_copy(path); /* a merged file is a results file: tests validate it */
             fprintf(c->f, "  merged %d cases (", total);
             const char *st;
             json_t *v;

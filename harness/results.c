@@ -2,6 +2,7 @@
  * appended to a journal beside the file (one line each, synced) and assembled into the
  * file once at the end, repairing a file whose run died, and reading a file back checked. */
 #include "results.h"
+#include "results_copy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -228,6 +229,8 @@ int sono_results_close(sono_results *r, int interrupted, sono_error *err)
     if (!rc && unlink(r->journal) != 0 && errno != ENOENT)
         rc = sono_fail(err, SONO_EIO, "%s: cannot remove the journal: %s", r->journal,
                        strerror(errno));
+    if (!rc)
+        sono_results_copy(r->path); /* tests: each finished file gets validated */
     json_decref(doc);
     json_decref(head);
     json_decref(cases);
@@ -507,6 +510,8 @@ static int journal_pass(const char *path, sono_repair *info, json_t **view, sono
             rc = sono_fail(err, SONO_EIO, "%s: repaired, but cannot remove %s: %s", path, jpath,
                            strerror(errno));
         info->repaired = !rc;
+        if (!rc)
+            sono_results_copy(path); /* tests: a repaired file gets validated too */
     }
     close(fd); /* only now: the lock kept a second repair out until the journal was gone */
     if (!rc && view && !info->repaired)

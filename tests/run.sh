@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# run.sh — runs each test program given, shows its cmocka output, and closes with one
-# line "tests: N passed, N failed" over all of them; exits non-zero if any failed.
+# run.sh — runs each test program given, shows its cmocka output, then validates every
+# results file they made (tests/validate_results.py), and closes with one line
+# "tests: N passed, N failed" over all of it; exits non-zero if any failed.
 set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+# Every results file a harness finishes during the tests is copied here (harness/
+# results_copy.c), so each one is checked against harness/schema/results-1.json.
+SONO_RESULTS_COPY=$(mktemp -d "${TMPDIR:-/tmp}/sono-results.XXXXXX") || exit 1
+export SONO_RESULTS_COPY
+trap 'rm -rf "$SONO_RESULTS_COPY"' EXIT
 passed=0 failed=0 bad=()
-for t in "$@"; do
-    out=$("$t" 2>&1)
+run_one() {
+    local out rc p f
+    out=$("$@" 2>&1)
     rc=$?
     printf '%s\n' "$out"
     p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
@@ -12,9 +20,16 @@ for t in "$@"; do
     passed=$((passed + ${p:-0}))
     if [ "$rc" -ne 0 ]; then
         failed=$((failed + ${f:-1}))
-        bad+=("$t (exit $rc)")
+        bad+=("$1${2:+ $2} (exit $rc)")
     fi
+}
+for t in "$@"; do
+    run_one "$t"
 done
+# Debian's python3-jsonschema is for /usr/bin/python3 (the python3 first on PATH may be
+# another); SONO_VALIDATE_PYTHON overrides it. Each results file counts as one test.
+run_one "${SONO_VALIDATE_PYTHON:-/usr/bin/python3}" "$root/tests/validate_results.py" \
+    "$SONO_RESULTS_COPY" "$root/results/reference" "$root/tests/data"
 [ ${#bad[@]} -eq 0 ] || printf 'failing: %s\n' "${bad[@]}"
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ ${#bad[@]} -eq 0 ]

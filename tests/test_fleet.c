@@ -29,6 +29,10 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The synthetic suite file's sha256: 64 hex digits like a real one, as the merged files
+ * are validated against harness/schema/results-1.json (tests/validate_results.py). */
+#define SYN_SUITE_SHA "abc1230000000000000000000000000000000000000000000000000000000000"
+
 /* sha256 of the ids, sorted, one per line: the digest a shard records, built here. */
 static void ids_digest(const char **ids, int n, char hex[65])
 {
@@ -65,7 +69,7 @@ static void shard_file(const char *dir, const char *name, int index, int count,
         "{s:s, s:{s:s, s:s, s:s, s:i, s:{s:i, s:i, s:i, s:s, s:o}}, "
         "s:{s:s, s:s, s:{s:s}, s:s, s:{}}, s:{s:s, s:s, s:b, s:b}, s:o}",
         "schema", "sonobench.results/1", "suite", "name", "syn", "file", "/x/syn.ini",
-        "sha256", "abc123", "cases", npos, "shard", "index", index, "count", count,
+        "sha256", SYN_SUITE_SHA, "cases", npos, "shard", "index", index, "count", count,
         "suite_cases", 7, "ids_sha256", hex, "positions", positions, "env", "host", host,
         "git", git, "cpu", "model", "Synthetic CPU", "kernel", "6.1", "backends", "run",
         "started", index == 2 ? "2026-01-01T00:00:01Z" : "2026-01-01T00:00:05Z",
@@ -95,7 +99,7 @@ static void manifest(const char *dir, const char *job)
     snprintf(path, sizeof path, "%s/fleet.json", dir);
     json_t *m = json_pack("{s:s, s:{s:s, s:s, s:s, s:i}, s:i, s:s, s:s, s:s, s:[{s:s, s:[sss]}]}",
                           "schema", "sonobench.fleet/1", "suite", "name", "syn", "file",
-                          "/x/syn.ini", "sha256", "abc123", "cases", 7, "shards", 3,
+                          "/x/syn.ini", "sha256", SYN_SUITE_SHA, "cases", 7, "shards", 3,
                           "harness", "/x/harness", "commit", "abc", "script", "/x/s.sbatch",
                           "targets", "name", "hostA", "jobs", job, job, job);
     assert_int_equal(json_dump_file(m, path, 0), 0);

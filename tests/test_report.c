@@ -9,6 +9,7 @@
 #define RD "tests/data/reports"
 
 static int have_python; /* a Python that can import matplotlib exists here */
+static int have_jsonschema; /* and it can import jsonschema: load.py validates with the schema */
 
 static void need_python(void)
 {
@@ -276,13 +277,32 @@ static void test_bad_input(void **state)
         cl_free(&r);
     }
     cl_res r;
+    size_t inputs = sizeof cases / sizeof *cases;
+    /* a wrong type that only harness/schema/results-1.json describes (check.pass is a
+     * boolean): the loader validates against the schema, not a list of its own */
+    if (have_jsonschema) {
+        snprintf(bad, sizeof bad, "%s/typed.json", dir);
+        const char *typed = "{\"schema\": \"sonobench.results/1\", \"env\": {}, \"run\": {}, "
+                            "\"cases\": [{\"id\": \"x\", \"op\": \"fft\", \"impl\": \"a/b\", "
+                            "\"status\": \"skip\", \"params\": {}, \"check\": {\"pass\": \"yes\"}}]}";
+        write_file(bad, typed, strlen(typed));
+        cl_h(&r, NULL, "report", RD "/cpu.json", bad, "-o", out, NULL);
+        cl_expect_code(&r, 2);
+        assert_true(cl_line_with(r.err, line, sizeof line, "case 0 (x): \"check.pass\"", NULL));
+        assert_non_null(strstr(line, "results-1.json"));
+        assert_false(cl_exists(out));
+        cl_free(&r);
+        inputs++;
+    } else
+        print_message("not checked: a schema-only error (no jsonschema for the report's "
+                      "Python: install python3-jsonschema, ci/install-deps.sh)\n");
     cl_h(&r, NULL, "report", "/nonexistent/x.json", "-o", out, NULL);
     cl_expect_code(&r, 2);
     assert_true(cl_line_with(r.err, line, sizeof line, "/nonexistent/x.json", NULL));
     assert_false(cl_exists(out));
     cl_free(&r);
     /* the temp folder never stays behind either: the bad folder holds just the inputs */
-    assert_int_equal(shell_count("ls -A '%s' | wc -l", dir), sizeof cases / sizeof *cases);
+    assert_int_equal(shell_count("ls -A '%s' | wc -l", dir), inputs);
     free(good);
 }
 
@@ -422,14 +442,20 @@ static void test_installed(void **state)
     cl_free(&r);
     snprintf(in, sizeof in, "%s/share/sonobench/reports/render.py", prefix);
     assert_true(cl_exists(in));
+    /* the schema beside it, where the installed load.py looks for it */
+    snprintf(in, sizeof in, "%s/share/sonobench/schema/results-1.json", prefix);
+    assert_true(cl_exists(in));
     snprintf(in, sizeof in, "%s/index.html", out);
     assert_true(cl_exists(in));
 }
 
 static int setup(void **state)
 {
-    char py[PATH_MAX];
+    char py[PATH_MAX] = "";
     have_python = sono_report_find_python(NULL, py, sizeof py) == 0;
+    char cmd[PATH_MAX + 64];
+    snprintf(cmd, sizeof cmd, "'%s' -c 'import jsonschema' 2>/dev/null", py);
+    have_jsonschema = have_python && system(cmd) == 0;
     return cl_setup(state);
 }
 

@@ -1,11 +1,17 @@
-"""load.py — reads results files (schema sonobench.results/1) and checks their structure
-the way harness/results.c does, so a bad file is named with what was expected before
-anything is drawn or written."""
+"""load.py — the report's one reader of results files (schema sonobench.results/1): checks
+each against harness/schema/results-1.json, the one description of the file, when
+jsonschema is importable (else the same required fields by hand, as harness/results.c
+does), so a bad file is named with what was expected before anything is drawn or written."""
 import json
 import os
 
 SCHEMA = "sonobench.results/1"
 STATUSES = ("ok", "fail", "skip", "error", "crash", "timeout")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# the source tree's harness/schema/, else the installed share/sonobench/schema/
+SCHEMA_FILES = (os.path.join(_HERE, "..", "..", "harness", "schema", "results-1.json"),
+                os.path.join(_HERE, "..", "..", "schema", "results-1.json"))
+_validator = []  # [the validator or None], made once
 
 
 class BadInput(Exception):
@@ -36,7 +42,61 @@ def _bad_case(path, i, case, what):
     return BadInput(f"{path}: case {i} ({cid if isinstance(cid, str) else 'no id'}): {what}")
 
 
+def schema_path():
+    """The path of results-1.json, or None when neither place has it."""
+    for p in SCHEMA_FILES:
+        if os.path.isfile(p):
+            return os.path.normpath(p)
+    return None
+
+
+def validator():
+    """A jsonschema validator for results-1.json; None without jsonschema or the file."""
+    if not _validator:
+        v = None
+        try:
+            import jsonschema
+        except ImportError:
+            jsonschema = None
+        path = schema_path()
+        if jsonschema is not None and path:
+            with open(path, encoding="utf-8") as f:
+                v = jsonschema.Draft202012Validator(json.load(f))
+        _validator.append(v)
+    return _validator[0]
+
+
+def describe_error(e, doc):
+    """One line for a jsonschema error in doc: which case (index and id) and which key,
+    the way harness/results.c names them."""
+    path = list(e.absolute_path)
+    where = ""
+    if len(path) >= 2 and path[0] == "cases" and isinstance(path[1], int):
+        c = doc["cases"][path[1]]
+        cid = c.get("id") if isinstance(c, dict) else None
+        where = f"case {path[1]} ({cid if isinstance(cid, str) else 'no id'}): "
+        path = path[2:]
+    if e.validator == "required" and isinstance(e.instance, dict):
+        missing = [k for k in e.validator_value if k not in e.instance]
+        what = "expected " + ", ".join(json.dumps(k) for k in missing)
+        if "then" in e.relative_schema_path and isinstance(e.schema.get("description"), str):
+            # a conditional requirement says its condition (status ok needs time_ns)
+            what += f" ({e.schema['description']})"
+    else:
+        what = e.message
+    key = ".".join(str(k) for k in path)
+    return where + (f'"{key}": ' if key else "") + what
+
+
+def schema_errors(doc, v):
+    """Every error of doc against v, as lines, the most relevant first."""
+    import jsonschema
+    errors = sorted(v.iter_errors(doc), key=jsonschema.exceptions.relevance)
+    return [describe_error(e, doc) for e in errors]
+
+
 def _check_case(path, i, c):
+    """Without jsonschema: what harness/results.c:sono_results_load requires of a case."""
     if not isinstance(c, dict):
         raise _bad_case(path, i, c, "expected an object")
     if not all(isinstance(c.get(k), str) for k in ("id", "op", "impl")):
@@ -48,8 +108,10 @@ def _check_case(path, i, c):
     t = c.get("time_ns")
     if t is not None:
         med = t.get("median") if isinstance(t, dict) else None
-        if not isinstance(med, (int, float)) or isinstance(med, bool):
-            raise _bad_case(path, i, c, '"time_ns" needs a number "median"')
+        if (not isinstance(med, (int, float)) or isinstance(med, bool)
+                or not isinstance(t.get("samples"), list)):
+            raise _bad_case(path, i, c, '"time_ns" needs a number "median" and an array '
+                            '"samples"')
     elif c["status"] == "ok":
         raise _bad_case(path, i, c, 'status ok without "time_ns"')
 
@@ -77,6 +139,13 @@ def load(path):
         found = f" (found {json.dumps(schema)})" if isinstance(schema, str) else ""
         raise BadInput(f'{path}: not a sonobench results file: expected "schema": '
                        f'"{SCHEMA}"{found}')
+    v = validator()
+    if v is not None:
+        errors = schema_errors(doc, v)
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise BadInput(f"{path}: {errors[0]}{more}; see {schema_path()}")
+        return Run(path, doc)
     if not (isinstance(doc.get("env"), dict) and isinstance(doc.get("run"), dict)
             and isinstance(doc.get("cases"), list)):
         raise BadInput(f'{path}: expected objects "env", "run" and an array "cases"')
