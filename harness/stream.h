@@ -1,6 +1,6 @@
 /* stream.h — the streaming measurement (issue 12): an impl's push() fed chunk by chunk,
  * each push one latency sample against a deadline, as fast as possible or paced on a
- * real-time clock. Measurement only: execute.c owns the impl's state and the buffers. */
+ * real-time clock. Measurement only: the stages (stages.h) own the impl's state and buffers. */
 #ifndef SONO_STREAM_H
 #define SONO_STREAM_H
 

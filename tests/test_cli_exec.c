@@ -1,6 +1,6 @@
 /* test_cli_exec.c — `harness exec`: one impl on one input, its output and input written as
  * .npy files (read here per the NumPy format) and checked against the DFT by definition, a
- * sine's spectral peak, and the usage errors. */
+ * sine's spectral peak, the usage errors, and an impl that stores nothing failing. */
 #include "cli_util.h"
 
 /* ---- exec ----------------------------------------------------------------------------- */
@@ -174,12 +174,45 @@ static void cl_exec_errors(void **state)
     cl_free(&r);
 }
 
+/* wrong/fft-nostore's store writes nothing. On silence the reference is all zero, so only
+ * the NaN-fill before store makes exec fail it: the .npy written shows every element NaN,
+ * and the check says FAIL (exit 1), as `run` does. */
+static void cl_exec_nostore(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], envp[PATH_MAX + 32];
+    snprintf(out, sizeof out, "%s/nostore.npy", cl_tmp);
+    snprintf(envp, sizeof envp, "SONO_PLUGIN_PATH=%s", cl_plugins);
+    const char *set[] = {envp, NULL};
+    cl_res r;
+    cl_h(&r, set, "exec", "fft/wrong/fft-nostore", "--param", "n=64", "--input", "silence",
+         "--output", out, NULL);
+    cl_expect_code(&r, 1);
+    assert_non_null(strstr(r.out, "-> FAIL"));
+    cl_free(&r);
+    cl_npy o;
+    cl_npy_read(out, &o);
+    assert_string_equal(o.descr, "<c8");
+    assert_int_equal(o.ndata, 64 * 8);
+    const float *y = (const float *)(const void *)o.data;
+    for (size_t i = 0; i < 2 * 64; i++)
+        if (!isnan(y[i]))
+            fail_msg("element %zu of what store never wrote is %g, not NaN", i, y[i]);
+    free(o.raw);
+    /* the same impl with a store that writes passes there: silence's DFT is all zero */
+    cl_h(&r, set, "exec", "fft/wrong/fft", "--param", "n=64", "--input", "silence", NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "-> ok"));
+    cl_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cl_exec_fft),
         cmocka_unit_test(cl_exec_sine_peak),
         cmocka_unit_test(cl_exec_errors),
+        cmocka_unit_test(cl_exec_nostore),
     };
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
 }

@@ -1,6 +1,7 @@
 /* exec.c — `harness exec OP/IMPL`: one impl, once, on one input, output written as .npy,
  * so any output can be looked at or cross-checked in another tool. Prints the check
- * against the reference; exits 1 when it fails. */
+ * against the reference; exits 1 when it fails. The impl runs through lifecycle.c, as in
+ * `run`, so its output is NaN-filled before store and an impl that writes nothing fails. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "check.h"
 #include "cli.h"
 #include "input.h"
+#include "lifecycle.h"
 #include "npy.h"
 #include "params.h"
 #include "runner.h"
@@ -18,140 +20,206 @@ static int usage(const char *msg, const char *arg)
     return SONO_EXIT_USAGE;
 }
 
-int sono_cmd_exec(sono_reg *R, int argc, char **argv)
+/* The command line past OP/IMPL; the input spec is parsed once the params are known. */
+typedef struct exec_args {
+    sono_params p;
+    const char *input, *out_path, *in_path;
+    double rate;
+    sono_input_spec spec;
+} exec_args;
+
+static int parse_param(const sono_op *op, const char *v, sono_params *p)
 {
-    if (argc < 2 || argv[1][0] == '-')
-        return usage("expected OP/IMPL, e.g. fft/radix2", NULL);
+    sono_error err = {0};
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(v, "="), v);
+    const sono_param_spec *s = sono_op_param(op, name);
+    if (!strchr(v, '=') || !s)
+        return usage("--param expects K=V with K a parameter of the op (see harness "
+                     "list ops), got ", v);
+    if (sono_param_find(p, name))
+        return usage("parameter given twice: ", name);
+    if (p->count == SONO_MAX_PARAMS)
+        return usage("too many parameters", NULL);
+    if (sono_param_parse(s, strchr(v, '=') + 1, &p->v[p->count], &err) != 0)
+        return usage(err.msg, NULL);
+    p->count++;
+    return SONO_EXIT_OK;
+}
+
+static int parse_args(const sono_op *op, int argc, char **argv, exec_args *a)
+{
+    int rc = SONO_EXIT_OK;
+    for (int i = 2; i < argc && rc == SONO_EXIT_OK; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v)
+            rc = usage("missing value after ", f);
+        else if (strcmp(f, "--param") == 0)
+            rc = parse_param(op, v, &a->p);
+        else if (strcmp(f, "--input") == 0)
+            a->input = v;
+        else if (strcmp(f, "--output") == 0)
+            a->out_path = v;
+        else if (strcmp(f, "--input-out") == 0)
+            a->in_path = v;
+        else if (strcmp(f, "--sample-rate") == 0) {
+            char *end;
+            a->rate = strtod(v, &end);
+            if (*end || !(a->rate >= 1 && a->rate <= 1e7))
+                rc = usage("--sample-rate expects Hz in [1, 1e7], got ", v);
+        } else
+            rc = usage("unexpected argument ", f);
+        i++;
+    }
+    return rc;
+}
+
+/* Defaults, the op's validation, the input spec and the impl's supports(). */
+static int admit(const sono_op *op, const sono_impl_entry *e, exec_args *a)
+{
+    sono_error err = {0};
+    char why[512] = "";
+    sono_params_defaults(op, &a->p);
+    if (op->validate && op->validate(&a->p, &err))
+        return usage(err.msg, NULL);
+    if (sono_input_parse(a->input, ".", &a->spec, &err)) {
+        fprintf(stderr, "harness exec: %s\n", err.msg);
+        return SONO_EXIT_USAGE;
+    }
+    if (e->impl->supports(e->impl->ctx, &a->p, why, sizeof why)) {
+        fprintf(stderr, "harness exec: %s does not support these parameters: %s\n", e->full,
+                why);
+        return SONO_EXIT_USAGE;
+    }
+    return SONO_EXIT_OK;
+}
+
+/* The input (at the op's rate where it fixes one) and its float64 reference; out only
+ * allocated: the lifecycle poisons it. */
+static int make_buffers(const sono_op *op, exec_args *a, sono_buf *in, sono_buf *out,
+                        sono_buf *ref, sono_error *err)
+{
+    const sono_params *p = &a->p;
+    op->shapes(p, in, out);
+    *ref = *out;
+    ref->dtype = sono_dtype_wide(out->dtype);
+    in->data = out->data = ref->data = NULL;
+    int rc;
+    if ((rc = sono_buf_alloc(in, err)) || (rc = sono_buf_alloc(out, err)) ||
+        (rc = sono_buf_alloc(ref, err)))
+        return rc;
+    if (op->input)
+        rc = op->input(p, &a->spec, op->rate ? (a->rate = op->rate(p)) : a->rate, in, err);
+    else if (op->rate)
+        rc = sono_input_fill_at(&a->spec, a->rate = op->rate(p), in, err);
+    else
+        rc = sono_input_fill(&a->spec, a->rate, in, &a->rate, err);
+    return rc ? rc : op->reference(p, in, ref, err);
+}
+
+/* Setup, load, one run, store (no times reported: one run says little), then the op's
+ * own check as `run` does, else the generic one. */
+static int run_and_check(const sono_op *op, const sono_impl_entry *e, const exec_args *a,
+                         const sono_buf *in, sono_buf *out, const sono_buf *ref,
+                         sono_check *chk, sono_error *err)
+{
+    sono_lifecycle lc = {.im = e->impl, .p = &a->p, .in = in, .out = out, .runs = 1};
+    int rc = sono_lifecycle_run(&lc, err);
+    if (rc)
+        return rc;
+    double tol = op->tolerance(&a->p, e->impl->growth);
+    if (!op->check)
+        return sono_check_output(out, ref, tol, chk, err);
+    chk->tol = tol;
+    return op->check(&a->p, in, out, ref, tol, chk, err);
+}
+
+/* The .npy files asked for, then the verdict line; SONO_EXIT_FAIL when the check failed. */
+static int report(const sono_op *op, const sono_impl_entry *e, const exec_args *a,
+                  const sono_buf *in, const sono_buf *out, const sono_check *chk)
+{
+    sono_error err = {0};
+    if ((a->out_path && sono_npy_write(a->out_path, out, &err)) ||
+        (a->in_path && sono_npy_write(a->in_path, in, &err))) {
+        fprintf(stderr, "harness exec: %s\n", err.msg);
+        return SONO_EXIT_USAGE;
+    }
+    char ptxt[256], sha[65];
+    sono_params_format(op, &a->p, ptxt, sizeof ptxt);
+    sono_buf_sha256(in, sha);
+    printf("%s/%s/%s/%s: rel_l2 %.3g max_abs %.3g tol %.3g -> %s\ninput sha256 %s\n",
+           op->name, e->full, ptxt, a->spec.name, chk->rel_l2, chk->max_abs, chk->tol,
+           chk->pass ? "ok" : "FAIL", sha);
+    if (chk->detail[0])
+        printf("check: %s\n", chk->detail);
+    if (a->out_path)
+        printf("output: %s\n", a->out_path);
+    if (a->in_path)
+        printf("input:  %s\n", a->in_path);
+    return chk->pass ? SONO_EXIT_OK : SONO_EXIT_FAIL;
+}
+
+static const sono_impl_entry *no_impl(const char *msg, const char *arg)
+{
+    usage(msg, arg);
+    return NULL;
+}
+
+/* OP/IMPL to its registry entry; NULL with *rc set (the message printed) otherwise. */
+static const sono_impl_entry *find_impl(sono_reg *R, int argc, char **argv,
+                                        const sono_op **op, int *rc)
+{
     char opname[64];
+    sono_error err = {0};
+    *rc = SONO_EXIT_USAGE;
+    if (argc < 2 || argv[1][0] == '-')
+        return no_impl("expected OP/IMPL, e.g. fft/radix2", NULL);
     snprintf(opname, sizeof opname, "%.*s", (int)strcspn(argv[1], "/"), argv[1]);
     const char *implname = strchr(argv[1], '/');
-    const sono_op *op = sono_op_find(opname);
-    if (!op)
-        return usage("unknown op: ", opname);
+    if (!(*op = sono_op_find(opname)))
+        return no_impl("unknown op: ", opname);
     if (!implname || !implname[1])
-        return usage("expected OP/IMPL, got ", argv[1]);
-    sono_error err = {0};
-    const sono_impl_entry *e = sono_reg_find(R, op, implname + 1, &err);
+        return no_impl("expected OP/IMPL, got ", argv[1]);
+    const sono_impl_entry *e = sono_reg_find(R, *op, implname + 1, &err);
     if (!e)
-        return usage(err.msg, NULL);
+        return no_impl(err.msg, NULL);
     const sono_backend *b = sono_reg_backend_of(R, e);
     if (!b->available) {
         fprintf(stderr, "harness exec: backend %s unavailable: %s\n", b->name, b->reason);
-        return SONO_EXIT_FAIL;
+        *rc = SONO_EXIT_FAIL;
+        return NULL;
     }
+    *rc = SONO_EXIT_OK;
+    return e;
+}
 
-    sono_params p = {0};
-    const char *input = "noise", *out_path = NULL, *in_path = NULL;
-    double rate = 48000;
-    int rc = SONO_EXIT_OK;
-    for (int i = 2; i < argc && rc == SONO_EXIT_OK; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            rc = usage("missing value after ", a);
-        else if (strcmp(a, "--param") == 0) {
-            char name[64];
-            snprintf(name, sizeof name, "%.*s", (int)strcspn(v, "="), v);
-            const sono_param_spec *s = sono_op_param(op, name);
-            if (!strchr(v, '=') || !s)
-                rc = usage("--param expects K=V with K a parameter of the op (see harness "
-                           "list ops), got ", v);
-            else if (sono_param_find(&p, name))
-                rc = usage("parameter given twice: ", name);
-            else if (p.count == SONO_MAX_PARAMS)
-                rc = usage("too many parameters", NULL);
-            else if (sono_param_parse(s, strchr(v, '=') + 1, &p.v[p.count], &err) == 0)
-                p.count++;
-            else
-                rc = usage(err.msg, NULL);
-        } else if (strcmp(a, "--input") == 0)
-            input = v;
-        else if (strcmp(a, "--output") == 0)
-            out_path = v;
-        else if (strcmp(a, "--input-out") == 0)
-            in_path = v;
-        else if (strcmp(a, "--sample-rate") == 0) {
-            char *end;
-            rate = strtod(v, &end);
-            if (*end || !(rate >= 1 && rate <= 1e7))
-                rc = usage("--sample-rate expects Hz in [1, 1e7], got ", v);
-        } else
-            rc = usage("unexpected argument ", a);
-        i++;
-    }
-    sono_params_defaults(op, &p);
-    char why[512] = "";
-    sono_input_spec spec;
-    if (rc == SONO_EXIT_OK && op->validate && op->validate(&p, &err))
-        rc = usage(err.msg, NULL);
-    if (rc == SONO_EXIT_OK && sono_input_parse(input, ".", &spec, &err)) {
-        fprintf(stderr, "harness exec: %s\n", err.msg);
-        rc = SONO_EXIT_USAGE;
-    }
-    if (rc == SONO_EXIT_OK && e->impl->supports(e->impl->ctx, &p, why, sizeof why)) {
-        fprintf(stderr, "harness exec: %s does not support these parameters: %s\n", e->full, why);
-        rc = SONO_EXIT_USAGE;
-    }
+int sono_cmd_exec(sono_reg *R, int argc, char **argv)
+{
+    const sono_op *op = NULL;
+    int rc;
+    const sono_impl_entry *e = find_impl(R, argc, argv, &op, &rc);
+    if (!e)
+        return rc;
+    exec_args a = {.input = "noise", .rate = 48000};
+    rc = parse_args(op, argc, argv, &a);
+    if (rc == SONO_EXIT_OK)
+        rc = admit(op, e, &a);
     if (rc != SONO_EXIT_OK) {
-        sono_params_free(&p);
+        sono_params_free(&a.p);
         return rc;
     }
-
     sono_buf in, out, ref;
-    op->shapes(&p, &in, &out);
-    ref = out;
-    ref.dtype = sono_dtype_wide(out.dtype);
-    in.data = out.data = ref.data = NULL;
-    void *st = NULL;
-    int step = sono_buf_alloc(&in, &err) || sono_buf_alloc(&out, &err) ||
-               sono_buf_alloc(&ref, &err) ||
-               (op->input  ? op->input(&p, &spec, op->rate ? (rate = op->rate(&p)) : rate,
-                                       &in, &err)
-                : op->rate ? sono_input_fill_at(&spec, rate = op->rate(&p), &in, &err)
-                           : sono_input_fill(&spec, rate, &in, &rate, &err)) ||
-               op->reference(&p, &in, &ref, &err) ||
-               e->impl->setup(e->impl->ctx, &p, &st, &err);
-    if (!step) {
-        step = e->impl->load(st, &in, &err) || e->impl->run(st) ||
-               e->impl->store(st, &out, &err);
-        e->impl->teardown(st);
-    }
+    sono_error err = {0};
     sono_check chk = {0};
-    double tol = op->tolerance(&p, e->impl->growth);
-    if (!step && op->check) { /* the op's own check, as `run` does */
-        chk.tol = tol;
-        step = op->check(&p, &in, &out, &ref, tol, &chk, &err);
-    } else if (!step)
-        step = sono_check_output(&out, &ref, tol, &chk, &err);
-    if (step) {
+    if (make_buffers(op, &a, &in, &out, &ref, &err) ||
+        run_and_check(op, e, &a, &in, &out, &ref, &chk, &err)) {
         fprintf(stderr, "harness exec: %s: %s\n", e->full, err.msg[0] ? err.msg : "run() failed");
         rc = SONO_EXIT_FAIL;
-    }
-    if (rc == SONO_EXIT_OK && out_path && sono_npy_write(out_path, &out, &err)) {
-        fprintf(stderr, "harness exec: %s\n", err.msg);
-        rc = SONO_EXIT_USAGE;
-    }
-    if (rc == SONO_EXIT_OK && in_path && sono_npy_write(in_path, &in, &err)) {
-        fprintf(stderr, "harness exec: %s\n", err.msg);
-        rc = SONO_EXIT_USAGE;
-    }
-    if (rc == SONO_EXIT_OK) {
-        char ptxt[256], sha[65];
-        sono_params_format(op, &p, ptxt, sizeof ptxt);
-        sono_buf_sha256(&in, sha);
-        printf("%s/%s/%s/%s: rel_l2 %.3g max_abs %.3g tol %.3g -> %s\ninput sha256 %s\n",
-               op->name, e->full, ptxt, spec.name, chk.rel_l2, chk.max_abs, chk.tol,
-               chk.pass ? "ok" : "FAIL", sha);
-        if (chk.detail[0])
-            printf("check: %s\n", chk.detail);
-        if (out_path)
-            printf("output: %s\n", out_path);
-        if (in_path)
-            printf("input:  %s\n", in_path);
-        rc = chk.pass ? SONO_EXIT_OK : SONO_EXIT_FAIL;
-    }
+    } else
+        rc = report(op, e, &a, &in, &out, &chk);
     sono_buf_free(&in);
     sono_buf_free(&out);
     sono_buf_free(&ref);
-    sono_params_free(&p);
+    sono_params_free(&a.p);
     return rc;
 }

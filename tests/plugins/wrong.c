@@ -1,8 +1,9 @@
 /* wrong.c — a TEST-ONLY plugin (build/test-plugins/wrong.so, backend "wrong") whose impls
  * are wrong on purpose, so tests can prove the harness reports FAIL instead of trusting
- * an impl: wrong/fft conjugates the exponent, wrong/rfft-nan emits a NaN; and planted
- * failures for case isolation: wrong/crash, wrong/hang, wrong/abort, wrong/oom. Never ship
- * it, and never run its impls by glob: crash and hang take the whole process with them. */
+ * an impl: wrong/fft conjugates the exponent, wrong/rfft-nan emits a NaN, wrong/fft-nostore
+ * stores nothing; and planted failures for case isolation: wrong/crash, wrong/hang,
+ * wrong/abort, wrong/oom. Never ship it, and never run its impls by glob: crash and hang
+ * take the whole process with them. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -219,6 +220,16 @@ static int store(void *vst, sono_buf *out, sono_error *err)
     return 0;
 }
 
+/* Says it stored and writes nothing: only the core's NaN-fill of the output makes it fail,
+ * in `run` and `exec` alike (on silence, whose reference is all zero, zeros would pass). */
+static int store_nothing(void *vst, sono_buf *out, sono_error *err)
+{
+    (void)vst;
+    (void)out;
+    (void)err;
+    return 0;
+}
+
 static const sono_impl impls[] = {
     {.abi = SONO_ABI_VERSION, .op = "fft", .name = "fft",
      .summary = "TEST ONLY: DFT with the wrong sign of the exponent; must FAIL",
@@ -230,6 +241,11 @@ static const sono_impl impls[] = {
      .device = "cpu", .growth = SONO_ERR_LOG, .ctx = &r2c,
      .supports = supports, .setup = setup, .load = load, .run = run_nan,
      .store = store, .teardown = teardown, .workspace = workspace},
+    {.abi = SONO_ABI_VERSION, .op = "fft", .name = "fft-nostore",
+     .summary = "TEST ONLY: store() returns 0 and writes nothing; must FAIL",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &c2c,
+     .supports = supports, .setup = setup, .load = load, .run = run_fft,
+     .store = store_nothing, .teardown = teardown, .workspace = workspace},
     /* Planted failures for the isolation tests: run only by their full names. */
     {.abi = SONO_ABI_VERSION, .op = "fft", .name = "crash",
      .summary = "TEST ONLY, planted failure: run() stores through NULL (SIGSEGV); must CRASH",
