@@ -21,7 +21,7 @@ static int usage(const char *msg, const char *arg)
 int sono_cmd_exec(sono_reg *R, int argc, char **argv)
 {
     if (argc < 2 || argv[1][0] == '-')
-        return usage("expected OP/IMPL, e.g. fft/radix2", NULL);
+        return usage("expected OP/IMPL (harness list impls shows them)", NULL);
     char opname[64];
     snprintf(opname, sizeof opname, "%.*s", (int)strcspn(argv[1], "/"), argv[1]);
     const char *implname = strchr(argv[1], '/');
