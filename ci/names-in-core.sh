@@ -42,8 +42,9 @@ if [ -z "$ops" ] || [ -z "$impls" ]; then
     exit 2
 fi
 
-files=$(find harness -name '*.c' -o -name '*.h' | sort | grep -v -E \
-    '^harness/ops/|^harness/(execute|runner|table|worker|results)\.c$|^harness/record\.h$|^harness/cli/help\.c$|^harness/include/sono\.h$')
+skip='^harness/ops/|^harness/(execute|runner|table|worker|results)\.c$|^harness/record\.h$'
+skip+='|^harness/cli/help\.c$|^harness/include/sono\.h$'
+files=$(find harness -name '*.c' -o -name '*.h' | sort | grep -v -E "$skip")
 
 # Python only for the lexing (comments out, literals out), which grep cannot do reliably.
 OPS="$ops" IMPLS="$impls" python3 - $files <<'EOF'
@@ -84,7 +85,8 @@ def strip_comments(text):
 
 def word(name, lit):
     """name as a whole word of lit (dots belong to words: "load.batch", not "load")."""
-    return re.search(r"(?<![A-Za-z0-9_.\-])" + re.escape(name) + r"(?![A-Za-z0-9_\-]|\.[A-Za-z])", lit)
+    return re.search(r"(?<![A-Za-z0-9_.\-])" + re.escape(name)
+                     + r"(?![A-Za-z0-9_\-]|\.[A-Za-z])", lit)
 
 def offends(lit):
     if (lit in short and lit not in english) or lit in ops:

@@ -299,7 +299,8 @@ static int store_devices(cal_dev *devs, int ndev, int quick, const dev_sizes *ds
             json_array_append_new(sizes, json_integer(ds->gemm[g]));
         json_t *details = json_pack(
             "{s:b, s:{s:s, s:I, s:I, s:s}, s:{s:s, s:o}, s:s, s:s, s:O, s:s}", "quick", quick,
-            SONO_ROLE_BANDWIDTH, "impl", v->copy->full, "n", (json_int_t)ds->copy_n, "bytes_per_run",
+            SONO_ROLE_BANDWIDTH, "impl", v->copy->full, "n", (json_int_t)ds->copy_n,
+            "bytes_per_run",
             (json_int_t)(8 * ds->copy_n), "rule",
             quick ? "--quick: n = 2^20, may be cache-resident"
                   : "n = 2^26 floats (256 MiB a buffer): over 4x the L2 of GPUs with up to "
@@ -467,9 +468,9 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     json_t *figures = json_array();
     int dev_failed = 0;
     /* the impls build_plan ran, named in the details (NULL without the cpu part) */
-    const sono_impl_entry *bw = sono_reg_find_role(R, SONO_ROLE_BANDWIDTH, sono_cpu_device()->kind),
-                          *peak = sono_reg_find_role(R, SONO_ROLE_PEAK_FLOPS,
-                                                      sono_cpu_device()->kind);
+    const char *cpu_kind = sono_cpu_device()->kind;
+    const sono_impl_entry *bw = sono_reg_find_role(R, SONO_ROLE_BANDWIDTH, cpu_kind),
+                          *peak = sono_reg_find_role(R, SONO_ROLE_PEAK_FLOPS, cpu_kind);
     if (!failed && collect(raw, &plan, &cal, figures, devs, ndev, &err)) {
         fprintf(stderr, "harness calibrate: %s; nothing stored (raw records: %s)\n", err.msg,
                 raw);
@@ -485,7 +486,8 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
         (json_int_t)triad_n, "bytes_per_run", (json_int_t)(12 * triad_n), "rule",
         quick ? "--quick: fixed n, cache-resident" : "b, c, a together >= 4x llc, >= 64 MiB",
         "llc", "level", m.llc_level, "count", m.llc_count, "bytes", (json_int_t)m.llc_bytes,
-        SONO_ROLE_PEAK_FLOPS, "impl", peak ? peak->full : "", "sizes", sizes, "cores", m.cores, "cpu", cpu, "libs", libs, "statistic",
+        SONO_ROLE_PEAK_FLOPS, "impl", peak ? peak->full : "", "sizes", sizes, "cores", m.cores,
+        "cpu", cpu, "libs", libs, "statistic",
         "best over cases of flops (bytes) / median time", "cases", figures, "run_file", raw);
     if (!with_cpu) { /* issue 10: --device without cpu: the CPU part as it was */
         snprintf(cal.measured, sizeof cal.measured, "%s", old.measured);

@@ -309,7 +309,8 @@ def roofline(runs, out):
     cap = ("Each point a case; dashed: min(peak, intensity × bandwidth) from the "
            "calibration of the machine that ran it. ")
     if left_out:
-        cap += f"{left_out} ok case(s) without a FLOP or byte count (such as an empty run()) are not shown."
+        cap += (f"{left_out} ok case(s) without a FLOP or byte count (such as an empty run()) "
+                "are not shown.")
     out.append(Drawn("roofline", title, fig, cap))
 
 

@@ -2,8 +2,9 @@
  * issue 10 on a machine with no GPU: two devices "fake:0" and "fake:1" of kind "fake",
  * timed on the CPU clock, and the two impls `harness calibrate` finds by role on a
  * device's backend: fakegpu/memcpy (op copy, role bandwidth) and fakegpu/cublas (op
- * sgemm, role peak_flops, a plain loop), both registered on fake:0 and run on the CPU. describe says which device the `device` param
- * named and which device's time_runs timed the case, so a test sees both. */
+ * sgemm, role peak_flops, a plain loop), both registered on fake:0 and run on the CPU.
+ * describe says which device the `device` param named and which device's time_runs timed
+ * the case, so a test sees both. The devices' summaries stand for GPU descriptions. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
