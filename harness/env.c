@@ -100,19 +100,20 @@ json_t *sono_env_json(const sono_reg *R)
             json_object_set_new(bj, "reason", json_string(b->reason));
         json_object_set_new(backends, b->name, bj);
     }
-    /* A GPU plugin states each GPU as a libs entry "gpuN" ("NVIDIA H200; sm_90; 132 SMs;
-     * ..."): the GPUs are also listed apart, so compare and fleet tell an H100's results
-     * from an H200's by env.gpus[].name. */
-    json_t *gpus = json_array(), *lv;
-    const char *lk;
-    json_object_foreach(libs, lk, lv) {
-        int idx, end = 0;
-        if (sscanf(lk, "gpu%d%n", &idx, &end) != 1 || lk[end] != '\0' || !json_is_string(lv))
+    /* Each device that describes itself (sono.h's summary: "NVIDIA H200; sm_90; 132 SMs;
+     * ...") is a GPU listed apart, so compare and fleet tell an H100's results from an
+     * H200's by env.gpus[].name. */
+    json_t *gpus = json_array();
+    for (int i = 0; i < R->ndevices; i++) {
+        const sono_device *d = R->devices[i];
+        if (!d->summary || !d->summary[0])
             continue;
-        const char *sum = json_string_value(lv), *semi = strchr(sum, ';');
-        json_array_append_new(gpus, json_pack("{s:i, s:s%, s:s}", "index", idx, "name", sum,
-                                              semi ? (size_t)(semi - sum) : strlen(sum),
-                                              "summary", sum));
+        const char *semi = strchr(d->summary, ';');
+        json_array_append_new(gpus, json_pack("{s:i, s:s%, s:s}", "index", d->index, "name",
+                                              d->summary,
+                                              semi ? (size_t)(semi - d->summary)
+                                                   : strlen(d->summary),
+                                              "summary", d->summary));
     }
     json_t *devices = json_array();
     for (int i = 0; i < R->ndevices; i++)

@@ -63,6 +63,19 @@ typedef struct sono_stream_shape {
 struct sono_check;
 struct sono_input_spec;
 
+/* How a person judges an op's speed: the figure a table or report leads with. The op
+ * says it, so the core and the report need no list of op names to decide. */
+typedef enum {
+    SONO_MERIT_GFLOPS = 0,      /* the default: throughput by the cost model (GFLOP/s, GB/s) */
+    SONO_MERIT_XRT = 1,         /* x real time: seconds of audio per second of compute */
+    SONO_MERIT_AUDIO_HOURS = 2, /* input pipelines (decode, resample, loading): hours of
+                                   audio per second */
+    SONO_MERIT_CODEC = 3        /* codecs: achieved kbit/s and SI-SDR beside the time */
+} sono_merit;
+
+/* "gflops", "x_realtime", "audio_hours", "codec"; "?" for a value outside the enum. */
+const char *sono_merit_name(sono_merit m);
+
 typedef struct sono_op {
     const char *name;
     const char *summary;
@@ -104,6 +117,18 @@ typedef struct sono_op {
      * latency, so impls with push can feed it chunk by chunk); fills s for these params.
      * NULL: the op has no streaming mode. */
     int (*stream_shape)(const sono_params *p, sono_stream_shape *s, sono_error *err);
+
+    /* Presentation: how tables and the report show the op, so neither names ops. */
+    /* The parameter that is the x axis of its figures (NULL: the report picks the
+     * numeric parameter that varies most among the cases). */
+    const char *size_param;
+    /* How that parameter reads on an axis, with its unit (NULL: the report's label for
+     * the parameter's name). */
+    const char *size_label;
+    sono_merit merit; /* zero-initialised: SONO_MERIT_GFLOPS */
+    /* A "key: value;" field of the impl's describe text shown as a column of its own
+     * ("bottleneck": the slowest stage of an input pipeline); NULL: none. */
+    const char *describe_field;
 } sono_op;
 
 /* The parameters every op takes besides its own; threads = 1 unless a suite says so. */
@@ -114,6 +139,14 @@ extern const sono_op *const sono_ops[]; /* NULL-terminated, in `list` order */
 const sono_op *sono_op_find(const char *name);
 /* The spec of a parameter of op (own or common), or NULL. */
 const sono_param_spec *sono_op_param(const sono_op *op, const char *name);
+
+struct sono_plan;
+/* {"<op>": {"size_param", "size_label", "merit", "describe_field"}, ...} for every op a
+ * case of plan uses, in the plan's order; NULL members are JSON null. NULL when out of
+ * memory. The results file carries it (as suite.ops) so the report reads each op's
+ * presentation from the file instead of knowing ops by name. */
+struct json_t; /* jansson's, so callers need not include it here */
+struct json_t *sono_ops_presentation_json(const struct sono_plan *plan);
 
 /* Widened dtype of a reference buffer: F32 -> F64, C64 -> C128, others unchanged. */
 sono_dtype sono_dtype_wide(sono_dtype t);

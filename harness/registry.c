@@ -39,9 +39,11 @@ int sono_reg_init(sono_reg *R, sono_error *err)
 
 void sono_reg_free(sono_reg *R)
 {
-    for (int i = 0; i < R->nbackends; i++)
+    for (int i = 0; i < R->nbackends; i++) {
         if (R->backends[i].handle)
             dlclose(R->backends[i].handle);
+        free(R->backends[i].libs);
+    }
     free(R->backends);
     free(R->impls);
     memset(R, 0, sizeof *R);
@@ -141,11 +143,16 @@ static void add_lib(sono_registry *r, const char *name, const char *version)
 {
     loading *L = (loading *)r;
     sono_backend *b = &L->R->backends[L->backend];
-    if (b->nlibs < SONO_MAX_LIBS && name && version) {
-        snprintf(b->libs[b->nlibs][0], sizeof b->libs[0][0], "%s", name);
-        snprintf(b->libs[b->nlibs][1], sizeof b->libs[0][1], "%s", version);
-        b->nlibs++;
+    if (!name || !version)
+        return;
+    if (grow((void **)&b->libs, b->nlibs, sizeof *b->libs)) {
+        /* add_lib returns nothing: the loss is told where every backend's trouble is */
+        unavailable(b, "out of memory recording the versions of its libraries");
+        return;
     }
+    snprintf(b->libs[b->nlibs][0], sizeof b->libs[0][0], "%s", name);
+    snprintf(b->libs[b->nlibs][1], sizeof b->libs[0][1], "%s", version);
+    b->nlibs++;
 }
 
 /* A plugin that crashes inside sono_plugin_init takes the process with it; at least the
@@ -285,4 +292,32 @@ const sono_impl_entry *sono_reg_find(const sono_reg *R, const sono_op *op, const
     sono_fail(err, SONO_ENOTFOUND, "no impl '%s' for op %s; known: %s", name, op->name,
               len ? known : "(none)");
     return NULL;
+}
+
+const sono_impl_entry *sono_reg_find_role_in(const sono_reg *R, const char *role,
+                                             const char *device_kind, int b)
+{
+    const sono_impl_entry *first = NULL;
+    for (int i = 0; i < R->nimpls; i++) {
+        const sono_impl_entry *e = &R->impls[i];
+        if (!e->impl->role || strcmp(e->impl->role, role) != 0 ||
+            strcmp(e->dev->kind, device_kind) != 0 || (b >= 0 && e->backend != b))
+            continue;
+        if (R->backends[e->backend].available)
+            return e;
+        if (!first) /* an unavailable one still names what would have run, for its skip */
+            first = e;
+    }
+    return first;
+}
+
+const sono_impl_entry *sono_reg_find_role(const sono_reg *R, const char *role,
+                                          const char *device_kind)
+{
+    return sono_reg_find_role_in(R, role, device_kind, -1);
+}
+
+const sono_impl_entry *sono_reg_overhead_impl(const sono_reg *R)
+{
+    return sono_reg_find_role(R, SONO_ROLE_OVERHEAD, sono_cpu_device()->kind);
 }

@@ -7,7 +7,6 @@
 #include "sono.h"
 
 #define SONO_MAX_DEVICES 16
-#define SONO_MAX_LIBS 8
 
 typedef struct sono_backend {
     char name[64];
@@ -15,7 +14,9 @@ typedef struct sono_backend {
     int available;
     char reason[1024]; /* why not available: the loader's message, the plugin's own */
     int nlibs;
-    char libs[SONO_MAX_LIBS][2][128]; /* name, version */
+    /* name, version; grows as the plugin adds them (no limit: an 8-GPU node's plugin
+     * once lost libs past the eighth without a word) */
+    char (*libs)[2][128];
     void *handle;
 } sono_backend;
 
@@ -58,6 +59,20 @@ const sono_backend *sono_reg_device_backend(const sono_reg *R, int i);
  * an impl of that name for op. NULL with the reason in err when none or ambiguous. */
 const sono_impl_entry *sono_reg_find(const sono_reg *R, const sono_op *op, const char *name,
                                      sono_error *err);
+
+/* The impl that plays role (sono.h's SONO_ROLE_*) on devices of device_kind ("cpu",
+ * "cuda"): the first registered, preferring one whose backend is available. NULL when no
+ * loaded plugin claims it. The core finds its calibration and overhead impls this way,
+ * naming none. */
+const sono_impl_entry *sono_reg_find_role(const sono_reg *R, const char *role,
+                                          const char *device_kind);
+/* The same among the impls of backend b only (an index into R->backends): a device is
+ * calibrated by its own backend's impls. */
+const sono_impl_entry *sono_reg_find_role_in(const sono_reg *R, const char *role,
+                                             const char *device_kind, int b);
+/* The impl whose run() is empty (role overhead, on the cpu): its time per call is the
+ * harness's own cost of a timed call. NULL when no plugin provides one. */
+const sono_impl_entry *sono_reg_overhead_impl(const sono_reg *R);
 
 /* The cpu device: CLOCK_MONOTONIC, resolution measured when first asked. */
 const sono_device *sono_cpu_device(void);

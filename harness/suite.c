@@ -187,7 +187,7 @@ static int parse_limit(ctx *c, const sono_op *op, const entry *e, limit *L)
     snprintf(buf, sizeof buf, "%s", e->value);
     char *colon = strchr(buf, ':');
     const char *usage = "limit: expected 'IMPL_GLOB: PARAM OP VALUE' with OP one of "
-                        "<= < >= > == != (e.g. 'cpu/naive-dft: n <= 4096'), got ";
+                        "<= < >= > == != (e.g. 'BACKEND/*: n <= 4096'), got ";
     if (!colon)
         return fail_at(c, e->line, usage, e->value);
     *colon = 0;
@@ -598,7 +598,7 @@ int sono_suite_load(const char *path, const sono_reg *R, sono_plan *plan, sono_e
             *q = '_';
     if (!rc && plan->ncases == 0)
         rc = sono_fail(err, SONO_EPARSE, "%s:%d: empty suite: expected at least one section "
-                       "like [fft] with op, impls and parameters", plan->file, r.line);
+                       "like [NAME] with op, impls and parameters", plan->file, r.line);
     free(r.e);
     if (!rc && hash_file(plan->file, plan->sha256))
         rc = sono_fail(err, SONO_EIO, "%s: cannot read: %s", plan->file, strerror(errno));

@@ -1,7 +1,8 @@
 /* test_report.c — `harness report` on the committed fixtures (tests/data/reports: one CPU
  * run, one with GPU records and calibration, two machines), checked by the page's
  * content: figures, titles, tables, fitted exponents and ratios recomputed here from the
- * fixtures; bad files refused with nothing written; how a Python is found. */
+ * fixtures; bad files refused with nothing written; how a Python is found; the ops'
+ * presentation in a file ruling over the report's guesses. */
 #include "cli_util.h"
 
 #include "cli/cli.h"
@@ -177,6 +178,37 @@ static void test_gpu_run(void **state)
     assert_non_null(nd);
     assert_non_null(strstr(nd, "Audio ops"));
     assert_non_null(strstr(nd, "Codecs"));
+    free(html);
+}
+
+/* The ops' presentation in the file (suite.ops, written by harness run) rules over the
+ * report's guesses for files without it: cpu.json given a presentation in which no op's
+ * merit is x real time and codec.opus's size axis is complexity draws no x-real-time
+ * figure (the guess draws one for stft and logmel) and plots codec.opus against
+ * complexity (the guess: bitrate, the parameter with most values). */
+static void test_presentation(void **state)
+{
+    (void)state;
+    need_python();
+    json_t *doc = cl_load(RD "/cpu.json");
+    json_t *ops = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}}",
+                            "codec.opus", "size_param", "complexity", "size_label",
+                            "encoder complexity", "merit", "codec", "stft", "size_param",
+                            "seconds", "merit", "gflops", "logmel", "size_param", "seconds",
+                            "merit", "gflops", "fft", "size_param", "n", "merit", "gflops");
+    assert_int_equal(json_object_set_new(json_object_get(doc, "suite"), "ops", ops), 0);
+    char in[PATH_MAX + 32], dir[PATH_MAX];
+    snprintf(in, sizeof in, "%s/presented.json", cl_tmp);
+    assert_int_equal(json_dump_file(doc, in, 0), 0);
+    json_decref(doc);
+    char *html = render("presented", dir, sizeof dir, in, NULL);
+    assert_non_null(strstr(html, "alt=\"codec.opus: median time per run vs complexity\""));
+    assert_null(strstr(html, "alt=\"codec.opus: median time per run vs bitrate\""));
+    assert_null(strstr(html, "alt=\"Audio ops: × real time per impl\""));
+    const char *nd = strstr(html, "Figures not drawn");
+    assert_non_null(nd);
+    assert_non_null(strstr(nd, "Audio ops"));
+    assert_non_null(strstr(html, "alt=\"stft: median time per run vs seconds\""));
     free(html);
 }
 
@@ -465,7 +497,7 @@ int main(void)
         cmocka_unit_test(test_cpu_run),       cmocka_unit_test(test_gpu_run),
         cmocka_unit_test(test_two_machines),  cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_output_folder), cmocka_unit_test(test_python_lookup),
-        cmocka_unit_test(test_installed),
+        cmocka_unit_test(test_installed),     cmocka_unit_test(test_presentation),
     };
     return cmocka_run_group_tests(tests, setup, cl_teardown);
 }

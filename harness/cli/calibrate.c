@@ -1,8 +1,8 @@
 /* calibrate.c — `harness calibrate`: the machine's ceilings for the roofline, measured by
- * the harness itself as two ops of its own (cpu/triad for bandwidth, blas/sgemm for peak
- * FLOP/s) with 1 thread and with every core, then each GPU's (issue 10: its backend's copy
- * and sgemm, calibrate_dev.c), stored per host in the calibration file. It runs with no
- * calibration of its own (the runner's `calibration` stays NULL). */
+ * the cpu impls that claim the bandwidth and peak_flops roles (sono.h) with 1 thread and
+ * with every core, then each GPU's (issue 10: its backend's impls of those roles,
+ * calibrate_dev.c), stored per host in the calibration file. It runs with no calibration
+ * of its own (the runner's `calibration` stays NULL). */
 #include <errno.h>
 #include <hwloc.h>
 #include <limits.h>
@@ -58,19 +58,31 @@ static void probe(machine *m)
     hwloc_topology_destroy(topo);
 }
 
-/* Appends one case: op's own parameters from names/vals, then threads, then device (when
- * not NULL), then defaults. */
-static int add_case(sono_plan *plan, const sono_reg *R, const char *opname, const char *impl,
+/* The cpu impl of role, or SONO_ENOTFOUND saying which role is missing. */
+static int need_role(const sono_reg *R, const char *role, const sono_impl_entry **e,
+                     sono_error *err)
+{
+    *e = sono_reg_find_role(R, role, sono_cpu_device()->kind);
+    if (!*e)
+        return sono_fail(err, SONO_ENOTFOUND, "calibrate needs a cpu impl with role %s, which "
+                         "no loaded plugin provides (build them with make all)", role);
+    return 0;
+}
+
+/* Appends one case of impl e: its op's own parameters from names/vals, then threads, then
+ * device (when not NULL), then defaults. */
+static int add_case(sono_plan *plan, const sono_reg *R, const sono_impl_entry *e,
                     const char *const *names, const long long *vals, int nvals, int threads,
                     const char *device, const sono_measure_cfg *cfg, sono_error *err)
 {
-    const sono_op *op = sono_op_find(opname);
-    sono_error why = {0};
-    const sono_impl_entry *e = op ? sono_reg_find(R, op, impl, &why) : NULL;
-    if (!e)
-        return sono_fail(err, SONO_ENOTFOUND, "calibrate needs %s/%s, which no loaded plugin "
-                         "provides (build it with make all): %s", opname, impl,
-                         op ? why.msg : "no such op");
+    const sono_op *op = e->op;
+    /* the sizes are set by parameter name: an impl of another op in the role must take
+     * the same names (n; m, n, k) */
+    for (int i = 0; i <= nvals; i++)
+        if (!sono_op_param(op, i < nvals ? names[i] : "threads"))
+            return sono_fail(err, SONO_EINVAL, "calibrate: %s (role %s) has no parameter %s",
+                             e->full, e->impl->role ? e->impl->role : "none",
+                             i < nvals ? names[i] : "threads");
     sono_case *cs = realloc(plan->cases, (size_t)(plan->ncases + 1) * sizeof *cs);
     if (!cs)
         return sono_fail(err, SONO_ENOMEM, "out of memory");
@@ -122,12 +134,20 @@ static int build_plan(const sono_reg *R, const machine *m, int quick, long long 
                       sono_plan *plan, sono_error *err)
 {
     memset(plan, 0, sizeof *plan);
+    const sono_impl_entry *bw = NULL, *peak = NULL;
+    if (with_cpu && (need_role(R, SONO_ROLE_BANDWIDTH, &bw, err) ||
+                     need_role(R, SONO_ROLE_PEAK_FLOPS, &peak, err)))
+        return err->code;
     snprintf(plan->name, sizeof plan->name, "calibration");
     snprintf(plan->file, sizeof plan->file, "(built in: harness calibrate%s)",
              quick ? " --quick" : "");
-    snprintf(plan->description, sizeof plan->description,
-             "machine ceilings: STREAM triad (n=%lld, 4x the %s cache) and SGEMM, threads 1 "
-             "and %d", triad_n, m->llc_level, m->cores);
+    if (with_cpu)
+        snprintf(plan->description, sizeof plan->description,
+                 "machine ceilings: bandwidth by %s (n=%lld, 4x the %s cache) and peak FLOP/s "
+                 "by %s, threads 1 and %d", bw->full, triad_n, m->llc_level, peak->full,
+                 m->cores);
+    else
+        snprintf(plan->description, sizeof plan->description, "device ceilings");
     plan->sample_rate = 48000;
     sono_input_spec spec;
     if (sono_input_parse("noise", ".", &spec, err) || sono_plan_add_input(plan, &spec) != 0)
@@ -141,23 +161,20 @@ static int build_plan(const sono_reg *R, const machine *m, int quick, long long 
     int rc = 0;
     static const char *const tn[] = {"n"}, *const gn[] = {"m", "n", "k"};
     for (int t = 0; with_cpu && !rc && t < nthreads; t++)
-        rc = add_case(plan, R, "triad", "cpu/triad", tn, &triad_n, 1, threads[t], NULL, &cfg,
-                      err);
+        rc = add_case(plan, R, bw, tn, &triad_n, 1, threads[t], NULL, &cfg, err);
     for (int g = 0; with_cpu && !rc && g < ngemm; g++)
         for (int t = 0; !rc && t < nthreads; t++) {
             long long v[3] = {gemm[g], gemm[g], gemm[g]};
-            rc = add_case(plan, R, "sgemm", "blas/sgemm", gn, v, 3, threads[t], NULL, &cfg,
-                          err);
+            rc = add_case(plan, R, peak, gn, v, 3, threads[t], NULL, &cfg, err);
         }
     for (int d = 0; !rc && d < ndev; d++) { /* issue 10: each device on its own */
         if (devs[d].skip[0])
             continue;
         const char *name = devs[d].dev->name;
-        rc = add_case(plan, R, "copy", devs[d].copy->full, tn, &ds->copy_n, 1, 1, name, &cfg,
-                      err);
+        rc = add_case(plan, R, devs[d].copy, tn, &ds->copy_n, 1, 1, name, &cfg, err);
         for (int g = 0; !rc && g < ds->ngemm; g++) {
             long long v[3] = {ds->gemm[g], ds->gemm[g], ds->gemm[g]};
-            rc = add_case(plan, R, "sgemm", devs[d].gemm->full, gn, v, 3, 1, name, &cfg, err);
+            rc = add_case(plan, R, devs[d].gemm, gn, v, 3, 1, name, &cfg, err);
         }
     }
     sono_sha256 h;
@@ -228,7 +245,8 @@ static int collect(const char *path, const sono_plan *plan, sono_calibration *ca
         sono_cost cost;
         c->op->cost(&c->p, &cost);
         int t = (int)sono_param_int(&c->p, "threads", 1);
-        int is_gemm = strcmp(c->op->name, "sgemm") == 0;
+        const char *role = c->impl->impl->role;
+        int is_gemm = role && strcmp(role, SONO_ROLE_PEAK_FLOPS) == 0;
         double rate = (is_gemm ? cost.flops : cost.bytes) / med;
         const char *stop =
             json_string_value(json_object_get(json_object_get(rec, "time_ns"), "stop"));
@@ -281,12 +299,13 @@ static int store_devices(cal_dev *devs, int ndev, int quick, const dev_sizes *ds
             json_array_append_new(sizes, json_integer(ds->gemm[g]));
         json_t *details = json_pack(
             "{s:b, s:{s:s, s:I, s:I, s:s}, s:{s:s, s:o}, s:s, s:s, s:O, s:s}", "quick", quick,
-            "copy", "impl", v->copy->full, "n", (json_int_t)ds->copy_n, "bytes_per_run",
+            SONO_ROLE_BANDWIDTH, "impl", v->copy->full, "n", (json_int_t)ds->copy_n,
+            "bytes_per_run",
             (json_int_t)(8 * ds->copy_n), "rule",
             quick ? "--quick: n = 2^20, may be cache-resident"
                   : "n = 2^26 floats (256 MiB a buffer): over 4x the L2 of GPUs with up to "
                     "64 MiB of it; GB/s counts the read and the write (8n bytes)",
-            "sgemm", "impl", v->gemm->full, "sizes", sizes, "gpu", v->gpu, "statistic",
+            SONO_ROLE_PEAK_FLOPS, "impl", v->gemm->full, "sizes", sizes, "gpu", v->gpu, "statistic",
             "best over cases of flops (bytes) / median time", "cases", v->figures, "run_file",
             raw);
         cal_dev_entry(v, measured, details, cal);
@@ -294,8 +313,8 @@ static int store_devices(cal_dev *devs, int ndev, int quick, const dev_sizes *ds
     for (int i = 0; i < cal->ndevices; i++) {
         const sono_cal_device *e = &cal->devices[i];
         if (i == 0)
-            printf("  device   GFLOP/s (sgemm)  GB/s (copy)  ridge flop/byte  name\n");
-        printf("  %-7s  %15.2f  %11.2f  %15.2f  %s (%s)\n", e->device, e->gflops, e->gbps,
+            printf("  device   GFLOP/s (peak)  GB/s (bandwidth)  ridge flop/byte  name\n");
+        printf("  %-7s  %14.2f  %16.2f  %15.2f  %s (%s)\n", e->device, e->gflops, e->gbps,
                e->gbps > 0 ? e->gflops / e->gbps : 0, e->name, e->measured);
     }
     return failed;
@@ -399,6 +418,9 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     json_t *cpu = json_deep_copy(json_object_get(env, "cpu"));
     json_t *libs = json_deep_copy(json_object_get(env, "libs"));
     json_t *sj = sono_suite_json(&plan);
+    /* as in run: the calibration's run file is an ordinary results file for the report;
+     * without memory for it the report falls back to its own guesses */
+    json_object_set_new(sj, "ops", sono_ops_presentation_json(&plan));
     sono_results *res = NULL;
     if (sono_results_open(raw, sj, env, &res, &err)) {
         fprintf(stderr, "harness calibrate: %s\n", err.msg);
@@ -451,6 +473,10 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     snprintf(cal.cpu, sizeof cal.cpu, "%s", model ? model : "unknown");
     json_t *figures = json_array();
     int dev_failed = 0;
+    /* the impls build_plan ran, named in the details (NULL without the cpu part) */
+    const char *cpu_kind = sono_cpu_device()->kind;
+    const sono_impl_entry *bw = sono_reg_find_role(R, SONO_ROLE_BANDWIDTH, cpu_kind),
+                          *peak = sono_reg_find_role(R, SONO_ROLE_PEAK_FLOPS, cpu_kind);
     if (!failed && collect(raw, &plan, &cal, figures, devs, ndev, &err)) {
         fprintf(stderr, "harness calibrate: %s; nothing stored (raw records: %s)\n", err.msg,
                 raw);
@@ -460,12 +486,14 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
     for (int g = 0; g < ngemm; g++)
         json_array_append_new(sizes, json_integer(gemm[g]));
     cal.details = json_pack(
-        "{s:b, s:{s:I, s:I, s:s}, s:{s:s, s:i, s:I}, s:{s:o}, s:i, s:o, s:o, s:s, s:o, s:s}",
-        "quick", quick, "triad", "n", (json_int_t)triad_n, "bytes_per_run",
-        (json_int_t)(12 * triad_n), "rule",
+        "{s:b, s:{s:s, s:I, s:I, s:s}, s:{s:s, s:i, s:I}, s:{s:s, s:o}, s:i, s:o, s:o, s:s, "
+        "s:o, s:s}",
+        "quick", quick, SONO_ROLE_BANDWIDTH, "impl", bw ? bw->full : "", "n",
+        (json_int_t)triad_n, "bytes_per_run", (json_int_t)(12 * triad_n), "rule",
         quick ? "--quick: fixed n, cache-resident" : "b, c, a together >= 4x llc, >= 64 MiB",
         "llc", "level", m.llc_level, "count", m.llc_count, "bytes", (json_int_t)m.llc_bytes,
-        "sgemm", "sizes", sizes, "cores", m.cores, "cpu", cpu, "libs", libs, "statistic",
+        SONO_ROLE_PEAK_FLOPS, "impl", peak ? peak->full : "", "sizes", sizes, "cores", m.cores,
+        "cpu", cpu, "libs", libs, "statistic",
         "best over cases of flops (bytes) / median time", "cases", figures, "run_file", raw);
     if (!with_cpu) { /* issue 10: --device without cpu: the CPU part as it was */
         snprintf(cal.measured, sizeof cal.measured, "%s", old.measured);
@@ -484,10 +512,10 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
         printf("calibration of %s (%s), %s cache %lld MiB, %d cores%s\n", host, cal.cpu,
                m.llc_level, m.llc_bytes >> 20, m.cores, quick ? " [--quick: not a "
                "real calibration]" : "");
-        printf("  threads  GFLOP/s (sgemm)  GB/s (triad)  ridge flop/byte\n");
+        printf("  threads  GFLOP/s (peak)  GB/s (bandwidth)  ridge flop/byte\n");
         for (int i = 0; i < cal.npoints; i++) {
             const sono_cal_point *p = &cal.points[i];
-            printf("  %7d  %15.2f  %12.2f  %15.2f\n", p->threads, p->gflops, p->gbps,
+            printf("  %7d  %14.2f  %16.2f  %15.2f\n", p->threads, p->gflops, p->gbps,
                    p->gbps > 0 ? p->gflops / p->gbps : 0);
         }
         dev_failed = store_devices(devs, ndev, quick, &ds, measured, raw, &cal);

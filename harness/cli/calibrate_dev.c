@@ -1,39 +1,10 @@
 /* calibrate_dev.c — the device half of `harness calibrate` (issue 10): a GPU's ceilings are
- * measured by its backend's own impls, found by op and device rather than by name (the
- * one named <backend>/memcpy or <backend>/cublas first), so a new GPU backend that
- * brings a copy and an sgemm impl is calibrated with no change here. */
+ * measured by its backend's own impls, found by role (bandwidth, peak_flops) and device
+ * kind rather than by name, so a new GPU backend whose impls claim those roles is
+ * calibrated with no change here. */
 #include "calibrate_dev.h"
 
 #include <string.h>
-
-/* The impl of op in backend b for devices of kind: the one named prefer, else the first. */
-static const sono_impl_entry *find_impl(const sono_reg *R, const char *op, int b,
-                                        const char *kind, const char *prefer)
-{
-    const sono_impl_entry *first = NULL;
-    for (int i = 0; i < R->nimpls; i++) {
-        const sono_impl_entry *e = &R->impls[i];
-        if (e->backend != b || strcmp(e->op->name, op) != 0 || strcmp(e->dev->kind, kind) != 0)
-            continue;
-        if (strcmp(e->impl->name, prefer) == 0)
-            return e;
-        if (!first)
-            first = e;
-    }
-    return first;
-}
-
-/* The backend's "gpuN" lib for device "<kind>:N": "NVIDIA H100 ...; sm_90; ...". */
-static void describe(const sono_backend *be, const sono_device *d, char *out, size_t n)
-{
-    const char *colon = strchr(d->name, ':');
-    char key[80];
-    snprintf(key, sizeof key, "gpu%s", colon ? colon + 1 : "");
-    out[0] = 0;
-    for (int i = 0; be && i < be->nlibs; i++)
-        if (strcmp(be->libs[i][0], key) == 0)
-            snprintf(out, n, "%s", be->libs[i][1]);
-}
 
 static void pick_one(const sono_reg *R, int i, cal_dev *d)
 {
@@ -46,16 +17,16 @@ static void pick_one(const sono_reg *R, int i, cal_dev *d)
         snprintf(d->skip, sizeof d->skip, "no backend owns it");
         return;
     }
-    describe(be, dev, d->gpu, sizeof d->gpu);
+    snprintf(d->gpu, sizeof d->gpu, "%s", dev->summary ? dev->summary : "");
     if (!be->available) {
         snprintf(d->skip, sizeof d->skip, "%s", be->reason);
         return;
     }
-    d->copy = find_impl(R, "copy", R->device_backend[i], dev->kind, "memcpy");
-    d->gemm = find_impl(R, "sgemm", R->device_backend[i], dev->kind, "cublas");
+    d->copy = sono_reg_find_role_in(R, SONO_ROLE_BANDWIDTH, dev->kind, R->device_backend[i]);
+    d->gemm = sono_reg_find_role_in(R, SONO_ROLE_PEAK_FLOPS, dev->kind, R->device_backend[i]);
     if (!d->copy || !d->gemm)
-        snprintf(d->skip, sizeof d->skip, "backend %s has no %s impl for %s devices", be->name,
-                 !d->copy ? "copy" : "sgemm", dev->kind);
+        snprintf(d->skip, sizeof d->skip, "backend %s has no impl with role %s for %s devices",
+                 be->name, !d->copy ? SONO_ROLE_BANDWIDTH : SONO_ROLE_PEAK_FLOPS, dev->kind);
 }
 
 int cal_devs_pick(const sono_reg *R, const char *const *names, int nnames, cal_dev *out,

@@ -1,5 +1,6 @@
 /* calibrate_dev.h — the device half of `harness calibrate` (issue 10): which non-cpu
- * devices to measure and with which impls (their backend's copy and sgemm), and the
+ * devices to measure and with which impls (their backend's bandwidth and peak_flops
+ * roles), and the
  * device's entry in the calibration file built from its cases' figures. */
 #ifndef SONO_CALIBRATE_DEV_H
 #define SONO_CALIBRATE_DEV_H
@@ -11,10 +12,10 @@
 
 typedef struct cal_dev {
     const sono_device *dev;
-    const sono_impl_entry *copy, *gemm; /* the backend's own, found by op and device kind */
+    const sono_impl_entry *copy, *gemm; /* the backend's own, by role and device kind */
     char skip[512];  /* non-empty: not measured, and why */
     char fail[1024]; /* non-empty: a case of it did not pass */
-    char gpu[256];   /* the backend's description of it (its "gpuN" lib), or "" */
+    char gpu[256];   /* the device's own description (sono_device.summary), or "" */
     double gflops, gbps;
     json_t *figures; /* one object per case */
 } cal_dev;
@@ -22,7 +23,7 @@ typedef struct cal_dev {
 /* The devices to measure: every registered device whose kind is not "cpu", or only those
  * named (names may hold "cpu", which is not a device here). Sets *ndev; a name that is no
  * registered device is SONO_ENOTFOUND naming it and the devices there are. A device whose
- * backend is unavailable, or lacks a copy or sgemm impl, gets its skip reason. */
+ * backend is unavailable, or has no impl with either role for it, gets its skip reason. */
 int cal_devs_pick(const sono_reg *R, const char *const *names, int nnames, cal_dev *out,
                   int max, int *ndev, sono_error *err);
 

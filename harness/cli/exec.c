@@ -173,7 +173,7 @@ static const sono_impl_entry *find_impl(sono_reg *R, int argc, char **argv,
     sono_error err = {0};
     *rc = SONO_EXIT_USAGE;
     if (argc < 2 || argv[1][0] == '-')
-        return no_impl("expected OP/IMPL, e.g. fft/radix2", NULL);
+        return no_impl("expected OP/IMPL (harness list impls shows them)", NULL);
     snprintf(opname, sizeof opname, "%.*s", (int)strcspn(argv[1], "/"), argv[1]);
     const char *implname = strchr(argv[1], '/');
     if (!(*op = sono_op_find(opname)))

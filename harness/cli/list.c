@@ -42,8 +42,10 @@ static void list_impls(const sono_reg *R)
         for (int i = 0; i < R->nimpls; i++) {
             const sono_impl_entry *e = &R->impls[i];
             if (e->backend == b)
-                printf("    %-6s %-22s on %-7s %s\n", e->op->name, e->full, e->dev->name,
-                       e->impl->summary ? e->impl->summary : "");
+                /* the role last, so the columns before it read as they always did */
+                printf("    %-6s %-22s on %-7s %s%s%s%s\n", e->op->name, e->full, e->dev->name,
+                       e->impl->summary ? e->impl->summary : "", e->impl->role ? " [role: " : "",
+                       e->impl->role ? e->impl->role : "", e->impl->role ? "]" : "");
         }
     }
     if (R->nbackends == 0)

@@ -6,7 +6,11 @@
  * bump, but the harness reads those fields from every device: a plugin built against
  * ABI 2 has a shorter struct, and reading past its end would call garbage. Every plugin
  * is rebuilt with the harness, so the bump costs nothing and a stale one is refused.
- * ABI 4 appended sono_impl's stream_begin and push (streaming), for the same reason. */
+ * ABI 4 appended sono_impl's stream_begin and push (streaming), for the same reason.
+ * ABI 5 appended sono_impl's role and sono_device's summary and index, so the core finds
+ * its calibration and overhead impls by role and lists GPUs from their devices, naming
+ * no impl and parsing no "gpuN" lib; bumped because the harness reads them from every
+ * plugin's structs. */
 #ifndef SONO_H
 #define SONO_H
 
@@ -15,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SONO_ABI_VERSION 4
+#define SONO_ABI_VERSION 5
 
 /* ---- errors ---------------------------------------------------------------------- */
 enum {
@@ -167,6 +171,13 @@ struct sono_device {
      * attach it to the record as "gpu"; anything else attaches nothing. Text that is not
      * a JSON object is dropped and the record says "device_json_invalid": true. */
     int (*case_end)(const sono_device *d, char *json, size_t n);
+    /* ABI 5. Optional: what the device is, its name first and then what bounds its speed,
+     * ';'-separated ("NVIDIA H200; sm_90; 132 SMs; 141 GiB"). A device with one is listed
+     * in the results' env.gpus as {index, name (the text before the first ';'), summary};
+     * NULL for devices that are not separate hardware (the cpu, a Python worker). */
+    const char *summary;
+    /* ABI 5. The device's ordinal among its backend's devices (cuda:N: N), for env.gpus. */
+    int index;
 };
 
 /* ---- impls ----------------------------------------------------------------------- */
@@ -215,7 +226,16 @@ typedef struct sono_impl {
      * One push is one latency sample. */
     int (*push)(void *st, long long t0, long long n, int last, sono_buf *out,
                 long long *done, sono_error *err);
+    /* ABI 5. Optional: a job the harness itself gives this impl, one of the SONO_ROLE_*
+     * below, so the core finds it by role and device kind instead of by name. NULL: none.
+     * At most one impl per role and device kind should claim it; the first wins. */
+    const char *role;
 } sono_impl;
+
+/* Roles (sono_impl.role): what `harness calibrate` and the overhead measurement run. */
+#define SONO_ROLE_BANDWIDTH "bandwidth"   /* memory bandwidth: STREAM triad, a device copy */
+#define SONO_ROLE_PEAK_FLOPS "peak_flops" /* peak FLOP/s: an SGEMM */
+#define SONO_ROLE_OVERHEAD "overhead"     /* an empty run(): the harness's cost per call */
 
 /* ---- registry -------------------------------------------------------------------- */
 /* Handed to sono_plugin_init. Function pointers, not symbols, so a plugin links nothing

@@ -223,4 +223,7 @@ const sono_op sono_op_attention = {
     .input = input,
     .audio_seconds = no_audio,
     .stream_shape = stream_shape,
+    .size_param = "seq",
+    .size_label = "sequence length (queries = keys)",
+    .merit = SONO_MERIT_GFLOPS,
 };

@@ -170,4 +170,7 @@ const sono_op sono_op_attention_step = {
     .tolerance = tolerance,
     .input = input,
     .audio_seconds = no_audio,
+    .size_param = "cache_len",
+    .size_label = "KV cache length (keys)",
+    .merit = SONO_MERIT_GFLOPS,
 };

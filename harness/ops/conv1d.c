@@ -254,4 +254,7 @@ const sono_op sono_op_conv1d = {
     .audio_seconds = audio_seconds,
     .input = input,
     .stream_shape = stream_shape,
+    .size_param = "length",
+    .size_label = "input length T (samples per channel)",
+    .merit = SONO_MERIT_GFLOPS,
 };

@@ -52,4 +52,7 @@ const sono_op sono_op_copy = {
     .reference = reference,
     .cost = cost,
     .tolerance = tolerance,
+    .size_param = "n",
+    .size_label = "vector length n (float32 elements)",
+    .merit = SONO_MERIT_GFLOPS,
 };

@@ -163,4 +163,7 @@ const sono_op sono_op_decode = {
     .tolerance = tolerance,
     .rate = rate,
     .input = input,
+    .size_param = "seconds",
+    .size_label = "file length (s of audio)",
+    .merit = SONO_MERIT_AUDIO_HOURS,
 };

@@ -650,4 +650,7 @@ const sono_op sono_op_codec_encodec = {
     .check = check,
     .quality = quality,
     .stream_shape = stream_shape,
+    .size_param = "seconds",
+    .size_label = "input length (s of audio)",
+    .merit = SONO_MERIT_CODEC,
 };

@@ -51,4 +51,7 @@ const sono_op sono_op_fft = {
     .reference = reference,
     .cost = cost,
     .tolerance = sono_fft_tolerance,
+    .size_param = "n",
+    .size_label = "transform size n (complex points)",
+    .merit = SONO_MERIT_GFLOPS,
 };

@@ -196,4 +196,8 @@ const sono_op sono_op_load_batch = {
     .rate = rate,
     .audio_seconds = audio_seconds,
     .input = input,
+    .size_param = "batch",
+    .size_label = "clips per batch",
+    .merit = SONO_MERIT_AUDIO_HOURS,
+    .describe_field = "bottleneck",
 };

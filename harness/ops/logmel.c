@@ -89,4 +89,7 @@ const sono_op sono_op_logmel = {
     .cost = cost,
     .tolerance = tolerance,
     .rate = sono_logmel_rate,
+    .size_param = "seconds",
+    .size_label = "input length (s of audio)",
+    .merit = SONO_MERIT_XRT,
 };

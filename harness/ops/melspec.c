@@ -75,4 +75,7 @@ const sono_op sono_op_melspec = {
     .tolerance = tolerance,
     .rate = sono_dsp_rate,
     .stream_shape = stream_shape,
+    .size_param = "seconds",
+    .size_label = "input length (s of audio)",
+    .merit = SONO_MERIT_XRT,
 };

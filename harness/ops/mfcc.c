@@ -104,4 +104,7 @@ const sono_op sono_op_mfcc = {
     .cost = cost,
     .tolerance = tolerance,
     .rate = sono_dsp_rate,
+    .size_param = "seconds",
+    .size_label = "input length (s of audio)",
+    .merit = SONO_MERIT_XRT,
 };

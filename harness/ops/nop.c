@@ -63,4 +63,7 @@ const sono_op sono_op_nop = {
     .cost = cost,
     .tolerance = tolerance,
     .stream_shape = stream_shape,
+    .size_param = "n",
+    .size_label = "n (float32 elements)",
+    .merit = SONO_MERIT_GFLOPS,
 };

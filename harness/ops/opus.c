@@ -314,4 +314,7 @@ const sono_op sono_op_codec_opus = {
     .check = check,
     .quality = quality,
     .stream_shape = stream_shape,
+    .size_param = "bitrate",
+    .size_label = "bitrate (bit/s)",
+    .merit = SONO_MERIT_CODEC,
 };

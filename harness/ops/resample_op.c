@@ -180,4 +180,7 @@ const sono_op sono_op_resample = {
     .rate = rate,
     .check = check,
     .quality = quality,
+    .size_param = "seconds",
+    .size_label = "input length (s of audio)",
+    .merit = SONO_MERIT_AUDIO_HOURS,
 };

@@ -60,4 +60,7 @@ const sono_op sono_op_rfft = {
     .reference = reference,
     .cost = cost,
     .tolerance = sono_fft_tolerance,
+    .size_param = "n",
+    .size_label = "transform size n (real points)",
+    .merit = SONO_MERIT_GFLOPS,
 };

@@ -313,6 +313,9 @@ const sono_op sono_op_rvq_encode = {
     .input = input_enc,
     .check = check_enc,
     .quality = quality_enc,
+    .size_param = "T",
+    .size_label = "vectors T",
+    .merit = SONO_MERIT_GFLOPS,
 };
 
 const sono_op sono_op_rvq_decode = {
@@ -330,4 +333,7 @@ const sono_op sono_op_rvq_decode = {
     .input = input_dec,
     .check = check_dec,
     .quality = quality_dec,
+    .size_param = "T",
+    .size_label = "vectors T",
+    .merit = SONO_MERIT_GFLOPS,
 };

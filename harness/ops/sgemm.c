@@ -112,4 +112,7 @@ const sono_op sono_op_sgemm = {
     .reference = reference,
     .cost = cost,
     .tolerance = tolerance,
+    .size_param = "n",
+    .size_label = "matrix size n (C is m × n)",
+    .merit = SONO_MERIT_GFLOPS,
 };

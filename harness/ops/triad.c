@@ -67,4 +67,7 @@ const sono_op sono_op_triad = {
     .reference = reference,
     .cost = cost,
     .tolerance = tolerance,
+    .size_param = "n",
+    .size_label = "vector length n (float32 elements)",
+    .merit = SONO_MERIT_GFLOPS,
 };

@@ -146,4 +146,7 @@ const sono_op sono_op_vq_encode = {
     .audio_seconds = audio_seconds,
     .input = input,
     .check = check,
+    .size_param = "T",
+    .size_label = "vectors T",
+    .merit = SONO_MERIT_GFLOPS,
 };

@@ -145,7 +145,8 @@ const sono_impl cu_copy_impls[2] = {
      .summary = "cudaMemcpyAsync device to device (the device's copy bandwidth)",
      .device = "cuda:0", .growth = SONO_ERR_LOG, .ctx = &by_memcpy, .supports = supports,
      .setup = setup, .load = load, .run = copy_run, .store = store, .teardown = teardown,
-     .describe = describe, .workspace = workspace},
+     .describe = describe, .workspace = workspace,
+     .role = SONO_ROLE_BANDWIDTH}, /* harness calibrate's device bandwidth */
     {.abi = SONO_ABI_VERSION, .op = "copy", .name = "copy-kernel",
      .summary = "own float4 grid-stride copy kernel, 4 blocks of 256 per SM",
      .device = "cuda:0", .growth = SONO_ERR_LOG, .ctx = &by_kernel, .supports = supports,

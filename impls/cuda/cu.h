@@ -20,6 +20,7 @@ struct cu_hdr;
 typedef struct cu_dev {
     sono_device dev;
     char name[16];         /* "cuda:0" */
+    char summary[256];     /* dev.summary: "NVIDIA H200; sm_90; 132 SMs; ..." */
     int index;             /* the runtime's device ordinal */
     int ok;                /* 0: placeholder on a machine with no GPU; time_runs refuses */
     cudaStream_t stream;

@@ -261,6 +261,23 @@ static void dev_release(cu_dev *d)
     d->ok = 0;
 }
 
+/* The GPU's name and what bounds its speed, for the device's summary (env.gpus and
+ * harness calibrate show it, so an H100's results are told from an H200's). */
+static void describe_gpu(cu_dev *d)
+{
+    const struct cudaDeviceProp *p = &d->prop;
+    int sm_khz = 0, mem_khz = 0;
+    /* clock rates left cudaDeviceProp in CUDA 13: the attributes still give them */
+    (void)cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, d->index);
+    (void)cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, d->index);
+    snprintf(d->summary, sizeof d->summary,
+             "%s; sm_%d%d; %d SMs; sm_clock %d MHz; mem %.1f GiB; mem_clock %d MHz; "
+             "bus %d bit; L2 %d KiB",
+             p->name, p->major, p->minor, p->multiProcessorCount, sm_khz / 1000,
+             (double)p->totalGlobalMem / (1024.0 * 1024 * 1024), mem_khz / 1000,
+             p->memoryBusWidth, p->l2CacheSize / 1024);
+}
+
 static int dev_init(cu_dev *d, int index, sono_error *err)
 {
     int rc, l2 = 0;
@@ -281,10 +298,11 @@ static int dev_init(cu_dev *d, int index, sono_error *err)
     d->flush_bytes = (size_t)(l2 > 0 ? l2 : 50 << 20) * 2;
     if ((rc = cu_alloc(&d->flush, d->flush_bytes, d->name, err)))
         goto fail;
+    describe_gpu(d);
     d->dev = (sono_device){.abi = SONO_ABI_VERSION, .name = d->name, .kind = "cuda",
                            .resolution_ns = 500.0, /* cudaEventElapsedTime: ~0.5 us */
                            .ctx = d, .time_runs = time_runs, .case_begin = case_begin,
-                           .case_end = case_end};
+                           .case_end = case_end, .summary = d->summary, .index = index};
     d->dev.overhead_ns = measure_overhead(d);
     return 0;
 fail:

@@ -1,7 +1,7 @@
-/* plugin.c — the cuda backend's entry point: opens the GPUs (cuda:0 .. cuda:N-1), states
- * the CUDA libraries' versions and the GPU's properties, registers the impls (all on
- * cuda:0). Without a usable GPU the impls stay listed and the backend is marked
- * unavailable with "no CUDA device: <runtime's message>", so its cases are skips. */
+/* plugin.c — the cuda backend's entry point: opens the GPUs (cuda:0 .. cuda:N-1), each
+ * described by its device's summary (device.c), states the CUDA libraries' versions and
+ * registers the impls (all on cuda:0). Without a usable GPU the impls stay listed and the
+ * backend is marked unavailable with "no CUDA device: <runtime's message>" (skips). */
 #include <dlfcn.h>
 #include <stdio.h>
 
@@ -43,27 +43,6 @@ static void add_versions(sono_registry *r)
     }
 }
 
-/* The GPU's name and what bounds its speed, as "libs" entries: the environment has no
- * other place a plugin can put them. */
-static void add_gpu(sono_registry *r, int i)
-{
-    const cu_dev *d = (const cu_dev *)cu_device_at(i)->ctx;
-    const struct cudaDeviceProp *p = &d->prop;
-    char key[32], s[256];
-    int sm_khz = 0, mem_khz = 0;
-    /* clock rates left cudaDeviceProp in CUDA 13: the attributes still give them */
-    (void)cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, d->index);
-    (void)cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, d->index);
-    snprintf(key, sizeof key, "gpu%d", i);
-    snprintf(s, sizeof s,
-             "%s; sm_%d%d; %d SMs; sm_clock %d MHz; mem %.1f GiB; mem_clock %d MHz; "
-             "bus %d bit; L2 %d KiB",
-             p->name, p->major, p->minor, p->multiProcessorCount, sm_khz / 1000,
-             (double)p->totalGlobalMem / (1024.0 * 1024 * 1024), mem_khz / 1000,
-             p->memoryBusWidth, p->l2CacheSize / 1024);
-    r->add_lib(r, key, s);
-}
-
 /* cuFFT, cuBLAS and CUPTI carry their own static C++ runtime, each of which mallocs an
  * exception pool at load and never frees it; if dlclose unmapped them, LeakSanitizer
  * would report those pools as leaked by an unknown module. Pinning this plugin
@@ -96,11 +75,8 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
                              cu_device_at(i)->name, rc);
         }
     }
-    if (r->add_lib) {
-        add_versions(r);
-        for (int i = 0; !open_rc && i < count; i++)
-            add_gpu(r, i);
-    }
+    if (r->add_lib)
+        add_versions(r); /* each GPU's own description is its device's summary */
     if (open_rc)
         r->set_unavailable(r, why.msg);
     else

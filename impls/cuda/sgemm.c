@@ -144,5 +144,6 @@ const sono_impl cu_sgemm_impls[1] = {
      .summary = "cuBLAS cublasSgemm, FP32 (no TF32), row-major via C^T = B^T A^T",
      .device = "cuda:0", .growth = SONO_ERR_LINEAR, .supports = supports, .setup = setup,
      .load = load, .run = sgemm_run, .store = store, .teardown = teardown,
-     .describe = describe, .workspace = workspace},
+     .describe = describe, .workspace = workspace,
+     .role = SONO_ROLE_PEAK_FLOPS}, /* harness calibrate's device peak */
 };

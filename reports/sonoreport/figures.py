@@ -108,7 +108,7 @@ def time_vs_size(runs, op, out):
     if not cases:
         out.append(NotDrawn(title, f"no {op} case measured ok"))
         return
-    p = M.size_param(op, cases)
+    p = M.size_param(op, cases, runs)
     if p is None:
         out.append(NotDrawn(title, f"every {op} case has the same size: nothing to plot "
                                    "against"))
@@ -144,7 +144,7 @@ def time_vs_size(runs, op, out):
                     marker=MARKERS[ri % len(MARKERS)], markersize=4, capsize=2, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(M.size_label(op, p))
+    ax.set_xlabel(M.size_label(op, p, runs))
     _size_ticks(ax, series)
     ax.set_ylabel(f"median time per run ({unit})")
     ax.set_title(title)
@@ -163,7 +163,7 @@ def time_vs_size(runs, op, out):
 
 def _ceilings(runs, metric, devices):
     """[(label, value)] of the calibrated ceilings for a metric ("gflops"/"gbps")."""
-    what = "peak (SGEMM)" if metric == "gflops" else "bandwidth (STREAM triad)"
+    what = "peak (calibrated)" if metric == "gflops" else "bandwidth (calibrated)"
     unit = "GFLOP/s" if metric == "gflops" else "GB/s"
     out = []
     for r in runs:
@@ -188,7 +188,7 @@ def _ceilings(runs, metric, devices):
 def throughput_vs_size(runs, op, out):
     title = f"{op}: throughput vs size"
     cases = [c for _, c in M.ok_cases(runs, op)]
-    p = M.size_param(op, cases) if cases else None
+    p = M.size_param(op, cases, runs) if cases else None
     if p is None:
         out.append(NotDrawn(title, f"no {op} cases measured ok at two sizes or more"))
         return
@@ -232,7 +232,7 @@ def throughput_vs_size(runs, op, out):
     ax.set_xscale("log")
     if M.spans_decades(values + [v for _, v in ceil]):
         ax.set_yscale("log")
-    ax.set_xlabel(M.size_label(op, p))
+    ax.set_xlabel(M.size_label(op, p, runs))
     _size_ticks(ax, series)
     ax.set_ylabel(what)
     ax.set_title(title)
@@ -309,7 +309,8 @@ def roofline(runs, out):
     cap = ("Each point a case; dashed: min(peak, intensity × bandwidth) from the "
            "calibration of the machine that ran it. ")
     if left_out:
-        cap += f"{left_out} ok case(s) without a FLOP or byte count (such as nop) are not shown."
+        cap += (f"{left_out} ok case(s) without a FLOP or byte count (such as an empty run()) "
+                "are not shown.")
     out.append(Drawn("roofline", title, fig, cap))
 
 
@@ -336,7 +337,7 @@ def realtime_bars(runs, out):
     title = "Audio ops: × real time per impl"
     multi = len(runs) > 1
     cells, impls, cats = {}, [], []
-    for op in M.AUDIO_OPS:
+    for op in M.audio_ops(runs):
         cases = [(r, c) for r, c in M.ok_cases(runs, op) if pos(get(c, "derived.x_realtime"))]
         keys = M.varying_params([c for _, c in cases])
         for r, c in cases:
@@ -349,8 +350,8 @@ def realtime_bars(runs, out):
                 impls.append(c["impl"])
             cells.setdefault((cat, c["impl"]), []).append(c)
     if not cells:
-        out.append(NotDrawn(title, "no audio-op case (stft, melspec, logmel, mfcc) measured "
-                                   "ok with derived.x_realtime"))
+        out.append(NotDrawn(title, "no case of an audio op (one whose merit is x real time) "
+                                   "measured ok with derived.x_realtime"))
         return
 
     def pick(cat, impl):  # several inputs: the median one

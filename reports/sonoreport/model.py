@@ -1,33 +1,38 @@
 """model.py — what the figures and tables read from records: numbers that are really
-numbers, each op's size axis, how cases group into lines, and time units chosen from
-the data so an axis reads "12 µs", not "1.2e4 ns"."""
+numbers, each op's size axis and figure of merit, how cases group into lines, and time
+units chosen from the data so an axis reads "12 µs", not "1.2e4 ns". What an op is (its
+size axis, its merit) comes from the results file's presentation object, which the
+harness writes from the ops' own declarations; no op is named here."""
 import math
 
-# Ops that take audio and whose figure of merit is "x real time".
-AUDIO_OPS = ("stft", "melspec", "logmel", "mfcc")
-
-# The parameter each op grows with; ops not named here use the one numeric parameter
-# that varies among their cases.
-SIZE_PARAM = {
-    "fft": "n", "rfft": "n", "triad": "n", "nop": "n", "sgemm": "n",
-    "stft": "seconds", "melspec": "seconds", "logmel": "seconds", "mfcc": "seconds",
-}
-
-# How a size parameter reads on an axis, with its unit: per (op, param), then per param.
+# How a size parameter reads on an axis when the op declares no label of its own (files
+# older than the presentation object, or an op without size_label): per param name.
 SIZE_LABEL = {
-    ("fft", "n"): "transform size n (complex points)",
-    ("rfft", "n"): "transform size n (real points)",
-    ("sgemm", "n"): "matrix size n (C is m × n)",
-    ("triad", "n"): "vector length n (float32 elements)",
-    ("nop", "n"): "n (float32 elements)",
     "seconds": "input length (s of audio)",
     "samples": "input length (samples)",
     "bitrate": "bitrate (bit/s)",
 }
 
+# The merit (harness/op.h's sono_merit) whose figure is "x real time".
+MERIT_XRT = "x_realtime"
 
-def size_label(op, p):
-    return SIZE_LABEL.get((op, p)) or SIZE_LABEL.get(p) or f"{p} (parameter)"
+
+def presentation(runs, op):
+    """The op's presentation {size_param, size_label, merit, describe_field} from the
+    first run whose file has one (suite.ops, or a top-level "ops"), else None."""
+    for r in runs or ():
+        doc = getattr(r, "doc", None)
+        for pres in (get(doc, "suite.ops"), get(doc, "ops")):
+            if isinstance(pres, dict) and isinstance(pres.get(op), dict):
+                return pres[op]
+    return None
+
+
+def size_label(op, p, runs=None):
+    pres = presentation(runs, op) or {}
+    own = pres.get("size_label") if pres.get("size_param") == p else None
+    return (own if isinstance(own, str) and own else None) or SIZE_LABEL.get(p) \
+        or f"{p} (parameter)"
 
 
 TIME_UNITS = ((1.0, "ns"), (1e3, "µs"), (1e6, "ms"), (1e9, "s"))
@@ -129,9 +134,10 @@ def varying_params(cases):
     return [k for k in order if len(values[k]) > 1]
 
 
-def size_param(op, cases):
-    """The op's size parameter among cases (numeric), or None when none varies."""
-    p = SIZE_PARAM.get(op)
+def size_param(op, cases, runs=None):
+    """The op's size parameter among cases (numeric), or None when none varies: the one
+    the op declares when it varies, else the numeric parameter with most values."""
+    p = (presentation(runs, op) or {}).get("size_param")
     vary = varying_params(cases)
     if p and p in vary and all(num(c["params"].get(p)) is not None for c in cases):
         return p
@@ -163,3 +169,21 @@ def fit_exponent(sizes, times):
 def spans_decades(values, factor=10.0):
     vals = [v for v in values if v and v > 0]
     return bool(vals) and max(vals) / min(vals) >= factor
+
+
+def audio_ops(runs):
+    """Ops whose figure of merit is x real time, in first-seen order. From the op's
+    declared merit; for a file without one, an op all of whose cases have audio
+    (input.audio_s > 0) given as a `seconds` parameter, and no codec quality."""
+    out = []
+    for op in ops_in(runs):
+        pres = presentation(runs, op)
+        if pres is not None:
+            if pres.get("merit") == MERIT_XRT:
+                out.append(op)
+            continue
+        cases = [c for r in runs for c in r.cases if c["op"] == op]
+        if cases and all(pos(get(c, "input.audio_s")) and "seconds" in c["params"]
+                         and "quality" not in c for c in cases):
+            out.append(op)
+    return out

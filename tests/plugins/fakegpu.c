@@ -1,9 +1,10 @@
 /* fakegpu.c — a TEST-ONLY plugin (build/test-plugins/fakegpu.so, backend "fakegpu") for
  * issue 10 on a machine with no GPU: two devices "fake:0" and "fake:1" of kind "fake",
- * timed on the CPU clock, and the two impls `harness calibrate` looks for on a device's
- * backend: fakegpu/memcpy (op copy) and fakegpu/cublas (op sgemm, a plain loop), both
- * registered on fake:0 and run on the CPU. describe says which device the `device` param
- * named and which device's time_runs timed the case, so a test sees both. */
+ * timed on the CPU clock, and the two impls `harness calibrate` finds by role on a
+ * device's backend: fakegpu/memcpy (op copy, role bandwidth) and fakegpu/cublas (op
+ * sgemm, role peak_flops, a plain loop), both registered on fake:0 and run on the CPU.
+ * describe says which device the `device` param named and which device's time_runs timed
+ * the case, so a test sees both. The devices' summaries stand for GPU descriptions. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,11 +32,12 @@ static int time_runs(const sono_device *d, int (*run)(void *st), void *st, long 
     return 0;
 }
 
+/* summary and index (ABI 5) are what env.gpus and harness calibrate show of each */
 static const sono_device devs[2] = {
     {.abi = SONO_ABI_VERSION, .name = "fake:0", .kind = "fake", .resolution_ns = 1.0,
-     .time_runs = time_runs},
+     .time_runs = time_runs, .summary = "Fake GPU Zero; test only", .index = 0},
     {.abi = SONO_ABI_VERSION, .name = "fake:1", .kind = "fake", .resolution_ns = 1.0,
-     .time_runs = time_runs},
+     .time_runs = time_runs, .summary = "Fake GPU One; test only", .index = 1},
 };
 
 typedef struct state {
@@ -148,12 +150,12 @@ static const sono_impl impls[] = {
     {.abi = SONO_ABI_VERSION, .op = "copy", .name = "memcpy",
      .summary = "TEST ONLY: memcpy on the CPU, registered on fake:0", .device = "fake:0",
      .growth = SONO_ERR_LOG, .supports = supports, .setup = setup, .load = load, .run = run,
-     .store = store, .teardown = teardown, .describe = describe},
+     .store = store, .teardown = teardown, .describe = describe, .role = SONO_ROLE_BANDWIDTH},
     {.abi = SONO_ABI_VERSION, .op = "sgemm", .name = "cublas",
      .summary = "TEST ONLY: a plain SGEMM loop on the CPU, registered on fake:0",
      .device = "fake:0", .growth = SONO_ERR_LINEAR, .ctx = &gemm_ctx, .supports = supports,
      .setup = setup, .load = load, .run = run, .store = store, .teardown = teardown,
-     .describe = describe},
+     .describe = describe, .role = SONO_ROLE_PEAK_FLOPS},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
@@ -165,7 +167,11 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
         rc = r->add_impl(r, &impls[i]);
     if (rc < 0)
         return sono_fail(err, rc, "fakegpu: registering its devices or impls failed (%d)", rc);
-    r->add_lib(r, "gpu0", "Fake GPU Zero; test only");
-    r->add_lib(r, "gpu1", "Fake GPU One; test only");
+    /* more libraries than the registry once kept (8), so a test sees none is dropped */
+    for (int i = 0; i < 10; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "fakegpu_lib%d", i);
+        r->add_lib(r, name, "test only");
+    }
     return 0;
 }
