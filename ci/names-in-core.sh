@@ -14,11 +14,6 @@
 #
 # Exclusions, each with its reason:
 #   harness/ops/                the ops themselves: each file is where its op is named
-#   harness/execute.c, harness/runner.c, harness/table.c, harness/worker.c,
-#   harness/results.c, harness/record.h
-#                               being rewritten on other branches, whose authors remove
-#                               their own names (execute.c's overhead lookup moves to
-#                               sono_reg_overhead_impl)
 #   harness/cli/help.c          help text documents example usage ("harness run
 #                               --filter fft"); examples must name real ops to be useful
 #   harness/include/sono.h      the plugin ABI's comments and role doc-strings describe
@@ -42,8 +37,7 @@ if [ -z "$ops" ] || [ -z "$impls" ]; then
     exit 2
 fi
 
-skip='^harness/ops/|^harness/(execute|runner|table|worker|results)\.c$|^harness/record\.h$'
-skip+='|^harness/cli/help\.c$|^harness/include/sono\.h$'
+skip='^harness/ops/|^harness/cli/help\.c$|^harness/include/sono\.h$'
 files=$(find harness -name '*.c' -o -name '*.h' | sort | grep -v -E "$skip")
 
 # Python only for the lexing (comments out, literals out), which grep cannot do reliably.

@@ -1,6 +1,6 @@
 /* measure_offline.c — the usual case, hot or cold: the lifecycle with sono_measure's loop
  * and a counters pass on the live state, then store. Also the harness's own overhead per
- * run() call, the same loop on cpu/nop. */
+ * run() call, the same loop on the impl whose role is "overhead". */
 #include <string.h>
 
 #include "buf.h"
@@ -95,15 +95,15 @@ static int overhead_loop(void *ctx, void *st, sono_error *err)
     return sono_measure(o->e->dev, o->e->impl->run, st, &cfg, NULL, NULL, NULL, &o->m, err);
 }
 
-/* cpu/nop's run() is an empty call: its time per call is what the loop, the indirect
- * call and the clock add to every other case's figure. */
+/* The impl with role "overhead" has an empty run(): its time per call is what the loop,
+ * the indirect call and the clock add to every other case's figure. */
 double sono_measure_overhead(const sono_reg *R)
 {
-    const sono_op *op = sono_op_find("nop");
     sono_error err = {0};
-    const sono_impl_entry *e = op ? sono_reg_find(R, op, "cpu/nop", &err) : NULL;
+    const sono_impl_entry *e = sono_reg_overhead_impl(R);
     if (!e || !sono_reg_backend_of(R, e)->available)
         return 0;
+    const sono_op *op = e->op;
     sono_params p = {0};
     sono_params_defaults(op, &p);
     sono_buf in, out;

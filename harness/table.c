@@ -22,7 +22,8 @@ typedef struct row {
     int stream;           /* a streaming case: the figures below replace median and CI */
     double p50, p99, pmax, e2e_ms;
     int io;               /* audio I/O (decode, resample, load.batch): hours of audio/s */
-    char bottleneck[32];  /* load.batch's slowest stage, from its describe */
+    const char *dfield;   /* the op's describe_field ("bottleneck"), or NULL */
+    char dvalue[32];      /* its value in the impl's describe ("FIELD: value;") */
     long long misses, chunks;
 } row;
 
@@ -95,15 +96,17 @@ static int table_add(table *t, const sono_record *rec, row **out)
     r->si_sdr = r->has_q && (q->has & SONO_Q_SISDR) && isfinite(q->si_sdr_db) ? q->si_sdr_db
                                                                              : NAN;
     snprintf(r->qnote, sizeof r->qnote, "%s", r->has_q ? q->note : "");
-    /* Input pipelines are judged in hours of audio per second and by their slowest stage
-     * (issue 14); the impl's describe names it as "bottleneck: <stage>;". */
-    r->io = strcmp(c->op->name, "decode") == 0 || strcmp(c->op->name, "resample") == 0 ||
-            strncmp(c->op->name, "load.", 5) == 0;
-    const char *bn = strstr(rec->describe, "bottleneck: ");
+    /* An op judged in hours of audio per second (input pipelines, issue 14) says so, and
+     * names the field of its impls' describe that the table shows ("bottleneck"). */
+    r->io = c->op->merit == SONO_MERIT_AUDIO_HOURS;
+    r->dfield = c->op->describe_field;
+    char key[48];
+    snprintf(key, sizeof key, "%s: ", r->dfield ? r->dfield : "");
+    const char *bn = r->dfield ? strstr(rec->describe, key) : NULL;
     if (bn) {
-        bn += strlen("bottleneck: ");
+        bn += strlen(key);
         size_t len = strcspn(bn, ";,");
-        snprintf(r->bottleneck, sizeof r->bottleneck, "%.*s", (int)(len < 31 ? len : 31), bn);
+        snprintf(r->dvalue, sizeof r->dvalue, "%.*s", (int)(len < 31 ? len : 31), bn);
     }
     const json_t *st = rec->stream;
     if (st || sono_stream_wanted(&c->p)) { /* a skipped or failed stream still goes there */
@@ -165,7 +168,9 @@ static void print_header(FILE *f, const row *r, const widths *w, int quality)
     if (quality)
         fprintf(f, "%7s  %9s  ", "kbps", "SI-SDR dB");
     if (r->io)
-        fprintf(f, "%10s  %-10s  ", "h audio/s", "bottleneck");
+        fprintf(f, "%10s  ", "h audio/s");
+    if (r->dfield)
+        fprintf(f, "%-10s  ", r->dfield);
     fprintf(f, "status\n");
 }
 
@@ -212,8 +217,10 @@ static void print_row(FILE *f, const row *r, const widths *w, int quality)
         char h[32] = "-";
         if (r->measured && r->xrt > 0)
             snprintf(h, sizeof h, r->xrt / 3600.0 >= 10 ? "%.0f" : "%.3g", r->xrt / 3600.0);
-        fprintf(f, "%10s  %-10s  ", h, r->bottleneck[0] ? r->bottleneck : "-");
+        fprintf(f, "%10s  ", h);
     }
+    if (r->dfield)
+        fprintf(f, "%-10s  ", r->dvalue[0] ? r->dvalue : "-");
     const char *why = r->note[0] ? r->note : r->has_q && !isfinite(r->si_sdr) ? r->qnote : "";
     fprintf(f, "%s%s%s\n", r->status, why[0] ? ": " : "", why);
 }
