@@ -15,13 +15,16 @@ CORE_PKGS += flac vorbisfile opus ogg libmpg123
 # snprintf into fixed message buffers truncates on purpose: a cut message beats none.
 WARN      := -Wall -Wextra -Werror -Wno-format-truncation
 BASE      := -std=c11 -D_GNU_SOURCE -g $(WARN) $(OPT) $(SANITIZE)
-INCS      := -Iharness/include -Iharness -Idatasets -I$(BUILD)/gen
+# harness/ is in folders that name the stages (ARCHITECTURE.md); each is on the include
+# path, so a file includes a header by its name wherever it lives.
+HARNESS_DIRS := core plan run out verdict fleet ops ops/ref cli
+INCS      := -Iharness/include -Iharness $(HARNESS_DIRS:%=-Iharness/%) -Idatasets -I$(BUILD)/gen
 CFLAGS_CORE := $(BASE) $(INCS) $(shell pkg-config --cflags $(CORE_PKGS) 2>/dev/null)
 LIBS_CORE   := $(shell pkg-config --libs $(CORE_PKGS) 2>/dev/null) -ldl -lm
 PLUGIN_FLAGS := $(BASE) -Iharness/include -fPIC -fvisibility=hidden -shared
 
 CORE_SRC := $(filter-out harness/main.c, \
-              $(wildcard harness/*.c harness/ops/*.c harness/cli/*.c datasets/*.c))
+              $(wildcard harness/*.c $(HARNESS_DIRS:%=harness/%/*.c) datasets/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ := $(BUILD)/obj/harness/main.o
 CORE_LIB := $(BUILD)/libsonocore.a
@@ -125,8 +128,8 @@ $(BUILD)/gen/buildinfo.h: FORCE
 	  "$(CC) $(BASE)" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
-$(BUILD)/obj/harness/env.o: $(BUILD)/gen/buildinfo.h
-$(BUILD)/obj/harness/env.o: CFLAGS_EXTRA := -include $(BUILD)/gen/buildinfo.h
+$(BUILD)/obj/harness/core/env.o: $(BUILD)/gen/buildinfo.h
+$(BUILD)/obj/harness/core/env.o: CFLAGS_EXTRA := -include $(BUILD)/gen/buildinfo.h
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

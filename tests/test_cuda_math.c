@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "../impls/cuda/radix2_math.h"
-#include "ops/dft64.h"
+#include "ops/ref/dft64.h"
 
 static void cm_log2_and_bitrev(void **state)
 {

@@ -19,7 +19,7 @@
 #include "../impls/cuda/dsp_math.h"
 #include "op.h"
 #include "ops/dsp_tol.h"
-#include "ops/mel64.h"
+#include "ops/ref/mel64.h"
 #include "params.h"
 
 #define B 3

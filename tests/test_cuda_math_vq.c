@@ -15,7 +15,7 @@
 
 #include "../impls/cuda/vq_math.h"
 #include "check.h"
-#include "ops/vq64.h"
+#include "ops/ref/vq64.h"
 
 static uint64_t vm_seed = 0x5eed1234ull;
 

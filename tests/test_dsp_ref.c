@@ -16,8 +16,8 @@
 #include "check.h"
 #include "op.h"
 #include "ops/dsp_common.h"
-#include "ops/mel64.h"
-#include "ops/spec64.h"
+#include "ops/ref/mel64.h"
+#include "ops/ref/spec64.h"
 #include "params.h"
 
 #define PI 3.141592653589793238462643383279502884

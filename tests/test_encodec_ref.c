@@ -20,7 +20,7 @@
 #include "input.h"
 #include "params.h"
 #include "ops/encodec.h"
-#include "ops/st64.h"
+#include "ops/ref/st64.h"
 
 #define FX_DIR "tests/fixtures/encodec"
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "fastfft.h"
-#include "ops/dft64.h"
+#include "ops/ref/dft64.h"
 
 #define FT_TWO_PI 6.283185307179586476925286766559005768
 

@@ -1,4 +1,4 @@
-/* test_measure.c — the adaptive timing loop (harness/measure.c) on synthetic sample
+/* test_measure.c — the adaptive timing loop (harness/run/measure.c) on synthetic sample
  * streams from a fake device: it must stop when the median's CI reaches the target, not
  * before min_time_s, at max_samples or the budget when it cannot, on Ctrl-C, and run
  * cold-cache samples as single runs after the eviction hook. */

@@ -1,4 +1,4 @@
-/* test_npy.c — harness/npy.c writes .npy files that a separate minimal reader, written
+/* test_npy.c — harness/core/npy.c writes .npy files that a separate minimal reader, written
  * here from the format description (not from npy.c), parses back to the same header
  * fields and bytes; failures name the path. */
 #include <setjmp.h>

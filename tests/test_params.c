@@ -1,4 +1,4 @@
-/* test_params.c — harness/params.c: one value against its spec (integers, reals, strings
+/* test_params.c — harness/plan/params.c: one value against its spec (integers, reals, strings
  * with choices; whitespace, junk, ranges), value lists with the three range forms and
  * their limits, the canonical "n=..,batch=.." text of case ids, and the defaults. */
 #include <setjmp.h>

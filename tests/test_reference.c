@@ -1,4 +1,4 @@
-/* test_reference.c — the float64 references of ops fft and rfft (harness/ops/dft64.c and
+/* test_reference.c — the float64 references of ops fft and rfft (harness/ops/ref/dft64.c and
  * the ops' reference functions) against a direct DFT written here in long double, and at
  * n = 65536 against properties of the DFT; then the ops' shapes, cost model and tolerance. */
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/dft64.h"
+#include "ops/ref/dft64.h"
 #include "op.h"
 #include "runner.h"
 

@@ -18,7 +18,7 @@
 #include "buf.h"
 #include "check.h"
 #include "input.h"
-#include "ops/resample64.h"
+#include "ops/ref/resample64.h"
 #include "registry.h"
 
 static sono_reg R;

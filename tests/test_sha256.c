@@ -1,4 +1,4 @@
-/* test_sha256.c — harness/sha256.c against the FIPS 180-4 / NIST example vectors,
+/* test_sha256.c — harness/core/sha256.c against the FIPS 180-4 / NIST example vectors,
  * including the streaming path (odd-sized chunks across block boundaries). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* test_shard.c — harness/shard.c (issue 13): on random case sets, the N parts of a plan
+/* test_shard.c — harness/plan/shard.c (issue 13): on random case sets, the N parts of a plan
  * are exactly the plan (every id once, positions pointing back at it), balanced by
  * expected time within the longest-first bound, independent of the plan's order; and
  * --shard's text is checked. */

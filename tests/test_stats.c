@@ -1,4 +1,4 @@
-/* test_stats.c — checks harness/stats.c against answers derived by hand from the
+/* test_stats.c — checks harness/core/stats.c against answers derived by hand from the
  * definitions (NumPy's 'linear' quantile rule) and against an exact binomial coverage
  * computed here independently, by brute-force summation in long double. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_suite.c — harness/suite.c: suite files written here into a temp folder and parsed
+/* test_suite.c — harness/plan/suite.c: suite files written here into a temp folder and parsed
  * with the real plugins loaded; the plan's cases and ids are derived here from the
  * definition op/backend/impl/params/input, and every error must name path:line. */
 #include <setjmp.h>

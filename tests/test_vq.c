@@ -17,7 +17,7 @@
 #include "check.h"
 #include "input.h"
 #include "op.h"
-#include "ops/vq64.h"
+#include "ops/ref/vq64.h"
 #include "vqdata.h"
 
 /* vq.encode's parameters for a hand-made K x D codebook and T vectors. */

@@ -10,7 +10,7 @@ A committed file takes part when its "schema" is "sonobench.results/1": other JS
 tests write their bad files at run time (tests/test_report.c, test_bad_input), and those
 never pass through the harness's results writer, so they are not copied either.
 Fails, rather than passing vacuously, when nothing was copied, when jsonschema is missing,
-or when the schema accepts what harness/results.c:sono_results_load rejects."""
+or when the schema accepts what harness/out/results.c:sono_results_load rejects."""
 import copy
 import glob
 import json

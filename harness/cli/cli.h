@@ -38,7 +38,7 @@ int sono_cmd_dataset(int argc, char **argv);
 /* Results files whose run died: `results repair FILE...` rebuilds each from its journal
  * (harness/cli/results.c); loads no plugins. */
 int sono_cmd_results(int argc, char **argv);
-/* Hidden: the worker process `run` starts (harness/worker.h). */
+/* Hidden: the worker process `run` starts (harness/run/worker.h). */
 int sono_cmd_worker(sono_reg *R, int argc, char **argv);
 
 /* Catch SIGINT/SIGTERM into the returned flag, ignore SIGPIPE (harness/cli/runctl.c). */

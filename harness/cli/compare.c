@@ -1,5 +1,5 @@
 /* compare.c — `harness compare BASE.json NEW.json [MORE.json...]`: prints what
- * harness/compare.c found (terminal table, markdown, JSON or CSV) and exits 1 when a case
+ * harness/verdict/compare.c found (terminal table, markdown, JSON or CSV) and exits 1 when a case
  * regressed, so CI can gate on it. It never runs code: main dispatches it before plugins. */
 #include <math.h>
 #include <stdio.h>

@@ -210,7 +210,7 @@ typedef struct sono_impl {
     /* ABI 2. Optional: bytes the impl allocated in setup beyond the core's input and
      * output buffers (plans, tables, work and staging buffers), for the record. */
     size_t (*workspace)(void *st);
-    /* ABI 4. Optional, streaming, for ops whose stream_shape (harness/op.h) says how their
+    /* ABI 4. Optional, streaming, for ops whose stream_shape (harness/ops/op.h) says how their
      * input and output divide into time steps. stream_begin resets the state for a new
      * stream (it may be called again after a stream ended). The input bound by load fills
      * as the stream goes: when push(t0, n) is called, input steps [0, t0 + n) hold the

@@ -28,7 +28,7 @@
  *   weight_norm, pad_mode reflect, normalize false, no chunking, codebook_dim =
  *   hidden_size; anything else is refused naming the key.
  * weights = random: seeded random weights of the config above, written once by
- *   datasets/encodec_weights.c to <cache>/sonobench/encodec24k-random-v2-seed<seed>
+ *   harness/ops/encodec_weights.c to <cache>/sonobench/encodec24k-random-v2-seed<seed>
  *   .safetensors, <cache> = $XDG_CACHE_HOME, else $HOME/.cache, else ./build/cache. The
  *   op writes it when it validates the params (planning, exec: before any impl's
  *   supports or setup); impls read the same path and refuse (unsupported) while absent.

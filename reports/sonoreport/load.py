@@ -1,6 +1,6 @@
 """load.py — the report's one reader of results files (schema sonobench.results/1): checks
 each against harness/schema/results-1.json, the one description of the file, when
-jsonschema is importable (else the same required fields by hand, as harness/results.c
+jsonschema is importable (else the same required fields by hand, as harness/out/results.c
 does), so a bad file is named with what was expected before anything is drawn or written."""
 import json
 import os
@@ -68,7 +68,7 @@ def validator():
 
 def describe_error(e, doc):
     """One line for a jsonschema error in doc: which case (index and id) and which key,
-    the way harness/results.c names them."""
+    the way harness/out/results.c names them."""
     path = list(e.absolute_path)
     where = ""
     if len(path) >= 2 and path[0] == "cases" and isinstance(path[1], int):
@@ -96,7 +96,7 @@ def schema_errors(doc, v):
 
 
 def _check_case(path, i, c):
-    """Without jsonschema: what harness/results.c:sono_results_load requires of a case."""
+    """Without jsonschema: what harness/out/results.c:sono_results_load requires of a case."""
     if not isinstance(c, dict):
         raise _bad_case(path, i, c, "expected an object")
     if not all(isinstance(c.get(k), str) for k in ("id", "op", "impl")):

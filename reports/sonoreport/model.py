@@ -13,7 +13,7 @@ SIZE_LABEL = {
     "bitrate": "bitrate (bit/s)",
 }
 
-# The merit (harness/op.h's sono_merit) whose figure is "x real time".
+# The merit (harness/ops/op.h's sono_merit) whose figure is "x real time".
 MERIT_XRT = "x_realtime"
 
 

@@ -18,7 +18,7 @@ typedef struct sono_measure_cfg {
     long min_samples;  /* never judge convergence on fewer */
     long max_samples;  /* stop (and say so) past this many */
     double timeout_s;  /* the runner kills a case's worker past this (setup included) */
-    char pin[32];      /* where the worker runs: none, auto, core:N (harness/pin.h) */
+    char pin[32];      /* where the worker runs: none, auto, core:N (harness/run/pin.h) */
     int profile;       /* `run --profile`: no warm-up, one sample of one run, so a
                           profiler sees one clean launch per case; nothing converges */
 } sono_measure_cfg;
@@ -44,7 +44,7 @@ typedef struct sono_measurement {
     sono_summary s;
 } sono_measurement;
 
-/* Called before every sample in cold-cache mode, untimed (harness/evict.h). */
+/* Called before every sample in cold-cache mode, untimed (harness/run/evict.h). */
 typedef void (*sono_before_sample)(void *ctx);
 
 /* Measure run(st) on dev. With before (cold mode) each sample is a single run preceded

@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "ops/mel64.h"
-#include "ops/spec64.h"
+#include "ops/ref/mel64.h"
+#include "ops/ref/spec64.h"
 
 /* The largest window of sono_mstft: inputs shorter than it have no full frame. */
 #define MIN_SAMPLES 2048
