@@ -157,6 +157,81 @@ static void corrupt_wavs(void **state)
     cl_free(&r);
 }
 
+/* dataset: check on a WAV says it is not an .sbd file (it said "truncated: 18 bytes");
+ * pack takes the folder corpus wrote (it said "no audio files"); help dataset exists. */
+static void dataset_messages(void **state)
+{
+    (void)state;
+    FILE *f = fopen(at("text.wav"), "w");
+    assert_non_null(f);
+    fputs("hello, not audio\n", f);
+    fclose(f);
+    cl_res r;
+    cl_h(&r, NULL, "dataset", "check", at("text.wav"), NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "not an .sbd file"));
+    assert_null(strstr(r.err, "truncated"));
+    cl_free(&r);
+    cl_h(&r, NULL, "dataset", "corpus", "-o", at("corpus"), "--clips", "2", "--formats",
+         "wav,flac", NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    cl_h(&r, NULL, "dataset", "pack", at("corpus"), "-o", at("c.sbd"), NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    cl_h(&r, NULL, "dataset", "check", at("c.sbd"), NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "2 clips"));
+    cl_free(&r);
+    cl_h(&r, NULL, "help", "dataset", NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "dataset check"));
+    cl_free(&r);
+    cl_h(&r, NULL, "--help", NULL);
+    assert_non_null(strstr(r.out, "check"));
+    assert_non_null(strstr(r.out, "exit status"));
+    cl_free(&r);
+}
+
+/* Usage and I/O errors are 2 (export to a missing folder gave 1); --out/--output keep a
+ * file that is not theirs unless --force (they overwrote a .wav). */
+static void exit_codes_and_overwrite(void **state)
+{
+    (void)state;
+    cl_res r;
+    cl_h(&r, NULL, "export", "results/reference/nvidia-h200-2026-11-26-codecfig.json", "--format", "csv", "--out",
+         "/nonexistent-sono-dir/x.csv", NULL);
+    cl_expect_code(&r, 2);
+    cl_free(&r);
+    wav(at("keep.wav"), 1000, 16000, -1, -1, 0);
+    size_t before = 0, after = 0;
+    free(cl_slurp(at("keep.wav"), &before));
+    cl_h(&r, NULL, "exec", "fft/radix2", "--param", "n=64", "--output", at("keep.wav"), NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "--force"));
+    cl_free(&r);
+    free(cl_slurp(at("keep.wav"), &after));
+    assert_true(before == after);
+    cl_h(&r, NULL, "run", "quick", "--filter", "nothing-matches-this", "--out",
+         at("keep.wav"), NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "--force"));
+    cl_free(&r);
+    free(cl_slurp(at("keep.wav"), &after));
+    assert_true(before == after);
+    /* an .npy may be replaced, and --force replaces anything */
+    cl_h(&r, NULL, "exec", "fft/radix2", "--param", "n=64", "--output", at("o.npy"), NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    cl_h(&r, NULL, "exec", "fft/radix2", "--param", "n=64", "--output", at("o.npy"), NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    cl_h(&r, NULL, "exec", "fft/radix2", "--param", "n=64", "--output", at("keep.wav"),
+         "--force", NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+}
+
 static int setup(void **state)
 {
     int rc = cl_setup(state);
@@ -171,6 +246,8 @@ int main(void)
         cmocka_unit_test(short_and_long_other_ops),
         cmocka_unit_test(run_short_input),
         cmocka_unit_test(corrupt_wavs),
+        cmocka_unit_test(dataset_messages),
+        cmocka_unit_test(exit_codes_and_overwrite),
     };
     return cmocka_run_group_tests(tests, setup, cl_teardown);
 }

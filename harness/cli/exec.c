@@ -44,9 +44,13 @@ int sono_cmd_exec(sono_reg *R, int argc, char **argv)
     sono_params p = {0};
     const char *input = "noise", *out_path = NULL, *in_path = NULL;
     double rate = 48000;
-    int rc = SONO_EXIT_OK;
+    int rc = SONO_EXIT_OK, force = 0;
     for (int i = 2; i < argc && rc == SONO_EXIT_OK; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--force") == 0) { /* issue 27: --output may replace anything */
+            force = 1;
+            continue;
+        }
         if (strcmp(a, "--lenient") == 0) { /* issue 27: a cut WAV is read as far as it goes */
             sono_audio_set_lenient(1);
             continue;
@@ -83,6 +87,13 @@ int sono_cmd_exec(sono_reg *R, int argc, char **argv)
             rc = usage("unexpected argument ", a);
         i++;
     }
+    char owhy[4200];
+    const char *const outs[2][2] = {{"--output", out_path}, {"--input-out", in_path}};
+    for (int k = 0; k < 2 && rc == SONO_EXIT_OK; k++)
+        if (outs[k][1] && sono_cli_may_overwrite(outs[k][1], 'n', force, owhy, sizeof owhy)) {
+            fprintf(stderr, "harness exec: %s %s\n", outs[k][0], owhy);
+            rc = SONO_EXIT_USAGE;
+        }
     sono_params_defaults(op, &p);
     char why[512] = "";
     sono_input_spec spec;

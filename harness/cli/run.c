@@ -104,7 +104,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     const char *inputs[64];
     const char *device = NULL; /* issue 10 */
     const char *format = "table";
-    int dry = 0, quiet = 0, profile = 0, ninputs = 0, nfilters = 0;
+    int dry = 0, quiet = 0, profile = 0, ninputs = 0, nfilters = 0, force = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
             if (nfilters == 64) {
@@ -130,6 +130,8 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             quiet = 1;
         else if (strcmp(argv[i], "--profile") == 0)
             profile = 1;
+        else if (strcmp(argv[i], "--force") == 0) /* issue 27: --out may replace anything */
+            force = 1;
         else if (strcmp(argv[i], "--lenient") == 0) /* issue 27: before the inputs load */
             sono_audio_set_lenient(1);
         else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) /* issue 10 */
@@ -156,6 +158,11 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     int shard_i = 0, shard_n = 0;
     if (shard_arg && sono_shard_parse(shard_arg, &shard_i, &shard_n, &err)) {
         fprintf(stderr, "harness run: %s\n", err.msg);
+        return SONO_EXIT_USAGE;
+    }
+    char owhy[PATH_MAX + 200];
+    if (out_arg && sono_cli_may_overwrite(out_arg, 'r', force, owhy, sizeof owhy)) {
+        fprintf(stderr, "harness run: --out %s\n", owhy);
         return SONO_EXIT_USAGE;
     }
     char path[PATH_MAX];
