@@ -120,7 +120,7 @@ static int load_index(int fd, const char *path, uint64_t *sizep, sono_sbd_entry 
     /* A file that does not start with the magic is not an .sbd file at all (a WAV given
      * by mistake), whatever its size: say that, not that it is a truncated one. */
     size_t have = size < 8 ? (size_t)size : 8;
-    if (memcmp(h, MAGIC, have) != 0 || size == 0) {
+    if (memcmp(h, MAGIC, have) != 0) { /* an empty file stays "truncated: 0 bytes" */
         char shown[40] = "";
         for (size_t i = 0, k = 0; i < have && k + 5 < sizeof shown; i++)
             k += (size_t)snprintf(shown + k, sizeof shown - k,
