@@ -87,5 +87,8 @@ int sono_audio_check_dir(const char *dir, sono_error *err);
  * SONO_EUNSUPPORTED naming both counts. *rate_out: the rate used. */
 int sono_dir_fill(const char *dir, double rate, float *out, long long n, double *rate_out,
                   sono_error *err);
+/* The same; *have: samples actually there (no error when short: the caller pads). */
+int sono_dir_fill_upto(const char *dir, double rate, float *out, long long n,
+                       long long *have, double *rate_out, sono_error *err);
 
 #endif

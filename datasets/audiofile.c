@@ -1,9 +1,11 @@
 /* audiofile.c — real recordings as inputs: one file or a directory of them, read with
  * libsndfile. They are opened and checked when the suite is parsed, so a bad path fails
- * before anything runs; filling mixes down to mono and never pads (the case is skipped). */
+ * before anything runs; filling mixes down to mono and pads only where the op asks
+ * (logmel's pad_or_trim); elsewhere a short file skips the case, saying how long it is. */
 #include "audio.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <sndfile.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -104,8 +106,43 @@ int sono_input_parse_file(const char *text, const char *base_dir, sono_input_spe
     return 0;
 }
 
+int sono_input_file_seconds(const sono_input_spec *spec, double *seconds, int *rate,
+                            sono_error *err)
+{
+    *seconds = 0;
+    *rate = 0;
+    if (!spec->dir) {
+        long long frames = 0;
+        int rc = sono_audio_check(spec->path, rate, &frames, err);
+        if (!rc)
+            *seconds = (double)frames / *rate;
+        return rc;
+    }
+    char **v;
+    int count, rc = sono_audio_list_dir(spec->path, &v, &count, err);
+    if (rc)
+        return rc;
+    for (int i = 0; !rc && i < count; i++) {
+        long long frames = 0;
+        int fr = 0;
+        if (!(rc = sono_audio_check(v[i], &fr, &frames, err))) {
+            *seconds += (double)frames / fr;
+            if (i == 0)
+                *rate = fr;
+        }
+    }
+    sono_audio_free_list(v, count);
+    return rc;
+}
+
 int sono_input_fill_file(const sono_input_spec *spec, double rate, sono_buf *buf,
                          double *rate_out, sono_error *err)
+{
+    return sono_input_fill_file_pad(spec, rate, buf, 0, rate_out, err);
+}
+
+int sono_input_fill_file_pad(const sono_input_spec *spec, double rate, sono_buf *buf,
+                             int pad, double *rate_out, sono_error *err)
 {
     if (buf->dtype != SONO_F32 && buf->dtype != SONO_C64)
         return sono_fail(err, SONO_EINVAL,
@@ -114,24 +151,30 @@ int sono_input_fill_file(const sono_input_spec *spec, double rate, sono_buf *buf
     long long n = sono_buf_elems(buf);
     float *out = buf->data;
     double used = rate;
-    int rc;
+    long long got = 0;
+    int rc, fr = 0;
     if (spec->dir) {
-        rc = sono_dir_fill(spec->path, rate, out, n, &used, err);
+        rc = sono_dir_fill_upto(spec->path, rate, out, n, &got, &used, err);
     } else {
-        long long got = 0;
-        int fr = 0;
         rc = sono_audio_read(spec->path, rate, out, n, &got, &fr, err);
         if (rate <= 0.0)
             used = fr;
-        if (!rc && got < n) {
-            char how[64] = "";
-            if (used != fr)
-                snprintf(how, sizeof how, " at %g Hz (resampled from %d Hz)", used, fr);
-            rc = sono_fail(err, SONO_EUNSUPPORTED,
-                           "input %s has %lld samples%s, the case needs %lld (files are "
-                           "never padded; use a longer file or a smaller size)",
-                           spec->path, got, how, n);
-        }
+    }
+    if (!rc && got < n && pad) {
+        /* Whisper's pad_or_trim: zeros after the clip, up to the length asked */
+        memset(out + got, 0, (size_t)(n - got) * sizeof *out);
+    } else if (!rc && got < n) {
+        char how[64] = "";
+        if (!spec->dir && used != fr)
+            snprintf(how, sizeof how, " at %g Hz (resampled from %d Hz)", used, fr);
+        /* the size is the op's: seconds for the audio ops, n (x batch) for the rest */
+        rc = sono_fail(err, SONO_EUNSUPPORTED,
+                       "input %s has %lld samples%s (%.2f s), the case needs %lld (%.2f s); "
+                       "%s are never padded: give a longer input or a smaller size "
+                       "(e.g. seconds = %.2f, or n x batch <= %lld)",
+                       spec->path, got, how, got / used, n, n / used,
+                       spec->dir ? "directories" : "files", floor(got / used * 100) / 100,
+                       got);
     }
     if (rc)
         return rc;

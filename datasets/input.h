@@ -66,6 +66,21 @@ int sono_input_fill(const sono_input_spec *spec, double sample_rate, sono_buf *b
 int sono_input_fill_at(const sono_input_spec *spec, double rate, sono_buf *buf,
                        sono_error *err);
 
+/* sono_input_fill_at, except that a file or directory shorter than the buffer is
+ * zero-padded at the end instead of refused: Whisper's pad_or_trim, for logmel. */
+int sono_input_fill_padded(const sono_input_spec *spec, double rate, sono_buf *buf,
+                           sono_error *err);
+
+/* The length of a file or directory input in seconds (a directory: the sum over its
+ * files) and its rate (a directory's first file's). Errors as sono_audio_check's. */
+int sono_input_file_seconds(const sono_input_spec *spec, double *seconds, int *rate,
+                            sono_error *err);
+
+/* --lenient (run, exec): a WAV whose header promises more data than the file holds is
+ * read as far as it goes, with a warning on stderr naming the file, instead of refused.
+ * Worker processes inherit it (quietly, the parent warned) through SONO_AUDIO_LENIENT. */
+void sono_audio_set_lenient(int on);
+
 /* Names of the generators, for `harness list` and error messages; ends with NULL. */
 extern const char *const sono_input_generators[];
 
@@ -89,5 +104,8 @@ int sono_input_parse_file(const char *text, const char *base_dir, sono_input_spe
  * first file's); buf is SONO_F32 or SONO_C64, already checked. */
 int sono_input_fill_file(const sono_input_spec *spec, double rate, sono_buf *buf,
                          double *rate_out, sono_error *err);
+/* The same; pad: zero-fill what a short file or directory lacks instead of refusing. */
+int sono_input_fill_file_pad(const sono_input_spec *spec, double rate, sono_buf *buf,
+                             int pad, double *rate_out, sono_error *err);
 
 #endif

@@ -4,6 +4,7 @@
 #include "audio.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <samplerate.h>
 #include <sndfile.h>
 #include <stdbool.h>
@@ -22,8 +23,108 @@ static int open_fail(const char *path, sono_error *err)
                      sf_strerror(NULL));
 }
 
+/* --lenient: 0 off, 1 on and quiet (a worker: its parent warned), 2 on and warning. */
+static int lenient = -1;
+
+void sono_audio_set_lenient(int on)
+{
+    lenient = on ? 2 : 0;
+    if (on)
+        setenv("SONO_AUDIO_LENIENT", "1", 1); /* for the workers this process starts */
+    else
+        unsetenv("SONO_AUDIO_LENIENT");
+}
+
+static int lenient_mode(void)
+{
+    if (lenient < 0) {
+        const char *e = getenv("SONO_AUDIO_LENIENT");
+        lenient = e && strcmp(e, "1") == 0 ? 1 : 0;
+    }
+    return lenient;
+}
+
+static unsigned rd16(const unsigned char *b) { return b[0] | (unsigned)b[1] << 8; }
+static unsigned long rd32(const unsigned char *b)
+{
+    return b[0] | (unsigned long)b[1] << 8 | (unsigned long)b[2] << 16 |
+           (unsigned long)b[3] << 24;
+}
+
+/* libsndfile quietly clamps a WAV's frame count to the bytes there are and reports a zero
+ * rate as its own internal error, so a truncated or corrupt WAV would load as whatever is
+ * left. Walk the RIFF chunks ourselves: the fmt chunk must give channels and a rate, and
+ * the data chunk must hold the bytes its header declares. Other formats (and RF64, whose
+ * sizes live elsewhere) are left to libsndfile, whose decoders fail on a cut stream. */
+static int wav_check(const char *path, int warn, sono_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0; /* sf_open reports it, with the reason */
+    unsigned char h[12], ck[8], fmt[16];
+    int rc = 0, have_fmt = 0;
+    unsigned ch = 0, align = 0;
+    if (fread(h, 1, 12, f) != 12 || memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WAVE", 4) != 0)
+        goto out;
+    fseeko(f, 0, SEEK_END);
+    long long size = (long long)ftello(f), pos = 12;
+    while (pos + 8 <= size && !rc) {
+        if (fseeko(f, (off_t)pos, SEEK_SET) != 0 || fread(ck, 1, 8, f) != 8)
+            break;
+        unsigned long len = rd32(ck + 4);
+        if (memcmp(ck, "fmt ", 4) == 0) {
+            if (len < 16 || fread(fmt, 1, 16, f) != 16) {
+                rc = sono_fail(err, SONO_EPARSE,
+                               "input %s: WAV fmt chunk of %lu bytes at offset %lld: "
+                               "expected at least 16 (format, channels, rate, ...)",
+                               path, len, pos);
+                break;
+            }
+            ch = rd16(fmt + 2);
+            align = rd16(fmt + 12);
+            unsigned long rate = rd32(fmt + 4);
+            if (ch == 0 || rate == 0)
+                rc = sono_fail(err, SONO_EPARSE,
+                               "input %s: the WAV header gives %u channels at %lu Hz: "
+                               "expected at least 1 channel and a sample rate above 0",
+                               path, ch, rate);
+            have_fmt = 1;
+        } else if (memcmp(ck, "data", 4) == 0) {
+            long long there = size - (pos + 8);
+            /* 0 and 0xffffffff: a writer that could not seek back (a pipe) */
+            if (len != 0 && len != 0xffffffffUL && (long long)len > there) {
+                long long fb = have_fmt && align ? align : 1;
+                static char warned[4096]; /* once per file, not per look at it */
+                if (lenient_mode()) {
+                    if (warn && lenient_mode() == 2 && strcmp(warned, path) != 0 &&
+                        snprintf(warned, sizeof warned, "%s", path) > 0)
+                        fprintf(stderr,
+                                "harness: warning: input %s: the WAV header declares %lu "
+                                "data bytes (%lld frames), the file holds %lld (%lld "
+                                "frames); --lenient: reading those\n",
+                                path, len, (long long)len / fb, there, there / fb);
+                } else
+                    rc = sono_fail(err, SONO_EPARSE,
+                                   "input %s: the WAV header declares %lu data bytes (%lld "
+                                   "frames) but the file holds only %lld after the header "
+                                   "(%lld frames): the file is truncated or its header "
+                                   "is wrong (--lenient reads what is there)",
+                                   path, len, (long long)len / fb, there, there / fb);
+            }
+            break;
+        }
+        pos += 8 + (long long)len + (len & 1); /* chunks are padded to even sizes */
+    }
+out:
+    fclose(f);
+    return rc;
+}
+
 int sono_audio_check(const char *path, int *rate, long long *frames, sono_error *err)
 {
+    int wrc = wav_check(path, 1, err);
+    if (wrc)
+        return wrc;
     SF_INFO info;
     memset(&info, 0, sizeof info);
     SNDFILE *f = sf_open(path, SFM_READ, &info);
@@ -144,6 +245,9 @@ int sono_audio_read(const char *path, double rate, float *out, long long cap,
 {
     *got = 0;
     reader r = {.path = path};
+    int wrc = wav_check(path, 0, err);
+    if (wrc)
+        return wrc;
     r.f = sf_open(path, SFM_READ, &r.info);
     if (!r.f)
         return open_fail(path, err);

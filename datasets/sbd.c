@@ -110,12 +110,25 @@ static int load_index(int fd, const char *path, uint64_t *sizep, sono_sbd_entry 
 {
     unsigned char h[HEADER], ih[IDX_HEAD];
     *idx = NULL;
+    memset(h, 0, sizeof h);
     int short_header = read_all(fd, h, HEADER, 0);
     struct stat st;
     if (fstat(fd, &st))
         return sono_fail(err, SONO_EIO, "%s: cannot stat: %s", path, strerror(errno));
     uint64_t size = (uint64_t)st.st_size;
     *sizep = size;
+    /* A file that does not start with the magic is not an .sbd file at all (a WAV given
+     * by mistake), whatever its size: say that, not that it is a truncated one. */
+    size_t have = size < 8 ? (size_t)size : 8;
+    if (memcmp(h, MAGIC, have) != 0) { /* an empty file stays "truncated: 0 bytes" */
+        char shown[40] = "";
+        for (size_t i = 0, k = 0; i < have && k + 5 < sizeof shown; i++)
+            k += (size_t)snprintf(shown + k, sizeof shown - k,
+                                  h[i] >= 0x20 && h[i] < 0x7f ? "%c" : "\\x%02x", h[i]);
+        return sono_fail(err, SONO_EPARSE,
+                         "%s: not an .sbd file (magic at offset 0: \"%s\", expected "
+                         "\"SONOSBD1\"; harness dataset pack writes them)", path, shown);
+    }
     if (short_header || size < HEADER)
         return sono_fail(err, SONO_EPARSE, "%s: truncated: %llu bytes, the header needs %d",
                          path, (unsigned long long)size, HEADER);

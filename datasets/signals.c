@@ -506,3 +506,14 @@ int sono_input_fill_at(const sono_input_spec *spec, double rate, sono_buf *buf,
         return sono_input_fill_file(spec, rate, buf, NULL, err);
     return fill_gen(spec, rate, buf, err);
 }
+
+int sono_input_fill_padded(const sono_input_spec *spec, double rate, sono_buf *buf,
+                           sono_error *err)
+{
+    int rc = check_buf(spec, buf, err);
+    if (rc || (rc = check_rate(spec, rate, err)))
+        return rc;
+    if (spec->kind == SONO_INPUT_FILE)
+        return sono_input_fill_file_pad(spec, rate, buf, 1, NULL, err);
+    return fill_gen(spec, rate, buf, err); /* generators are as long as asked */
+}

@@ -262,8 +262,8 @@ int sono_audio_check_dir(const char *dir, sono_error *err)
     return rc;
 }
 
-int sono_dir_fill(const char *dir, double rate, float *out, long long n, double *rate_out,
-                  sono_error *err)
+int sono_dir_fill_upto(const char *dir, double rate, float *out, long long n,
+                       long long *have_out, double *rate_out, sono_error *err)
 {
     char **v;
     int count, rc = sono_audio_list_dir(dir, &v, &count, err);
@@ -279,16 +279,28 @@ int sono_dir_fill(const char *dir, double rate, float *out, long long n, double 
         have += got;
     }
     sono_audio_free_list(v, count);
+    *have_out = have;
+    if (!rc && rate_out)
+        *rate_out = rate;
+    return rc;
+}
+
+int sono_dir_fill(const char *dir, double rate, float *out, long long n, double *rate_out,
+                  sono_error *err)
+{
+    long long have = 0;
+    double used = rate;
+    int rc = sono_dir_fill_upto(dir, rate, out, n, &have, &used, err);
     if (rc)
         return rc;
     if (have < n)
         return sono_fail(err, SONO_EUNSUPPORTED,
-                         "input %s has %lld samples at %g Hz in %d files, the case needs "
-                         "%lld (directories are never looped or padded; add files or use a "
-                         "smaller size)",
-                         dir, have, rate, count, n);
+                         "input %s has %lld samples at %g Hz (%.2f s), the case needs %lld "
+                         "(%.2f s; directories are never looped or padded): add files or "
+                         "give the case a smaller size (e.g. seconds)",
+                         dir, have, used, have / used, n, n / used);
     if (rate_out)
-        *rate_out = rate;
+        *rate_out = used;
     return 0;
 }
 

@@ -13,6 +13,11 @@
 #define SONO_EXIT_USAGE 2
 #define SONO_EXIT_INTERRUPTED 130
 
+/* Issue 27: --out/--output may only replace a file this tool writes: a results file
+ * (kind 'r': its schema key) or a .npy file (kind 'n': the NumPy magic), or anything when
+ * force. 0: go ahead; else a message in why (the file named, --force offered). */
+int sono_cli_may_overwrite(const char *path, char kind, int force, char *why, size_t n);
+
 int sono_cmd_run(sono_reg *R, int argc, char **argv);
 int sono_cmd_list(sono_reg *R, int argc, char **argv);
 int sono_cmd_exec(sono_reg *R, int argc, char **argv);

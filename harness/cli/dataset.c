@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "corpus.h"
@@ -37,6 +38,38 @@ static int done(int rc, const sono_error *err)
         return SONO_EXIT_OK;
     fprintf(stderr, "harness dataset: %s\n", err->msg);
     return SONO_EXIT_USAGE;
+}
+
+/* `dataset corpus -o DIR` writes DIR/wav, DIR/flac, ...: pack and shard given DIR itself
+ * take one of those folders (the one --ext names; for --encoding flac, flac; else the
+ * first there), and say which. A folder with audio of its own is used as it is. */
+static const char *corpus_sub(const char *in, const char *ext, int encoding, char *buf,
+                              size_t n)
+{
+    char *text;
+    int count;
+    sono_error e = {0};
+    if (sono_corpus_manifest(in, ext, 1, &text, &count, &e) == 0) {
+        free(text);
+        return in;
+    }
+    const char *pick = NULL;
+    for (int i = 0; sono_corpus_formats[i] && !pick; i++) {
+        const char *f = sono_corpus_formats[i];
+        struct stat st;
+        snprintf(buf, n, "%s/%s", in, f);
+        if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        if (ext ? strcmp(ext, sono_corpus_ext(f)) == 0
+                : encoding != SONO_SBD_FLAC || strcmp(f, "flac") == 0)
+            pick = f;
+    }
+    if (!pick)
+        return in; /* the manifest's own message says what is missing */
+    snprintf(buf, n, "%s/%s", in, pick);
+    fprintf(stderr, "harness dataset: %s is a corpus folder: using %s (--ext picks another "
+                    "format's folder)\n", in, buf);
+    return buf;
 }
 
 int sono_cmd_dataset(int argc, char **argv)
@@ -99,6 +132,8 @@ int sono_cmd_dataset(int argc, char **argv)
                     &err);
     if (!in)
         return usage("which folder?");
+    char corpus[4200];
+    in = corpus_sub(in, ext, encoding, corpus, sizeof corpus);
     if (strcmp(sub, "pack") == 0)
         return done(sono_pack_dir(in, ext, 1 << 30, encoding, (int)rate, out, &err), &err);
     if (strcmp(sub, "shard") == 0)

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "cli.h"
 #include "input.h"
+#include "inputfit.h"
 #include "lifecycle.h"
 #include "npy.h"
 #include "params.h"
@@ -25,6 +26,7 @@ typedef struct exec_args {
     sono_params p;
     const char *input, *out_path, *in_path;
     double rate;
+    int force; /* issue 27: --output may replace any file */
     sono_input_spec spec;
 } exec_args;
 
@@ -52,6 +54,14 @@ static int parse_args(const sono_op *op, int argc, char **argv, exec_args *a)
     int rc = SONO_EXIT_OK;
     for (int i = 2; i < argc && rc == SONO_EXIT_OK; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(f, "--force") == 0) {
+            a->force = 1;
+            continue;
+        }
+        if (strcmp(f, "--lenient") == 0) { /* issue 27: a cut WAV is read as far as it goes */
+            sono_audio_set_lenient(1);
+            continue;
+        }
         if (!v)
             rc = usage("missing value after ", f);
         else if (strcmp(f, "--param") == 0)
@@ -74,11 +84,18 @@ static int parse_args(const sono_op *op, int argc, char **argv, exec_args *a)
     return rc;
 }
 
-/* Defaults, the op's validation, the input spec and the impl's supports(). */
+/* Defaults, the files it may write, the op's validation, the input spec, the impl's
+ * supports(), and whether the input is long enough for the case. */
 static int admit(const sono_op *op, const sono_impl_entry *e, exec_args *a)
 {
     sono_error err = {0};
-    char why[512] = "";
+    char why[512] = "", owhy[4200];
+    const char *const outs[2][2] = {{"--output", a->out_path}, {"--input-out", a->in_path}};
+    for (int k = 0; k < 2; k++)
+        if (outs[k][1] && sono_cli_may_overwrite(outs[k][1], 'n', a->force, owhy, sizeof owhy)) {
+            fprintf(stderr, "harness exec: %s %s\n", outs[k][0], owhy);
+            return SONO_EXIT_USAGE;
+        }
     sono_params_defaults(op, &a->p);
     if (op->validate && op->validate(&a->p, &err))
         return usage(err.msg, NULL);
@@ -91,13 +108,25 @@ static int admit(const sono_op *op, const sono_impl_entry *e, exec_args *a)
                 why);
         return SONO_EXIT_USAGE;
     }
+    /* issue 27: a file too short for the case is the user's input, said before running,
+     * with the parameter to change; a longer one is cut to the case's length: say so */
+    char fitwhy[1024], fitnote[1024];
+    int fit = sono_input_fit(op, &a->p, &a->spec, 1, fitwhy, sizeof fitwhy, fitnote,
+                             sizeof fitnote, &err);
+    if (fit < 0 || fit == 1) {
+        fprintf(stderr, "harness exec: %s\n", fit < 0 ? err.msg : fitwhy);
+        return SONO_EXIT_USAGE;
+    }
+    if (fitnote[0])
+        fprintf(stderr, "harness exec: note: %s\n", fitnote);
     return SONO_EXIT_OK;
 }
 
 /* The input (at the op's rate where it fixes one) and its float64 reference; out only
- * allocated: the lifecycle poisons it. */
+ * allocated: the lifecycle poisons it. *input_bad: the user's input could not give what
+ * the case needs (a usage error, exit 2, not a failed case). */
 static int make_buffers(const sono_op *op, exec_args *a, sono_buf *in, sono_buf *out,
-                        sono_buf *ref, sono_error *err)
+                        sono_buf *ref, int *input_bad, sono_error *err)
 {
     const sono_params *p = &a->p;
     op->shapes(p, in, out);
@@ -114,6 +143,7 @@ static int make_buffers(const sono_op *op, exec_args *a, sono_buf *in, sono_buf 
         rc = sono_input_fill_at(&a->spec, a->rate = op->rate(p), in, err);
     else
         rc = sono_input_fill(&a->spec, a->rate, in, &a->rate, err);
+    *input_bad = rc != 0;
     return rc ? rc : op->reference(p, in, ref, err);
 }
 
@@ -211,8 +241,11 @@ int sono_cmd_exec(sono_reg *R, int argc, char **argv)
     sono_buf in, out, ref;
     sono_error err = {0};
     sono_check chk = {0};
-    if (make_buffers(op, &a, &in, &out, &ref, &err) ||
-        run_and_check(op, e, &a, &in, &out, &ref, &chk, &err)) {
+    int input_bad = 0, step = make_buffers(op, &a, &in, &out, &ref, &input_bad, &err);
+    if (step && input_bad) {
+        fprintf(stderr, "harness exec: %s\n", err.msg);
+        rc = SONO_EXIT_USAGE;
+    } else if (step || run_and_check(op, e, &a, &in, &out, &ref, &chk, &err)) {
         fprintf(stderr, "harness exec: %s: %s\n", e->full, err.msg[0] ? err.msg : "run() failed");
         rc = SONO_EXIT_FAIL;
     } else

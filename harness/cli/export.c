@@ -200,7 +200,7 @@ int sono_cmd_export(int argc, char **argv)
         if (!(f = fopen(tmp, "w"))) {
             fprintf(stderr, "harness export: %s: cannot write: %s\n", tmp, strerror(errno));
             json_decref(doc);
-            return SONO_EXIT_FAIL;
+            return SONO_EXIT_USAGE; /* an I/O error is 2, as everywhere (issue 27) */
         }
     }
     int bad = 0;
@@ -225,11 +225,11 @@ int sono_cmd_export(int argc, char **argv)
         if (bad || rename(tmp, out) != 0) {
             fprintf(stderr, "harness export: %s: cannot write: %s\n", out, strerror(errno));
             unlink(tmp);
-            return SONO_EXIT_FAIL;
+            return SONO_EXIT_USAGE;
         }
     } else if (bad) {
         fprintf(stderr, "harness export: cannot write the output\n");
-        return SONO_EXIT_FAIL;
+        return SONO_EXIT_USAGE;
     }
     return SONO_EXIT_OK;
 }

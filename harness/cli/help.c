@@ -22,18 +22,39 @@ static const char overview[] =
     "  report FILE.. -o DIR  an HTML report with plots of one or many results files\n"
     "  results repair FILE..  rebuild killed runs' results files from their journals\n"
     "  fleet submit|status|collect  one suite on many machines through Slurm, sharded\n"
-    "  dataset corpus|pack|shard  write the clip corpus, a packed .sbd file or tar shards\n"
+    "  dataset corpus|pack|shard|check  write the clip corpus, a packed .sbd file or tar\n"
+    "                 shards; check an .sbd file's index and checksums\n"
     "  help COMMAND   details of a command\n"
     "  version        the harness's version and ABI\n"
     "\n"
     "Plugins are found in $SONO_PLUGIN_PATH, then next to the executable\n"
     "(../build/plugins, ../lib/sonobench/plugins); suites in ../suites.\n"
-    "Exit status: 0 all passed, 1 a case failed, 2 bad usage or input file, 130 stopped.\n";
+    "\n"
+    "exit status (every command):\n"
+    "  0    everything ran and passed (skipped cases included)\n"
+    "  1    a case failed, errored, crashed or timed out; compare and history: a\n"
+    "       regression\n"
+    "  2    bad usage, a bad or unreadable input file (a corrupt WAV, an input too short\n"
+    "       for every case), an output that cannot be written or would overwrite a file\n"
+    "       that is not a results/.npy file (--force), any other I/O error\n"
+    "  130  stopped by Ctrl-C or SIGTERM (the results file is closed as interrupted)\n";
+
+static const char dataset_help[] =
+    "usage: harness dataset corpus -o DIR [--clips N] [--seed S] [--formats wav,flac,vorbis,opus]\n"
+    "       harness dataset pack DIR -o FILE.sbd [--encoding pcm16|f32|flac] [--rate R] [--ext EXT]\n"
+    "       harness dataset shard DIR -o OUTDIR [--per-shard N] [--ext EXT]\n"
+    "       harness dataset check FILE.sbd\n"
+    "\n"
+    "corpus: the generated clip corpus, one folder per format (DIR/wav, DIR/flac, ...).\n"
+    "pack: the audio files of DIR into one .sbd file (DIR may be a corpus folder: the\n"
+    "format folder --ext names is used, flac for --encoding flac, else the first).\n"
+    "shard: the same as WebDataset tar shards. check: an .sbd file's header, index and\n"
+    "every clip's checksum. Needs no plugins; a bad option or file exits 2.\n";
 
 static const char run_help[] =
     "usage: harness run SUITE [--filter GLOB]... [--input SPEC]... [--out FILE] [--dry-run]\n"
     "                         [--quiet] [--profile] [--shard I/N] [--device NAME]\n"
-    "                         [--format table|jsonl]\n"
+    "                         [--format table|jsonl] [--lenient] [--force]\n"
     "\n"
     "SUITE is a suite file, a folder with suite.ini, or a name under the suites folder\n"
     "(quick, suites/fft). Each case (op x impl x params x input) is checked against the\n"
@@ -60,6 +81,12 @@ static const char run_help[] =
     "                 tables, failures first; jsonl: one JSON object per line on stdout\n"
     "                 ({\"event\": \"begin\"}, one \"record\" per case as it finishes, the\n"
     "                 results file's case object, and \"end\" with the counts)\n"
+    "  --lenient      read a WAV whose data is cut short as far as it goes, with a\n"
+    "                 warning (without it: exit 2 naming the file)\n"
+    "  --force        let --out replace a file that is not a results file\n"
+    "  A file input shorter than a case needs skips the case, naming the parameter to\n"
+    "  change (seconds = 1); logmel zero-pads it to 30 s as Whisper does; a longer one\n"
+    "  is cut to the case's length, with a note. Every case too short: exit 2.\n"
     "  --profile      for Nsight Systems/Compute: each case runs once, with no warm-up\n"
     "                 and no batching (one sample of one run, time_ns.stop \"profile\";\n"
     "                 not converged, no counter pass): one clean launch per case\n"
@@ -83,7 +110,7 @@ static const char list_help[] =
 
 static const char exec_help[] =
     "usage: harness exec OP/IMPL [--param K=V]... [--input SPEC] [--sample-rate HZ]\n"
-    "                    [--output OUT.npy] [--input-out IN.npy]\n"
+    "                    [--output OUT.npy] [--input-out IN.npy] [--lenient] [--force]\n"
     "\n"
     "Runs one impl once (setup, load, run, store) and checks the output against the\n"
     "reference. IMPL is backend/name or a name unique for the op (fft/radix2,\n"
@@ -91,7 +118,10 @@ static const char exec_help[] =
     "chirp, sweep, clicks, square, impulse, silence, speech, with options like\n"
     "sine(freq=440)), an audio file or a folder of them (default noise); an audio op\n"
     "resamples files to its sample_rate. The output (and with --input-out the input) is\n"
-    "written as a NumPy .npy file.\n";
+    "written as a NumPy .npy file; an existing file that is not .npy is kept unless\n"
+    "--force. A file shorter than the case needs exits 2 naming the parameter to change\n"
+    "(--param seconds=1); logmel zero-pads it to 30 s as Whisper does. --lenient reads a\n"
+    "WAV whose data is cut short as far as it goes, with a warning.\n";
 
 static const char calibrate_help[] =
     "usage: harness calibrate [--quick] [--out FILE] [--device NAME]... [--quiet]\n"
@@ -259,6 +289,7 @@ int sono_print_help(const char *cmd)
                        : strcmp(cmd, "report") == 0 ? report_help
                        : strcmp(cmd, "fleet") == 0 ? fleet_help
                        : strcmp(cmd, "results") == 0 ? results_help
+                       : strcmp(cmd, "dataset") == 0 ? dataset_help
                        : strcmp(cmd, "help") == 0 || strcmp(cmd, "version") == 0 ? overview
                                                                                   : NULL;
     if (!text)

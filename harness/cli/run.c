@@ -14,6 +14,7 @@
 #include "casedev.h" /* issue 10 */
 #include "cli.h"
 #include "env.h"
+#include "inputfit.h"
 #include "paths.h"
 #include "runner.h"
 #include "shard.h"
@@ -33,6 +34,51 @@ static void default_out(const sono_plan *plan, char *out, size_t n)
     /* two runs in one second must not overwrite each other */
     for (int i = 2; access(out, F_OK) == 0 && i < 1000; i++)
         snprintf(out, n, "results/%s-%s-%s-%d.json", plan->name, host, when, i);
+}
+
+/* Issue 27: a file input too short for a case skips it now, with a reason naming the
+ * parameter to change (so --dry-run shows it too); a longer one gets a note that only
+ * its start is used, once per distinct note. Every case short: nothing would run, which
+ * is the user's input, not a result: exit 2 with the reasons. */
+static int check_file_lengths(sono_plan *plan)
+{
+    int nshort = 0;
+    char (*seen)[1024] = calloc(16, sizeof *seen);
+    int nseen = 0;
+    for (int i = 0; i < plan->ncases; i++) {
+        sono_case *c = &plan->cases[i];
+        char why[1024], note[1024];
+        sono_error err = {0};
+        int rc = sono_input_fit(c->op, &c->p, &plan->inputs[c->input], 0, why, sizeof why,
+                                note, sizeof note, &err);
+        if (rc < 0) {
+            fprintf(stderr, "harness run: %s\n", err.msg);
+            free(seen);
+            return -1;
+        }
+        if (rc == 1 && !c->skip[0])
+            snprintf(c->skip, sizeof c->skip, "%s", why);
+        nshort += rc == 1;
+        const char *say = rc == 1 ? why : note;
+        int dup = !say[0];
+        for (int k = 0; k < nseen && !dup; k++)
+            dup = strcmp(seen[k], say) == 0;
+        if (!dup && seen && nseen < 16) {
+            snprintf(seen[nseen++], sizeof seen[0], "%s", say);
+            if (rc == 0) /* the short ones are said in the table, or below when all are */
+                fprintf(stderr, "harness run: note: %s\n", say);
+        }
+    }
+    if (plan->ncases && nshort == plan->ncases) {
+        fprintf(stderr, "harness run: every case would be skipped because its input is too "
+                        "short:\n");
+        for (int k = 0; k < nseen; k++)
+            fprintf(stderr, "  %s\n", seen[k]);
+        free(seen);
+        return 1;
+    }
+    free(seen);
+    return 0;
 }
 
 /* --input: files, directories or generators given on the command line replace the
@@ -58,7 +104,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     const char *inputs[64];
     const char *device = NULL; /* issue 10 */
     const char *format = "table";
-    int dry = 0, quiet = 0, profile = 0, ninputs = 0, nfilters = 0;
+    int dry = 0, quiet = 0, profile = 0, ninputs = 0, nfilters = 0, force = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
             if (nfilters == 64) {
@@ -84,6 +130,10 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             quiet = 1;
         else if (strcmp(argv[i], "--profile") == 0)
             profile = 1;
+        else if (strcmp(argv[i], "--force") == 0) /* issue 27: --out may replace anything */
+            force = 1;
+        else if (strcmp(argv[i], "--lenient") == 0) /* issue 27: before the inputs load */
+            sono_audio_set_lenient(1);
         else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) /* issue 10 */
             device = argv[++i];
         else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
@@ -108,6 +158,11 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     int shard_i = 0, shard_n = 0;
     if (shard_arg && sono_shard_parse(shard_arg, &shard_i, &shard_n, &err)) {
         fprintf(stderr, "harness run: %s\n", err.msg);
+        return SONO_EXIT_USAGE;
+    }
+    char owhy[PATH_MAX + 200];
+    if (out_arg && sono_cli_may_overwrite(out_arg, 'r', force, owhy, sizeof owhy)) {
+        fprintf(stderr, "harness run: --out %s\n", owhy);
         return SONO_EXIT_USAGE;
     }
     char path[PATH_MAX];
@@ -136,6 +191,10 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             sono_plan_free(&plan);
             return SONO_EXIT_USAGE;
         }
+    }
+    if (check_file_lengths(&plan)) {
+        sono_plan_free(&plan);
+        return SONO_EXIT_USAGE;
     }
     /* per case, so it travels to the workers with the rest of the case's settings */
     for (int i = 0; i < plan.ncases; i++)

@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "dsp_tol.h"
+#include "input.h"
 #include "mel64.h"
 
 static int validate(const sono_params *p, sono_error *err)
@@ -22,6 +23,16 @@ static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
     *in = (sono_buf){.dtype = SONO_F32, .ndim = 1, .shape = {d.samples}};
     *out = (sono_buf){.dtype = SONO_F32, .ndim = 2, .shape = {d.n_mels, d.frames}};
     sono_dsp_batch_shapes(&d, in, out);
+}
+
+/* Whisper pads a short clip with zeros to 30 s (pad_or_trim), so a 1 s recording is a
+ * valid input: with pad_or_trim=1 a file or directory shorter than seconds is padded
+ * here, where the op knows it may be; with 0 it is refused as for every other op. */
+static int input(const sono_params *p, const struct sono_input_spec *spec, double rate,
+                 sono_buf *in, sono_error *err)
+{
+    return sono_param_int(p, "pad_or_trim", 1) ? sono_input_fill_padded(spec, rate, in, err)
+                                               : sono_input_fill_at(spec, rate, in, err);
 }
 
 /* The mel spectrogram of the first d->frames STFT frames (the dropped last one is never
@@ -89,6 +100,7 @@ const sono_op sono_op_logmel = {
     .cost = cost,
     .tolerance = tolerance,
     .rate = sono_logmel_rate,
+    .input = input,
     .size_param = "seconds",
     .size_label = "input length (s of audio)",
     .merit = SONO_MERIT_XRT,

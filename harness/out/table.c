@@ -13,7 +13,8 @@
 #include "stream.h"
 
 typedef struct row {
-    char op[32], impl[160], params[256], input[160], status[16], note[160];
+    char op[32], impl[160], params[256], input[160], status[16];
+    char note[1024];      /* the whole reason: a skip cut mid-word helps no one */
     double median, ci_rel, gflops, gbps, xrt, rel_l2, roof;
     int measured, checked, order;
     int has_q;            /* a codec case: bitrate and quality, or why quality is absent */
