@@ -19,7 +19,7 @@ typedef struct row {
     int measured, checked, order;
     int has_q;            /* a codec case: bitrate and quality, or why quality is absent */
     double kbps, si_sdr;  /* NAN when not recorded */
-    char qnote[64];
+    char qnote[200];      /* sono_quality.note, whole */
     int stream;           /* a streaming case: the figures below replace median and CI */
     double p50, p99, pmax, e2e_ms;
     int io;               /* audio I/O (decode, resample, load.batch): hours of audio/s */
