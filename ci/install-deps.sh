@@ -36,6 +36,8 @@ pkgs+=(libflac-dev libvorbis-dev libogg-dev libopusfile-dev libmpg123-dev libsox
 # against harness/schema/results-1.json, and the report's loader validates with it
 # (Debian's jsonschema, for /usr/bin/python3)
 pkgs+=(python3-jsonschema)
+# issue 29, make mutants: tests/mutants/run.sh plants each bug with patch(1)
+pkgs+=(patch)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -603,13 +603,21 @@ static void cost(const sono_params *p, sono_cost *c)
 }
 
 /* Relative L2 of the float32 network's audio against the float64 one's; for codes, the
- * near-tie bound (relative error of the float32 embedding). Measured errors of both impls
- * on the 24 kHz random model and on the tiny fixture model are ~1e-6..1e-5; 20 layers of
- * float32 with sums of up to 8192 terms and an LSTM leave margin below 1e-3. */
+ * near-tie bound (relative error of the float32 embedding), so a wider tol also widens the
+ * window in which a differing code counts as a tie. Issue 29: it was 2e-3 / 1e-3, and a
+ * decoder LSTM without bias_hh (rel L2 1.88e-3 on the tiny model) passed. Measured worst
+ * honest error (max of rel L2 and max |err| / peak): blas/encodec 8.5e-7 and cpu/naive
+ * 1.04e-6 (suites/codecs, 24 kHz random model, 1 s, every mode and bandwidth);
+ * 9.7e-8 and 3e-8 on the tiny model, 9e-7 on 0.05 s of the 24 kHz one
+ * (tests/data/encodec/impls.ini). tol = 10x the worst measured, rounded up: 1e-5; 3e-5
+ * for LINEAR impls (float sums in tap order, cpu/naive and cuda/encodec, whose rounding
+ * can grow with the sum's length where a blocked SGEMM's does not). The bias_hh bug is
+ * then 63x above. Not measured here: cuda/encodec and py/torch (no GPU, no transformers
+ * on the machine that set these). */
 static double tolerance(const sono_params *p, sono_err_growth g)
 {
     (void)p;
-    return g == SONO_ERR_LINEAR ? 2e-3 : 1e-3;
+    return g == SONO_ERR_LINEAR ? 3e-5 : 1e-5;
 }
 
 /* Issue 12: samples and code frames as time steps (encodec.h, "Streaming"). */

@@ -59,7 +59,27 @@ static const sono_param_spec params[] = {
  * - GCC-PHAT peak within 0.25 ms of lag 0 over the largest beyond 1 ms (up to 126.5 ms,
  *   two 60 ms frames and the lookahead): 3.4x at worst (pink noise, 6 kbps); a round trip
  *   a frame or the lookahead late shows 0.1-0.4x. Margin 2x.
+ * - Gain and sign (issue 29): SI-SDR and the GCC-PHAT peak's magnitude are blind to both,
+ *   so an output x 32768 or negated passed. The output/input energy ratio must lie within
+ *   [GAIN_LOW_DB, GAIN_HIGH_DB]: CELT codes each band's energy explicitly and SILK matches
+ *   its excitation gain, so what the codec keeps comes back at its level; what it loses is
+ *   the energy above its coded bandwidth (at 6 kbps narrowband, 4 kHz) and some noise in
+ *   quiet frames, which only lowers the ratio. Measured (exec and suites/codecs, 8-48 kHz,
+ *   6-510 kbps, 10-60 ms, VBR and CBR): speech -0.08..-0.91 dB, pink noise -2.5..-3.3, a
+ *   square wave -3.0, white noise at 6 kbps and 48 kHz -8.4 (its 5/6 above 4 kHz gone:
+ *   -7.8 dB alone). Hence -12 dB below (3.6 dB under that worst case, which no content can
+ *   exceed by much: it is the bandwidth loss of a flat spectrum) and +6 dB above (nothing
+ *   adds energy but coding noise, a fraction of the signal's; max measured -0.08 dB); a
+ *   gain of 2x sits on the edge, 4x fails, and 32768x misses by 84 dB.
+ *   The sign at the aligned lag: the GCC-PHAT value at the lobe's peak must be positive (a
+ *   negated output gives the same |peak| with its sign flipped), and so must the plain
+ *   normalised correlation sum x[i] y[i + lag] / (||x|| ||y||) there: measured +0.091 at
+ *   worst (white noise, 6 kbps voip; speech +0.86 and up), where chance over the >= 2048
+ *   samples validate() asks for gives about +-0.02 and a negated output the same value
+ *   negative.
  * Outside the measured range (10 ms frames below 12 kbps) validate() refuses the case. */
+#define GAIN_LOW_DB -12.0
+#define GAIN_HIGH_DB 6.0
 #define BITRATE_LOW 0.5
 #define BITRATE_HIGH 1.25
 #define MIN_SI_SDR_DB -35.0
@@ -241,29 +261,48 @@ static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
     }
     /* the peak within 0.25 ms of lag 0 against the largest beyond 1 ms */
     long long lobe = (long long)(0.00025 * rate(p)) + 1, side = (long long)(0.001 * rate(p));
-    double c0 = 0;
+    double c0 = 0, c0s = 0; /* the lobe's largest |r| and r's sign there */
+    long long lag0 = 0;
     for (long long lag = -span; lag <= span; lag++) {
         double v = fabs(r[span + lag]);
-        if (lag >= -lobe && lag <= lobe)
-            c0 = fmax(c0, v);
-        else if ((lag < -side || lag > side) && v > cmax) {
+        if (lag >= -lobe && lag <= lobe) {
+            if (v > c0) {
+                c0 = v;
+                c0s = r[span + lag];
+                lag0 = lag;
+            }
+        } else if ((lag < -side || lag > side) && v > cmax) {
             cmax = v;
             worst_lag = lag;
         }
     }
     free(r);
+    /* the plain correlation and the RMS ratio at the aligned lag: sum x[i] y[i + lag0] */
+    double xy = 0, xx = 0, yy = 0;
+    for (long long i = 0; i < n; i++) {
+        long long j = i + lag0;
+        double yj = j >= 0 && j < n ? y[j] : 0.0;
+        xy += (double)x[i] * yj;
+        xx += (double)x[i] * x[i];
+        yy += (double)y[i] * y[i];
+    }
+    double rho = xx > 0 && yy > 0 ? xy / sqrt(xx * yy) : 0.0;
+    double gain_db = xx > 0 && yy > 0 ? 10.0 * log10(yy / xx) : -INFINITY;
     double sdr = sono_si_sdr_db(x, y, n);
     double ratio = bytes * 8.0 / ((double)n / rate(p)) / target;
     int bitrate_ok = ratio >= BITRATE_LOW && ratio <= BITRATE_HIGH;
     int sdr_ok = sdr >= MIN_SI_SDR_DB; /* NaN and -inf (silence) fail */
     int align_ok = c0 > 0 && c0 >= MIN_CORR_MARGIN * cmax;
-    c->pass = bitrate_ok && sdr_ok && align_ok;
+    int sign_ok = c0s > 0 && rho > 0;
+    int gain_ok = gain_db >= GAIN_LOW_DB && gain_db <= GAIN_HIGH_DB; /* NaN fails */
+    c->pass = bitrate_ok && sdr_ok && align_ok && sign_ok && gain_ok;
     snprintf(c->detail, sizeof c->detail,
-             "%.2f kbps (target %.2f x%.2f..%.2f: %s); SI-SDR %.2f dB (>= %.1f: %s); corr lag 0 "
-             "%.3f vs %.3f at lag %lld (x%.1f: %s)",
-             kbps, target / 1000.0, BITRATE_LOW, BITRATE_HIGH, bitrate_ok ? "ok" : "FAIL", sdr,
+             "%.2f kbps (x%.2f..%.2f of %.2f: %s); SI-SDR %.2f dB (>= %.0f: %s); corr lag 0 "
+             "%.3f vs %.3f at %lld (x%.0f: %s); sign %+.3f (%s); gain %+.2f dB (%.0f..%+.0f: %s)",
+             kbps, BITRATE_LOW, BITRATE_HIGH, target / 1000.0, bitrate_ok ? "ok" : "FAIL", sdr,
              MIN_SI_SDR_DB, sdr_ok ? "ok" : "FAIL", c0, cmax, worst_lag, MIN_CORR_MARGIN,
-             align_ok ? "ok" : "FAIL");
+             align_ok ? "ok" : "FAIL", rho, sign_ok ? "ok" : "FAIL", gain_db, GAIN_LOW_DB,
+             GAIN_HIGH_DB, gain_ok ? "ok" : "FAIL");
     return 0;
 }
 
