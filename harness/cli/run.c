@@ -104,6 +104,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     const char *inputs[64];
     const char *device = NULL; /* issue 10 */
     const char *format = "table";
+    int repetitions = 0; /* issue 22: 0 keeps each case's own (the suite's) */
     int dry = 0, quiet = 0, profile = 0, ninputs = 0, nfilters = 0, force = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
@@ -136,6 +137,16 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             sono_audio_set_lenient(1);
         else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) /* issue 10 */
             device = argv[++i];
+        else if (strcmp(argv[i], "--repetitions") == 0 && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || end == argv[i] || v < 1 || v > 1000) {
+                fprintf(stderr, "harness run: --repetitions %s: expected an integer in "
+                        "[1, 1000]\n", argv[i]);
+                return SONO_EXIT_USAGE;
+            }
+            repetitions = (int)v;
+        }
         else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
             format = argv[++i];
             if (strcmp(format, "table") != 0 && strcmp(format, "jsonl") != 0) {
@@ -197,8 +208,11 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         return SONO_EXIT_USAGE;
     }
     /* per case, so it travels to the workers with the rest of the case's settings */
-    for (int i = 0; i < plan.ncases; i++)
+    for (int i = 0; i < plan.ncases; i++) {
         plan.cases[i].cfg.profile = profile;
+        if (repetitions) /* issue 22: the suite's value is in the suite file beside it */
+            plan.cases[i].cfg.repetitions = repetitions;
+    }
     /* --shard last: the parts split what would have run, filter and inputs included */
     sono_shard shard = {0};
     if (shard_arg) {

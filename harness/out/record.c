@@ -3,6 +3,7 @@
 #include "record.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 int sono_record_metric(sono_record *rec, const char *key, double value, const char *unit,
@@ -56,6 +57,9 @@ void sono_record_status(sono_record *rec, const char *status, const char *msg)
 
 void sono_record_free(sono_record *rec)
 {
+    for (int i = 0; i < rec->nreps; i++)
+        sono_measurement_free(&rec->reps[i].m);
+    free(rec->reps);
     sono_measurement_free(&rec->m);
     json_decref(rec->counters);
     json_decref(rec->gpu);

@@ -28,6 +28,14 @@ typedef struct sono_metric {
 
 #define SONO_MAX_METRICS 48
 
+/* One repetition of a case (issue 22): a fresh worker process, fresh buffers, a fresh
+ * plan; what it measured, kept in the case's record beside the figures over all of them. */
+typedef struct sono_rep {
+    int index;              /* 1-based */
+    sono_measurement m;     /* its samples (owned) and their summary */
+    double load_avg, other_cpu_pct, steal_pct, ctx_switches_invol, cpu_mhz; /* NaN: unread */
+} sono_rep;
+
 typedef struct sono_record {
     const sono_case *c;
     const char *status;   /* ok, fail, skip, error, crash, timeout (static strings) */
@@ -52,6 +60,15 @@ typedef struct sono_record {
     char started[32];     /* UTC, ISO 8601 */
     int nmetrics;
     sono_metric metrics[SONO_MAX_METRICS];
+    /* issue 22. A repetition's own record: its number, 1-based; 0: not a repetition. */
+    int repetition;
+    /* A case measured in repetitions: each one's figures (owned), and whether the case
+     * is noisy (its repetitions disagree beyond their own spread, or the machine was
+     * busy) with why; time statistics are then between repetitions. */
+    int nreps;
+    sono_rep *reps;
+    int noisy;
+    char noise_why[160];
 } sono_record;
 
 /* Set metric key (added, or replaced when present). SONO_ENOMEM past SONO_MAX_METRICS,
@@ -66,7 +83,7 @@ double sono_record_value(const sono_record *rec, const char *key, double dflt);
 void sono_record_status(sono_record *rec, const char *status, const char *msg);
 /* The static string for a status name, or NULL when not one of the six. */
 const char *sono_status_intern(const char *s);
-/* Free what the record owns (samples, counters, gpu, stream) and zero it. */
+/* Free what the record owns (samples, counters, gpu, stream, repetitions) and zero it. */
 void sono_record_free(sono_record *rec);
 
 /* The record as JSON, the results file's case object (new reference; NULL: no memory). */
@@ -77,5 +94,12 @@ int sono_record_from_json(const json_t *o, const sono_case *c, const char *input
                           sono_record *rec, sono_error *err);
 
 const char *sono_better_name(sono_better b);
+
+/* issue 22: the case's record from its repetitions' records (reps[0..n), in order; their
+ * samples move into agg, the rest of reps is left to free). Status: the first repetition
+ * that did not end ok, else ok. Time: the median of the repetitions' medians, and its 95 %
+ * CI from their order statistics (n < 6: their min and max), never the within-process
+ * one; samples: all of them. Metrics: the median over repetitions. noisy as said above. */
+int sono_record_aggregate(sono_record *reps, int n, sono_record *agg, sono_error *err);
 
 #endif

@@ -84,6 +84,10 @@ static json_t *time_json(const sono_record *rec)
     if (!t)
         return NULL;
     json_object_set_new(t, "converged", json_boolean(rec->m.converged));
+    /* issue 22: which spread the CI describes; within one process it misses every
+     * between-run effect (load, frequency, layout, plan), so readers must know */
+    json_object_set_new(t, "ci_scope", json_string(rec->nreps > 1 ? "repetitions"
+                                                                    : "within-process"));
     json_object_set_new(t, "cache", json_string(rec->m.cold ? "cold" : "hot"));
     json_object_set_new(t, "short_samples", json_boolean(rec->m.short_samples));
     json_object_set_new(t, "q1", json_real(s->q1));
@@ -104,6 +108,33 @@ static const char *stop_intern(const char *s)
         if (strcmp(s, known[i]) == 0)
             return known[i];
     return s && s[0] ? "other" : NULL;
+}
+
+static json_t *null_or(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* issue 22: each repetition's own figures, so a reader can redo the statistics. */
+static json_t *reps_json(const sono_record *rec)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < rec->nreps; i++) {
+        const sono_rep *r = &rec->reps[i];
+        json_t *samples = json_array();
+        for (long j = 0; j < r->m.nsamples; j++)
+            json_array_append_new(samples, json_real(r->m.samples[j]));
+        json_array_append_new(a, json_pack(
+            "{s:i, s:o, s:o, s:I, s:I, s:b, s:o, s:{s:o, s:o, s:o, s:o, s:o}}", "index",
+            r->index, "median", null_or(r->m.nsamples ? r->m.s.median : NAN), "ci_rel",
+            null_or(r->m.nsamples ? r->m.s.ci_rel : NAN), "n", (json_int_t)r->m.nsamples,
+            "runs_per_sample", (json_int_t)r->m.k, "converged", r->m.converged, "samples",
+            samples, "noise", "load_avg_1m", null_or(r->load_avg), "other_cpu_pct",
+            null_or(r->other_cpu_pct), "steal_pct", null_or(r->steal_pct),
+            "ctx_switches_invol", null_or(r->ctx_switches_invol), "cpu_mhz",
+            null_or(r->cpu_mhz)));
+    }
+    return a;
 }
 
 static double num(const json_t *o, const char *k)
@@ -211,6 +242,14 @@ json_t *sono_record_to_json(const sono_record *rec)
         json_object_set_new(o, "pin", json_string(rec->pin));
     if (rec->measured)
         json_object_set_new(o, "time_ns", time_json(rec));
+    if (rec->repetition)
+        json_object_set_new(o, "repetition", json_integer(rec->repetition));
+    if (rec->nreps) {
+        json_object_set_new(o, "repetitions", reps_json(rec));
+        json_object_set_new(o, "noisy", json_boolean(rec->noisy));
+        if (rec->noisy)
+            json_object_set_new(o, "noisy_why", json_string(rec->noise_why));
+    }
     if (rec->nmetrics) {
         json_t *desc = json_object();
         for (int i = 0; i < rec->nmetrics; i++) {
@@ -292,6 +331,10 @@ int sono_record_from_json(const json_t *o, const sono_case *c, const char *input
     rec->gpu = owned(json_object_get(o, "gpu"));
     rec->stream = owned(json_object_get(o, "stream"));
     rec->device_json_invalid = json_is_true(json_object_get(o, "device_json_invalid"));
+    rec->repetition = (int)json_integer_value(json_object_get(o, "repetition"));
+    rec->noisy = json_is_true(json_object_get(o, "noisy"));
+    if ((s = json_string_value(json_object_get(o, "noisy_why"))))
+        snprintf(rec->noise_why, sizeof rec->noise_why, "%s", s);
     const json_t *t = json_object_get(o, "time_ns");
     int rc = 0;
     if (json_is_object(t)) {

@@ -188,6 +188,14 @@ int sono_results_open(const char *path, json_t *suite, json_t *env, sono_results
     return 0;
 }
 
+int sono_results_add_repetition(sono_results *r, const char *id, json_t *rec, sono_error *err)
+{
+    json_t *j = json_pack("{s:s, s:O}", "repetition_of", id, "record", rec);
+    int rc = j ? sono_results_add(r, j, err) : sono_fail(err, SONO_ENOMEM, "out of memory");
+    json_decref(j);
+    return rc;
+}
+
 int sono_results_add(sono_results *r, json_t *rec, sono_error *err)
 {
     size_t n;
@@ -407,7 +415,13 @@ static int parse_journal(const char *jpath, char *buf, size_t n, int quiet, json
             info->dropped_line = line;
             break;
         }
-        const char *what = j ? case_problem(j) : je.text;
+        /* issue 22: a repetition of a case that has not finished all of its repetitions */
+        int partial = j && json_is_string(json_object_get(j, "repetition_of"));
+        const char *what = !j ? je.text
+                           : partial ? (json_is_object(json_object_get(j, "record"))
+                                            ? NULL
+                                            : "a repetition line needs an object \"record\"")
+                                     : case_problem(j);
         if (what || json_array_append_new(cases, j)) {
             int rc = sono_fail(err, SONO_EPARSE, "%s:%ld: %s: %s", jpath, line,
                                j ? "not a case record" : "not JSON",
@@ -424,9 +438,35 @@ static int parse_journal(const char *jpath, char *buf, size_t n, int quiet, json
 
 /* The document a run's end writes: the same shape whether a run closed it or a repair
  * rebuilt it (repaired: when; a repaired run never finished, so it has no "finished"). */
+/* issue 22: repetition lines of cases whose record is there are in it already; those of
+ * cases that never finished (a run cut short between rounds) are kept apart, so nothing
+ * measured is lost, without posing as a case. Returns the kept ones (new reference). */
+static json_t *split_partials(json_t *cases)
+{
+    json_t *ids = json_object(), *kept = json_array(), *c;
+    size_t i;
+    json_array_foreach(cases, i, c)
+        if (!json_object_get(c, "repetition_of"))
+            json_object_set_new(ids, json_string_value(json_object_get(c, "id")), json_true());
+    for (i = 0; i < json_array_size(cases);) {
+        c = json_array_get(cases, i);
+        const char *of = json_string_value(json_object_get(c, "repetition_of"));
+        if (!of) {
+            i++;
+            continue;
+        }
+        if (!json_object_get(ids, of))
+            json_array_append(kept, json_object_get(c, "record"));
+        json_array_remove(cases, i);
+    }
+    json_decref(ids);
+    return kept;
+}
+
 static json_t *assemble(json_t *head, json_t *cases, int complete, int interrupted,
                         const char *finished, const char *repaired)
 {
+    json_t *partials = split_partials(cases);
     json_t *counts = json_object();
     size_t i;
     json_t *c;
@@ -449,8 +489,11 @@ static json_t *assemble(json_t *head, json_t *cases, int complete, int interrupt
         json_object_set_new(run, "complete", json_boolean(complete));
         json_object_set_new(run, "interrupted", json_boolean(interrupted));
         json_object_set_new(run, "counts", counts);
+        if (json_array_size(partials))
+            json_object_set(doc, "partial_repetitions", partials);
     } else
         json_decref(counts);
+    json_decref(partials);
     return doc;
 }
 

@@ -26,6 +26,10 @@ int sono_results_add(sono_results *r, json_t *rec, sono_error *err);
 /* Mark the run complete (or interrupted), assemble the file from the journal with
  * summary counts, write it once (temp, fsync, rename), remove the journal, free. When
  * writing fails the journal stays, for a repair. */
+/* issue 22: one repetition of case id (borrowed), appended to the journal so a run cut
+ * short between rounds keeps it; the finished file holds it inside the case's record, or,
+ * for a case that never finished, in "partial_repetitions". */
+int sono_results_add_repetition(sono_results *r, const char *id, json_t *rec, sono_error *err);
 int sono_results_close(sono_results *r, int interrupted, sono_error *err);
 /* Free without finishing: the journal stays, unlocked, as after a crash. */
 void sono_results_abandon(sono_results *r);

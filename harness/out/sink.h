@@ -34,6 +34,10 @@ struct sono_sink {
                   sono_error *err);
     int (*end)(sono_sink *s, const sono_run_info *run, const sono_run_counts *n, int failed,
                sono_error *err);
+    /* issue 22, optional: one repetition's record (rec->repetition >= 1) as it finishes;
+     * the case's own record, over all its repetitions, comes to record() after its last. */
+    int (*repetition)(sono_sink *s, const sono_run_info *run, const sono_record *rec,
+                      sono_error *err);
     void (*free)(sono_sink *s);
 };
 

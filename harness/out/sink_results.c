@@ -26,6 +26,18 @@ static int results_record(sono_sink *s, const sono_run_info *run, const sono_rec
     return rc;
 }
 
+static int results_rep(sono_sink *s, const sono_run_info *run, const sono_record *rec,
+                       sono_error *err)
+{
+    (void)run;
+    json_t *j = sono_record_to_json(rec);
+    if (!j)
+        return sono_fail(err, SONO_ENOMEM, "cannot build the record of %s", rec->c->id);
+    int rc = sono_results_add_repetition(s->ctx, rec->c->id, j, err);
+    json_decref(j);
+    return rc;
+}
+
 static int results_end(sono_sink *s, const sono_run_info *run, const sono_run_counts *n,
                        int failed, sono_error *err)
 {
@@ -46,6 +58,7 @@ sono_sink *sono_sink_results(struct sono_results *r)
     sono_sink *s = calloc(1, sizeof *s);
     if (s)
         *s = (sono_sink){.name = "results", .ctx = r, .record = results_record,
-                         .end = results_end, .free = results_free};
+                         .end = results_end, .free = results_free,
+                         .repetition = results_rep};
     return s;
 }

@@ -17,6 +17,8 @@ typedef struct row {
     char note[1024];      /* the whole reason: a skip cut mid-word helps no one */
     double median, ci_rel, gflops, gbps, xrt, rel_l2, roof;
     int measured, checked, order;
+    int reps;             /* issue 22: repetitions behind the CI; <= 1: within-process only */
+    char flags[240];      /* noisy, not converged, one sample: why a figure is weak */
     int has_q;            /* a codec case: bitrate and quality, or why quality is absent */
     double kbps, si_sdr;  /* NAN when not recorded */
     char qnote[200];      /* sono_quality.note, whole */
@@ -85,6 +87,20 @@ static int table_add(table *t, const sono_record *rec, row **out)
     r->checked = rec->checked;
     r->median = rec->m.s.median;
     r->ci_rel = rec->m.s.ci_rel;
+    r->reps = rec->nreps;
+    /* issue 22: what makes a figure weaker than its row looks */
+    size_t fl = 0;
+    if (rec->noisy)
+        fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl, "noisy: %s; ",
+                               rec->noise_why);
+    if (rec->measured && rec->m.nsamples == 1)
+        fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl, "1 sample; ");
+    else if (rec->measured && !rec->m.converged && fl < sizeof r->flags)
+        fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl,
+                               "not converged (CI %.1f%% > target %.1f%%); ",
+                               100 * rec->m.s.ci_rel, 100 * c->cfg.target_ci);
+    if (fl >= 2 && fl < sizeof r->flags)
+        r->flags[fl - 2] = 0;
     r->gflops = sono_record_value(rec, "derived.gflops", 0);
     r->gbps = sono_record_value(rec, "derived.gbps", 0);
     r->xrt = sono_record_value(rec, "derived.x_realtime", 0);
@@ -183,7 +199,11 @@ static void print_row(FILE *f, const row *r, const widths *w, int quality)
         snprintf(roof, sizeof roof, "%.1f", r->roof);
     if (r->measured) {
         sono_format_ns(r->median, med, sizeof med);
-        snprintf(ci, sizeof ci, "%.1f%%", 100.0 * r->ci_rel);
+        /* one repetition: its CI is within one process and says nothing of the next run */
+        if (r->reps > 1)
+            snprintf(ci, sizeof ci, "%.1f%%", 100.0 * r->ci_rel);
+        else
+            snprintf(ci, sizeof ci, "-");
         human(r->gflops, gf, sizeof gf);
         human(r->gbps, gb, sizeof gb);
         human(r->xrt, xr, sizeof xr);
@@ -223,7 +243,8 @@ static void print_row(FILE *f, const row *r, const widths *w, int quality)
     if (r->dfield)
         fprintf(f, "%-10s  ", r->dvalue[0] ? r->dvalue : "-");
     const char *why = r->note[0] ? r->note : r->has_q && !isfinite(r->si_sdr) ? r->qnote : "";
-    fprintf(f, "%s%s%s\n", r->status, why[0] ? ": " : "", why);
+    fprintf(f, "%s%s%s%s%s%s\n", r->status, r->flags[0] ? " [" : "", r->flags,
+            r->flags[0] ? "]" : "", why[0] ? ": " : "", why);
 }
 
 static void widen(widths *w, const char *impl, const char *par, const char *in)
@@ -302,6 +323,13 @@ static int table_end(sono_sink *s, const sono_run_info *run, const sono_run_coun
     if (t->live && t->n)
         fprintf(t->f, "\n-- all cases, failures first --\n");
     print_all(t, t->f);
+    int single = 0;
+    for (int i = 0; i < t->n; i++)
+        single |= t->rows[i].measured && t->rows[i].reps <= 1 && !t->rows[i].stream;
+    if (single) /* issue 22: say why the CI column is empty, once */
+        fprintf(t->f, "\n+-CI -: one repetition per case; its CI is within one process "
+                "(time_ns.ci_rel in the results file) and misses what changes between runs. "
+                "--repetitions R measures R fresh runs.\n");
     fflush(t->f);
     return 0;
 }

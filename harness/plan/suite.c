@@ -132,6 +132,8 @@ static int measure_key(ctx *c, const entry *e, sono_measure_cfg *cfg, int *handl
         bad = bad || !(v >= 1 && v <= 1e6) || v != (long)v, cfg->max_samples = (long)v;
     else if (strcmp(e->key, "min_samples") == 0)
         bad = bad || !(v >= 1 && v <= 1e6) || v != (long)v, cfg->min_samples = (long)v;
+    else if (strcmp(e->key, "repetitions") == 0) /* issue 22 */
+        bad = bad || !(v >= 1 && v <= 1000) || v != (int)v, cfg->repetitions = (int)v;
     else
         *handled = 0;
     if (*handled && bad) {
@@ -142,6 +144,7 @@ static int measure_key(ctx *c, const entry *e, sono_measure_cfg *cfg, int *handl
                  : strcmp(e->key, "warmup_s") == 0 ? "seconds in [0, 600]"
                  : strcmp(e->key, "min_time_s") == 0 ? "seconds in [0, 3600]"
                  : strcmp(e->key, "timeout_s") == 0 ? "seconds in (0, 86400]"
+                 : strcmp(e->key, "repetitions") == 0 ? "an integer in [1, 1000]"
                                                    : "an integer in [1, 1000000]");
         return fail_at(c, e->line, msg, "");
     }
@@ -169,7 +172,7 @@ static int suite_section(ctx *c, const entry *e)
     } else
         return fail_at(c, e->line, "unknown key in [suite]; expected name, description, "
                        "inputs, sample_rate, target_ci, budget_s, warmup_s, min_time_s, "
-                       "min_samples, max_samples, timeout_s, pin; got ", e->key);
+                       "min_samples, max_samples, timeout_s, pin, repetitions; got ", e->key);
     return 0;
 }
 
@@ -440,7 +443,7 @@ static int group_section(ctx *c, const char *section, const entry *es, int ne)
                                             op->params[j].name);
                 snprintf(msg + len, sizeof msg - len, "threads, impls, inputs, limit, "
                          "target_ci, budget_s, warmup_s, min_time_s, min_samples, max_samples, "
-                         "timeout_s, pin; got ");
+                         "timeout_s, pin, repetitions; got ");
                 char head[128];
                 snprintf(head, sizeof head, "unknown key for op %s; expected one of ", op->name);
                 char full[768];

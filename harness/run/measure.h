@@ -21,13 +21,16 @@ typedef struct sono_measure_cfg {
     char pin[32];      /* where the worker runs: none, auto, core:N (harness/run/pin.h) */
     int profile;       /* `run --profile`: no warm-up, one sample of one run, so a
                           profiler sees one clean launch per case; nothing converges */
+    int repetitions;   /* issue 22: measure the case this many times, each in a fresh
+                          worker, interleaved with the other cases; budget_s and
+                          min_time_s are split between them */
 } sono_measure_cfg;
 
 #define SONO_MEASURE_DEFAULTS \
     ((sono_measure_cfg){.target_ci = 0.02, .budget_s = 2.0, .warmup_s = 0.1, \
                         .min_time_s = 0.1, \
                         .min_samples = 10, .max_samples = 2000, .timeout_s = 120, \
-                        .pin = "none"})
+                        .pin = "none", .repetitions = 1})
 
 typedef struct sono_measurement {
     double *samples;    /* ns per run, one per sample; malloc'ed, caller frees */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "casedev.h"
+#include "noise.h"
 #include "stages.h"
 
 /* Peak RSS per case in a worker that serves many: Linux resets VmHWM to the current RSS
@@ -58,8 +59,12 @@ int sono_stage_measure(sono_case_run *r, sono_record *rec, sono_error *err)
     const sono_device *dev = sono_case_device(r->c);
     if (dev->case_begin) /* its case_end comes from the lifecycle, before teardown */
         dev->case_begin(dev, r->c->id);
+    sono_noise noise;
+    sono_noise_begin(&noise);
     int rc = r->streaming ? sono_measure_stream(r, rec, err) : sono_measure_offline(r, rec, err);
     if (rc != SONO_EINTR)
         r->fig.peak_rss_bytes = peak_rss_bytes();
+    if (rc != SONO_EINTR && (mrc = sono_noise_end(&noise, rec)) && !rc)
+        rc = sono_fail(err, mrc, "record of %s: no room for the noise metrics", r->c->id);
     return rc;
 }

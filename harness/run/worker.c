@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "casejson.h"
 #include "execute.h"
 #include "params.h"
@@ -234,6 +235,12 @@ int sono_worker_main(sono_reg *R)
             break;
         }
         json_t *rec = NULL;
+        /* issue 22: a repetition lays its buffers out afresh (this worker is new for the
+         * round, so the seed differs from the last repetition's) */
+        json_int_t rep = json_integer_value(json_object_get(j, "repetition"));
+        if (rep > 0)
+            sono_buf_random_layout((unsigned long long)getpid() * 0x9E3779B97F4A7C15ULL ^
+                                   (unsigned long long)rep ^ (unsigned long long)time(NULL));
         if (sono_case_from_json(j, R, &plan, &c, &err) == 0) {
             sono_record r;
             if (sono_execute(x, &plan, &c, NULL, &r) == 0) {
