@@ -77,6 +77,9 @@ static const char run_help[] =
     "  --dry-run      print the case ids, each with why it would be skipped here (an\n"
     "                 unavailable backend, parameters the impl refuses), and exit\n"
     "  --quiet        no progress line and no live rows: only the tables at the end\n"
+    "  --repetitions R  measure every case R times, each in a fresh worker, in R rounds\n"
+    "                 over the plan; the CI is then between runs (default: the suite's\n"
+    "                 repetitions, else 1)\n"
     "  --format F     table (default): a row as each case finishes, then the full\n"
     "                 tables, failures first; jsonl: one JSON object per line on stdout\n"
     "                 ({\"event\": \"begin\"}, one \"record\" per case as it finishes, the\n"
@@ -166,6 +169,9 @@ static const char history_help[] =
     "gate: use `harness compare` for that); 2 on bad usage or a bad file.\n"
     "\n"
     "  --threshold P  smallest step reported, in percent (default 5%)\n"
+    "  --repetitions R  measure every case R times, each in a fresh worker, in R rounds\n"
+    "                 over the plan; the CI is then between runs (default: the suite's\n"
+    "                 repetitions, else 1)\n"
     "  --format F     table (default) or csv: one row per case and run\n";
 
 static const char export_help[] =
@@ -200,6 +206,9 @@ static const char compare_help[] =
     "\n"
     "  --threshold P  smallest relative change called slower/faster (default 5%)\n"
     "  --alpha A      significance level of the U test (default 0.01)\n"
+    "  --repetitions R  measure every case R times, each in a fresh worker, in R rounds\n"
+    "                 over the plan; the CI is then between runs (default: the suite's\n"
+    "                 repetitions, else 1)\n"
     "  --format F     table (default), markdown (for a pull request), json, csv\n"
     "  --any-suite    compare files from different suites\n"
     "  --strict       missing cases are regressions too\n";
