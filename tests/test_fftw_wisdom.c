@@ -1,8 +1,6 @@
-/* test_fftw_wisdom.c — issue 22's stable FFTW plans through real runs: the first process
- * measures a plan and saves it to the wisdom file ("wisdom: new"), a second process reads
- * it ("wisdom: hit") and describes the same plan; the harness puts the file beside the
- * calibration file when SONO_FFTW_WISDOM is unset and leaves wisdom off when it is empty;
- * a corrupt or truncated file is ignored with a warning, never used, and then rewritten. */
+/* test_fftw_wisdom.c — issue 22's stable FFTW plans through real runs: a first process
+ * measures and saves ("wisdom: new"), a second reads the same plan ("wisdom: hit"); the
+ * file's default place and the env contract; corrupt or cut files ignored and rewritten. */
 #include "cli_util.h"
 
 /* fftw/fftw c2c and r2c, and fftwblas/batched's r2c over frames: both plugins that plan. */
@@ -171,6 +169,16 @@ static void wi_default_path(void **state)
         fail_msg("no wisdom file at %s", want);
     wi_do(set, NULL, &w);
     wi_expect(&w, "hit");
+
+    /* a value a harness derived elsewhere (inherited by a fleet job: sbatch exports the
+     * environment) is derived again for this host, not used */
+    char other[PATH_MAX + 64], inherited[PATH_MAX + 96];
+    snprintf(other, sizeof other, "%s/fftw-wisdom-another-host.txt", dir);
+    snprintf(inherited, sizeof inherited, "SONO_FFTW_WISDOM=%s", other);
+    const char *moved[] = {env, inherited, "SONO_FFTW_WISDOM_AUTO=1", NULL};
+    wi_do(moved, NULL, &w);
+    wi_expect(&w, "hit");
+    assert_false(cl_exists(other));
 }
 
 static void wi_write(const char *path, const char *data, size_t len)

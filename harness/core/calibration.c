@@ -43,11 +43,15 @@ void sono_wisdom_path(char *out, size_t n)
 
 int sono_wisdom_setenv(sono_error *err)
 {
-    if (getenv("SONO_FFTW_WISDOM"))
+    /* A value the harness derived is marked, and derived again here: inherited by a job on
+     * another host (sbatch exports the environment), it would name the submitting host's
+     * file; or by a child harness with another $SONO_CALIBRATION. */
+    const char *auto_set = getenv("SONO_FFTW_WISDOM_AUTO");
+    if (getenv("SONO_FFTW_WISDOM") && !(auto_set && strcmp(auto_set, "1") == 0))
         return 0;
     char path[PATH_MAX + 300];
     sono_wisdom_path(path, sizeof path);
-    if (setenv("SONO_FFTW_WISDOM", path, 0) != 0)
+    if (setenv("SONO_FFTW_WISDOM", path, 1) != 0 || setenv("SONO_FFTW_WISDOM_AUTO", "1", 1))
         return sono_fail(err, SONO_ENOMEM, "cannot set SONO_FFTW_WISDOM=%s: %s", path,
                          strerror(errno));
     return 0;

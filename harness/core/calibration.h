@@ -56,9 +56,10 @@ void sono_calibration_path(char *out, size_t n);
 void sono_wisdom_path(char *out, size_t n);
 
 /* Sets $SONO_FFTW_WISDOM to sono_wisdom_path() for the plugins (sono.h's environment
- * contract), unless it is already set: a value of the user's, or empty to turn wisdom
- * off, wins. Call before loading plugins; workers and Python peers inherit it. 0, or
- * SONO_ENOMEM when the environment cannot grow (the plugins then plan without wisdom). */
+ * contract), with SONO_FFTW_WISDOM_AUTO=1 to mark it derived, unless the user set it: a
+ * value of theirs (no marker), or empty to turn wisdom off, wins; a derived one is derived
+ * again for this host. Call before loading plugins; workers inherit it. 0, or SONO_ENOMEM
+ * when the environment cannot grow (the plugins then plan without wisdom). */
 int sono_wisdom_setenv(sono_error *err);
 
 /* The entry for host. SONO_ENOTFOUND when the file does not exist or has no entry for

@@ -273,6 +273,8 @@ int sono_plugin_init(sono_registry *r, sono_error *err);
  *                     exclusive flock on "<file>.lock", a temp file renamed over), so
  *                     later processes get the same plans. Set by the user, it is kept;
  *                     set empty, wisdom is off. A file that does not parse is ignored
- *                     with a warning. */
+ *                     with a warning. The harness marks a value it derived with
+ *                     SONO_FFTW_WISDOM_AUTO=1 and derives it again in every process, so
+ *                     a job that inherits it on another host gets its own host's file. */
 
 #endif
