@@ -71,6 +71,8 @@ COMMON_HDR := $(wildcard impls/common/*.h)
 COMMON_ENCODEC := $(wildcard impls/common/encodec_*.c)
 COMMON_cpu := $(COMMON_SRC) $(COMMON_HDR) $(COMMON_ENCODEC)
 COMMON_fftwblas := $(COMMON_SRC) $(COMMON_HDR)
+# issue 22: fftwblas plans with FFTW too, so it shares fftw's wisdom file handling
+COMMON_fftwblas += impls/fftw/wisdom.c impls/fftw/wisdom.h
 # blas: the layer ops (conv1d, attention) read their params with impls/common/nnshape.c,
 # and codec.encodec's body is shared with cpu/naive
 COMMON_blas := $(COMMON_SRC) $(COMMON_HDR) $(COMMON_ENCODEC)
@@ -88,7 +90,7 @@ LIBS_fftwblas := $(LIBS_fftw) $(LIBS_blas) -lm
 # py: NumPy/PyTorch peers in a Python worker (impls/py/sonopy), JSON over pipes, shm buffers
 LIBS_py := $(shell pkg-config --libs jansson 2>/dev/null) -lrt
 CFLAGS_py := $(shell pkg-config --cflags jansson 2>/dev/null)
-CFLAGS_fftwblas := $(CFLAGS_fftw) $(CFLAGS_blas)
+CFLAGS_fftwblas := $(CFLAGS_fftw) $(CFLAGS_blas) -Iimpls/fftw
 # opus: libopus, the reference Opus codec (codec.opus)
 LIBS_opus := $(shell pkg-config --libs opus 2>/dev/null) -lm
 CFLAGS_opus := $(shell pkg-config --cflags opus 2>/dev/null)

@@ -3,6 +3,7 @@
  * with an atomic rename, so hosts sharing a results folder keep each other's entries. */
 #include "calibration.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "env.h"
 #include "paths.h"
 
 void sono_calibration_path(char *out, size_t n)
@@ -20,6 +22,39 @@ void sono_calibration_path(char *out, size_t n)
         snprintf(out, n, "%s", env);
     else
         snprintf(out, n, "%s/results/calibration.json", sono_root_dir());
+}
+
+void sono_wisdom_path(char *out, size_t n)
+{
+    char cal[PATH_MAX], host[256];
+    sono_calibration_path(cal, sizeof cal);
+    char *slash = strrchr(cal, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(cal, sizeof cal, ".");
+    sono_env_hostname(host, sizeof host);
+    /* a host name is a file name component here: nothing that could leave the folder */
+    for (char *c = host; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != '_')
+            *c = '_';
+    snprintf(out, n, "%s/fftw-wisdom-%s.txt", cal[0] ? cal : "/", host);
+}
+
+int sono_wisdom_setenv(sono_error *err)
+{
+    /* A value the harness derived is marked, and derived again here: inherited by a job on
+     * another host (sbatch exports the environment), it would name the submitting host's
+     * file; or by a child harness with another $SONO_CALIBRATION. */
+    const char *auto_set = getenv("SONO_FFTW_WISDOM_AUTO");
+    if (getenv("SONO_FFTW_WISDOM") && !(auto_set && strcmp(auto_set, "1") == 0))
+        return 0;
+    char path[PATH_MAX + 300];
+    sono_wisdom_path(path, sizeof path);
+    if (setenv("SONO_FFTW_WISDOM", path, 1) != 0 || setenv("SONO_FFTW_WISDOM_AUTO", "1", 1))
+        return sono_fail(err, SONO_ENOMEM, "cannot set SONO_FFTW_WISDOM=%s: %s", path,
+                         strerror(errno));
+    return 0;
 }
 
 void sono_calibration_free(sono_calibration *cal)

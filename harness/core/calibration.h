@@ -50,6 +50,18 @@ typedef struct sono_calibration {
  * <root>/results/calibration.json with root the executable's parent (sono_root_dir). */
 void sono_calibration_path(char *out, size_t n);
 
+/* issue 22: this host's FFTW wisdom file, beside the calibration file (same folder):
+ * <dir>/fftw-wisdom-<host>.txt, the host name with anything but [A-Za-z0-9._-] as '_'.
+ * Per host, since a plan measured on one CPU is no answer for another. */
+void sono_wisdom_path(char *out, size_t n);
+
+/* Sets $SONO_FFTW_WISDOM to sono_wisdom_path() for the plugins (sono.h's environment
+ * contract), with SONO_FFTW_WISDOM_AUTO=1 to mark it derived, unless the user set it: a
+ * value of theirs (no marker), or empty to turn wisdom off, wins; a derived one is derived
+ * again for this host. Call before loading plugins; workers inherit it. 0, or SONO_ENOMEM
+ * when the environment cannot grow (the plugins then plan without wisdom). */
+int sono_wisdom_setenv(sono_error *err);
+
 /* The entry for host. SONO_ENOTFOUND when the file does not exist or has no entry for
  * host; SONO_EPARSE naming the file (and the host) when it is not a calibration file or
  * the entry is malformed. cal is zeroed first; free it with sono_calibration_free. */

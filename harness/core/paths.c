@@ -1,5 +1,8 @@
-/* paths.c — executable-relative lookup of plugins and suites. */
+/* paths.c — executable-relative lookup of plugins and suites; loading the plugins also
+ * hands them the environment sono.h promises (the host's FFTW wisdom file). */
 #include "paths.h"
+
+#include "calibration.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -52,6 +55,10 @@ static int is_dir(const char *p)
 
 void sono_load_plugins(sono_reg *R)
 {
+    /* Before any plugin loads, so every plan (and every worker forked later) sees it. */
+    sono_error err = {0};
+    if (sono_wisdom_setenv(&err) < 0)
+        fprintf(stderr, "harness: warning: %s: FFTW plans are measured afresh\n", err.msg);
     const char *env = getenv("SONO_PLUGIN_PATH");
     if (env && *env) {
         char *copy = strdup(env);

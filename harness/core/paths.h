@@ -16,7 +16,8 @@ const char *sono_exe_dir(void);
 const char *sono_root_dir(void);
 
 /* Load plugins from: each folder of $SONO_PLUGIN_PATH (':'-separated), then
- * <exe>/../build/plugins (the build tree), then <exe>/../lib/sonobench/plugins. */
+ * <exe>/../build/plugins (the build tree), then <exe>/../lib/sonobench/plugins. First
+ * sets $SONO_FFTW_WISDOM (sono_wisdom_setenv) when it is not set. */
 void sono_load_plugins(sono_reg *R);
 
 /* The suites folder: <exe>/../suites, else <exe>/../share/sonobench/suites. */

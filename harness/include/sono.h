@@ -262,4 +262,19 @@ int sono_plugin_init(sono_registry *r, sono_error *err);
 
 #define SONO_EXPORT __attribute__((visibility("default")))
 
+/* ---- environment ----------------------------------------------------------------- */
+/* What the harness puts in the environment before it loads any plugin: a contract in
+ * variables, not in the ABI, because a plugin cannot call the harness. Workers and
+ * child processes inherit it.
+ *   SONO_FFTW_WISDOM  issue 22: this host's FFTW wisdom file, beside the calibration
+ *                     file: <dir of $SONO_CALIBRATION or results/calibration.json>/
+ *                     fftw-wisdom-<host>.txt. A plugin planning with FFTW imports it
+ *                     before planning and adds what it measured (impls/fftw/wisdom.c:
+ *                     exclusive flock on "<file>.lock", a temp file renamed over), so
+ *                     later processes get the same plans. Set by the user, it is kept;
+ *                     set empty, wisdom is off. A file that does not parse is ignored
+ *                     with a warning. The harness marks a value it derived with
+ *                     SONO_FFTW_WISDOM_AUTO=1 and derives it again in every process, so
+ *                     a job that inherits it on another host gets its own host's file. */
+
 #endif

@@ -1,7 +1,7 @@
 /* fftw.c — fftw/fftw: FFTW3's single-precision planner and codelets over all batch rows,
  * the library most users would reach for, and so the bar our own rungs are set against.
- * Plans with FFTW_MEASURE and `threads` threads on our own buffers in setup; run() is one
- * fftwf_execute. */
+ * Plans with FFTW_MEASURE (from the host's wisdom file when it has the problem: wisdom.c)
+ * and `threads` threads on our own buffers in setup; run() is one fftwf_execute. */
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include <fftw3.h>
 
 #include "sono.h"
+#include "wisdom.h"
 
 typedef struct fft_variant {
     int real; /* 1: r2c, input SONO_F32 [batch, n], output bins 0..n/2 */
@@ -21,6 +22,7 @@ typedef struct state {
     fftwf_complex *out; /* batch*nout */
     fftwf_plan plan;
     int threads; /* asked of the planner (the case's `threads`) */
+    fw_source wisdom; /* where the plan came from, for describe */
 } state;
 
 /* Whether threads may be asked for: fftwf_init_threads succeeded in sono_plugin_init and
@@ -72,6 +74,18 @@ static void teardown(void *vst)
     free(st);
 }
 
+/* The advanced interface's one call, with the flags wisdom.c asks for. */
+static fftwf_plan make_plan(void *arg, unsigned flags)
+{
+    state *st = arg;
+    int n = (int)st->n, howmany = (int)st->batch, odist = (int)st->nout;
+    if (st->real)
+        return fftwf_plan_many_dft_r2c(1, &n, howmany, st->in, NULL, 1, n, st->out, NULL, 1,
+                                       odist, flags);
+    return fftwf_plan_many_dft(1, &n, howmany, st->in, NULL, 1, n, st->out, NULL, 1, odist,
+                               FFTW_FORWARD, flags);
+}
+
 static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
 {
     const fft_variant *v = ctx;
@@ -97,21 +111,16 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
         teardown(st);
         return rc;
     }
-    int n = (int)st->n, howmany = (int)st->batch, odist = (int)st->nout;
     /* The thread count is planner state, not a plan argument: set it for every plan, since
      * the previous case may have asked for another. Callable only after init_threads. */
     if (threads_ok)
         fftwf_plan_with_nthreads(st->threads);
-    if (st->real)
-        st->plan = fftwf_plan_many_dft_r2c(1, &n, howmany, st->in, NULL, 1, n, st->out, NULL,
-                                           1, odist, FFTW_MEASURE);
-    else
-        st->plan = fftwf_plan_many_dft(1, &n, howmany, st->in, NULL, 1, n, st->out, NULL, 1,
-                                       odist, FFTW_FORWARD, FFTW_MEASURE);
+    st->plan = fw_plan(make_plan, st, "fftw", &st->wisdom);
     if (!st->plan) {
+        rc = sono_fail(err, SONO_EDEVICE, "fftw: planner returned NULL for %s n=%zu "
+                       "batch=%zu", v->real ? "r2c" : "c2c", st->n, st->batch);
         teardown(st);
-        return sono_fail(err, SONO_EDEVICE, "fftw: planner returned NULL for %s n=%d batch=%d",
-                         v->real ? "r2c" : "c2c", n, howmany);
+        return rc;
     }
     *stp = st;
     return 0;
@@ -180,15 +189,17 @@ static int plan_threads(const char *plan)
     return most;
 }
 
-/* "threads=<asked>; plan_threads=<used>; <FFTW's plan>": the record keeps both, since
- * FFTW may use fewer threads than asked for small sizes. */
+/* "threads=<asked>; plan_threads=<used>; wisdom: <hit|new|off>; <FFTW's plan>": the record
+ * keeps both counts, since FFTW may use fewer threads than asked for small sizes, and
+ * whether the plan was read from the host's wisdom or measured by this setup. */
 static int describe(void *vst, char *buf, size_t n)
 {
     state *st = vst;
     char *s = fftwf_sprint_plan(st->plan);
     if (!s)
         return SONO_ENOMEM;
-    snprintf(buf, n, "threads=%d; plan_threads=%d; %s", st->threads, plan_threads(s), s);
+    snprintf(buf, n, "threads=%d; plan_threads=%d; wisdom: %s; %s", st->threads,
+             plan_threads(s), fw_source_name(st->wisdom), s);
     free(s); /* FFTW documents this string as malloc'd, to be free()d */
     return 0;
 }

@@ -1,5 +1,6 @@
 /* batched.c — fftwblas/batched for stft, melspec, logmel and mfcc: every frame windowed
- * into one buffer, one FFTW r2c plan over all of them (FFTW_MEASURE in setup), |X|^power
+ * into one buffer, one FFTW r2c plan over all of them (FFTW_MEASURE in setup, from the
+ * host's wisdom file when it has the problem: impls/fftw/wisdom.c), |X|^power
  * in one pass, the filterbank as one SGEMM (mel = W x P^T) and the DCT as a second. The
  * libraries' threads: fftwf_plan_with_nthreads and openblas_set_num_threads.
  * batch > 1 (issue 10): the plan runs over the frames of all clips, and the filterbank
@@ -20,6 +21,7 @@
 
 #include "fe_stream.h"
 #include "frontend.h"
+#include "wisdom.h"
 
 #define MAX_THREADS 1024
 
@@ -35,6 +37,7 @@ typedef struct state {
     float *melT;     /* batch > 1: [batch * frames, n_mels], the filterbank's output */
     float *cepT;     /* batch > 1, mfcc: [batch * frames, n_mfcc], the DCT's output */
     fftwf_plan plan;
+    fw_source wisdom; /* where plan came from, for describe */
     int threads;
     /* streaming: the ring, and one frame's plan with its own buffers (made at the first
      * stream_begin, so offline cases plan nothing more) */
@@ -127,6 +130,23 @@ static int alloc_bufs(state *st)
     return bad ? SONO_ENOMEM : 0;
 }
 
+/* The batched r2c plan over every frame, with the flags wisdom.c asks for. */
+static fftwf_plan make_plan(void *arg, unsigned flags)
+{
+    state *st = arg;
+    const fe_dims *d = &st->io.d;
+    int n = (int)d->n_fft, howmany = (int)(d->batch * d->frames), odist = (int)d->nbins;
+    return fftwf_plan_many_dft_r2c(1, &n, howmany, st->frames, NULL, 1, n, st->spec, NULL, 1,
+                                   odist, flags);
+}
+
+/* The single-frame plan of streaming. */
+static fftwf_plan make_plan1(void *arg, unsigned flags)
+{
+    state *st = arg;
+    return fftwf_plan_dft_r2c_1d((int)st->io.d.n_fft, st->frame1, st->spec1, flags);
+}
+
 static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
 {
     char why[256];
@@ -155,13 +175,12 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
     fe_window_make(d, st->win);
     if (st->dct)
         fe_dct_make(d, st->dct);
-    int n = (int)d->n_fft, howmany = (int)(d->batch * d->frames), odist = (int)d->nbins;
+    int n = (int)d->n_fft, howmany = (int)(d->batch * d->frames);
     /* Planner state, not a plan argument: set for every plan, since the previous case may
      * have asked for another count. */
     if (threads_ok)
         fftwf_plan_with_nthreads(st->threads);
-    st->plan = fftwf_plan_many_dft_r2c(1, &n, howmany, st->frames, NULL, 1, n, st->spec,
-                                       NULL, 1, odist, FFTW_MEASURE);
+    st->plan = fw_plan(make_plan, st, "fftwblas/batched", &st->wisdom);
     if (!st->plan) {
         teardown(st);
         return sono_fail(err, SONO_EDEVICE, "fftwblas/batched: planner returned NULL for r2c "
@@ -292,7 +311,8 @@ static int stream_begin(void *vst, sono_error *err)
             return sono_fail(err, SONO_ENOMEM, "fftwblas/batched: no memory for one frame");
         if (threads_ok)
             fftwf_plan_with_nthreads(1); /* one frame: threads would cost more than it */
-        st->plan1 = fftwf_plan_dft_r2c_1d(n, st->frame1, st->spec1, FFTW_MEASURE);
+        fw_source src; /* not in describe, which tells the offline plan */
+        st->plan1 = fw_plan(make_plan1, st, "fftwblas/batched", &src);
         if (!st->plan1)
             return sono_fail(err, SONO_EDEVICE, "fftwblas/batched: planner returned NULL for "
                              "one r2c frame of n=%d", n);
@@ -356,11 +376,11 @@ static int describe(void *vst, char *buf, size_t n)
         return SONO_ENOMEM;
     int par = openblas_get_parallel();
     snprintf(buf, n, "threads=%d; batch=%zu (one plan over %zu frames%s); fftw "
-             "plan_threads=%d; openblas threads=%d (%s, core %s)%s; fftw plan: %s", st->threads,
+             "plan_threads=%d; fftw wisdom: %s; openblas threads=%d (%s, core %s)%s; fftw plan: %s", st->threads,
              st->io.d.batch, st->io.d.batch * st->io.d.frames,
              st->io.d.batch > 1 && st->io.d.op != FE_STFT ? ", frame-major sgemm, per-clip "
                                                             "transpose" : "",
-             plan_threads(s), openblas_get_num_threads(),
+             plan_threads(s), fw_source_name(st->wisdom), openblas_get_num_threads(),
              par == 0 ? "sequential build" : par == 1 ? "pthreads" : "OpenMP",
              openblas_get_corename(),
              st->io.d.op == FE_STFT ? "" : st->io.d.op == FE_MFCC ? "; 2 sgemm" : "; 1 sgemm", s);

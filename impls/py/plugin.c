@@ -24,8 +24,6 @@ typedef struct state {
     const py_def *def;
     long long id;    /* the worker's state id */
     unsigned gen;    /* the worker it lives in */
-    int started;     /* this setup started the worker */
-    double start_ms;
     int have_info;
     char info[1024]; /* the worker's describe() */
     size_t workspace;
@@ -294,8 +292,10 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
             free(st);
             return rc;
         }
-        st->started = 1;
-        st->start_ms = proc.start_ms;
+        /* for whoever debugs a worker (attach, kill): never in describe, which must not
+         * change between runs */
+        fprintf(stderr, "py: python worker pid %d (%s) started in %.0f ms\n", (int)proc.pid,
+                probe.python, proc.start_ms);
     }
     st->gen = proc.gen;
     json_t *r;
@@ -409,11 +409,9 @@ static int describe(void *vst, char *buf, size_t n)
 {
     state *st = vst;
     get_info(st);
-    char started[96] = "";
-    if (st->started)
-        snprintf(started, sizeof started, "; worker started in this setup (%.0f ms)",
-                 st->start_ms);
-    snprintf(buf, n, "%s; python %s %s%s", st->info, probe.version, probe.python, started);
+    /* Nothing of this process or this setup (issue 22): the worker's pid and start-up time
+     * went to stderr when it started, so describe is the same in every run. */
+    snprintf(buf, n, "%s; python %s %s", st->info, probe.version, probe.python);
     return 0;
 }
 

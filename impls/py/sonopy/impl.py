@@ -1,7 +1,6 @@
 """impl.py — what every impl of the worker is: built by setup from the case's params,
 given its input by load, called k times by time(k), read back by result(). Timing is
 here, once: perf_counter_ns around k calls on the CPU, CUDA events around them on a GPU."""
-import os
 import time
 
 
@@ -80,5 +79,7 @@ def blas_threads(threads):
 
 
 def worker_note():
-    return "worker pid %d; warm-up: the harness's k runs before timing cover lazy " \
-           "initialisation and plan caches" % os.getpid()
+    # No pid here (issue 22): describe must be the same in every process, or compare calls
+    # every py case "plan-changed"; the plugin logs the worker's pid on stderr instead.
+    return "warm-up: the harness's k runs before timing cover lazy initialisation and " \
+           "plan caches"
