@@ -36,6 +36,10 @@ pkgs+=(libflac-dev libvorbis-dev libogg-dev libopusfile-dev libmpg123-dev libsox
 # against harness/schema/results-1.json, and the report's loader validates with it
 # (Debian's jsonschema, for /usr/bin/python3)
 pkgs+=(python3-jsonschema)
+# issue 22, `run --metric instructions` on machines without a PMU (VMs: perf_event_open
+# gives ENOENT): the workers run under valgrind's callgrind, counting the runs between
+# client requests (valgrind/callgrind.h, shipped in the same package)
+pkgs+=(valgrind)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -21,6 +21,8 @@ typedef struct sono_measure_cfg {
     char pin[32];      /* where the worker runs: none, auto, core:N (harness/run/pin.h) */
     int profile;       /* `run --profile`: no warm-up, one sample of one run, so a
                           profiler sees one clean launch per case; nothing converges */
+    int instructions;  /* issue 22, `run --metric instructions`: counted, not timed; the
+                          counter (instr.h: SONO_INSTR_PERF or _VALGRIND); 0: timed */
 } sono_measure_cfg;
 
 #define SONO_MEASURE_DEFAULTS \
