@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "env.h"
 #include "inputfit.h"
+#include "instr.h" /* issue 22 */
 #include "paths.h"
 #include "runner.h"
 #include "shard.h"
@@ -106,6 +107,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     const char *format = "table";
     int repetitions = 0; /* issue 22: 0 keeps each case's own (the suite's) */
     int dry = 0, quiet = 0, profile = 0, ninputs = 0, nfilters = 0, force = 0;
+    int instructions = 0; /* issue 22: --metric instructions */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
             if (nfilters == 64) {
@@ -131,6 +133,14 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             quiet = 1;
         else if (strcmp(argv[i], "--profile") == 0)
             profile = 1;
+        else if (strcmp(argv[i], "--metric") == 0 && i + 1 < argc) { /* issue 22 */
+            const char *m = argv[++i];
+            if (strcmp(m, "time") != 0 && strcmp(m, "instructions") != 0) {
+                fprintf(stderr, "harness run: --metric %s: expected time or instructions\n", m);
+                return SONO_EXIT_USAGE;
+            }
+            instructions = strcmp(m, "instructions") == 0;
+        }
         else if (strcmp(argv[i], "--force") == 0) /* issue 27: --out may replace anything */
             force = 1;
         else if (strcmp(argv[i], "--lenient") == 0) /* issue 27: before the inputs load */
@@ -163,6 +173,11 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     }
     if (!suite) {
         fprintf(stderr, "harness run: which suite? e.g. harness run suites/quick\n");
+        return SONO_EXIT_USAGE;
+    }
+    if (instructions && profile) {
+        fprintf(stderr, "harness run: --metric instructions and --profile each decide how a "
+                "case runs: choose one\n");
         return SONO_EXIT_USAGE;
     }
     sono_error err = {0};
@@ -212,6 +227,26 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         plan.cases[i].cfg.profile = profile;
         if (repetitions) /* issue 22: the suite's value is in the suite file beside it */
             plan.cases[i].cfg.repetitions = repetitions;
+        else if (instructions) /* a count does not vary between fresh runs: one is enough,
+                                  and under valgrind each costs ~50x */
+            plan.cases[i].cfg.repetitions = 1;
+    }
+    /* issue 22: counted, not timed (harness/run/instr.h); before --dry-run, which then
+     * shows the cases that cannot be counted */
+    if (instructions) {
+        char why[800] = "";
+        int source = sono_instr_probe(why, sizeof why);
+        if (source < 0 || sono_instr_prepare(&plan, source, dry ? NULL : sono_cli_self_exe(),
+                                             &err)) {
+            fprintf(stderr, "harness run: --metric instructions: %s\n",
+                    source < 0 ? why : err.msg);
+            sono_plan_free(&plan);
+            return SONO_EXIT_USAGE;
+        }
+        fprintf(stderr, "harness: --metric instructions: counted by %s%s%s%s\n",
+                source == SONO_INSTR_PERF ? "perf_event_open (user space, this thread)"
+                                          : "valgrind --tool=callgrind",
+                why[0] ? " (" : "", why, why[0] ? ")" : "");
     }
     /* --shard last: the parts split what would have run, filter and inputs included */
     sono_shard shard = {0};
@@ -321,6 +356,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
                        .worker_exe = sono_cli_self_exe(), .cal = calp};
     sono_run_counts n;
     int rc = sono_run_plan(&plan, &o, &n, &err);
+    sono_instr_finish(); /* issue 22: valgrind's messages before the counts line */
     int write_failed = rc && rc != SONO_EINTR;
     if (write_failed)
         fprintf(stderr, "harness: %s\n", err.msg);

@@ -103,7 +103,7 @@ static json_t *time_json(const sono_record *rec)
 static const char *stop_intern(const char *s)
 {
     static const char *const known[] = {"converged", "budget", "max-samples", "profile",
-                                        "stream", NULL};
+                                        "stream", "instructions", NULL};
     for (int i = 0; s && known[i]; i++)
         if (strcmp(s, known[i]) == 0)
             return known[i];

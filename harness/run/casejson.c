@@ -13,7 +13,7 @@ json_t *sono_case_json(const sono_plan *plan, const sono_case *c)
     const sono_input_spec *in = &plan->inputs[c->input];
     const sono_measure_cfg *g = &c->cfg;
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:f, s:{s:f, s:f, s:f, s:f, s:I, s:I, "
-                     "s:f, s:s, s:b}}",
+                     "s:f, s:s, s:b, s:i}}",
                      "id", c->id, "op", c->op->name, "impl", c->impl_name, "skip", c->skip,
                      "params", sono_params_json(&c->p), "input",
                      in->kind == SONO_INPUT_FILE ? in->path : in->name, "sample_rate",
@@ -21,7 +21,7 @@ json_t *sono_case_json(const sono_plan *plan, const sono_case *c)
                      g->budget_s, "warmup_s", g->warmup_s, "min_time_s", g->min_time_s,
                      "min_samples", (json_int_t)g->min_samples, "max_samples",
                      (json_int_t)g->max_samples, "timeout_s", g->timeout_s, "pin", g->pin,
-                     "profile", g->profile);
+                     "profile", g->profile, "instructions", g->instructions);
 }
 
 static int bad(sono_error *err, const char *what)
@@ -41,10 +41,11 @@ int sono_case_from_json(const json_t *j, const sono_reg *R, sono_plan *plan, son
     if (json_unpack((json_t *)j, "{s:s, s:s, s:s, s:s, s:o, s:s, s:F, s:o}", "id", &id, "op",
                     &op, "impl", &impl, "skip", &skip, "params", &params, "input", &input,
                     "sample_rate", &rate, "cfg", &cfg) ||
-        json_unpack(cfg, "{s:F, s:F, s:F, s:F, s:I, s:I, s:F, s:s, s:b}", "target_ci",
+        json_unpack(cfg, "{s:F, s:F, s:F, s:F, s:I, s:I, s:F, s:s, s:b, s:i}", "target_ci",
                     &g->target_ci, "budget_s", &g->budget_s, "warmup_s", &g->warmup_s,
                     "min_time_s", &g->min_time_s, "min_samples", &mins, "max_samples", &maxs,
-                    "timeout_s", &g->timeout_s, "pin", &pin, "profile", &g->profile))
+                    "timeout_s", &g->timeout_s, "pin", &pin, "profile", &g->profile,
+                    "instructions", &g->instructions))
         return bad(err, "missing or mistyped field");
     g->min_samples = (long)mins;
     g->max_samples = (long)maxs;

@@ -24,6 +24,8 @@ typedef struct sono_measure_cfg {
     int repetitions;   /* issue 22: measure the case this many times, each in a fresh
                           worker, interleaved with the other cases; budget_s and
                           min_time_s are split between them */
+    int instructions;  /* issue 22, `run --metric instructions`: counted, not timed; the
+                          counter (instr.h: SONO_INSTR_PERF or _VALGRIND); 0: timed */
 } sono_measure_cfg;
 
 #define SONO_MEASURE_DEFAULTS \

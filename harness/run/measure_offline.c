@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "casedev.h"
+#include "instr.h"
 #include "params.h"
 #include "stages.h"
 
@@ -56,6 +57,16 @@ static int measured_loop(void *ctx, void *st, sono_error *err)
     offline_ctx *o = ctx;
     const sono_case *c = o->r->c;
     const sono_device *dev = sono_case_device(c);
+    if (c->cfg.instructions) { /* issue 22: counted, not timed, and no PAPI pass (instr.h) */
+        sono_instr_counts n;
+        int rc = sono_instr_measure(c->cfg.instructions, dev, c->impl->impl->run, st,
+                                    o->r->cold ? evict : NULL, o->r->k->evict, c->id,
+                                    o->r->stop, &o->rec->m, &n, err);
+        if (rc)
+            return rc;
+        o->rec->measured = 1;
+        return sono_instr_record(&n, o->rec, &o->rec->counters, err);
+    }
     int rc = sono_measure(dev, c->impl->impl->run, st, &c->cfg, o->r->cold ? evict : NULL,
                           o->r->k->evict, o->r->stop, &o->rec->m, err);
     if (rc)

@@ -3,7 +3,10 @@
  * run and passes its input through, so a test or the CI gate can make a known N %
  * regression without touching real code. delay/gate (op "nop") is the same at 0 %, but
  * a case with n >= 2 waits in setup (at most 30 s) until the file $SONO_TEST_GATE exists:
- * a test opens the gate only after it saw the first case's row. Never ship it. */
+ * a test opens the gate only after it saw the first case's row. delay/work (op "nop", issue
+ * 22) does a fixed 100000 x (1 + SONO_TEST_WORK_PCT/100) iterations of integer arithmetic
+ * per run: the same instructions every run, so a planted +1 % shows in an exact count,
+ * where a spin on the clock would not. Never ship it. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,11 +15,16 @@
 #include "sono.h"
 
 #define BASE_NS 20000.0 /* 20 us: long against the clock's cost, short for the budget */
+/* delay/work: ~400k instructions a run, so 1 % is thousands of instructions against run()'s
+ * few dozen of call overhead; quick even under valgrind's 50x */
+#define BASE_ITERS 100000.0
 
 typedef struct state {
     size_t n;
     float *buf;
     long long spin_ns;
+    long long iters;   /* delay/work */
+    unsigned sink;     /* delay/work's result, kept so the loop is not optimised away */
 } state;
 
 static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
@@ -119,6 +127,39 @@ static int store(void *vst, sono_buf *out, sono_error *err)
     return 0;
 }
 
+/* delay/work: the same knob pattern as setup's, on its own variable so a test of the
+ * spin never changes the work and back. */
+static int work_setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
+{
+    int rc = setup(ctx, p, stp, err);
+    if (rc)
+        return rc;
+    state *st = *stp;
+    const char *pct = getenv("SONO_TEST_WORK_PCT");
+    double v = pct && *pct ? strtod(pct, NULL) : 0.0;
+    if (!(v >= -100 && v <= 1e4)) {
+        teardown(st);
+        *stp = NULL;
+        return sono_fail(err, SONO_EINVAL, "delay/work: SONO_TEST_WORK_PCT=%s out of range", pct);
+    }
+    st->iters = (long long)(BASE_ITERS * (1.0 + v / 100.0) + 0.5);
+    return 0;
+}
+
+/* A linear congruential step per iteration: a serial dependency the compiler cannot fold,
+ * and the empty asm keeps it from computing the loop's end in closed form. */
+static int work_run(void *vst)
+{
+    state *st = vst;
+    unsigned x = 1;
+    for (long long i = 0; i < st->iters; i++) {
+        x = x * 1664525u + 1013904223u;
+        __asm__ volatile("" : "+r"(x));
+    }
+    st->sink = x;
+    return 0;
+}
+
 static const sono_impl impls[] = {
     {.abi = SONO_ABI_VERSION, .op = "nop", .name = "spin",
      .summary = "TEST ONLY: spins 20 us x (1 + $SONO_TEST_DELAY_PCT/100) per run; a planted "
@@ -129,6 +170,11 @@ static const sono_impl impls[] = {
      .summary = "TEST ONLY: as spin at 0 %, but n >= 2 waits in setup for $SONO_TEST_GATE",
      .device = "cpu", .growth = SONO_ERR_LINEAR, .supports = supports, .setup = gate_setup,
      .load = load, .run = run, .store = store, .teardown = teardown},
+    {.abi = SONO_ABI_VERSION, .op = "nop", .name = "work",
+     .summary = "TEST ONLY: 100000 x (1 + $SONO_TEST_WORK_PCT/100) integer steps per run; a "
+                "planted instruction-count change", .device = "cpu", .growth = SONO_ERR_LINEAR,
+     .supports = supports, .setup = work_setup, .load = load, .run = work_run, .store = store,
+     .teardown = teardown},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
