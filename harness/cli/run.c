@@ -3,6 +3,7 @@
  * SIGTERM abandon the current case and close the results file as interrupted. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -99,6 +100,77 @@ static int set_inputs(sono_plan *plan, const char *const *text, int n)
     return rc;
 }
 
+/* issue 27: Google Benchmark's and hyperfine's users expect to set the measurement from
+ * the command line; each flag, its suite key and its range (the suite file's). */
+typedef struct override {
+    const char *flag, *key;
+    double lo, hi;
+    int lo_open; /* lo itself is out of range */
+    double v;    /* NAN: not given */
+} override;
+
+/* argv[*i] as one of ov: 1 (consumed, *i advanced), 0 (not one), -1 (bad value: said). */
+static int override_arg(char **argv, int argc, int *i, override *ov, int n)
+{
+    for (int k = 0; k < n; k++) {
+        if (strcmp(argv[*i], ov[k].flag) != 0)
+            continue;
+        char *end = NULL;
+        double v = *i + 1 < argc ? strtod(argv[*i + 1], &end) : NAN;
+        if (*i + 1 >= argc || end == argv[*i + 1] || *end || !(v <= ov[k].hi) ||
+            (ov[k].lo_open ? !(v > ov[k].lo) : !(v >= ov[k].lo))) {
+            fprintf(stderr, "harness run: %s %s: expected a number in %s%g, %g]\n", ov[k].flag,
+                    *i + 1 < argc ? argv[*i + 1] : "(missing)", ov[k].lo_open ? "(" : "[",
+                    ov[k].lo, ov[k].hi);
+            return -1;
+        }
+        ov[k].v = v;
+        (*i)++;
+        return 1;
+    }
+    return 0;
+}
+
+/* The overrides given, for the results file's suite object (NULL: none). */
+static json_t *overrides_json(const override *ov, int n)
+{
+    json_t *given = NULL;
+    for (int k = 0; k < n; k++)
+        if (!isnan(ov[k].v)) {
+            if (!given)
+                given = json_object();
+            json_object_set_new(given, ov[k].key, json_real(ov[k].v));
+        }
+    return given;
+}
+
+/* The overrides on every case; -1 (said) when a case's timeout no longer fits. */
+static int apply_overrides(sono_plan *plan, const override *ov, int n)
+{
+    int any = 0;
+    for (int k = 0; k < n; k++) {
+        if (isnan(ov[k].v))
+            continue;
+        any = 1;
+        for (int i = 0; i < plan->ncases; i++) {
+            sono_measure_cfg *g = &plan->cases[i].cfg;
+            double *slot = k == 0 ? &g->budget_s : k == 1 ? &g->target_ci
+                         : k == 2 ? &g->min_time_s : &g->warmup_s;
+            *slot = ov[k].v;
+        }
+    }
+    for (int i = 0; any && i < plan->ncases; i++) {
+        const sono_measure_cfg *g = &plan->cases[i].cfg;
+        if (g->timeout_s <= g->warmup_s + g->budget_s + g->min_time_s) {
+            fprintf(stderr, "harness run: %s: timeout_s %g must exceed warmup_s + budget_s + "
+                    "min_time_s (%g) after the overrides\n", plan->cases[i].id, g->timeout_s,
+                    g->warmup_s + g->budget_s + g->min_time_s);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int sono_cmd_run(sono_reg *R, int argc, char **argv)
 {
     const char *suite = NULL, *filters[64], *out_arg = NULL, *shard_arg = NULL;
@@ -106,6 +178,12 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     const char *device = NULL; /* issue 10 */
     const char *format = "table";
     int repetitions = 0; /* issue 22: 0 keeps each case's own (the suite's) */
+    /* issue 27: measurement settings over the suite's, for this run (NAN: the suite's) */
+    override ov[] = {{"--budget-s", "budget_s", 0, 3600, 1, NAN},
+                     {"--target-ci", "target_ci", 0, 1, 1, NAN},
+                     {"--min-time-s", "min_time_s", 0, 3600, 0, NAN},
+                     {"--warmup-s", "warmup_s", 0, 600, 0, NAN}};
+    int handled;
     int dry = 0, quiet = 0, profile = 0, ninputs = 0, nfilters = 0, force = 0;
     int instructions = 0; /* issue 22: --metric instructions */
     for (int i = 1; i < argc; i++) {
@@ -147,6 +225,10 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             sono_audio_set_lenient(1);
         else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) /* issue 10 */
             device = argv[++i];
+        else if ((handled = override_arg(argv, argc, &i, ov, sizeof ov / sizeof ov[0])) < 0)
+            return SONO_EXIT_USAGE;
+        else if (handled)
+            ;
         else if (strcmp(argv[i], "--repetitions") == 0 && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
@@ -202,8 +284,10 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         sono_plan_free(&plan);
         return SONO_EXIT_USAGE;
     }
-    /* issue 10: before the filter, so ids with device=NAME are what it matches */
-    if (device && sono_plan_set_device(R, &plan, device, &err) < 0) {
+    /* issue 10: before the filter, so ids with device=NAME are what it matches; issue 27:
+     * a name that can name no device is the user's typo, not a run that moves nothing */
+    if (device && (sono_device_name_check(R, device, &err) ||
+                   sono_plan_set_device(R, &plan, device, &err) < 0)) {
         fprintf(stderr, "harness run: --device %s: %s\n", device, err.msg);
         sono_plan_free(&plan);
         return SONO_EXIT_USAGE;
@@ -223,6 +307,10 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         return SONO_EXIT_USAGE;
     }
     /* per case, so it travels to the workers with the rest of the case's settings */
+    if (apply_overrides(&plan, ov, (int)(sizeof ov / sizeof ov[0]))) {
+        sono_plan_free(&plan);
+        return SONO_EXIT_USAGE;
+    }
     for (int i = 0; i < plan.ncases; i++) {
         plan.cases[i].cfg.profile = profile;
         if (repetitions) /* issue 22: the suite's value is in the suite file beside it */
@@ -308,6 +396,9 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     json_object_set_new(env, "harness_overhead_ns",
                         json_pack("{s:f}", "cpu", sono_measure_overhead(R)));
     json_t *sj = sono_suite_json(&plan);
+    json_t *given = overrides_json(ov, (int)(sizeof ov / sizeof ov[0]));
+    if (given) /* the suite file (its sha256 is beside) holds the values these replaced */
+        json_object_set_new(sj, "overrides", given);
     /* each op's size axis, merit and describe column, so the report needs no op names;
      * in the suite object because sono_results_open takes only suite and env */
     json_t *present = sono_ops_presentation_json(&plan);

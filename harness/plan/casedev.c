@@ -84,3 +84,36 @@ int sono_plan_set_device(const sono_reg *R, sono_plan *plan, const char *name, s
     }
     return changed;
 }
+
+/* issue 27: "cuda1" or "bogus" once left every case where it was and exited 0. A name is
+ * good when it is a device here, or KIND:N for a kind of device here or a backend of that
+ * name that could not load (cuda on a machine without a GPU: its cases then skip with the
+ * backend's reason, as before). */
+int sono_device_name_check(const sono_reg *R, const char *name, sono_error *err)
+{
+    if (sono_reg_device(R, name))
+        return 0;
+    const char *colon = strchr(name, ':');
+    size_t klen = colon ? (size_t)(colon - name) : 0;
+    int digits = colon && colon[1];
+    for (const char *d = colon ? colon + 1 : ""; *d; d++)
+        digits &= *d >= '0' && *d <= '9';
+    int kind_known = 0;
+    for (int i = 0; digits && i < R->ndevices && !kind_known; i++)
+        kind_known = strlen(R->devices[i]->kind) == klen &&
+                     strncmp(R->devices[i]->kind, name, klen) == 0;
+    for (int i = 0; digits && i < R->nbackends && !kind_known; i++)
+        kind_known = strlen(R->backends[i].name) == klen &&
+                     strncmp(R->backends[i].name, name, klen) == 0;
+    if (kind_known)
+        return 0;
+    char known[512] = "";
+    size_t len = 0;
+    for (int i = 0; i < R->ndevices && len < sizeof known; i++) {
+        int w = snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
+                         R->devices[i]->name);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    return sono_fail(err, SONO_EINVAL, "no device '%s': expected one of %s, or KIND:N for "
+                     "another device of a kind (cuda:1 for the second GPU)", name, known);
+}

@@ -27,4 +27,8 @@ void sono_device_kind_of(const sono_reg *R, const char *name, char *kind, size_t
  * cases changed, or a negative SONO_E* code. */
 int sono_plan_set_device(const sono_reg *R, sono_plan *plan, const char *name, sono_error *err);
 
+/* 0 when name can name a device here (a device, or KIND:N of a known kind or backend);
+ * else SONO_EINVAL with the devices that exist. */
+int sono_device_name_check(const sono_reg *R, const char *name, sono_error *err);
+
 #endif
