@@ -18,6 +18,7 @@ typedef struct row {
     double median, ci_rel, gflops, gbps, xrt, rel_l2, roof;
     int measured, checked, order;
     int reps;             /* issue 22: repetitions behind the CI; <= 1: within-process only */
+    double instr;         /* issue 22, --metric instructions: per run; 0: timed */
     char flags[240];      /* noisy, not converged, one sample: why a figure is weak */
     int has_q;            /* a codec case: bitrate and quality, or why quality is absent */
     double kbps, si_sdr;  /* NAN when not recorded */
@@ -88,14 +89,15 @@ static int table_add(table *t, const sono_record *rec, row **out)
     r->median = rec->m.s.median;
     r->ci_rel = rec->m.s.ci_rel;
     r->reps = rec->nreps;
+    r->instr = sono_record_value(rec, "counts.instructions", 0);
     /* issue 22: what makes a figure weaker than its row looks */
     size_t fl = 0;
     if (rec->noisy)
         fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl, "noisy: %s; ",
                                rec->noise_why);
-    if (rec->measured && rec->m.nsamples == 1)
+    if (rec->measured && rec->m.nsamples == 1 && !r->instr) /* a count is exact */
         fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl, "1 sample; ");
-    else if (rec->measured && !rec->m.converged && fl < sizeof r->flags)
+    else if (rec->measured && !rec->m.converged && !r->instr && fl < sizeof r->flags)
         fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl,
                                "not converged (CI %.1f%% > target %.1f%%); ",
                                100 * rec->m.s.ci_rel, 100 * c->cfg.target_ci);
@@ -197,7 +199,11 @@ static void print_row(FILE *f, const row *r, const widths *w, int quality)
     char roof[32] = "-";
     if (r->roof > 0)
         snprintf(roof, sizeof roof, "%.1f", r->roof);
-    if (r->measured) {
+    if (r->measured && r->instr > 0) {
+        /* counted, not timed: the time of the counted run (under valgrind, the
+         * simulator's) and the rates from it mean nothing */
+        snprintf(med, sizeof med, r->instr >= 1e7 ? "%.3g ins" : "%.0f ins", r->instr);
+    } else if (r->measured) {
         sono_format_ns(r->median, med, sizeof med);
         /* one repetition: its CI is within one process and says nothing of the next run */
         if (r->reps > 1)
@@ -325,7 +331,8 @@ static int table_end(sono_sink *s, const sono_run_info *run, const sono_run_coun
     print_all(t, t->f);
     int single = 0;
     for (int i = 0; i < t->n; i++)
-        single |= t->rows[i].measured && t->rows[i].reps <= 1 && !t->rows[i].stream;
+        single |= t->rows[i].measured && t->rows[i].reps <= 1 && !t->rows[i].stream &&
+                  !t->rows[i].instr;
     if (single) /* issue 22: say why the CI column is empty, once */
         fprintf(t->f, "\n+-CI -: one repetition per case; its CI is within one process "
                 "(time_ns.ci_rel in the results file) and misses what changes between runs. "
