@@ -171,282 +171,266 @@ static int apply_overrides(sono_plan *plan, const override *ov, int n)
     return 0;
 }
 
-int sono_cmd_run(sono_reg *R, int argc, char **argv)
+/* What the command line asked for. */
+typedef struct run_args {
+    const char *suite, *filters[64], *out_arg, *shard_arg, *inputs[64], *device, *format;
+    int nfilters, ninputs, dry, quiet, profile, force, instructions;
+    int repetitions; /* issue 22: 0 keeps each case's own (the suite's) */
+    override ov[4];  /* issue 27: measurement settings over the suite's (NAN: the suite's) */
+} run_args;
+
+#define NOV ((int)(sizeof ((run_args *)0)->ov / sizeof ((run_args *)0)->ov[0]))
+
+static int usage(const char *fmt, const char *arg)
 {
-    const char *suite = NULL, *filters[64], *out_arg = NULL, *shard_arg = NULL;
-    const char *inputs[64];
-    const char *device = NULL; /* issue 10 */
-    const char *format = "table";
-    int repetitions = 0; /* issue 22: 0 keeps each case's own (the suite's) */
-    /* issue 27: measurement settings over the suite's, for this run (NAN: the suite's) */
-    override ov[] = {{"--budget-s", "budget_s", 0, 3600, 1, NAN},
-                     {"--target-ci", "target_ci", 0, 1, 1, NAN},
-                     {"--min-time-s", "min_time_s", 0, 3600, 0, NAN},
-                     {"--warmup-s", "warmup_s", 0, 600, 0, NAN}};
-    int handled;
-    int dry = 0, quiet = 0, profile = 0, ninputs = 0, nfilters = 0, force = 0;
-    int instructions = 0; /* issue 22: --metric instructions */
+    fprintf(stderr, "harness run: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    return SONO_EXIT_USAGE;
+}
+
+/* A flag with a value or a list; 1 when argv[*i] was one (consumed), 0 when not, or
+ * SONO_EXIT_USAGE negated when its value is bad (said). */
+static int value_flag(run_args *a, int argc, char **argv, int *i)
+{
+    const char *f = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    const char **list = strcmp(f, "--filter") == 0 ? a->filters
+                        : strcmp(f, "--input") == 0 ? a->inputs : NULL;
+    int *n = list == a->filters ? &a->nfilters : &a->ninputs;
+    const char **one = strcmp(f, "--out") == 0      ? &a->out_arg
+                       : strcmp(f, "--shard") == 0  ? &a->shard_arg
+                       : strcmp(f, "--device") == 0 ? &a->device /* issue 10 */
+                       : strcmp(f, "--format") == 0 ? &a->format
+                                                    : NULL;
+    int metric = strcmp(f, "--metric") == 0, reps = strcmp(f, "--repetitions") == 0;
+    if (!v || !(list || one || metric || reps))
+        return 0;
+    (*i)++;
+    if (list && *n == 64)
+        return -usage("at most 64 %s", f);
+    if (list)
+        list[(*n)++] = v;
+    else if (one)
+        *one = v;
+    else if (metric) { /* issue 22 */
+        if (strcmp(v, "time") != 0 && strcmp(v, "instructions") != 0)
+            return -usage("--metric %s: expected time or instructions", v);
+        a->instructions = strcmp(v, "instructions") == 0;
+    } else {
+        char *end;
+        long r = strtol(v, &end, 10);
+        if (*end || end == v || r < 1 || r > 1000)
+            return -usage("--repetitions %s: expected an integer in [1, 1000]", v);
+        a->repetitions = (int)r;
+    }
+    if (one == &a->format && strcmp(v, "table") != 0 && strcmp(v, "jsonl") != 0)
+        return -usage("--format %s: expected table or jsonl", v);
+    return 1;
+}
+
+static int parse_args(int argc, char **argv, run_args *a)
+{
+    *a = (run_args){.format = "table",
+                    .ov = {{"--budget-s", "budget_s", 0, 3600, 1, NAN},
+                           {"--target-ci", "target_ci", 0, 1, 1, NAN},
+                           {"--min-time-s", "min_time_s", 0, 3600, 0, NAN},
+                           {"--warmup-s", "warmup_s", 0, 600, 0, NAN}}};
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
-            if (nfilters == 64) {
-                fprintf(stderr, "harness run: at most 64 --filter\n");
-                return SONO_EXIT_USAGE;
-            }
-            filters[nfilters++] = argv[++i];
-        }
-        else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc) {
-            if (ninputs == 64) {
-                fprintf(stderr, "harness run: at most 64 --input\n");
-                return SONO_EXIT_USAGE;
-            }
-            inputs[ninputs++] = argv[++i];
-        }
-        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-            out_arg = argv[++i];
-        else if (strcmp(argv[i], "--shard") == 0 && i + 1 < argc)
-            shard_arg = argv[++i];
-        else if (strcmp(argv[i], "--dry-run") == 0)
-            dry = 1;
-        else if (strcmp(argv[i], "--quiet") == 0)
-            quiet = 1;
-        else if (strcmp(argv[i], "--profile") == 0)
-            profile = 1;
-        else if (strcmp(argv[i], "--metric") == 0 && i + 1 < argc) { /* issue 22 */
-            const char *m = argv[++i];
-            if (strcmp(m, "time") != 0 && strcmp(m, "instructions") != 0) {
-                fprintf(stderr, "harness run: --metric %s: expected time or instructions\n", m);
-                return SONO_EXIT_USAGE;
-            }
-            instructions = strcmp(m, "instructions") == 0;
-        }
-        else if (strcmp(argv[i], "--force") == 0) /* issue 27: --out may replace anything */
-            force = 1;
-        else if (strcmp(argv[i], "--lenient") == 0) /* issue 27: before the inputs load */
+        const char *f = argv[i];
+        int h;
+        int *flag = strcmp(f, "--dry-run") == 0   ? &a->dry
+                    : strcmp(f, "--quiet") == 0   ? &a->quiet
+                    : strcmp(f, "--profile") == 0 ? &a->profile
+                    : strcmp(f, "--force") == 0   ? &a->force /* issue 27: --out may replace */
+                                                  : NULL;
+        if (flag)
+            *flag = 1;
+        else if (strcmp(f, "--lenient") == 0) /* issue 27: before the inputs load */
             sono_audio_set_lenient(1);
-        else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) /* issue 10 */
-            device = argv[++i];
-        else if ((handled = override_arg(argv, argc, &i, ov, sizeof ov / sizeof ov[0])) < 0)
-            return SONO_EXIT_USAGE;
-        else if (handled)
-            ;
-        else if (strcmp(argv[i], "--repetitions") == 0 && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || end == argv[i] || v < 1 || v > 1000) {
-                fprintf(stderr, "harness run: --repetitions %s: expected an integer in "
-                        "[1, 1000]\n", argv[i]);
+        else if ((h = value_flag(a, argc, argv, &i)) || (h = override_arg(argv, argc, &i, a->ov,
+                                                                           NOV))) {
+            if (h < 0)
                 return SONO_EXIT_USAGE;
-            }
-            repetitions = (int)v;
-        }
-        else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-            format = argv[++i];
-            if (strcmp(format, "table") != 0 && strcmp(format, "jsonl") != 0) {
-                fprintf(stderr, "harness run: --format %s: expected table or jsonl\n", format);
-                return SONO_EXIT_USAGE;
-            }
-        }
-        else if (argv[i][0] == '-' || suite) {
-            fprintf(stderr, "harness run: unexpected argument '%s'; see harness help run\n",
-                    argv[i]);
-            return SONO_EXIT_USAGE;
-        } else
-            suite = argv[i];
+        } else if (f[0] == '-' || a->suite)
+            return usage("unexpected argument '%s'; see harness help run", f);
+        else
+            a->suite = f;
     }
-    if (!suite) {
-        fprintf(stderr, "harness run: which suite? e.g. harness run suites/quick\n");
+    if (!a->suite)
+        return usage("which suite? e.g. harness run suites/quick%s", "");
+    if (a->instructions && a->profile)
+        return usage("--metric instructions and --profile each decide how a case runs: "
+                     "choose one%s", "");
+    return SONO_EXIT_OK;
+}
+
+/* The per-case settings of this run: overrides, --profile, repetitions, counting. */
+static int set_case_options(const run_args *a, sono_plan *plan, sono_error *err)
+{
+    if (apply_overrides(plan, a->ov, NOV))
+        return SONO_EXIT_USAGE;
+    /* per case, so it travels to the workers with the rest of the case's settings */
+    for (int i = 0; i < plan->ncases; i++) {
+        plan->cases[i].cfg.profile = a->profile;
+        if (a->repetitions) /* issue 22: the suite's value is in the suite file beside it */
+            plan->cases[i].cfg.repetitions = a->repetitions;
+        else if (a->instructions) /* a count does not vary between fresh runs: one is
+                                     enough, and under valgrind each costs ~50x */
+            plan->cases[i].cfg.repetitions = 1;
+    }
+    if (!a->instructions)
+        return SONO_EXIT_OK;
+    /* issue 22: counted, not timed (harness/run/instr.h); before --dry-run, which then
+     * shows the cases that cannot be counted */
+    char why[800] = "";
+    int source = sono_instr_probe(why, sizeof why);
+    if (source < 0 ||
+        sono_instr_prepare(plan, source, a->dry ? NULL : sono_cli_self_exe(), err)) {
+        fprintf(stderr, "harness run: --metric instructions: %s\n", source < 0 ? why : err->msg);
         return SONO_EXIT_USAGE;
     }
-    if (instructions && profile) {
-        fprintf(stderr, "harness run: --metric instructions and --profile each decide how a "
-                "case runs: choose one\n");
-        return SONO_EXIT_USAGE;
-    }
+    fprintf(stderr, "harness: --metric instructions: counted by %s%s%s%s\n",
+            source == SONO_INSTR_PERF ? "perf_event_open (user space, this thread)"
+                                      : "valgrind --tool=callgrind",
+            why[0] ? " (" : "", why, why[0] ? ")" : "");
+    return SONO_EXIT_OK;
+}
+
+/* The suite as the command line narrows it: inputs, device, filters, lengths, the
+ * per-case options, the shard (last: the parts split what would have run). */
+static int build_plan(sono_reg *R, const run_args *a, sono_plan *plan, sono_shard *shard)
+{
     sono_error err = {0};
-    int shard_i = 0, shard_n = 0;
-    if (shard_arg && sono_shard_parse(shard_arg, &shard_i, &shard_n, &err)) {
-        fprintf(stderr, "harness run: %s\n", err.msg);
-        return SONO_EXIT_USAGE;
-    }
-    char owhy[PATH_MAX + 200];
-    if (out_arg && sono_cli_may_overwrite(out_arg, 'r', force, owhy, sizeof owhy)) {
-        fprintf(stderr, "harness run: --out %s\n", owhy);
-        return SONO_EXIT_USAGE;
-    }
     char path[PATH_MAX];
-    sono_find_suite(suite, path, sizeof path);
-    sono_plan plan;
-    if (sono_suite_load(path, R, &plan, &err)) {
+    sono_find_suite(a->suite, path, sizeof path);
+    if (sono_suite_load(path, R, plan, &err)) {
         fprintf(stderr, "harness: %s\n", err.msg);
         return SONO_EXIT_USAGE;
     }
-    if (ninputs && set_inputs(&plan, inputs, ninputs)) {
-        sono_plan_free(&plan);
-        return SONO_EXIT_USAGE;
-    }
+    int rc = a->ninputs && set_inputs(plan, a->inputs, a->ninputs) ? SONO_EXIT_USAGE : 0;
     /* issue 10: before the filter, so ids with device=NAME are what it matches; issue 27:
      * a name that can name no device is the user's typo, not a run that moves nothing */
-    if (device && (sono_device_name_check(R, device, &err) ||
-                   sono_plan_set_device(R, &plan, device, &err) < 0)) {
-        fprintf(stderr, "harness run: --device %s: %s\n", device, err.msg);
-        sono_plan_free(&plan);
-        return SONO_EXIT_USAGE;
+    if (!rc && a->device && (sono_device_name_check(R, a->device, &err) ||
+                             sono_plan_set_device(R, plan, a->device, &err) < 0)) {
+        fprintf(stderr, "harness run: --device %s: %s\n", a->device, err.msg);
+        rc = SONO_EXIT_USAGE;
     }
-    if (nfilters) {
-        sono_plan_filter_any(&plan, filters, nfilters);
-        if (plan.ncases == 0) {
+    if (!rc && a->nfilters) {
+        sono_plan_filter_any(plan, a->filters, a->nfilters);
+        if (plan->ncases == 0) {
             fprintf(stderr, "harness: %s: no case matches --filter '%s'%s (ids read "
-                    "op/backend/impl/params/input; try --dry-run)\n", plan.file, filters[0],
-                    nfilters > 1 ? " or the others" : "");
-            sono_plan_free(&plan);
-            return SONO_EXIT_USAGE;
+                    "op/backend/impl/params/input; try --dry-run)\n", plan->file, a->filters[0],
+                    a->nfilters > 1 ? " or the others" : "");
+            rc = SONO_EXIT_USAGE;
         }
     }
-    if (check_file_lengths(&plan)) {
-        sono_plan_free(&plan);
-        return SONO_EXIT_USAGE;
-    }
-    /* per case, so it travels to the workers with the rest of the case's settings */
-    if (apply_overrides(&plan, ov, (int)(sizeof ov / sizeof ov[0]))) {
-        sono_plan_free(&plan);
-        return SONO_EXIT_USAGE;
-    }
-    for (int i = 0; i < plan.ncases; i++) {
-        plan.cases[i].cfg.profile = profile;
-        if (repetitions) /* issue 22: the suite's value is in the suite file beside it */
-            plan.cases[i].cfg.repetitions = repetitions;
-        else if (instructions) /* a count does not vary between fresh runs: one is enough,
-                                  and under valgrind each costs ~50x */
-            plan.cases[i].cfg.repetitions = 1;
-    }
-    /* issue 22: counted, not timed (harness/run/instr.h); before --dry-run, which then
-     * shows the cases that cannot be counted */
-    if (instructions) {
-        char why[800] = "";
-        int source = sono_instr_probe(why, sizeof why);
-        if (source < 0 || sono_instr_prepare(&plan, source, dry ? NULL : sono_cli_self_exe(),
-                                             &err)) {
-            fprintf(stderr, "harness run: --metric instructions: %s\n",
-                    source < 0 ? why : err.msg);
-            sono_plan_free(&plan);
-            return SONO_EXIT_USAGE;
-        }
-        fprintf(stderr, "harness: --metric instructions: counted by %s%s%s%s\n",
-                source == SONO_INSTR_PERF ? "perf_event_open (user space, this thread)"
-                                          : "valgrind --tool=callgrind",
-                why[0] ? " (" : "", why, why[0] ? ")" : "");
-    }
-    /* --shard last: the parts split what would have run, filter and inputs included */
-    sono_shard shard = {0};
-    if (shard_arg) {
-        if (sono_plan_shard(&plan, shard_i, shard_n, &shard, &err)) {
-            fprintf(stderr, "harness run: %s\n", err.msg);
-            sono_plan_free(&plan);
-            return SONO_EXIT_USAGE;
-        }
+    if (!rc && check_file_lengths(plan))
+        rc = SONO_EXIT_USAGE;
+    if (!rc)
+        rc = set_case_options(a, plan, &err);
+    int shard_i = 0, shard_n = 0;
+    if (!rc && a->shard_arg && (sono_shard_parse(a->shard_arg, &shard_i, &shard_n, &err) ||
+                                sono_plan_shard(plan, shard_i, shard_n, shard, &err))) {
+        fprintf(stderr, "harness run: %s\n", err.msg);
+        rc = SONO_EXIT_USAGE;
+    } else if (!rc && a->shard_arg)
         fprintf(stderr, "harness: shard %d/%d: %d of %d cases, expected %.1f s of %.1f s\n",
-                shard_i, shard_n, plan.ncases, shard.suite_cases, shard.expected_s,
-                shard.suite_expected_s);
-    }
-    if (dry) {
-        /* supports() is pure (sono.h), so a dry run can say which cases the impl itself
-         * would refuse here (py/torch-cuda on a machine without a GPU), not only which
-         * backends are unavailable; a device the plan could not place (issue 10) says why. */
-        for (int i = 0; i < plan.ncases; i++) {
-            const sono_case *c = &plan.cases[i];
-            char why[256] = "";
-            if (c->skip[0])
-                snprintf(why, sizeof why, "%s", c->skip); /* "backend cuda unavailable: no CUDA device ..." */
-            else if (c->impl->impl->supports &&
-                     c->impl->impl->supports(c->impl->impl->ctx, &c->p, why, sizeof why) != 0 &&
-                     !why[0])
-                snprintf(why, sizeof why, "unsupported (no reason given)");
-            printf("%s%s%s%s\n", c->id, why[0] ? "  (skip: " : "", why, why[0] ? ")" : "");
-        }
-        sono_shard_free(&shard);
-        sono_plan_free(&plan);
-        return SONO_EXIT_OK;
-    }
-    for (int i = 0; i < R->nbackends; i++)
-        if (!R->backends[i].available)
-            fprintf(stderr, "harness: backend %s unavailable: %s\n", R->backends[i].name,
-                    R->backends[i].reason);
+                shard_i, shard_n, plan->ncases, shard->suite_cases, shard->expected_s,
+                shard->suite_expected_s);
+    if (rc)
+        sono_plan_free(plan);
+    return rc;
+}
 
-    char out[PATH_MAX];
-    if (out_arg)
-        snprintf(out, sizeof out, "%s", out_arg);
-    else
-        default_out(&plan, out, sizeof out);
-    /* this host's ceilings from `harness calibrate`, if it was run here */
-    sono_calibration cal, *calp = NULL;
+/* supports() is pure (sono.h), so a dry run can say which cases the impl itself would
+ * refuse here (py/torch-cuda on a machine without a GPU), not only which backends are
+ * unavailable; a device the plan could not place (issue 10) says why. */
+static void dry_run(const sono_plan *plan)
+{
+    for (int i = 0; i < plan->ncases; i++) {
+        const sono_case *c = &plan->cases[i];
+        char why[512] = "";
+        if (c->skip[0])
+            snprintf(why, sizeof why, "%s", c->skip); /* "backend cuda unavailable: ..." */
+        else if (c->impl->impl->supports &&
+                 c->impl->impl->supports(c->impl->impl->ctx, &c->p, why, sizeof why) != 0 &&
+                 !why[0])
+            snprintf(why, sizeof why, "unsupported (no reason given)");
+        printf("%s%s%s%s\n", c->id, why[0] ? "  (skip: " : "", why, why[0] ? ")" : "");
+    }
+}
+
+/* The results file's env: the machine, this host's calibration if `harness calibrate` ran
+ * here (*calp then owns it), the harness's own overhead per call. */
+static json_t *run_env(sono_reg *R, sono_calibration *cal, sono_calibration **calp)
+{
     char calpath[PATH_MAX], host[256];
     sono_calibration_path(calpath, sizeof calpath);
     sono_env_hostname(host, sizeof host);
     sono_error cerr = {0};
-    int crc = sono_calibration_load(calpath, host, &cal, &cerr);
-    if (crc == 0)
-        calp = &cal;
-    else if (crc != SONO_ENOTFOUND)
+    int crc = sono_calibration_load(calpath, host, cal, &cerr);
+    *calp = crc == 0 ? cal : NULL;
+    if (crc != 0 && crc != SONO_ENOTFOUND)
         fprintf(stderr, "harness: ignoring calibration: %s\n", cerr.msg);
     json_t *env = sono_env_json(R);
-    json_object_set_new(env, "calibration", calp ? sono_calibration_json(calp)
-                                                 : json_pack("{s:s, s:s}", "file", calpath,
-                                                             "status", "none for this host: "
-                                                             "run harness calibrate"));
+    json_object_set_new(env, "calibration", *calp ? sono_calibration_json(*calp)
+                                                  : json_pack("{s:s, s:s}", "file", calpath,
+                                                              "status", "none for this host: "
+                                                              "run harness calibrate"));
     json_object_set_new(env, "harness_overhead_ns",
                         json_pack("{s:f}", "cpu", sono_measure_overhead(R)));
-    json_t *sj = sono_suite_json(&plan);
-    json_t *given = overrides_json(ov, (int)(sizeof ov / sizeof ov[0]));
-    if (given) /* the suite file (its sha256 is beside) holds the values these replaced */
+    return env;
+}
+
+/* The results file's suite object: the plan, the overrides, each op's presentation (so
+ * the report needs no op names), the shard. NULL when out of memory. */
+static json_t *run_suite(const run_args *a, const sono_plan *plan, const sono_shard *shard)
+{
+    json_t *sj = sono_suite_json(plan);
+    json_t *given = overrides_json(a->ov, NOV);
+    if (sj && given) /* the suite file (its sha256 is beside) holds the values replaced */
         json_object_set_new(sj, "overrides", given);
-    /* each op's size axis, merit and describe column, so the report needs no op names;
-     * in the suite object because sono_results_open takes only suite and env */
-    json_t *present = sono_ops_presentation_json(&plan);
+    else
+        json_decref(given);
+    json_t *present = sono_ops_presentation_json(plan);
     if (!sj || !present || json_object_set_new(sj, "ops", present) != 0) {
-        fprintf(stderr, "harness: out of memory building the results' suite object\n");
         json_decref(sj);
-        json_decref(env);
-        sono_shard_free(&shard);
-        sono_plan_free(&plan);
-        if (calp)
-            sono_calibration_free(calp);
-        return SONO_EXIT_FAIL;
+        return NULL;
     }
-    if (shard_arg) /* suite.cases is then this shard's; suite.shard says of what */
-        json_object_set_new(sj, "shard", sono_shard_json(&shard));
-    sono_shard_free(&shard);
-    sono_results *res = NULL;
-    if (sono_results_open(out, sj, env, &res, &err)) {
-        fprintf(stderr, "harness: %s\n", err.msg);
-        sono_plan_free(&plan);
-        return SONO_EXIT_USAGE;
-    }
-    volatile sig_atomic_t *stop = sono_cli_catch_stop();
-    fprintf(stderr, "harness: suite %s (%s): %d cases -> %s\n", plan.name, plan.file,
-            plan.ncases, out);
-    /* the results file first: a completed case is on disk before anyone else sees it */
-    int jsonl = strcmp(format, "jsonl") == 0;
+    if (a->shard_arg) /* suite.cases is then this shard's; suite.shard says of what */
+        json_object_set_new(sj, "shard", sono_shard_json(shard));
+    return sj;
+}
+
+/* The run into its sinks: the results file first (a completed case is on disk before
+ * anyone else sees it), the progress line on a terminal, then the live table or JSON
+ * lines. Returns the exit status. */
+static int run_sinks(const run_args *a, const sono_plan *plan, sono_results *res,
+                     const char *out, const sono_calibration *cal)
+{
+    int jsonl = strcmp(a->format, "jsonl") == 0, nsinks = 0;
     sono_sink *sinks[3];
-    int nsinks = 0;
     sinks[nsinks++] = sono_sink_results(res);
-    if (!quiet && isatty(STDERR_FILENO))
+    if (!a->quiet && isatty(STDERR_FILENO))
         sinks[nsinks++] = sono_sink_progress(stderr);
     /* rows as they finish unless --quiet; JSON lines keep stdout for themselves */
-    sinks[nsinks++] = jsonl ? sono_sink_jsonl(stdout) : sono_sink_table(stdout, !quiet);
+    sinks[nsinks++] = jsonl ? sono_sink_jsonl(stdout) : sono_sink_table(stdout, !a->quiet);
+    int missing = 0;
     for (int i = 0; i < nsinks; i++)
-        if (!sinks[i]) {
-            fprintf(stderr, "harness: out of memory\n");
-            if (!sinks[0])
-                sono_results_abandon(res);
-            for (int j = 0; j < nsinks; j++)
-                sono_sink_free(sinks[j]);
-            sono_plan_free(&plan);
-            return SONO_EXIT_FAIL;
-        }
-    sono_run_opts o = {.sinks = sinks, .nsinks = nsinks, .stop = stop,
-                       .worker_exe = sono_cli_self_exe(), .cal = calp};
+        missing |= !sinks[i];
+    if (missing) {
+        fprintf(stderr, "harness: out of memory\n");
+        if (!sinks[0])
+            sono_results_abandon(res);
+        for (int j = 0; j < nsinks; j++)
+            sono_sink_free(sinks[j]);
+        return SONO_EXIT_FAIL;
+    }
+    sono_run_opts o = {.sinks = sinks, .nsinks = nsinks, .stop = sono_cli_catch_stop(),
+                       .worker_exe = sono_cli_self_exe(), .cal = cal};
     sono_run_counts n;
-    int rc = sono_run_plan(&plan, &o, &n, &err);
+    sono_error err = {0};
+    int rc = sono_run_plan(plan, &o, &n, &err);
     sono_instr_finish(); /* issue 22: valgrind's messages before the counts line */
     int write_failed = rc && rc != SONO_EINTR;
     if (write_failed)
@@ -457,13 +441,59 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             out);
     for (int i = 0; i < nsinks; i++)
         sono_sink_free(sinks[i]);
-    sono_plan_free(&plan);
-    if (calp)
-        sono_calibration_free(calp);
     if (n.interrupted)
         return SONO_EXIT_INTERRUPTED;
     return write_failed || n.fail || n.error || n.crash || n.timeout ? SONO_EXIT_FAIL
                                                                      : SONO_EXIT_OK;
+}
+
+int sono_cmd_run(sono_reg *R, int argc, char **argv)
+{
+    run_args a;
+    int rc = parse_args(argc, argv, &a);
+    char owhy[PATH_MAX + 200];
+    if (!rc && a.out_arg && sono_cli_may_overwrite(a.out_arg, 'r', a.force, owhy, sizeof owhy))
+        rc = usage("--out %s", owhy);
+    sono_plan plan;
+    sono_shard shard = {0};
+    if (rc || (rc = build_plan(R, &a, &plan, &shard)))
+        return rc;
+    if (a.dry) {
+        dry_run(&plan);
+        sono_shard_free(&shard);
+        sono_plan_free(&plan);
+        return SONO_EXIT_OK;
+    }
+    for (int i = 0; i < R->nbackends; i++)
+        if (!R->backends[i].available)
+            fprintf(stderr, "harness: backend %s unavailable: %s\n", R->backends[i].name,
+                    R->backends[i].reason);
+    char out[PATH_MAX];
+    if (a.out_arg)
+        snprintf(out, sizeof out, "%s", a.out_arg);
+    else
+        default_out(&plan, out, sizeof out);
+    sono_calibration cal, *calp = NULL;
+    json_t *env = run_env(R, &cal, &calp), *sj = run_suite(&a, &plan, &shard);
+    sono_shard_free(&shard);
+    sono_results *res = NULL;
+    sono_error err = {0};
+    if (!sj) {
+        fprintf(stderr, "harness: out of memory building the results' suite object\n");
+        json_decref(env);
+        rc = SONO_EXIT_FAIL;
+    } else if (sono_results_open(out, sj, env, &res, &err)) {
+        fprintf(stderr, "harness: %s\n", err.msg);
+        rc = SONO_EXIT_USAGE;
+    } else {
+        fprintf(stderr, "harness: suite %s (%s): %d cases -> %s\n", plan.name, plan.file,
+                plan.ncases, out);
+        rc = run_sinks(&a, &plan, res, out, calp);
+    }
+    sono_plan_free(&plan);
+    if (calp)
+        sono_calibration_free(calp);
+    return rc;
 }
 
 int sono_cmd_worker(sono_reg *R, int argc, char **argv)
