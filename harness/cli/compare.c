@@ -1,6 +1,6 @@
 /* compare.c — `harness compare BASE.json NEW.json [MORE.json...]`: prints what
- * harness/verdict/compare.c found (terminal table, markdown, JSON or CSV) and exits 1 when a case
- * regressed, so CI can gate on it. It never runs code: main dispatches it before plugins. */
+ * harness/verdict/compare.c found (terminal table, markdown, JSON or CSV) with its warnings
+ * and exits 1 when a case regressed, so CI can gate on it. Runs no code: no plugins. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 
 enum { FMT_TABLE, FMT_MD, FMT_JSON, FMT_CSV };
 
-#define NCOL_PER_FILE 5
+#define NCOL_PER_FILE 6
 #define MAXCOL (2 + NCOL_PER_FILE * 16)
 
 static void fmt_ns(double ns, char *b, size_t n)
@@ -26,6 +26,32 @@ static void fmt_ns(double ns, char *b, size_t n)
         snprintf(b, n, "%.2f ms", ns / 1e6);
     else
         snprintf(b, n, "%.3f s", ns / 1e9);
+}
+
+/* Instructions per run, with an SI prefix: the counts' column shares the median's width. */
+static void fmt_count(double k, char *b, size_t n)
+{
+    if (!isfinite(k))
+        snprintf(b, n, "-");
+    else if (k < 1e4)
+        snprintf(b, n, "%.0f ins", k);
+    else if (k < 1e6)
+        snprintf(b, n, "%.2fk ins", k / 1e3);
+    else if (k < 1e9)
+        snprintf(b, n, "%.2fM ins", k / 1e6);
+    else
+        snprintf(b, n, "%.2fG ins", k / 1e9);
+}
+
+/* The basis column: "reps 5:5" (base:new), "within", "counts" or "-". */
+static void fmt_basis(const sono_cmp_cell *x, char *b, size_t n)
+{
+    if (x->basis == SONO_B_REPETITIONS)
+        snprintf(b, n, "reps %d:%d", x->reps_base, x->reps_new);
+    else if (x->basis == SONO_B_WITHIN)
+        snprintf(b, n, "within");
+    else
+        snprintf(b, n, "%s", sono_basis_name(x->basis));
 }
 
 static void fmt_p(double p, char *b, size_t n)
@@ -57,7 +83,7 @@ typedef char cell_t[96];
 
 static void emit(int fmt, cell_t *cells, int n, int wcase)
 {
-    static const int w[NCOL_PER_FILE] = {10, 7, 15, 8, 13};
+    static const int w[NCOL_PER_FILE] = {10, 7, 15, 8, 13, 9};
     for (int i = 0; i < n; i++) {
         if (fmt == FMT_MD)
             printf("| %s ", cells[i]);
@@ -81,8 +107,8 @@ static void print_op(const sono_cmp *c, size_t k, int fmt)
     snprintf(cells[0], sizeof cells[0], "case");
     snprintf(cells[1], sizeof cells[1], "base");
     for (int f = 0; f < m; f++) {
-        static const char *const h[NCOL_PER_FILE] = {"median", "ratio", "95% CI", "p",
-                                                     "verdict"};
+        static const char *const h[NCOL_PER_FILE] = {"median", "ratio", "CI", "p",
+                                                     "verdict", "basis"};
         for (int j = 0; j < NCOL_PER_FILE; j++)
             snprintf(cells[2 + NCOL_PER_FILE * f + j], sizeof cells[0], m > 1 ? "%s[%d]" : "%s",
                      h[j], f + 1);
@@ -98,11 +124,21 @@ static void print_op(const sono_cmp *c, size_t k, int fmt)
         if (strcmp(row->op, c->ops[k]) != 0)
             continue;
         snprintf(cells[0], sizeof cells[0], "%s", label(row));
-        fmt_ns(row->base_median, cells[1], sizeof cells[1]);
+        /* a row judged on counts everywhere shows counts, base included */
+        int counted = 1;
+        for (int f = 0; f < m; f++)
+            counted &= row->cells[f].basis == SONO_B_COUNTS;
+        if (counted)
+            fmt_count(row->base_count, cells[1], sizeof cells[1]);
+        else
+            fmt_ns(row->base_median, cells[1], sizeof cells[1]);
         for (int f = 0; f < m; f++) {
             const sono_cmp_cell *x = &row->cells[f];
             char *o = cells[2 + NCOL_PER_FILE * f];
-            fmt_ns(x->median, o, sizeof(cell_t));
+            if (counted)
+                fmt_count(x->count, o, sizeof(cell_t));
+            else
+                fmt_ns(x->median, o, sizeof(cell_t));
             fmt_ratio(x->ratio, o + sizeof(cell_t), sizeof(cell_t));
             if (isfinite(x->ci_lo))
                 snprintf(o + 2 * sizeof(cell_t), sizeof(cell_t), "[%.3f,%.3f]", x->ci_lo,
@@ -112,6 +148,7 @@ static void print_op(const sono_cmp *c, size_t k, int fmt)
             fmt_p(x->p, o + 3 * sizeof(cell_t), sizeof(cell_t));
             snprintf(o + 4 * sizeof(cell_t), sizeof(cell_t), "%s%s", sono_verdict_name(x->v),
                      x->regression ? " !" : "");
+            fmt_basis(x, o + 5 * sizeof(cell_t), sizeof(cell_t));
         }
         emit(fmt, cells, n, wcase);
     }
@@ -130,6 +167,10 @@ static void print_text(const sono_cmp *c, const sono_cmp_opts *o, int fmt)
 {
     int m = c->nfiles - 1;
     const char *b = fmt == FMT_MD ? "- " : "  ";
+    /* the table's reader has them on stderr already (print_warnings); markdown goes into a
+     * pull request, where stderr never arrives */
+    for (size_t i = 0; fmt == FMT_MD && i < json_array_size(c->warnings); i++)
+        printf("> **warning:** %s\n\n", json_string_value(json_array_get(c->warnings, i)));
     printf("%sbase: %s\n", fmt == FMT_MD ? "- " : "", c->paths[0]);
     for (int f = 1; f < c->nfiles; f++)
         printf("%s%s[%d]: %s\n", fmt == FMT_MD ? "- " : "", m > 1 ? "file" : "new", f,
@@ -149,12 +190,15 @@ static void print_text(const sono_cmp *c, const sono_cmp_opts *o, int fmt)
         print_op(c, k, fmt);
     printf("\n");
     for (int f = 0; f < m; f++) {
-        int counts[SONO_V_PLAN_CHANGED + 1] = {0};
+        int counts[SONO_V_COUNT] = {0};
         for (size_t r = 0; r < c->nrows; r++)
             counts[c->rows[r].cells[f].v]++;
-        printf("%s%s[%d]: geomean ratio %.3f over all ops;", fmt == FMT_MD ? "- " : "",
-               m > 1 ? "file" : "new", f + 1, c->geo_all[f]);
-        for (int v = SONO_V_SAME; v <= SONO_V_PLAN_CHANGED; v++)
+        printf("%s%s[%d]: ", fmt == FMT_MD ? "- " : "", m > 1 ? "file" : "new", f + 1);
+        if (isfinite(c->geo_all[f]))
+            printf("geomean ratio %.3f over all ops;", c->geo_all[f]);
+        else
+            printf("%s;", c->nrows ? "no ratio to average" : "no cases");
+        for (int v = SONO_V_SAME; v < SONO_V_COUNT; v++)
             if (counts[v])
                 printf(" %s %d", sono_verdict_name((sono_verdict)v), counts[v]);
         printf("\n");
@@ -182,11 +226,21 @@ static void print_json(const sono_cmp *c, const sono_cmp_opts *o)
         json_t *cmp = json_array();
         for (int f = 0; f < m; f++) {
             const sono_cmp_cell *x = &row->cells[f];
-            json_array_append_new(cmp, json_pack("{s:s, s:o, s:o, s:[o,o], s:o, s:s, s:b}",
+            json_t *e = json_pack("{s:s, s:o, s:o, s:[o,o], s:o, s:s, s:b, s:s}",
                                   "file", c->paths[f + 1], "median_ns", num(x->median),
                                   "ratio", num(x->ratio), "ci", num(x->ci_lo), num(x->ci_hi),
                                   "p", num(x->p), "verdict", sono_verdict_name(x->v),
-                                  "regression", x->regression));
+                                  "regression", x->regression, "basis",
+                                  sono_basis_name(x->basis));
+            if (e && x->basis == SONO_B_REPETITIONS)
+                json_object_set_new(e, "repetitions", json_pack("[i,i]", x->reps_base,
+                                                                x->reps_new));
+            if (e && isfinite(x->min_effect))
+                json_object_set_new(e, "min_effect", json_real(x->min_effect));
+            if (e && x->basis == SONO_B_COUNTS)
+                json_object_set_new(e, "instructions", json_pack("[o,o]", num(row->base_count),
+                                                                 num(x->count)));
+            json_array_append_new(cmp, e);
         }
         json_array_append_new(cases, json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", row->id,
                               "op", row->op, "impl", row->impl, "base_median_ns",
@@ -200,11 +254,12 @@ static void print_json(const sono_cmp *c, const sono_cmp_opts *o)
     }
     for (int f = 0; f < m; f++)
         json_array_append_new(all, num(c->geo_all[f]));
-    json_t *doc = json_pack("{s:s, s:o, s:f, s:f, s:b, s:O, s:o, s:{s:o, s:o}, s:i}", "schema",
-                            "sonobench.compare/1", "files", files, "threshold", o->threshold,
-                            "alpha", o->alpha, "strict", o->strict, "env_differences",
-                            c->env_diff, "cases", cases, "geomean", "ops", ops, "overall",
-                            all, "regressions", c->regressions);
+    json_t *doc = json_pack("{s:s, s:o, s:f, s:f, s:b, s:O, s:o, s:{s:o, s:o}, s:i, s:O}",
+                            "schema", "sonobench.compare/1", "files", files, "threshold",
+                            o->threshold, "alpha", o->alpha, "strict", o->strict,
+                            "env_differences", c->env_diff, "cases", cases, "geomean", "ops",
+                            ops, "overall", all, "regressions", c->regressions, "warnings",
+                            c->warnings);
     json_dumpf(doc, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
     printf("\n");
     json_decref(doc);
@@ -220,7 +275,8 @@ static void csv_num(double v)
 
 static void print_csv(const sono_cmp *c)
 {
-    printf("id,op,impl,file,base_median_ns,median_ns,ratio,ci_lo,ci_hi,p,verdict,regression\n");
+    printf("id,op,impl,file,base_median_ns,median_ns,ratio,ci_lo,ci_hi,p,verdict,regression,"
+           "basis\n");
     for (size_t r = 0; r < c->nrows; r++)
         for (int f = 1; f < c->nfiles; f++) {
             const sono_cmp_row *row = &c->rows[r];
@@ -238,7 +294,8 @@ static void print_csv(const sono_cmp *c)
             csv_num(x->ci_lo);
             csv_num(x->ci_hi);
             csv_num(x->p);
-            printf(",%s,%d\n", sono_verdict_name(x->v), x->regression);
+            printf(",%s,%d,%s\n", sono_verdict_name(x->v), x->regression,
+                   sono_basis_name(x->basis));
         }
 }
 
@@ -280,8 +337,10 @@ int sono_cmd_compare(int argc, char **argv)
             return SONO_EXIT_USAGE;
         }
         int bad = 0;
-        if (strcmp(a, "--threshold") == 0)
+        if (strcmp(a, "--threshold") == 0) {
             bad = parse_frac(v, 0, 10, &o.threshold);
+            o.threshold_set = 1;
+        }
         else if (strcmp(a, "--floor-ns") == 0) {
             char *end;
             o.floor_ns = strtod(v, &end);
@@ -327,6 +386,9 @@ int sono_cmd_compare(int argc, char **argv)
         free(paths);
         return SONO_EXIT_USAGE;
     }
+    for (size_t i = 0; i < json_array_size(c->warnings); i++)
+        fprintf(stderr, "harness compare: warning: %s\n",
+                json_string_value(json_array_get(c->warnings, i)));
     if (fmt == FMT_JSON)
         print_json(c, &o);
     else if (fmt == FMT_CSV)

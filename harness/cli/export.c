@@ -1,6 +1,6 @@
 /* export.c — `harness export FILE --format gbench|csv [--out OUT]`: a results file in
- * Google Benchmark's JSON format (so compare.py, dashboards and CI actions built on it
- * read sonobench results) or as one CSV row per case. Loads no plugins, runs no code. */
+ * Google Benchmark's JSON format (repetitions as GB's iterations plus mean/median/stddev
+ * aggregates, so compare.py's U test runs over them) or one CSV row per case. Runs no code. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -62,23 +62,22 @@ static json_t *gb_context(json_t *doc, const char *path)
                      "cpu_model", str_at(env, "cpu", "model"), "sonobench_source", path);
 }
 
-static json_t *gb_benchmark(json_t *c, size_t index)
+/* One GB entry with the fields every run carries (GB's JSONReporter order). */
+static json_t *gb_entry(const char *name, const char *run_name, size_t index, const char *type,
+                        int reps, int threads, double iterations, double ns)
 {
-    const char *id = str_at(c, "id", NULL), *st = str_at(c, "status", NULL);
-    json_t *t = json_object_get(c, "time_ns");
-    double med = num_at(t, "median", NULL, 0);
-    double k = num_at(t, "runs_per_sample", NULL, 1), n = num_at(t, "n", NULL, 0);
-    int threads = (int)num_at(json_object_get(c, "params"), "threads", NULL, 1);
-    json_t *b = json_pack("{s:s, s:I, s:i, s:s, s:s, s:i, s:i, s:i, s:I, s:f, s:f, s:s}",
-                          "name", id, "family_index", (json_int_t)index,
-                          "per_family_instance_index", 0, "run_name", id, "run_type",
-                          "iteration", "repetitions", 1, "repetition_index", 0, "threads", threads,
-                          "iterations", (json_int_t)(k * n), "real_time", med, "cpu_time", med,
-                          "time_unit", "ns");
-    if (!b)
-        return NULL;
-    /* our figures as counters: plain numbers beside the fixed fields, as user counters are */
-    json_t *d = json_object_get(c, "derived");
+    return json_pack("{s:s, s:I, s:i, s:s, s:s, s:i, s:i, s:I, s:f, s:f, s:s}", "name", name,
+                     "family_index", (json_int_t)index, "per_family_instance_index", 0,
+                     "run_name", run_name, "run_type", type, "repetitions", reps, "threads",
+                     threads, "iterations", (json_int_t)iterations, "real_time", ns,
+                     "cpu_time", ns, "time_unit", "ns");
+}
+
+/* Our figures as counters (plain numbers beside the fixed fields, as user counters are)
+ * and a failure as GB reports one. */
+static void gb_extras(json_t *b, json_t *c)
+{
+    json_t *t = json_object_get(c, "time_ns"), *d = json_object_get(c, "derived");
     static const char *const dk[] = {"gflops", "gbps", "rtf", "x_realtime"};
     for (size_t i = 0; i < sizeof dk / sizeof dk[0]; i++)
         if (json_is_number(json_object_get(d, dk[i])))
@@ -90,14 +89,85 @@ static json_t *gb_benchmark(json_t *c, size_t index)
     json_t *ck = json_object_get(c, "check");
     if (json_is_number(json_object_get(ck, "rel_l2")))
         json_object_set(b, "rel_l2", json_object_get(ck, "rel_l2"));
-    if (strcmp(st, "ok") != 0) {
-        char msg[1024];
-        const char *m = str_at(c, "message", NULL);
-        snprintf(msg, sizeof msg, "%s%s%s", st, *m ? ": " : "", m);
-        json_object_set_new(b, "error_occurred", json_true());
-        json_object_set_new(b, "error_message", json_string(msg));
+}
+
+static void gb_error(json_t *b, json_t *c)
+{
+    const char *st = str_at(c, "status", NULL);
+    if (strcmp(st, "ok") == 0)
+        return;
+    char msg[1024];
+    const char *m = str_at(c, "message", NULL);
+    snprintf(msg, sizeof msg, "%s%s%s", st, *m ? ": " : "", m);
+    json_object_set_new(b, "error_occurred", json_true());
+    json_object_set_new(b, "error_message", json_string(msg));
+}
+
+/* A case without repetitions: one iteration entry, its median. With R >= 2 repetitions:
+ * R iteration entries (repetition_index 0..R-1, each repetition's median), then the
+ * aggregates "<id>_mean", "_median", "_stddev" over those medians, as GB writes for
+ * --benchmark_repetitions; compare.py's U test reads the iteration entries. */
+static int gb_case(json_t *benches, json_t *c, size_t index)
+{
+    const char *id = str_at(c, "id", NULL);
+    json_t *t = json_object_get(c, "time_ns"), *reps = json_object_get(c, "repetitions");
+    int threads = (int)num_at(json_object_get(c, "params"), "threads", NULL, 1);
+    int nrep = (int)json_array_size(reps);
+    if (nrep < 2) {
+        double k = num_at(t, "runs_per_sample", NULL, 1), n = num_at(t, "n", NULL, 0);
+        json_t *b = gb_entry(id, id, index, "iteration", 1, threads, k * n,
+                             num_at(t, "median", NULL, 0));
+        if (!b)
+            return SONO_ENOMEM;
+        json_object_set_new(b, "repetition_index", json_integer(0));
+        gb_extras(b, c);
+        gb_error(b, c);
+        return json_array_append_new(benches, b) ? SONO_ENOMEM : 0;
     }
-    return b;
+    double sum = 0, sq = 0, *med = malloc((size_t)nrep * sizeof *med);
+    if (!med)
+        return SONO_ENOMEM;
+    for (int i = 0; i < nrep; i++) {
+        json_t *r = json_array_get(reps, (size_t)i);
+        med[i] = num_at(r, "median", NULL, 0);
+        sum += med[i];
+        json_t *b = gb_entry(id, id, index, "iteration", nrep, threads,
+                             num_at(r, "runs_per_sample", NULL, 1) * num_at(r, "n", NULL, 0),
+                             med[i]);
+        if (!b || json_array_append_new(benches, b)) {
+            free(med);
+            return SONO_ENOMEM;
+        }
+        json_object_set_new(b, "repetition_index", json_integer(i));
+        gb_error(b, c);
+    }
+    double mean = sum / nrep;
+    for (int i = 0; i < nrep; i++)
+        sq += (med[i] - mean) * (med[i] - mean);
+    /* GB's median: the middle of the sorted values, or the mean of the two middle ones */
+    for (int i = 1; i < nrep; i++)
+        for (int j = i; j > 0 && med[j - 1] > med[j]; j--) {
+            double tmp = med[j];
+            med[j] = med[j - 1];
+            med[j - 1] = tmp;
+        }
+    double median = nrep % 2 ? med[nrep / 2] : 0.5 * (med[nrep / 2 - 1] + med[nrep / 2]);
+    free(med);
+    const char *const names[] = {"mean", "median", "stddev"};
+    const double vals[] = {mean, median, sqrt(sq / (nrep - 1))}; /* GB: sample stddev */
+    for (int a = 0; a < 3; a++) {
+        char name[600];
+        snprintf(name, sizeof name, "%s_%s", id, names[a]);
+        json_t *b = gb_entry(name, id, index, "aggregate", nrep, threads, nrep, vals[a]);
+        if (!b || json_array_append_new(benches, b))
+            return SONO_ENOMEM;
+        json_object_set_new(b, "aggregate_name", json_string(names[a]));
+        json_object_set_new(b, "aggregate_unit", json_string("time"));
+        if (a == 1)
+            gb_extras(b, c); /* the case's own figures belong to its median */
+        gb_error(b, c);
+    }
+    return 0;
 }
 
 /* A number, or an empty field when the record has none. */
@@ -211,7 +281,7 @@ int sono_cmd_export(int argc, char **argv)
         size_t i;
         json_t *c;
         json_array_foreach(json_object_get(doc, "cases"), i, c)
-            json_array_append_new(benches, gb_benchmark(c, i));
+            bad |= gb_case(benches, c, i) != 0;
         json_t *g = json_pack("{s:o, s:o}", "context", gb_context(doc, file), "benchmarks",
                               benches);
         bad = !g || json_dumpf(g, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) != 0;

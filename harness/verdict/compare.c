@@ -1,9 +1,12 @@
 /* compare.c — the statistics and verdicts of `harness compare`: loads results files, matches
- * cases by id against the first file, tests each timing difference with a Mann–Whitney U
- * test on the raw samples and sums up each op with a geometric mean of ratios. */
+ * cases by id against the first file, judges each case on its repetitions (bootstrap CI of
+ * the ratio of medians), its instruction counts, or else one process's samples (U test). */
 #include "compare.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +17,15 @@ const char *sono_verdict_name(sono_verdict v)
 {
     static const char *const names[] = {"-", "same", "faster", "slower", "ambiguous",
                                         "now-failing", "now-passing", "still-failing",
-                                        "new", "missing", "plan-changed"};
+                                        "new", "missing", "plan-changed",
+                                        "ambiguous: noisy"};
     return (unsigned)v < sizeof names / sizeof *names ? names[v] : "?";
+}
+
+const char *sono_basis_name(sono_basis b)
+{
+    static const char *const names[] = {"-", "repetitions", "within-process", "counts"};
+    return (unsigned)b < sizeof names / sizeof *names ? names[b] : "?";
 }
 
 typedef struct tagged {
@@ -72,6 +82,84 @@ double sono_mann_whitney(const double *x, size_t nx, const double *y, size_t ny,
         return 1.0; /* every value equal: no evidence of any difference */
     double z = (fabs(ux - mu) - 0.5) / sqrt(var);
     return z <= 0 ? 1.0 : erfc(z / sqrt(2.0));
+}
+
+/* ---- repetitions ------------------------------------------------------------------------ */
+
+/* xorshift64*: the bootstrap's only randomness, reseeded per case, so a verdict depends on
+ * the two files alone, not on which cases came before it. */
+static double boot_unif(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return (double)((*s * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+/* Median of n values drawn with replacement from v; tmp holds n. Insertion sort: n is a
+ * handful of repetitions. */
+static double resample_median(const double *v, size_t n, double *tmp, uint64_t *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (size_t)(boot_unif(s) * (double)n);
+        double e = v[k < n ? k : n - 1];
+        size_t j = i;
+        for (; j > 0 && tmp[j - 1] > e; j--)
+            tmp[j] = tmp[j - 1];
+        tmp[j] = e;
+    }
+    return n % 2 ? tmp[n / 2] : 0.5 * (tmp[n / 2 - 1] + tmp[n / 2]);
+}
+
+int sono_rep_compare(const double *b, size_t nb, const double *x, size_t nx, double threshold,
+                     double alpha, sono_rep_cmp *out)
+{
+    *out = (sono_rep_cmp){NAN, NAN, NAN, NAN, NAN, NAN, SONO_V_AMBIGUOUS};
+    if (nb < 2 || nx < 2)
+        return SONO_EINVAL;
+    sono_summary sb, sx;
+    sono_summarize(b, nb, &sb);
+    sono_summarize(x, nx, &sx);
+    if (!(sb.median > 0) || !(sx.median > 0))
+        return SONO_EINVAL;
+    double *tmp = malloc((nb > nx ? nb : nx) * sizeof *tmp);
+    double *r = malloc(SONO_CMP_BOOT * sizeof *r);
+    if (!tmp || !r) {
+        free(tmp);
+        free(r);
+        return SONO_ENOMEM;
+    }
+    uint64_t seed = 0x9E3779B97F4A7C15ULL;
+    size_t nr = 0;
+    for (int i = 0; i < SONO_CMP_BOOT; i++) {
+        double mb = resample_median(b, nb, tmp, &seed);
+        double mx = resample_median(x, nx, tmp, &seed);
+        if (mb > 0)
+            r[nr++] = mx / mb;
+    }
+    qsort(r, nr, sizeof *r, cmp_double);
+    /* percentile interval at 1 - alpha: with a handful of repetitions the resampled medians
+     * take only a few distinct values, so the bounds are order statistics of the ratio's
+     * distribution, which is what makes them honest for a skewed, discrete sampling law */
+    double a = alpha / 2;
+    size_t lo = (size_t)floor(a * (double)nr), hi = (size_t)ceil((1 - a) * (double)nr);
+    out->ci_lo = r[lo < nr ? lo : nr - 1];
+    out->ci_hi = r[hi > 0 ? (hi <= nr ? hi - 1 : nr - 1) : 0];
+    free(tmp);
+    free(r);
+    out->ratio = sx.median / sb.median;
+    /* the run's between-repetition CI half-width of each side: a change inside what one
+     * side's own repetitions already disagree by is not one this machine resolves */
+    out->spread_b = sb.ci_rel;
+    out->spread_x = sx.ci_rel;
+    out->min_effect = fmax(threshold, fmax(sb.ci_rel, sx.ci_rel));
+    if (out->ci_lo > 1 && out->ratio > 1 + out->min_effect)
+        out->v = SONO_V_SLOWER;
+    else if (out->ci_hi < 1 && out->ratio < 1 - out->min_effect)
+        out->v = SONO_V_FASTER;
+    else
+        out->v = SONO_V_SAME;
+    return 0;
 }
 
 /* ---- one case -------------------------------------------------------------------------- */
@@ -140,9 +228,58 @@ static void ratio_ci(const double *b, size_t nb, const double *x, size_t nx, dou
     *hi = b[bl] > 0 ? x[xh] / b[bl] : NAN;
 }
 
+/* The medians of the repetitions (*n = 0 and NULL when the record has none). */
+static double *rep_medians(json_t *c, size_t *n)
+{
+    json_t *reps = json_object_get(c, "repetitions");
+    *n = 0;
+    size_t len = json_array_size(reps);
+    double *v = len ? malloc(len * sizeof *v) : NULL;
+    if (!v)
+        return NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(reps, i, e) {
+        json_t *m = json_object_get(e, "median");
+        if (json_is_number(m) && json_number_value(m) > 0)
+            v[(*n)++] = json_number_value(m);
+    }
+    return v;
+}
+
+/* A metric's value: the record's "metrics" must describe the key, and the value sits at
+ * its dotted path (as record_json.c writes it). NaN when either is missing. */
+static double metric_of(json_t *c, const char *key)
+{
+    if (!c || !json_object_get(json_object_get(c, "metrics"), key))
+        return NAN;
+    char k[128];
+    snprintf(k, sizeof k, "%s", key);
+    json_t *v = c;
+    for (char *save = NULL, *p = strtok_r(k, ".", &save); v && p; p = strtok_r(NULL, ".", &save))
+        v = json_object_get(v, p);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* Instruction counts on both sides: the count of the same code is the same to a fraction
+ * of a percent whatever the machine's load, so any change past the threshold is real and
+ * equal counts are the same, without samples or tests. */
+static void judge_counts(double kb, double kx, const sono_cmp_opts *o, sono_cmp_cell *cell)
+{
+    cell->basis = SONO_B_COUNTS;
+    cell->count = kx;
+    cell->ratio = kb > 0 ? kx / kb : NAN;
+    double thr = o->threshold_set ? o->threshold : SONO_CMP_COUNT_THRESHOLD;
+    if (kx == kb || !isfinite(cell->ratio) || !(fabs(cell->ratio - 1) > thr))
+        cell->v = SONO_V_SAME;
+    else
+        cell->v = cell->ratio > 1 ? SONO_V_SLOWER : SONO_V_FASTER;
+}
+
 static void judge(json_t *base, json_t *c, const sono_cmp_opts *o, sono_cmp_cell *cell)
 {
-    *cell = (sono_cmp_cell){NAN, NAN, NAN, NAN, NAN, SONO_V_SAME, 0};
+    *cell = (sono_cmp_cell){NAN, NAN, NAN, NAN, NAN, SONO_V_SAME, 0, SONO_B_NONE, 0, 0, NAN,
+                            NAN};
     int sb = state_of(base), sc = state_of(c);
     cell->median = sc == PASSING ? median_of(c) : NAN;
     if (sb == ABSENT) {
@@ -166,28 +303,63 @@ static void judge(json_t *base, json_t *c, const sono_cmp_opts *o, sono_cmp_cell
     double mb = median_of(base);
     if (mb > 0 && cell->median >= 0)
         cell->ratio = cell->median / mb;
-    size_t nb, nx;
-    double *b = samples_of(base, &nb), *x = samples_of(c, &nx);
-    if (nb >= SONO_CMP_MIN_SAMPLES && nx >= SONO_CMP_MIN_SAMPLES && isfinite(cell->ratio)) {
-        ratio_ci(b, nb, x, nx, &cell->ci_lo, &cell->ci_hi);
-        cell->p = sono_mann_whitney(x, nx, b, nb, NULL);
-        int big = fabs(cell->ratio - 1) > o->threshold &&
-                  fabs(cell->median - mb) > (o->floor_ns > 0 ? o->floor_ns : 0);
-        int sig = cell->p < o->alpha;
-        cell->v = !(big && sig) ? SONO_V_SAME : cell->ratio > 1 ? SONO_V_SLOWER : SONO_V_FASTER;
-        cell->regression = cell->v == SONO_V_SLOWER;
-        const char *db = json_string_value(json_object_get(base, "describe"));
-        const char *dc = json_string_value(json_object_get(c, "describe"));
-        if (cell->v != SONO_V_SAME && db && dc && strcmp(db, dc) != 0) {
-            /* not the same computation: the plan, not the change under test, moved it */
-            cell->v = SONO_V_PLAN_CHANGED;
-            cell->regression = o->strict;
+    double kb = metric_of(base, SONO_CMP_COUNT_METRIC), kx = metric_of(c, SONO_CMP_COUNT_METRIC);
+    size_t nrb, nrx;
+    double *rb = rep_medians(base, &nrb), *rx = rep_medians(c, &nrx);
+    cell->reps_base = (int)nrb;
+    cell->reps_new = (int)nrx;
+    if (isfinite(kb) && isfinite(kx)) {
+        judge_counts(kb, kx, o, cell);
+    } else if (nrb >= 2 && nrx >= 2) {
+        cell->basis = SONO_B_REPETITIONS;
+        sono_rep_cmp rc;
+        if (sono_rep_compare(rb, nrb, rx, nrx, o->threshold, o->alpha, &rc) == 0) {
+            cell->ratio = rc.ratio;
+            cell->ci_lo = rc.ci_lo;
+            cell->ci_hi = rc.ci_hi;
+            cell->min_effect = rc.min_effect;
+            cell->v = rc.v;
+            if (fabs(cell->median - mb) <= (o->floor_ns > 0 ? o->floor_ns : 0))
+                cell->v = SONO_V_SAME;
+        } else {
+            cell->v = SONO_V_AMBIGUOUS;
         }
     } else {
-        cell->v = SONO_V_AMBIGUOUS;
+        cell->basis = SONO_B_WITHIN;
+        size_t nb, nx;
+        double *b = samples_of(base, &nb), *x = samples_of(c, &nx);
+        if (nb >= SONO_CMP_MIN_SAMPLES && nx >= SONO_CMP_MIN_SAMPLES && isfinite(cell->ratio)) {
+            ratio_ci(b, nb, x, nx, &cell->ci_lo, &cell->ci_hi);
+            cell->p = sono_mann_whitney(x, nx, b, nb, NULL);
+            int big = fabs(cell->ratio - 1) > o->threshold &&
+                      fabs(cell->median - mb) > (o->floor_ns > 0 ? o->floor_ns : 0);
+            int sig = cell->p < o->alpha;
+            cell->v = !(big && sig) ? SONO_V_SAME
+                      : cell->ratio > 1 ? SONO_V_SLOWER : SONO_V_FASTER;
+        } else {
+            cell->v = SONO_V_AMBIGUOUS;
+        }
+        free(b);
+        free(x);
     }
-    free(b);
-    free(x);
+    free(rb);
+    free(rx);
+    /* A disturbed measurement on either side says nothing about the code; counts are
+     * immune (the kernel's instructions do not change with the neighbours). */
+    if (cell->basis != SONO_B_COUNTS &&
+        (json_is_true(json_object_get(base, "noisy")) || json_is_true(json_object_get(c, "noisy")))) {
+        cell->v = SONO_V_NOISY;
+        return;
+    }
+    cell->regression = cell->v == SONO_V_SLOWER;
+    const char *db = json_string_value(json_object_get(base, "describe"));
+    const char *dc = json_string_value(json_object_get(c, "describe"));
+    if ((cell->v == SONO_V_SLOWER || cell->v == SONO_V_FASTER) && db && dc &&
+        strcmp(db, dc) != 0) {
+        /* not the same computation: the plan, not the change under test, moved it */
+        cell->v = SONO_V_PLAN_CHANGED;
+        cell->regression = o->strict;
+    }
 }
 
 /* ---- files ---------------------------------------------------------------------------- */
@@ -264,6 +436,36 @@ static void env_diffs(sono_cmp *c)
     }
 }
 
+static void warn(sono_cmp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(sono_cmp *c, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_array_append_new(c->warnings, json_string(msg));
+}
+
+/* What a file cannot tell: a run cut short lacks the cases it never reached (they would
+ * read as missing, not as regressions of the change), an empty one compares nothing, and
+ * repetitions of unfinished cases are measured but not judged. */
+static void file_warnings(sono_cmp *c)
+{
+    for (int f = 0; f < c->nfiles; f++) {
+        json_t *doc = c->docs[f];
+        if (json_is_false(json_object_get(json_object_get(doc, "run"), "complete")))
+            warn(c, "%s: the run did not complete (interrupted); the cases it did not reach "
+                 "are missing from it", c->paths[f]);
+        if (json_array_size(json_object_get(doc, "cases")) == 0)
+            warn(c, "%s: no cases", c->paths[f]);
+        size_t np = json_array_size(json_object_get(doc, "partial_repetitions"));
+        if (np)
+            warn(c, "%s: %zu repetition record%s of cases that never finished "
+                 "(partial_repetitions) not compared", c->paths[f], np, np == 1 ? "" : "s");
+    }
+}
+
 static int add_row(sono_cmp *c, json_t *cs)
 {
     const char *id = json_string_value(json_object_get(cs, "id"));
@@ -276,7 +478,7 @@ static int add_row(sono_cmp *c, json_t *cs)
     c->rows = rows;
     sono_cmp_row *row = &c->rows[c->nrows++];
     *row = (sono_cmp_row){id, json_string_value(json_object_get(cs, "op")),
-                          json_string_value(json_object_get(cs, "impl")), NAN, NULL};
+                          json_string_value(json_object_get(cs, "impl")), NAN, NAN, NULL};
     row->cells = calloc((size_t)c->nfiles - 1, sizeof *row->cells);
     if (!row->cells)
         return SONO_ENOMEM;
@@ -333,7 +535,7 @@ int sono_compare_files(const char *const *paths, int n, const sono_cmp_opts *o, 
     }
     c->nfiles = n;
     c->paths = (const char **)paths;
-    int rc = 0;
+    int rc = (c->warnings = json_array()) ? 0 : SONO_ENOMEM;
     for (int f = 0; f < n && !rc; f++) {
         rc = sono_results_load(paths[f], &c->docs[f], err);
         if (!rc && !o->any_suite && strcmp(suite_name(c->docs[f]), suite_name(c->docs[0])) != 0)
@@ -358,15 +560,26 @@ int sono_compare_files(const char *const *paths, int n, const sono_cmp_opts *o, 
     }
     c->floor_ns = eff.floor_ns;
     o = &eff;
+    size_t within = 0;
     for (size_t r = 0; r < c->nrows && !rc; r++) {
         sono_cmp_row *row = &c->rows[r];
         json_t *base = find_case(c->docs[0], row->id);
         row->base_median = state_of(base) == PASSING ? median_of(base) : NAN;
+        row->base_count = state_of(base) == PASSING ? metric_of(base, SONO_CMP_COUNT_METRIC)
+                                                    : NAN;
         for (int f = 1; f < n; f++) {
             judge(base, find_case(c->docs[f], row->id), o, &row->cells[f - 1]);
             c->regressions += row->cells[f - 1].regression;
+            within += row->cells[f - 1].basis == SONO_B_WITHIN;
         }
     }
+    if (!rc)
+        file_warnings(c);
+    if (!rc && within)
+        warn(c, "%zu comparison%s within-process (a side has no repetitions): such verdicts "
+             "ignore between-run variance, so an A/A pair can come out slower or faster; run "
+             "both sides with --repetitions 5 for verdicts that reproduce", within,
+             within == 1 ? " is" : "s are");
     if (!rc)
         rc = geomeans(c);
     if (!rc)
@@ -392,6 +605,7 @@ void sono_compare_free(sono_cmp *c)
     free(c->geo);
     free(c->geo_all);
     json_decref(c->env_diff);
+    json_decref(c->warnings);
     for (int f = 0; f < c->nfiles; f++)
         json_decref(c->docs[f]);
     free(c->docs);
