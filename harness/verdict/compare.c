@@ -13,6 +13,33 @@
 #include "results.h"
 #include "stats.h"
 
+
+/* Whether two describes name the same computation. FFTW's "wisdom: new" on the run that
+ * made the plan and "wisdom: hit" on the runs that reused it are the same plan (the
+ * fftw impls' describe, impls/fftw/wisdom.c): that clause is left out of the comparison. */
+static void strip_wisdom(const char *in, char *out, size_t n)
+{
+    size_t k = 0;
+    while (*in && k + 1 < n) {
+        if (strncmp(in, "wisdom: ", 8) == 0) {
+            in += 8;
+            while (*in && *in != ';' && *in != ',' && *in != ' ')
+                in++;
+            continue;
+        }
+        out[k++] = *in++;
+    }
+    out[k] = 0;
+}
+
+static int same_plan(const char *a, const char *b)
+{
+    static char x[4096], y[4096];
+    strip_wisdom(a, x, sizeof x);
+    strip_wisdom(b, y, sizeof y);
+    return strcmp(x, y) == 0;
+}
+
 const char *sono_verdict_name(sono_verdict v)
 {
     static const char *const names[] = {"-", "same", "faster", "slower", "ambiguous",
@@ -355,7 +382,7 @@ static void judge(json_t *base, json_t *c, const sono_cmp_opts *o, sono_cmp_cell
     const char *db = json_string_value(json_object_get(base, "describe"));
     const char *dc = json_string_value(json_object_get(c, "describe"));
     if ((cell->v == SONO_V_SLOWER || cell->v == SONO_V_FASTER) && db && dc &&
-        strcmp(db, dc) != 0) {
+        !same_plan(db, dc)) {
         /* not the same computation: the plan, not the change under test, moved it */
         cell->v = SONO_V_PLAN_CHANGED;
         cell->regression = o->strict;
