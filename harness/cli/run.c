@@ -1,6 +1,7 @@
 /* run.c — `harness run SUITE`: load and expand the suite, open the results file, run the
  * cases into the sinks (results file, progress line, live table or JSON lines). SIGINT/
- * SIGTERM abandon the current case and close the results file as interrupted. */
+ * SIGTERM abandon the current case and close the results file as interrupted. Its options,
+ * plan-making and results objects are shared with `harness ab` (runargs.h). */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -16,12 +17,13 @@
 #include "env.h"
 #include "inputfit.h"
 #include "paths.h"
+#include "runargs.h"
 #include "runner.h"
 #include "shard.h"
 #include "worker.h"
 
 
-static void default_out(const sono_plan *plan, char *out, size_t n)
+void sono_run_default_out(const sono_plan *plan, const char *tag, char *out, size_t n)
 {
     char host[128], when[32];
     sono_env_hostname(host, sizeof host);
@@ -30,17 +32,19 @@ static void default_out(const sono_plan *plan, char *out, size_t n)
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
     mkdir("results", 0755);
-    snprintf(out, n, "results/%s-%s-%s.json", plan->name, host, when);
+    const char *dash = tag && *tag ? "-" : "";
+    tag = tag ? tag : "";
+    snprintf(out, n, "results/%s-%s-%s%s%s.json", plan->name, host, when, dash, tag);
     /* two runs in one second must not overwrite each other */
     for (int i = 2; access(out, F_OK) == 0 && i < 1000; i++)
-        snprintf(out, n, "results/%s-%s-%s-%d.json", plan->name, host, when, i);
+        snprintf(out, n, "results/%s-%s-%s%s%s-%d.json", plan->name, host, when, dash, tag, i);
 }
 
 /* Issue 27: a file input too short for a case skips it now, with a reason naming the
  * parameter to change (so --dry-run shows it too); a longer one gets a note that only
  * its start is used, once per distinct note. Every case short: nothing would run, which
  * is the user's input, not a result: exit 2 with the reasons. */
-static int check_file_lengths(sono_plan *plan)
+static int check_file_lengths(const char *cmd, sono_plan *plan)
 {
     int nshort = 0;
     char (*seen)[1024] = calloc(16, sizeof *seen);
@@ -52,7 +56,7 @@ static int check_file_lengths(sono_plan *plan)
         int rc = sono_input_fit(c->op, &c->p, &plan->inputs[c->input], 0, why, sizeof why,
                                 note, sizeof note, &err);
         if (rc < 0) {
-            fprintf(stderr, "harness run: %s\n", err.msg);
+            fprintf(stderr, "harness %s: %s\n", cmd, err.msg);
             free(seen);
             return -1;
         }
@@ -66,12 +70,12 @@ static int check_file_lengths(sono_plan *plan)
         if (!dup && seen && nseen < 16) {
             snprintf(seen[nseen++], sizeof seen[0], "%s", say);
             if (rc == 0) /* the short ones are said in the table, or below when all are */
-                fprintf(stderr, "harness run: note: %s\n", say);
+                fprintf(stderr, "harness %s: note: %s\n", cmd, say);
         }
     }
     if (plan->ncases && nshort == plan->ncases) {
-        fprintf(stderr, "harness run: every case would be skipped because its input is too "
-                        "short:\n");
+        fprintf(stderr, "harness %s: every case would be skipped because its input is too "
+                        "short:\n", cmd);
         for (int k = 0; k < nseen; k++)
             fprintf(stderr, "  %s\n", seen[k]);
         free(seen);
@@ -83,7 +87,7 @@ static int check_file_lengths(sono_plan *plan)
 
 /* --input: files, directories or generators given on the command line replace the
  * suite's inputs; a relative path is taken from the working directory. */
-static int set_inputs(sono_plan *plan, const char *const *text, int n)
+static int set_inputs(const char *cmd, sono_plan *plan, const char *const *text, int n)
 {
     sono_input_spec *specs = calloc((size_t)n, sizeof *specs);
     sono_error err = {0};
@@ -93,60 +97,160 @@ static int set_inputs(sono_plan *plan, const char *const *text, int n)
     if (!rc)
         rc = sono_plan_set_inputs(plan, specs, n, &err);
     if (rc)
-        fprintf(stderr, "harness run: --input: %s\n", err.msg);
+        fprintf(stderr, "harness %s: --input: %s\n", cmd, err.msg);
     free(specs);
     return rc;
 }
 
+int sono_run_arg(const char *cmd, sono_run_args *a, int argc, char **argv, int *i)
+{
+    const char *o = argv[*i];
+    int has = *i + 1 < argc;
+    if (strcmp(o, "--filter") == 0 && has) {
+        if (a->nfilters == 64) {
+            fprintf(stderr, "harness %s: at most 64 --filter\n", cmd);
+            return -1;
+        }
+        a->filters[a->nfilters++] = argv[++*i];
+    }
+    else if (strcmp(o, "--input") == 0 && has) {
+        if (a->ninputs == 64) {
+            fprintf(stderr, "harness %s: at most 64 --input\n", cmd);
+            return -1;
+        }
+        a->inputs[a->ninputs++] = argv[++*i];
+    }
+    else if (strcmp(o, "--quiet") == 0)
+        a->quiet = 1;
+    else if (strcmp(o, "--profile") == 0)
+        a->profile = 1;
+    else if (strcmp(o, "--force") == 0) /* issue 27: --out may replace anything */
+        a->force = 1;
+    else if (strcmp(o, "--lenient") == 0) /* issue 27: before the inputs load */
+        sono_audio_set_lenient(1);
+    else if (strcmp(o, "--device") == 0 && has) /* issue 10 */
+        a->device = argv[++*i];
+    else if (strcmp(o, "--repetitions") == 0 && has) {
+        char *end;
+        const char *v = argv[++*i];
+        long r = strtol(v, &end, 10);
+        if (*end || end == v || r < 1 || r > 1000) {
+            fprintf(stderr, "harness %s: --repetitions %s: expected an integer in "
+                    "[1, 1000]\n", cmd, v);
+            return -1;
+        }
+        a->repetitions = (int)r;
+    } else
+        return 0;
+    return 1;
+}
+
+int sono_run_prepare(sono_reg *R, const char *cmd, const sono_run_args *a, int shard_i,
+                     int shard_n, sono_plan *plan, sono_shard *shard)
+{
+    sono_error err = {0};
+    char path[PATH_MAX];
+    sono_find_suite(a->suite, path, sizeof path);
+    if (sono_suite_load(path, R, plan, &err)) {
+        fprintf(stderr, "harness: %s\n", err.msg);
+        return SONO_EXIT_USAGE;
+    }
+    if (a->ninputs && set_inputs(cmd, plan, a->inputs, a->ninputs)) {
+        sono_plan_free(plan);
+        return SONO_EXIT_USAGE;
+    }
+    /* issue 10: before the filter, so ids with device=NAME are what it matches */
+    if (a->device && sono_plan_set_device(R, plan, a->device, &err) < 0) {
+        fprintf(stderr, "harness %s: --device %s: %s\n", cmd, a->device, err.msg);
+        sono_plan_free(plan);
+        return SONO_EXIT_USAGE;
+    }
+    if (a->nfilters) {
+        sono_plan_filter_any(plan, a->filters, a->nfilters);
+        if (plan->ncases == 0) {
+            fprintf(stderr, "harness: %s: no case matches --filter '%s'%s (ids read "
+                    "op/backend/impl/params/input; try --dry-run)\n", plan->file,
+                    a->filters[0], a->nfilters > 1 ? " or the others" : "");
+            sono_plan_free(plan);
+            return SONO_EXIT_USAGE;
+        }
+    }
+    if (check_file_lengths(cmd, plan)) {
+        sono_plan_free(plan);
+        return SONO_EXIT_USAGE;
+    }
+    /* per case, so it travels to the workers with the rest of the case's settings */
+    for (int i = 0; i < plan->ncases; i++) {
+        plan->cases[i].cfg.profile = a->profile;
+        if (a->repetitions) /* issue 22: the suite's value is in the suite file beside it */
+            plan->cases[i].cfg.repetitions = a->repetitions;
+    }
+    /* --shard last: the parts split what would have run, filter and inputs included */
+    if (shard_n) {
+        if (sono_plan_shard(plan, shard_i, shard_n, shard, &err)) {
+            fprintf(stderr, "harness %s: %s\n", cmd, err.msg);
+            sono_plan_free(plan);
+            return SONO_EXIT_USAGE;
+        }
+        fprintf(stderr, "harness: shard %d/%d: %d of %d cases, expected %.1f s of %.1f s\n",
+                shard_i, shard_n, plan->ncases, shard->suite_cases, shard->expected_s,
+                shard->suite_expected_s);
+    }
+    return SONO_EXIT_OK;
+}
+
+json_t *sono_run_env(sono_reg *R, sono_calibration *cal, sono_calibration **calp)
+{
+    /* this host's ceilings from `harness calibrate`, if it was run here */
+    char calpath[PATH_MAX], host[256];
+    sono_calibration_path(calpath, sizeof calpath);
+    sono_env_hostname(host, sizeof host);
+    sono_error cerr = {0};
+    int crc = sono_calibration_load(calpath, host, cal, &cerr);
+    *calp = crc == 0 ? cal : NULL;
+    if (crc != 0 && crc != SONO_ENOTFOUND)
+        fprintf(stderr, "harness: ignoring calibration: %s\n", cerr.msg);
+    json_t *env = sono_env_json(R);
+    json_object_set_new(env, "calibration", *calp ? sono_calibration_json(cal)
+                                                  : json_pack("{s:s, s:s}", "file", calpath,
+                                                              "status", "none for this host: "
+                                                              "run harness calibrate"));
+    json_object_set_new(env, "harness_overhead_ns",
+                        json_pack("{s:f}", "cpu", sono_measure_overhead(R)));
+    return env;
+}
+
+json_t *sono_run_suite_json(const sono_plan *plan)
+{
+    json_t *sj = sono_suite_json(plan);
+    /* each op's size axis, merit and describe column, so the report needs no op names;
+     * in the suite object because sono_results_open takes only suite and env */
+    json_t *present = sono_ops_presentation_json(plan);
+    if (!sj || !present || json_object_set_new(sj, "ops", present) != 0) {
+        json_decref(sj);
+        return NULL;
+    }
+    return sj;
+}
+
 int sono_cmd_run(sono_reg *R, int argc, char **argv)
 {
-    const char *suite = NULL, *filters[64], *out_arg = NULL, *shard_arg = NULL;
-    const char *inputs[64];
-    const char *device = NULL; /* issue 10 */
+    sono_run_args a = {0};
+    const char *out_arg = NULL, *shard_arg = NULL;
     const char *format = "table";
-    int repetitions = 0; /* issue 22: 0 keeps each case's own (the suite's) */
-    int dry = 0, quiet = 0, profile = 0, ninputs = 0, nfilters = 0, force = 0;
+    int dry = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
-            if (nfilters == 64) {
-                fprintf(stderr, "harness run: at most 64 --filter\n");
-                return SONO_EXIT_USAGE;
-            }
-            filters[nfilters++] = argv[++i];
-        }
-        else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc) {
-            if (ninputs == 64) {
-                fprintf(stderr, "harness run: at most 64 --input\n");
-                return SONO_EXIT_USAGE;
-            }
-            inputs[ninputs++] = argv[++i];
-        }
-        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+        int took = sono_run_arg("run", &a, argc, argv, &i);
+        if (took < 0)
+            return SONO_EXIT_USAGE;
+        if (took)
+            continue;
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out_arg = argv[++i];
         else if (strcmp(argv[i], "--shard") == 0 && i + 1 < argc)
             shard_arg = argv[++i];
         else if (strcmp(argv[i], "--dry-run") == 0)
             dry = 1;
-        else if (strcmp(argv[i], "--quiet") == 0)
-            quiet = 1;
-        else if (strcmp(argv[i], "--profile") == 0)
-            profile = 1;
-        else if (strcmp(argv[i], "--force") == 0) /* issue 27: --out may replace anything */
-            force = 1;
-        else if (strcmp(argv[i], "--lenient") == 0) /* issue 27: before the inputs load */
-            sono_audio_set_lenient(1);
-        else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) /* issue 10 */
-            device = argv[++i];
-        else if (strcmp(argv[i], "--repetitions") == 0 && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || end == argv[i] || v < 1 || v > 1000) {
-                fprintf(stderr, "harness run: --repetitions %s: expected an integer in "
-                        "[1, 1000]\n", argv[i]);
-                return SONO_EXIT_USAGE;
-            }
-            repetitions = (int)v;
-        }
         else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
             format = argv[++i];
             if (strcmp(format, "table") != 0 && strcmp(format, "jsonl") != 0) {
@@ -154,14 +258,14 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
                 return SONO_EXIT_USAGE;
             }
         }
-        else if (argv[i][0] == '-' || suite) {
+        else if (argv[i][0] == '-' || a.suite) {
             fprintf(stderr, "harness run: unexpected argument '%s'; see harness help run\n",
                     argv[i]);
             return SONO_EXIT_USAGE;
         } else
-            suite = argv[i];
+            a.suite = argv[i];
     }
-    if (!suite) {
+    if (!a.suite) {
         fprintf(stderr, "harness run: which suite? e.g. harness run suites/quick\n");
         return SONO_EXIT_USAGE;
     }
@@ -172,59 +276,15 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
         return SONO_EXIT_USAGE;
     }
     char owhy[PATH_MAX + 200];
-    if (out_arg && sono_cli_may_overwrite(out_arg, 'r', force, owhy, sizeof owhy)) {
+    if (out_arg && sono_cli_may_overwrite(out_arg, 'r', a.force, owhy, sizeof owhy)) {
         fprintf(stderr, "harness run: --out %s\n", owhy);
         return SONO_EXIT_USAGE;
     }
-    char path[PATH_MAX];
-    sono_find_suite(suite, path, sizeof path);
     sono_plan plan;
-    if (sono_suite_load(path, R, &plan, &err)) {
-        fprintf(stderr, "harness: %s\n", err.msg);
-        return SONO_EXIT_USAGE;
-    }
-    if (ninputs && set_inputs(&plan, inputs, ninputs)) {
-        sono_plan_free(&plan);
-        return SONO_EXIT_USAGE;
-    }
-    /* issue 10: before the filter, so ids with device=NAME are what it matches */
-    if (device && sono_plan_set_device(R, &plan, device, &err) < 0) {
-        fprintf(stderr, "harness run: --device %s: %s\n", device, err.msg);
-        sono_plan_free(&plan);
-        return SONO_EXIT_USAGE;
-    }
-    if (nfilters) {
-        sono_plan_filter_any(&plan, filters, nfilters);
-        if (plan.ncases == 0) {
-            fprintf(stderr, "harness: %s: no case matches --filter '%s'%s (ids read "
-                    "op/backend/impl/params/input; try --dry-run)\n", plan.file, filters[0],
-                    nfilters > 1 ? " or the others" : "");
-            sono_plan_free(&plan);
-            return SONO_EXIT_USAGE;
-        }
-    }
-    if (check_file_lengths(&plan)) {
-        sono_plan_free(&plan);
-        return SONO_EXIT_USAGE;
-    }
-    /* per case, so it travels to the workers with the rest of the case's settings */
-    for (int i = 0; i < plan.ncases; i++) {
-        plan.cases[i].cfg.profile = profile;
-        if (repetitions) /* issue 22: the suite's value is in the suite file beside it */
-            plan.cases[i].cfg.repetitions = repetitions;
-    }
-    /* --shard last: the parts split what would have run, filter and inputs included */
     sono_shard shard = {0};
-    if (shard_arg) {
-        if (sono_plan_shard(&plan, shard_i, shard_n, &shard, &err)) {
-            fprintf(stderr, "harness run: %s\n", err.msg);
-            sono_plan_free(&plan);
-            return SONO_EXIT_USAGE;
-        }
-        fprintf(stderr, "harness: shard %d/%d: %d of %d cases, expected %.1f s of %.1f s\n",
-                shard_i, shard_n, plan.ncases, shard.suite_cases, shard.expected_s,
-                shard.suite_expected_s);
-    }
+    int prc = sono_run_prepare(R, "run", &a, shard_i, shard_n, &plan, &shard);
+    if (prc != SONO_EXIT_OK)
+        return prc;
     if (dry) {
         /* supports() is pure (sono.h), so a dry run can say which cases the impl itself
          * would refuse here (py/torch-cuda on a machine without a GPU), not only which
@@ -253,32 +313,12 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     if (out_arg)
         snprintf(out, sizeof out, "%s", out_arg);
     else
-        default_out(&plan, out, sizeof out);
-    /* this host's ceilings from `harness calibrate`, if it was run here */
+        sono_run_default_out(&plan, NULL, out, sizeof out);
     sono_calibration cal, *calp = NULL;
-    char calpath[PATH_MAX], host[256];
-    sono_calibration_path(calpath, sizeof calpath);
-    sono_env_hostname(host, sizeof host);
-    sono_error cerr = {0};
-    int crc = sono_calibration_load(calpath, host, &cal, &cerr);
-    if (crc == 0)
-        calp = &cal;
-    else if (crc != SONO_ENOTFOUND)
-        fprintf(stderr, "harness: ignoring calibration: %s\n", cerr.msg);
-    json_t *env = sono_env_json(R);
-    json_object_set_new(env, "calibration", calp ? sono_calibration_json(calp)
-                                                 : json_pack("{s:s, s:s}", "file", calpath,
-                                                             "status", "none for this host: "
-                                                             "run harness calibrate"));
-    json_object_set_new(env, "harness_overhead_ns",
-                        json_pack("{s:f}", "cpu", sono_measure_overhead(R)));
-    json_t *sj = sono_suite_json(&plan);
-    /* each op's size axis, merit and describe column, so the report needs no op names;
-     * in the suite object because sono_results_open takes only suite and env */
-    json_t *present = sono_ops_presentation_json(&plan);
-    if (!sj || !present || json_object_set_new(sj, "ops", present) != 0) {
+    json_t *env = sono_run_env(R, &cal, &calp);
+    json_t *sj = sono_run_suite_json(&plan);
+    if (!sj) {
         fprintf(stderr, "harness: out of memory building the results' suite object\n");
-        json_decref(sj);
         json_decref(env);
         sono_shard_free(&shard);
         sono_plan_free(&plan);
@@ -303,10 +343,10 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     sono_sink *sinks[3];
     int nsinks = 0;
     sinks[nsinks++] = sono_sink_results(res);
-    if (!quiet && isatty(STDERR_FILENO))
+    if (!a.quiet && isatty(STDERR_FILENO))
         sinks[nsinks++] = sono_sink_progress(stderr);
     /* rows as they finish unless --quiet; JSON lines keep stdout for themselves */
-    sinks[nsinks++] = jsonl ? sono_sink_jsonl(stdout) : sono_sink_table(stdout, !quiet);
+    sinks[nsinks++] = jsonl ? sono_sink_jsonl(stdout) : sono_sink_table(stdout, !a.quiet);
     for (int i = 0; i < nsinks; i++)
         if (!sinks[i]) {
             fprintf(stderr, "harness: out of memory\n");

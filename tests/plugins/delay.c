@@ -3,7 +3,11 @@
  * run and passes its input through, so a test or the CI gate can make a known N %
  * regression without touching real code. delay/gate (op "nop") is the same at 0 %, but
  * a case with n >= 2 waits in setup (at most 30 s) until the file $SONO_TEST_GATE exists:
- * a test opens the gate only after it saw the first case's row. Never ship it. */
+ * a test opens the gate only after it saw the first case's row. With $SONO_TEST_TRACE
+ * set, every setup appends "$SONO_TEST_TRACE_TAG n=N" to that file: the order in which
+ * processes really ran the cases (harness ab's turns). Never ship it. */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,6 +65,20 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
         return sono_fail(err, SONO_EINVAL, "delay: SONO_TEST_DELAY_PCT=%s out of range", pct);
     }
     st->spin_ns = (long long)(BASE_NS * (1.0 + v / 100.0));
+    const char *trace = getenv("SONO_TEST_TRACE"), *tag = getenv("SONO_TEST_TRACE_TAG");
+    if (trace && *trace) {
+        /* one write with O_APPEND: lines of several processes never interleave */
+        char line[160];
+        int len = snprintf(line, sizeof line, "%s n=%zu\n", tag ? tag : "-", st->n);
+        int fd = open(trace, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, line, (size_t)len) != len) {
+            if (fd >= 0)
+                close(fd);
+            teardown(st);
+            return sono_fail(err, SONO_EIO, "delay: cannot append to %s", trace);
+        }
+        close(fd);
+    }
     *stp = st;
     return 0;
 }
