@@ -42,6 +42,7 @@ int main(int argc, char **argv)
     }
     int (*fn)(sono_reg *, int, char **) = strcmp(cmd, "__worker") == 0 ? sono_cmd_worker
                                           : strcmp(cmd, "run") == 0    ? sono_cmd_run
+                                          : strcmp(cmd, "ab") == 0     ? sono_cmd_ab
                                           : strcmp(cmd, "list") == 0 ? sono_cmd_list
                                           : strcmp(cmd, "exec") == 0 ? sono_cmd_exec
                                           : strcmp(cmd, "calibrate") == 0 ? sono_cmd_calibrate

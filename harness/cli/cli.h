@@ -19,6 +19,9 @@
 int sono_cli_may_overwrite(const char *path, char kind, int force, char *why, size_t n);
 
 int sono_cmd_run(sono_reg *R, int argc, char **argv);
+/* Issue 22: two builds (--base DIR, --new DIR) run case by case in turn, one results file
+ * each, then compare's verdict and exit status (harness/cli/ab.c). */
+int sono_cmd_ab(sono_reg *R, int argc, char **argv);
 int sono_cmd_list(sono_reg *R, int argc, char **argv);
 int sono_cmd_exec(sono_reg *R, int argc, char **argv);
 int sono_cmd_calibrate(sono_reg *R, int argc, char **argv);

@@ -19,6 +19,8 @@ static const char overview[] =
     "  export FILE    a results file as Google Benchmark JSON (--format gbench) or CSV\n"
     "  compare A B..  compare results files: ratios, significance, verdicts; exit 1 on a\n"
     "                 regression\n"
+    "  ab --base DIR --new DIR SUITE  two builds measured case by case in turn, then\n"
+    "                 compare of the two results files\n"
     "  report FILE.. -o DIR  an HTML report with plots of one or many results files\n"
     "  results repair FILE..  rebuild killed runs' results files from their journals\n"
     "  fleet submit|status|collect  one suite on many machines through Slurm, sharded\n"
@@ -55,7 +57,8 @@ static const char run_help[] =
     "usage: harness run SUITE [--filter GLOB]... [--input SPEC]... [--out FILE] [--dry-run]\n"
     "                         [--quiet] [--profile] [--shard I/N] [--device NAME]\n"
     "                         [--format table|jsonl] [--lenient] [--force]\n"
-    "                         [--metric time|instructions]\n"
+    "                         [--metric time|instructions] [--repetitions R]\n"
+    "                         [--budget-s S] [--target-ci F] [--min-time-s S] [--warmup-s S]\n"
     "\n"
     "SUITE is a suite file, a folder with suite.ini, or a name under the suites folder\n"
     "(quick, suites/fft). Each case (op x impl x params x input) is checked against the\n"
@@ -82,7 +85,8 @@ static const char run_help[] =
     "                 the suite's measurement settings, replaced for every case of this\n"
     "                 run (ranges as in a suite file); suite.overrides records them\n"
     "  --repetitions R  measure every case R times, each in a fresh worker, in R rounds\n"
-    "                 over the plan; the CI is then between runs (default: the suite's\n"
+    "                 over the plan; the CI is then between runs, and a case is flagged\n"
+    "                 noisy when its repetitions disagree (default: the suite's\n"
     "                 repetitions, else 1)\n"
     "  --format F     table (default): a row as each case finishes, then the full\n"
     "                 tables, failures first; jsonl: one JSON object per line on stdout\n"
@@ -111,10 +115,37 @@ static const char run_help[] =
     "                 and the suite's budgets), the same on every machine, together exactly\n"
     "                 the suite; suite.shard in the results file says which part it is\n"
     "                 (harness fleet collect merges the parts)\n"
+
     "  --device NAME  run every case whose impl runs on a device of NAME's kind on NAME\n"
     "                 instead (cuda:1: all cuda cases on the second GPU); other cases are\n"
     "                 unchanged. Sets the common param device=NAME (in the case ids); an\n"
     "                 unknown device, or an impl of another kind given device=, skips\n";
+
+static const char ab_help[] =
+    "usage: harness ab --base DIR --new DIR SUITE [--out-base FILE] [--out-new FILE]\n"
+    "                  [--base-env VAR=VALUE]... [--new-env VAR=VALUE]...\n"
+    "                  [run options] [-- COMPARE_OPTIONS...]\n"
+    "\n"
+    "Measures two builds in one run (an A/B duet): DIR is a build tree holding\n"
+    "bin/harness and build/plugins. Each case's every repetition runs in a worker of\n"
+    "the base build and one of the new build back to back, which goes first flipping\n"
+    "from case to case and round to round, so both see the same machine noise instead\n"
+    "of each its own whole run. Each round starts fresh workers of both builds; each\n"
+    "worker is its build's own bin/harness and loads that build's plugins. The suite is\n"
+    "expanded by this harness's plugins. Each side gets its own results file (env.git\n"
+    "from DIR/build/gen/buildinfo.h, env.ab says which side and tree), then\n"
+    "harness compare BASE NEW runs with COMPARE_OPTIONS and ab exits as it does: 0 no\n"
+    "regression, 1 a regression, 2 bad usage or a results file not written, 130\n"
+    "interrupted.\n"
+    "\n"
+    "  --base DIR, --new DIR   the two build trees (required; may be the same: A/A)\n"
+    "  --out-base FILE, --out-new FILE  the results files (default\n"
+    "                 results/SUITE-HOST-UTCTIME-base.json and ...-new.json)\n"
+    "  --base-env VAR=VALUE, --new-env VAR=VALUE  set in that side's workers only\n"
+    "                 (repeatable; e.g. SONO_PLUGIN_PATH=DIR/build/test-plugins)\n"
+    "  run options    --filter, --input, --repetitions, --device, --quiet, --profile,\n"
+    "                 --force, --lenient as for harness run; --repetitions 3 or more\n"
+    "                 gives compare a between-repetition spread to judge by\n";
 
 static const char list_help[] =
     "usage: harness list [ops|impls|suites|inputs]\n"
@@ -317,6 +348,7 @@ int sono_print_help(const char *cmd)
 {
     const char *text = !cmd ? overview
                        : strcmp(cmd, "run") == 0 ? run_help
+                       : strcmp(cmd, "ab") == 0 ? ab_help
                        : strcmp(cmd, "list") == 0 ? list_help
                        : strcmp(cmd, "exec") == 0 ? exec_help
                        : strcmp(cmd, "calibrate") == 0 ? calibrate_help

@@ -1,6 +1,7 @@
 /* run.c — `harness run SUITE`: load and expand the suite, open the results file, run the
  * cases into the sinks (results file, progress line, live table or JSON lines). SIGINT/
- * SIGTERM abandon the current case and close the results file as interrupted. */
+ * SIGTERM abandon the current case and close the results file as interrupted. Its options,
+ * plan-making and results objects are shared with `harness ab` (runargs.h). */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -16,14 +17,15 @@
 #include "cli.h"
 #include "env.h"
 #include "inputfit.h"
-#include "instr.h" /* issue 22 */
+#include "instr.h"
 #include "paths.h"
+#include "runargs.h"
 #include "runner.h"
 #include "shard.h"
 #include "worker.h"
 
 
-static void default_out(const sono_plan *plan, char *out, size_t n)
+void sono_run_default_out(const sono_plan *plan, const char *tag, char *out, size_t n)
 {
     char host[128], when[32];
     sono_env_hostname(host, sizeof host);
@@ -32,17 +34,19 @@ static void default_out(const sono_plan *plan, char *out, size_t n)
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
     mkdir("results", 0755);
-    snprintf(out, n, "results/%s-%s-%s.json", plan->name, host, when);
+    const char *dash = tag && *tag ? "-" : "";
+    tag = tag ? tag : "";
+    snprintf(out, n, "results/%s-%s-%s%s%s.json", plan->name, host, when, dash, tag);
     /* two runs in one second must not overwrite each other */
     for (int i = 2; access(out, F_OK) == 0 && i < 1000; i++)
-        snprintf(out, n, "results/%s-%s-%s-%d.json", plan->name, host, when, i);
+        snprintf(out, n, "results/%s-%s-%s%s%s-%d.json", plan->name, host, when, dash, tag, i);
 }
 
 /* Issue 27: a file input too short for a case skips it now, with a reason naming the
  * parameter to change (so --dry-run shows it too); a longer one gets a note that only
  * its start is used, once per distinct note. Every case short: nothing would run, which
  * is the user's input, not a result: exit 2 with the reasons. */
-static int check_file_lengths(sono_plan *plan)
+static int check_file_lengths(const char *cmd, sono_plan *plan)
 {
     int nshort = 0;
     char (*seen)[1024] = calloc(16, sizeof *seen);
@@ -54,7 +58,7 @@ static int check_file_lengths(sono_plan *plan)
         int rc = sono_input_fit(c->op, &c->p, &plan->inputs[c->input], 0, why, sizeof why,
                                 note, sizeof note, &err);
         if (rc < 0) {
-            fprintf(stderr, "harness run: %s\n", err.msg);
+            fprintf(stderr, "harness %s: %s\n", cmd, err.msg);
             free(seen);
             return -1;
         }
@@ -68,12 +72,12 @@ static int check_file_lengths(sono_plan *plan)
         if (!dup && seen && nseen < 16) {
             snprintf(seen[nseen++], sizeof seen[0], "%s", say);
             if (rc == 0) /* the short ones are said in the table, or below when all are */
-                fprintf(stderr, "harness run: note: %s\n", say);
+                fprintf(stderr, "harness %s: note: %s\n", cmd, say);
         }
     }
     if (plan->ncases && nshort == plan->ncases) {
-        fprintf(stderr, "harness run: every case would be skipped because its input is too "
-                        "short:\n");
+        fprintf(stderr, "harness %s: every case would be skipped because its input is too "
+                        "short:\n", cmd);
         for (int k = 0; k < nseen; k++)
             fprintf(stderr, "  %s\n", seen[k]);
         free(seen);
@@ -85,7 +89,7 @@ static int check_file_lengths(sono_plan *plan)
 
 /* --input: files, directories or generators given on the command line replace the
  * suite's inputs; a relative path is taken from the working directory. */
-static int set_inputs(sono_plan *plan, const char *const *text, int n)
+static int set_inputs(const char *cmd, sono_plan *plan, const char *const *text, int n)
 {
     sono_input_spec *specs = calloc((size_t)n, sizeof *specs);
     sono_error err = {0};
@@ -95,198 +99,138 @@ static int set_inputs(sono_plan *plan, const char *const *text, int n)
     if (!rc)
         rc = sono_plan_set_inputs(plan, specs, n, &err);
     if (rc)
-        fprintf(stderr, "harness run: --input: %s\n", err.msg);
+        fprintf(stderr, "harness %s: --input: %s\n", cmd, err.msg);
     free(specs);
     return rc;
 }
 
 /* issue 27: Google Benchmark's and hyperfine's users expect to set the measurement from
- * the command line; each flag, its suite key and its range (the suite file's). */
-typedef struct override {
+ * the command line; each flag, its suite key and its range (the suite file's), in the
+ * order of sono_run_args.ov. */
+static const struct override {
     const char *flag, *key;
     double lo, hi;
     int lo_open; /* lo itself is out of range */
-    double v;    /* NAN: not given */
-} override;
+} overrides[SONO_RUN_NOVERRIDES] = {{"--budget-s", "budget_s", 0, 3600, 1},
+                                    {"--target-ci", "target_ci", 0, 1, 1},
+                                    {"--min-time-s", "min_time_s", 0, 3600, 0},
+                                    {"--warmup-s", "warmup_s", 0, 600, 0}};
 
-/* argv[*i] as one of ov: 1 (consumed, *i advanced), 0 (not one), -1 (bad value: said). */
-static int override_arg(char **argv, int argc, int *i, override *ov, int n)
+/* argv[*i] as one of the overrides: 1 (consumed), 0 (not one), -1 (bad value: said). */
+static int override_arg(const char *cmd, sono_run_args *a, int argc, char **argv, int *i)
 {
-    for (int k = 0; k < n; k++) {
-        if (strcmp(argv[*i], ov[k].flag) != 0)
+    for (int k = 0; k < SONO_RUN_NOVERRIDES; k++) {
+        const struct override *o = &overrides[k];
+        if (strcmp(argv[*i], o->flag) != 0)
             continue;
         char *end = NULL;
-        double v = *i + 1 < argc ? strtod(argv[*i + 1], &end) : NAN;
-        if (*i + 1 >= argc || end == argv[*i + 1] || *end || !(v <= ov[k].hi) ||
-            (ov[k].lo_open ? !(v > ov[k].lo) : !(v >= ov[k].lo))) {
-            fprintf(stderr, "harness run: %s %s: expected a number in %s%g, %g]\n", ov[k].flag,
-                    *i + 1 < argc ? argv[*i + 1] : "(missing)", ov[k].lo_open ? "(" : "[",
-                    ov[k].lo, ov[k].hi);
+        const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+        double x = v ? strtod(v, &end) : NAN;
+        if (!v || end == v || *end || !(x <= o->hi) || (o->lo_open ? !(x > o->lo)
+                                                                     : !(x >= o->lo))) {
+            fprintf(stderr, "harness %s: %s %s: expected a number in %s%g, %g]\n", cmd, o->flag,
+                    v ? v : "(missing)", o->lo_open ? "(" : "[", o->lo, o->hi);
             return -1;
         }
-        ov[k].v = v;
+        a->ov[k] = x;
+        a->ov_set[k] = 1;
         (*i)++;
         return 1;
     }
     return 0;
 }
 
-/* The overrides given, for the results file's suite object (NULL: none). */
-static json_t *overrides_json(const override *ov, int n)
+int sono_run_arg(const char *cmd, sono_run_args *a, int argc, char **argv, int *i)
 {
-    json_t *given = NULL;
-    for (int k = 0; k < n; k++)
-        if (!isnan(ov[k].v)) {
-            if (!given)
-                given = json_object();
-            json_object_set_new(given, ov[k].key, json_real(ov[k].v));
-        }
-    return given;
-}
-
-/* The overrides on every case; -1 (said) when a case's timeout no longer fits. */
-static int apply_overrides(sono_plan *plan, const override *ov, int n)
-{
-    int any = 0;
-    for (int k = 0; k < n; k++) {
-        if (isnan(ov[k].v))
-            continue;
-        any = 1;
-        for (int i = 0; i < plan->ncases; i++) {
-            sono_measure_cfg *g = &plan->cases[i].cfg;
-            double *slot = k == 0 ? &g->budget_s : k == 1 ? &g->target_ci
-                         : k == 2 ? &g->min_time_s : &g->warmup_s;
-            *slot = ov[k].v;
-        }
-    }
-    for (int i = 0; any && i < plan->ncases; i++) {
-        const sono_measure_cfg *g = &plan->cases[i].cfg;
-        if (g->timeout_s <= g->warmup_s + g->budget_s + g->min_time_s) {
-            fprintf(stderr, "harness run: %s: timeout_s %g must exceed warmup_s + budget_s + "
-                    "min_time_s (%g) after the overrides\n", plan->cases[i].id, g->timeout_s,
-                    g->warmup_s + g->budget_s + g->min_time_s);
+    const char *o = argv[*i];
+    int has = *i + 1 < argc;
+    if (strcmp(o, "--filter") == 0 && has) {
+        if (a->nfilters == 64) {
+            fprintf(stderr, "harness %s: at most 64 --filter\n", cmd);
             return -1;
         }
+        a->filters[a->nfilters++] = argv[++*i];
     }
-    return 0;
-}
-
-/* What the command line asked for. */
-typedef struct run_args {
-    const char *suite, *filters[64], *out_arg, *shard_arg, *inputs[64], *device, *format;
-    int nfilters, ninputs, dry, quiet, profile, force, instructions;
-    int repetitions; /* issue 22: 0 keeps each case's own (the suite's) */
-    override ov[4];  /* issue 27: measurement settings over the suite's (NAN: the suite's) */
-} run_args;
-
-#define NOV ((int)(sizeof ((run_args *)0)->ov / sizeof ((run_args *)0)->ov[0]))
-
-static int usage(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "harness run: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    return SONO_EXIT_USAGE;
-}
-
-/* A flag with a value or a list; 1 when argv[*i] was one (consumed), 0 when not, or
- * SONO_EXIT_USAGE negated when its value is bad (said). */
-static int value_flag(run_args *a, int argc, char **argv, int *i)
-{
-    const char *f = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-    const char **list = strcmp(f, "--filter") == 0 ? a->filters
-                        : strcmp(f, "--input") == 0 ? a->inputs : NULL;
-    int *n = list == a->filters ? &a->nfilters : &a->ninputs;
-    const char **one = strcmp(f, "--out") == 0      ? &a->out_arg
-                       : strcmp(f, "--shard") == 0  ? &a->shard_arg
-                       : strcmp(f, "--device") == 0 ? &a->device /* issue 10 */
-                       : strcmp(f, "--format") == 0 ? &a->format
-                                                    : NULL;
-    int metric = strcmp(f, "--metric") == 0, reps = strcmp(f, "--repetitions") == 0;
-    if (!v || !(list || one || metric || reps))
-        return 0;
-    (*i)++;
-    if (list && *n == 64)
-        return -usage("at most 64 %s", f);
-    if (list)
-        list[(*n)++] = v;
-    else if (one)
-        *one = v;
-    else if (metric) { /* issue 22 */
-        if (strcmp(v, "time") != 0 && strcmp(v, "instructions") != 0)
-            return -usage("--metric %s: expected time or instructions", v);
-        a->instructions = strcmp(v, "instructions") == 0;
-    } else {
+    else if (strcmp(o, "--input") == 0 && has) {
+        if (a->ninputs == 64) {
+            fprintf(stderr, "harness %s: at most 64 --input\n", cmd);
+            return -1;
+        }
+        a->inputs[a->ninputs++] = argv[++*i];
+    }
+    else if (strcmp(o, "--quiet") == 0)
+        a->quiet = 1;
+    else if (strcmp(o, "--profile") == 0)
+        a->profile = 1;
+    else if (strcmp(o, "--force") == 0) /* issue 27: --out may replace anything */
+        a->force = 1;
+    else if (strcmp(o, "--lenient") == 0) /* issue 27: before the inputs load */
+        sono_audio_set_lenient(1);
+    else if (strcmp(o, "--device") == 0 && has) /* issue 10 */
+        a->device = argv[++*i];
+    else if (strcmp(o, "--metric") == 0 && has) { /* issue 22 */
+        const char *m = argv[++*i];
+        if (strcmp(m, "time") != 0 && strcmp(m, "instructions") != 0) {
+            fprintf(stderr, "harness %s: --metric %s: expected time or instructions\n", cmd, m);
+            return -1;
+        }
+        a->instructions = strcmp(m, "instructions") == 0;
+    }
+    else if (strcmp(o, "--repetitions") == 0 && has) {
         char *end;
+        const char *v = argv[++*i];
         long r = strtol(v, &end, 10);
-        if (*end || end == v || r < 1 || r > 1000)
-            return -usage("--repetitions %s: expected an integer in [1, 1000]", v);
+        if (*end || end == v || r < 1 || r > 1000) {
+            fprintf(stderr, "harness %s: --repetitions %s: expected an integer in "
+                    "[1, 1000]\n", cmd, v);
+            return -1;
+        }
         a->repetitions = (int)r;
-    }
-    if (one == &a->format && strcmp(v, "table") != 0 && strcmp(v, "jsonl") != 0)
-        return -usage("--format %s: expected table or jsonl", v);
+    } else
+        return override_arg(cmd, a, argc, argv, i);
     return 1;
 }
 
-static int parse_args(int argc, char **argv, run_args *a)
+/* The per-case settings of this run: the overrides, --profile, repetitions, counting.
+ * SONO_EXIT_OK or the exit status with the reason said. */
+static int set_case_options(const char *cmd, const sono_run_args *a, sono_plan *plan)
 {
-    *a = (run_args){.format = "table",
-                    .ov = {{"--budget-s", "budget_s", 0, 3600, 1, NAN},
-                           {"--target-ci", "target_ci", 0, 1, 1, NAN},
-                           {"--min-time-s", "min_time_s", 0, 3600, 0, NAN},
-                           {"--warmup-s", "warmup_s", 0, 600, 0, NAN}}};
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        int h;
-        int *flag = strcmp(f, "--dry-run") == 0   ? &a->dry
-                    : strcmp(f, "--quiet") == 0   ? &a->quiet
-                    : strcmp(f, "--profile") == 0 ? &a->profile
-                    : strcmp(f, "--force") == 0   ? &a->force /* issue 27: --out may replace */
-                                                  : NULL;
-        if (flag)
-            *flag = 1;
-        else if (strcmp(f, "--lenient") == 0) /* issue 27: before the inputs load */
-            sono_audio_set_lenient(1);
-        else if ((h = value_flag(a, argc, argv, &i)) || (h = override_arg(argv, argc, &i, a->ov,
-                                                                           NOV))) {
-            if (h < 0)
-                return SONO_EXIT_USAGE;
-        } else if (f[0] == '-' || a->suite)
-            return usage("unexpected argument '%s'; see harness help run", f);
-        else
-            a->suite = f;
-    }
-    if (!a->suite)
-        return usage("which suite? e.g. harness run suites/quick%s", "");
-    if (a->instructions && a->profile)
-        return usage("--metric instructions and --profile each decide how a case runs: "
-                     "choose one%s", "");
-    return SONO_EXIT_OK;
-}
-
-/* The per-case settings of this run: overrides, --profile, repetitions, counting. */
-static int set_case_options(const run_args *a, sono_plan *plan, sono_error *err)
-{
-    if (apply_overrides(plan, a->ov, NOV))
-        return SONO_EXIT_USAGE;
     /* per case, so it travels to the workers with the rest of the case's settings */
     for (int i = 0; i < plan->ncases; i++) {
-        plan->cases[i].cfg.profile = a->profile;
+        sono_measure_cfg *g = &plan->cases[i].cfg;
+        double *slot[SONO_RUN_NOVERRIDES] = {&g->budget_s, &g->target_ci, &g->min_time_s,
+                                             &g->warmup_s};
+        for (int k = 0; k < SONO_RUN_NOVERRIDES; k++)
+            if (a->ov_set[k])
+                *slot[k] = a->ov[k];
+        if (g->timeout_s <= g->warmup_s + g->budget_s + g->min_time_s) {
+            fprintf(stderr, "harness %s: %s: timeout_s %g must exceed warmup_s + budget_s + "
+                    "min_time_s (%g) after the overrides\n", cmd, plan->cases[i].id,
+                    g->timeout_s, g->warmup_s + g->budget_s + g->min_time_s);
+            return SONO_EXIT_USAGE;
+        }
+        g->profile = a->profile;
         if (a->repetitions) /* issue 22: the suite's value is in the suite file beside it */
-            plan->cases[i].cfg.repetitions = a->repetitions;
+            g->repetitions = a->repetitions;
         else if (a->instructions) /* a count does not vary between fresh runs: one is
                                      enough, and under valgrind each costs ~50x */
-            plan->cases[i].cfg.repetitions = 1;
+            g->repetitions = 1;
     }
     if (!a->instructions)
         return SONO_EXIT_OK;
+    if (strcmp(cmd, "run") != 0) { /* ab's workers are two builds: one valgrind wrap */
+        fprintf(stderr, "harness %s: --metric instructions works with harness run only\n", cmd);
+        return SONO_EXIT_USAGE;
+    }
     /* issue 22: counted, not timed (harness/run/instr.h); before --dry-run, which then
      * shows the cases that cannot be counted */
     char why[800] = "";
+    sono_error err = {0};
     int source = sono_instr_probe(why, sizeof why);
     if (source < 0 ||
-        sono_instr_prepare(plan, source, a->dry ? NULL : sono_cli_self_exe(), err)) {
-        fprintf(stderr, "harness run: --metric instructions: %s\n", source < 0 ? why : err->msg);
+        sono_instr_prepare(plan, source, a->dry ? NULL : sono_cli_self_exe(), &err)) {
+        fprintf(stderr, "harness %s: --metric instructions: %s\n", cmd,
+                source < 0 ? why : err.msg);
         return SONO_EXIT_USAGE;
     }
     fprintf(stderr, "harness: --metric instructions: counted by %s%s%s%s\n",
@@ -296,50 +240,96 @@ static int set_case_options(const run_args *a, sono_plan *plan, sono_error *err)
     return SONO_EXIT_OK;
 }
 
-/* The suite as the command line narrows it: inputs, device, filters, lengths, the
- * per-case options, the shard (last: the parts split what would have run). */
-static int build_plan(sono_reg *R, const run_args *a, sono_plan *plan, sono_shard *shard)
+int sono_run_prepare(sono_reg *R, const char *cmd, const sono_run_args *a, int shard_i,
+                     int shard_n, sono_plan *plan, sono_shard *shard)
 {
     sono_error err = {0};
     char path[PATH_MAX];
+    if (a->instructions && a->profile) {
+        fprintf(stderr, "harness %s: --metric instructions and --profile each decide how a "
+                "case runs: choose one\n", cmd);
+        return SONO_EXIT_USAGE;
+    }
     sono_find_suite(a->suite, path, sizeof path);
     if (sono_suite_load(path, R, plan, &err)) {
         fprintf(stderr, "harness: %s\n", err.msg);
         return SONO_EXIT_USAGE;
     }
-    int rc = a->ninputs && set_inputs(plan, a->inputs, a->ninputs) ? SONO_EXIT_USAGE : 0;
+    int rc = a->ninputs && set_inputs(cmd, plan, a->inputs, a->ninputs) ? SONO_EXIT_USAGE : 0;
     /* issue 10: before the filter, so ids with device=NAME are what it matches; issue 27:
      * a name that can name no device is the user's typo, not a run that moves nothing */
     if (!rc && a->device && (sono_device_name_check(R, a->device, &err) ||
                              sono_plan_set_device(R, plan, a->device, &err) < 0)) {
-        fprintf(stderr, "harness run: --device %s: %s\n", a->device, err.msg);
+        fprintf(stderr, "harness %s: --device %s: %s\n", cmd, a->device, err.msg);
         rc = SONO_EXIT_USAGE;
     }
     if (!rc && a->nfilters) {
         sono_plan_filter_any(plan, a->filters, a->nfilters);
         if (plan->ncases == 0) {
             fprintf(stderr, "harness: %s: no case matches --filter '%s'%s (ids read "
-                    "op/backend/impl/params/input; try --dry-run)\n", plan->file, a->filters[0],
-                    a->nfilters > 1 ? " or the others" : "");
+                    "op/backend/impl/params/input; try --dry-run)\n", plan->file,
+                    a->filters[0], a->nfilters > 1 ? " or the others" : "");
             rc = SONO_EXIT_USAGE;
         }
     }
-    if (!rc && check_file_lengths(plan))
+    if (!rc && check_file_lengths(cmd, plan))
         rc = SONO_EXIT_USAGE;
     if (!rc)
-        rc = set_case_options(a, plan, &err);
-    int shard_i = 0, shard_n = 0;
-    if (!rc && a->shard_arg && (sono_shard_parse(a->shard_arg, &shard_i, &shard_n, &err) ||
-                                sono_plan_shard(plan, shard_i, shard_n, shard, &err))) {
-        fprintf(stderr, "harness run: %s\n", err.msg);
+        rc = set_case_options(cmd, a, plan);
+    /* --shard last: the parts split what would have run, filter and inputs included */
+    if (!rc && shard_n && sono_plan_shard(plan, shard_i, shard_n, shard, &err)) {
+        fprintf(stderr, "harness %s: %s\n", cmd, err.msg);
         rc = SONO_EXIT_USAGE;
-    } else if (!rc && a->shard_arg)
+    } else if (!rc && shard_n)
         fprintf(stderr, "harness: shard %d/%d: %d of %d cases, expected %.1f s of %.1f s\n",
                 shard_i, shard_n, plan->ncases, shard->suite_cases, shard->expected_s,
                 shard->suite_expected_s);
     if (rc)
         sono_plan_free(plan);
     return rc;
+}
+
+json_t *sono_run_env(sono_reg *R, sono_calibration *cal, sono_calibration **calp)
+{
+    /* this host's ceilings from `harness calibrate`, if it was run here */
+    char calpath[PATH_MAX], host[256];
+    sono_calibration_path(calpath, sizeof calpath);
+    sono_env_hostname(host, sizeof host);
+    sono_error cerr = {0};
+    int crc = sono_calibration_load(calpath, host, cal, &cerr);
+    *calp = crc == 0 ? cal : NULL;
+    if (crc != 0 && crc != SONO_ENOTFOUND)
+        fprintf(stderr, "harness: ignoring calibration: %s\n", cerr.msg);
+    json_t *env = sono_env_json(R);
+    json_object_set_new(env, "calibration", *calp ? sono_calibration_json(cal)
+                                                  : json_pack("{s:s, s:s}", "file", calpath,
+                                                              "status", "none for this host: "
+                                                              "run harness calibrate"));
+    json_object_set_new(env, "harness_overhead_ns",
+                        json_pack("{s:f}", "cpu", sono_measure_overhead(R)));
+    return env;
+}
+
+json_t *sono_run_suite_json(const sono_plan *plan, const sono_run_args *a)
+{
+    json_t *sj = sono_suite_json(plan);
+    /* each op's size axis, merit and describe column, so the report needs no op names;
+     * in the suite object because sono_results_open takes only suite and env */
+    json_t *present = sono_ops_presentation_json(plan);
+    if (!sj || !present || json_object_set_new(sj, "ops", present) != 0) {
+        json_decref(sj);
+        return NULL;
+    }
+    json_t *given = NULL; /* the suite file (its sha256 is beside) holds what they replaced */
+    for (int k = 0; k < SONO_RUN_NOVERRIDES; k++)
+        if (a->ov_set[k]) {
+            if (!given)
+                given = json_object();
+            json_object_set_new(given, overrides[k].key, json_real(a->ov[k]));
+        }
+    if (given)
+        json_object_set_new(sj, "overrides", given);
+    return sj;
 }
 
 /* supports() is pure (sono.h), so a dry run can say which cases the impl itself would
@@ -360,55 +350,13 @@ static void dry_run(const sono_plan *plan)
     }
 }
 
-/* The results file's env: the machine, this host's calibration if `harness calibrate` ran
- * here (*calp then owns it), the harness's own overhead per call. */
-static json_t *run_env(sono_reg *R, sono_calibration *cal, sono_calibration **calp)
-{
-    char calpath[PATH_MAX], host[256];
-    sono_calibration_path(calpath, sizeof calpath);
-    sono_env_hostname(host, sizeof host);
-    sono_error cerr = {0};
-    int crc = sono_calibration_load(calpath, host, cal, &cerr);
-    *calp = crc == 0 ? cal : NULL;
-    if (crc != 0 && crc != SONO_ENOTFOUND)
-        fprintf(stderr, "harness: ignoring calibration: %s\n", cerr.msg);
-    json_t *env = sono_env_json(R);
-    json_object_set_new(env, "calibration", *calp ? sono_calibration_json(*calp)
-                                                  : json_pack("{s:s, s:s}", "file", calpath,
-                                                              "status", "none for this host: "
-                                                              "run harness calibrate"));
-    json_object_set_new(env, "harness_overhead_ns",
-                        json_pack("{s:f}", "cpu", sono_measure_overhead(R)));
-    return env;
-}
-
-/* The results file's suite object: the plan, the overrides, each op's presentation (so
- * the report needs no op names), the shard. NULL when out of memory. */
-static json_t *run_suite(const run_args *a, const sono_plan *plan, const sono_shard *shard)
-{
-    json_t *sj = sono_suite_json(plan);
-    json_t *given = overrides_json(a->ov, NOV);
-    if (sj && given) /* the suite file (its sha256 is beside) holds the values replaced */
-        json_object_set_new(sj, "overrides", given);
-    else
-        json_decref(given);
-    json_t *present = sono_ops_presentation_json(plan);
-    if (!sj || !present || json_object_set_new(sj, "ops", present) != 0) {
-        json_decref(sj);
-        return NULL;
-    }
-    if (a->shard_arg) /* suite.cases is then this shard's; suite.shard says of what */
-        json_object_set_new(sj, "shard", sono_shard_json(shard));
-    return sj;
-}
-
 /* The run into its sinks: the results file first (a completed case is on disk before
  * anyone else sees it), the progress line on a terminal, then the live table or JSON
  * lines. Returns the exit status. */
-static int run_sinks(const run_args *a, const sono_plan *plan, sono_results *res,
-                     const char *out, const sono_calibration *cal)
+static int run_sinks(const sono_run_args *a, int jsonl, const sono_plan *plan,
+                     sono_results *res, const char *out, const sono_calibration *cal)
 {
-    int jsonl = strcmp(a->format, "jsonl") == 0, nsinks = 0;
+    int nsinks = 0;
     sono_sink *sinks[3];
     sinks[nsinks++] = sono_sink_results(res);
     if (!a->quiet && isatty(STDERR_FILENO))
@@ -447,16 +395,63 @@ static int run_sinks(const run_args *a, const sono_plan *plan, sono_results *res
                                                                      : SONO_EXIT_OK;
 }
 
+/* run's own options besides the shared ones; SONO_EXIT_OK or the exit status (said). */
+static int parse_run(int argc, char **argv, sono_run_args *a, const char **out_arg,
+                     const char **shard_arg, int *jsonl)
+{
+    for (int i = 1; i < argc; i++) {
+        int took = sono_run_arg("run", a, argc, argv, &i);
+        if (took < 0)
+            return SONO_EXIT_USAGE;
+        if (took)
+            continue;
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            *out_arg = argv[++i];
+        else if (strcmp(argv[i], "--shard") == 0 && i + 1 < argc)
+            *shard_arg = argv[++i];
+        else if (strcmp(argv[i], "--dry-run") == 0)
+            a->dry = 1;
+        else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            const char *f = argv[++i];
+            if (strcmp(f, "table") != 0 && strcmp(f, "jsonl") != 0) {
+                fprintf(stderr, "harness run: --format %s: expected table or jsonl\n", f);
+                return SONO_EXIT_USAGE;
+            }
+            *jsonl = strcmp(f, "jsonl") == 0;
+        }
+        else if (argv[i][0] == '-' || a->suite) {
+            fprintf(stderr, "harness run: unexpected argument '%s'; see harness help run\n",
+                    argv[i]);
+            return SONO_EXIT_USAGE;
+        } else
+            a->suite = argv[i];
+    }
+    if (!a->suite) {
+        fprintf(stderr, "harness run: which suite? e.g. harness run suites/quick\n");
+        return SONO_EXIT_USAGE;
+    }
+    return SONO_EXIT_OK;
+}
+
 int sono_cmd_run(sono_reg *R, int argc, char **argv)
 {
-    run_args a;
-    int rc = parse_args(argc, argv, &a);
+    sono_run_args a = {0};
+    const char *out_arg = NULL, *shard_arg = NULL;
+    int jsonl = 0, rc = parse_run(argc, argv, &a, &out_arg, &shard_arg, &jsonl);
+    sono_error err = {0};
+    int shard_i = 0, shard_n = 0;
+    if (!rc && shard_arg && sono_shard_parse(shard_arg, &shard_i, &shard_n, &err)) {
+        fprintf(stderr, "harness run: %s\n", err.msg);
+        rc = SONO_EXIT_USAGE;
+    }
     char owhy[PATH_MAX + 200];
-    if (!rc && a.out_arg && sono_cli_may_overwrite(a.out_arg, 'r', a.force, owhy, sizeof owhy))
-        rc = usage("--out %s", owhy);
+    if (!rc && out_arg && sono_cli_may_overwrite(out_arg, 'r', a.force, owhy, sizeof owhy)) {
+        fprintf(stderr, "harness run: --out %s\n", owhy);
+        rc = SONO_EXIT_USAGE;
+    }
     sono_plan plan;
     sono_shard shard = {0};
-    if (rc || (rc = build_plan(R, &a, &plan, &shard)))
+    if (rc || (rc = sono_run_prepare(R, "run", &a, shard_i, shard_n, &plan, &shard)))
         return rc;
     if (a.dry) {
         dry_run(&plan);
@@ -469,15 +464,16 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
             fprintf(stderr, "harness: backend %s unavailable: %s\n", R->backends[i].name,
                     R->backends[i].reason);
     char out[PATH_MAX];
-    if (a.out_arg)
-        snprintf(out, sizeof out, "%s", a.out_arg);
+    if (out_arg)
+        snprintf(out, sizeof out, "%s", out_arg);
     else
-        default_out(&plan, out, sizeof out);
+        sono_run_default_out(&plan, NULL, out, sizeof out);
     sono_calibration cal, *calp = NULL;
-    json_t *env = run_env(R, &cal, &calp), *sj = run_suite(&a, &plan, &shard);
+    json_t *env = sono_run_env(R, &cal, &calp), *sj = sono_run_suite_json(&plan, &a);
+    if (sj && shard_arg) /* suite.cases is then this shard's; suite.shard says of what */
+        json_object_set_new(sj, "shard", sono_shard_json(&shard));
     sono_shard_free(&shard);
     sono_results *res = NULL;
-    sono_error err = {0};
     if (!sj) {
         fprintf(stderr, "harness: out of memory building the results' suite object\n");
         json_decref(env);
@@ -488,7 +484,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     } else {
         fprintf(stderr, "harness: suite %s (%s): %d cases -> %s\n", plan.name, plan.file,
                 plan.ncases, out);
-        rc = run_sinks(&a, &plan, res, out, calp);
+        rc = run_sinks(&a, jsonl, &plan, res, out, calp);
     }
     sono_plan_free(&plan);
     if (calp)

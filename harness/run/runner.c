@@ -17,6 +17,7 @@
 
 typedef struct pool {
     const char *exe;
+    const char *const *env; /* VAR=VALUE for these workers only, or NULL */
     char dev[MAX_WORKERS][64];
     sono_worker w[MAX_WORKERS];
     int n;
@@ -34,7 +35,7 @@ static sono_worker *worker_for(pool *P, const char *dev, sono_error *err)
         }
         snprintf(P->dev[P->n++], sizeof P->dev[0], "%s", dev);
     }
-    if (P->w[i].pid <= 0 && sono_worker_spawn(&P->w[i], P->exe, err))
+    if (P->w[i].pid <= 0 && sono_worker_spawn(&P->w[i], P->exe, P->env, err))
         return NULL;
     return &P->w[i];
 }
@@ -123,8 +124,8 @@ static int run_one(pool *P, sono_executor *x, const sono_plan *plan, const sono_
     int reps = c->cfg.repetitions > 1 ? c->cfg.repetitions : 1;
     cc.cfg.budget_s /= reps; /* R repetitions cost what one measurement did */
     cc.cfg.min_time_s /= reps;
-    int rc = o->worker_exe ? run_in_worker(P, plan, &cc, r, o->stop, rec, err)
-                           : sono_execute(x, plan, &cc, o->stop, rec);
+    int rc = P->exe ? run_in_worker(P, plan, &cc, r, o->stop, rec, err)
+                    : sono_execute(x, plan, &cc, o->stop, rec);
     if (!rc) {
         rec->c = c; /* the plan's case, not the copy on this stack */
         rec->repetition = r;
@@ -132,134 +133,149 @@ static int run_one(pool *P, sono_executor *x, const sono_plan *plan, const sono_
     return rc;
 }
 
+/* One side of the run: its workers, its sinks and counts, and the repetitions waiting
+ * for their case's last. A run has one; `harness ab` (issue 22) two, one per build, so
+ * that both see the same machine, case by case, instead of one whole run each. */
+typedef struct side {
+    pool P;
+    sono_sink **sinks;
+    int nsinks;
+    sono_run_counts *n;
+    sono_record *reps; /* [case][round] */
+    int *done;         /* case i's record went out */
+} side;
+
 /* A finished case: the roofline, the counts, then every sink in order (the results file
  * first: a completed case must never be lost). */
-static int emit(const sono_run_opts *o, const sono_run_info *run, sono_record *rec,
-                sono_run_counts *n, sono_error *err)
+static int emit(const side *S, const sono_run_opts *o, const sono_run_info *run,
+                sono_record *rec, sono_error *err)
 {
     int rc = 0;
     if (o->cal)
         sono_derive_roofline(rec, rec->c, o->cal);
-    count(n, rec->status);
-    for (int s = 0; s < o->nsinks && !rc; s++)
-        if (o->sinks[s]->record)
-            rc = o->sinks[s]->record(o->sinks[s], run, rec, err);
+    count(S->n, rec->status);
+    for (int s = 0; s < S->nsinks && !rc; s++)
+        if (S->sinks[s]->record)
+            rc = S->sinks[s]->record(S->sinks[s], run, rec, err);
     return rc;
 }
 
-static void start(const sono_run_opts *o, const sono_run_info *run, int i)
+/* Round r (0-based) of case i on side S: a case's record goes out after its last
+ * repetition, or after the first that did not end ok (a crash is not retried R times);
+ * each repetition goes to the sinks' repetition hook as it ends. 0, SONO_EINTR when
+ * stopped (the case is abandoned, no record), or a sink's error. */
+static int step(side *S, sono_executor *x, const sono_plan *plan, const sono_run_opts *o,
+                const sono_run_info *run, int i, int r, int rounds, sono_error *err)
 {
-    for (int s = 0; s < o->nsinks; s++)
-        if (o->sinks[s]->case_start)
-            o->sinks[s]->case_start(o->sinks[s], run, i);
-}
-
-/* One pass over the plan in order, each case once: the plain run. */
-static int run_once(pool *P, sono_executor *x, const sono_plan *plan, const sono_run_opts *o,
-                    const sono_run_info *run, sono_run_counts *n, sono_error *err)
-{
-    int rc = 0;
-    for (int i = 0; i < plan->ncases && !rc; i++) {
-        if (o->stop && *o->stop)
-            return SONO_EINTR;
-        start(o, run, i);
-        sono_record rec;
-        if ((rc = run_one(P, x, plan, &plan->cases[i], 0, o, &rec, err)))
-            break; /* stopped: the case is abandoned, no record */
-        rc = emit(o, run, &rec, n, err);
-        sono_record_free(&rec);
+    const sono_case *c = &plan->cases[i];
+    int want = c->cfg.repetitions > 1 ? c->cfg.repetitions : 1, rc;
+    if (S->done[i] || r >= want)
+        return 0;
+    if (o->stop && *o->stop)
+        return SONO_EINTR;
+    for (int s = 0; s < S->nsinks; s++)
+        if (S->sinks[s]->case_start)
+            S->sinks[s]->case_start(S->sinks[s], run, i);
+    sono_record *rec = &S->reps[(size_t)i * (size_t)rounds + (size_t)r];
+    if ((rc = run_one(&S->P, x, plan, c, want > 1 ? r + 1 : 0, o, rec, err)))
+        return rc;
+    for (int s = 0; s < S->nsinks && !rc && want > 1; s++)
+        if (S->sinks[s]->repetition)
+            rc = S->sinks[s]->repetition(S->sinks[s], run, rec, err);
+    if (rc || (r + 1 < want && strcmp(rec->status, "ok") == 0))
+        return rc;
+    S->done[i] = 1;
+    sono_record agg;
+    if (want == 1) /* a case not repeated keeps its one record as it is */
+        rc = emit(S, o, run, rec, err);
+    else if (!(rc = sono_record_aggregate(rec - r, r + 1, &agg, err))) {
+        rc = emit(S, o, run, &agg, err);
+        sono_record_free(&agg);
     }
+    for (int k = 0; k <= r; k++)
+        sono_record_free(rec - k);
     return rc;
 }
 
 /* issue 22: R rounds over the plan (RMIT: round-robin, so slow drift spreads over every
- * case instead of landing on one), each round in fresh workers; a case's record comes
- * after its last repetition, or after the first that did not end ok (a crash is not
- * retried R times). Each repetition goes to the sinks' repetition hook as it ends. */
-static int run_rounds(pool *P, sono_executor **x, const sono_plan *plan,
+ * case instead of landing on one), each round in fresh workers; one round is the plain
+ * run. With two sides each case runs on both back to back, and which goes first flips
+ * from case to case and round to round: neither side always runs in the other's wake
+ * (its caches, its clock ramp), and a burst of noise lands on both. */
+static int run_rounds(side *S, int nsides, sono_executor **x, const sono_plan *plan,
                       const sono_run_opts *o, const sono_run_info *run, int rounds,
-                      sono_run_counts *n, sono_error *err)
+                      sono_error *err)
 {
-    sono_record *reps = calloc((size_t)plan->ncases * (size_t)rounds, sizeof *reps);
-    int *done = calloc((size_t)plan->ncases, sizeof *done), rc = 0;
-    if (!reps || !done)
-        rc = sono_fail(err, SONO_ENOMEM, "no memory for %d x %d repetitions", plan->ncases,
-                       rounds);
+    int rc = 0;
     for (int r = 0; r < rounds && !rc; r++) {
-        for (int i = 0; i < plan->ncases && !rc; i++) {
-            const sono_case *c = &plan->cases[i];
-            int want = c->cfg.repetitions > 1 ? c->cfg.repetitions : 1;
-            if (done[i] || r >= want)
-                continue;
-            if (o->stop && *o->stop) {
-                rc = SONO_EINTR;
-                break;
-            }
-            start(o, run, i);
-            sono_record *rec = &reps[(size_t)i * (size_t)rounds + (size_t)r];
-            if ((rc = run_one(P, *x, plan, c, want > 1 ? r + 1 : 0, o, rec, err)))
-                break;
-            for (int s = 0; s < o->nsinks && !rc && want > 1; s++)
-                if (o->sinks[s]->repetition)
-                    rc = o->sinks[s]->repetition(o->sinks[s], run, rec, err);
-            int last = r + 1 == want || strcmp(rec->status, "ok") != 0;
-            if (rc || !last)
-                continue;
-            done[i] = 1;
-            sono_record agg;
-            if (want == 1) /* a case not repeated keeps its one record as it is */
-                rc = emit(o, run, rec, n, err);
-            else if (!(rc = sono_record_aggregate(rec - r, r + 1, &agg, err))) {
-                rc = emit(o, run, &agg, n, err);
-                sono_record_free(&agg);
-            }
-            for (int k = 0; k <= r; k++)
-                sono_record_free(rec - k);
-        }
+        for (int i = 0; i < plan->ncases && !rc; i++)
+            for (int k = 0; k < nsides && !rc; k++)
+                rc = step(&S[(k + i + r) % nsides], *x, plan, o, run, i, r, rounds, err);
         /* fresh processes (and in-process, fresh caches) for the next round */
-        for (int w = 0; w < P->n; w++)
-            sono_worker_stop(&P->w[w]);
+        for (int k = 0; k < nsides; k++)
+            for (int w = 0; w < S[k].P.n; w++)
+                sono_worker_stop(&S[k].P.w[w]);
         if (*x && r + 1 < rounds) {
             sono_executor_free(*x);
             if (!(*x = sono_executor_new()) && !rc)
                 rc = sono_fail(err, SONO_ENOMEM, "out of memory");
         }
     }
-    for (size_t k = 0; reps && k < (size_t)plan->ncases * (size_t)rounds; k++)
-        sono_record_free(&reps[k]);
-    free(reps);
-    free(done);
     return rc;
 }
 
 int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts *n,
                   sono_error *err)
 {
-    pool P = {.exe = o->worker_exe};
+    side S[2] = {{.P = {.exe = o->worker_exe, .env = o->worker_env}, .sinks = o->sinks,
+                  .nsinks = o->nsinks, .n = n}};
+    int nsides = 1, rc = 0, rounds = 1;
+    if (o->second) {
+        if (!o->worker_exe || !o->second->worker_exe)
+            return sono_fail(err, SONO_EINVAL, "two sides need a worker executable each");
+        S[1] = (side){.P = {.exe = o->second->worker_exe, .env = o->second->worker_env},
+                      .sinks = o->second->sinks, .nsinks = o->second->nsinks,
+                      .n = o->second->counts};
+        nsides = 2;
+    }
     sono_executor *x = o->worker_exe ? NULL : sono_executor_new();
     sono_run_info run = {.plan = plan};
-    int rc = 0, rounds = 1;
     clock_gettime(CLOCK_MONOTONIC, &run.t0);
-    memset(n, 0, sizeof *n);
     if (!o->worker_exe && !x)
         return sono_fail(err, SONO_ENOMEM, "out of memory");
     for (int i = 0; i < plan->ncases; i++)
         rounds = plan->cases[i].cfg.repetitions > rounds ? plan->cases[i].cfg.repetitions
                                                          : rounds;
-    for (int s = 0; s < o->nsinks && !rc; s++)
-        if (o->sinks[s]->begin)
-            rc = o->sinks[s]->begin(o->sinks[s], &run, err);
+    size_t slots = (size_t)(plan->ncases ? plan->ncases : 1);
+    for (int k = 0; k < nsides; k++) {
+        memset(S[k].n, 0, sizeof *S[k].n);
+        S[k].reps = calloc(slots * (size_t)rounds, sizeof *S[k].reps);
+        S[k].done = calloc(slots, sizeof *S[k].done);
+        if ((!S[k].reps || !S[k].done) && !rc)
+            rc = sono_fail(err, SONO_ENOMEM, "no memory for %d x %d repetitions",
+                           plan->ncases, rounds);
+    }
+    for (int k = 0; k < nsides; k++)
+        for (int s = 0; s < S[k].nsinks && !rc; s++)
+            if (S[k].sinks[s]->begin)
+                rc = S[k].sinks[s]->begin(S[k].sinks[s], &run, err);
     if (!rc)
-        rc = rounds > 1 ? run_rounds(&P, &x, plan, o, &run, rounds, n, err)
-                        : run_once(&P, x, plan, o, &run, n, err);
-    for (int i = 0; i < P.n; i++)
-        sono_worker_stop(&P.w[i]);
+        rc = run_rounds(S, nsides, &x, plan, o, &run, rounds, err);
     sono_executor_free(x);
-    n->interrupted = rc == SONO_EINTR;
-    for (int s = 0; s < o->nsinks; s++) {
-        sono_error e = {0};
-        if (o->sinks[s]->end && o->sinks[s]->end(o->sinks[s], &run, n, rc != 0, &e) && !rc)
-            rc = sono_fail(err, e.code ? e.code : SONO_EIO, "%s", e.msg);
+    for (int k = 0; k < nsides; k++) {
+        for (int i = 0; i < S[k].P.n; i++)
+            sono_worker_stop(&S[k].P.w[i]);
+        for (size_t j = 0; S[k].reps && j < slots * (size_t)rounds; j++)
+            sono_record_free(&S[k].reps[j]);
+        free(S[k].reps);
+        free(S[k].done);
+        S[k].n->interrupted = rc == SONO_EINTR;
+        for (int s = 0; s < S[k].nsinks; s++) {
+            sono_error e = {0};
+            if (S[k].sinks[s]->end &&
+                S[k].sinks[s]->end(S[k].sinks[s], &run, S[k].n, rc != 0, &e) && !rc)
+                rc = sono_fail(err, e.code ? e.code : SONO_EIO, "%s", e.msg);
+        }
     }
     return rc;
 }

@@ -26,21 +26,64 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-int sono_worker_spawn(sono_worker *w, const char *exe, sono_error *err)
+extern char **environ;
+
+/* Our environment with env's VAR=VALUE entries in place of ours of the same name; the
+ * array is new, its strings borrowed. Built before fork: the child of a process that may
+ * have threads (GPU runtimes) must not allocate between fork and exec. */
+static char **merged_env(const char *const *env)
+{
+    size_t n = 0, m = 0;
+    while (environ[n])
+        n++;
+    while (env[m])
+        m++;
+    char **out = calloc(n + m + 1, sizeof *out);
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strcspn(environ[i], "=");
+        int replaced = 0;
+        for (size_t j = 0; j < m && !replaced; j++)
+            replaced = strncmp(env[j], environ[i], len) == 0 && env[j][len] == '=';
+        if (!replaced)
+            out[k++] = environ[i];
+    }
+    for (size_t j = 0; j < m; j++)
+        out[k++] = (char *)env[j];
+    return out;
+}
+
+int sono_worker_spawn(sono_worker *w, const char *exe, const char *const *env,
+                      sono_error *err)
 {
     int cmd[2], rep[2];
     memset(w, 0, sizeof *w);
-    if (pipe2(cmd, O_CLOEXEC) != 0)
-        return sono_fail(err, SONO_EIO, "worker: pipe: %s", strerror(errno));
+    char **envp = env ? merged_env(env) : environ;
+    if (!envp)
+        return sono_fail(err, SONO_ENOMEM, "worker: no memory for its environment");
+    if (pipe2(cmd, O_CLOEXEC) != 0) {
+        int e = errno;
+        if (env)
+            free(envp);
+        return sono_fail(err, SONO_EIO, "worker: pipe: %s", strerror(e));
+    }
     if (pipe2(rep, O_CLOEXEC) != 0) {
+        int e = errno;
         close(cmd[0]);
         close(cmd[1]);
-        return sono_fail(err, SONO_EIO, "worker: pipe: %s", strerror(errno));
+        if (env)
+            free(envp);
+        return sono_fail(err, SONO_EIO, "worker: pipe: %s", strerror(e));
     }
+    char *argv[] = {"harness", "__worker", NULL};
     pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         int e = errno;
         close(cmd[0]), close(cmd[1]), close(rep[0]), close(rep[1]);
+        if (env)
+            free(envp);
         return sono_fail(err, SONO_EIO, "worker: fork: %s", strerror(e));
     }
     if (pid == 0) {
@@ -53,11 +96,13 @@ int sono_worker_spawn(sono_worker *w, const char *exe, sono_error *err)
             _exit(127);
         char *const *wrap = sono_instr_worker_wrap(); /* issue 22: under valgrind (instr.h) */
         if (wrap)
-            execvp(wrap[0], wrap);
+            execvpe(wrap[0], wrap, envp);
         else
-            execl(exe, "harness", "__worker", (char *)NULL);
+            execve(exe, argv, envp);
         _exit(127);
     }
+    if (env)
+        free(envp);
     close(cmd[0]);
     close(rep[1]);
     w->pid = pid;

@@ -27,7 +27,10 @@ typedef struct sono_worker {
  * the caller may start a new worker and send the case again. */
 enum { SONO_WORKER_OK = 0, SONO_WORKER_CRASH = 1, SONO_WORKER_TIMEOUT = 2, SONO_WORKER_DEAD = 3 };
 
-int sono_worker_spawn(sono_worker *w, const char *exe, sono_error *err);
+/* Starts `exe __worker`; env: VAR=VALUE entries (NULL-ended) that replace or add to ours
+ * in its environment (harness ab: one side's SONO_TEST_DELAY_PCT), or NULL for ours. */
+int sono_worker_spawn(sono_worker *w, const char *exe, const char *const *env,
+                      sono_error *err);
 
 /* Send one case and wait for its record, at most timeout_s seconds, polling stop.
  * Returns SONO_WORKER_OK with *rec (new reference), SONO_WORKER_CRASH or

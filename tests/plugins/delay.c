@@ -6,7 +6,11 @@
  * a test opens the gate only after it saw the first case's row. delay/work (op "nop", issue
  * 22) does a fixed 100000 x (1 + SONO_TEST_WORK_PCT/100) iterations of integer arithmetic
  * per run: the same instructions every run, so a planted +1 % shows in an exact count,
- * where a spin on the clock would not. Never ship it. */
+ * where a spin on the clock would not. With $SONO_TEST_TRACE set, every setup appends
+ * "$SONO_TEST_TRACE_TAG n=N" to that file: the order in which processes really ran the
+ * cases (harness ab's turns). Never ship it. */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -69,6 +73,20 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
         return sono_fail(err, SONO_EINVAL, "delay: SONO_TEST_DELAY_PCT=%s out of range", pct);
     }
     st->spin_ns = (long long)(BASE_NS * (1.0 + v / 100.0));
+    const char *trace = getenv("SONO_TEST_TRACE"), *tag = getenv("SONO_TEST_TRACE_TAG");
+    if (trace && *trace) {
+        /* one write with O_APPEND: lines of several processes never interleave */
+        char line[160];
+        int len = snprintf(line, sizeof line, "%s n=%zu\n", tag ? tag : "-", st->n);
+        int fd = open(trace, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, line, (size_t)len) != len) {
+            if (fd >= 0)
+                close(fd);
+            teardown(st);
+            return sono_fail(err, SONO_EIO, "delay: cannot append to %s", trace);
+        }
+        close(fd);
+    }
     *stp = st;
     return 0;
 }
