@@ -16,8 +16,10 @@
 #   pairs      run A, then run B (one repetition each), compare: the old gate's pair
 #   pairs-rep  the same, each run with --repetitions NOISE_STUDY_REPS
 #   ab         one `harness ab --repetitions NOISE_STUDY_REPS` run (A/A: the same tree)
-#   instructions  the `ab` mode with --metric instructions: the slot for that run option;
-#              skipped, saying why, while `harness help run` does not list it
+#   instructions  whole-run pairs with --metric instructions on ci/noise-study-instr.ini
+#              (delay/work, planted +1 % work through SONO_TEST_WORK_PCT): counts need no
+#              duet, noise does not move them; skipped, saying why, where this machine
+#              can count neither through perf_event_open nor under valgrind
 # Printed: per mode, false alarms (case verdicts slower/faster over A/A case verdicts, and
 # A/A pairs whose compare exited 1) and detections (planted pairs with delay/spin judged
 # slower, and planted pairs that exited 1). A compare exit 2 counts as a broken pair.
@@ -79,27 +81,30 @@ pair() {
             hrun "$stem-a.json" --repetitions "$r"
             SONO_TEST_DELAY_PCT=$pct hrun "$stem-b.json" --repetitions "$r"
             ;;
-        ab|instructions)
-            local metric=(); [ "$mode" = instructions ] && metric=(--metric instructions)
+        ab)
             "$h" ab --base "$tree" --new "$tree" "$suite" --quiet --repetitions "$reps" \
                 --out-base "$stem-a.json" --out-new "$stem-b.json" \
-                --new-env "SONO_TEST_DELAY_PCT=$pct" "${metric[@]}" \
+                --new-env "SONO_TEST_DELAY_PCT=$pct" \
                 >"$stem.ab.log" 2>&1 || true
+            ;;
+        instructions) # planted: +1 % work, as counts resolve it
+            local w=0; [ "$kind" = planted ] && w=1
+            "$h" run ci/noise-study-instr.ini --quiet --metric instructions \
+                --out "$stem-a.json" >"$stem-a.json.log" 2>&1 || true
+            SONO_TEST_WORK_PCT=$w "$h" run ci/noise-study-instr.ini --quiet \
+                --metric instructions --out "$stem-b.json" >"$stem-b.json.log" 2>&1 || true
             ;;
     esac
     "$h" compare "$stem-a.json" "$stem-b.json" --format json >"$stem.cmp" 2>"$stem.cmp.err" || rc=$?
     echo "$rc" >"$stem.rc"
 }
 
-# ---- the slot for --metric instructions (another engineer's run option) ---------------
-# When `harness help run` lists --metric, the instructions mode runs like ab with
-# --metric instructions (so compare judges retired instructions, which noise barely
-# moves); until then it is skipped with the reason.
+# ---- --metric instructions: where this machine can count (a PMU, or valgrind) ----------
 modes=(pairs pairs-rep ab)
-if "$h" help run | grep -q -- --metric; then
+if "$h" run ci/noise-study-instr.ini --metric instructions --dry-run >/dev/null 2>"$tmp/probe"; then
     modes+=(instructions)
 else
-    skipped="instructions: skipped: harness help run lists no --metric option in this build"
+    skipped="instructions: skipped: $(tail -1 "$tmp/probe")"
 fi
 # ---------------------------------------------------------------------------------------
 
@@ -117,10 +122,11 @@ printf '\nnoise study: %d pairs per mode and kind, %d repetitions, suite %s, noi
     "$(nproc) cpus"
 python3 - "$tmp" "$planted_id" "${modes[@]}" <<'PY'
 import json, sys, glob
-tmp, planted, modes = sys.argv[1], sys.argv[2], sys.argv[3:]
+tmp, planted_time, modes = sys.argv[1], sys.argv[2], sys.argv[3:]
 print(f"{'mode':<13}{'A/A case alarms':>17}{'A/A pairs exit 1':>18}{'planted caught':>16}"
       f"{'planted exit 1':>16}{'broken':>8}")
 for m in modes:
+    planted = "nop/delay/work/n=16/noise" if m == "instructions" else planted_time
     alarms = verdicts = aa_fail = aa = caught = pl = pl_fail = broken = 0
     runs = [(k, f) for k in ("aa", "planted") for f in glob.glob(f"{tmp}/{m}-{k}-*.rc")]
     for kind, rcf in runs:
