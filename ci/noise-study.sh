@@ -12,6 +12,7 @@
 #   NOISE_STUDY_CPU    core the noise is pinned to (default 0: the suite pins cases to
 #                      the last core, so the noise sits on the other one; "" unpinned)
 #   NOISE_STUDY_OUT    keep the results files and compare outputs there (default: none)
+#   NOISE_STUDY_MODES  the modes to run, space-separated (default: all of them)
 # modes, each given the same total measuring time per case:
 #   pairs      run A, then run B (one repetition each), compare: the old gate's pair
 #   pairs-rep  the same, each run with --repetitions NOISE_STUDY_REPS
@@ -105,6 +106,13 @@ if "$h" run ci/noise-study-instr.ini --metric instructions --dry-run >/dev/null 
     modes+=(instructions)
 else
     skipped="instructions: skipped: $(tail -1 "$tmp/probe")"
+fi
+if [ -n "${NOISE_STUDY_MODES:-}" ]; then
+    wanted=()
+    for m in "${modes[@]}"; do
+        case " $NOISE_STUDY_MODES " in *" $m "*) wanted+=("$m");; esac
+    done
+    modes=("${wanted[@]}")
 fi
 # ---------------------------------------------------------------------------------------
 

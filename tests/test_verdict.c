@@ -294,7 +294,9 @@ static void test_cli_within_warns(void **state)
 }
 
 /* Instruction counts decide when both sides have them, whatever the times say: equal is
- * same, +2 % is slower at the counts' default 1 %, and same again at --threshold 5 %. */
+ * same, +2 % is slower at the counts' default 0.5 %, and same again at --threshold 5 %; a
+ * planted 1 % of work (1.00999 of the count, as delay/work measures it) is slower, +0.3 %
+ * is same. */
 static void test_cli_counts(void **state)
 {
     (void)state;
@@ -318,6 +320,18 @@ static void test_cli_counts(void **state)
     cl_h(&r, NULL, "compare", fb, fn, "--threshold", "5%", NULL);
     cl_expect_code(&r, 0);
     assert_non_null(strstr(r.out, "same"));
+    cl_free(&r);
+    n.count = 1.00999e6;
+    fn = mk_file("k_e.json", &n, 1, 1, 0);
+    cl_h(&r, NULL, "compare", fb, fn, "--format", "csv", NULL);
+    cl_expect_code(&r, 1);
+    assert_non_null(strstr(r.out, ",slower,1,counts"));
+    cl_free(&r);
+    n.count = 1.003e6;
+    fn = mk_file("k_f.json", &n, 1, 1, 0);
+    cl_h(&r, NULL, "compare", fb, fn, "--format", "csv", NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, ",same,0,counts"));
     cl_free(&r);
     n.count = 0.97e6;
     fn = mk_file("k_d.json", &n, 1, 1, 0);

@@ -265,7 +265,7 @@ static const char compare_help[] =
     "0 otherwise, 2 when a file is unusable or the files come from different suites.\n"
     "\n"
     "  --threshold P  smallest relative change called slower/faster (default 5%; for\n"
-    "                 instruction counts 1% unless given)\n"
+    "                 instruction counts 0.5% unless given)\n"
     "  --alpha A      significance of the U test; 1 - A is the repetitions' CI level\n"
     "                 (default 0.01)\n"
     "  --format F     table (default), markdown (for a pull request), json, csv\n"

@@ -61,6 +61,24 @@ static double num(const json_t *o, const char *a, const char *b)
     return json_is_number(v) ? json_number_value(v) : 0.0;
 }
 
+/* issue 22: what makes a figure weaker than its row looks: noisy, one sample, not
+ * converged (a count is exact: none of these apply to it). */
+static void row_flags(const sono_record *rec, row *r)
+{
+    size_t fl = 0;
+    if (rec->noisy)
+        fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl, "noisy: %s; ",
+                               rec->noise_why);
+    if (rec->measured && rec->m.nsamples == 1 && !r->instr)
+        fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl, "1 sample; ");
+    else if (rec->measured && !rec->m.converged && !r->instr && fl < sizeof r->flags)
+        fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl,
+                               "not converged (CI %.1f%% > target %.1f%%); ",
+                               100 * rec->m.s.ci_rel, 100 * rec->c->cfg.target_ci);
+    if (fl >= 2 && fl < sizeof r->flags)
+        r->flags[fl - 2] = 0;
+}
+
 /* What a row shows, from the typed record. */
 static int table_add(table *t, const sono_record *rec, row **out)
 {
@@ -90,19 +108,7 @@ static int table_add(table *t, const sono_record *rec, row **out)
     r->ci_rel = rec->m.s.ci_rel;
     r->reps = rec->nreps;
     r->instr = sono_record_value(rec, "counts.instructions", 0);
-    /* issue 22: what makes a figure weaker than its row looks */
-    size_t fl = 0;
-    if (rec->noisy)
-        fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl, "noisy: %s; ",
-                               rec->noise_why);
-    if (rec->measured && rec->m.nsamples == 1 && !r->instr) /* a count is exact */
-        fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl, "1 sample; ");
-    else if (rec->measured && !rec->m.converged && !r->instr && fl < sizeof r->flags)
-        fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl,
-                               "not converged (CI %.1f%% > target %.1f%%); ",
-                               100 * rec->m.s.ci_rel, 100 * c->cfg.target_ci);
-    if (fl >= 2 && fl < sizeof r->flags)
-        r->flags[fl - 2] = 0;
+    row_flags(rec, r);
     r->gflops = sono_record_value(rec, "derived.gflops", 0);
     r->gbps = sono_record_value(rec, "derived.gbps", 0);
     r->xrt = sono_record_value(rec, "derived.x_realtime", 0);

@@ -30,6 +30,17 @@ void sono_device_kind_of(const sono_reg *R, const char *name, char *kind, size_t
     snprintf(kind, n, "%.*s", colon ? (int)(colon - name) : (int)strlen(name), name);
 }
 
+/* "cpu, cuda:0, py:cpu": the devices there are, for a message. */
+static void list_devices(const sono_reg *R, char *known, size_t n)
+{
+    size_t len = 0;
+    known[0] = 0;
+    for (int i = 0; i < R->ndevices && len < n; i++) {
+        int w = snprintf(known + len, n - len, "%s%s", i ? ", " : "", R->devices[i]->name);
+        len += w > 0 ? (size_t)w : 0;
+    }
+}
+
 void sono_case_resolve_device(const sono_reg *R, sono_case *c)
 {
     const char *name = sono_param_str(&c->p, "device", "");
@@ -40,13 +51,8 @@ void sono_case_resolve_device(const sono_reg *R, sono_case *c)
     if (c->skip[0])
         ; /* the first reason stays: an unavailable backend says more than its device */
     else if (!d) {
-        char known[512] = "";
-        size_t len = 0;
-        for (int i = 0; i < R->ndevices && len < sizeof known; i++) {
-            int w = snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
-                             R->devices[i]->name);
-            len += w > 0 ? (size_t)w : 0;
-        }
+        char known[512];
+        list_devices(R, known, sizeof known);
         snprintf(c->skip, sizeof c->skip, "device=%s: no such device here (devices: %s)", name,
                  known);
     } else if (strcmp(d->kind, c->impl->dev->kind) != 0)
@@ -107,13 +113,8 @@ int sono_device_name_check(const sono_reg *R, const char *name, sono_error *err)
                      strncmp(R->backends[i].name, name, klen) == 0;
     if (kind_known)
         return 0;
-    char known[512] = "";
-    size_t len = 0;
-    for (int i = 0; i < R->ndevices && len < sizeof known; i++) {
-        int w = snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
-                         R->devices[i]->name);
-        len += w > 0 ? (size_t)w : 0;
-    }
+    char known[512];
+    list_devices(R, known, sizeof known);
     return sono_fail(err, SONO_EINVAL, "no device '%s': expected one of %s, or KIND:N for "
                      "another device of a kind (cuda:1 for the second GPU)", name, known);
 }

@@ -47,7 +47,7 @@ static void own_usage(double *cpu_s, long *nivcsw)
     *nivcsw = ru.ru_nivcsw;
 }
 
-static double load_avg(void)
+double sono_load_avg(void)
 {
     FILE *f = fopen("/proc/loadavg", "r");
     double v = NAN;
@@ -107,7 +107,7 @@ int sono_noise_end(const sono_noise *n, sono_record *rec)
                                       "times this process was preempted");
     rc = rc ? rc : sono_record_metric(rec, "noise.cpu_mhz", cpu_mhz(), "MHz", SONO_BETTER_NONE,
                                       "mean of /proc/cpuinfo at the end");
-    rc = rc ? rc : sono_record_metric(rec, "noise.load_avg_end", load_avg(), "",
+    rc = rc ? rc : sono_record_metric(rec, "noise.load_avg_end", sono_load_avg(), "",
                                       SONO_BETTER_LOWER, "1-minute load average at the end");
     return rc;
 }

@@ -23,6 +23,9 @@ void sono_noise_begin(sono_noise *n);
  * or SONO_ENOMEM when the record has no room. */
 int sono_noise_end(const sono_noise *n, sono_record *rec);
 
+/* The 1-minute load average (/proc/loadavg); NaN where unreadable. */
+double sono_load_avg(void);
+
 /* Whether the machine was busy while rec was measured, from its noise metrics: another
  * process used more than a quarter of a CPU on average, or steal exceeded 5 %. why (n
  * bytes) says which; 0 when quiet or unknown. */

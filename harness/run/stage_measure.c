@@ -1,7 +1,6 @@
 /* stage_measure.c — a case's measure stage: the bookkeeping around either mode (peak RSS
  * reset before, read after; the device's case_begin), the modes themselves in
  * measure_offline.c and measure_stream.c. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,22 +34,12 @@ static double peak_rss_bytes(void)
     return kb * 1024.0;
 }
 
-/* The 1-minute load average as the measurement starts: a busy neighbour shows in the
- * record beside the figure it may have slowed (NaN where /proc/loadavg is unreadable). */
-static double load_avg(void)
-{
-    FILE *f = fopen("/proc/loadavg", "r");
-    double v = NAN;
-    if (f && fscanf(f, "%lf", &v) != 1)
-        v = NAN;
-    if (f)
-        fclose(f);
-    return v;
-}
-
 int sono_stage_measure(sono_case_run *r, sono_record *rec, sono_error *err)
 {
-    int mrc = sono_record_metric(rec, "system.load_avg_1m", load_avg(), "", SONO_BETTER_LOWER,
+    /* the load as the measurement starts: a busy neighbour shows in the record beside the
+     * figure it may have slowed */
+    int mrc = sono_record_metric(rec, "system.load_avg_1m", sono_load_avg(), "",
+                                 SONO_BETTER_LOWER,
                                  "runnable tasks, 1-minute average, as the measurement began");
     if (mrc)
         return sono_fail(err, mrc, "record of %s: no room for metric system.load_avg_1m",
