@@ -238,6 +238,32 @@ static void rp_round_robin(void **state)
     sono_plan_free(&plan);
 }
 
+/* A case that skips in the first round is finished at once, but its record waits for the
+ * cases before it: records leave in plan order, whatever the rounds. */
+static void rp_plan_order(void **state)
+{
+    (void)state;
+    sono_plan plan;
+    sono_error err = {0};
+    if (sono_suite_load(CL_DATA "/tiny.ini", &rp_R, &plan, &err))
+        fail_msg("%s", err.msg);
+    for (int i = 0; i < plan.ncases; i++)
+        plan.cases[i].cfg.repetitions = 2;
+    snprintf(plan.cases[2].skip, sizeof plan.cases[2].skip, "planted skip");
+    order o = {0};
+    sono_sink s = {.name = "order", .ctx = &o, .case_start = ord_start, .record = ord_record,
+                   .repetition = ord_rep};
+    sono_sink *sinks[] = {&s};
+    sono_run_opts opts = {.sinks = sinks, .nsinks = 1};
+    sono_run_counts n;
+    assert_int_equal(sono_run_plan(&plan, &opts, &n, &err), 0);
+    assert_string_equal(o.log, "S0 P0.1 S1 P1.1 S2 P2.1 S3 P3.1 "
+                               "S0 P0.2 R0 S1 P1.2 R1 R2 S3 P3.2 R3");
+    assert_int_equal(n.skip, 1);
+    assert_int_equal(n.ok, 3);
+    sono_plan_free(&plan);
+}
+
 /* ---- buffers at random offsets ------------------------------------------------------------ */
 
 static void rp_random_layout(void **state)
@@ -314,6 +340,7 @@ int main(void)
         cmocka_unit_test(rp_aggregate_noisy_and_status),
         cmocka_unit_test(rp_between_ci_coverage),
         cmocka_unit_test(rp_round_robin),
+        cmocka_unit_test(rp_plan_order),
         cmocka_unit_test(rp_random_layout),
         cmocka_unit_test(rp_killed_between_rounds),
     };

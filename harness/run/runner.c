@@ -141,8 +141,10 @@ typedef struct side {
     sono_sink **sinks;
     int nsinks;
     sono_run_counts *n;
-    sono_record *reps; /* [case][round] */
-    int *done;         /* case i's record went out */
+    sono_record *reps;  /* [case][round] */
+    int *done;          /* case i is finished: its record is in final[i] or went out */
+    sono_record *final; /* [case]: finished records waiting for the cases before them */
+    int next;           /* the first case whose record has not gone out */
 } side;
 
 /* A finished case: the roofline, the counts, then every sink in order (the results file
@@ -164,6 +166,20 @@ static int emit(const side *S, const sono_run_opts *o, const sono_run_info *run,
  * repetition, or after the first that did not end ok (a crash is not retried R times);
  * each repetition goes to the sinks' repetition hook as it ends. 0, SONO_EINTR when
  * stopped (the case is abandoned, no record), or a sink's error. */
+/* Records go out in plan order, so a results file reads the same whatever the rounds
+ * (a case that skipped in the first round is finished long before the others; fleet
+ * shards merge by it): every finished case from S->next on, up to the first unfinished. */
+static int flush(side *S, const sono_run_opts *o, const sono_run_info *run, int ncases,
+                 sono_error *err)
+{
+    int rc = 0;
+    while (!rc && S->next < ncases && S->done[S->next]) {
+        rc = emit(S, o, run, &S->final[S->next], err);
+        sono_record_free(&S->final[S->next++]);
+    }
+    return rc;
+}
+
 static int step(side *S, sono_executor *x, const sono_plan *plan, const sono_run_opts *o,
                 const sono_run_info *run, int i, int r, int rounds, sono_error *err)
 {
@@ -185,16 +201,14 @@ static int step(side *S, sono_executor *x, const sono_plan *plan, const sono_run
     if (rc || (r + 1 < want && strcmp(rec->status, "ok") == 0))
         return rc;
     S->done[i] = 1;
-    sono_record agg;
-    if (want == 1) /* a case not repeated keeps its one record as it is */
-        rc = emit(S, o, run, rec, err);
-    else if (!(rc = sono_record_aggregate(rec - r, r + 1, &agg, err))) {
-        rc = emit(S, o, run, &agg, err);
-        sono_record_free(&agg);
-    }
+    if (want == 1) { /* a case not repeated keeps its one record as it is */
+        S->final[i] = *rec;
+        memset(rec, 0, sizeof *rec);
+    } else
+        rc = sono_record_aggregate(rec - r, r + 1, &S->final[i], err);
     for (int k = 0; k <= r; k++)
         sono_record_free(rec - k);
-    return rc;
+    return rc ? rc : flush(S, o, run, plan->ncases, err);
 }
 
 /* issue 22: R rounds over the plan (RMIT: round-robin, so slow drift spreads over every
@@ -221,6 +235,16 @@ static int run_rounds(side *S, int nsides, sono_executor **x, const sono_plan *p
                 rc = sono_fail(err, SONO_ENOMEM, "out of memory");
         }
     }
+    /* stopped part-way: a finished case waiting behind an unfinished one is still a
+     * completed case, and is never lost (a sink's own error stops this too) */
+    for (int k = 0; k < nsides && rc == SONO_EINTR; k++)
+        for (int i = S[k].next; i < plan->ncases; i++)
+            if (S[k].done[i] && S[k].next <= i) {
+                sono_error e = {0};
+                if (emit(&S[k], o, run, &S[k].final[i], &e))
+                    break;
+                sono_record_free(&S[k].final[i]);
+            }
     return rc;
 }
 
@@ -251,7 +275,8 @@ int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts
         memset(S[k].n, 0, sizeof *S[k].n);
         S[k].reps = calloc(slots * (size_t)rounds, sizeof *S[k].reps);
         S[k].done = calloc(slots, sizeof *S[k].done);
-        if ((!S[k].reps || !S[k].done) && !rc)
+        S[k].final = calloc(slots, sizeof *S[k].final);
+        if ((!S[k].reps || !S[k].done || !S[k].final) && !rc)
             rc = sono_fail(err, SONO_ENOMEM, "no memory for %d x %d repetitions",
                            plan->ncases, rounds);
     }
@@ -268,6 +293,9 @@ int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts
         for (size_t j = 0; S[k].reps && j < slots * (size_t)rounds; j++)
             sono_record_free(&S[k].reps[j]);
         free(S[k].reps);
+        for (size_t j = 0; S[k].final && j < slots; j++)
+            sono_record_free(&S[k].final[j]);
+        free(S[k].final);
         free(S[k].done);
         S[k].n->interrupted = rc == SONO_EINTR;
         for (int s = 0; s < S[k].nsinks; s++) {
