@@ -114,6 +114,7 @@ run: deps
 
 test: all $(TESTS)
 	@SONO_HARNESS=$(BIN)/harness SONO_BUILD=$(BUILD) SONO_TEST_PLUGINS=$(BUILD)/test-plugins \
+	  SONO_TESTS_SUBSET=$(if $(filter command line,$(origin TESTS)),1,0) \
 	  bash tests/run.sh $(TESTS)
 
 # The same tests under AddressSanitizer and UBSan, in a build of their own.

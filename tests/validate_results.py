@@ -133,7 +133,10 @@ def main(argv):
     mine = committed(dirs)
     print(f"[==========] validating {len(copies)} results files the tests produced and "
           f"{len(mine)} committed ones against {os.path.relpath(SCHEMA, ROOT)}")
-    result(bool(copies), "results files produced by the tests",
+    # the whole suite must produce some (else this check checked nothing); a subset run
+    # (make test TESTS=...) may produce none
+    result(bool(copies) or os.environ.get("SONO_TESTS_SUBSET") == "1",
+           "results files produced by the tests",
            f"none was copied into {copy_dir} (SONO_RESULTS_COPY): nothing was validated")
     sample = None
     for p in copies + mine:
