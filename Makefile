@@ -102,17 +102,22 @@ TEST_PLUGINS := $(patsubst tests/plugins/%.c,$(BUILD)/test-plugins/%.so,$(wildca
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test asan install clean plugins tests deps FORCE
+.PHONY: all run test asan install clean plugins tests deps pyenv FORCE
 all: $(BIN)/harness $(PLUGINS) $(TEST_PLUGINS)
 
 deps:
 	@bash ci/install-deps.sh
 
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all pyenv
 	$(BIN)/harness run suites/quick
 
-test: all $(TESTS)
+# The PyTorch peers' Python (build/pyenv, whatever the build root: the py plugin finds it
+# from the repo); a no-op once made, and never an error (ci/pyenv.sh)
+pyenv:
+	@bash ci/pyenv.sh
+
+test: all $(TESTS) pyenv
 	@SONO_HARNESS=$(BIN)/harness SONO_BUILD=$(BUILD) SONO_TEST_PLUGINS=$(BUILD)/test-plugins \
 	  SONO_TESTS_SUBSET=$(if $(filter command line,$(origin TESTS)),1,0) \
 	  bash tests/run.sh $(TESTS)

@@ -42,6 +42,10 @@ pkgs+=(patch)
 # gives ENOENT): the workers run under valgrind's callgrind, counting the runs between
 # client requests (valgrind/callgrind.h, shipped in the same package)
 pkgs+=(valgrind)
+# the project's Python environment (ci/pyenv.sh: a venv over Debian's torch for the
+# transformers peers): venv itself, and what transformers imports that ci/py-requirements.txt
+# leaves to Debian (it installs with --no-deps)
+pkgs+=(python3-venv python3-yaml python3-requests python3-packaging)
 
 missing=()
 for p in "${pkgs[@]}"; do

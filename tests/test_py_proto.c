@@ -378,12 +378,50 @@ static void search_path(void **state)
     assert_int_equal(symlink(stub, link), 0);
     py_probe pr;
     snprintf(path, sizeof path, "%s:/nonexistent", dir); /* no python3 with numpy on PATH */
+    setenv("SONO_PYENV", "none", 1); /* the project's venv would come before PATH */
     search_with(NULL, path, &pr);
+    unsetenv("SONO_PYENV");
     unlink(link);
     rmdir(dir);
     if (!pr.found)
         fail_msg("%s", pr.why);
     assert_string_equal(pr.python, "/usr/bin/python3");
+}
+
+/* The project's environment (SONO_PYENV, else build/pyenv) comes after SONO_PYTHON and
+ * before PATH: with a numpy-less python3 first on PATH, the venv's interpreter is chosen;
+ * a venv that cannot run is passed over with its reason, and "none" skips it. */
+static void search_pyenv(void **state)
+{
+    (void)state;
+    need_python();
+    char stub[PATH_MAX + 32], dir[PATH_MAX], link[PATH_MAX + 16], path[PATH_MAX * 2];
+    snprintf(stub, sizeof stub, "%s/python-notorch", data); /* runs, has numpy, no torch */
+    snprintf(dir, sizeof dir, "/tmp/sono_py_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(link, sizeof link, "%s/python3", dir);
+    char nonumpy[PATH_MAX + 32];
+    snprintf(nonumpy, sizeof nonumpy, "%s/python-nonumpy", data);
+    assert_int_equal(symlink(nonumpy, link), 0);
+    /* /usr/bin's python3 (with numpy) is on PATH too: the venv must still come first */
+    snprintf(path, sizeof path, "%s:/usr/bin:/bin", dir);
+    py_probe pr;
+    setenv("SONO_PYENV", stub, 1);
+    search_with(NULL, path, &pr);
+    if (!pr.found)
+        fail_msg("%s", pr.why);
+    assert_string_equal(pr.python, stub);
+    if (pr.torch[0])
+        fail_msg("torch %s: the stub's probe was not the one used", pr.torch);
+    /* a broken venv: the search goes on to PATH and /usr/bin, keeping the venv's reason */
+    setenv("SONO_PYENV", "/nonexistent/pyenv/bin/python3", 1);
+    search_with(NULL, path, &pr);
+    assert_string_not_equal(pr.python, stub);
+    if (!pr.found && !strstr(pr.why, "/nonexistent/pyenv/bin/python3"))
+        fail_msg("the venv's reason is lost: %s", pr.why);
+    unsetenv("SONO_PYENV");
+    unlink(link);
+    rmdir(dir);
 }
 
 /* The answer is kept in SONO_PY_PROBE for the harness's workers: a second search with
@@ -446,7 +484,7 @@ int main(void)
         cmocka_unit_test(proto_good_fft),       cmocka_unit_test(proto_malformed),
         cmocka_unit_test(client_bad_workers),   cmocka_unit_test(client_worker_segfault),
         cmocka_unit_test(search_stubs),         cmocka_unit_test(search_path),
-        cmocka_unit_test(search_cached),
+        cmocka_unit_test(search_cached),        cmocka_unit_test(search_pyenv),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

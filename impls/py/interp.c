@@ -1,7 +1,8 @@
 /* interp.c — which Python runs the worker, found at run time so one build serves
- * Debian's Python here and another on a GPU machine: SONO_PYTHON, else the first python3
- * on PATH whose probe (sonopy/probe.py: no numpy or torch import, ~50 ms) finds numpy,
- * else /usr/bin/python3; and where the sonopy package lives, relative to this plugin. */
+ * Debian's Python here and another on a GPU machine: SONO_PYTHON, else the project's venv
+ * (build/pyenv, ci/pyenv.sh; SONO_PYENV names another or "none"), else the first python3 on
+ * PATH whose probe (sonopy/probe.py: no numpy or torch import, ~50 ms) finds numpy, else
+ * /usr/bin/python3; and where the sonopy package lives, relative to this plugin. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -237,6 +238,18 @@ static void search(const char *pkgdir, py_probe *pr)
         py_env_free(env);
         return;
     }
+    /* the project's own environment first: it is Debian's python3 plus the pinned peers
+     * (transformers), so it can do all the system one can and more */
+    char venv[PATH_MAX];
+    const char *pyenv = getenv("SONO_PYENV");
+    if (!pyenv || !*pyenv) { /* <repo>/impls/py -> <repo>/build/pyenv */
+        snprintf(venv, sizeof venv, "%s/../../build/pyenv/bin/python3", pkgdir);
+        pyenv = access(venv, X_OK) == 0 ? venv : NULL;
+    } else if (strcmp(pyenv, "none") == 0) {
+        pyenv = NULL;
+    }
+    if (pyenv && !try_python(pyenv, env, pr, why, sizeof why))
+        append(pr->why, sizeof pr->why, why);
     /* every python3 on PATH in order, then /usr/bin/python3; each file once */
     char seen[32][PATH_MAX];
     int nseen = 0, usr_bin = 0;
@@ -268,8 +281,8 @@ static void search(const char *pkgdir, py_probe *pr)
 #define SEP "\x1f"
 static void cache_key(const char *pkgdir, char *key, size_t n)
 {
-    const char *py = getenv("SONO_PYTHON"), *path = getenv("PATH");
-    snprintf(key, n, "%s|%s|%s", py ? py : "", path ? path : "", pkgdir);
+    const char *py = getenv("SONO_PYTHON"), *path = getenv("PATH"), *ve = getenv("SONO_PYENV");
+    snprintf(key, n, "%s|%s|%s|%s", py ? py : "", ve ? ve : "", path ? path : "", pkgdir);
 }
 
 static int cache_load(const char *key, py_probe *pr)
