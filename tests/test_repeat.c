@@ -1,13 +1,17 @@
 /* test_repeat.c — repetitions (issue 22): a case's record from its repetitions (median of
  * medians, the between-repetition CI, samples, metrics, status, the noisy flag) on
  * hand-made records; the run loop's round-robin order and hooks, in process; buffers at
- * random offsets; and a run killed between rounds keeping its finished repetitions. */
+ * random offsets; a run killed between rounds keeping its finished repetitions; and the
+ * run's folder of references that later rounds read. */
 #include "cli_util.h"
 
 #include <math.h>
 
+#include <dirent.h>
+
 #include "buf.h"
 #include "record.h"
+#include "refcache.h"
 #include "registry.h"
 #include "runner.h"
 #include "sink.h"
@@ -333,6 +337,80 @@ static void rp_killed_between_rounds(void **state)
     json_decref(doc);
 }
 
+/* The reference folder: what is put comes back bit for bit; another key, a cut file, or
+ * no folder is a miss, never a wrong reference. */
+static void rp_refcache_unit(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX];
+    cl_mkdir("refcache", dir, sizeof dir);
+    setenv("SONO_REF_CACHE", dir, 1);
+    double a[5] = {1.5, -2.25, 3e-300, 0.1, -0.0}, b[5] = {0};
+    sono_buf A = {.dtype = SONO_F64, .ndim = 1, .shape = {5}, .data = a};
+    sono_buf B = A;
+    B.data = b;
+    assert_int_equal(sono_refcache_get("fft|n=8|abc", &B), 0); /* nothing yet */
+    sono_refcache_put("fft|n=8|abc", &A);
+    assert_int_equal(sono_refcache_get("fft|n=8|abc", &B), 1);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(sono_refcache_get("fft|n=8|abd", &B), 0); /* another input's hash */
+    sono_buf C = A; /* a longer buffer than the file holds: the size check refuses it */
+    double c[6];
+    C.shape[0] = 6;
+    C.data = c;
+    assert_int_equal(sono_refcache_get("fft|n=8|abc", &C), 0);
+    C.shape[0] = 4; /* and a shorter one: the file has bytes left over */
+    assert_int_equal(sono_refcache_get("fft|n=8|abc", &C), 0);
+    unsetenv("SONO_REF_CACHE");
+    assert_int_equal(sono_refcache_get("fft|n=8|abc", &B), 0);
+    /* the runner's side: a folder named in the environment, gone with its files after */
+    char rd[512];
+    sono_error e = {0};
+    assert_int_equal(sono_refcache_open(rd, sizeof rd, &e), 0);
+    assert_string_equal(getenv("SONO_REF_CACHE"), rd);
+    sono_refcache_put("x", &A);
+    sono_refcache_close(rd);
+    assert_null(getenv("SONO_REF_CACHE"));
+    assert_int_not_equal(access(rd, F_OK), 0);
+}
+
+/* A real run with three rounds: every repetition passes its check against the reference
+ * (the later ones against the first round's copy) and no folder is left in TMPDIR. */
+static void rp_refcache_run(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], out[PATH_MAX + 16], tenv[PATH_MAX + 16];
+    cl_mkdir("refcache-run", dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/r.json", dir);
+    snprintf(tenv, sizeof tenv, "TMPDIR=%s", dir);
+    const char *set[] = {tenv, NULL};
+    cl_res r;
+    cl_h(&r, set, "run", CL_DATA "/refcache.ini", "--out", out, "--quiet", NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    json_t *doc = cl_load(out);
+    json_t *cases = json_object_get(doc, "cases"), *c;
+    size_t i, n = 0;
+    assert_int_equal(json_array_size(cases), 2);
+    json_array_foreach(cases, i, c) {
+        /* a repetition whose check fails ends its case as failed (repeat.c), so three
+         * repetitions and status ok mean each round passed against its reference */
+        assert_int_equal(json_array_size(json_object_get(c, "repetitions")), 3);
+        n += json_array_size(json_object_get(c, "repetitions"));
+        assert_string_equal(cl_str(c, "status"), "ok");
+        assert_true(json_is_true(cl_get(c, "check.pass")));
+    }
+    assert_int_equal(n, 6);
+    json_decref(doc);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, "sono-ref.", 9) == 0)
+            fail_msg("%s/%s was left behind", dir, e->d_name);
+    if (d)
+        closedir(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +421,8 @@ int main(void)
         cmocka_unit_test(rp_plan_order),
         cmocka_unit_test(rp_random_layout),
         cmocka_unit_test(rp_killed_between_rounds),
+        cmocka_unit_test(rp_refcache_unit),
+        cmocka_unit_test(rp_refcache_run),
     };
     return cmocka_run_group_tests(tests, rp_setup, rp_teardown);
 }

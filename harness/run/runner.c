@@ -10,6 +10,7 @@
 
 #include "casedev.h"
 #include "casejson.h"
+#include "refcache.h"
 #include "roofline.h"
 #include "worker.h"
 
@@ -284,12 +285,18 @@ int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts
         for (int s = 0; s < S[k].nsinks && !rc; s++)
             if (S[k].sinks[s]->begin)
                 rc = S[k].sinks[s]->begin(S[k].sinks[s], &run, err);
+    /* later rounds read the references the first one computed (refcache.h) */
+    char refdir[512] = "";
+    if (!rc && rounds > 1)
+        rc = sono_refcache_open(refdir, sizeof refdir, err);
     if (!rc)
         rc = run_rounds(S, nsides, &x, plan, o, &run, rounds, err);
     sono_executor_free(x);
     for (int k = 0; k < nsides; k++) {
         for (int i = 0; i < S[k].P.n; i++)
             sono_worker_stop(&S[k].P.w[i]);
+        if (k == nsides - 1) /* every worker is gone */
+            sono_refcache_close(refdir);
         for (size_t j = 0; S[k].reps && j < slots * (size_t)rounds; j++)
             sono_record_free(&S[k].reps[j]);
         free(S[k].reps);

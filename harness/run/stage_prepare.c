@@ -8,6 +8,7 @@
 #include "casedev.h"
 #include "params.h"
 #include "pin.h"
+#include "refcache.h"
 #include "stages.h"
 
 /* A skip, not an error: the verdict rides with the code so run_case records it as such. */
@@ -95,8 +96,15 @@ static int get_ref(const sono_case *c, sono_executor *k, const sono_buf *out_des
     k->ref = *out_desc;
     k->ref.dtype = sono_dtype_wide(out_desc->dtype);
     int rc = sono_buf_alloc(&k->ref, err);
-    if (!rc)
+    /* the run's earlier rounds may have left it (refcache.h); the input's hash is in the
+     * cache key, so a changed input never reads another's reference */
+    char ckey[900];
+    snprintf(ckey, sizeof ckey, "%s|%s", key, k->sha);
+    if (!rc && !sono_refcache_get(ckey, &k->ref)) {
         rc = c->op->reference(&c->p, &k->in, &k->ref, err);
+        if (!rc)
+            sono_refcache_put(ckey, &k->ref);
+    }
     if (rc) {
         sono_buf_free(&k->ref);
         return rc;
