@@ -190,6 +190,12 @@ static void test_expected_time(void **state)
     c->cfg.budget_s = 2;
     double t = sono_case_expected_s(c);
     assert_true(t >= 0.6 && t < 0.9);
+    /* five repetitions: five warm-ups, five minimum loops and five worker starts, within
+     * the same budget: 5 x (0.1 + 0.5) capped at 5 x 0.4, plus 5 x 0.05 start-up */
+    c->cfg.repetitions = 5;
+    t = sono_case_expected_s(c);
+    assert_true(t >= 2.2 && t < 2.4);
+    c->cfg.repetitions = 0;
     c->p.v[0].i = 1 << 20;
     c->p.v[1].i = 64;
     c->cfg.budget_s = 1;

@@ -30,6 +30,9 @@ double sono_case_expected_s(const sono_case *c)
     if (isfinite(cost.bytes) && cost.bytes > 0)
         run += cost.bytes / NOMINAL_BYTES_S;
     const sono_measure_cfg *m = &c->cfg;
+    /* R repetitions: each in a fresh worker with budget_s / R (the runner's split), its
+     * own warm-up and start-up; the reference once (the run's refcache) */
+    int reps = m->repetitions > 1 ? m->repetitions : 1;
     double t;
     if (m->profile) {
         t = run;
@@ -39,7 +42,8 @@ double sono_case_expected_s(const sono_case *c)
          * is spent */
         double warm = fmax(m->warmup_s, run);
         double loop = fmax(m->min_time_s, (double)m->min_samples * run);
-        t = fmax(fmin(warm + loop, m->budget_s), warm + run);
+        t = reps * (fmax(fmin(warm + loop, m->budget_s / reps), warm + run) + CASE_OVERHEAD_S);
+        t -= CASE_OVERHEAD_S; /* counted once below */
     }
     t += CASE_OVERHEAD_S + run; /* + the reference and check, about one run */
     return m->timeout_s > 0 ? fmin(t, m->timeout_s) : t;
