@@ -131,11 +131,14 @@ printf '\nnoise study: %d pairs per mode and kind, %d repetitions, suite %s, noi
 python3 - "$tmp" "$planted_id" "${modes[@]}" <<'PY'
 import json, sys, glob
 tmp, planted_time, modes = sys.argv[1], sys.argv[2], sys.argv[3:]
-print(f"{'mode':<13}{'A/A case alarms':>17}{'A/A pairs exit 1':>18}{'planted caught':>16}"
-      f"{'planted exit 1':>16}{'broken':>8}")
+# inert alarms: verdicts slower/faster on the cases nothing slows, in every pair (the
+# planted pairs' other cases are A/A comparisons too)
+print(f"{'mode':<13}{'A/A case alarms':>17}{'inert alarms':>14}{'A/A pairs exit 1':>18}"
+      f"{'planted caught':>16}{'planted exit 1':>16}{'ambig':>7}{'broken':>8}")
 for m in modes:
     planted = "nop/delay/work/n=16/noise" if m == "instructions" else planted_time
     alarms = verdicts = aa_fail = aa = caught = pl = pl_fail = broken = 0
+    inert = inert_n = noisy = 0
     runs = [(k, f) for k in ("aa", "planted") for f in glob.glob(f"{tmp}/{m}-{k}-*.rc")]
     for kind, rcf in runs:
         rc = int(open(rcf).read().strip() or 2)
@@ -147,6 +150,11 @@ for m in modes:
             broken += 1
             continue
         v = {c["id"]: c["comparisons"][0]["verdict"] for c in doc["cases"]}
+        for cid, x in v.items():
+            noisy += x.startswith("ambiguous")
+            if cid != planted:
+                inert_n += 1
+                inert += x in ("slower", "faster")
         if kind == "aa":
             aa += 1
             aa_fail += rc == 1
@@ -156,7 +164,7 @@ for m in modes:
             pl += 1
             pl_fail += rc == 1
             caught += v.get(planted) == "slower"
-    print(f"{m:<13}{f'{alarms}/{verdicts}':>17}{f'{aa_fail}/{aa}':>18}{f'{caught}/{pl}':>16}"
-          f"{f'{pl_fail}/{pl}':>16}{broken:>8}")
+    print(f"{m:<13}{f'{alarms}/{verdicts}':>17}{f'{inert}/{inert_n}':>14}{f'{aa_fail}/{aa}':>18}"
+          f"{f'{caught}/{pl}':>16}{f'{pl_fail}/{pl}':>16}{noisy:>7}{broken:>8}")
 PY
 [ -z "${skipped:-}" ] || echo "$skipped"
