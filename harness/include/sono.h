@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SONO_ABI_VERSION 5
+#define SONO_ABI_VERSION 6
 
 /* ---- errors ---------------------------------------------------------------------- */
 enum {
@@ -230,6 +230,12 @@ typedef struct sono_impl {
      * below, so the core finds it by role and device kind instead of by name. NULL: none.
      * At most one impl per role and device kind should claim it; the first wins. */
     const char *role;
+    /* ABI 6. Optional: what the impl measured about itself during the case (a pipeline's
+     * per-stage times, its bottleneck), as text like describe's "key: value; ...". Kept
+     * apart from describe, which must be the same for the same choices in every run (a
+     * changed describe reads "plan-changed" in compare); this goes to the record's
+     * "measured" and an op's describe_field may name a field of it. */
+    int (*measured)(void *st, char *buf, size_t n);
 } sono_impl;
 
 /* Roles (sono_impl.role): what `harness calibrate` and the overhead measurement run. */

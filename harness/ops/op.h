@@ -126,8 +126,8 @@ typedef struct sono_op {
      * the parameter's name). */
     const char *size_label;
     sono_merit merit; /* zero-initialised: SONO_MERIT_GFLOPS */
-    /* A "key: value;" field of the impl's describe text shown as a column of its own
-     * ("bottleneck": the slowest stage of an input pipeline); NULL: none. */
+    /* A "key: value;" field of the impl's measured text (else its describe) shown as a
+     * column of its own ("bottleneck": the slowest stage of an input pipeline); NULL: none. */
     const char *describe_field;
 } sono_op;
 

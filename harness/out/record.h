@@ -52,6 +52,7 @@ typedef struct sono_record {
     int measured;
     sono_measurement m;   /* samples owned by the record */
     char describe[2048];
+    char measured_text[1024]; /* the impl's measured() (ABI 6): run-dependent, unlike describe */
     json_t *counters;       /* hardware counters per run (counters.h), owned */
     json_t *gpu;            /* the device's case_end object (sono.h), owned; NULL: none */
     int device_json_invalid; /* case_end returned text that is not a JSON object */

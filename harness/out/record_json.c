@@ -216,6 +216,8 @@ json_t *sono_record_to_json(const sono_record *rec)
         json_object_set_new(o, "message", json_string(rec->message));
     if (rec->describe[0])
         json_object_set_new(o, "describe", json_string(rec->describe));
+    if (rec->measured_text[0])
+        json_object_set_new(o, "measured", json_string(rec->measured_text));
     if (rec->checked) {
         json_t *chk = json_pack("{s:f, s:f, s:f, s:f, s:I, s:b}", "rel_l2", rec->check.rel_l2,
                                 "max_abs", rec->check.max_abs, "ref_peak", rec->check.ref_peak,
@@ -297,6 +299,8 @@ int sono_record_from_json(const json_t *o, const sono_case *c, const char *input
         snprintf(rec->message, sizeof rec->message, "%s", s);
     if ((s = json_string_value(json_object_get(o, "describe"))))
         snprintf(rec->describe, sizeof rec->describe, "%s", s);
+    if ((s = json_string_value(json_object_get(o, "measured"))))
+        snprintf(rec->measured_text, sizeof rec->measured_text, "%s", s);
     if ((s = json_string_value(json_object_get(o, "started"))))
         snprintf(rec->started, sizeof rec->started, "%s", s);
     if ((s = json_string_value(json_object_get(o, "pin"))))

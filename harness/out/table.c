@@ -127,7 +127,9 @@ static int table_add(table *t, const sono_record *rec, row **out)
     r->dfield = c->op->describe_field;
     char key[48];
     snprintf(key, sizeof key, "%s: ", r->dfield ? r->dfield : "");
-    const char *bn = r->dfield ? strstr(rec->describe, key) : NULL;
+    /* the field is measured (a bottleneck) or chosen: the impl's measured text first */
+    const char *bn = r->dfield ? strstr(rec->measured_text, key) : NULL;
+    bn = bn || !r->dfield ? bn : strstr(rec->describe, key);
     if (bn) {
         bn += strlen(key);
         size_t len = strcspn(bn, ";,");

@@ -117,6 +117,8 @@ int sono_lifecycle_run(sono_lifecycle *lc, sono_error *err)
         rc = store(lc, st, err);
     if (!rc && lc->describe && im->describe)
         im->describe(st, lc->describe, lc->describe_n);
+    if (!rc && lc->measured && im->measured)
+        im->measured(st, lc->measured, lc->measured_n);
     if (lc->dev) /* before teardown, the state still live (sono.h's case_end) */
         device_json(lc);
     lc->fig.workspace_bytes = im->workspace ? (double)im->workspace(st) : -1;

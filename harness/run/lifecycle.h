@@ -41,6 +41,8 @@ typedef struct sono_lifecycle {
     const sono_device *dev;   /* case_end's device; NULL: case_end is not called */
     char *describe;           /* describe()'s text goes here when all succeeded; may be NULL */
     size_t describe_n;
+    char *measured;           /* measured()'s text (ABI 6), likewise; may be NULL */
+    size_t measured_n;
     /* what happened */
     sono_lifecycle_figures fig;
     json_t *gpu;              /* case_end's object, owned by the caller from here; NULL: none */

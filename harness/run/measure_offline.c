@@ -83,7 +83,8 @@ int sono_measure_offline(sono_case_run *r, sono_record *rec, sono_error *err)
     sono_lifecycle lc = {.im = c->impl->impl, .p = &c->p, .in = &r->k->in, .out = &r->out,
                          .measure = measured_loop, .measure_ctx = &o,
                          .dev = sono_case_device(c), .describe = rec->describe,
-                         .describe_n = sizeof rec->describe};
+                         .describe_n = sizeof rec->describe, .measured = rec->measured_text,
+                         .measured_n = sizeof rec->measured_text};
     int rc = sono_lifecycle_run(&lc, err);
     r->fig.lc = lc.fig;
     rec->gpu = lc.gpu;

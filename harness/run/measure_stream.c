@@ -71,7 +71,8 @@ int sono_measure_stream(sono_case_run *r, sono_record *rec, sono_error *err)
     stream_ctx s = {r, rec, &work};
     sono_lifecycle lc = {.im = c->impl->impl, .p = &c->p, .in = &work, .measure = stream_pass,
                          .measure_ctx = &s, .dev = sono_case_device(c),
-                         .describe = rec->describe, .describe_n = sizeof rec->describe};
+                         .describe = rec->describe, .describe_n = sizeof rec->describe,
+                         .measured = rec->measured_text, .measured_n = sizeof rec->measured_text};
     rc = sono_lifecycle_run(&lc, err);
     r->fig.lc = lc.fig;
     if (!rc) /* what push wrote, in place of a store */

@@ -479,9 +479,22 @@ static int store(void *vst, sono_buf *out, sono_error *err)
     return 0;
 }
 
-/* Per run (summed over the workers): each stage's time, the consumer's stacking and
- * waiting, the bottleneck, MB read, batches/s, and how many GPUs it would feed. */
+/* What it chose: the source, its format, the workers and the queue; the same text in every
+ * run of the same case (compare reads a changed describe as a changed plan). */
 static int describe(void *vst, char *buf, size_t n)
+{
+    state *st = vst;
+    snprintf(buf, n, "source %s, %s%s%s; %d worker thread%s, prefetch %d batches",
+             st->m.source, st->m.format, st->sbd.map ? " packed " : "",
+             st->sbd.map ? sono_sbd_encoding_name(st->pcm_enc) : "", st->threads,
+             st->threads > 1 ? "s" : "", st->prefetch);
+    return 0;
+}
+
+/* What it measured, per run (summed over the workers): each stage's time, the consumer's
+ * stacking and waiting, the bottleneck, MB read, batches/s, and how many GPUs it would
+ * feed (ABI 6's measured: it differs between runs by nature). */
+static int measured(void *vst, char *buf, size_t n)
 {
     state *st = vst;
     if (!st->runs)
@@ -497,11 +510,7 @@ static int describe(void *vst, char *buf, size_t n)
         if (ns[k] > ns[worst])
             worst = k;
     double run_s = st->run_ns / r * 1e-9, bps = (double)st->NB / run_s;
-    size_t len = (size_t)snprintf(buf, n, "source %s, %s%s%s; %d worker thread%s, prefetch %d "
-                                  "batches; per run (ms, all workers): ",
-                                  st->m.source, st->m.format, st->sbd.map ? " packed " : "",
-                                  st->sbd.map ? sono_sbd_encoding_name(st->pcm_enc) : "",
-                                  st->threads, st->threads > 1 ? "s" : "", st->prefetch);
+    size_t len = (size_t)snprintf(buf, n, "per run (ms, all workers): ");
     for (int k = 0; k < NSTAGE && len < n; k++)
         len += (size_t)snprintf(buf + len, n - len, "%s %.2f, ", STAGE[k], ns[k] / r * 1e-6);
     if (len < n)
@@ -539,7 +548,8 @@ static const sono_impl impls[] = {
      .store = store,
      .teardown = teardown,
      .describe = describe,
-     .workspace = workspace},
+     .workspace = workspace,
+     .measured = measured},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
