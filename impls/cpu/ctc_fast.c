@@ -1,9 +1,10 @@
 /* ctc_fast.c — cpu/fast for ctc.greedy and ctc.beam. Greedy: an 8-lane max per frame,
  * then the first index holding it. Beam: the same prefix beam search as cpu/naive with
  * three changes that keep its result (up to ties) and cut its work:
- *  - prefixes are nodes of a trie (parent, label), so a candidate is (entry, label) and
- *    two candidates spell the same prefix only when one extends an entry into a kept
- *    child, found from the child lists;
+ *  - prefixes are nodes of a trie (parent, label), one node per prefix (a hash of
+ *    (parent, label) finds a prefix made again after it left the beam), so a candidate is
+ *    (entry, label) and two candidates spell the same prefix only when one extends an
+ *    entry into a kept child, found from the child lists;
  *  - each frame extends only by its beam + 1 best labels (after the prune): a label below
  *    them has beam others, each giving every prefix a candidate at least as heavy, so it
  *    could not be kept; extensions into kept children are always merged;
@@ -29,6 +30,8 @@ typedef struct fast {
     long long cap;           /* trie nodes: T * beam + 1 */
     int32_t *parent, *label; /* [cap] */
     int *slot;               /* [cap] node -> its entry this frame, -1 */
+    int32_t *hash;           /* [hcap] open addressing (parent, label) -> node, -1 empty */
+    long long hmask;
     int *node, *pi, *head, *next; /* [beam] entry's node, parent entry, first child, sibling */
     float *pb, *pnb;         /* [beam] rescaled masses */
     int *nnode, n;
@@ -42,7 +45,7 @@ typedef struct fast {
 
 static void teardown_ptrs(fast *st)
 {
-    void *p[] = {st->io.rows, st->parent, st->label, st->slot, st->node, st->pi, st->head,
+    void *p[] = {st->io.rows, st->parent, st->label, st->slot, st->hash, st->node, st->pi, st->head,
                  st->next, st->pb, st->pnb, st->nnode, st->npb, st->npnb, st->cands,
                  st->heap, st->top, st->q, st->lab};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
@@ -79,6 +82,11 @@ int ctc_fast_setup(const void *ctx, const sono_params *p, void **stp, sono_error
         st->parent = malloc((size_t)st->cap * sizeof *st->parent);
         st->label = malloc((size_t)st->cap * sizeof *st->label);
         st->slot = malloc((size_t)st->cap * sizeof *st->slot);
+        long long h = 16;
+        while (h < 2 * st->cap)
+            h *= 2;
+        st->hmask = h - 1;
+        st->hash = malloc((size_t)h * sizeof *st->hash);
         int **ints[] = {&st->node, &st->pi, &st->head, &st->next, &st->nnode, &st->heap};
         for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
             ok = ok && (*ints[i] = malloc(K * sizeof(int)));
@@ -88,7 +96,8 @@ int ctc_fast_setup(const void *ctx, const sono_params *p, void **stp, sono_error
         st->cands = malloc(K * (K + 2) * sizeof *st->cands);
         st->top = malloc((K + 1) * sizeof *st->top);
         st->q = malloc((K + 1) * sizeof *st->q);
-        ok = ok && st->parent && st->label && st->slot && st->cands && st->top && st->q;
+        ok = ok && st->parent && st->label && st->slot && st->hash && st->cands && st->top &&
+             st->q;
     }
     if (!ok) {
         ctc_fast_teardown(st);
@@ -213,12 +222,32 @@ static int keep(fast *st, int N)
     return n;
 }
 
+/* The node of prefix (parent, label), made if new: *nodes counts them. */
+static int trie_child(fast *st, int parent, int32_t label, long long *nodes)
+{
+    uint64_t k = ((uint64_t)(uint32_t)parent << 32 | (uint32_t)label) * 0x9e3779b97f4a7c15ull;
+    for (long long s = (long long)(k >> 20) & st->hmask;; s = (s + 1) & st->hmask) {
+        int32_t nd = st->hash[s];
+        if (nd < 0) {
+            nd = (int32_t)(*nodes)++;
+            st->parent[nd] = parent;
+            st->label[nd] = label;
+            st->slot[nd] = -1;
+            st->hash[s] = nd;
+            return nd;
+        }
+        if (st->parent[nd] == parent && st->label[nd] == label)
+            return nd;
+    }
+}
+
 static void beam(fast *st, long long b)
 {
     const ctc_io *io = &st->io;
     const float *x = io->lp + b * io->T * io->V;
     long long T = io->T, V = io->V, nodes = 1;
     double scale = 0; /* log of what the masses were divided by */
+    memset(st->hash, 0xff, (size_t)(st->hmask + 1) * sizeof *st->hash);
     st->parent[0] = -1;
     st->label[0] = -1;
     st->slot[0] = -1;
@@ -287,12 +316,8 @@ static void beam(fast *st, long long b)
         for (int j = 0; j < m; j++) {
             const fcand *k = &st->cands[st->heap[j]];
             int nd = st->node[k->src];
-            if (k->c >= 0) { /* a new trie node */
-                st->parent[nodes] = nd;
-                st->label[nodes] = k->c;
-                st->slot[nodes] = -1;
-                nd = (int)nodes++;
-            }
+            if (k->c >= 0)
+                nd = trie_child(st, nd, k->c, &nodes);
             st->nnode[j] = nd;
             st->npb[j] = k->pb * inv;
             st->npnb[j] = k->pnb * inv;
@@ -350,7 +375,7 @@ size_t ctc_fast_workspace(void *vst)
     size_t K = (size_t)st->io.beam;
     size_t w = (size_t)(st->io.B * (st->io.T + 1)) * 4 + (size_t)st->io.T * 4;
     if (st->kind == 1)
-        w += (size_t)st->cap * 12 + K * (6 * sizeof(int) + 4 * sizeof(float)) +
+        w += (size_t)st->cap * 12 + (size_t)(st->hmask + 1) * 4 + K * (6 * sizeof(int) + 4 * sizeof(float)) +
              K * (K + 2) * sizeof(fcand) + (K + 1) * 8;
     return w;
 }
