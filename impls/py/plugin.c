@@ -104,6 +104,8 @@ static int refuse_encodec(const sono_params *p, char *why, size_t n)
     }
     return 0;
 }
+/* issue 23: the beam search is a Python loop; greedy is one max and a loop per utterance */
+#define ONE_CTC "a Python loop per frame or utterance: held to one thread like cpu/"
 #define T_ENC "transformers' EncodecModel (encode, decode, forward) with the same weights"
 
 static const py_def defs[] = {
@@ -167,6 +169,14 @@ static const py_def defs[] = {
      .refuse = refuse_encodec},
     {.op = "codec.encodec", .impl = "torch-cuda", .summary = T_ENC ", " CUDA_IO, .cuda = 1,
      .torch = 1, .refuse = refuse_encodec},
+    /* issue 23: CTC decoding (sonopy/ctc.py) */
+    {.op = "ctc.greedy", .impl = "torch", .summary = "lp.max(-1), torch.unique_consecutive, "
+     "blanks dropped, on the CPU", .torch = 1, .one_thread = ONE_CTC},
+    {.op = "ctc.greedy", .impl = "torch-cuda", .summary = "lp.max(-1), "
+     "torch.unique_consecutive, blanks dropped, " CUDA_IO, .cuda = 1, .torch = 1},
+    {.op = "ctc.beam", .impl = "torch", .summary = "prefix beam search in Python (dict of "
+     "prefixes, torch.topk labels per frame); torchaudio's ctc_decoder needs flashlight-text",
+     .torch = 1, .one_thread = ONE_CTC},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
