@@ -15,6 +15,7 @@ typedef struct cand {
     int src;      /* the beam entry it grows from */
     int32_t c;    /* the label it adds, or -1: the prefix itself */
     float pb, pnb; /* log mass ending in blank / in its last label */
+    float tot;     /* lse(pb, pnb), the sort key */
     uint64_t h;   /* hash of its labels */
 } cand;
 
@@ -144,9 +145,8 @@ static void greedy(naive *st, long long b)
 static int by_mass(const void *a, const void *b)
 {
     const cand *x = a, *y = b;
-    float mx = lse(x->pb, x->pnb), my = lse(y->pb, y->pnb);
-    if (mx != my)
-        return mx > my ? -1 : 1;
+    if (x->tot != y->tot)
+        return x->tot > y->tot ? -1 : 1;
     return x->src != y->src ? x->src - y->src : x->c - y->c; /* a fixed order for ties */
 }
 
@@ -196,10 +196,11 @@ static void beam(naive *st, long long b)
         }
         for (int i = 0; i < n; i++) {
             int32_t last = st->len[0][i] ? st->pre[0][i * T + st->len[0][i] - 1] : -1;
+            float all = lse(st->pb[i], st->pnb[i]);
             for (int32_t c = 1; c < V; c++) {
                 if (io->prune > 0 && row[c] < mx - io->prune)
                     continue;
-                float add = (c == last ? st->pb[i] : lse(st->pb[i], st->pnb[i])) + row[c];
+                float add = (c == last ? st->pb[i] : all) + row[c];
                 uint64_t h = mix(st->h[0][i], c);
                 int j = find(st, i, c, h);
                 if (j >= 0)
@@ -209,6 +210,8 @@ static void beam(naive *st, long long b)
                                             .h = h};
             }
         }
+        for (int j = 0; j < N; j++)
+            st->cands[j].tot = lse(st->cands[j].pb, st->cands[j].pnb);
         qsort(st->cands, (size_t)N, sizeof *st->cands, by_mass);
         int m = N < io->beam ? N : io->beam;
         for (int j = 0; j < m; j++) {
