@@ -18,7 +18,8 @@
 /* The reference and the check run the forward algorithm on every row: ~T (2L + 1) < T^2
  * double log-sum-exps; 2^31 of them is a few seconds. */
 #define MAX_WORK (1LL << 31)
-/* Exhaustive search (ctc.beam's reference) while nseq * T * (2T + 1) stays below this. */
+/* Exhaustive search (ctc.beam's reference) while batch * nseq * T * (2T + 1) stays below
+ * this (about a second of double forward passes). */
 #define MAX_EXHAUSTIVE 4e7
 
 #define COMMON_PARAMS                                                                        \
@@ -107,7 +108,8 @@ static int ref_greedy(const sono_params *p, const sono_buf *in, sono_buf *ref,
 
 static int exhaustive_ok(const sono_ctc_dims *d)
 {
-    return sono_ctc64_nseq(d->T, d->V) * (double)d->T * (double)(2 * d->T + 1) <= MAX_EXHAUSTIVE;
+    return (double)d->B * sono_ctc64_nseq(d->T, d->V) * (double)d->T * (double)(2 * d->T + 1) <=
+           MAX_EXHAUSTIVE;
 }
 
 /* Small cases: the best labelling of all, by exhaustive search; larger ones: the planted
