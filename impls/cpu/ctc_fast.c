@@ -241,6 +241,81 @@ static int trie_child(fast *st, int parent, int32_t label, long long *nodes)
     }
 }
 
+/* Each entry's parent among the entries (pi) and its children (head, next). */
+static void link_entries(fast *st, int n)
+{
+    for (int i = 0; i < n; i++) {
+        st->slot[st->node[i]] = i;
+        st->head[i] = -1;
+    }
+    for (int j = 0; j < n; j++) {
+        int32_t par = st->parent[st->node[j]];
+        st->pi[j] = par >= 0 ? st->slot[par] : -1;
+        if (st->pi[j] >= 0) {
+            st->next[j] = st->head[st->pi[j]];
+            st->head[st->pi[j]] = j;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        st->slot[st->node[i]] = -1; /* slot is -1 everywhere between frames */
+}
+
+/* One frame's candidates (masses relative to the frame's best class mx): each entry
+ * itself with what its parent adds, then its extensions by the nt best labels that are
+ * not kept children. Returns how many. */
+static int frame_candidates(fast *st, const float *row, float mx, float floor_, int nt)
+{
+    int n = st->n, N = 0;
+    float qb = expf(row[0] - mx);
+    for (int j = 0; j < n; j++) {
+        int32_t last = st->label[st->node[j]];
+        float ql = last >= 0 ? expf(row[last] - mx) : 0;
+        fcand *k = &st->cands[N++];
+        *k = (fcand){.pb = (st->pb[j] + st->pnb[j]) * qb, .pnb = st->pnb[j] * ql, .src = j,
+                     .c = -1};
+        int i = st->pi[j];
+        if (i >= 0 && row[last] >= floor_)
+            k->pnb += (last == st->label[st->node[i]] ? st->pb[i] : st->pb[i] + st->pnb[i]) * ql;
+    }
+    for (int i = 0; i < n; i++) {
+        int32_t last = st->label[st->node[i]];
+        float all = st->pb[i] + st->pnb[i];
+        for (int k = 0; k < nt; k++) {
+            int32_t c = st->top[k];
+            int child = 0;
+            for (int j = st->head[i]; j >= 0 && !child; j = st->next[j])
+                child = st->label[st->node[j]] == c;
+            if (!child) /* a kept child got this mass above */
+                st->cands[N++] = (fcand){.pb = 0, .pnb = (c == last ? st->pb[i] : all) *
+                                                             st->q[k], .src = i, .c = c};
+        }
+    }
+    return N;
+}
+
+/* The m kept candidates become the entries, divided by the heaviest; returns the log of
+ * that divisor. */
+static double commit(fast *st, int m, long long *nodes)
+{
+    float best = 0;
+    for (int j = 0; j < m; j++)
+        best = fmaxf(best, mass(&st->cands[st->heap[j]]));
+    float inv = best > 0 ? 1.0f / best : 1.0f;
+    for (int j = 0; j < m; j++) {
+        const fcand *k = &st->cands[st->heap[j]];
+        int nd = st->node[k->src];
+        st->nnode[j] = k->c >= 0 ? trie_child(st, nd, k->c, nodes) : nd;
+        st->npb[j] = k->pb * inv;
+        st->npnb[j] = k->pnb * inv;
+    }
+    int *tn = st->node;
+    float *tb = st->pb, *tnb = st->pnb;
+    st->node = st->nnode, st->pb = st->npb, st->pnb = st->npnb;
+    st->nnode = tn, st->npb = tb, st->npnb = tnb;
+    st->n = m;
+    return best > 0 ? log((double)best) : 0;
+}
+
 static void beam(fast *st, long long b)
 {
     const ctc_io *io = &st->io;
@@ -248,86 +323,21 @@ static void beam(fast *st, long long b)
     long long T = io->T, V = io->V, nodes = 1;
     double scale = 0; /* log of what the masses were divided by */
     memset(st->hash, 0xff, (size_t)(st->hmask + 1) * sizeof *st->hash);
-    st->parent[0] = -1;
-    st->label[0] = -1;
-    st->slot[0] = -1;
+    st->parent[0] = st->label[0] = st->slot[0] = -1;
     st->n = 1;
     st->node[0] = 0;
     st->pb[0] = 1;
     st->pnb[0] = 0;
     for (long long t = 0; t < T; t++) {
         const float *row = x + t * V;
-        int n = st->n;
         float mx = frame_max(row, V);
         float floor_ = io->prune > 0 ? mx - io->prune : -INFINITY;
         int nt = best_labels(row, V, floor_, io->beam + 1, st->top);
         for (int k = 0; k < nt; k++)
             st->q[k] = expf(row[st->top[k]] - mx);
-        float qb = expf(row[0] - mx);
-        /* entries' parents among the entries, and each entry's children */
-        for (int i = 0; i < n; i++) {
-            st->slot[st->node[i]] = i;
-            st->head[i] = -1;
-        }
-        for (int j = 0; j < n; j++) {
-            int32_t par = st->parent[st->node[j]];
-            st->pi[j] = par >= 0 ? st->slot[par] : -1;
-            if (st->pi[j] >= 0) {
-                st->next[j] = st->head[st->pi[j]];
-                st->head[st->pi[j]] = j;
-            }
-        }
-        for (int i = 0; i < n; i++)
-            st->slot[st->node[i]] = -1; /* slot is -1 everywhere between frames */
-        int N = 0;
-        for (int j = 0; j < n; j++) { /* the entry itself, with what its parent adds */
-            int32_t last = st->label[st->node[j]];
-            fcand *k = &st->cands[N++];
-            *k = (fcand){.pb = (st->pb[j] + st->pnb[j]) * qb, .src = j, .c = -1,
-                         .pnb = last >= 0 ? st->pnb[j] * expf(row[last] - mx) : 0};
-            int i = st->pi[j];
-            if (i >= 0 && row[last] >= floor_) {
-                int32_t pl = st->label[st->node[i]];
-                k->pnb += (last == pl ? st->pb[i] : st->pb[i] + st->pnb[i]) *
-                          expf(row[last] - mx);
-            }
-        }
-        for (int i = 0; i < n; i++) {
-            int32_t last = st->label[st->node[i]];
-            float all = st->pb[i] + st->pnb[i];
-            for (int k = 0; k < nt; k++) {
-                int32_t c = st->top[k];
-                int child = 0;
-                for (int j = st->head[i]; j >= 0 && !child; j = st->next[j])
-                    child = st->label[st->node[j]] == c;
-                if (child)
-                    continue; /* merged into that entry above */
-                st->cands[N++] = (fcand){.pb = 0, .pnb = (c == last ? st->pb[i] : all) *
-                                                             st->q[k], .src = i, .c = c};
-            }
-        }
-        int m = keep(st, N);
-        float best = 0;
-        for (int j = 0; j < m; j++) {
-            const fcand *k = &st->cands[st->heap[j]];
-            best = mass(k) > best ? mass(k) : best;
-        }
-        float inv = best > 0 ? 1.0f / best : 1.0f;
-        for (int j = 0; j < m; j++) {
-            const fcand *k = &st->cands[st->heap[j]];
-            int nd = st->node[k->src];
-            if (k->c >= 0)
-                nd = trie_child(st, nd, k->c, &nodes);
-            st->nnode[j] = nd;
-            st->npb[j] = k->pb * inv;
-            st->npnb[j] = k->pnb * inv;
-        }
-        scale += (double)mx + (best > 0 ? log((double)best) : 0);
-        int *tn = st->node;
-        float *tb = st->pb, *tnb = st->pnb;
-        st->node = st->nnode, st->pb = st->npb, st->pnb = st->npnb;
-        st->nnode = tn, st->npb = tb, st->npnb = tnb;
-        st->n = m;
+        link_entries(st, st->n);
+        int N = frame_candidates(st, row, mx, floor_, nt);
+        scale += (double)mx + commit(st, keep(st, N), &nodes);
     }
     int bj = 0;
     for (int j = 1; j < st->n; j++)
@@ -335,12 +345,10 @@ static void beam(fast *st, long long b)
             bj = j;
     long long L = 0;
     for (int nd = st->node[bj]; nd > 0; nd = st->parent[nd])
-        st->lab[L++] = st->label[nd];
-    for (long long i = 0; i < L / 2; i++) {
-        int32_t s = st->lab[i];
-        st->lab[i] = st->lab[L - 1 - i];
-        st->lab[L - 1 - i] = s;
-    }
+        L++;
+    long long k = L;
+    for (int nd = st->node[bj]; nd > 0; nd = st->parent[nd])
+        st->lab[--k] = st->label[nd];
     float total = st->pb[bj] + st->pnb[bj];
     ctc_io_row(&st->io, b, st->lab, L, (float)(scale + log((double)total)));
 }
