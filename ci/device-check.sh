@@ -23,6 +23,7 @@
 #   dspfig     the suites/gpu cases whose figures issue 10 asks for (FFT, log-mel, copy)
 #   codecfig   those issue 11 asks for (attention, VQ, SGEMM, the codec at 1 and 64 streams)
 #   figures    both
+#   ctcfig     issue 23: suites/gpu's CTC rows (greedy and beam search, batches)
 #   codecs     suites/codecs' GPU rows (cuda rungs and py/torch-cuda)
 #   gpu        the whole of suites/gpu
 #   extra      batch-64 front ends, cuda/encodec's memory refusal, the second GPU
@@ -109,7 +110,7 @@ st_tests() {
     local t=() n
     for n in build/tests/test_cuda_* build/tests/test_py_* build/tests/test_dsp_batch \
              build/tests/test_encodec_streams build/tests/test_encodec_cudamem \
-             build/tests/test_gpucal build/tests/test_impls; do
+             build/tests/test_gpucal build/tests/test_impls build/tests/test_ctc; do
         [ -x "$n" ] && t+=("$n")
     done
     run_tests "${t[@]}"
@@ -155,6 +156,12 @@ st_codecfig() {
         --filter 'attention/cuda/*' --filter 'attention/py/*' \
         --filter 'vq.encode/cuda/*' --filter 'vq.encode/py/*' --filter 'sgemm/cuda/*' \
         --filter 'codec.encodec/*/*seconds=1,*'
+}
+
+# issue 23: CTC decoding on the GPU against cpu/fast and the torch peer (suites/gpu's ctc
+# rows); test_ctc (the tests stage) checks cuda/ctc-* against the references first.
+st_ctcfig() {
+    suite ctcfig "${DC_CTCFIG_S:-240}" suites/gpu --filter 'ctc.*'
 }
 
 st_figures() {
@@ -208,7 +215,7 @@ st_extra() {
 
 for s in "${stages[@]}"; do
     if ! declare -F "st_$s" > /dev/null; then
-        echo "device-check: unknown stage '$s' (setup tests alltests calibrate dspfig codecfig figures codecs gpu extra)" >&2
+        echo "device-check: unknown stage '$s' (setup tests alltests calibrate dspfig codecfig figures ctcfig codecs gpu extra)" >&2
         exit 2
     fi
     t0=$(date +%s)

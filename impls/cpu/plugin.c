@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "cpu_impls.h"
+#include "ctc_cpu.h" /* issue 23 */
 #include "frontend.h"
 
 /* Far past any real case (8 TiB of complex floats), yet low enough that byte counts
@@ -277,6 +278,31 @@ static const sono_impl impls[] = {
      .supports = memcpy_supports, .setup = memcpy_setup, .load = memcpy_load,
      .run = memcpy_run, .store = memcpy_store, .teardown = memcpy_teardown,
      .workspace = memcpy_workspace},
+    /* issue 23: CTC decoding */
+    {.abi = SONO_ABI_VERSION, .op = "ctc.greedy", .name = "naive",
+     .summary = "argmax loop per frame, repeats merged, blanks dropped, float32 path sum",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &ctc_kinds[0],
+     .supports = ctc_naive_supports, .setup = ctc_naive_setup, .load = ctc_io_load,
+     .run = ctc_naive_run, .store = ctc_io_store, .teardown = ctc_naive_teardown,
+     .describe = ctc_naive_describe, .workspace = ctc_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "ctc.greedy", .name = "fast",
+     .summary = "8-lane max per frame then its first index",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &ctc_kinds[0],
+     .supports = ctc_naive_supports, .setup = ctc_fast_setup, .load = ctc_io_load,
+     .run = ctc_fast_run, .store = ctc_io_store, .teardown = ctc_fast_teardown,
+     .describe = ctc_fast_describe, .workspace = ctc_fast_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "ctc.beam", .name = "naive",
+     .summary = "log-domain prefix beam search: every class per prefix, hash merge, qsort",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &ctc_kinds[1],
+     .supports = ctc_naive_supports, .setup = ctc_naive_setup, .load = ctc_io_load,
+     .run = ctc_naive_run, .store = ctc_io_store, .teardown = ctc_naive_teardown,
+     .describe = ctc_naive_describe, .workspace = ctc_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "ctc.beam", .name = "fast",
+     .summary = "prefix trie, beam+1 best labels per frame, rescaled probabilities, heap",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &ctc_kinds[1],
+     .supports = ctc_naive_supports, .setup = ctc_fast_setup, .load = ctc_io_load,
+     .run = ctc_fast_run, .store = ctc_io_store, .teardown = ctc_fast_teardown,
+     .describe = ctc_fast_describe, .workspace = ctc_fast_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

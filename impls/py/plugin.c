@@ -104,6 +104,20 @@ static int refuse_encodec(const sono_params *p, char *why, size_t n)
     }
     return 0;
 }
+/* issue 23: torchaudio's ctc_decoder builds on flashlight (its own extension or the
+ * flashlight-text package), which the probe looks for; the worker says the same for direct
+ * requests (sonopy/ctc_ta.py) */
+static int refuse_ta_ctc(const sono_params *p, char *why, size_t n)
+{
+    (void)p;
+    if (probe.ctc_decoder[0])
+        return 0;
+    snprintf(why, n, "torchaudio %s: ctc_decoder needs flashlight-text, not installed for %s",
+             probe.torchaudio[0] ? probe.torchaudio : "(not installed)", probe.python);
+    return SONO_EUNSUPPORTED;
+}
+/* issue 23: the beam search is a Python loop; greedy is one max and a loop per utterance */
+#define ONE_CTC "a Python loop per frame or utterance: held to one thread like cpu/"
 #define T_ENC "transformers' EncodecModel (encode, decode, forward) with the same weights"
 
 static const py_def defs[] = {
@@ -167,6 +181,17 @@ static const py_def defs[] = {
      .refuse = refuse_encodec},
     {.op = "codec.encodec", .impl = "torch-cuda", .summary = T_ENC ", " CUDA_IO, .cuda = 1,
      .torch = 1, .refuse = refuse_encodec},
+    /* issue 23: CTC decoding (sonopy/ctc.py) */
+    {.op = "ctc.greedy", .impl = "torch", .summary = "lp.max(-1), torch.unique_consecutive, "
+     "blanks dropped, on the CPU", .torch = 1, .one_thread = ONE_CTC},
+    {.op = "ctc.greedy", .impl = "torch-cuda", .summary = "lp.max(-1), "
+     "torch.unique_consecutive, blanks dropped, " CUDA_IO, .cuda = 1, .torch = 1},
+    {.op = "ctc.beam", .impl = "torch", .summary = "prefix beam search in Python (dict of "
+     "prefixes, torch.topk labels per frame); torchaudio's ctc_decoder needs flashlight-text",
+     .torch = 1, .one_thread = ONE_CTC},
+    {.op = "ctc.beam", .impl = "torchaudio", .summary = "torchaudio's ctc_decoder (flashlight "
+     "lexicon-free, log_add); skips where flashlight-text is missing", .torch = 1,
+     .one_thread = ONE_CTC, .refuse = refuse_ta_ctc},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 

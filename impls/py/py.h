@@ -20,6 +20,7 @@ typedef struct py_probe {
     char transformers[64];    /* issue 11: EncodecModel's peer; "" when absent */
     char torchcodec[64];      /* torchaudio 2.9+ loads audio through it; "" when absent */
     double clock_resolution_ns, clock_overhead_ns; /* of time.perf_counter_ns */
+    char ctc_decoder[128];    /* issue 23: flashlight for torchaudio's ctc_decoder; "" none */
 } py_probe;
 
 /* The folder holding the sonopy package, found from this plugin's own path

@@ -38,6 +38,26 @@ def torch_cuda():
     return None
 
 
+def ctc_decoder():
+    """issue 23: what torchaudio's ctc_decoder would build on, without importing torchaudio:
+    its own flashlight extension (torchaudio 0.12-2.0 wheels) or the flashlight-text
+    package (2.1+); None when neither is there (Debian's torchaudio 0.13 has neither)."""
+    try:
+        spec = importlib.util.find_spec("torchaudio")
+        for loc in list(spec.submodule_search_locations or []) if spec else []:
+            import glob
+            import os
+
+            if glob.glob(os.path.join(loc, "lib", "*flashlight*")) or \
+                    glob.glob(os.path.join(loc, "flashlight_lib_text_decoder*")):
+                return "torchaudio's own flashlight extension"
+        from importlib import metadata
+
+        return "flashlight-text " + metadata.version("flashlight-text")
+    except Exception:
+        return None
+
+
 def clock():
     """Resolution (smallest non-zero step) and cost of one perf_counter_ns() read, ns."""
     now = time.perf_counter_ns
@@ -66,6 +86,7 @@ def main():
         "transformers": version("transformers"),  # issue 11: EncodecModel's peer
         "torchcodec": version("torchcodec"),  # torchaudio 2.9+ loads audio through it
         "torch_cuda": torch_cuda() if version("torch") else None,
+        "ctc_decoder": ctc_decoder(),  # issue 23: torchaudio's CTC beam decoder
     }
     if out["numpy"]:  # only the chosen interpreter's clock matters
         out["clock_resolution_ns"], out["clock_overhead_ns"] = clock()

@@ -75,6 +75,8 @@ def impl_class(name, op):
         try:
             if op == "decode":
                 from sonopy import decode as mod
+            elif op == "ctc.beam":  # issue 23: torchaudio's CTC decoder
+                from sonopy import ctc_ta as mod
             else:
                 from sonopy import resample as mod
         except ImportError as e:
