@@ -175,3 +175,7 @@ IMPLS = {"vq.encode": VQ, "conv1d": Conv1d, "attention": Attention,
 # issue 11: EncodecModel (transformers, imported at setup: its absence is a skip)
 from sonopy.encodec import Encodec  # noqa: E402
 IMPLS["codec.encodec"] = Encodec
+
+# issue 23: transformers' WhisperEncoder (imported at setup: its absence is a skip)
+from sonopy.whisper import WhisperEnc  # noqa: E402
+IMPLS["whisper.encoder"] = WhisperEnc
