@@ -105,6 +105,9 @@ class WhisperEnc(TorchImpl):
                             max_source_positions=self.T, activation_function="gelu",
                             dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,
                             encoder_layerdrop=0.0)
+        if self.dev.type == "cuda":  # float32 products, as the C impls and the tolerance
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
         enc = WhisperEncoder(cfg)
         want = enc.state_dict()
         missing = [k for k in want if k not in state]
@@ -122,7 +125,7 @@ class WhisperEnc(TorchImpl):
         self.weight_bytes = sum(nbytes(t) for t in self.enc.state_dict().values())
         impl = getattr(cfg, "_attn_implementation", "eager")
         self.summary = "transformers %s WhisperEncoder (d %d, %d layers, %d heads, attention "\
-                       "%s) on %s, eval, no_grad, float32; weights %s (names %s); batch=%d " \
+                       "%s) on %s, eval, no_grad, float32 (TF32 off); weights %s (names %s); batch=%d " \
                        "in the batch dim; %s" % (transformers.__version__, d, layers, heads,
                                                  impl, self.dev, self.path, pre or "(none)",
                                                  batch, self.threads_note)
