@@ -16,6 +16,8 @@
 #include "sha256.h"
 #include "whisper.h"
 
+/* frames, n_mels, d_model and heads are `late`: a case id names them only off their
+ * defaults, so the ids of the named models read model=tiny,... alone. */
 static const sono_param_spec params[] = {
     {.name = "model", .type = SONO_PSTR, .choices = "tiny|base|small|custom", .sdflt = "tiny",
      .help = "tiny (d 384, 4 layers, 6 heads), base (512, 6, 8), small (768, 12, 12); "
@@ -30,13 +32,14 @@ static const sono_param_spec params[] = {
     {.name = "seed", .type = SONO_PINT, .imin = 0, .imax = 1LL << 62, .idflt = 1,
      .help = "seed of the random weights"},
     {.name = "frames", .type = SONO_PINT, .imin = 2, .imax = 3000, .idflt = 3000,
-     .help = "log-mel frames in (even; the first of 30 s): 3000 is Whisper's only length"},
+     .help = "log-mel frames in (even; the first of 30 s): 3000 is Whisper's only length",
+     .late = 1},
     {.name = "n_mels", .type = SONO_PINT, .imin = 80, .imax = 128, .idflt = 80,
-     .help = "mel bins: 80 (tiny..large-v2) or 128 (large-v3)"},
+     .help = "mel bins: 80 (tiny..large-v2) or 128 (large-v3)", .late = 1},
     {.name = "d_model", .type = SONO_PINT, .imin = 1, .imax = 4096, .idflt = 64,
-     .help = "model=custom only: the width"},
+     .help = "model=custom only: the width", .late = 1},
     {.name = "heads", .type = SONO_PINT, .imin = 1, .imax = 64, .idflt = 2,
-     .help = "model=custom only: attention heads (d_model a multiple of it)"},
+     .help = "model=custom only: attention heads (d_model a multiple of it)", .late = 1},
 };
 
 /* Also writes weights=random's file when absent, or checks a file's header: planning
