@@ -14,8 +14,9 @@
 # run in the order given (default: setup tests calibrate dspfig codecfig speechfig codecs gpu
 # extra), each under its own time limit (DC_<STAGE>_S seconds). A stage cut short by its
 # limit is sent SIGINT, so `harness run` keeps every completed case in a valid results
-# file. After each stage the results (results/reference/<gpu>-<date>-<stage>.json) and the logs are packed
-# into $OUT/device-check.tgz when $OUT is set, so whatever finished comes back.
+# file. After each stage the results (results/reference/<gpu>-<date>-<stage>.json) and
+# the logs are packed into $OUT/device-check.tgz when $OUT is set, so whatever finished
+# comes back.
 #   setup      the speech recordings, the GPU's name, the cuda backend's availability
 #   tests      the test programs that touch a GPU (or the python peers), in parallel
 #   alltests   every built test program (not in the default list: long)
