@@ -53,6 +53,12 @@ static void wh_suite_all_ok(void **state)
         double secs = cl_num(c, "params.frames") / 100.0 * cl_num(c, "params.batch");
         double xrt = cl_num(c, "derived.x_realtime");
         assert_true(fabs(xrt * cl_num(c, "time_ns.median") * 1e-9 / secs - 1) < 1e-6);
+        /* the cost model, counted by hand for tiny cut to 1 block on 600 frames (T 300):
+         * conv1 2*600*384*240 + conv2 2*300*384*1152 + q,k,v,out 8*300*384^2 + scores and
+         * P V 4*300^2*384 + MLP 4*300*384*1536 */
+        if (json_integer_value(cl_get(c, "params.layers")) == 1)
+            assert_true(cl_num(c, "cost.flops") == 110592000.0 + 265420800.0 + 353894400.0 +
+                                                   138240000.0 + 707788800.0);
     }
     assert_int_equal(naive, 3);
     assert_int_equal(blas, 4);
