@@ -65,10 +65,12 @@ endif
 PLUGINS  := $(BACKENDS:%=$(BUILD)/plugins/%.so)
 # impls/common/: impl-side helpers (windows, filterbanks, framing) that the backends with
 # audio front ends compile in; they share nothing with the references in harness/ops/.
-COMMON_SRC := $(filter-out impls/common/encodec_%,$(wildcard impls/common/*.c))
+COMMON_SRC := $(filter-out impls/common/encodec_% impls/common/whisper_%,$(wildcard impls/common/*.c))
 COMMON_HDR := $(wildcard impls/common/*.h)
 # codec.encodec's shared body and its safetensors reader (jansson): cpu and blas only.
 COMMON_ENCODEC := $(wildcard impls/common/encodec_*.c)
+# issue 23: whisper.encoder's shared body reads its weights with encodec_st.c: same three
+COMMON_ENCODEC += $(wildcard impls/common/whisper_*.c)
 COMMON_cpu := $(COMMON_SRC) $(COMMON_HDR) $(COMMON_ENCODEC)
 COMMON_fftwblas := $(COMMON_SRC) $(COMMON_HDR)
 # issue 22: fftwblas plans with FFTW too, so it shares fftw's wisdom file handling

@@ -15,6 +15,7 @@ extern const sono_op sono_op_decode, sono_op_resample; /* issue 14: audio I/O */
 extern const sono_op sono_op_load_batch; /* issue 14: data loading */
 extern const sono_op sono_op_copy; /* issue 10: copy bandwidth, calibrates GPUs */
 extern const sono_op sono_op_ctc_greedy, sono_op_ctc_beam; /* issue 23: CTC decoding */
+extern const sono_op sono_op_whisper_encoder; /* issue 23: speech models */
 
 /* `list` order: transforms, audio front ends, codec building blocks, codecs, then the
  * harness's own (overhead, bandwidth, peak). */
@@ -25,6 +26,7 @@ const sono_op *const sono_ops[] = {
     &sono_op_vq_encode, &sono_op_rvq_encode, &sono_op_rvq_decode, &sono_op_codec_opus,
     &sono_op_codec_encodec, &sono_op_decode, &sono_op_resample, /* issue 14 */
     &sono_op_load_batch, /* issue 14 */
+    &sono_op_whisper_encoder, /* issue 23 */
     &sono_op_nop,       &sono_op_triad,      &sono_op_sgemm,
     &sono_op_copy, /* issue 10 */
     &sono_op_ctc_greedy, &sono_op_ctc_beam, /* issue 23 */

@@ -62,4 +62,14 @@ void attn_step_gemv_teardown(void *st);
 int attn_step_gemv_describe(void *st, char *buf, size_t n);
 size_t attn_step_gemv_workspace(void *st);
 
+/* issue 23: whisper_blas.c, blas/whisper for whisper.encoder */
+int whisper_blas_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int whisper_blas_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int whisper_blas_load(void *st, const sono_buf *in, sono_error *err);
+int whisper_blas_run(void *st);
+int whisper_blas_store(void *st, sono_buf *out, sono_error *err);
+void whisper_blas_teardown(void *st);
+int whisper_blas_describe(void *st, char *buf, size_t n);
+size_t whisper_blas_workspace(void *st);
+
 #endif

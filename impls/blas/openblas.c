@@ -205,6 +205,15 @@ static const sono_impl impls[] = {
      .load = attn_step_gemv_load, .run = attn_step_gemv_run,
      .store = attn_step_gemv_store, .teardown = attn_step_gemv_teardown,
      .describe = attn_step_gemv_describe, .workspace = attn_step_gemv_workspace},
+    /* issue 23: speech models */
+    {.abi = SONO_ABI_VERSION, .op = "whisper.encoder", .name = "whisper",
+     .summary = "Whisper encoder: linear layers and the im2col conv stem as SGEMMs over all "
+                "clips, attention per head as two SGEMMs around a row softmax",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = whisper_blas_supports, .setup = whisper_blas_setup,
+     .load = whisper_blas_load, .run = whisper_blas_run, .store = whisper_blas_store,
+     .teardown = whisper_blas_teardown, .describe = whisper_blas_describe,
+     .workspace = whisper_blas_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

@@ -227,3 +227,14 @@ int est_get(const est_file *f, const char *name, int ndim, const long long *shap
                          name, dt);
     return 0;
 }
+
+/* whisper.encoder: embed_positions may hold more rows than an input uses. */
+int est_dim(const est_file *f, const char *name, int i, long long *dim)
+{
+    json_t *sh = est_has(f, name) ? json_object_get(json_object_get(f->hdr, name), "shape")
+                                  : NULL;
+    if (!sh || i < 0 || (size_t)i >= json_array_size(sh))
+        return SONO_ENOTFOUND;
+    *dim = (long long)json_integer_value(json_array_get(sh, (size_t)i));
+    return 0;
+}

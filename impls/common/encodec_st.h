@@ -17,5 +17,7 @@ int est_has(const est_file *f, const char *name);
  * absent, SONO_EINVAL when its shape is not (ndim, shape); messages name file and tensor. */
 int est_get(const est_file *f, const char *name, int ndim, const long long *shape,
             float *dst, sono_error *err);
+/* Dim i of tensor name's shape; SONO_ENOTFOUND when there is no such tensor or dim. */
+int est_dim(const est_file *f, const char *name, int i, long long *dim);
 
 #endif

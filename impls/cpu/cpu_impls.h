@@ -183,6 +183,16 @@ int encodec_store(void *st, sono_buf *out, sono_error *err);
 void encodec_teardown(void *st);
 size_t encodec_workspace(void *st);
 
+/* issue 23: whisper_naive.c, cpu/naive for whisper.encoder */
+int whisper_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int whisper_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int whisper_naive_load(void *st, const sono_buf *in, sono_error *err);
+int whisper_naive_run(void *st);
+int whisper_naive_store(void *st, sono_buf *out, sono_error *err);
+void whisper_naive_teardown(void *st);
+size_t whisper_naive_workspace(void *st);
+int whisper_naive_describe(void *st, char *buf, size_t n);
+
 /* issue 14: resample by an own polyphase FIR (polyphase.c) */
 int poly_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int poly_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);

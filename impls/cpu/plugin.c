@@ -256,6 +256,14 @@ static const sono_impl impls[] = {
      .workspace = encodec_workspace,
      /* issue 12 part C: streaming */
      .stream_begin = encodec_stream_begin, .push = encodec_push},
+    /* issue 23: speech models */
+    {.abi = SONO_ABI_VERSION, .op = "whisper.encoder", .name = "naive",
+     .summary = "Whisper encoder by definition: direct conv stem, float32 dot-product loops",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = whisper_naive_supports, .setup = whisper_naive_setup,
+     .load = whisper_naive_load, .run = whisper_naive_run, .store = whisper_naive_store,
+     .teardown = whisper_naive_teardown, .workspace = whisper_naive_workspace,
+     .describe = whisper_naive_describe},
     /* issue 12 (streaming): one attention decode step against a KV cache */
     {.abi = SONO_ABI_VERSION, .op = "attention.step", .name = "naive",
      .summary = "decode step: ring KV cache, float32 scores, softmax, weighted sum of V",

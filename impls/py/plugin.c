@@ -120,6 +120,18 @@ static int refuse_ta_ctc(const sono_params *p, char *why, size_t n)
 #define ONE_CTC "a Python loop per frame or utterance: held to one thread like cpu/"
 #define T_ENC "transformers' EncodecModel (encode, decode, forward) with the same weights"
 
+/* issue 23: transformers' WhisperEncoder; any 4.x has it, so only its absence refuses */
+static int refuse_whisper(const sono_params *p, char *why, size_t n)
+{
+    (void)p;
+    if (probe.transformers[0])
+        return 0;
+    snprintf(why, n, "transformers not installed for %s (Python %s): pip install "
+             "transformers for WhisperEncoder", probe.python, probe.version);
+    return SONO_EUNSUPPORTED;
+}
+#define T_WHI "transformers' WhisperEncoder with the same weights"
+
 static const py_def defs[] = {
     {.op = "fft", .impl = "numpy", .summary = NP_FFT, .one_thread = ONE_NP},
     {.op = "rfft", .impl = "numpy", .summary = NP_FFT, .one_thread = ONE_NP},
@@ -192,6 +204,11 @@ static const py_def defs[] = {
     {.op = "ctc.beam", .impl = "torchaudio", .summary = "torchaudio's ctc_decoder (flashlight "
      "lexicon-free, log_add); skips where flashlight-text is missing", .torch = 1,
      .one_thread = ONE_CTC, .refuse = refuse_ta_ctc},
+    /* issue 23 */
+    {.op = "whisper.encoder", .impl = "torch", .summary = T_WHI ", on the CPU", .torch = 1,
+     .refuse = refuse_whisper},
+    {.op = "whisper.encoder", .impl = "torch-cuda", .summary = T_WHI ", " CUDA_IO, .cuda = 1,
+     .torch = 1, .refuse = refuse_whisper},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 

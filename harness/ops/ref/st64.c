@@ -226,3 +226,16 @@ int sono_st_read(const sono_st *st, const char *name, int ndim, const long long 
     *out = v;
     return 0;
 }
+
+/* whisper.encoder: a tensor whose leading dim may exceed what is used (embed_positions
+ * holds 1500 rows for any shorter input): its dims, to read it whole and keep a part. */
+int sono_st_dim(const sono_st *st, const char *name, int i, long long *dim)
+{
+    json_t *sh = sono_st_has(st, name) ? json_object_get(json_object_get(st->hdr, name),
+                                                         "shape")
+                                       : NULL;
+    if (!sh || i < 0 || (size_t)i >= json_array_size(sh))
+        return SONO_ENOTFOUND;
+    *dim = (long long)json_integer_value(json_array_get(sh, (size_t)i));
+    return 0;
+}

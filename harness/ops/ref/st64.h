@@ -20,5 +20,8 @@ int sono_st_has(const sono_st *st, const char *name);
  * shape is not (ndim, shape) or its dtype is not a float type, naming file and tensor. */
 int sono_st_read(const sono_st *st, const char *name, int ndim, const long long *shape,
                  double **out, sono_error *err);
+/* Dim i of tensor name's shape into *dim; SONO_ENOTFOUND when there is no such tensor or
+ * dim. */
+int sono_st_dim(const sono_st *st, const char *name, int i, long long *dim);
 
 #endif

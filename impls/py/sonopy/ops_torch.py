@@ -179,3 +179,6 @@ IMPLS["codec.encodec"] = Encodec
 # issue 23: CTC decoding (greedy on CPU and CUDA, prefix beam search in Python)
 from sonopy.ctc import IMPLS as CTC_IMPLS  # noqa: E402
 IMPLS.update(CTC_IMPLS)
+# issue 23: transformers' WhisperEncoder (imported at setup: its absence is a skip)
+from sonopy.whisper import WhisperEnc  # noqa: E402
+IMPLS["whisper.encoder"] = WhisperEnc
