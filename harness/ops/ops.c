@@ -14,6 +14,7 @@ extern const sono_op sono_op_attention_step; /* issue 12: attention decode step 
 extern const sono_op sono_op_decode, sono_op_resample; /* issue 14: audio I/O */
 extern const sono_op sono_op_load_batch; /* issue 14: data loading */
 extern const sono_op sono_op_copy; /* issue 10: copy bandwidth, calibrates GPUs */
+extern const sono_op sono_op_metric_pesq; /* issue 24: PESQ, the codecs' scorer */
 
 /* `list` order: transforms, audio front ends, codec building blocks, codecs, then the
  * harness's own (overhead, bandwidth, peak). */
@@ -26,6 +27,7 @@ const sono_op *const sono_ops[] = {
     &sono_op_load_batch, /* issue 14 */
     &sono_op_nop,       &sono_op_triad,      &sono_op_sgemm,
     &sono_op_copy, /* issue 10 */
+    &sono_op_metric_pesq, /* issue 24 */
     NULL};
 
 const sono_param_spec sono_common_params[] = {

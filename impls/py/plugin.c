@@ -18,6 +18,7 @@ typedef struct py_def {
     int test;         /* planted failure: registered with SONO_PY_TEST_IMPLS=1 only */
     /* issue 14: params this impl refuses (a skip with the reason), or NULL */
     int (*refuse)(const sono_params *p, char *why, size_t n);
+    const char *role; /* issue 24: a job the harness gives it (SONO_ROLE_PESQ), or NULL */
 } py_def;
 
 typedef struct state {
@@ -167,6 +168,10 @@ static const py_def defs[] = {
      .refuse = refuse_encodec},
     {.op = "codec.encodec", .impl = "torch-cuda", .summary = T_ENC ", " CUDA_IO, .cuda = 1,
      .torch = 1, .refuse = refuse_encodec},
+    /* issue 24: PESQ by the ITU reference code (the pesq package): the codecs' scorer */
+    {.op = "metric.pesq", .impl = "pesq-itu", .summary = "pesq package: the ITU-T P.862 / "
+     "P.862.2 reference code; the codec quality figures' PESQ", .role = SONO_ROLE_PESQ,
+     .one_thread = "the ITU code is single-threaded"},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
@@ -458,7 +463,8 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
             .abi = SONO_ABI_VERSION, .op = d->op, .name = d->impl, .summary = d->summary,
             .device = d->cuda ? "py:cuda" : "py:cpu", .growth = SONO_ERR_LOG, .ctx = d,
             .supports = supports, .setup = setup, .load = load, .run = run, .store = store,
-            .teardown = teardown, .describe = describe, .workspace = workspace};
+            .teardown = teardown, .describe = describe, .workspace = workspace,
+            .role = d->role};
         if ((rc = r->add_impl(r, &impls[i])) < 0)
             return sono_fail(err, rc, "py: registering %s/py/%s failed (%d)", d->op, d->impl,
                              rc);
