@@ -51,7 +51,8 @@ static int input(const sono_params *p, const struct sono_input_spec *spec, doubl
                  sono_buf *in, sono_error *err)
 {
     long long n = sono_param_int(p, "samples", 48000);
-    sono_buf one = {.dtype = SONO_F32, .ndim = 1, .shape = {n}, .data = in->data};
+    sono_buf one = {.dtype = SONO_F32, .ndim = 1, .shape = {n}, .data = in->data,
+                    .nbytes = sizeof(float) * (size_t)n};
     int rc = sono_input_fill_at(spec, r, &one, err);
     if (rc)
         return rc;

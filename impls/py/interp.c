@@ -206,6 +206,7 @@ static int try_python(const char *python, char **env, py_probe *pr, char *why, s
     copy_str(o, "torch_cuda", pr->torch_cuda, sizeof pr->torch_cuda);
     copy_str(o, "transformers", pr->transformers, sizeof pr->transformers);
     copy_str(o, "torchcodec", pr->torchcodec, sizeof pr->torchcodec);
+    copy_str(o, "pesq", pr->pesq, sizeof pr->pesq);
     pr->clock_resolution_ns = json_number_value(json_object_get(o, "clock_resolution_ns"));
     pr->clock_overhead_ns = json_number_value(json_object_get(o, "clock_overhead_ns"));
     json_decref(o);
@@ -290,11 +291,11 @@ static int cache_load(const char *key, py_probe *pr)
     const char *c = getenv("SONO_PY_PROBE");
     if (!c)
         return 0;
-    char *s = strdup(c), *f[14] = {0}, *rest = s;
+    char *s = strdup(c), *f[15] = {0}, *rest = s;
     int nf = 0;
-    while (rest && nf < 14) /* strsep keeps empty fields, which strtok would merge */
+    while (rest && nf < 15) /* strsep keeps empty fields, which strtok would merge */
         f[nf++] = strsep(&rest, SEP);
-    int ok = s && nf == 14 && !rest && strcmp(f[0], key) == 0;
+    int ok = s && nf == 15 && !rest && strcmp(f[0], key) == 0;
     if (ok) {
         pr->found = atoi(f[1]);
         snprintf(pr->python, sizeof pr->python, "%s", f[2]);
@@ -309,6 +310,7 @@ static int cache_load(const char *key, py_probe *pr)
         pr->clock_overhead_ns = strtod(f[11], NULL);
         snprintf(pr->transformers, sizeof pr->transformers, "%s", f[12]);
         snprintf(pr->torchcodec, sizeof pr->torchcodec, "%s", f[13]);
+        snprintf(pr->pesq, sizeof pr->pesq, "%s", f[14]);
     }
     free(s);
     return ok;
@@ -318,10 +320,10 @@ static void cache_store(const char *key, const py_probe *pr)
 {
     char *s;
     if (asprintf(&s, "%s" SEP "%d" SEP "%s" SEP "%s" SEP "%s" SEP "%s" SEP "%s" SEP "%s" SEP
-                 "%s" SEP "%s" SEP "%.17g" SEP "%.17g" SEP "%s" SEP "%s",
+                 "%s" SEP "%s" SEP "%.17g" SEP "%.17g" SEP "%s" SEP "%s" SEP "%s",
                  key, pr->found, pr->python, pr->why, pr->version, pr->numpy, pr->torch,
                  pr->torchaudio, pr->threadpoolctl, pr->torch_cuda, pr->clock_resolution_ns,
-                 pr->clock_overhead_ns, pr->transformers, pr->torchcodec) >= 0) {
+                 pr->clock_overhead_ns, pr->transformers, pr->torchcodec, pr->pesq) >= 0) {
         setenv("SONO_PY_PROBE", s, 1);
         free(s);
     }

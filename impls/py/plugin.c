@@ -105,6 +105,17 @@ static int refuse_encodec(const sono_params *p, char *why, size_t n)
     }
     return 0;
 }
+/* issue 24: the pesq package, found by the probe (the worker says the same at setup when
+ * the import itself fails) */
+static int refuse_pesq(const sono_params *p, char *why, size_t n)
+{
+    (void)p;
+    if (probe.pesq[0])
+        return 0;
+    snprintf(why, n, "pesq not installed for %s (Python %s): pip install pesq==0.0.4 "
+             "(ci/py-requirements.txt, make pyenv)", probe.python, probe.version);
+    return SONO_EUNSUPPORTED;
+}
 #define T_ENC "transformers' EncodecModel (encode, decode, forward) with the same weights"
 
 static const py_def defs[] = {
@@ -171,7 +182,7 @@ static const py_def defs[] = {
     /* issue 24: PESQ by the ITU reference code (the pesq package): the codecs' scorer */
     {.op = "metric.pesq", .impl = "pesq-itu", .summary = "pesq package: the ITU-T P.862 / "
      "P.862.2 reference code; the codec quality figures' PESQ", .role = SONO_ROLE_PESQ,
-     .one_thread = "the ITU code is single-threaded"},
+     .one_thread = "the ITU code is single-threaded", .refuse = refuse_pesq},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
@@ -492,6 +503,8 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
         r->add_lib(r, "transformers", probe.transformers);
     if (probe.torchcodec[0])
         r->add_lib(r, "torchcodec", probe.torchcodec);
+    if (probe.pesq[0]) /* issue 24 */
+        r->add_lib(r, "pesq", probe.pesq);
     return 0;
 }
 
