@@ -46,6 +46,9 @@ pkgs+=(valgrind)
 # transformers peers): venv itself, and what transformers imports that ci/py-requirements.txt
 # leaves to Debian (it installs with --no-deps)
 pkgs+=(python3-venv python3-yaml python3-requests python3-packaging)
+# issue 24, codec quality: pystoi (in ci/py-requirements.txt, --no-deps) needs scipy,
+# Debian's; the pesq package (the ITU P.862 C code) compiles against Python's headers
+pkgs+=(python3-scipy python3-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

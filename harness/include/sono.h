@@ -242,6 +242,9 @@ typedef struct sono_impl {
 #define SONO_ROLE_BANDWIDTH "bandwidth"   /* memory bandwidth: STREAM triad, a device copy */
 #define SONO_ROLE_PEAK_FLOPS "peak_flops" /* peak FLOP/s: an SGEMM */
 #define SONO_ROLE_OVERHEAD "overhead"     /* an empty run(): the harness's cost per call */
+/* issue 24: a PESQ scorer of op metric.pesq (in [2, n] reference and degraded, out the
+ * MOS-LQO), which the judge stage asks for codec quality */
+#define SONO_ROLE_PESQ "pesq"
 
 /* ---- registry -------------------------------------------------------------------- */
 /* Handed to sono_plugin_init. Function pointers, not symbols, so a plugin links nothing

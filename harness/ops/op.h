@@ -32,6 +32,8 @@ typedef struct sono_cost {
 enum { SONO_Q_BITRATE = 1, SONO_Q_SISDR = 2, SONO_Q_MEL = 4, SONO_Q_MSTFT = 8, SONO_Q_DIST = 16 };
 /* issue 14, resamplers on a sine sweep: stop-band attenuation and passband ripple */
 enum { SONO_Q_STOPBAND = 32, SONO_Q_RIPPLE = 64 };
+/* issue 24, speech codecs: STOI and ESTOI (harness/core/stoi.c), PESQ (the ITU code, py) */
+enum { SONO_Q_STOI = 128, SONO_Q_ESTOI = 256, SONO_Q_PESQ = 512 };
 typedef struct sono_quality {
     int has;
     double bitrate_bps; /* achieved bits per second of audio */
@@ -42,6 +44,10 @@ typedef struct sono_quality {
     char note[200];
     double stopband_db; /* issue 14, resample: passband power over aliased/leaked power */
     double ripple_db;   /* issue 14, resample: max - min passband gain */
+    double stoi, estoi; /* issue 24: intelligibility of out against in, 0..1 */
+    double pesq;        /* issue 24: PESQ MOS-LQO (P.862.2 wideband, or P.862 narrowband) */
+    char pesq_mode[4];  /* "wb" or "nb": which PESQ was asked for */
+    char speech_note[200]; /* why STOI or PESQ is absent ("pesq not installed") */
 } sono_quality;
 
 /* How a streaming op's buffer divides into time steps: `outer` blocks of `steps * inner`

@@ -29,6 +29,7 @@
 #include "check.h"
 #include "dft64.h"
 #include "metrics.h"
+#include "speechq.h"
 
 static const sono_param_spec params[] = {
     {.name = "bitrate", .type = SONO_PINT, .imin = 6000, .imax = 510000, .idflt = 24000,
@@ -324,7 +325,9 @@ static int quality(const sono_params *p, const sono_buf *in, const sono_buf *out
             snprintf(q->note, sizeof q->note, "output not finite: no quality");
             return 0;
         }
-    return sono_quality_audio(x, y, n, rate(p), q, err);
+    int rc = sono_quality_audio(x, y, n, rate(p), q, err);
+    /* issue 24: STOI, ESTOI and PESQ at 16 kHz (8 kHz stays narrowband) */
+    return rc ? rc : sono_quality_speech(x, y, n, rate(p), q, err);
 }
 
 /* Samples in, samples out; the trailing byte count belongs to no step. */

@@ -34,6 +34,15 @@ static json_t *quality_json(const sono_quality *q)
     }
     if (q->note[0])
         json_object_set_new(o, "note", json_string(q->note));
+    /* issue 24: speech figures, only where asked for (pesq_mode set) */
+    if (q->pesq_mode[0]) {
+        json_object_set_new(o, "stoi", finite_or_null(q->has & SONO_Q_STOI, q->stoi));
+        json_object_set_new(o, "estoi", finite_or_null(q->has & SONO_Q_ESTOI, q->estoi));
+        json_object_set_new(o, "pesq", finite_or_null(q->has & SONO_Q_PESQ, q->pesq));
+        json_object_set_new(o, "pesq_mode", json_string(q->pesq_mode));
+    }
+    if (q->speech_note[0])
+        json_object_set_new(o, "speech_note", json_string(q->speech_note));
     return o;
 }
 
@@ -49,7 +58,10 @@ static void quality_from_json(const json_t *o, sono_quality *q)
              {"mstft", SONO_Q_MSTFT, offsetof(sono_quality, mstft)},
              {"distortion", SONO_Q_DIST, offsetof(sono_quality, distortion)},
              {"stopband_db", SONO_Q_STOPBAND, offsetof(sono_quality, stopband_db)},
-             {"ripple_db", SONO_Q_RIPPLE, offsetof(sono_quality, ripple_db)}};
+             {"ripple_db", SONO_Q_RIPPLE, offsetof(sono_quality, ripple_db)},
+             {"stoi", SONO_Q_STOI, offsetof(sono_quality, stoi)},
+             {"estoi", SONO_Q_ESTOI, offsetof(sono_quality, estoi)},
+             {"pesq", SONO_Q_PESQ, offsetof(sono_quality, pesq)}};
     memset(q, 0, sizeof *q);
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         const json_t *v = json_object_get(o, f[i].key);
@@ -64,6 +76,10 @@ static void quality_from_json(const json_t *o, sono_quality *q)
     }
     const char *note = json_string_value(json_object_get(o, "note"));
     snprintf(q->note, sizeof q->note, "%s", note ? note : "");
+    const char *mode = json_string_value(json_object_get(o, "pesq_mode"));
+    snprintf(q->pesq_mode, sizeof q->pesq_mode, "%s", mode ? mode : "");
+    const char *sn = json_string_value(json_object_get(o, "speech_note"));
+    snprintf(q->speech_note, sizeof q->speech_note, "%s", sn ? sn : "");
 }
 
 static json_t *time_json(const sono_record *rec)

@@ -29,6 +29,8 @@ typedef struct row {
     const char *dfield;   /* the op's describe_field ("bottleneck"), or NULL */
     char dvalue[32];      /* its value in the impl's describe ("FIELD: value;") */
     long long misses, chunks;
+    double pesq, stoi;    /* issue 24: NAN when not recorded */
+    char snote[200];      /* sono_quality.speech_note: why PESQ or STOI is absent */
 } row;
 
 typedef struct widths {
@@ -121,6 +123,9 @@ static int table_add(table *t, const sono_record *rec, row **out)
     r->si_sdr = r->has_q && (q->has & SONO_Q_SISDR) && isfinite(q->si_sdr_db) ? q->si_sdr_db
                                                                              : NAN;
     snprintf(r->qnote, sizeof r->qnote, "%s", r->has_q ? q->note : "");
+    r->pesq = r->has_q && (q->has & SONO_Q_PESQ) && isfinite(q->pesq) ? q->pesq : NAN;
+    r->stoi = r->has_q && (q->has & SONO_Q_STOI) && isfinite(q->stoi) ? q->stoi : NAN;
+    snprintf(r->snote, sizeof r->snote, "%s", r->has_q ? q->speech_note : "");
     /* An op judged in hours of audio per second (input pipelines, issue 14) says so, and
      * names the field of its impls' describe that the table shows ("bottleneck"). */
     r->io = c->op->merit == SONO_MERIT_AUDIO_HOURS;
@@ -193,7 +198,7 @@ static void print_header(FILE *f, const row *r, const widths *w, int quality)
                 r->op, w->impl, "impl", w->par, "params", w->in, "input", "median", "+-CI",
                 "GFLOP/s", "GB/s", "roof%", "x realtime", "rel.err");
     if (quality)
-        fprintf(f, "%7s  %9s  ", "kbps", "SI-SDR dB");
+        fprintf(f, "%7s  %9s  %5s  %5s  ", "kbps", "SI-SDR dB", "PESQ", "STOI");
     if (r->io)
         fprintf(f, "%10s  ", "h audio/s");
     if (r->dfield)
@@ -246,7 +251,16 @@ static void print_row(FILE *f, const row *r, const widths *w, int quality)
             snprintf(sd, sizeof sd, "%.2f", r->si_sdr);
         else if (r->has_q && r->qnote[0]) /* say why, e.g. random weights */
             snprintf(sd, sizeof sd, "n/a");
-        fprintf(f, "%7s  %9s  ", kb, sd);
+        char pq[32] = "-", st[32] = "-";
+        if (isfinite(r->pesq))
+            snprintf(pq, sizeof pq, "%.2f", r->pesq);
+        else if (r->has_q && (r->snote[0] || r->qnote[0]))
+            snprintf(pq, sizeof pq, "n/a");
+        if (isfinite(r->stoi))
+            snprintf(st, sizeof st, "%.3f", r->stoi);
+        else if (r->has_q && (r->snote[0] || r->qnote[0]))
+            snprintf(st, sizeof st, "n/a");
+        fprintf(f, "%7s  %9s  %5s  %5s  ", kb, sd, pq, st);
     }
     if (r->io) {
         char h[32] = "-";
@@ -257,8 +271,11 @@ static void print_row(FILE *f, const row *r, const widths *w, int quality)
     if (r->dfield)
         fprintf(f, "%-10s  ", r->dvalue[0] ? r->dvalue : "-");
     const char *why = r->note[0] ? r->note : r->has_q && !isfinite(r->si_sdr) ? r->qnote : "";
-    fprintf(f, "%s%s%s%s%s%s\n", r->status, r->flags[0] ? " [" : "", r->flags,
-            r->flags[0] ? "]" : "", why[0] ? ": " : "", why);
+    /* issue 24: why PESQ or STOI is missing ("pesq not installed"), unless said above */
+    const char *sw = r->has_q && !r->note[0] && isfinite(r->si_sdr) ? r->snote : "";
+    fprintf(f, "%s%s%s%s%s%s%s%s\n", r->status, r->flags[0] ? " [" : "", r->flags,
+            r->flags[0] ? "]" : "", why[0] || sw[0] ? ": " : "", why, why[0] && sw[0] ? "; " : "",
+            sw);
 }
 
 static void widen(widths *w, const char *impl, const char *par, const char *in)

@@ -17,6 +17,7 @@
 #include "execute.h"
 #include "instr.h"
 #include "params.h"
+#include "pesq_role.h"
 #include "record.h"
 
 static double now_s(void)
@@ -271,6 +272,7 @@ int sono_worker_main(sono_reg *R)
     fcntl(4, F_SETFD, FD_CLOEXEC);
     sono_executor *x = sono_executor_new();
     sono_plan plan = {0};
+    sono_pesq_role_install(R); /* issue 24: codec cases' PESQ, by role */
     char *line;
     int rc = 0;
     while (x && (line = read_line(in))) {

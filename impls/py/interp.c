@@ -207,6 +207,7 @@ static int try_python(const char *python, char **env, py_probe *pr, char *why, s
     copy_str(o, "transformers", pr->transformers, sizeof pr->transformers);
     copy_str(o, "torchcodec", pr->torchcodec, sizeof pr->torchcodec);
     copy_str(o, "ctc_decoder", pr->ctc_decoder, sizeof pr->ctc_decoder); /* issue 23 */
+    copy_str(o, "pesq", pr->pesq, sizeof pr->pesq);
     pr->clock_resolution_ns = json_number_value(json_object_get(o, "clock_resolution_ns"));
     pr->clock_overhead_ns = json_number_value(json_object_get(o, "clock_overhead_ns"));
     json_decref(o);
@@ -291,11 +292,11 @@ static int cache_load(const char *key, py_probe *pr)
     const char *c = getenv("SONO_PY_PROBE");
     if (!c)
         return 0;
-    char *s = strdup(c), *f[15] = {0}, *rest = s;
+    char *s = strdup(c), *f[16] = {0}, *rest = s;
     int nf = 0;
-    while (rest && nf < 15) /* strsep keeps empty fields, which strtok would merge */
+    while (rest && nf < 16) /* strsep keeps empty fields, which strtok would merge */
         f[nf++] = strsep(&rest, SEP);
-    int ok = s && nf == 15 && !rest && strcmp(f[0], key) == 0;
+    int ok = s && nf == 16 && !rest && strcmp(f[0], key) == 0;
     if (ok) {
         pr->found = atoi(f[1]);
         snprintf(pr->python, sizeof pr->python, "%s", f[2]);
@@ -311,6 +312,7 @@ static int cache_load(const char *key, py_probe *pr)
         snprintf(pr->transformers, sizeof pr->transformers, "%s", f[12]);
         snprintf(pr->torchcodec, sizeof pr->torchcodec, "%s", f[13]);
         snprintf(pr->ctc_decoder, sizeof pr->ctc_decoder, "%s", f[14]); /* issue 23 */
+        snprintf(pr->pesq, sizeof pr->pesq, "%s", f[15]); /* issue 24 */
     }
     free(s);
     return ok;
@@ -320,11 +322,11 @@ static void cache_store(const char *key, const py_probe *pr)
 {
     char *s;
     if (asprintf(&s, "%s" SEP "%d" SEP "%s" SEP "%s" SEP "%s" SEP "%s" SEP "%s" SEP "%s" SEP
-                 "%s" SEP "%s" SEP "%.17g" SEP "%.17g" SEP "%s" SEP "%s" SEP "%s",
+                 "%s" SEP "%s" SEP "%.17g" SEP "%.17g" SEP "%s" SEP "%s" SEP "%s" SEP "%s",
                  key, pr->found, pr->python, pr->why, pr->version, pr->numpy, pr->torch,
                  pr->torchaudio, pr->threadpoolctl, pr->torch_cuda, pr->clock_resolution_ns,
                  pr->clock_overhead_ns, pr->transformers, pr->torchcodec,
-                 pr->ctc_decoder) >= 0) {
+                 pr->ctc_decoder, pr->pesq) >= 0) {
         setenv("SONO_PY_PROBE", s, 1);
         free(s);
     }

@@ -18,6 +18,7 @@ typedef struct py_def {
     int test;         /* planted failure: registered with SONO_PY_TEST_IMPLS=1 only */
     /* issue 14: params this impl refuses (a skip with the reason), or NULL */
     int (*refuse)(const sono_params *p, char *why, size_t n);
+    const char *role; /* issue 24: a job the harness gives it (SONO_ROLE_PESQ), or NULL */
 } py_def;
 
 typedef struct state {
@@ -118,6 +119,17 @@ static int refuse_ta_ctc(const sono_params *p, char *why, size_t n)
 }
 /* issue 23: the beam search is a Python loop; greedy is one max and a loop per utterance */
 #define ONE_CTC "a Python loop per frame or utterance: held to one thread like cpu/"
+/* issue 24: the pesq package, found by the probe (the worker says the same at setup when
+ * the import itself fails) */
+static int refuse_pesq(const sono_params *p, char *why, size_t n)
+{
+    (void)p;
+    if (probe.pesq[0])
+        return 0;
+    snprintf(why, n, "pesq not installed for %s (Python %s): pip install pesq==0.0.4 "
+             "(ci/py-requirements.txt, make pyenv)", probe.python, probe.version);
+    return SONO_EUNSUPPORTED;
+}
 #define T_ENC "transformers' EncodecModel (encode, decode, forward) with the same weights"
 
 /* issue 23: transformers' WhisperEncoder; any 4.x has it, so only its absence refuses */
@@ -209,6 +221,10 @@ static const py_def defs[] = {
      .refuse = refuse_whisper},
     {.op = "whisper.encoder", .impl = "torch-cuda", .summary = T_WHI ", " CUDA_IO, .cuda = 1,
      .torch = 1, .refuse = refuse_whisper},
+    /* issue 24: PESQ by the ITU reference code (the pesq package): the codecs' scorer */
+    {.op = "metric.pesq", .impl = "pesq-itu", .summary = "pesq package: the ITU-T P.862 / "
+     "P.862.2 reference code; the codec quality figures' PESQ", .role = SONO_ROLE_PESQ,
+     .one_thread = "the ITU code is single-threaded", .refuse = refuse_pesq},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
@@ -500,7 +516,8 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
             .abi = SONO_ABI_VERSION, .op = d->op, .name = d->impl, .summary = d->summary,
             .device = d->cuda ? "py:cuda" : "py:cpu", .growth = SONO_ERR_LOG, .ctx = d,
             .supports = supports, .setup = setup, .load = load, .run = run, .store = store,
-            .teardown = teardown, .describe = describe, .workspace = workspace};
+            .teardown = teardown, .describe = describe, .workspace = workspace,
+            .role = d->role};
         if ((rc = r->add_impl(r, &impls[i])) < 0)
             return sono_fail(err, rc, "py: registering %s/py/%s failed (%d)", d->op, d->impl,
                              rc);
@@ -528,6 +545,8 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
         r->add_lib(r, "transformers", probe.transformers);
     if (probe.torchcodec[0])
         r->add_lib(r, "torchcodec", probe.torchcodec);
+    if (probe.pesq[0]) /* issue 24 */
+        r->add_lib(r, "pesq", probe.pesq);
     return 0;
 }
 

@@ -19,6 +19,7 @@ typedef struct py_probe {
     char torch_cuda[32];      /* torch.version.cuda; "" for a CPU-only build */
     char transformers[64];    /* issue 11: EncodecModel's peer; "" when absent */
     char torchcodec[64];      /* torchaudio 2.9+ loads audio through it; "" when absent */
+    char pesq[64];            /* issue 24: the pesq package (PESQ scorer); "" when absent */
     double clock_resolution_ns, clock_overhead_ns; /* of time.perf_counter_ns */
     char ctc_decoder[128];    /* issue 23: flashlight for torchaudio's ctc_decoder; "" none */
 } py_probe;

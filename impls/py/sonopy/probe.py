@@ -85,6 +85,7 @@ def main():
         "threadpoolctl": version("threadpoolctl"),
         "transformers": version("transformers"),  # issue 11: EncodecModel's peer
         "torchcodec": version("torchcodec"),  # torchaudio 2.9+ loads audio through it
+        "pesq": version("pesq"),  # issue 24: the codecs' PESQ scorer
         "torch_cuda": torch_cuda() if version("torch") else None,
         "ctc_decoder": ctc_decoder(),  # issue 23: torchaudio's CTC beam decoder
     }

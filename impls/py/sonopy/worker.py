@@ -86,6 +86,8 @@ def impl_class(name, op):
             from sonopy import dataloader as mod
         except ImportError as e:
             raise Unsupported("%s: %s" % (name, e))
+    elif name == "pesq-itu":  # issue 24: PESQ, the codecs' quality scorer
+        from sonopy import pesq_itu as mod
     elif name.startswith("test-") and os.environ.get("SONO_PY_TEST_IMPLS") == "1":
         from sonopy import ops_test
 
