@@ -8,45 +8,15 @@
  * ~4% per stage; late stages then still differ by far more than float32 rounding. */
 #include "encodec_weights.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "prng.h"
+#include "st_write.h"
 
-typedef struct tensor {
-    char name[96];
-    int ndim;
-    long long shape[3];
-    double a;  /* uniform in [-a, a) */
-    double g;  /* > 0: constant g (1 +- 10%) instead */
-} tensor;
-
-typedef struct tlist {
-    tensor *t;
-    int n, cap;
-} tlist;
-
-static int push(tlist *l, const char *prefix, const char *suffix, int ndim, long long d0,
-                long long d1, long long d2, double a, double g)
-{
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 256;
-        tensor *t = realloc(l->t, (size_t)cap * sizeof *t);
-        if (!t)
-            return SONO_ENOMEM;
-        l->t = t;
-        l->cap = cap;
-    }
-    tensor *t = &l->t[l->n++];
-    *t = (tensor){.ndim = ndim, .shape = {d0, d1, d2}, .a = a, .g = g};
-    snprintf(t->name, sizeof t->name, "%s%s", prefix, suffix);
-    return 0;
-}
+/* The list and the writer are st_write.c's, shared with wav2vec2.features. */
+typedef sono_st_list tlist;
+#define push sono_st_push
 
 /* weight_g [d0,1,1], weight_v [d0,d1,k], bias [cout]: HF's order within a conv. */
 static int conv(tlist *l, const char *prefix, int d0, int d1, int k, int cout, double g)
@@ -148,61 +118,15 @@ char *sono_encodec_config_json(const sono_enc_config *c)
     return s;
 }
 
-static long long elems(const tensor *t)
-{
-    long long n = 1;
-    for (int i = 0; i < t->ndim; i++)
-        n *= t->shape[i];
-    return n;
-}
+typedef struct write_args {
+    const sono_enc_config *c;
+    unsigned long long seed;
+} write_args;
 
-static int write_file(FILE *f, const tlist *l, const sono_enc_config *c,
-                      unsigned long long seed)
+static int write_cb(const char *path, void *ctx, sono_error *err)
 {
-    json_t *h = json_object();
-    char *cfg = sono_encodec_config_json(c);
-    json_object_set_new(h, "__metadata__",
-                        json_pack("{s:s, s:s}", "format", "pt", "config", cfg ? cfg : "{}"));
-    free(cfg);
-    long long off = 0;
-    for (int i = 0; i < l->n; i++) {
-        const tensor *t = &l->t[i];
-        json_t *shape = json_array();
-        for (int d = 0; d < t->ndim; d++)
-            json_array_append_new(shape, json_integer(t->shape[d]));
-        long long end = off + 4 * elems(t);
-        json_object_set_new(h, t->name, json_pack("{s:s, s:o, s:[I, I]}", "dtype", "F32",
-                                                   "shape", shape, "data_offsets",
-                                                   (json_int_t)off, (json_int_t)end));
-        off = end;
-    }
-    char *text = json_dumps(h, JSON_COMPACT);
-    json_decref(h);
-    if (!text)
-        return SONO_ENOMEM;
-    size_t n = strlen(text), padded = (n + 7) & ~(size_t)7; /* the format pads with spaces */
-    unsigned char len[8];
-    for (int i = 0; i < 8; i++)
-        len[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    int bad = fwrite(len, 1, 8, f) != 8 || fwrite(text, 1, n, f) != n;
-    for (size_t i = n; i < padded; i++)
-        bad |= fputc(' ', f) == EOF;
-    free(text);
-    uint64_t s[4];
-    sono_xoshiro_seed(s, seed);
-    for (int i = 0; i < l->n && !bad; i++) {
-        const tensor *t = &l->t[i];
-        for (long long j = 0; j < elems(t) && !bad; j++) {
-            double u = sono_draw24(s) / 8388608.0;
-            float v = (float)(t->g > 0 ? t->g * (1 + 0.1 * u) : t->a * u);
-            uint32_t w;
-            memcpy(&w, &v, 4);
-            unsigned char b[4] = {(unsigned char)w, (unsigned char)(w >> 8),
-                                  (unsigned char)(w >> 16), (unsigned char)(w >> 24)};
-            bad = fwrite(b, 1, 4, f) != 4;
-        }
-    }
-    return bad ? SONO_EIO : 0;
+    const write_args *a = ctx;
+    return sono_encodec_weights_write(path, a->c, a->seed, err);
 }
 
 int sono_encodec_weights_write(const char *path, const sono_enc_config *c,
@@ -213,48 +137,16 @@ int sono_encodec_weights_write(const char *path, const sono_enc_config *c,
         free(l.t);
         return sono_fail(err, SONO_ENOMEM, "%s: out of memory listing tensors", path);
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(l.t);
-        return sono_fail(err, SONO_EIO, "%s: cannot write (%s)", tmp, strerror(errno));
-    }
-    int rc = write_file(f, &l, c, seed);
+    char *cfg = sono_encodec_config_json(c);
+    int rc = sono_st_write_random(path, &l, cfg ? cfg : "{}", seed, "EnCodec", err);
+    free(cfg);
     free(l.t);
-    if (fclose(f) != 0 && !rc)
-        rc = SONO_EIO;
-    if (!rc && rename(tmp, path) != 0)
-        rc = SONO_EIO;
-    if (rc) {
-        remove(tmp);
-        return sono_fail(err, rc, "%s: writing random EnCodec weights failed", path);
-    }
-    return 0;
-}
-
-static int mkdirs(const char *path)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s", path);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *s = '/';
-        }
-    return 0;
+    return rc;
 }
 
 int sono_encodec_weights_ensure(const char *path, const sono_enc_config *c,
                                 unsigned long long seed, sono_error *err)
 {
-    struct stat st;
-    if (stat(path, &st) == 0 && st.st_size > 8)
-        return 0;
-    if (mkdirs(path) != 0)
-        return sono_fail(err, SONO_EIO, "%s: cannot make its folder (%s)", path,
-                         strerror(errno));
-    return sono_encodec_weights_write(path, c, seed, err);
+    write_args a = {c, seed};
+    return sono_st_ensure(path, write_cb, &a, err);
 }

@@ -14,6 +14,7 @@ extern const sono_op sono_op_attention_step; /* issue 12: attention decode step 
 extern const sono_op sono_op_decode, sono_op_resample; /* issue 14: audio I/O */
 extern const sono_op sono_op_load_batch; /* issue 14: data loading */
 extern const sono_op sono_op_copy; /* issue 10: copy bandwidth, calibrates GPUs */
+extern const sono_op sono_op_w2v_features, sono_op_attention_relpos; /* issue 23 */
 
 /* `list` order: transforms, audio front ends, codec building blocks, codecs, then the
  * harness's own (overhead, bandwidth, peak). */
@@ -24,6 +25,7 @@ const sono_op *const sono_ops[] = {
     &sono_op_vq_encode, &sono_op_rvq_encode, &sono_op_rvq_decode, &sono_op_codec_opus,
     &sono_op_codec_encodec, &sono_op_decode, &sono_op_resample, /* issue 14 */
     &sono_op_load_batch, /* issue 14 */
+    &sono_op_w2v_features, &sono_op_attention_relpos, /* issue 23 */
     &sono_op_nop,       &sono_op_triad,      &sono_op_sgemm,
     &sono_op_copy, /* issue 10 */
     NULL};
