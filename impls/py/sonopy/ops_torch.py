@@ -175,3 +175,7 @@ IMPLS = {"vq.encode": VQ, "conv1d": Conv1d, "attention": Attention,
 # issue 11: EncodecModel (transformers, imported at setup: its absence is a skip)
 from sonopy.encodec import Encodec  # noqa: E402
 IMPLS["codec.encodec"] = Encodec
+
+# issue 23: Wav2Vec2FeatureEncoder (transformers, imported at setup) and WavLM's relpos
+from sonopy.speech import IMPLS as SPEECH_IMPLS  # noqa: E402
+IMPLS.update(SPEECH_IMPLS)
