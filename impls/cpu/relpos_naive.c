@@ -18,6 +18,11 @@ int relpos_naive_supports(const void *ctx, const sono_params *p, char *why, size
 {
     rp_shape r;
     (void)ctx;
+    if (sono_param_int(p, "threads", 1) > 1) {
+        snprintf(why, n, "single-threaded (the definition's loops): threads=%lld",
+                 sono_param_int(p, "threads", 1));
+        return SONO_EUNSUPPORTED;
+    }
     return rp_shape_get(p, &r, why, n);
 }
 

@@ -22,6 +22,11 @@ int w2v_naive_supports(const void *ctx, const sono_params *p, char *why, size_t 
     w2v_net net;
     (void)ctx;
     int rc = w2v_shape(p, &net, why, n);
+    if (!rc && sono_param_int(p, "threads", 1) > 1) {
+        snprintf(why, n, "single-threaded (the definition's loops): threads=%lld",
+                 sono_param_int(p, "threads", 1));
+        return SONO_EUNSUPPORTED;
+    }
     if (!rc && net.samples * net.batch > NAIVE_MAX_SAMPLES) {
         snprintf(why, n, "direct loops run ~1 G multiply-adds/s: %zu samples would take "
                  "minutes a run (cpu/naive takes up to 10 s of audio)", net.samples * net.batch);
