@@ -29,6 +29,9 @@ int cu_blas_run_ok(cublasStatus_t s, const char *call, struct cu_hdr *h);
 /* issue 10: op "copy" on the GPU (copy.c): cuda/memcpy and cuda/copy-kernel */
 extern const sono_impl cu_copy_impls[2];
 
+/* issue 23: wav2vec2.features and attention.relpos (speech.c, sp_kernels.cu) */
+extern const sono_impl cu_speech_impls[2];
+
 /* cu_devices_open (device.c): opens every GPU; the reason none can be used in err. */
 int cu_devices_open(int *count, sono_error *err);
 const sono_device *cu_device_at(int i);
