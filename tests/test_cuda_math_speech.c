@@ -138,6 +138,7 @@ static void sm_w2v_passes_reference(void **state)
         sono_buf_free(&in);
         sono_buf_free(&out);
         sono_buf_free(&ref);
+        sono_params_free(&p);
     }
 }
 
@@ -202,6 +203,7 @@ static int sm_relpos_passes(const char *seq, int flip, double *rel)
     sono_buf_free(&in);
     sono_buf_free(&out);
     sono_buf_free(&ref);
+    sono_params_free(&p);
     return c.pass;
 }
 

@@ -187,6 +187,7 @@ static void sw_vs_ref(const char *opname, const char *impl, const char *text)
     sono_buf_free(&in);
     sono_buf_free(&out);
     sono_buf_free(&ref);
+    sono_params_free(&p);
 }
 
 /* ---- wav2vec2.features ------------------------------------------------------------------ */
@@ -218,12 +219,15 @@ static void w2v_frames(void **state)
     sono_params p = sw_params("wav2vec2.features", "seconds=1,channels=4");
     assert_int_equal(sono_w2v_dims_get(&p, &d, NULL), 0);
     assert_int_equal(d.frames, 49);
+    sono_params_free(&p);
     p = sw_params("wav2vec2.features", "seconds=60,channels=4");
     assert_int_equal(sono_w2v_dims_get(&p, &d, NULL), 0);
     assert_int_equal(d.frames, 2999); /* as Wav2Vec2Model on 960000 samples */
+    sono_params_free(&p);
     p = sw_params("wav2vec2.features", "seconds=0.025,channels=4");
     assert_int_equal(sono_w2v_dims_get(&p, &d, NULL), 0);
     assert_int_equal(d.frames, 1);
+    sono_params_free(&p);
     sono_error err = {0};
     const sono_op *op = sono_op_find("wav2vec2.features");
     sono_params q = {0};
@@ -231,6 +235,7 @@ static void w2v_frames(void **state)
     sono_params_defaults(op, &q);
     assert_int_equal(op->validate(&q, &err), SONO_EINVAL);
     assert_non_null(strstr(err.msg, "400"));
+    sono_params_free(&q);
 }
 
 /* The fixture: transformers' Wav2Vec2FeatureEncoder in float64 on committed weights. */
@@ -286,6 +291,7 @@ static void w2v_matches_transformers(void **state)
         }
         sono_buf_free(&in);
         sono_buf_free(&ref);
+        sono_params_free(&p);
         free(want);
     }
     free(x);
@@ -431,6 +437,8 @@ static void w2v_dropped_tap_fails(void **state)
     sono_buf_free(&in);
     sono_buf_free(&out);
     sono_buf_free(&ref);
+    sono_params_free(&pa);
+    sono_params_free(&pb);
 }
 
 /* ---- attention.relpos ------------------------------------------------------------------- */
@@ -525,6 +533,7 @@ static void relpos_matches_transformers(void **state)
     }
     sono_buf_free(&in);
     sono_buf_free(&ref);
+    sono_params_free(&p);
     free(x);
     free(want);
 }
