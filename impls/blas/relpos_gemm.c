@@ -138,8 +138,9 @@ int relpos_gemm_store(void *vst, sono_buf *out, sono_error *err)
 int relpos_gemm_describe(void *vst, char *buf, size_t n)
 {
     rp_gemm *st = vst;
-    return snprintf(buf, n, "3 SGEMMs per head (gates, scores, P V); OpenBLAS threads=%d "
-                    "(asked %d)", openblas_get_num_threads(), st->threads);
+    snprintf(buf, n, "3 SGEMMs per head (gates, scores, P V); OpenBLAS threads=%d (asked %d)",
+             openblas_get_num_threads(), st->threads);
+    return 0;
 }
 
 size_t relpos_gemm_workspace(void *vst)

@@ -152,7 +152,8 @@ int w2v_naive_store(void *vst, sono_buf *out, sono_error *err)
 
 int w2v_naive_describe(void *vst, char *buf, size_t n)
 {
-    return w2v_describe(&((w2v_naive *)vst)->n, buf, n);
+    w2v_describe(&((w2v_naive *)vst)->n, buf, n);
+    return 0;
 }
 
 size_t w2v_naive_workspace(void *vst)
