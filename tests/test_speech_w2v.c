@@ -370,6 +370,24 @@ static void w2v_weights_by_name(void **state)
                       "missing");
     sw_expect_refused(shape, "group", "feature_extractor.conv_layers.3.conv.weight",
                       "expected [8, 8, 3]");
+    /* conv_bias = true checkpoints (wav2vec2-large-lv60) are another network: refused */
+    char biased[PATH_MAX];
+    snprintf(biased, sizeof biased, "%s/bias.safetensors", cl_tmp);
+    sono_st_list l = {0};
+    const int kk[7] = {10, 3, 3, 3, 3, 2, 2};
+    for (int i = 0; i < 7; i++) {
+        char pre[96];
+        snprintf(pre, sizeof pre, "wav2vec2.feature_extractor.conv_layers.%d.", i);
+        assert_int_equal(sono_st_push(&l, pre, "conv.weight", 3, 8, i ? 8 : 1, kk[i], 0.3, 0), 0);
+        assert_int_equal(sono_st_push(&l, pre, "conv.bias", 1, 8, 0, 0, 0.1, 0), 0);
+        assert_int_equal(sono_st_push(&l, pre, "layer_norm.weight", 1, 8, 0, 0, 0, 1.0), 0);
+        assert_int_equal(sono_st_push(&l, pre, "layer_norm.bias", 1, 8, 0, 0, 0.1, 0), 0);
+    }
+    sono_error se = {0};
+    assert_int_equal(sono_st_write_random(biased, &l, NULL, 5, "test", &se), 0);
+    free(l.t);
+    sw_expect_refused(biased, "layer", "wav2vec2.feature_extractor.conv_layers.0.conv.bias",
+                      "conv_bias = true");
     /* a group-mode file lacks layer 1's norm: layer mode refuses it by name */
     sw_expect_refused(shape, "layer", "conv_layers.", "");
     /* channels other than the file's: the first tensor's shape says so */

@@ -24,7 +24,8 @@
  *   each name may also carry the prefix "wav2vec2." (a Wav2Vec2ForCTC checkpoint) or
  *   "hubert."/"wavlm." (their models'); the first prefix that has layer 0's conv wins.
  *   F32, F16, BF16 or F64, read as floats. A missing or mis-shaped tensor is refused
- *   naming it and the file.
+ *   naming it and the file; so is layer 0's conv.bias (a conv_bias = true model such as
+ *   wav2vec2-large-lv60: another network than this op's).
  * weights = random: seeded (`seed`), written once to <cache>/sonobench/
  *   wav2vec2-<norm>-c<C>-random-v1-seed<seed>.safetensors (<cache> as codec.encodec's);
  *   conv weights uniform with torch's kaiming_normal variance 2/fan_in (fan_in = cin k),

@@ -140,6 +140,13 @@ int w2v_load(w2v_net *n, sono_error *err)
         return rc;
     const char *pre = prefix_of(f);
     long long C = (long long)n->C;
+    char bias[160];
+    snprintf(bias, sizeof bias, "%sfeature_extractor.conv_layers.0.conv.bias", pre);
+    if (est_has(f, bias)) {
+        est_close(f);
+        return sono_fail(err, SONO_EUNSUPPORTED, "%s: tensor '%s' is there: a conv_bias = "
+                         "true model, which wav2vec2.features does not define", n->path, bias);
+    }
     for (int l = 0; l < W2V_LAYERS && !rc; l++) {
         long long shape[3] = {C, l ? C : 1, w2v_k[l]};
         rc = get(f, pre, l, "conv.weight", 3, shape, &n->w[l], err);

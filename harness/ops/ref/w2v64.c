@@ -59,6 +59,15 @@ int sono_w2v64_load(const char *path, const sono_w2v_dims *d, sono_w2v64 **out,
     }
     m->d = *d;
     const char *pre = find_prefix(st);
+    char bias[160];
+    snprintf(bias, sizeof bias, "%sfeature_extractor.conv_layers.0.conv.bias", pre);
+    if (sono_st_has(st, bias)) { /* conv_bias = true (wav2vec2-large-lv60): not the op */
+        sono_st_close(st);
+        free(m);
+        return sono_fail(err, SONO_EUNSUPPORTED, "%s: tensor '%s' is there: a conv_bias = "
+                         "true model, which wav2vec2.features does not define (its convs "
+                         "have no bias)", path, bias);
+    }
     long long C = d->channels;
     for (int l = 0; l < SONO_W2V_LAYERS && !rc; l++) {
         long long cin = l ? C : 1, k = sono_w2v_kernel[l];

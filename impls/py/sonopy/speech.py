@@ -85,6 +85,10 @@ class W2VFeatures(TorchImpl):
         with safe_open(self.path, framework="pt") as f:
             keys = set(f.keys())
             pre = next((q for q in PREFIXES if q + STEM + "conv_layers.0.conv.weight" in keys), "")
+            if pre + STEM + "conv_layers.0.conv.bias" in keys:
+                raise ValueError("%s: tensor '%s' is there: a conv_bias = true model, which "
+                                 "wav2vec2.features does not define" % (
+                                     self.path, pre + STEM + "conv_layers.0.conv.bias"))
             state = {}
             for k, want in model.state_dict().items():
                 name = pre + STEM + k
