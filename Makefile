@@ -57,6 +57,7 @@ CUDA_OBJ := $(CUDA_CU:%.cu=$(BUILD)/obj/%.o)
 COMMON_cuda = $(COMMON_SRC) $(COMMON_HDR) $(CUDA_OBJ)
 # issue 11: cuda/encodec reads the weights and graph with impls/common/encodec_* (jansson)
 COMMON_cuda += $(COMMON_ENCODEC)
+COMMON_cuda += $(COMMON_W2V)
 LIBS_cuda += $(shell pkg-config --libs jansson 2>/dev/null)
 .SECONDARY: $(CUDA_OBJ)
 else
@@ -71,6 +72,10 @@ COMMON_HDR := $(wildcard impls/common/*.h)
 COMMON_ENCODEC := $(wildcard impls/common/encodec_*.c)
 # issue 23: whisper.encoder's shared body reads its weights with encodec_st.c: same three
 COMMON_ENCODEC += $(wildcard impls/common/whisper_*.c)
+# issue 23: wav2vec2.features' weights (the impls' safetensors reader, the harness's
+# SHA-256 compiled in for describe): cpu, blas and cuda only, like codec.encodec's body
+COMMON_W2V := $(wildcard impls/common/w2v_*.c) harness/core/sha256.c
+COMMON_SRC := $(filter-out $(COMMON_W2V),$(COMMON_SRC))
 COMMON_cpu := $(COMMON_SRC) $(COMMON_HDR) $(COMMON_ENCODEC)
 COMMON_fftwblas := $(COMMON_SRC) $(COMMON_HDR)
 # issue 22: fftwblas plans with FFTW too, so it shares fftw's wisdom file handling
@@ -78,6 +83,8 @@ COMMON_fftwblas += impls/fftw/wisdom.c impls/fftw/wisdom.h
 # blas: the layer ops (conv1d, attention) read their params with impls/common/nnshape.c,
 # and codec.encodec's body is shared with cpu/naive
 COMMON_blas := $(COMMON_SRC) $(COMMON_HDR) $(COMMON_ENCODEC)
+COMMON_cpu += $(COMMON_W2V)
+COMMON_blas += $(COMMON_W2V)
 LIBS_cpu  := -lm -pthread
 LIBS_cpu  += $(shell pkg-config --libs jansson 2>/dev/null)
 LIBS_fftw := $(shell pkg-config --libs fftw3f 2>/dev/null) -lfftw3f_threads -lpthread

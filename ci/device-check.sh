@@ -29,6 +29,8 @@
 #   codecs     suites/codecs' GPU rows (cuda rungs and py/torch-cuda)
 #   gpu        the whole of suites/gpu
 #   extra      batch-64 front ends, cuda/encodec's memory refusal, the second GPU
+#   speech     issue 23: cuda/cublas of wav2vec2.features and attention.relpos checked by
+#              exec, then suites/gpu's [wav2vec2] and [relpos] (not in the default list)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -230,9 +232,26 @@ st_extra() {
     fi
 }
 
+# issue 23: each cuda rung once against its float64 reference (both norm modes, the log
+# buckets), then the suite rows with the CPU and torch rungs beside them
+st_speech() {
+    local args
+    for args in "wav2vec2.features/cuda/cublas --param seconds=2 --param channels=64 --param norm=group --param batch=2" \
+                "wav2vec2.features/cuda/cublas --param seconds=10 --param norm=layer" \
+                "attention.relpos/cuda/cublas --param seq=1500 --param heads=12" \
+                "attention.relpos/cuda/cublas --param seq=37 --param heads=3 --param head_dim=16"; do
+        # shellcheck disable=SC2086
+        limit 120 "$logs/speech-exec.log" bin/harness exec $args --input speech ||
+            fail "exec $args"
+        grep -E -- '->|rror' "$logs/speech-exec.log" | head -n 3
+    done
+    suite speech "${DC_SPEECH_S:-300}" suites/gpu --filter 'wav2vec2.features/*' \
+        --filter 'attention.relpos/*'
+}
+
 for s in "${stages[@]}"; do
     if ! declare -F "st_$s" > /dev/null; then
-        echo "device-check: unknown stage '$s' (setup tests alltests calibrate dspfig codecfig figures ctcfig speechfig codecs gpu extra)" >&2
+        echo "device-check: unknown stage '$s' (setup tests alltests calibrate dspfig codecfig figures ctcfig speechfig speech codecs gpu extra)" >&2
         exit 2
     fi
     t0=$(date +%s)

@@ -17,6 +17,7 @@ extern const sono_op sono_op_copy; /* issue 10: copy bandwidth, calibrates GPUs 
 extern const sono_op sono_op_ctc_greedy, sono_op_ctc_beam; /* issue 23: CTC decoding */
 extern const sono_op sono_op_whisper_encoder; /* issue 23: speech models */
 extern const sono_op sono_op_metric_pesq; /* issue 24: PESQ, the codecs' scorer */
+extern const sono_op sono_op_w2v_features, sono_op_attention_relpos; /* issue 23 */
 
 /* `list` order: transforms, audio front ends, codec building blocks, codecs, then the
  * harness's own (overhead, bandwidth, peak). */
@@ -28,6 +29,7 @@ const sono_op *const sono_ops[] = {
     &sono_op_codec_encodec, &sono_op_decode, &sono_op_resample, /* issue 14 */
     &sono_op_load_batch, /* issue 14 */
     &sono_op_whisper_encoder, /* issue 23 */
+    &sono_op_w2v_features, &sono_op_attention_relpos, /* issue 23 */
     &sono_op_nop,       &sono_op_triad,      &sono_op_sgemm,
     &sono_op_copy, /* issue 10 */
     &sono_op_ctc_greedy, &sono_op_ctc_beam, /* issue 23 */

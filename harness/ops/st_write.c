@@ -131,3 +131,19 @@ int sono_st_ensure_random(const char *path, const sono_st_list *l, const char *c
                          strerror(errno));
     return sono_st_write_random(path, l, meta, seed, err);
 }
+
+int sono_st_cache_path(const char *name, char *path, size_t n, sono_error *err)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char base[4096];
+    if (xdg && *xdg)
+        snprintf(base, sizeof base, "%s", xdg);
+    else if (home && *home)
+        snprintf(base, sizeof base, "%s/.cache", home);
+    else
+        snprintf(base, sizeof base, "build/cache");
+    int k = snprintf(path, n, "%s/sonobench/%s", base, name);
+    if (k < 0 || (size_t)k >= n)
+        return sono_fail(err, SONO_EINVAL, "weights cache path too long under %s", base);
+    return 0;
+}

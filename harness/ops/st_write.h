@@ -35,4 +35,7 @@ int sono_st_write_random(const char *path, const sono_st_list *l, const char *co
 int sono_st_ensure_random(const char *path, const sono_st_list *l, const char *const *meta,
                           unsigned long long seed, sono_error *err);
 
+/* <cache>/sonobench/<name>: $XDG_CACHE_HOME, else $HOME/.cache, else ./build/cache. */
+int sono_st_cache_path(const char *name, char *path, size_t n, sono_error *err);
+
 #endif

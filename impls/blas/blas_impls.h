@@ -71,5 +71,22 @@ int whisper_blas_store(void *st, sono_buf *out, sono_error *err);
 void whisper_blas_teardown(void *st);
 int whisper_blas_describe(void *st, char *buf, size_t n);
 size_t whisper_blas_workspace(void *st);
+/* issue 23: w2v_gemm.c (wav2vec2.features), relpos_gemm.c (attention.relpos) */
+int w2v_gemm_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int w2v_gemm_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int w2v_gemm_load(void *st, const sono_buf *in, sono_error *err);
+int w2v_gemm_run(void *st);
+int w2v_gemm_store(void *st, sono_buf *out, sono_error *err);
+void w2v_gemm_teardown(void *st);
+int w2v_gemm_describe(void *st, char *buf, size_t n);
+size_t w2v_gemm_workspace(void *st);
+int relpos_gemm_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int relpos_gemm_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int relpos_gemm_load(void *st, const sono_buf *in, sono_error *err);
+int relpos_gemm_run(void *st);
+int relpos_gemm_store(void *st, sono_buf *out, sono_error *err);
+void relpos_gemm_teardown(void *st);
+int relpos_gemm_describe(void *st, char *buf, size_t n);
+size_t relpos_gemm_workspace(void *st);
 
 #endif

@@ -214,6 +214,18 @@ static const sono_impl impls[] = {
      .load = whisper_blas_load, .run = whisper_blas_run, .store = whisper_blas_store,
      .teardown = whisper_blas_teardown, .describe = whisper_blas_describe,
      .workspace = whisper_blas_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "wav2vec2.features", .name = "gemm",
+     .summary = "wav2vec2 conv feature encoder: im2col SGEMMs, fused norm + GELU on threads",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = w2v_gemm_supports, .setup = w2v_gemm_setup, .load = w2v_gemm_load,
+     .run = w2v_gemm_run, .store = w2v_gemm_store, .teardown = w2v_gemm_teardown,
+     .describe = w2v_gemm_describe, .workspace = w2v_gemm_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "attention.relpos", .name = "gemm",
+     .summary = "WavLM gated relative-position attention: per head SGEMMs, bias + softmax rows",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = relpos_gemm_supports, .setup = relpos_gemm_setup, .load = relpos_gemm_load,
+     .run = relpos_gemm_run, .store = relpos_gemm_store, .teardown = relpos_gemm_teardown,
+     .describe = relpos_gemm_describe, .workspace = relpos_gemm_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

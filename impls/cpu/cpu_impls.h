@@ -212,4 +212,21 @@ int memcpy_store(void *st, sono_buf *out, sono_error *err);
 void memcpy_teardown(void *st);
 size_t memcpy_workspace(void *st);
 
+/* issue 23: w2v_naive.c (wav2vec2.features), relpos_naive.c (attention.relpos) */
+int w2v_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int w2v_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int w2v_naive_load(void *st, const sono_buf *in, sono_error *err);
+int w2v_naive_run(void *st);
+int w2v_naive_store(void *st, sono_buf *out, sono_error *err);
+void w2v_naive_teardown(void *st);
+int w2v_naive_describe(void *st, char *buf, size_t n);
+size_t w2v_naive_workspace(void *st);
+int relpos_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int relpos_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int relpos_naive_load(void *st, const sono_buf *in, sono_error *err);
+int relpos_naive_run(void *st);
+int relpos_naive_store(void *st, sono_buf *out, sono_error *err);
+void relpos_naive_teardown(void *st);
+size_t relpos_naive_workspace(void *st);
+
 #endif

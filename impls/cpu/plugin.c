@@ -311,6 +311,19 @@ static const sono_impl impls[] = {
      .supports = ctc_naive_supports, .setup = ctc_fast_setup, .load = ctc_io_load,
      .run = ctc_fast_run, .store = ctc_io_store, .teardown = ctc_fast_teardown,
      .describe = ctc_fast_describe, .workspace = ctc_fast_workspace},
+    /* issue 23: speech models */
+    {.abi = SONO_ABI_VERSION, .op = "wav2vec2.features", .name = "naive",
+     .summary = "wav2vec2 conv feature encoder by definition: direct float32 loops, up to 10 s",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = w2v_naive_supports, .setup = w2v_naive_setup, .load = w2v_naive_load,
+     .run = w2v_naive_run, .store = w2v_naive_store, .teardown = w2v_naive_teardown,
+     .describe = w2v_naive_describe, .workspace = w2v_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "attention.relpos", .name = "naive",
+     .summary = "WavLM gated relative-position attention by definition, row by row",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = relpos_naive_supports, .setup = relpos_naive_setup,
+     .load = relpos_naive_load, .run = relpos_naive_run, .store = relpos_naive_store,
+     .teardown = relpos_naive_teardown, .workspace = relpos_naive_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

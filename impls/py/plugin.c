@@ -143,6 +143,20 @@ static int refuse_whisper(const sono_params *p, char *why, size_t n)
     return SONO_EUNSUPPORTED;
 }
 #define T_WHI "transformers' WhisperEncoder with the same weights"
+/* issue 23: transformers' Wav2Vec2FeatureEncoder; the worker says the same for direct
+ * requests (sonopy/speech.py) */
+static int refuse_w2v(const sono_params *p, char *why, size_t n)
+{
+    (void)p;
+    if (!probe.transformers[0]) {
+        snprintf(why, n, "transformers not installed for %s (Python %s): pip install "
+                 "transformers for Wav2Vec2FeatureEncoder", probe.python, probe.version);
+        return SONO_EUNSUPPORTED;
+    }
+    return 0;
+}
+#define T_W2V "transformers' Wav2Vec2FeatureEncoder with the same weights"
+#define T_RELPOS "WavLMAttention's bucketed bias and gru_rel_pos gate in plain torch"
 
 static const py_def defs[] = {
     {.op = "fft", .impl = "numpy", .summary = NP_FFT, .one_thread = ONE_NP},
@@ -225,6 +239,14 @@ static const py_def defs[] = {
     {.op = "metric.pesq", .impl = "pesq-itu", .summary = "pesq package: the ITU-T P.862 / "
      "P.862.2 reference code; the codec quality figures' PESQ", .role = SONO_ROLE_PESQ,
      .one_thread = "the ITU code is single-threaded", .refuse = refuse_pesq},
+    /* issue 23 */
+    {.op = "wav2vec2.features", .impl = "torch", .summary = T_W2V ", on the CPU", .torch = 1,
+     .refuse = refuse_w2v},
+    {.op = "wav2vec2.features", .impl = "torch-cuda", .summary = T_W2V ", " CUDA_IO,
+     .cuda = 1, .torch = 1, .refuse = refuse_w2v},
+    {.op = "attention.relpos", .impl = "torch", .summary = T_RELPOS " on the CPU", .torch = 1},
+    {.op = "attention.relpos", .impl = "torch-cuda", .summary = T_RELPOS " " CUDA_IO,
+     .cuda = 1, .torch = 1},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 

@@ -182,3 +182,6 @@ IMPLS.update(CTC_IMPLS)
 # issue 23: transformers' WhisperEncoder (imported at setup: its absence is a skip)
 from sonopy.whisper import WhisperEnc  # noqa: E402
 IMPLS["whisper.encoder"] = WhisperEnc
+# issue 23: Wav2Vec2FeatureEncoder (transformers, imported at setup) and WavLM's relpos
+from sonopy.speech import IMPLS as SPEECH_IMPLS  # noqa: E402
+IMPLS.update(SPEECH_IMPLS)
