@@ -146,6 +146,79 @@ static void test_rep_rule(void **state)
     assert_int_equal(sono_rep_compare(flat, 1, up, R, 0.05, 0.01, &c), SONO_EINVAL);
 }
 
+/* The duet's rule: known answers, and a simulation where each pair of repetitions shares
+ * the machine's state (a factor of +-20 % sd that both sides of a pair see) on top of 1 %
+ * of their own: the pairs cancel the shared part, which the unpaired rule cannot. */
+static void test_paired_rule(void **state)
+{
+    (void)state;
+    sono_rep_cmp c;
+    const double b[R] = {100, 90, 130, 100, 110};
+    double x[R];
+    for (int i = 0; i < R; i++)
+        x[i] = b[i] * 1.2;
+    assert_int_equal(sono_paired_compare(b, x, R, 0.05, 0.01, &c), 0);
+    assert_float_equal(c.ratio, 1.2, 1e-12);
+    assert_float_equal(c.ci_lo, 1.2, 1e-12);
+    assert_int_equal(c.v, SONO_V_SLOWER);
+    assert_int_equal(sono_paired_compare(x, b, R, 0.05, 0.01, &c), 0);
+    assert_int_equal(c.v, SONO_V_FASTER);
+    assert_int_equal(sono_paired_compare(b, b, R, 0.05, 0.01, &c), 0);
+    assert_int_equal(c.v, SONO_V_SAME);
+    /* one pair of five hit by a burst on one side: the median ratio is 1, same */
+    for (int i = 0; i < R; i++)
+        x[i] = b[i] * (i == 2 ? 1.5 : 1.0);
+    assert_int_equal(sono_paired_compare(b, x, R, 0.05, 0.01, &c), 0);
+    assert_float_equal(c.ratio, 1.0, 1e-12);
+    assert_int_equal(c.v, SONO_V_SAME);
+    /* 7 % in four pairs, the fifth pair the other way: the resampled medians reach below
+     * 1 + threshold / 2 often enough at alpha 0.01, so same; with all five, slower */
+    for (int i = 0; i < R; i++)
+        x[i] = b[i] * (i == 4 ? 0.9 : 1.07);
+    assert_int_equal(sono_paired_compare(b, x, R, 0.05, 0.01, &c), 0);
+    assert_true(c.ci_lo < 1.025);
+    assert_int_equal(c.v, SONO_V_SAME);
+    x[4] = b[4] * 1.07;
+    assert_int_equal(sono_paired_compare(b, x, R, 0.05, 0.01, &c), 0);
+    assert_int_equal(c.v, SONO_V_SLOWER);
+    /* a step inside the threshold is same however tight */
+    for (int i = 0; i < R; i++)
+        x[i] = b[i] * 1.04;
+    assert_int_equal(sono_paired_compare(b, x, R, 0.05, 0.01, &c), 0);
+    assert_int_equal(c.v, SONO_V_SAME);
+    assert_int_equal(sono_paired_compare(b, x, 2, 0.05, 0.01, &c), SONO_EINVAL);
+    x[1] = 0;
+    assert_int_equal(sono_paired_compare(b, x, R, 0.05, 0.01, &c), SONO_EINVAL);
+    /* shared noise: 2,000 A/A pairs and 2,000 with a planted 10 % */
+    enum { PAIRS = 2000 };
+    rng = 424242;
+    int aa = 0, det = 0, unpaired_det = 0;
+    double bb[R], xx[R];
+    for (int k = 0; k < PAIRS; k++) {
+        for (int planted = 0; planted < 2; planted++) {
+            for (int i = 0; i < R; i++) {
+                double shared = exp(0.2 * gauss());
+                bb[i] = 1e5 * shared * (1 + 0.01 * gauss());
+                xx[i] = 1e5 * (planted ? 1.1 : 1) * shared * (1 + 0.01 * gauss());
+            }
+            assert_int_equal(sono_paired_compare(bb, xx, R, 0.05, 0.01, &c), 0);
+            if (!planted)
+                aa += c.v != SONO_V_SAME;
+            else
+                det += c.v == SONO_V_SLOWER;
+            sono_rep_cmp u;
+            if (planted && sono_rep_compare(bb, R, xx, R, 0.05, 0.01, &u) == 0)
+                unpaired_det += u.v == SONO_V_SLOWER;
+        }
+    }
+    print_message("paired, 20 %% shared noise: A/A alarms %d/%d, 10 %% detected %d/%d "
+                  "(unpaired rule on the same data: %d/%d)\n", aa, PAIRS, det, PAIRS,
+                  unpaired_det, PAIRS);
+    assert_true(aa <= PAIRS / 100);
+    assert_true(det >= PAIRS * 95 / 100);
+    assert_true(unpaired_det < PAIRS / 2); /* what the pairing buys here */
+}
+
 /* ---- synthetic files for the CLI -------------------------------------------------------- */
 
 typedef struct rec {
@@ -237,6 +310,17 @@ static const char *mk_file(const char *name, const rec *cases, int n, int comple
     return path;
 }
 
+/* Marks a file as one side of a `harness ab` run (env.ab.side). */
+static void set_side(const char *path, const char *side)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(path, 0, &je);
+    assert_non_null(doc);
+    json_object_set_new(json_object_get(doc, "env"), "ab", json_pack("{s:s}", "side", side));
+    assert_int_equal(json_dump_file(doc, path, JSON_INDENT(1)), 0);
+    json_decref(doc);
+}
+
 static const double AA[R] = {1.00, 0.97, 1.03, 0.99, 1.01};
 static const double AB[R] = {1.01, 0.98, 1.02, 1.00, 0.99};
 
@@ -272,6 +356,44 @@ static void test_cli_noisy(void **state)
     assert_true(cl_num(cmp, "min_effect") >= 0.05);
     assert_int_equal(json_array_size(cl_get(j, "warnings")), 0);
     json_decref(j);
+    cl_free(&r);
+}
+
+/* The two sides of one ab run, both flagged noisy (the machine was busy for both): the
+ * pairs decide, basis "paired", and the 50 % slowdown is called; the same files without
+ * env.ab stay "ambiguous: noisy". */
+static void test_cli_paired(void **state)
+{
+    (void)state;
+    rng = 11;
+    static const double shared[R] = {1.00, 1.30, 0.95, 1.20, 1.05};
+    rec b = {"fft/cpu/x/n=64/noise", 1000, R, shared, 1, 0},
+        n = {"fft/cpu/x/n=64/noise", 1500, R, shared, 1, 0};
+    const char *fb = mk_file("duet_a.json", &b, 1, 1, 0), *fn = mk_file("duet_b.json", &n, 1, 1, 0);
+    cl_res r;
+    cl_h(&r, NULL, "compare", fb, fn, NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "ambiguous: noisy"));
+    cl_free(&r);
+    set_side(fb, "base");
+    set_side(fn, "new");
+    cl_h(&r, NULL, "compare", fb, fn, "--format", "json", NULL);
+    cl_expect_code(&r, 1);
+    json_error_t je;
+    json_t *j = json_loads(r.out, 0, &je);
+    assert_non_null(j);
+    json_t *cmp = json_array_get(cl_get(json_array_get(cl_get(j, "cases"), 0), "comparisons"),
+                                 0);
+    assert_string_equal(cl_str(cmp, "verdict"), "slower");
+    assert_string_equal(cl_str(cmp, "basis"), "paired");
+    assert_float_equal(cl_num(cmp, "ratio"), 1.5, 1e-9);
+    json_decref(j);
+    cl_free(&r);
+    /* two files of the same side are not a duet */
+    set_side(fn, "base");
+    cl_h(&r, NULL, "compare", fb, fn, NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "ambiguous: noisy"));
     cl_free(&r);
 }
 
@@ -434,6 +556,8 @@ int main(void)
         cmocka_unit_test(test_rep_rule),
         cmocka_unit_test(test_rep_simulation),
         cmocka_unit_test(test_cli_noisy),
+        cmocka_unit_test(test_paired_rule),
+        cmocka_unit_test(test_cli_paired),
         cmocka_unit_test(test_cli_within_warns),
         cmocka_unit_test(test_cli_counts),
         cmocka_unit_test(test_cli_file_warnings),

@@ -48,6 +48,8 @@ static void fmt_basis(const sono_cmp_cell *x, char *b, size_t n)
 {
     if (x->basis == SONO_B_REPETITIONS)
         snprintf(b, n, "reps %d:%d", x->reps_base, x->reps_new);
+    else if (x->basis == SONO_B_PAIRED)
+        snprintf(b, n, "paired %d", x->reps_new);
     else if (x->basis == SONO_B_WITHIN)
         snprintf(b, n, "within");
     else
@@ -232,7 +234,7 @@ static void print_json(const sono_cmp *c, const sono_cmp_opts *o)
                                   "p", num(x->p), "verdict", sono_verdict_name(x->v),
                                   "regression", x->regression, "basis",
                                   sono_basis_name(x->basis));
-            if (e && x->basis == SONO_B_REPETITIONS)
+            if (e && (x->basis == SONO_B_REPETITIONS || x->basis == SONO_B_PAIRED))
                 json_object_set_new(e, "repetitions", json_pack("[i,i]", x->reps_base,
                                                                 x->reps_new));
             if (e && isfinite(x->min_effect))

@@ -51,7 +51,8 @@ const char *sono_verdict_name(sono_verdict v)
 
 const char *sono_basis_name(sono_basis b)
 {
-    static const char *const names[] = {"-", "repetitions", "within-process", "counts"};
+    static const char *const names[] = {"-", "repetitions", "within-process", "counts",
+                                        "paired"};
     return (unsigned)b < sizeof names / sizeof *names ? names[b] : "?";
 }
 
@@ -189,6 +190,45 @@ int sono_rep_compare(const double *b, size_t nb, const double *x, size_t nx, dou
     return 0;
 }
 
+int sono_paired_compare(const double *b, const double *x, size_t n, double threshold,
+                        double alpha, sono_rep_cmp *out)
+{
+    *out = (sono_rep_cmp){NAN, NAN, NAN, NAN, NAN, threshold, SONO_V_AMBIGUOUS};
+    if (n < 3)
+        return SONO_EINVAL;
+    double *l = malloc(n * sizeof *l), *tmp = malloc(n * sizeof *tmp);
+    double *r = malloc(SONO_CMP_BOOT * sizeof *r);
+    int rc = !l || !tmp || !r ? SONO_ENOMEM : 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!(b[i] > 0) || !(x[i] > 0))
+            rc = SONO_EINVAL;
+        else
+            l[i] = log(x[i] / b[i]);
+    }
+    if (!rc) {
+        uint64_t seed = 0x9E3779B97F4A7C15ULL;
+        for (int i = 0; i < SONO_CMP_BOOT; i++)
+            r[i] = resample_median(l, n, tmp, &seed);
+        qsort(r, SONO_CMP_BOOT, sizeof *r, cmp_double);
+        double a = alpha / 2;
+        size_t lo = (size_t)floor(a * SONO_CMP_BOOT), hi = (size_t)ceil((1 - a) * SONO_CMP_BOOT);
+        out->ci_lo = exp(r[lo < SONO_CMP_BOOT ? lo : SONO_CMP_BOOT - 1]);
+        out->ci_hi = exp(r[hi > 0 ? hi - 1 : 0]);
+        qsort(l, n, sizeof *l, cmp_double);
+        out->ratio = exp(n % 2 ? l[n / 2] : 0.5 * (l[n / 2 - 1] + l[n / 2]));
+        if (out->ratio > 1 + threshold && out->ci_lo > 1 + threshold / 2)
+            out->v = SONO_V_SLOWER;
+        else if (out->ratio < 1 - threshold && out->ci_hi < 1 - threshold / 2)
+            out->v = SONO_V_FASTER;
+        else
+            out->v = SONO_V_SAME;
+    }
+    free(l);
+    free(tmp);
+    free(r);
+    return rc;
+}
+
 /* ---- one case -------------------------------------------------------------------------- */
 
 enum { ABSENT, PASSING, FAILING };
@@ -276,6 +316,44 @@ static double *rep_medians(json_t *c, size_t *n)
 
 /* A metric's value: the record's "metrics" must describe the key, and the value sits at
  * its dotted path (as record_json.c writes it). NaN when either is missing. */
+/* The repetitions both records have, matched by "index": b[k] and x[k] are repetition
+ * idx of each side (*n = 0 when fewer than 3 match). Freed by the caller. */
+static void rep_pairs(json_t *base, json_t *c, double **b, double **x, size_t *n)
+{
+    json_t *rb = json_object_get(base, "repetitions"), *rx = json_object_get(c, "repetitions");
+    size_t nb = json_array_size(rb), nx = json_array_size(rx), k = 0;
+    *b = malloc((nb ? nb : 1) * sizeof **b);
+    *x = malloc((nb ? nb : 1) * sizeof **x);
+    for (size_t i = 0; *b && *x && i < nb; i++) {
+        json_t *e = json_array_get(rb, i);
+        json_int_t idx = json_integer_value(json_object_get(e, "index"));
+        double mb = json_number_value(json_object_get(e, "median"));
+        for (size_t j = 0; j < nx; j++) {
+            json_t *f = json_array_get(rx, j);
+            if (json_integer_value(json_object_get(f, "index")) != idx)
+                continue;
+            double mx = json_number_value(json_object_get(f, "median"));
+            if (mb > 0 && mx > 0) {
+                (*b)[k] = mb;
+                (*x)[k++] = mx;
+            }
+            break;
+        }
+    }
+    *n = *b && *x && k >= 3 ? k : 0;
+}
+
+/* The two files are the sides of one `harness ab` run: env.ab names a base and a new side
+ * (each repetition of a case alternated between them, back to back). */
+static int duet(json_t *a, json_t *b)
+{
+    json_t *ea = json_object_get(json_object_get(a, "env"), "ab");
+    json_t *eb = json_object_get(json_object_get(b, "env"), "ab");
+    const char *sa = json_string_value(json_object_get(ea, "side"));
+    const char *sb = json_string_value(json_object_get(eb, "side"));
+    return sa && sb && strcmp(sa, sb) != 0;
+}
+
 static double metric_of(json_t *c, const char *key)
 {
     if (!c || !json_object_get(json_object_get(c, "metrics"), key))
@@ -303,7 +381,8 @@ static void judge_counts(double kb, double kx, const sono_cmp_opts *o, sono_cmp_
         cell->v = cell->ratio > 1 ? SONO_V_SLOWER : SONO_V_FASTER;
 }
 
-static void judge(json_t *base, json_t *c, const sono_cmp_opts *o, sono_cmp_cell *cell)
+static void judge(json_t *base, json_t *c, const sono_cmp_opts *o, int paired,
+                  sono_cmp_cell *cell)
 {
     *cell = (sono_cmp_cell){NAN, NAN, NAN, NAN, NAN, SONO_V_SAME, 0, SONO_B_NONE, 0, 0, NAN,
                             NAN};
@@ -335,8 +414,26 @@ static void judge(json_t *base, json_t *c, const sono_cmp_opts *o, sono_cmp_cell
     double *rb = rep_medians(base, &nrb), *rx = rep_medians(c, &nrx);
     cell->reps_base = (int)nrb;
     cell->reps_new = (int)nrx;
+    double *pb = NULL, *px = NULL;
+    size_t np = 0;
+    if (paired && !(isfinite(kb) && isfinite(kx)))
+        rep_pairs(base, c, &pb, &px, &np);
     if (isfinite(kb) && isfinite(kx)) {
         judge_counts(kb, kx, o, cell);
+    } else if (np >= 3) {
+        cell->basis = SONO_B_PAIRED;
+        sono_rep_cmp rc;
+        if (sono_paired_compare(pb, px, np, o->threshold, o->alpha, &rc) == 0) {
+            cell->ratio = rc.ratio;
+            cell->ci_lo = rc.ci_lo;
+            cell->ci_hi = rc.ci_hi;
+            cell->min_effect = rc.min_effect;
+            cell->v = rc.v;
+            if (fabs(cell->median - mb) <= (o->floor_ns > 0 ? o->floor_ns : 0))
+                cell->v = SONO_V_SAME;
+        } else {
+            cell->v = SONO_V_AMBIGUOUS;
+        }
     } else if (nrb >= 2 && nrx >= 2) {
         cell->basis = SONO_B_REPETITIONS;
         sono_rep_cmp rc;
@@ -371,9 +468,12 @@ static void judge(json_t *base, json_t *c, const sono_cmp_opts *o, sono_cmp_cell
     }
     free(rb);
     free(rx);
+    free(pb);
+    free(px);
     /* A disturbed measurement on either side says nothing about the code; counts are
-     * immune (the kernel's instructions do not change with the neighbours). */
-    if (cell->basis != SONO_B_COUNTS &&
+     * immune (the kernel's instructions do not change with the neighbours), and so are
+     * the duet's pairs (both sides saw the same machine at the same moments). */
+    if (cell->basis != SONO_B_COUNTS && cell->basis != SONO_B_PAIRED &&
         (json_is_true(json_object_get(base, "noisy")) || json_is_true(json_object_get(c, "noisy")))) {
         cell->v = SONO_V_NOISY;
         return;
@@ -595,7 +695,8 @@ int sono_compare_files(const char *const *paths, int n, const sono_cmp_opts *o, 
         row->base_count = state_of(base) == PASSING ? metric_of(base, SONO_CMP_COUNT_METRIC)
                                                     : NAN;
         for (int f = 1; f < n; f++) {
-            judge(base, find_case(c->docs[f], row->id), o, &row->cells[f - 1]);
+            judge(base, find_case(c->docs[f], row->id), o, duet(c->docs[0], c->docs[f]),
+                  &row->cells[f - 1]);
             c->regressions += row->cells[f - 1].regression;
             within += row->cells[f - 1].basis == SONO_B_WITHIN;
         }

@@ -53,7 +53,9 @@ typedef enum sono_basis {
     SONO_B_NONE,        /* no timing compared (failing, missing, new ...) */
     SONO_B_REPETITIONS, /* >= 2 repetitions on both sides: between-run statistics */
     SONO_B_WITHIN,      /* a side has no repetitions: samples of one process each */
-    SONO_B_COUNTS       /* both sides counted instructions: exact, no statistics */
+    SONO_B_COUNTS,      /* both sides counted instructions: exact, no statistics */
+    SONO_B_PAIRED       /* the two sides of one `harness ab` run: repetition i of each ran
+                           back to back, so their ratio cancels what the machine did */
 } sono_basis;
 
 typedef struct sono_cmp_opts {
@@ -120,6 +122,18 @@ typedef struct sono_rep_cmp {
     double ratio, ci_lo, ci_hi, spread_b, spread_x, min_effect;
     sono_verdict v;
 } sono_rep_cmp;
+
+/* The duet's comparison (Bulej et al., ICPE 2020): b[i] and x[i] are repetition i of each
+ * side of one `harness ab` run, measured back to back. ratio = exp(median of log(x[i] /
+ * b[i])); [ci_lo, ci_hi] the (1 - alpha) percentile bootstrap CI of that median ratio;
+ * min_effect = threshold. v slower when ratio > 1 + threshold and ci_lo > 1 + threshold / 2
+ * (the CI must exclude a change of half the threshold, not merely 1: with a handful of
+ * pairs, one burst of noise on one side can lift every resampled median just above 1),
+ * faster likewise, else same. The machine's noise is shared by both sides of a pair, so
+ * the sides' noisy flags do not veto this verdict. 0, SONO_EINVAL (n < 3 or a value not
+ * positive) or SONO_ENOMEM. */
+int sono_paired_compare(const double *b, const double *x, size_t n, double threshold,
+                        double alpha, sono_rep_cmp *out);
 
 /* 0, SONO_EINVAL (fewer than 2 values on a side, or a median not positive) or
  * SONO_ENOMEM. b and x are not modified. */
