@@ -88,20 +88,23 @@ run_tests() {
     printf '%s\n' "$@" | SONO_HARNESS=bin/harness SONO_BUILD=build \
         SONO_TEST_PLUGINS=build/test-plugins timeout -k 10 "${DC_TESTS_S:-240}" \
         xargs -P "$(nproc)" -I{} sh -c "bash tests/run.sh {} > $logs/\$(basename {}).log 2>&1"
-    local p=0 f=0 t
+    local p=0 f=0 k=0 t
     : > "$log"
     for t in "$@"; do
         cat "$logs/$(basename "$t").log" >> "$log"
         local line
         line=$(tail -n 1 "$logs/$(basename "$t").log" 2>/dev/null)
-        local lp lf
+        local lp lf lk
         lp=$(printf '%s' "$line" | sed -n 's/^tests: \([0-9]*\) passed.*/\1/p')
         lf=$(printf '%s' "$line" | sed -n 's/^tests: .* \([0-9]*\) failed$/\1/p')
+        lk=$(printf '%s' "$line" | sed -n 's/^tests: .* \([0-9]*\) skipped.*/\1/p')
+        k=$((k + ${lk:-0}))
         p=$((p + ${lp:-0}))
         f=$((f + ${lf:-1})) # no summary line: it did not finish
         case "$line" in *" 0 failed") ;; *) echo "  $(basename "$t"): $line" ;; esac
     done
-    echo "device-check: tests: $p passed, $f failed"
+    echo "device-check: tests: $p passed, $k skipped, $f failed"
+    grep '^skipped: ' "$log" | head -n 30
     [ "$f" -eq 0 ] || { grep -E '^\[  FAILED  \]|^\[  ERROR   \]|rror:' "$log" | head -n 30; fail "tests"; }
 }
 
