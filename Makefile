@@ -167,6 +167,9 @@ $(BUILD)/tests/%: tests/%.c $(CORE_LIB)
 	$(CC) $(CFLAGS_CORE) $(shell pkg-config --cflags cmocka) $< $(CORE_LIB) -o $@ \
 	  $(LIBS_CORE) $(shell pkg-config --libs cmocka)
 
+# The host tests of the cuda kernels' own code (impls/cuda/*_math.h) rebuild when it changes.
+$(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_cuda_math*.c)): $(wildcard impls/cuda/*_math.h)
+
 # test_fastfft compiles the cpu backend's own FFT in, to test it without the plugin.
 FASTFFT_SRC := $(wildcard impls/cpu/fastfft*.c)
 $(BUILD)/tests/test_fastfft: tests/test_fastfft.c $(FASTFFT_SRC) $(wildcard impls/cpu/fastfft*.h) \
