@@ -44,7 +44,7 @@ case ${built:-unknown} in
     unknown) dirty="bin/harness names no commit (built outside git, or too old)" ;;
     *-dirty) dirty="bin/harness was built from a dirty tree ($built)" ;;
 esac
-if [ -z "$dirty" ] && [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$PWD" ]; then
+if [ -z "$dirty" ] && [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]; then
     if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
         dirty="the tree has uncommitted changes"
     elif [ "$(git describe --always 2>/dev/null)" != "$built" ]; then
