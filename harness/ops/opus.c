@@ -181,9 +181,10 @@ static double tolerance(const sono_params *p, sono_err_growth g)
 /* Normalised cross-correlation r[lag] = sum_i x[i] y[i + lag] / (||x|| ||y||) for
  * |lag| <= span, into r[span + lag], by one zero-padded DFT of each signal (the float64
  * DFT of dft64.h); from the same spectra, x's and y's energies in the band [lo, hi] Hz
- * (band[0], band[1]) at sample rate fs. Returns 0 or SONO_ENOMEM. */
+ * (band[0], band[1]) at sample rate fs, and the share of x's energy in it (band[2]).
+ * Returns 0 or SONO_ENOMEM. */
 static int xcorr(const float *x, const float *y, long long n, long long span, double *r,
-                 double fs, double lo, double hi, double band[2])
+                 double fs, double lo, double hi, double band[3])
 {
     long long m = 1;
     while (m < n + span + 1)
@@ -206,6 +207,8 @@ static int xcorr(const float *x, const float *y, long long n, long long span, do
         band[0] += fa[2 * k] * fa[2 * k] + fa[2 * k + 1] * fa[2 * k + 1];
         band[1] += fb[2 * k] * fb[2 * k] + fb[2 * k + 1] * fb[2 * k + 1];
     }
+    /* Parseval: the m bins hold m xx; the band's positive bins half of what lies in it */
+    band[2] = xx > 0 ? 2.0 * band[0] / ((double)m * xx) : 0.0;
     /* The cross-spectrum conj(A) B with its magnitude divided out (GCC-PHAT), so the
      * peak is as sharp for voiced speech and tones as for noise; conjugated, a forward
      * DFT and a conjugate give the inverse times m. Bins with no energy stay 0. */
@@ -282,7 +285,7 @@ static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
      * by the lookahead fails even where SI-SDR alone could not tell (stationary noise). */
     long long span = (long long)(0.1265 * rate(p)), worst_lag = 0;
     double *r = calloc((size_t)(2 * span + 1), sizeof *r), cmax = 0;
-    double band[2];
+    double band[3];
     if (!r || xcorr(x, y, n, span, r, rate(p), BAND_LOW_HZ, BAND_HIGH_HZ, band)) {
         free(r);
         return sono_fail(err, SONO_ENOMEM, "codec.opus check: no memory for the "
@@ -318,12 +321,6 @@ static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
     double rho = xx > 0 && yy > 0 ? xy / sqrt(xx * yy) : 0.0;
     double gain_db = xx > 0 && yy > 0 ? 10.0 * log10(yy / xx) : -INFINITY;
     double band_db = band[0] > 0 && band[1] > 0 ? 10.0 * log10(band[1] / band[0]) : -INFINITY;
-    /* x's share of its energy in the band (Parseval: the m-point DFT's bins sum to m xx;
-     * the band's positive bins hold half of what lies in it) */
-    double m_fft = 1;
-    while (m_fft < (double)(n + span + 1))
-        m_fft *= 2;
-    double share = xx > 0 ? 2.0 * band[0] / (m_fft * xx) : 0;
     double sdr = sono_si_sdr_db(x, y, n);
     double ratio = bytes * 8.0 / ((double)n / rate(p)) / target;
     int bitrate_ok = ratio >= BITRATE_LOW && ratio <= BITRATE_HIGH;
@@ -331,7 +328,7 @@ static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
     int align_ok = c0 > 0 && c0 >= MIN_CORR_MARGIN * cmax;
     int sign_ok = c0s > 0 && rho > 0;
     /* in the band when x has energy there, else over the whole signal (NaN fails) */
-    int in_band = share >= BAND_MIN_SHARE;
+    int in_band = band[2] >= BAND_MIN_SHARE;
     int gain_ok = gain_db <= GAIN_HIGH_DB &&
                   (in_band ? band_db >= BAND_LOW_DB && band_db <= BAND_HIGH_DB
                            : gain_db >= GAIN_LOW_DB);
