@@ -136,6 +136,7 @@ static void opus_gain_sign(void **state)
     }
     free(x);
     free(y);
+    sono_params_free(&p);
 }
 
 /* Honest 6 kbps white noise at 48 kHz: the codec keeps its band below 4 kHz at its level
@@ -179,6 +180,7 @@ static void opus_lowpassed_noise(void **state)
     }
     free(x);
     free(y);
+    sono_params_free(&p);
 }
 
 /* ---- fft: the direct sum's tolerance ---------------------------------------------- */
@@ -241,6 +243,7 @@ static void fft_direct_sum(void **state)
             free(w);
             free(xd);
             free(r);
+            sono_params_free(&p);
         }
 }
 
@@ -324,6 +327,7 @@ static void load_batch_crops(void **state)
     }
     free(r);
     free(y);
+    sono_params_free(&p);
 }
 
 /* ---- codec.encodec: the tolerance sees a dropped bias ---------------------------- */
@@ -385,6 +389,7 @@ static void encodec_bias(void **state)
     free(y);
     free(v);
     free(codes);
+    sono_params_free(&p);
 }
 
 int main(void)
