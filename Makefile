@@ -181,6 +181,17 @@ $(BUILD)/tests/%: tests/%.c $(CORE_LIB)
 	$(CC) $(CFLAGS_CORE) $(shell pkg-config --cflags cmocka) $< $(CORE_LIB) -o $@ \
 	  $(LIBS_CORE) $(shell pkg-config --libs cmocka)
 
+# The host tests of the cuda kernels' own code (impls/cuda/*_math.h) rebuild when it changes.
+$(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_cuda_math*.c)): $(wildcard impls/cuda/*_math.h)
+
+# test_cuda_math_dsp compiles impls/common/frontend.c in: the window, filterbank and DCT the
+# cuda front ends upload are frontend.c's, so the host test runs the kernels on the same.
+$(BUILD)/tests/test_cuda_math_dsp: tests/test_cuda_math_dsp.c impls/common/frontend.c \
+                                   impls/common/frontend.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) -Iimpls/common $(shell pkg-config --cflags cmocka) $< \
+	  impls/common/frontend.c $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
+
 # test_fastfft compiles the cpu backend's own FFT in, to test it without the plugin.
 FASTFFT_SRC := $(wildcard impls/cpu/fastfft*.c)
 $(BUILD)/tests/test_fastfft: tests/test_fastfft.c $(FASTFFT_SRC) $(wildcard impls/cpu/fastfft*.h) \

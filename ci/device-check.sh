@@ -10,6 +10,12 @@
 #   device: carry ["build/plugins", "build/tests", "build/test-plugins", "bin", ".devpkgs"]
 #           command: bash .devpkgs/unpack.sh && . /tmp/devroot/env.sh && bash ci/device-check.sh
 #
+# Results from uncommitted code are not reference results: the script refuses (exit 3) when
+# bin/harness was built from a dirty tree (its `version` line says the commit, from the
+# Makefile's `git describe --dirty`) or names no commit, and, where the folder is a git
+# checkout, when the tree has uncommitted changes or bin/harness was built at another
+# commit. DC_ALLOW_DIRTY=1 runs anyway, with the results under results/dirty/ instead.
+#
 # A lease is short (15 minutes of device time, 10 a command), so the work is in stages,
 # run in the order given (default: setup tests calibrate dspfig codecfig speechfig codecs gpu
 # extra), each under its own time limit (DC_<STAGE>_S seconds). A stage cut short by its
@@ -37,12 +43,37 @@ cd "$(dirname "$0")/.."
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(setup tests calibrate dspfig codecfig speechfig codecs gpu extra)
 
+built=$(bin/harness version 2>/dev/null | sed -n 's/.*(git \([^,]*\),.*/\1/p')
+dirty=
+case ${built:-unknown} in
+    unknown) dirty="bin/harness names no commit (built outside git, or too old)" ;;
+    *-dirty) dirty="bin/harness was built from a dirty tree ($built)" ;;
+esac
+if [ -z "$dirty" ] && [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]; then
+    if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+        dirty="the tree has uncommitted changes"
+    elif [ "$(git describe --always 2>/dev/null)" != "$built" ]; then
+        dirty="bin/harness was built at $built, the tree is at $(git describe --always)"
+    fi
+fi
+resdir=results/reference
+if [ -n "$dirty" ]; then
+    if [ "${DC_ALLOW_DIRTY:-0}" != 1 ]; then
+        echo "device-check: refusing: $dirty; results from uncommitted code are not reference" \
+             "results (commit and rebuild, or DC_ALLOW_DIRTY=1 to write them to results/dirty/)" >&2
+        exit 3
+    fi
+    resdir=results/dirty
+    echo "device-check: DC_ALLOW_DIRTY=1: $dirty; results go to $resdir/"
+fi
+echo "device-check: build ${built:-unknown}"
+
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
 gpu=${gpu:-no-gpu}
 slug=$(printf '%s' "$gpu" | tr -cs 'A-Za-z0-9' '-' | sed 's/-*$//' | tr 'A-Z' 'a-z')
 day=$(date -u +%Y-%m-%d)
-mkdir -p results/reference
-base="results/reference/${slug}-${day}"
+mkdir -p "$resdir"
+base="${resdir}/${slug}-${day}"
 logs=/tmp/device-check
 mkdir -p "$logs"
 cal="${base}-calibration.json"
@@ -60,7 +91,7 @@ limit() {
 
 pack() {
     [ -n "${OUT:-}" ] || return 0
-    tar czf "$OUT/device-check.tgz" results/reference "$logs" 2>/dev/null || true
+    tar czf "$OUT/device-check.tgz" "$resdir" "$logs" 2>/dev/null || true
 }
 
 st_setup() {
@@ -93,20 +124,23 @@ run_tests() {
     printf '%s\n' "$@" | SONO_HARNESS=bin/harness SONO_BUILD=build \
         SONO_TEST_PLUGINS=build/test-plugins timeout -k 10 "${DC_TESTS_S:-240}" \
         xargs -P "$(nproc)" -I{} sh -c "bash tests/run.sh {} > $logs/\$(basename {}).log 2>&1"
-    local p=0 f=0 t
+    local p=0 f=0 k=0 t
     : > "$log"
     for t in "$@"; do
         cat "$logs/$(basename "$t").log" >> "$log"
         local line
         line=$(tail -n 1 "$logs/$(basename "$t").log" 2>/dev/null)
-        local lp lf
+        local lp lf lk
         lp=$(printf '%s' "$line" | sed -n 's/^tests: \([0-9]*\) passed.*/\1/p')
         lf=$(printf '%s' "$line" | sed -n 's/^tests: .* \([0-9]*\) failed$/\1/p')
+        lk=$(printf '%s' "$line" | sed -n 's/^tests: .* \([0-9]*\) skipped.*/\1/p')
+        k=$((k + ${lk:-0}))
         p=$((p + ${lp:-0}))
         f=$((f + ${lf:-1})) # no summary line: it did not finish
         case "$line" in *" 0 failed") ;; *) echo "  $(basename "$t"): $line" ;; esac
     done
-    echo "device-check: tests: $p passed, $f failed"
+    echo "device-check: tests: $p passed, $k skipped, $f failed"
+    grep '^skipped: ' "$log" | head -n 30
     [ "$f" -eq 0 ] || { grep -E '^\[  FAILED  \]|^\[  ERROR   \]|rror:' "$log" | head -n 30; fail "tests"; }
 }
 

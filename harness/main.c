@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "env.h"
 #include "paths.h"
 #include "version.h"
 
@@ -14,8 +15,8 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("harness %s (plugin ABI %d, results schema sonobench.results/1)\n",
-               SONO_VERSION, SONO_ABI_VERSION);
+        printf("harness %s (git %s, plugin ABI %d, results schema sonobench.results/1)\n",
+               SONO_VERSION, sono_env_git(), SONO_ABI_VERSION);
         return SONO_EXIT_OK;
     }
     if (strcmp(cmd, "help") == 0)

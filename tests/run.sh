@@ -9,12 +9,31 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 SONO_RESULTS_COPY=$(mktemp -d "${TMPDIR:-/tmp}/sono-results.XXXXXX") || exit 1
 export SONO_RESULTS_COPY
 trap 'rm -rf "$SONO_RESULTS_COPY"' EXIT
-passed=0 failed=0 bad=()
+passed=0 failed=0 bad=() skips=()
+# Each skipped test of one program's output as "PROGRAM TEST: REASON": the reason is the
+# test's "skip: ..." line (tests/skip_util.h), else the last line it printed itself.
+skipped_of() {
+    printf '%s\n' "$2" | awk -v prog="$1" '
+        /^\[==========\] [0-9]+ test\(s\) run\./ { done = 1 }
+        done { next }
+        /^\[ RUN      \] / { cur = substr($0, 14); why = ""; tagged = 0; next }
+        /^\[  SKIPPED \] / {
+            if (substr($0, 14) == cur)
+                print prog " " cur ": " (why == "" ? "(no reason printed)" : why)
+            next
+        }
+        /^\[/ { next }
+        /^skip: / { why = substr($0, 7); tagged = 1; next }
+        !tagged && NF { why = $0 }'
+}
 run_one() {
-    local out rc p f
+    local out rc p f line
     out=$("$@" 2>&1)
     rc=$?
     printf '%s\n' "$out"
+    while IFS= read -r line; do
+        [ -n "$line" ] && skips+=("$line")
+    done < <(skipped_of "$1" "$out")
     p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
     f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
     passed=$((passed + ${p:-0}))
@@ -31,5 +50,6 @@ done
 run_one "${SONO_VALIDATE_PYTHON:-/usr/bin/python3}" "$root/tests/validate_results.py" \
     "$SONO_RESULTS_COPY" "$root/results/reference" "$root/tests/data"
 [ ${#bad[@]} -eq 0 ] || printf 'failing: %s\n' "${bad[@]}"
-echo "tests: $passed passed, $failed failed"
+[ ${#skips[@]} -eq 0 ] || printf 'skipped: %s\n' "${skips[@]}"
+echo "tests: $passed passed, ${#skips[@]} skipped, $failed failed"
 [ "$failed" -eq 0 ] && [ ${#bad[@]} -eq 0 ]

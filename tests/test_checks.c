@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "dft64.h"
 #include "op.h"
 #include "params.h"
 
@@ -109,6 +110,9 @@ static void opus_gain_sign(void **state)
     } cases[] = {
         {0.9, 1, NULL},           {-0.9, 0, "sign"},         {0.9 * 32768, 0, "gain"},
         {-0.9 * 32768, 0, "sign"}, {0.9 / 8, 0, "gain"},     {1.5, 1, NULL},
+        /* issue 29: 0.3x and 0.4x passed the old whole-signal floor of -12 dB */
+        {0.25, 0, "gain"},        {0.3, 0, "gain"},          {0.4, 0, "gain"},
+        {0.9 * 3, 0, "gain"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         s = 7;
@@ -132,6 +136,115 @@ static void opus_gain_sign(void **state)
     }
     free(x);
     free(y);
+    sono_params_free(&p);
+}
+
+/* Honest 6 kbps white noise at 48 kHz: the codec keeps its band below 4 kHz at its level
+ * and drops the rest (-8.4 dB over the whole signal, measured); a stand-in is the input
+ * low-passed at 4 kHz (a zero-phase windowed sinc) plus coding noise 10 dB down in the
+ * band. It must pass, and the same at 0.25x must fail on the gain. */
+static void opus_lowpassed_noise(void **state)
+{
+    (void)state;
+    const long long n = 48000;
+    enum { H = 96 }; /* half the filter's taps: a 4 kHz cutoff, 1 kHz wide */
+    sono_params p = params_of("codec.opus", "seconds=1,bitrate=6000");
+    float *x = malloc(sizeof *x * (size_t)n), *y = malloc(sizeof *y * (size_t)(n + 1));
+    double h[2 * H + 1], fc = 4000.0 / 48000.0;
+    assert_true(x && y);
+    uint64_t s = 11;
+    for (long long i = 0; i < n; i++)
+        x[i] = (float)(0.5 * urand(&s));
+    for (int k = -H; k <= H; k++) /* Hann-windowed sinc */
+        h[k + H] = (k == 0 ? 2 * fc : sin(2 * M_PI * fc * k) / (M_PI * k)) *
+                   (0.5 + 0.5 * cos(M_PI * k / (H + 1)));
+    sono_buf in = buf_of(SONO_F32, n, x), out = buf_of(SONO_F32, n + 1, y), ref = {0};
+    double tol = sono_op_find("codec.opus")->tolerance(&p, SONO_ERR_LOG);
+    const double gains[] = {1.0, 0.25};
+    for (int g = 0; g < 2; g++) {
+        s = 5;
+        for (long long i = 0; i < n; i++) {
+            double v = 0;
+            for (int k = -H; k <= H; k++)
+                if (i - k >= 0 && i - k < n)
+                    v += h[k + H] * x[i - k];
+            y[i] = (float)(gains[g] * (v + 0.05 * urand(&s)));
+        }
+        y[n] = 750; /* 6 kbps for 1 s */
+        sono_check c;
+        int pass = run_check("codec.opus", &p, &in, &out, &ref, tol, &c);
+        if (pass != (g == 0))
+            fail_msg("low-passed noise at %gx: pass %d (%s)", gains[g], pass, c.detail);
+        if (g == 1)
+            assert_non_null(strstr(c.detail, ": FAIL)"));
+    }
+    free(x);
+    free(y);
+    sono_params_free(&p);
+}
+
+/* ---- fft: the direct sum's tolerance ---------------------------------------------- */
+
+/* An honest O(N^2) DFT's output (float sums in order, float twiddles from double, as a
+ * direct-sum impl computes it) passes the LINEAR tolerance on noise and on the worst
+ * input measured (a square wave, N = 1920); the same output off by a gain of 1 + 1e-4 (a
+ * bug the old eps N tolerance, 4.9e-4 at N = 4096, let through) fails. */
+static void fft_direct_sum(void **state)
+{
+    (void)state;
+    const long long ns[] = {1920, 4096};
+    for (int kind = 0; kind < 2; kind++)
+        for (int k = 0; k < 2; k++) {
+            long long n = ns[k];
+            char text[64];
+            snprintf(text, sizeof text, "n=%lld,batch=1", n);
+            sono_params p = params_of("fft", text);
+            float *x = malloc(sizeof *x * 2 * (size_t)n), *y = malloc(sizeof *y * 2 * (size_t)n);
+            float *w = malloc(sizeof *w * 2 * (size_t)n);
+            double *xd = malloc(sizeof *xd * 2 * (size_t)n), *r = malloc(sizeof *r * 2 * (size_t)n);
+            assert_true(x && y && w && xd && r);
+            uint64_t s = 3;
+            for (long long i = 0; i < n; i++) {
+                double sq = fmax(-1.0, fmin(1.0, 10 * sin(2 * M_PI * 1000.0 * (double)i / 48000)));
+                x[2 * i] = (float)(kind ? sq : 0.5 * urand(&s));
+                x[2 * i + 1] = (float)(kind ? 0.0 : 0.5 * urand(&s));
+                xd[2 * i] = x[2 * i];
+                xd[2 * i + 1] = x[2 * i + 1];
+                w[2 * i] = (float)cos(-2 * M_PI * (double)i / (double)n);
+                w[2 * i + 1] = (float)sin(-2 * M_PI * (double)i / (double)n);
+            }
+            for (long long b = 0; b < n; b++) {
+                float re = 0, im = 0;
+                for (long long j = 0, m = 0; j < n; j++, m = (m + b) % n) {
+                    re += x[2 * j] * w[2 * m] - x[2 * j + 1] * w[2 * m + 1];
+                    im += x[2 * j] * w[2 * m + 1] + x[2 * j + 1] * w[2 * m];
+                }
+                y[2 * b] = re;
+                y[2 * b + 1] = im;
+            }
+            assert_int_equal(sono_dft64(xd, r, n, 1), 0);
+            sono_buf out = {.dtype = SONO_C64, .ndim = 2, .shape = {1, n}, .data = y,
+                            .nbytes = sizeof *y * 2 * (size_t)n};
+            sono_buf ref = {.dtype = SONO_C128, .ndim = 2, .shape = {1, n}, .data = r,
+                            .nbytes = sizeof *r * 2 * (size_t)n};
+            sono_buf in = {0};
+            double tol = sono_op_find("fft")->tolerance(&p, SONO_ERR_LINEAR);
+            sono_check c;
+            if (!run_check("fft", &p, &in, &out, &ref, tol, &c))
+                fail_msg("honest direct sum, %s n=%lld: rel_l2 %.3g over tol %.3g",
+                         kind ? "square" : "noise", n, c.rel_l2, tol);
+            for (long long i = 0; i < 2 * n; i++)
+                y[i] *= 1.0001f;
+            if (run_check("fft", &p, &in, &out, &ref, tol, &c))
+                fail_msg("gain 1 + 1e-4, %s n=%lld: rel_l2 %.3g passed tol %.3g",
+                         kind ? "square" : "noise", n, c.rel_l2, tol);
+            free(x);
+            free(y);
+            free(w);
+            free(xd);
+            free(r);
+            sono_params_free(&p);
+        }
 }
 
 /* ---- load.batch: per-crop RMS and unresampled crops ------------------------------ */
@@ -214,6 +327,7 @@ static void load_batch_crops(void **state)
     }
     free(r);
     free(y);
+    sono_params_free(&p);
 }
 
 /* ---- codec.encodec: the tolerance sees a dropped bias ---------------------------- */
@@ -275,12 +389,15 @@ static void encodec_bias(void **state)
     free(y);
     free(v);
     free(codes);
+    sono_params_free(&p);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(opus_gain_sign),
+        cmocka_unit_test(opus_lowpassed_noise),
+        cmocka_unit_test(fft_direct_sum),
         cmocka_unit_test(load_batch_crops),
         cmocka_unit_test(encodec_bias),
     };

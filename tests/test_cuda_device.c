@@ -4,6 +4,7 @@
  * a name that is not cuda:N), which needs no GPU. With a GPU, cuda:0 by name is accepted.
  * Skips everything when the plugin was not built (no nvcc). */
 #include "cli_util.h"
+#include "skip_util.h"
 
 #include "registry.h"
 
@@ -73,7 +74,7 @@ static void cd_copy_impls(void **state)
 {
     (void)state;
     if (!cd_cuda)
-        skip();
+        SONO_SKIP("no cuda plugin built (no nvcc)");
     const sono_impl_entry *m = cd_impl("copy", "cuda/memcpy"), *k = cd_impl("copy",
                                                                             "cuda/copy-kernel");
     assert_string_equal(m->dev->name, "cuda:0");
@@ -91,7 +92,7 @@ static void cd_device_param(void **state)
 {
     (void)state;
     if (!cd_cuda)
-        skip();
+        SONO_SKIP("no cuda plugin built (no nvcc)");
     const sono_impl *ims[] = {cd_impl("copy", "cuda/memcpy")->impl,
                               cd_impl("copy", "cuda/copy-kernel")->impl,
                               cd_impl("sgemm", "cuda/cublas")->impl};

@@ -1,6 +1,7 @@
-/* test_cuda_math.c — cuda/radix2-gpu's arithmetic without a GPU: radix2_math.h compiled by cc,
- * a host radix-2 FFT assembled from its functions the way the kernels use them (bit-
- * reversed load, stages of r2_pair + r2_butterfly) checked against the float64 DFT. */
+/* test_cuda_math.c — cuda/radix2-gpu without a GPU: radix2_math.h compiled by cc, its
+ * kernels' thread bodies (r2_block_* of the one-block path, r2_rev_one and r2_stage_one of
+ * the global-memory passes for n > R2_SHARED_MAX) run for every thread of every launch
+ * cu_radix2_launch makes, over batches of rows, checked against the float64 DFT. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,18 +67,35 @@ static void cm_pairs_cover_each_stage(void **state)
     }
 }
 
-/* The kernels' algorithm on the host: shared-memory path and global passes alike. */
-static void host_radix2(const r2_cf *x, r2_cf *y, const r2_cf *tw, unsigned n)
+/* cu_radix2_launch (radix2.cu) on the host: the same path for n, every thread of each
+ * launch running the kernel's own body, launches and barrier phases in order. Threads of
+ * one phase touch disjoint elements (cm_pairs_cover_each_stage), so running them one
+ * after another is one of the schedules the GPU may take. */
+static void host_radix2(const r2_cf *x, r2_cf *y, const r2_cf *tw, unsigned n, unsigned batch)
 {
     int bits = r2_log2(n);
-    for (unsigned i = 0; i < n; i++)
-        y[r2_bitrev(i, bits)] = x[i];
-    for (unsigned half = 1; half < n; half *= 2)
-        for (unsigned j = 0; j < n / 2; j++) {
-            unsigned i0, t;
-            r2_pair(j, half, n, &i0, &t);
-            r2_butterfly(&y[i0], &y[i0 + half], tw[t]);
+    if (n <= R2_SHARED_MAX) {
+        unsigned nt = r2_block_threads(n);
+        r2_cf *s = malloc(n * sizeof *s);
+        assert_non_null(s);
+        for (unsigned b = 0; b < batch; b++) { /* one block a row */
+            for (unsigned t = 0; t < nt; t++)
+                r2_block_load(x + (size_t)b * n, s, n, bits, t, nt);
+            for (unsigned half = 1; half < n; half *= 2)
+                for (unsigned t = 0; t < nt; t++)
+                    r2_block_stage(s, tw, n, half, t, nt);
+            for (unsigned t = 0; t < nt; t++)
+                r2_block_store(s, y + (size_t)b * n, n, t, nt);
         }
+        free(s);
+        return;
+    }
+    unsigned long long total = (unsigned long long)n * batch;
+    for (unsigned long long g = 0; g < total; g++)
+        r2_rev_one(x, y, n, bits, g);
+    for (unsigned half = 1; half < n; half *= 2)
+        for (unsigned long long g = 0; g < total / 2; g++)
+            r2_stage_one(y, tw, n, half, g);
 }
 
 static uint64_t cm_seed = 0x2545f4914f6cdd1dull;
@@ -90,38 +108,51 @@ static float cm_rand(void) /* xorshift64*, uniform in [-1, 1) */
                    2.0 - 1.0);
 }
 
+/* rel_l2 of rows y against the float64 DFT of x (batch rows of n). */
+static double cm_rel_err(const r2_cf *x, const r2_cf *y, unsigned n, unsigned batch)
+{
+    size_t m = (size_t)n * batch;
+    double *xd = malloc(2 * m * sizeof *xd), *ref = malloc(2 * m * sizeof *ref);
+    assert_true(xd && ref);
+    for (size_t i = 0; i < m; i++) {
+        xd[2 * i] = x[i].re;
+        xd[2 * i + 1] = x[i].im;
+    }
+    assert_int_equal(sono_dft64(xd, ref, n, batch), 0);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < m; i++) {
+        double dr = y[i].re - ref[2 * i], di = y[i].im - ref[2 * i + 1];
+        num += dr * dr + di * di;
+        den += ref[2 * i] * ref[2 * i] + ref[2 * i + 1] * ref[2 * i + 1];
+    }
+    free(xd);
+    free(ref);
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* Both paths, 3 different rows each (a row index wrong in a kernel mixes them up). */
 static void cm_radix2_matches_dft64(void **state)
 {
     (void)state;
-    for (int bits = 0; bits <= 12; bits++) {
+    const unsigned batch = 3;
+    for (int bits = 0; bits <= 16; bits++) {
         unsigned n = 1u << bits;
-        r2_cf *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+        size_t m = (size_t)n * batch;
+        r2_cf *x = malloc(m * sizeof *x), *y = malloc(m * sizeof *y);
         r2_cf *tw = malloc((n / 2 + 1) * sizeof *tw);
-        double *xd = malloc(2 * n * sizeof *xd), *ref = malloc(2 * n * sizeof *ref);
-        assert_true(x && y && tw && xd && ref);
-        for (unsigned i = 0; i < n; i++) {
+        assert_true(x && y && tw);
+        for (size_t i = 0; i < m; i++)
             x[i] = (r2_cf){cm_rand(), cm_rand()};
-            xd[2 * i] = x[i].re;
-            xd[2 * i + 1] = x[i].im;
-        }
         r2_twiddles(tw, n);
-        host_radix2(x, y, tw, n);
-        assert_int_equal(sono_dft64(xd, ref, n, 1), 0);
-        double num = 0, den = 0;
-        for (unsigned i = 0; i < n; i++) {
-            double dr = y[i].re - ref[2 * i], di = y[i].im - ref[2 * i + 1];
-            num += dr * dr + di * di;
-            den += ref[2 * i] * ref[2 * i] + ref[2 * i + 1] * ref[2 * i + 1];
-        }
+        host_radix2(x, y, tw, n, batch);
         /* float32 radix-2: error ~ eps * log2 n; 1e-6 * (bits + 1) is ~8x that */
-        double rel = den > 0 ? sqrt(num / den) : sqrt(num);
+        double rel = cm_rel_err(x, y, n, batch);
         if (rel > 1e-6 * (bits + 1))
-            fail_msg("n=%u: rel_l2 %.3g", n, rel);
+            fail_msg("n=%u (%s): rel_l2 %.3g", n, n <= R2_SHARED_MAX ? "one block" : "passes",
+                     rel);
         free(x);
         free(y);
         free(tw);
-        free(xd);
-        free(ref);
     }
 }
 
@@ -131,23 +162,13 @@ static void cm_conjugate_twiddles_fail(void **state)
     (void)state;
     enum { N = 16 };
     r2_cf x[N], y[N], tw[N / 2];
-    double xd[2 * N], ref[2 * N], num = 0, den = 0;
-    for (unsigned i = 0; i < N; i++) {
+    for (unsigned i = 0; i < N; i++)
         x[i] = (r2_cf){cm_rand(), cm_rand()};
-        xd[2 * i] = x[i].re;
-        xd[2 * i + 1] = x[i].im;
-    }
     r2_twiddles(tw, N);
     for (unsigned t = 0; t < N / 2; t++)
         tw[t].im = -tw[t].im;
-    host_radix2(x, y, tw, N);
-    assert_int_equal(sono_dft64(xd, ref, N, 1), 0);
-    for (unsigned i = 0; i < N; i++) {
-        double dr = y[i].re - ref[2 * i], di = y[i].im - ref[2 * i + 1];
-        num += dr * dr + di * di;
-        den += ref[2 * i] * ref[2 * i] + ref[2 * i + 1] * ref[2 * i + 1];
-    }
-    assert_true(sqrt(num / den) > 0.1);
+    host_radix2(x, y, tw, N, 1);
+    assert_true(cm_rel_err(x, y, N, 1) > 0.1);
 }
 
 int main(void)

@@ -2,8 +2,9 @@
  * compiled by cc. Host convolutions assembled from its index functions the way each
  * kernel uses them (direct forward by nnc_src, direct transposed by nnc_tr_src, im2col +
  * a plain GEMM + bias/activation, transposed as W^T x then col2im by nnc_tr_range /
- * nnc_tr_tap / nnc_z_index) and a host copy of the flash kernel's tiles and online-softmax
- * merge pass conv1d's and attention's float64 references within the ops' tolerances;
+ * nnc_tr_tap / nnc_z_index) and the flash kernel's own per-thread pieces (nn_fl_*, run for
+ * every thread of every block, the warp shuffles as a butterfly) pass conv1d's and
+ * attention's float64 references within the ops' tolerances;
  * a conv that drops its causal padding and a softmax merge that skips the rescale fail.
  * en_math.h (cuda/encodec): reflect padding at worked points, the LSTM cell in double. */
 #include <setjmp.h>
@@ -276,46 +277,60 @@ static void nm_conv_indices(void **state)
 
 /* ---- attention -------------------------------------------------------------------------- */
 
-/* The flash kernel on the host: per query, key tiles of NN_FK, block max and exp-sum,
- * nn_os_merge, the rescaled accumulator. skip_rescale: the mutant that forgets fa. */
+/* cu_flash_launch (nn_kernels.cu) on the host: every block (NN_FT / tpq queries of one
+ * head) and every thread of it running the kernel's own pieces (nn_fl_*, NN_FL_SCORE)
+ * in its phases: the tile load by all threads (then the barrier), each thread's partial
+ * dots, the __shfl_xor_sync butterfly that sums a query's tpq parts (lane t adds lane
+ * t ^ w's value, w = 1, 2, ..), the masking, the tile's weights, nn_os_merge and the
+ * accumulation, then the store. skip_rescale: the mutant that forgets fa. */
 static void nm_flash(const float *Q, const float *K, const float *V, float *O, long long H,
                      long long S, int d, int causal, int skip_rescale)
 {
+    int tpq = nn_fl_tpq(d), bq = NN_FT / tpq;
     float scale = 1.0f / sqrtf((float)d);
+    static float ks[NN_FK * 4 * NN_FPAD], vs[NN_FK * 4 * NN_FPAD];
+    static float qr[NN_FT][32], acc[NN_FT][32], sc[NN_FT][NN_FK];
+    nn_os st[NN_FT];
     for (long long h = 0; h < H; h++)
-        for (long long i = 0; i < S; i++) {
-            const float *q = Q + (h * S + i) * d;
-            float acc[NN_FD] = {0};
-            nn_os st = {-INFINITY, 0.0f};
-            for (long long k0 = 0; k0 < S; k0 += NN_FK) {
-                if (causal && k0 > i)
-                    continue;
-                float sc[NN_FK], p[NN_FK], bm = -INFINITY, bl = 0;
-                for (int j = 0; j < NN_FK; j++) {
-                    long long kj = k0 + j;
-                    float s = 0;
-                    if (kj < S)
-                        for (int c = 0; c < d; c++)
-                            s += q[c] * K[(h * S + kj) * d + c];
-                    sc[j] = kj < S && !nn_masked(causal, i, kj) ? s * scale : -INFINITY;
-                    bm = sc[j] > bm ? sc[j] : bm;
-                }
-                for (int j = 0; j < NN_FK; j++) {
-                    p[j] = sc[j] == -INFINITY ? 0.0f : expf(sc[j] - bm);
-                    bl += p[j];
-                }
-                float fa, fb;
-                st = nn_os_merge(st, bm, bl, &fa, &fb);
-                if (skip_rescale)
-                    fa = 1.0f;
-                for (int c = 0; c < d; c++)
-                    acc[c] *= fa;
-                for (int j = 0; j < NN_FK; j++)
-                    for (int c = 0; c < d && k0 + j < S; c++)
-                        acc[c] += p[j] * fb * V[(h * S + k0 + j) * d + c];
+        for (long long q0 = 0; q0 < S; q0 += bq) { /* one block */
+            const float *qh = Q + h * S * d, *kh = K + h * S * d, *vh = V + h * S * d;
+            for (int t = 0; t < NN_FT; t++) {
+                nn_fl_begin(qh, q0 + t / tpq, S, d, t % tpq, scale, qr[t], acc[t]);
+                st[t] = (nn_os){-INFINITY, 0.0f};
             }
-            for (int c = 0; c < d; c++)
-                O[(h * S + i) * d + c] = acc[c] / st.l;
+            long long kend = nn_fl_kend(q0, bq, S, causal);
+            for (long long k0 = 0; k0 < kend; k0 += NN_FK) {
+                for (int t = 0; t < NN_FT; t++)
+                    nn_fl_load(kh, vh, ks, vs, k0, S, d, tpq, t);
+                float bm[NN_FT];
+                for (int t = 0; t < NN_FT; t++)
+                    bm[t] = -INFINITY;
+                for (int j = 0; j < NN_FK; j++) {
+                    float s[NN_FT], sum[NN_FT];
+                    for (int t = 0; t < NN_FT; t++)
+                        s[t] = nn_fl_dot(qr[t], ks, tpq, t % tpq, j);
+                    for (int w = 1; w < tpq; w <<= 1) {
+                        for (int t = 0; t < NN_FT; t++)
+                            sum[t] = s[t] + s[t ^ w];
+                        memcpy(s, sum, sizeof s);
+                    }
+                    for (int t = 0; t < NN_FT; t++) {
+                        long long i = q0 + t / tpq;
+                        sc[t][j] = NN_FL_SCORE(s[t], k0 + j, i, S, causal);
+                        bm[t] = fmaxf(bm[t], sc[t][j]);
+                    }
+                }
+                for (int t = 0; t < NN_FT; t++) {
+                    float bl = nn_fl_exp(sc[t], bm[t]), fa, fb;
+                    st[t] = nn_os_merge(st[t], bm[t], bl, &fa, &fb);
+                    if (skip_rescale)
+                        fa = 1.0f;
+                    nn_fl_accum(acc[t], sc[t], fa, fb, vs, tpq, t % tpq);
+                }
+            }
+            for (int t = 0; t < NN_FT; t++)
+                if (q0 + t / tpq < S)
+                    nn_fl_store(O + h * S * d, q0 + t / tpq, d, t % tpq, acc[t], st[t].l);
         }
 }
 

@@ -1,9 +1,12 @@
 /* test_cuda_plugin.c — the cuda backend as the harness sees it, on any machine: it loads,
  * registers cuda:0 and its impls, and without a GPU is unavailable with "no CUDA device:
- * <runtime's message>" so `harness run` skips its cases and goes on (exit 0); with a GPU
- * the same cases run and pass. Host-side parameter checks (supports) need no GPU. Skips
- * everything when the plugin was not built (no nvcc). */
+ * <runtime's message>" so `harness run` skips its cases and goes on (exit 0). Host-side
+ * parameter checks (supports) need no GPU. The GPU's half (the same cases run and pass) is
+ * its own test, reported skipped with the reason where there is no GPU, never passed; so
+ * is the no-device half where there is one. Skips everything when the plugin was not
+ * built (no nvcc). */
 #include "cli_util.h"
+#include "skip_util.h"
 
 #include "params.h"
 #include "registry.h"
@@ -57,7 +60,7 @@ static void cp_registered(void **state)
 {
     (void)state;
     if (!cp_cuda)
-        skip();
+        SONO_SKIP("no cuda plugin built (no nvcc)");
     const sono_device *d = sono_reg_device(&cp_R, "cuda:0");
     assert_non_null(d);
     assert_string_equal(d->kind, "cuda");
@@ -82,7 +85,7 @@ static void cp_supports(void **state)
 {
     (void)state;
     if (!cp_cuda)
-        skip();
+        SONO_SKIP("no cuda plugin built (no nvcc)");
     const sono_impl *r2 = cp_impl("fft", "cuda/radix2-gpu"), *cf = cp_impl("fft", "cuda/cufft");
     const sono_impl *rf = cp_impl("rfft", "cuda/cufft");
     char why[256];
@@ -110,7 +113,7 @@ static void cp_dsp_supports(void **state)
 {
     (void)state;
     if (!cp_cuda)
-        skip();
+        SONO_SKIP("no cuda plugin built (no nvcc)");
     const char *ops[] = {"stft", "melspec", "logmel", "mfcc"};
     for (size_t i = 0; i < 4; i++) {
         const sono_impl *im = cp_impl(ops[i], "cuda/cufft");
@@ -135,7 +138,7 @@ static void cp_dsp_batch(void **state)
 {
     (void)state;
     if (!cp_cuda)
-        skip();
+        SONO_SKIP("no cuda plugin built (no nvcc)");
     const char *ops[] = {"melspec", "logmel", "mfcc"};
     const char *names[] = {"cuda/cufft", "cuda/cufft-cublas"};
     for (size_t i = 0; i < 3; i++)
@@ -174,8 +177,10 @@ static void cp_dsp_batch(void **state)
 static void cp_setup_without_device(void **state)
 {
     (void)state;
-    if (!cp_cuda || cp_cuda->available)
-        skip();
+    if (!cp_cuda)
+        SONO_SKIP("no cuda plugin built (no nvcc)");
+    if (cp_cuda->available)
+        SONO_SKIP("a CUDA device is present: the no-device path is not taken");
     const sono_impl *ims[] = {cp_impl("fft", "cuda/cufft"), cp_impl("rfft", "cuda/cufft"),
                               cp_impl("fft", "cuda/radix2-gpu"), cp_impl("logmel", "cuda/cufft")};
     for (size_t i = 0; i < 4; i++) {
@@ -192,7 +197,7 @@ static void cp_cli_list(void **state)
 {
     (void)state;
     if (!cp_cuda)
-        skip();
+        SONO_SKIP("no cuda plugin built (no nvcc)");
     cl_res r;
     char line[512];
     cl_h(&r, NULL, "list", "impls", NULL);
@@ -209,11 +214,9 @@ static void cp_cli_list(void **state)
     cl_free(&r);
 }
 
-static void cp_cli_run(void **state)
+/* `harness run tests/data/cuda`: the cpu row passes on any machine. */
+static json_t *cp_run_suite(void)
 {
-    (void)state;
-    if (!cp_cuda)
-        skip();
     char out[PATH_MAX];
     snprintf(out, sizeof out, "%s/cuda.json", cl_tmp);
     cl_res r;
@@ -222,19 +225,44 @@ static void cp_cli_run(void **state)
     cl_free(&r);
     json_t *doc = cl_load(out);
     cl_check_ok_case(cl_case(doc, "fft/cpu/radix2/n=256,batch=4/noise"));
-    const char *ids[] = {"fft/cuda/cufft/n=256,batch=4/noise",
-                         "fft/cuda/radix2-gpu/n=256,batch=4/noise",
-                         "rfft/cuda/cufft/n=256,batch=2/noise"};
+    return doc;
+}
+
+static const char *const cp_ids[] = {"fft/cuda/cufft/n=256,batch=4/noise",
+                                     "fft/cuda/radix2-gpu/n=256,batch=4/noise",
+                                     "rfft/cuda/cufft/n=256,batch=2/noise"};
+
+/* Without a GPU the cuda cases skip with the backend's reason and the run goes on. */
+static void cp_cli_run_no_device(void **state)
+{
+    (void)state;
+    if (!cp_cuda)
+        SONO_SKIP("no cuda plugin built (no nvcc)");
+    if (cp_cuda->available)
+        SONO_SKIP("a CUDA device is present: its cases run (cp_cli_run_gpu)");
+    json_t *doc = cp_run_suite();
     for (size_t i = 0; i < 3; i++) {
-        json_t *c = cl_case(doc, ids[i]);
-        if (cp_cuda->available) {
-            assert_string_equal(cl_str(c, "status"), "ok");
-            assert_string_equal(cl_str(c, "device"), "cuda:0");
-            assert_true(json_is_true(cl_get(c, "check.pass")));
-        } else {
-            assert_string_equal(cl_str(c, "status"), "skip");
-            assert_non_null(strstr(cl_str(c, "message"), cp_cuda->reason));
-        }
+        json_t *c = cl_case(doc, cp_ids[i]);
+        assert_string_equal(cl_str(c, "status"), "skip");
+        assert_non_null(strstr(cl_str(c, "message"), cp_cuda->reason));
+    }
+    json_decref(doc);
+}
+
+/* With a GPU every cuda case runs on cuda:0 and passes its check. */
+static void cp_cli_run_gpu(void **state)
+{
+    (void)state;
+    if (!cp_cuda)
+        SONO_SKIP("no cuda plugin built (no nvcc)");
+    if (!cp_cuda->available)
+        SONO_SKIP("%s", cp_cuda->reason);
+    json_t *doc = cp_run_suite();
+    for (size_t i = 0; i < 3; i++) {
+        json_t *c = cl_case(doc, cp_ids[i]);
+        assert_string_equal(cl_str(c, "status"), "ok");
+        assert_string_equal(cl_str(c, "device"), "cuda:0");
+        assert_true(json_is_true(cl_get(c, "check.pass")));
     }
     json_decref(doc);
 }
@@ -248,7 +276,8 @@ int main(void)
         cmocka_unit_test(cp_dsp_batch),
         cmocka_unit_test(cp_setup_without_device),
         cmocka_unit_test(cp_cli_list),
-        cmocka_unit_test(cp_cli_run),
+        cmocka_unit_test(cp_cli_run_no_device),
+        cmocka_unit_test(cp_cli_run_gpu),
     };
     return cmocka_run_group_tests(tests, cp_setup, cp_teardown);
 }

@@ -2,9 +2,11 @@
  * attention, EnCodec) as the harness sees them, on any machine: registered on cuda:0;
  * their supports() gates (head_dim of the flash kernel, threads, sizes) need no GPU;
  * without a GPU setup fails with "no CUDA device" and leaves nothing behind, and
- * `harness run tests/data/cuda_codec` skips every case with the backend's reason; with a
- * GPU every case runs and passes its check. */
+ * `harness run tests/data/cuda_codec` skips every case with the backend's reason. With a
+ * GPU every case runs and passes its check: a test of its own, reported skipped with the
+ * reason where there is no GPU, never passed. */
 #include "cli_util.h"
+#include "skip_util.h"
 
 #include "params.h"
 #include "registry.h"
@@ -74,7 +76,7 @@ static void cc_registered_and_gated(void **state)
 {
     (void)state;
     if (!cc_cuda)
-        skip();
+        SONO_SKIP("no cuda plugin built (no nvcc)");
     for (size_t i = 0; i < CC_N; i++) {
         const sono_impl *im = cc_impl(cc_impls[i].op, cc_impls[i].name);
         assert_string_equal(im->device, "cuda:0");
@@ -116,8 +118,10 @@ static void cc_registered_and_gated(void **state)
 static void cc_setup_without_device(void **state)
 {
     (void)state;
-    if (!cc_cuda || cc_cuda->available)
-        skip();
+    if (!cc_cuda)
+        SONO_SKIP("no cuda plugin built (no nvcc)");
+    if (cc_cuda->available)
+        SONO_SKIP("a CUDA device is present: the no-device path is not taken");
     for (size_t i = 0; i < CC_N; i++) {
         const sono_impl *im = cc_impl(cc_impls[i].op, cc_impls[i].name);
         sono_params p = cc_defaults(cc_impls[i].op, "threads", 1);
@@ -131,12 +135,10 @@ static void cc_setup_without_device(void **state)
     }
 }
 
-/* Every case of the suite: skipped with the reason here, run and passed on a GPU. */
-static void cc_cli_run(void **state)
+/* Every case of `harness run tests/data/cuda_codec`, each on cuda, counted; want_ok: each
+ * must pass its check (with a GPU), else each must skip with the backend's reason. */
+static void cc_run_suite(int want_ok)
 {
-    (void)state;
-    if (!cc_cuda)
-        skip();
     char out[PATH_MAX];
     snprintf(out, sizeof out, "%s/cuda_codec.json", cl_tmp);
     cl_res r;
@@ -149,7 +151,7 @@ static void cc_cli_run(void **state)
         const char *id = cl_str(c, "id");
         assert_non_null(strstr(id, "/cuda/"));
         n++;
-        if (cc_cuda->available) {
+        if (want_ok) {
             if (strcmp(cl_str(c, "status"), "ok") != 0 || !json_is_true(cl_get(c, "check.pass")))
                 fail_msg("%s: status %s, message %s", id, cl_str(c, "status"),
                          json_string_value(json_object_get(c, "message")));
@@ -164,12 +166,33 @@ static void cc_cli_run(void **state)
     json_decref(doc);
 }
 
+static void cc_cli_run_no_device(void **state)
+{
+    (void)state;
+    if (!cc_cuda)
+        SONO_SKIP("no cuda plugin built (no nvcc)");
+    if (cc_cuda->available)
+        SONO_SKIP("a CUDA device is present: its cases run (cc_cli_run_gpu)");
+    cc_run_suite(0);
+}
+
+static void cc_cli_run_gpu(void **state)
+{
+    (void)state;
+    if (!cc_cuda)
+        SONO_SKIP("no cuda plugin built (no nvcc)");
+    if (!cc_cuda->available)
+        SONO_SKIP("%s", cc_cuda->reason);
+    cc_run_suite(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cc_registered_and_gated),
         cmocka_unit_test(cc_setup_without_device),
-        cmocka_unit_test(cc_cli_run),
+        cmocka_unit_test(cc_cli_run_no_device),
+        cmocka_unit_test(cc_cli_run_gpu),
     };
     return cmocka_run_group_tests(tests, cc_setup, cc_teardown);
 }

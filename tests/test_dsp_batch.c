@@ -2,8 +2,10 @@
  * reference is the per-clip reference of each slice, bit for bit; clips that differ in
  * loudness are clamped each against its own max; shapes, cost, refusals (streaming, the
  * range); and every CPU impl (and the py peers where Python has numpy/torch) at batch 3
- * passes the harness's check through the CLI (tests/data/dsp/batch.ini). */
+ * passes the harness's check through the CLI (tests/data/dsp/batch.ini). The cuda rungs
+ * are a test of their own, reported skipped (saying why) where there is no GPU. */
 #include "cli_util.h"
+#include "skip_util.h"
 #include "buf.h"
 #include "op.h"
 #include "params.h"
@@ -313,42 +315,19 @@ static void db_write_wav(const char *path)
     assert_int_equal(fclose(f), 0);
 }
 
-/* Every impl's logmel and mfcc of the three clips pass the per-clip check, and each
- * CPU impl's logmel puts clip 1 wholly below clip 0's floor (max - 2): only a clamp per
- * clip can. The cuda rungs too where the backend is built; with a GPU (ci/device-check.sh
- * runs every test) they must pass, and their logmel is checked the same way. */
-static void db_loudness_impls(void **state)
+/* Runs the suite of `sections` over loud.wav; every row must be ok (py rows may skip where
+ * Python or torch is missing); returns the rows ok, or -1 when need_gpu and the cuda
+ * backend is unavailable (its rows skip). */
+static int db_loud_suite(const char *wav, const char *sections, int need_gpu)
 {
-    (void)state;
-    char wav[PATH_MAX], suite[PATH_MAX], out[PATH_MAX];
-    snprintf(wav, sizeof wav, "%s/loud.wav", cl_tmp);
+    char suite[PATH_MAX], out[PATH_MAX];
     snprintf(suite, sizeof suite, "%s/loud.ini", cl_tmp);
     snprintf(out, sizeof out, "%s/loud.json", cl_tmp);
-    db_write_wav(wav);
     FILE *f = fopen(suite, "w");
     assert_non_null(f);
     fprintf(f, "[suite]\ndescription = clips of different loudness\ninputs = %s\n"
-               "budget_s = 0.01\nwarmup_s = 0\nmin_time_s = 0.001\nmax_samples = 2\n\n"
-               "[logmel]\nop = logmel\nimpls = cpu/naive, cpu/fast, fftwblas/batched, "
-               "py/numpy, py/torch\nseconds = 0.25\npad_or_trim = 0\nbatch = 3\n\n"
-               "[logmel_threads]\nop = logmel\nimpls = cpu/fast, fftwblas/batched\n"
-               "seconds = 0.25\npad_or_trim = 0\nbatch = 3\nthreads = 2\n\n"
-               "[mfcc]\nop = mfcc\nimpls = cpu/naive, cpu/fast, fftwblas/batched, py/numpy, "
-               "py/torch\nseconds = 0.25\nbatch = 3\n\n"
-               "[mfcc_threads]\nop = mfcc\nimpls = cpu/fast, fftwblas/batched\n"
-               "seconds = 0.25\nbatch = 3\nthreads = 2\n", wav);
-    /* the cuda rungs where the backend is built (they skip without a GPU) */
-    const char *b = getenv("SONO_BUILD");
-    char so[PATH_MAX];
-    snprintf(so, sizeof so, "%s/plugins/cuda.so", b && *b ? b : "build");
-    int cuda_built = cl_exists(so);
-    if (cuda_built)
-        fprintf(f, "\n[cuda]\nop = logmel\nimpls = cuda/cufft, cuda/cufft-cublas\n"
-                   "seconds = 0.25\npad_or_trim = 0\nbatch = 1, 3\n\n"
-                   "[cuda_mfcc]\nop = mfcc\nimpls = cuda/cufft, cuda/cufft-cublas\n"
-                   "seconds = 0.25\nbatch = 3\ntop_db = 80, 0\n\n"
-                   "[cuda_melspec]\nop = melspec\nimpls = cuda/cufft, cuda/cufft-cublas\n"
-                   "seconds = 0.25\nbatch = 3\npower = 1, 2\n");
+               "budget_s = 0.01\nwarmup_s = 0\nmin_time_s = 0.001\nmax_samples = 2\n\n%s",
+            wav, sections);
     fclose(f);
     cl_res r;
     cl_h(&r, NULL, "run", suite, "--out", out, "--quiet", NULL);
@@ -358,7 +337,10 @@ static void db_loudness_impls(void **state)
     json_t *doc = cl_load(out);
     int py = json_is_true(cl_get(doc, "env.backends.py.available"));
     int torch = cl_get(doc, "env.libs.torch") != NULL;
-    int gpu = cuda_built && json_is_true(cl_get(doc, "env.backends.cuda.available"));
+    if (need_gpu && !json_is_true(cl_get(doc, "env.backends.cuda.available"))) {
+        json_decref(doc);
+        return -1;
+    }
     json_t *cases = json_object_get(doc, "cases"), *c;
     size_t i;
     int ok = 0;
@@ -366,8 +348,6 @@ static void db_loudness_impls(void **state)
         const char *impl = cl_str(c, "impl"), *status = cl_str(c, "status");
         if (db_is_py(impl) && (!py || (!torch && strstr(impl, "torch"))) &&
             strcmp(status, "skip") == 0)
-            continue;
-        if (strncmp(impl, "cuda/", 5) == 0 && !gpu && strcmp(status, "skip") == 0)
             continue;
         if (strcmp(status, "ok") != 0) {
             json_t *why = cl_get(c, "error");
@@ -377,39 +357,93 @@ static void db_loudness_impls(void **state)
         assert_string_equal(status, "ok");
         ok++;
     }
-    assert_true(ok >= 3 + 2 + 2 * 2 + 3); /* the CPU rows at least (cpu/naive: threads=1) */
     json_decref(doc);
+    return ok;
+}
 
-    const char *impls[] = {"logmel/cpu/naive", "logmel/cpu/fast", "logmel/fftwblas/batched",
-                           "logmel/cuda/cufft", "logmel/cuda/cufft-cublas"};
-    for (int m = 0; m < (gpu ? 5 : 3); m++) {
-        char npy[PATH_MAX];
-        snprintf(npy, sizeof npy, "%s/loud%d.npy", cl_tmp, m);
-        cl_h(&r, NULL, "exec", impls[m], "--input", wav, "--output", npy, "--param",
-             "seconds=0.25", "--param", "pad_or_trim=0", "--param", "batch=3", NULL);
-        cl_expect_code(&r, 0);
-        cl_free(&r);
-        size_t len;
-        char *raw = cl_slurp(npy, &len);
-        assert_non_null(raw);
-        size_t hl = (size_t)(unsigned char)raw[8] | (size_t)(unsigned char)raw[9] << 8;
-        /* 4000 samples, hop 160, centred, the last dropped: 25 frames */
-        assert_non_null(strstr(raw + 10, "'shape': (3, 80, 25)"));
-        const float *v = (const float *)(const void *)(raw + 10 + hl);
-        float lo[3], hi[3];
-        for (int b = 0; b < 3; b++) {
-            lo[b] = INFINITY;
-            hi[b] = -INFINITY;
-            for (int k = 0; k < 80 * 25; k++) {
-                lo[b] = fminf(lo[b], v[b * 80 * 25 + k]);
-                hi[b] = fmaxf(hi[b], v[b * 80 * 25 + k]);
-            }
+/* impl's logmel of the three clips puts clip 1 wholly below clip 0's floor (max - 2): only
+ * a clamp per clip can. */
+static void db_loud_clamped(const char *wav, const char *impl, int m)
+{
+    char npy[PATH_MAX];
+    cl_res r;
+    snprintf(npy, sizeof npy, "%s/loud%d.npy", cl_tmp, m);
+    cl_h(&r, NULL, "exec", impl, "--input", wav, "--output", npy, "--param",
+         "seconds=0.25", "--param", "pad_or_trim=0", "--param", "batch=3", NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    size_t len;
+    char *raw = cl_slurp(npy, &len);
+    assert_non_null(raw);
+    size_t hl = (size_t)(unsigned char)raw[8] | (size_t)(unsigned char)raw[9] << 8;
+    /* 4000 samples, hop 160, centred, the last dropped: 25 frames */
+    assert_non_null(strstr(raw + 10, "'shape': (3, 80, 25)"));
+    const float *v = (const float *)(const void *)(raw + 10 + hl);
+    float lo[3], hi[3];
+    for (int b = 0; b < 3; b++) {
+        lo[b] = INFINITY;
+        hi[b] = -INFINITY;
+        for (int k = 0; k < 80 * 25; k++) {
+            lo[b] = fminf(lo[b], v[b * 80 * 25 + k]);
+            hi[b] = fmaxf(hi[b], v[b * 80 * 25 + k]);
         }
-        if (!(hi[1] < hi[0] - 2.05f && hi[1] - lo[1] > 0.3f))
-            fail_msg("%s: clip 1 spans [%g, %g], clip 0 [%g, %g]: not clamped per clip",
-                     impls[m], lo[1], hi[1], lo[0], hi[0]);
-        free(raw);
     }
+    if (!(hi[1] < hi[0] - 2.05f && hi[1] - lo[1] > 0.3f))
+        fail_msg("%s: clip 1 spans [%g, %g], clip 0 [%g, %g]: not clamped per clip", impl,
+                 lo[1], hi[1], lo[0], hi[0]);
+    free(raw);
+}
+
+/* Every CPU and Python impl's logmel and mfcc of the three clips pass the per-clip check,
+ * and each CPU impl's logmel is clamped per clip. */
+static void db_loudness_impls(void **state)
+{
+    (void)state;
+    char wav[PATH_MAX];
+    snprintf(wav, sizeof wav, "%s/loud.wav", cl_tmp);
+    db_write_wav(wav);
+    int ok = db_loud_suite(
+        wav,
+        "[logmel]\nop = logmel\nimpls = cpu/naive, cpu/fast, fftwblas/batched, "
+        "py/numpy, py/torch\nseconds = 0.25\npad_or_trim = 0\nbatch = 3\n\n"
+        "[logmel_threads]\nop = logmel\nimpls = cpu/fast, fftwblas/batched\n"
+        "seconds = 0.25\npad_or_trim = 0\nbatch = 3\nthreads = 2\n\n"
+        "[mfcc]\nop = mfcc\nimpls = cpu/naive, cpu/fast, fftwblas/batched, py/numpy, "
+        "py/torch\nseconds = 0.25\nbatch = 3\n\n"
+        "[mfcc_threads]\nop = mfcc\nimpls = cpu/fast, fftwblas/batched\n"
+        "seconds = 0.25\nbatch = 3\nthreads = 2\n",
+        0);
+    assert_true(ok >= 3 + 2 + 2 * 2 + 3); /* the CPU rows at least (cpu/naive: threads=1) */
+    const char *impls[] = {"logmel/cpu/naive", "logmel/cpu/fast", "logmel/fftwblas/batched"};
+    for (int m = 0; m < 3; m++)
+        db_loud_clamped(wav, impls[m], m);
+}
+
+/* The cuda rungs the same way: a test of its own, skipped (saying why) without a GPU. */
+static void db_loudness_cuda(void **state)
+{
+    (void)state;
+    const char *b = getenv("SONO_BUILD");
+    char so[PATH_MAX], wav[PATH_MAX];
+    snprintf(so, sizeof so, "%s/plugins/cuda.so", b && *b ? b : "build");
+    if (!cl_exists(so))
+        SONO_SKIP("no cuda plugin built (no nvcc)");
+    snprintf(wav, sizeof wav, "%s/loud.wav", cl_tmp);
+    db_write_wav(wav);
+    int ok = db_loud_suite(
+        wav,
+        "[cuda]\nop = logmel\nimpls = cuda/cufft, cuda/cufft-cublas\n"
+        "seconds = 0.25\npad_or_trim = 0\nbatch = 1, 3\n\n"
+        "[cuda_mfcc]\nop = mfcc\nimpls = cuda/cufft, cuda/cufft-cublas\n"
+        "seconds = 0.25\nbatch = 3\ntop_db = 80, 0\n\n"
+        "[cuda_melspec]\nop = melspec\nimpls = cuda/cufft, cuda/cufft-cublas\n"
+        "seconds = 0.25\nbatch = 3\npower = 1, 2\n",
+        1);
+    if (ok < 0)
+        SONO_SKIP("cuda backend unavailable (no CUDA device)");
+    assert_int_equal(ok, 2 * 2 + 2 * 2 + 2 * 2);
+    db_loud_clamped(wav, "logmel/cuda/cufft", 3);
+    db_loud_clamped(wav, "logmel/cuda/cufft-cublas", 4);
 }
 
 int main(void)
@@ -422,6 +456,7 @@ int main(void)
         cmocka_unit_test(db_suite),
         cmocka_unit_test(db_exec_shape),
         cmocka_unit_test(db_loudness_impls),
+        cmocka_unit_test(db_loudness_cuda),
     };
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
 }

@@ -341,6 +341,12 @@ static void model_load_names_bad_tensor(void **state)
     assert_int_equal(sono_enc_config_parse("{\"norm_type\": \"time_group_norm\"}", "x.json",
                                            &c, &e2), SONO_EUNSUPPORTED);
     assert_non_null(strstr(e2.msg, "norm_type"));
+    /* issue 29: the non-causal configuration has no fixture to be checked against */
+    assert_int_equal(sono_enc_config_parse("{\"use_causal_conv\": false}", "x.json", &c, &e2),
+                     SONO_EUNSUPPORTED);
+    assert_non_null(strstr(e2.msg, "use_causal_conv"));
+    assert_int_equal(sono_enc_config_parse("{\"use_causal_conv\": true}", "x.json", &c, &e2),
+                     0);
     assert_int_equal(sono_enc_config_parse("{\"codebook_size\": 1000}", "x.json", &c, &e2),
                      SONO_EINVAL);
     assert_non_null(strstr(e2.msg, "codebook_size"));

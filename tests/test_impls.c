@@ -1,6 +1,7 @@
 /* test_impls.c — every fft and rfft impl of the real plugins ($SONO_BUILD/plugins) against
  * its op's float64 reference and tolerance, through the whole lifecycle; the test-only
- * plugin wrong.so must FAIL; the nop impls are exact; broken plugins and lookups by name. */
+ * plugin wrong.so must FAIL; the nop impls are exact; broken plugins and lookups by name.
+ * The GPU impls are a test of their own, reported skipped (with why) where they cannot run. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "input.h"
 #include "registry.h"
 #include "runner.h"
+#include "skip_util.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -175,17 +177,27 @@ static void ti_one(const sono_impl_entry *e, long long n, long long batch, int *
     }
 }
 
-static void ti_fft_impls(void **state)
+static int ti_on_gpu(const sono_impl_entry *e)
 {
-    (void)state;
-    int ran = 0, impls = 0;
+    return strncmp(e->impl->device, "cuda", 4) == 0;
+}
+
+/* Every fft and rfft impl on a GPU (gpu) or not, of the available backends; the reasons
+ * of those unavailable go to why. Returns how many impls ran. */
+static int ti_fft_over(int gpu, int *ran, char *why, size_t nwhy)
+{
+    int impls = 0;
+    why[0] = 0;
     for (int i = 0; i < ti_R.nimpls; i++) {
         const sono_impl_entry *e = &ti_R.impls[i];
         if (strcmp(e->op->name, "fft") != 0 && strcmp(e->op->name, "rfft") != 0)
             continue;
+        if (ti_on_gpu(e) != gpu)
+            continue;
         const sono_backend *b = sono_reg_backend_of(&ti_R, e);
         if (!b->available) {
             printf("skip %s/%s: backend unavailable: %s\n", e->op->name, e->full, b->reason);
+            snprintf(why, nwhy, "%s/%s: %s", e->op->name, e->full, b->reason);
             continue;
         }
         impls++;
@@ -193,12 +205,35 @@ static void ti_fft_impls(void **state)
         for (size_t s = 0; s < sizeof ti_sizes / sizeof ti_sizes[0]; s++)
             for (size_t k = 0; k < sizeof ti_batches / sizeof ti_batches[0]; k++)
                 if (!naive || ti_sizes[s] <= 1024)
-                    ti_one(e, ti_sizes[s], ti_batches[k], &ran);
+                    ti_one(e, ti_sizes[s], ti_batches[k], ran);
         if (!naive)
-            ti_one(e, 65536, 1, &ran);
+            ti_one(e, 65536, 1, ran);
     }
+    return impls;
+}
+
+static void ti_fft_impls(void **state)
+{
+    (void)state;
+    int ran = 0;
+    char why[512];
+    int impls = ti_fft_over(0, &ran, why, sizeof why);
     /* fft and rfft of cpu/naive-dft and cpu/radix2 at the least */
     assert_true(impls >= 4);
+    assert_true(ran > 0);
+}
+
+/* The GPU impls: every one must run and pass where their backend is available. */
+static void ti_fft_impls_gpu(void **state)
+{
+    (void)state;
+    int ran = 0;
+    char why[512];
+    int impls = ti_fft_over(1, &ran, why, sizeof why);
+    if (why[0])
+        SONO_SKIP("%s", why);
+    if (impls == 0)
+        SONO_SKIP("no GPU backend built (no nvcc)");
     assert_true(ran > 0);
 }
 
@@ -423,13 +458,11 @@ static void ti_fftw_planner_released(void **state)
 {
     (void)state;
 #if !defined(__SANITIZE_ADDRESS__)
-    skip();
+    SONO_SKIP("not an ASan build: LeakSanitizer is what this asks (make asan)");
 #else
     const sono_backend *fb = sono_reg_backend(&ti_R, "fftw");
-    if (!fb || !fb->available) {
-        printf("skip: fftw backend unavailable\n");
-        return;
-    }
+    if (!fb || !fb->available)
+        SONO_SKIP("fftw backend unavailable: %s", fb ? fb->reason : "not built");
     fflush(NULL); /* a child closes every registry, then asks LeakSanitizer */
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -461,6 +494,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ti_fft_impls),
+        cmocka_unit_test(ti_fft_impls_gpu),
         cmocka_unit_test(ti_threads_rejected),
         cmocka_unit_test(ti_wrong_plugin),
         cmocka_unit_test(ti_nop_exact),

@@ -17,6 +17,11 @@
 #define SONO_GIT "unknown"
 #endif
 
+const char *sono_env_git(void)
+{
+    return SONO_GIT;
+}
+
 void sono_env_hostname(char *buf, size_t n)
 {
     if (gethostname(buf, n) != 0)

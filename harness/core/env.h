@@ -11,6 +11,10 @@
 /* New reference. Never fails for want of information: unknown fields are "unknown". */
 json_t *sono_env_json(const sono_reg *R);
 
+/* The commit the harness was built from (`git describe --always --dirty` at build time:
+ * "-dirty" when the tree had uncommitted changes; "unknown" outside git). */
+const char *sono_env_git(void);
+
 /* Short "host/cpu" line for the table's header. */
 void sono_env_hostname(char *buf, size_t n);
 

@@ -23,6 +23,7 @@
  * out here (OPUS_LOOKAHEAD_MS) and a test compares it with what the library reports.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,10 +69,24 @@ static const sono_param_spec params[] = {
  *   quiet frames, which only lowers the ratio. Measured (exec and suites/codecs, 8-48 kHz,
  *   6-510 kbps, 10-60 ms, VBR and CBR): speech -0.08..-0.91 dB, pink noise -2.5..-3.3, a
  *   square wave -3.0, white noise at 6 kbps and 48 kHz -8.4 (its 5/6 above 4 kHz gone:
- *   -7.8 dB alone). Hence -12 dB below (3.6 dB under that worst case, which no content can
- *   exceed by much: it is the bandwidth loss of a flat spectrum) and +6 dB above (nothing
- *   adds energy but coding noise, a fraction of the signal's; max measured -0.08 dB); a
- *   gain of 2x sits on the edge, 4x fails, and 32768x misses by 84 dB.
+ *   -7.8 dB alone). A whole-signal floor must sit below that (it was -12 dB, and white noise
+ *   at 6 kbps CBR measures -10.35), so a 0.3x gain on speech (-10.5 dB) passed and 0.25x
+ *   failed by 0.1 dB. So the floor is taken where the codec keeps everything at every
+ *   bitrate: the band BAND_LOW_HZ..BAND_HIGH_HZ (inside narrowband's 4 kHz, above SILK's
+ *   high-pass), energies from the alignment's own DFT. Measured there (harness exec, 2 s,
+ *   over speech, pink, noise, sine, chirp, sweep, square, clicks; 8/16/48 kHz; 6, 12, 24,
+ *   64, 256 kbps; voip and audio; 20 and 60 ms; VBR and CBR; 264 cases): speech
+ *   -0.63..+0.02 dB, noise and pink -2.91..+0.04, tones and sweeps -0.88..+3.88 (a sweep
+ *   at 6 kbps CBR), square -3.11, clicks -2.21..+2.91; the whole signal spans -10.35..
+ *   +0.78 there. (Three more fail the check anyway: a square at 6 kbps CBR, whose output
+ *   no longer aligns, -10.8 dB in the band, and clicks at 6 kbps voip at 8 and 16 kHz,
+ *   +12 dB over the whole signal.) Hence BAND_LOW_DB -6 and BAND_HIGH_DB +6 (2.1 dB or
+ *   more beyond the ends): a 0.25x gain fails on all of that content (by 2.2 dB at the
+ *   closest, the CBR sweep; by 5.4 dB or more on speech, noise, pink and square), 0.5x on
+ *   speech. Where x has under BAND_MIN_SHARE of its energy in the band (a tone above it)
+ *   the whole signal's -12 dB floor is used instead. Above, the whole signal may not gain
+ *   more than +6 dB (nothing adds energy but coding noise, a fraction of the signal's);
+ *   32768x misses by 84 dB.
  *   The sign at the aligned lag: the GCC-PHAT value at the lobe's peak must be positive (a
  *   negated output gives the same |peak| with its sign flipped), and so must the plain
  *   normalised correlation sum x[i] y[i + lag] / (||x|| ||y||) there: measured +0.091 at
@@ -79,6 +94,11 @@ static const sono_param_spec params[] = {
  *   samples validate() asks for gives about +-0.02 and a negated output the same value
  *   negative.
  * Outside the measured range (10 ms frames below 12 kbps) validate() refuses the case. */
+#define BAND_LOW_HZ 200.0
+#define BAND_HIGH_HZ 3200.0
+#define BAND_LOW_DB -6.0
+#define BAND_HIGH_DB 6.0
+#define BAND_MIN_SHARE 0.01
 #define GAIN_LOW_DB -12.0
 #define GAIN_HIGH_DB 6.0
 #define BITRATE_LOW 0.5
@@ -161,8 +181,11 @@ static double tolerance(const sono_params *p, sono_err_growth g)
 
 /* Normalised cross-correlation r[lag] = sum_i x[i] y[i + lag] / (||x|| ||y||) for
  * |lag| <= span, into r[span + lag], by one zero-padded DFT of each signal (the float64
- * DFT of dft64.h). Returns 0 or SONO_ENOMEM. */
-static int xcorr(const float *x, const float *y, long long n, long long span, double *r)
+ * DFT of dft64.h); from the same spectra, x's and y's energies in the band [lo, hi] Hz
+ * (band[0], band[1]) at sample rate fs, and the share of x's energy in it (band[2]).
+ * Returns 0 or SONO_ENOMEM. */
+static int xcorr(const float *x, const float *y, long long n, long long span, double *r,
+                 double fs, double lo, double hi, double band[3])
 {
     long long m = 1;
     while (m < n + span + 1)
@@ -179,6 +202,14 @@ static int xcorr(const float *x, const float *y, long long n, long long span, do
     }
     if (!rc)
         rc = sono_dft64(a, fa, m, 1) || sono_dft64(b, fb, m, 1) ? SONO_ENOMEM : 0;
+    band[0] = band[1] = 0;
+    for (long long k = (long long)ceil(lo * (double)m / fs); !rc && k <= hi * (double)m / fs;
+         k++) {
+        band[0] += fa[2 * k] * fa[2 * k] + fa[2 * k + 1] * fa[2 * k + 1];
+        band[1] += fb[2 * k] * fb[2 * k] + fb[2 * k + 1] * fb[2 * k + 1];
+    }
+    /* Parseval: the m bins hold m xx; the band's positive bins half of what lies in it */
+    band[2] = xx > 0 ? 2.0 * band[0] / ((double)m * xx) : 0.0;
     /* The cross-spectrum conj(A) B with its magnitude divided out (GCC-PHAT), so the
      * peak is as sharp for voiced speech and tones as for noise; conjugated, a forward
      * DFT and a conjugate give the inverse times m. Bins with no energy stay 0. */
@@ -255,7 +286,8 @@ static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
      * by the lookahead fails even where SI-SDR alone could not tell (stationary noise). */
     long long span = (long long)(0.1265 * rate(p)), worst_lag = 0;
     double *r = calloc((size_t)(2 * span + 1), sizeof *r), cmax = 0;
-    if (!r || xcorr(x, y, n, span, r)) {
+    double band[3];
+    if (!r || xcorr(x, y, n, span, r, rate(p), BAND_LOW_HZ, BAND_HIGH_HZ, band)) {
         free(r);
         return sono_fail(err, SONO_ENOMEM, "codec.opus check: no memory for the "
                          "correlation of %lld samples", n);
@@ -289,21 +321,28 @@ static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
     }
     double rho = xx > 0 && yy > 0 ? xy / sqrt(xx * yy) : 0.0;
     double gain_db = xx > 0 && yy > 0 ? 10.0 * log10(yy / xx) : -INFINITY;
+    double band_db = band[0] > 0 && band[1] > 0 ? 10.0 * log10(band[1] / band[0]) : -INFINITY;
     double sdr = sono_si_sdr_db(x, y, n);
     double ratio = bytes * 8.0 / ((double)n / rate(p)) / target;
     int bitrate_ok = ratio >= BITRATE_LOW && ratio <= BITRATE_HIGH;
     int sdr_ok = sdr >= MIN_SI_SDR_DB; /* NaN and -inf (silence) fail */
     int align_ok = c0 > 0 && c0 >= MIN_CORR_MARGIN * cmax;
     int sign_ok = c0s > 0 && rho > 0;
-    int gain_ok = gain_db >= GAIN_LOW_DB && gain_db <= GAIN_HIGH_DB; /* NaN fails */
+    /* in the band when x has energy there, else over the whole signal (NaN fails) */
+    int in_band = band[2] >= BAND_MIN_SHARE;
+    int gain_ok = gain_db <= GAIN_HIGH_DB &&
+                  (in_band ? band_db >= BAND_LOW_DB && band_db <= BAND_HIGH_DB
+                           : gain_db >= GAIN_LOW_DB);
     c->pass = bitrate_ok && sdr_ok && align_ok && sign_ok && gain_ok;
     snprintf(c->detail, sizeof c->detail,
              "%.2f kbps (x%.2f..%.2f of %.2f: %s); SI-SDR %.2f dB (>= %.0f: %s); corr lag 0 "
-             "%.3f vs %.3f at %lld (x%.0f: %s); sign %+.3f (%s); gain %+.2f dB (%.0f..%+.0f: %s)",
+             "%.3f vs %.3f at %lld (x%.0f: %s); sign %+.3f (%s); gain %+.2f dB, band %+.2f "
+             "(%s %.0f..%+.0f: %s)",
              kbps, BITRATE_LOW, BITRATE_HIGH, target / 1000.0, bitrate_ok ? "ok" : "FAIL", sdr,
              MIN_SI_SDR_DB, sdr_ok ? "ok" : "FAIL", c0, cmax, worst_lag, MIN_CORR_MARGIN,
-             align_ok ? "ok" : "FAIL", rho, sign_ok ? "ok" : "FAIL", gain_db, GAIN_LOW_DB,
-             GAIN_HIGH_DB, gain_ok ? "ok" : "FAIL");
+             align_ok ? "ok" : "FAIL", rho, sign_ok ? "ok" : "FAIL", gain_db, band_db,
+             in_band ? "band" : "whole", in_band ? BAND_LOW_DB : GAIN_LOW_DB,
+             in_band ? BAND_HIGH_DB : GAIN_HIGH_DB, gain_ok ? "ok" : "FAIL");
     return 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include "cu.h"
 #include "cuda_impls.h"
+#include "dsp_math.h"
 #include "frontend.h"
 #include "kernels.h"
 
@@ -114,17 +115,8 @@ static int tables(state *st, sono_error *err)
     }
     if (!rc && nm && (rc = fe_mel_dense(d, w)))
         rc = sono_fail(err, rc, "%s: no memory for the filterbank", st->h.label);
-    for (size_t m = 0; !rc && m < nm; m++) {
-        size_t a = 0, b = 0; /* [a, b): the span of nonzero weights */
-        for (size_t k = 0; k < d->nbins; k++)
-            if (w[m * d->nbins + k] != 0.0f) {
-                if (b == 0)
-                    a = k;
-                b = k + 1;
-            }
-        first[m] = (int)a;
-        len[m] = (int)(b - a);
-    }
+    for (size_t m = 0; !rc && m < nm; m++)
+        dsp_band(w + m * d->nbins, d->nbins, &first[m], &len[m]);
     if (!rc && nm)
         rc = up((void **)&st->w, w, nm * d->nbins * sizeof *w, st, err);
     if (!rc && nm)

@@ -4,7 +4,8 @@
 // power -> mel filterbank -> log step (cuda/cufft), the power alone before a cuBLAS
 // filterbank (cuda/cufft-cublas), a two-stage per-clip max reduction and the clamp fused
 // with the reordering into the output's [batch, rows, frames]. Every kernel takes the
-// batch: clip b's frames are rows b * frames .. of the spectrum (issue 10).
+// batch: clip b's frames are rows b * frames .. of the spectrum (issue 10). Each thread's
+// work is dsp_math.h's dsp_*_one, which tests/test_cuda_math_dsp.c runs on the host.
 #include <math.h>
 
 #include "dsp_math.h"
@@ -18,13 +19,8 @@ __global__ void k_frame(const float *x, size_t samples, size_t used, size_t off,
                         size_t nframes, size_t batch)
 {
     size_t g = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (g >= batch * nframes * n_fft)
-        return;
-    size_t row = g / n_fft, j = g % n_fft, t = row % nframes;
-    x += row / nframes * samples; // clip b's signal
-    long long s = dsp_src_index((long long)(t * hop + j), (long long)off, (long long)used,
-                                (long long)samples);
-    frames[g] = (s >= 0 ? x[s] : 0.0f) * win[j];
+    if (g < batch * nframes * n_fft)
+        dsp_frame_one(x, samples, used, off, win, frames, n_fft, hop, nframes, g);
 }
 
 extern "C" cudaError_t cu_frame_sig_launch(const float *x, size_t samples, size_t used,
@@ -38,52 +34,32 @@ extern "C" cudaError_t cu_frame_sig_launch(const float *x, size_t samples, size_
     return cudaGetLastError();
 }
 
-__global__ void k_stft_out(const float2 *spec, float *out, size_t nbins, size_t frames,
+__global__ void k_stft_out(const float *spec, float *out, size_t nbins, size_t frames,
                            size_t batch, int kind)
 {
     size_t g = (size_t)blockIdx.x * blockDim.x + threadIdx.x; // over out: [batch][nbins][frames]
-    if (g >= batch * nbins * frames)
-        return;
-    size_t b = g / (nbins * frames), r = g % (nbins * frames);
-    size_t k = r / frames, t = r % frames;
-    float2 z = spec[(b * frames + t) * nbins + k];
-    if (kind == 2) {
-        ((float2 *)out)[g] = z;
-        return;
-    }
-    float p = z.x * z.x + z.y * z.y;
-    out[g] = kind == 0 ? p : sqrtf(p);
+    if (g < batch * nbins * frames)
+        dsp_stft_out_one(spec, out, nbins, frames, kind, g);
 }
 
 extern "C" cudaError_t cu_stft_out_launch(const float *spec, float *out, size_t nbins,
                                           size_t frames, size_t batch, int kind, cudaStream_t s)
 {
     size_t total = batch * nbins * frames;
-    k_stft_out<<<(unsigned)((total + 255) / 256), 256, 0, s>>>((const float2 *)spec, out, nbins,
-                                                             frames, batch, kind);
+    k_stft_out<<<(unsigned)((total + 255) / 256), 256, 0, s>>>(spec, out, nbins, frames, batch,
+                                                             kind);
     return cudaGetLastError();
-}
-
-__device__ static inline float powered(float2 z, float power)
-{
-    return dsp_powered(z.x, z.y, power);
 }
 
 // One thread per (clip b, filter m, frame t): the filter's band only (first[m], len[m]),
 // weights row-major dense W[m][k]; the write to mel[b][m][t] is coalesced across t.
-__global__ void k_mel(const float2 *spec, const float *w, const int *first, const int *len,
+__global__ void k_mel(const float *spec, const float *w, const int *first, const int *len,
                       float *mel, size_t nbins, size_t frames, float power, int log)
 {
     size_t t = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    size_t m = blockIdx.y, b = blockIdx.z;
-    if (t >= frames)
-        return;
-    const float2 *x = spec + (b * frames + t) * nbins;
-    const float *wm = w + m * nbins;
-    float acc = 0.0f;
-    for (int k = first[m], e = first[m] + len[m]; k < e; k++)
-        acc += wm[k] * powered(x[k], power);
-    mel[(b * gridDim.y + m) * frames + t] = dsp_log_step(acc, log);
+    if (t < frames)
+        dsp_mel_one(spec, w, first, len, mel, nbins, frames, gridDim.y, power, log, blockIdx.z,
+                    blockIdx.y, t);
 }
 
 extern "C" cudaError_t cu_mel_band_launch(const float *spec, const float *w, const int *first,
@@ -92,23 +68,21 @@ extern "C" cudaError_t cu_mel_band_launch(const float *spec, const float *w, con
                                           double power, int log, cudaStream_t s)
 {
     dim3 grid((unsigned)((frames + 127) / 128), (unsigned)n_mels, (unsigned)batch);
-    k_mel<<<grid, 128, 0, s>>>((const float2 *)spec, w, first, len, mel, nbins, frames,
-                               (float)power, log);
+    k_mel<<<grid, 128, 0, s>>>(spec, w, first, len, mel, nbins, frames, (float)power, log);
     return cudaGetLastError();
 }
 
-__global__ void k_power(const float2 *spec, float *p, size_t n, float power)
+__global__ void k_power(const float *spec, float *p, size_t n, float power)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n)
-        p[i] = powered(spec[i], power);
+        dsp_power_one(spec, p, power, i);
 }
 
 extern "C" cudaError_t cu_power_launch(const float *spec, float *p, size_t n, double power,
                                        cudaStream_t s)
 {
-    k_power<<<(unsigned)((n + 255) / 256), 256, 0, s>>>((const float2 *)spec, p, n,
-                                                      (float)power);
+    k_power<<<(unsigned)((n + 255) / 256), 256, 0, s>>>(spec, p, n, (float)power);
     return cudaGetLastError();
 }
 
@@ -153,11 +127,8 @@ __global__ void k_finish(const float *src, size_t sb, size_t sr, float *dst, siz
                          float top_db)
 {
     size_t g = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (g >= total)
-        return;
-    size_t b = g / (rows * cols), i = g % (rows * cols);
-    dst[g] = dsp_finish(src[dsp_view(b, i, sb, sr, cols)], max ? max[b] : 0.0f, max != NULL,
-                        log, whisper, top_db);
+    if (g < total)
+        dsp_finish_one(src, sb, sr, dst, rows, cols, max, log, whisper, top_db, g);
 }
 
 extern "C" cudaError_t cu_finish_launch(const float *src, size_t sb, size_t sr, float *dst,

@@ -8,13 +8,15 @@
 
 #include <cuda_runtime_api.h>
 
+#include "radix2_math.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Largest n the one-block shared-memory radix-2 takes; larger powers of two go through
- * the global-memory passes. */
-#define CU_R2_SHARED_MAX 4096
+/* Largest n the one-block shared-memory radix-2 takes (radix2_math.h's, so the host test
+ * takes the same path); larger powers of two go through the global-memory passes. */
+#define CU_R2_SHARED_MAX R2_SHARED_MAX
 
 /* out[b] = DFT(in[b]) for `batch` rows of n complex floats (interleaved), n a power of
  * two; tw: the n/2 twiddles exp(-2 pi i t/n) on the device. */

@@ -2,7 +2,8 @@
 // bias and activation), im2col / col2im around cuBLAS, and attention's row softmax and
 // flash-style tiled kernel (a query's dims split over 1-4 threads holding q and the output
 // in registers, key tiles in shared memory, online softmax).
-// All index and softmax arithmetic is nn_math.h's, which the CPU tests check.
+// All index and softmax arithmetic is nn_math.h's, which the CPU tests check; the flash
+// kernel's per-thread work is nn_math.h's nn_fl_*, which test_cuda_math_nn runs on the host.
 #include <math.h>
 
 #include "nn_kernels.h"
@@ -188,84 +189,37 @@ __global__ void __launch_bounds__(NN_FT) flash(const float *q, const float *k, c
                                               float *o, long long seq, int d, int causal,
                                               float scale)
 {
-    constexpr int BQ = NN_FT / TPQ, ROW = TPQ * NN_FPAD;
-    __shared__ __align__(16) float ks[NN_FK * ROW];
-    __shared__ __align__(16) float vs[NN_FK * ROW];
+    constexpr int BQ = NN_FT / TPQ;
+    __shared__ __align__(16) float ks[NN_FK * TPQ * NN_FPAD];
+    __shared__ __align__(16) float vs[NN_FK * TPQ * NN_FPAD];
     int t = threadIdx.x, part = t % TPQ;
     long long head = blockIdx.y, q0 = (long long)blockIdx.x * BQ, i = q0 + t / TPQ;
     const float *qh = q + head * seq * d, *kh = k + head * seq * d, *vh = v + head * seq * d;
     float qr[32], acc[32];
-#pragma unroll
-    for (int c = 0; c < 32; c++) {
-        int cc = part * 32 + c;
-        qr[c] = i < seq && cc < d ? qh[i * d + cc] * scale : 0.0f;
-        acc[c] = 0.0f;
-    }
+    nn_fl_begin(qh, i, seq, d, part, scale, qr, acc);
     nn_os st = {-INFINITY, 0.0f};
-    long long last = q0 + BQ - 1 < seq - 1 ? q0 + BQ - 1 : seq - 1;
-    long long kend = causal ? last + 1 : seq; // keys any query of the block sees
+    long long kend = nn_fl_kend(q0, BQ, seq, causal);
     for (long long k0 = 0; k0 < kend; k0 += NN_FK) {
         __syncthreads(); // the previous tile is no longer read
-        for (int e = t; e < NN_FK * TPQ * 32; e += NN_FT) {
-            int j = e / (TPQ * 32), cc = e % (TPQ * 32);
-            long long kj = k0 + j;
-            int in = kj < seq && cc < d;
-            ks[nn_fl_at(TPQ, j, cc)] = in ? kh[kj * d + cc] : 0.0f;
-            vs[nn_fl_at(TPQ, j, cc)] = in ? vh[kj * d + cc] : 0.0f;
-        }
+        nn_fl_load(kh, vh, ks, vs, k0, seq, d, TPQ, t);
         __syncthreads();
         float sc[NN_FK], bm = -INFINITY;
 #pragma unroll
         for (int j = 0; j < NN_FK; j++) {
-            const float4 *kr = (const float4 *)(ks + j * ROW + part * NN_FPAD);
-            float s = 0.0f;
-#pragma unroll
-            for (int c4 = 0; c4 < 8; c4++) {
-                float4 kk = kr[c4];
-                s += qr[4 * c4] * kk.x + qr[4 * c4 + 1] * kk.y + qr[4 * c4 + 2] * kk.z +
-                     qr[4 * c4 + 3] * kk.w;
-            }
+            float s = nn_fl_dot(qr, ks, TPQ, part, j);
 #pragma unroll
             for (int w = 1; w < TPQ; w <<= 1)
                 s += __shfl_xor_sync(0xffffffffu, s, w);
-            long long kj = k0 + j;
-            sc[j] = kj < seq && i < seq && !nn_masked(causal, i, kj) ? s : -INFINITY;
+            sc[j] = NN_FL_SCORE(s, k0 + j, i, seq, causal);
             bm = fmaxf(bm, sc[j]);
         }
-        float bl = 0.0f;
-#pragma unroll
-        for (int j = 0; j < NN_FK; j++) {
-            sc[j] = sc[j] == -INFINITY ? 0.0f : expf(sc[j] - bm);
-            bl += sc[j];
-        }
+        float bl = nn_fl_exp(sc, bm);
         float fa, fb;
         st = nn_os_merge(st, bm, bl, &fa, &fb);
-#pragma unroll
-        for (int c = 0; c < 32; c++)
-            acc[c] *= fa;
-#pragma unroll
-        for (int j = 0; j < NN_FK; j++) {
-            float pj = sc[j] * fb;
-            const float4 *vr = (const float4 *)(vs + j * ROW + part * NN_FPAD);
-#pragma unroll
-            for (int c4 = 0; c4 < 8; c4++) {
-                float4 vv = vr[c4];
-                acc[4 * c4] += pj * vv.x;
-                acc[4 * c4 + 1] += pj * vv.y;
-                acc[4 * c4 + 2] += pj * vv.z;
-                acc[4 * c4 + 3] += pj * vv.w;
-            }
-        }
+        nn_fl_accum(acc, sc, fa, fb, vs, TPQ, part);
     }
-    if (i >= seq)
-        return;
-    float inv = 1.0f / st.l;
-#pragma unroll
-    for (int c = 0; c < 32; c++) {
-        int cc = part * 32 + c;
-        if (cc < d)
-            o[(head * seq + i) * d + cc] = acc[c] * inv;
-    }
+    if (i < seq)
+        nn_fl_store(o + head * seq * d, i, d, part, acc, st.l);
 }
 
 extern "C" cudaError_t cu_softmax_launch(float *sc, long long heads, long long seq,

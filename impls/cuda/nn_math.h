@@ -11,8 +11,14 @@
 
 #ifdef __CUDACC__
 #define NN_HD __host__ __device__ static inline
+/* the flash kernel's pieces: inlined, their fixed loops unrolled, so the register arrays
+ * they take stay in registers */
+#define NN_HDI __host__ __device__ __forceinline__ static
+#define NN_UNROLL _Pragma("unroll")
 #else
 #define NN_HD static inline
+#define NN_HDI static inline
+#define NN_UNROLL
 #endif
 
 /* ---- conv1d (the contract is harness/ops/conv1d.h) ---------------------------------- */
@@ -148,6 +154,130 @@ NN_HD int nn_fl_at(int tpq, int j, int c)
 NN_HD int nn_masked(int causal, long long i, long long j)
 {
     return causal && j > i;
+}
+
+/* ---- the flash kernel, thread by thread (nn_kernels.cu's flash<TPQ> is these, the
+ * barriers around the tile load and the shuffles that sum a query's partial dots;
+ * tests/test_cuda_math_nn.c runs them for every thread of every block) ---------------- */
+
+/* Keys the block of queries q0 .. q0 + bq - 1 sees: all, or up to its last query. */
+NN_HD long long nn_fl_kend(long long q0, long long bq, long long seq, int causal)
+{
+    long long last = q0 + bq - 1 < seq - 1 ? q0 + bq - 1 : seq - 1;
+    return causal ? last + 1 : seq;
+}
+
+/* 4 floats at p, 16-byte aligned in shared memory: one vector load on the device. */
+NN_HDI void nn_ld4(const float *p, float v[4])
+{
+#ifdef __CUDA_ARCH__
+    float4 f = *(const float4 *)p;
+    v[0] = f.x;
+    v[1] = f.y;
+    v[2] = f.z;
+    v[3] = f.w;
+#else
+    v[0] = p[0];
+    v[1] = p[1];
+    v[2] = p[2];
+    v[3] = p[3];
+#endif
+}
+
+/* Thread `part` of query i: its 32 dims of q pre-scaled into qr (0 past d or seq), and a
+ * zero output accumulator. */
+NN_HDI void nn_fl_begin(const float *qh, long long i, long long seq, int d, int part,
+                        float scale, float *qr, float *acc)
+{
+    NN_UNROLL
+    for (int c = 0; c < 32; c++) {
+        int cc = part * 32 + c;
+        qr[c] = i < seq && cc < d ? qh[i * d + cc] * scale : 0.0f;
+        acc[c] = 0.0f;
+    }
+}
+
+/* Thread t's share (of NN_FT) of loading key tile k0 and its V rows into ks and vs
+ * (zeros past seq and d). */
+NN_HDI void nn_fl_load(const float *kh, const float *vh, float *ks, float *vs, long long k0,
+                       long long seq, int d, int tpq, int t)
+{
+    for (int e = t; e < NN_FK * tpq * 32; e += NN_FT) {
+        int j = e / (tpq * 32), cc = e % (tpq * 32);
+        long long kj = k0 + j;
+        int in = kj < seq && cc < d;
+        ks[nn_fl_at(tpq, j, cc)] = in ? kh[kj * d + cc] : 0.0f;
+        vs[nn_fl_at(tpq, j, cc)] = in ? vh[kj * d + cc] : 0.0f;
+    }
+}
+
+/* This thread's part of its query's dot product with key row j of the tile. */
+NN_HDI float nn_fl_dot(const float *qr, const float *ks, int tpq, int part, int j)
+{
+    const float *kr = ks + j * tpq * NN_FPAD + part * NN_FPAD;
+    float s = 0.0f;
+    NN_UNROLL
+    for (int c4 = 0; c4 < 8; c4++) {
+        float k[4];
+        nn_ld4(kr + 4 * c4, k);
+        s += qr[4 * c4] * k[0] + qr[4 * c4 + 1] * k[1] + qr[4 * c4 + 2] * k[2] +
+             qr[4 * c4 + 3] * k[3];
+    }
+    return s;
+}
+
+/* The whole dot product s as key kj's score for query i: -inf where masked, past the keys
+ * or past the queries. A macro, not a function: nvcc gave the kernel 30 more registers
+ * (150 -> 184 at TPQ 2) with this one line behind an inlined call. */
+#define NN_FL_SCORE(s, kj, i, seq, causal)                                                 \
+    ((kj) < (seq) && (i) < (seq) && !nn_masked((causal), (i), (kj)) ? (s) : -INFINITY)
+
+/* The tile's scores, whose max is bm, into their weights exp(s - bm) (0 where masked), in
+ * place; returns the weights' sum. */
+NN_HDI float nn_fl_exp(float *sc, float bm)
+{
+    float bl = 0.0f;
+    NN_UNROLL
+    for (int j = 0; j < NN_FK; j++) {
+        sc[j] = sc[j] == -INFINITY ? 0.0f : expf(sc[j] - bm);
+        bl += sc[j];
+    }
+    return bl;
+}
+
+/* acc <- acc fa + sum_j w_j fb V_j over this thread's 32 dims (nn_os_merge's factors). */
+NN_HDI void nn_fl_accum(float *acc, const float *w, float fa, float fb, const float *vs,
+                        int tpq, int part)
+{
+    NN_UNROLL
+    for (int c = 0; c < 32; c++)
+        acc[c] *= fa;
+    NN_UNROLL
+    for (int j = 0; j < NN_FK; j++) {
+        float pj = w[j] * fb;
+        const float *vr = vs + j * tpq * NN_FPAD + part * NN_FPAD;
+        NN_UNROLL
+        for (int c4 = 0; c4 < 8; c4++) {
+            float v[4];
+            nn_ld4(vr + 4 * c4, v);
+            acc[4 * c4] += pj * v[0];
+            acc[4 * c4 + 1] += pj * v[1];
+            acc[4 * c4 + 2] += pj * v[2];
+            acc[4 * c4 + 3] += pj * v[3];
+        }
+    }
+}
+
+/* Query i's output, this thread's dims: acc / l. */
+NN_HDI void nn_fl_store(float *oh, long long i, int d, int part, const float *acc, float l)
+{
+    float inv = 1.0f / l;
+    NN_UNROLL
+    for (int c = 0; c < 32; c++) {
+        int cc = part * 32 + c;
+        if (cc < d)
+            oh[i * d + cc] = acc[c] * inv;
+    }
 }
 
 #endif

@@ -1,53 +1,39 @@
 // radix2.cu — cuda/radix2's kernels: an iterative decimation-in-time radix-2 FFT. Rows
-// up to CU_R2_SHARED_MAX points run in one block each, all stages in shared memory;
+// up to R2_SHARED_MAX points run in one block each, all stages in shared memory;
 // longer rows take a bit-reversal pass and then one global-memory pass per stage. The
-// arithmetic is radix2_math.h's, which the CPU test checks.
+// arithmetic and each thread's body are radix2_math.h's, which the CPU test runs.
 #include "kernels.h"
 #include "radix2_math.h"
 
 // One block per row: load bit-reversed into shared memory, log2 n stages with a barrier
-// between, write back in order.
+// between, write back in order. Each thread's work is radix2_math.h's r2_block_*.
 __global__ void r2_shared(const r2_cf *in, r2_cf *out, const r2_cf *tw, unsigned n, int bits)
 {
     extern __shared__ r2_cf s[];
     const r2_cf *x = in + (size_t)blockIdx.x * n;
     r2_cf *y = out + (size_t)blockIdx.x * n;
-    for (unsigned i = threadIdx.x; i < n; i += blockDim.x)
-        s[r2_bitrev(i, bits)] = x[i];
+    r2_block_load(x, s, n, bits, threadIdx.x, blockDim.x);
     __syncthreads();
     for (unsigned half = 1; half < n; half *= 2) {
-        for (unsigned j = threadIdx.x; j < n / 2; j += blockDim.x) {
-            unsigned i0, t;
-            r2_pair(j, half, n, &i0, &t);
-            r2_butterfly(&s[i0], &s[i0 + half], tw[t]);
-        }
+        r2_block_stage(s, tw, n, half, threadIdx.x, blockDim.x);
         __syncthreads();
     }
-    for (unsigned i = threadIdx.x; i < n; i += blockDim.x)
-        y[i] = s[i];
+    r2_block_store(s, y, n, threadIdx.x, blockDim.x);
 }
 
 __global__ void r2_bitrev_copy(const r2_cf *in, r2_cf *out, unsigned n, int bits,
                                size_t total)
 {
     size_t g = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (g >= total)
-        return;
-    size_t row = g / n;
-    unsigned i = (unsigned)(g % n);
-    out[row * n + r2_bitrev(i, bits)] = in[g];
+    if (g < total)
+        r2_rev_one(in, out, n, bits, g);
 }
 
 __global__ void r2_stage(r2_cf *y, const r2_cf *tw, unsigned n, unsigned half, size_t total)
 {
     size_t g = (size_t)blockIdx.x * blockDim.x + threadIdx.x; // butterfly over all rows
-    if (g >= total)
-        return;
-    size_t row = g / (n / 2);
-    unsigned i0, t;
-    r2_pair((unsigned)(g % (n / 2)), half, n, &i0, &t);
-    r2_cf *r = y + row * n;
-    r2_butterfly(&r[i0], &r[i0 + half], tw[t]);
+    if (g < total)
+        r2_stage_one(y, tw, n, half, g);
 }
 
 extern "C" cudaError_t cu_radix2_launch(const float *in, float *out, const float *tw,
@@ -58,8 +44,8 @@ extern "C" cudaError_t cu_radix2_launch(const float *in, float *out, const float
         return cudaErrorInvalidValue;
     const r2_cf *x = (const r2_cf *)in, *w = (const r2_cf *)tw;
     r2_cf *y = (r2_cf *)out;
-    if (n <= CU_R2_SHARED_MAX) {
-        unsigned threads = n / 2 < 32 ? 32 : (n / 2 > 1024 ? 1024 : n / 2);
+    if (n <= R2_SHARED_MAX) {
+        unsigned threads = r2_block_threads(n);
         r2_shared<<<batch, threads, n * sizeof(r2_cf), s>>>(x, y, w, n, bits);
         return cudaGetLastError();
     }

@@ -1,7 +1,8 @@
-/* radix2_math.h — the arithmetic of cuda/radix2's kernels, in functions both nvcc (device
- * code) and cc (tests/test_cuda_math.c, which runs a host radix-2 built from them against
- * the float64 DFT) compile: bit reversal, the butterfly's indices and its complex
- * arithmetic. The twiddle table is built on the host in double and rounded once. */
+/* radix2_math.h — cuda/radix2's kernels' arithmetic and each kernel thread's whole body, in
+ * functions both nvcc (device code) and cc compile: tests/test_cuda_math.c runs these very
+ * bodies over every thread of every launch the kernels make (one block or the
+ * global-memory passes) against the float64 DFT. The twiddle table is built on the host
+ * in double and rounded once. */
 #ifndef IMPLS_CUDA_RADIX2_MATH_H
 #define IMPLS_CUDA_RADIX2_MATH_H
 
@@ -60,6 +61,64 @@ R2_HD void r2_butterfly(r2_cf *a, r2_cf *b, r2_cf w)
     a->im = x.im + t.im;
     b->re = x.re - t.re;
     b->im = x.im - t.im;
+}
+
+/* Largest n the one-block shared-memory path takes; larger powers of two go through a
+ * bit-reversal pass and one global-memory pass per stage. */
+#define R2_SHARED_MAX 4096u
+
+/* Threads of the one-block path: one per butterfly, 32 to 1024. */
+R2_HD unsigned r2_block_threads(unsigned n)
+{
+    return n / 2 < 32 ? 32 : (n / 2 > 1024 ? 1024 : n / 2);
+}
+
+/* ---- each kernel thread's body: the kernels are these and their barriers ------------- */
+
+/* One block a row; thread tid of nthreads loads its elements of row x bit-reversed into
+ * the shared s. */
+R2_HD void r2_block_load(const r2_cf *x, r2_cf *s, unsigned n, int bits, unsigned tid,
+                         unsigned nthreads)
+{
+    for (unsigned i = tid; i < n; i += nthreads)
+        s[r2_bitrev(i, bits)] = x[i];
+}
+
+/* Thread tid's butterflies of the stage whose blocks are 2 half long, in shared s. */
+R2_HD void r2_block_stage(r2_cf *s, const r2_cf *tw, unsigned n, unsigned half, unsigned tid,
+                          unsigned nthreads)
+{
+    for (unsigned j = tid; j < n / 2; j += nthreads) {
+        unsigned i0, t;
+        r2_pair(j, half, n, &i0, &t);
+        r2_butterfly(&s[i0], &s[i0 + half], tw[t]);
+    }
+}
+
+R2_HD void r2_block_store(const r2_cf *s, r2_cf *y, unsigned n, unsigned tid, unsigned nthreads)
+{
+    for (unsigned i = tid; i < n; i += nthreads)
+        y[i] = s[i];
+}
+
+/* The bit-reversal pass over all rows: element g of in (row g / n) to its place in out. */
+R2_HD void r2_rev_one(const r2_cf *in, r2_cf *out, unsigned n, int bits,
+                      unsigned long long g)
+{
+    unsigned long long row = g / n;
+    unsigned i = (unsigned)(g % n);
+    out[row * n + r2_bitrev(i, bits)] = in[g];
+}
+
+/* A global-memory stage: butterfly g of all rows' n/2 each, in place in y. */
+R2_HD void r2_stage_one(r2_cf *y, const r2_cf *tw, unsigned n, unsigned half,
+                        unsigned long long g)
+{
+    unsigned long long row = g / (n / 2);
+    unsigned i0, t;
+    r2_pair((unsigned)(g % (n / 2)), half, n, &i0, &t);
+    r2_cf *r = y + row * n;
+    r2_butterfly(&r[i0], &r[i0 + half], tw[t]);
 }
 
 #ifndef __CUDACC__

@@ -1,0 +1,142 @@
+/* test_device_check.c — ci/device-check.sh refuses (exit 3, saying why) to produce results
+ * from uncommitted code: a bin/harness built from a dirty tree or naming no commit, a git
+ * checkout with uncommitted changes, or a build of another commit; DC_ALLOW_DIRTY=1 goes
+ * on with results/dirty/ in place of results/reference/. Runs a copy of the script in a
+ * scratch folder beside a stub bin/harness (its `version` line chosen per case) and asks
+ * for a stage that does not exist, so a script that gets past the check stops at once
+ * (exit 2) having started nothing. */
+#include "cli_util.h"
+
+static char dc_dir[PATH_MAX];
+
+/* The scratch tree: ci/device-check.sh copied, bin/harness a stub printing `version`. */
+static void dc_tree(const char *name, const char *version)
+{
+    char path[PATH_MAX + 64], cmd[3 * PATH_MAX];
+    snprintf(dc_dir, sizeof dc_dir, "%s/%s", cl_tmp, name);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/ci' '%s/bin' && cp '%s/ci/device-check.sh' '%s/ci/'",
+             dc_dir, dc_dir, cl_root, dc_dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/bin/harness", dc_dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\necho '%s'\n", version);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
+static void dc_run(const char *const *set, cl_res *r)
+{
+    char script[PATH_MAX + 32];
+    snprintf(script, sizeof script, "%s/ci/device-check.sh", dc_dir);
+    const char *argv[] = {"bash", script, "no-such-stage", NULL};
+    cl_run(dc_dir, set, argv, r);
+}
+
+static void dc_expect_refused(const char *const *set, const char *why)
+{
+    cl_res r;
+    dc_run(set, &r);
+    cl_expect_code(&r, 3);
+    if (!strstr(r.err, "refusing") || !strstr(r.err, why) || !strstr(r.err, "DC_ALLOW_DIRTY=1"))
+        fail_msg("no refusal naming '%s':\n%s", why, r.err);
+    assert_null(strstr(r.err, "unknown stage"));
+    cl_free(&r);
+}
+
+static void dc_expect_past(const char *const *set)
+{
+    cl_res r;
+    dc_run(set, &r);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "unknown stage 'no-such-stage'"));
+    assert_null(strstr(r.err, "refusing"));
+    cl_free(&r);
+}
+
+#define DC_V(git) "harness 0.1.0 (git " git ", plugin ABI 5, results schema sonobench.results/1)"
+
+static void dc_clean_build_goes_on(void **state)
+{
+    (void)state;
+    dc_tree("clean", DC_V("1234abc"));
+    dc_expect_past(NULL);
+    char dir[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/results/reference", dc_dir);
+    assert_true(cl_exists(dir));
+}
+
+static void dc_dirty_build_refused(void **state)
+{
+    (void)state;
+    dc_tree("dirty", DC_V("1234abc-dirty"));
+    dc_expect_refused(NULL, "dirty tree (1234abc-dirty)");
+    dc_tree("nocommit", "harness 0.1.0 (plugin ABI 5, results schema sonobench.results/1)");
+    dc_expect_refused(NULL, "names no commit");
+    dc_tree("unknown", DC_V("unknown"));
+    dc_expect_refused(NULL, "names no commit");
+}
+
+static void dc_override(void **state)
+{
+    (void)state;
+    dc_tree("override", DC_V("1234abc-dirty"));
+    const char *set[] = {"DC_ALLOW_DIRTY=1", NULL};
+    cl_res r;
+    dc_run(set, &r);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.out, "results go to results/dirty/"));
+    cl_free(&r);
+    char dir[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/results/dirty", dc_dir);
+    assert_true(cl_exists(dir));
+    snprintf(dir, sizeof dir, "%s/results/reference", dc_dir);
+    assert_false(cl_exists(dir));
+}
+
+/* A git checkout: clean at the build's commit goes on; an edit to a tracked file, or a
+ * build of another commit, is refused even when bin/harness says clean. */
+static void dc_git_checkout(void **state)
+{
+    (void)state;
+    dc_tree("git", DC_V("0000000"));
+    char cmd[2 * PATH_MAX], head[64] = "";
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && git init -q && git add ci && git -c user.name=t -c user.email=t@t "
+             "commit -qm t && git describe --always",
+             dc_dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(head, sizeof head, p));
+    assert_int_equal(pclose(p), 0);
+    head[strcspn(head, "\n")] = 0;
+    dc_expect_refused(NULL, "built at 0000000, the tree is at");
+    char version[128];
+    snprintf(version, sizeof version, "harness 0.1.0 (git %s, plugin ABI 5, x)", head);
+    dc_tree("git", version);
+    dc_expect_past(NULL);
+    snprintf(cmd, sizeof cmd, "echo '# edit' >> '%s/ci/device-check.sh'", dc_dir);
+    assert_int_equal(system(cmd), 0);
+    dc_expect_refused(NULL, "uncommitted changes");
+}
+
+/* The real harness names its commit on its version line. */
+static void dc_harness_names_commit(void **state)
+{
+    (void)state;
+    cl_res r;
+    cl_h(&r, NULL, "version", NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "(git "));
+    cl_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(dc_clean_build_goes_on), cmocka_unit_test(dc_dirty_build_refused),
+        cmocka_unit_test(dc_override),            cmocka_unit_test(dc_git_checkout),
+        cmocka_unit_test(dc_harness_names_commit),
+    };
+    return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
+}
