@@ -56,6 +56,32 @@ static int factor(size_t n, int *rad)
     return n == 1 ? k : 0;
 }
 
+/* The last passes of a power-of-two tail become one codelet (a leaf) of up to
+ * FF_LEAF_MAX points: straight-line code, no twiddle loads, one pass over the data
+ * instead of several. With AVX2 the leaf runs four q's per vector, so it needs s >= 4
+ * (a first radix-4 pass before it); n <= 8 is one scalar codelet, too short to fill a
+ * vector. Drops the leaf's radices from rad and *k; returns its size, 1 for none. */
+#define FF_LEAF_MAX 64
+static size_t leaf_size(size_t n, const int *rad, int *k, int simd)
+{
+    if (n <= 64 && (n & (n - 1)) == 0 && (!simd || n <= 8)) {
+        *k = 0;
+        return n;
+    }
+    size_t leaf = 1;
+    int t = *k;
+    while (t > 0 && (rad[t - 1] == 2 || rad[t - 1] == 4) &&
+           leaf * (size_t)rad[t - 1] <= FF_LEAF_MAX &&
+           n / (leaf * (size_t)rad[t - 1]) >= (simd ? 4 : 1)) {
+        leaf *= (size_t)rad[t - 1];
+        t--;
+    }
+    if (leaf < 4 || !(simd ? ffg_leaf_v(leaf) : ffg_dft_s(leaf)))
+        return 1;
+    *k = t;
+    return leaf;
+}
+
 static int stage_tables(ff_stage *st, int simd)
 {
     const int r = st->r;
@@ -100,8 +126,8 @@ static void describe_stages(fastfft_plan *p, const char *prefix)
     size_t o = (size_t)snprintf(p->desc, sizeof p->desc, "%s%s; radix ",
                                 p->simd ? "avx2+fma" : "scalar", prefix);
     for (int i = 0; i < p->nstages && o < sizeof p->desc; i++)
-        o += (size_t)snprintf(p->desc + o, sizeof p->desc - o, "%s%d", i ? "x" : "",
-                              p->st[i].r);
+        o += (size_t)snprintf(p->desc + o, sizeof p->desc - o, "%s%s%d", i ? "x" : "",
+                              p->st[i].cl ? "codelet " : "", p->st[i].r);
     if (o < sizeof p->desc)
         snprintf(p->desc + o, sizeof p->desc - o, "%s", p->nstages ? " stockham" : "1");
 }
@@ -117,6 +143,13 @@ fastfft_plan *ff_plan_complex(size_t n, int simd, char *why, size_t whylen)
     }
     p->n = n;
     p->simd = simd;
+    if (simd && ffg_row_v(n)) {
+        /* 16, 32, 64 with AVX2: one straight-line codelet, no passes */
+        p->kind = FF_WHOLE;
+        p->whole = ffg_row_v(n);
+        snprintf(p->desc, sizeof p->desc, "avx2+fma; codelet %zu", n);
+        return p;
+    }
     int k = n == 1 ? 0 : factor(n, rad);
     if (n > 1 && k == 0) {
         p->kind = FF_BLUESTEIN;
@@ -127,8 +160,9 @@ fastfft_plan *ff_plan_complex(size_t n, int simd, char *why, size_t whylen)
         return p;
     }
     p->kind = FF_STAGES;
-    p->nstages = k;
-    p->st = calloc((size_t)(k ? k : 1), sizeof *p->st);
+    size_t leaf = leaf_size(n, rad, &k, simd);
+    p->nstages = k + (leaf > 1);
+    p->st = calloc((size_t)(p->nstages ? p->nstages : 1), sizeof *p->st);
     if (!p->st)
         goto oom;
     size_t s = 1;
@@ -141,6 +175,15 @@ fastfft_plan *ff_plan_complex(size_t n, int simd, char *why, size_t whylen)
             goto oom;
         s *= (size_t)rad[i];
     }
+    if (leaf > 1) {
+        ff_stage *st = &p->st[k];
+        st->r = (int)leaf;
+        st->s = s;
+        st->m = 1;
+        st->cl = simd && s % 4 == 0 ? ffg_leaf_v(leaf) : ffg_dft_s(leaf);
+        st->fn = simd && s % 4 == 0 ? ff_leaf_avx2 : ff_leaf_scalar;
+    }
+    k = p->nstages;
     p->work = k > 1 ? 2 * n : 0;
     describe_stages(p, "");
     return p;
@@ -174,8 +217,20 @@ fastfft_plan *fastfft_plan_new(size_t n, int real, char *why, size_t whylen)
     }
     const char *env = getenv("SONO_FASTFFT_SCALAR");
     int simd = ff_cpu_has_avx2() && !(env && env[0] == '1');
-    if (!real)
-        return ff_plan_complex(n, simd, why, whylen);
+    if (!real) {
+        fastfft_plan *c = ff_plan_complex(n, simd, why, whylen);
+        /* Batches of four rows per vector through one codelet over vectors: measured
+         * slower than a row codelet at every n it serves (its 4x4 transposes in and out
+         * cost more shuffles than the row codelet's one transpose), so only on request,
+         * to measure it again (SONO_FASTFFT_ROWS4=1). */
+        const char *r4 = getenv("SONO_FASTFFT_ROWS4");
+        if (c && c->kind == FF_WHOLE && r4 && r4[0] == '1' && ffg_leaf_v(n)) {
+            c->rows4 = 1;
+            size_t o = strlen(c->desc);
+            snprintf(c->desc + o, sizeof c->desc - o, ", 4 rows per vector in batches");
+        }
+        return c;
+    }
 
     fastfft_plan *p = calloc(1, sizeof *p);
     if (!p) {
@@ -185,6 +240,19 @@ fastfft_plan *fastfft_plan_new(size_t n, int real, char *why, size_t whylen)
     p->n = n;
     p->real = 1;
     p->simd = simd;
+    /* Powers of two up to 64: with AVX2, batches of eight rows through a vector codelet
+     * (rows8); a lone row, and every row of the portable path, through a straight-line
+     * scalar codelet where that beats the vector complex transform below (n <= 16 with
+     * AVX2: at 32 and 64 the scalar codelet's 200-700 flops lose to it). */
+    int pow2_small = n >= 2 && n <= 64 && (n & (n - 1)) == 0;
+    p->rows8 = simd && pow2_small && n >= 8;
+    if (pow2_small && (!simd || n <= 16)) {
+        p->kind = FF_WHOLE;
+        p->whole = ffg_r2c_s(n);
+        snprintf(p->desc, sizeof p->desc, "%s; real codelet %zu%s", simd ? "avx2+fma" : "scalar",
+                 n, p->rows8 ? ", 8 rows per vector in batches" : "");
+        return p;
+    }
     p->kind = FF_REAL;
     /* Odd n: the complex transform of the input widened to complex. */
     size_t inner = n % 2 == 0 ? n / 2 : n;
@@ -200,8 +268,9 @@ fastfft_plan *fastfft_plan_new(size_t n, int real, char *why, size_t whylen)
     }
     /* even: Z (n/2 complex) + inner scratch; odd: input as complex, output as complex */
     p->work = (n % 2 == 0 ? ff_round64(n) : 2 * ff_round64(2 * n)) + p->inner->work;
-    snprintf(p->desc, sizeof p->desc, "%s; real %s, %s", simd ? "avx2+fma" : "scalar",
-             n % 2 == 0 ? "n/2 packed" : "as complex", ff_desc_rest(p->inner));
+    snprintf(p->desc, sizeof p->desc, "%s; real %s, %s%s", simd ? "avx2+fma" : "scalar",
+             n % 2 == 0 ? "n/2 packed" : "as complex", ff_desc_rest(p->inner),
+             p->rows8 ? "; real codelet, 8 rows per vector in batches" : "");
     return p;
 }
 
@@ -215,6 +284,10 @@ void fastfft_exec(const fastfft_plan *p, const float *in, float *out, float *wor
     const size_t n = p->n;
     if (p->kind == FF_STAGES) {
         ff_exec_stages(p, (const ffc *)in, (ffc *)out, (ffc *)work);
+        return;
+    }
+    if (p->kind == FF_WHOLE) {
+        p->whole(in, out);
         return;
     }
     if (p->kind == FF_BLUESTEIN) {
@@ -237,6 +310,26 @@ void fastfft_exec(const fastfft_plan *p, const float *in, float *out, float *wor
         ff_real_post_avx2(z, p->rtw, h, (ffc *)out);
     else
         ff_real_post_scalar(z, p->rtw, h, (ffc *)out);
+}
+
+void fastfft_exec_rows(const fastfft_plan *p, const float *in, size_t is, float *out,
+                       size_t os, size_t rows, float *work)
+{
+    if (p->rows8 && rows >= 8) {
+        ff_real_small_rows(p, in, is, out, os, rows, work);
+        return;
+    }
+    if (p->rows4 && rows >= 4) {
+        ff_complex_small_rows(p, in, is, out, os, rows, work);
+        return;
+    }
+    if (p->kind == FF_WHOLE) {
+        for (size_t b = 0; b < rows; b++)
+            p->whole(in + b * is, out + b * os);
+        return;
+    }
+    for (size_t b = 0; b < rows; b++)
+        fastfft_exec(p, in + b * is, out + b * os, work);
 }
 
 size_t ff_plan_bytes(const fastfft_plan *p)
