@@ -18,11 +18,11 @@ AVX2_FN static void ffg_leaf4_v(const float *restrict x, size_t is, float *restr
 {
     const __m256 one = _mm256_set1_ps(1.0f);
     const __m256 c0 = _mm256_loadu_ps(x + 0 * is);
-    const __m256 c1 = _mm256_loadu_ps(x + 1 * is);
     const __m256 c2 = _mm256_loadu_ps(x + 2 * is);
-    const __m256 c3 = _mm256_loadu_ps(x + 3 * is);
     const __m256 c4 = _mm256_add_ps(c0, c2);
     const __m256 c5 = _mm256_sub_ps(c0, c2);
+    const __m256 c1 = _mm256_loadu_ps(x + 1 * is);
+    const __m256 c3 = _mm256_loadu_ps(x + 3 * is);
     const __m256 c6 = _mm256_add_ps(c1, c3);
     const __m256 c7 = _mm256_sub_ps(c1, c3);
     const __m256 c8 = _mm256_add_ps(c4, c6);
@@ -42,15 +42,11 @@ AVX2_FN static void ffg_leaf8_v(const float *restrict x, size_t is, float *restr
 {
     const __m256 one = _mm256_set1_ps(1.0f);
     const __m256 c0 = _mm256_loadu_ps(x + 0 * is);
-    const __m256 c1 = _mm256_loadu_ps(x + 1 * is);
-    const __m256 c2 = _mm256_loadu_ps(x + 2 * is);
-    const __m256 c3 = _mm256_loadu_ps(x + 3 * is);
     const __m256 c4 = _mm256_loadu_ps(x + 4 * is);
-    const __m256 c5 = _mm256_loadu_ps(x + 5 * is);
-    const __m256 c6 = _mm256_loadu_ps(x + 6 * is);
-    const __m256 c7 = _mm256_loadu_ps(x + 7 * is);
     const __m256 c8 = _mm256_add_ps(c0, c4);
     const __m256 c9 = _mm256_sub_ps(c0, c4);
+    const __m256 c2 = _mm256_loadu_ps(x + 2 * is);
+    const __m256 c6 = _mm256_loadu_ps(x + 6 * is);
     const __m256 c10 = _mm256_add_ps(c2, c6);
     const __m256 c11 = _mm256_sub_ps(c2, c6);
     const __m256 c12 = _mm256_add_ps(c8, c10);
@@ -58,8 +54,12 @@ AVX2_FN static void ffg_leaf8_v(const float *restrict x, size_t is, float *restr
     const __m256 s11 = _mm256_permute_ps(c11, 0xB1);
     const __m256 c14 = _mm256_fmsubadd_ps(c9, one, s11);
     const __m256 c15 = _mm256_addsub_ps(c9, s11);
+    const __m256 c1 = _mm256_loadu_ps(x + 1 * is);
+    const __m256 c5 = _mm256_loadu_ps(x + 5 * is);
     const __m256 c16 = _mm256_add_ps(c1, c5);
     const __m256 c17 = _mm256_sub_ps(c1, c5);
+    const __m256 c3 = _mm256_loadu_ps(x + 3 * is);
+    const __m256 c7 = _mm256_loadu_ps(x + 7 * is);
     const __m256 c18 = _mm256_add_ps(c3, c7);
     const __m256 c19 = _mm256_sub_ps(c3, c7);
     const __m256 c20 = _mm256_add_ps(c16, c18);
@@ -94,23 +94,11 @@ AVX2_FN static void ffg_leaf16_v(const float *restrict x, size_t is, float *rest
 {
     const __m256 one = _mm256_set1_ps(1.0f);
     const __m256 c0 = _mm256_loadu_ps(x + 0 * is);
-    const __m256 c1 = _mm256_loadu_ps(x + 1 * is);
-    const __m256 c2 = _mm256_loadu_ps(x + 2 * is);
-    const __m256 c3 = _mm256_loadu_ps(x + 3 * is);
-    const __m256 c4 = _mm256_loadu_ps(x + 4 * is);
-    const __m256 c5 = _mm256_loadu_ps(x + 5 * is);
-    const __m256 c6 = _mm256_loadu_ps(x + 6 * is);
-    const __m256 c7 = _mm256_loadu_ps(x + 7 * is);
     const __m256 c8 = _mm256_loadu_ps(x + 8 * is);
-    const __m256 c9 = _mm256_loadu_ps(x + 9 * is);
-    const __m256 c10 = _mm256_loadu_ps(x + 10 * is);
-    const __m256 c11 = _mm256_loadu_ps(x + 11 * is);
-    const __m256 c12 = _mm256_loadu_ps(x + 12 * is);
-    const __m256 c13 = _mm256_loadu_ps(x + 13 * is);
-    const __m256 c14 = _mm256_loadu_ps(x + 14 * is);
-    const __m256 c15 = _mm256_loadu_ps(x + 15 * is);
     const __m256 c16 = _mm256_add_ps(c0, c8);
     const __m256 c17 = _mm256_sub_ps(c0, c8);
+    const __m256 c4 = _mm256_loadu_ps(x + 4 * is);
+    const __m256 c12 = _mm256_loadu_ps(x + 12 * is);
     const __m256 c18 = _mm256_add_ps(c4, c12);
     const __m256 c19 = _mm256_sub_ps(c4, c12);
     const __m256 c20 = _mm256_add_ps(c16, c18);
@@ -118,8 +106,12 @@ AVX2_FN static void ffg_leaf16_v(const float *restrict x, size_t is, float *rest
     const __m256 s19 = _mm256_permute_ps(c19, 0xB1);
     const __m256 c22 = _mm256_fmsubadd_ps(c17, one, s19);
     const __m256 c23 = _mm256_addsub_ps(c17, s19);
+    const __m256 c2 = _mm256_loadu_ps(x + 2 * is);
+    const __m256 c10 = _mm256_loadu_ps(x + 10 * is);
     const __m256 c24 = _mm256_add_ps(c2, c10);
     const __m256 c25 = _mm256_sub_ps(c2, c10);
+    const __m256 c6 = _mm256_loadu_ps(x + 6 * is);
+    const __m256 c14 = _mm256_loadu_ps(x + 14 * is);
     const __m256 c26 = _mm256_add_ps(c6, c14);
     const __m256 c27 = _mm256_sub_ps(c6, c14);
     const __m256 c28 = _mm256_add_ps(c24, c26);
@@ -138,8 +130,12 @@ AVX2_FN static void ffg_leaf16_v(const float *restrict x, size_t is, float *rest
     const __m256 s37 = _mm256_permute_ps(c37, 0xB1);
     const __m256 c40 = _mm256_fmsubadd_ps(c23, one, s37);
     const __m256 c41 = _mm256_addsub_ps(c23, s37);
+    const __m256 c1 = _mm256_loadu_ps(x + 1 * is);
+    const __m256 c9 = _mm256_loadu_ps(x + 9 * is);
     const __m256 c42 = _mm256_add_ps(c1, c9);
     const __m256 c43 = _mm256_sub_ps(c1, c9);
+    const __m256 c5 = _mm256_loadu_ps(x + 5 * is);
+    const __m256 c13 = _mm256_loadu_ps(x + 13 * is);
     const __m256 c44 = _mm256_add_ps(c5, c13);
     const __m256 c45 = _mm256_sub_ps(c5, c13);
     const __m256 c46 = _mm256_add_ps(c42, c44);
@@ -147,8 +143,12 @@ AVX2_FN static void ffg_leaf16_v(const float *restrict x, size_t is, float *rest
     const __m256 s45 = _mm256_permute_ps(c45, 0xB1);
     const __m256 c48 = _mm256_fmsubadd_ps(c43, one, s45);
     const __m256 c49 = _mm256_addsub_ps(c43, s45);
+    const __m256 c3 = _mm256_loadu_ps(x + 3 * is);
+    const __m256 c11 = _mm256_loadu_ps(x + 11 * is);
     const __m256 c50 = _mm256_add_ps(c3, c11);
     const __m256 c51 = _mm256_sub_ps(c3, c11);
+    const __m256 c7 = _mm256_loadu_ps(x + 7 * is);
+    const __m256 c15 = _mm256_loadu_ps(x + 15 * is);
     const __m256 c52 = _mm256_add_ps(c7, c15);
     const __m256 c53 = _mm256_sub_ps(c7, c15);
     const __m256 c54 = _mm256_add_ps(c50, c52);
@@ -214,39 +214,11 @@ AVX2_FN static void ffg_leaf32_v(const float *restrict x, size_t is, float *rest
 {
     const __m256 one = _mm256_set1_ps(1.0f);
     const __m256 c0 = _mm256_loadu_ps(x + 0 * is);
-    const __m256 c1 = _mm256_loadu_ps(x + 1 * is);
-    const __m256 c2 = _mm256_loadu_ps(x + 2 * is);
-    const __m256 c3 = _mm256_loadu_ps(x + 3 * is);
-    const __m256 c4 = _mm256_loadu_ps(x + 4 * is);
-    const __m256 c5 = _mm256_loadu_ps(x + 5 * is);
-    const __m256 c6 = _mm256_loadu_ps(x + 6 * is);
-    const __m256 c7 = _mm256_loadu_ps(x + 7 * is);
-    const __m256 c8 = _mm256_loadu_ps(x + 8 * is);
-    const __m256 c9 = _mm256_loadu_ps(x + 9 * is);
-    const __m256 c10 = _mm256_loadu_ps(x + 10 * is);
-    const __m256 c11 = _mm256_loadu_ps(x + 11 * is);
-    const __m256 c12 = _mm256_loadu_ps(x + 12 * is);
-    const __m256 c13 = _mm256_loadu_ps(x + 13 * is);
-    const __m256 c14 = _mm256_loadu_ps(x + 14 * is);
-    const __m256 c15 = _mm256_loadu_ps(x + 15 * is);
     const __m256 c16 = _mm256_loadu_ps(x + 16 * is);
-    const __m256 c17 = _mm256_loadu_ps(x + 17 * is);
-    const __m256 c18 = _mm256_loadu_ps(x + 18 * is);
-    const __m256 c19 = _mm256_loadu_ps(x + 19 * is);
-    const __m256 c20 = _mm256_loadu_ps(x + 20 * is);
-    const __m256 c21 = _mm256_loadu_ps(x + 21 * is);
-    const __m256 c22 = _mm256_loadu_ps(x + 22 * is);
-    const __m256 c23 = _mm256_loadu_ps(x + 23 * is);
-    const __m256 c24 = _mm256_loadu_ps(x + 24 * is);
-    const __m256 c25 = _mm256_loadu_ps(x + 25 * is);
-    const __m256 c26 = _mm256_loadu_ps(x + 26 * is);
-    const __m256 c27 = _mm256_loadu_ps(x + 27 * is);
-    const __m256 c28 = _mm256_loadu_ps(x + 28 * is);
-    const __m256 c29 = _mm256_loadu_ps(x + 29 * is);
-    const __m256 c30 = _mm256_loadu_ps(x + 30 * is);
-    const __m256 c31 = _mm256_loadu_ps(x + 31 * is);
     const __m256 c32 = _mm256_add_ps(c0, c16);
     const __m256 c33 = _mm256_sub_ps(c0, c16);
+    const __m256 c8 = _mm256_loadu_ps(x + 8 * is);
+    const __m256 c24 = _mm256_loadu_ps(x + 24 * is);
     const __m256 c34 = _mm256_add_ps(c8, c24);
     const __m256 c35 = _mm256_sub_ps(c8, c24);
     const __m256 c36 = _mm256_add_ps(c32, c34);
@@ -254,8 +226,12 @@ AVX2_FN static void ffg_leaf32_v(const float *restrict x, size_t is, float *rest
     const __m256 s35 = _mm256_permute_ps(c35, 0xB1);
     const __m256 c38 = _mm256_fmsubadd_ps(c33, one, s35);
     const __m256 c39 = _mm256_addsub_ps(c33, s35);
+    const __m256 c4 = _mm256_loadu_ps(x + 4 * is);
+    const __m256 c20 = _mm256_loadu_ps(x + 20 * is);
     const __m256 c40 = _mm256_add_ps(c4, c20);
     const __m256 c41 = _mm256_sub_ps(c4, c20);
+    const __m256 c12 = _mm256_loadu_ps(x + 12 * is);
+    const __m256 c28 = _mm256_loadu_ps(x + 28 * is);
     const __m256 c42 = _mm256_add_ps(c12, c28);
     const __m256 c43 = _mm256_sub_ps(c12, c28);
     const __m256 c44 = _mm256_add_ps(c40, c42);
@@ -274,8 +250,12 @@ AVX2_FN static void ffg_leaf32_v(const float *restrict x, size_t is, float *rest
     const __m256 s53 = _mm256_permute_ps(c53, 0xB1);
     const __m256 c56 = _mm256_fmsubadd_ps(c39, one, s53);
     const __m256 c57 = _mm256_addsub_ps(c39, s53);
+    const __m256 c2 = _mm256_loadu_ps(x + 2 * is);
+    const __m256 c18 = _mm256_loadu_ps(x + 18 * is);
     const __m256 c58 = _mm256_add_ps(c2, c18);
     const __m256 c59 = _mm256_sub_ps(c2, c18);
+    const __m256 c10 = _mm256_loadu_ps(x + 10 * is);
+    const __m256 c26 = _mm256_loadu_ps(x + 26 * is);
     const __m256 c60 = _mm256_add_ps(c10, c26);
     const __m256 c61 = _mm256_sub_ps(c10, c26);
     const __m256 c62 = _mm256_add_ps(c58, c60);
@@ -283,8 +263,12 @@ AVX2_FN static void ffg_leaf32_v(const float *restrict x, size_t is, float *rest
     const __m256 s61 = _mm256_permute_ps(c61, 0xB1);
     const __m256 c64 = _mm256_fmsubadd_ps(c59, one, s61);
     const __m256 c65 = _mm256_addsub_ps(c59, s61);
+    const __m256 c6 = _mm256_loadu_ps(x + 6 * is);
+    const __m256 c22 = _mm256_loadu_ps(x + 22 * is);
     const __m256 c66 = _mm256_add_ps(c6, c22);
     const __m256 c67 = _mm256_sub_ps(c6, c22);
+    const __m256 c14 = _mm256_loadu_ps(x + 14 * is);
+    const __m256 c30 = _mm256_loadu_ps(x + 30 * is);
     const __m256 c68 = _mm256_add_ps(c14, c30);
     const __m256 c69 = _mm256_sub_ps(c14, c30);
     const __m256 c70 = _mm256_add_ps(c66, c68);
@@ -326,8 +310,12 @@ AVX2_FN static void ffg_leaf32_v(const float *restrict x, size_t is, float *rest
     const __m256 s99 = _mm256_permute_ps(c99, 0xB1);
     const __m256 c102 = _mm256_fmsubadd_ps(c57, one, s99);
     const __m256 c103 = _mm256_addsub_ps(c57, s99);
+    const __m256 c1 = _mm256_loadu_ps(x + 1 * is);
+    const __m256 c17 = _mm256_loadu_ps(x + 17 * is);
     const __m256 c104 = _mm256_add_ps(c1, c17);
     const __m256 c105 = _mm256_sub_ps(c1, c17);
+    const __m256 c9 = _mm256_loadu_ps(x + 9 * is);
+    const __m256 c25 = _mm256_loadu_ps(x + 25 * is);
     const __m256 c106 = _mm256_add_ps(c9, c25);
     const __m256 c107 = _mm256_sub_ps(c9, c25);
     const __m256 c108 = _mm256_add_ps(c104, c106);
@@ -335,8 +323,12 @@ AVX2_FN static void ffg_leaf32_v(const float *restrict x, size_t is, float *rest
     const __m256 s107 = _mm256_permute_ps(c107, 0xB1);
     const __m256 c110 = _mm256_fmsubadd_ps(c105, one, s107);
     const __m256 c111 = _mm256_addsub_ps(c105, s107);
+    const __m256 c5 = _mm256_loadu_ps(x + 5 * is);
+    const __m256 c21 = _mm256_loadu_ps(x + 21 * is);
     const __m256 c112 = _mm256_add_ps(c5, c21);
     const __m256 c113 = _mm256_sub_ps(c5, c21);
+    const __m256 c13 = _mm256_loadu_ps(x + 13 * is);
+    const __m256 c29 = _mm256_loadu_ps(x + 29 * is);
     const __m256 c114 = _mm256_add_ps(c13, c29);
     const __m256 c115 = _mm256_sub_ps(c13, c29);
     const __m256 c116 = _mm256_add_ps(c112, c114);
@@ -355,8 +347,12 @@ AVX2_FN static void ffg_leaf32_v(const float *restrict x, size_t is, float *rest
     const __m256 s125 = _mm256_permute_ps(c125, 0xB1);
     const __m256 c128 = _mm256_fmsubadd_ps(c111, one, s125);
     const __m256 c129 = _mm256_addsub_ps(c111, s125);
+    const __m256 c3 = _mm256_loadu_ps(x + 3 * is);
+    const __m256 c19 = _mm256_loadu_ps(x + 19 * is);
     const __m256 c130 = _mm256_add_ps(c3, c19);
     const __m256 c131 = _mm256_sub_ps(c3, c19);
+    const __m256 c11 = _mm256_loadu_ps(x + 11 * is);
+    const __m256 c27 = _mm256_loadu_ps(x + 27 * is);
     const __m256 c132 = _mm256_add_ps(c11, c27);
     const __m256 c133 = _mm256_sub_ps(c11, c27);
     const __m256 c134 = _mm256_add_ps(c130, c132);
@@ -364,8 +360,12 @@ AVX2_FN static void ffg_leaf32_v(const float *restrict x, size_t is, float *rest
     const __m256 s133 = _mm256_permute_ps(c133, 0xB1);
     const __m256 c136 = _mm256_fmsubadd_ps(c131, one, s133);
     const __m256 c137 = _mm256_addsub_ps(c131, s133);
+    const __m256 c7 = _mm256_loadu_ps(x + 7 * is);
+    const __m256 c23 = _mm256_loadu_ps(x + 23 * is);
     const __m256 c138 = _mm256_add_ps(c7, c23);
     const __m256 c139 = _mm256_sub_ps(c7, c23);
+    const __m256 c15 = _mm256_loadu_ps(x + 15 * is);
+    const __m256 c31 = _mm256_loadu_ps(x + 31 * is);
     const __m256 c140 = _mm256_add_ps(c15, c31);
     const __m256 c141 = _mm256_sub_ps(c15, c31);
     const __m256 c142 = _mm256_add_ps(c138, c140);
@@ -494,71 +494,11 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
 {
     const __m256 one = _mm256_set1_ps(1.0f);
     const __m256 c0 = _mm256_loadu_ps(x + 0 * is);
-    const __m256 c1 = _mm256_loadu_ps(x + 1 * is);
-    const __m256 c2 = _mm256_loadu_ps(x + 2 * is);
-    const __m256 c3 = _mm256_loadu_ps(x + 3 * is);
-    const __m256 c4 = _mm256_loadu_ps(x + 4 * is);
-    const __m256 c5 = _mm256_loadu_ps(x + 5 * is);
-    const __m256 c6 = _mm256_loadu_ps(x + 6 * is);
-    const __m256 c7 = _mm256_loadu_ps(x + 7 * is);
-    const __m256 c8 = _mm256_loadu_ps(x + 8 * is);
-    const __m256 c9 = _mm256_loadu_ps(x + 9 * is);
-    const __m256 c10 = _mm256_loadu_ps(x + 10 * is);
-    const __m256 c11 = _mm256_loadu_ps(x + 11 * is);
-    const __m256 c12 = _mm256_loadu_ps(x + 12 * is);
-    const __m256 c13 = _mm256_loadu_ps(x + 13 * is);
-    const __m256 c14 = _mm256_loadu_ps(x + 14 * is);
-    const __m256 c15 = _mm256_loadu_ps(x + 15 * is);
-    const __m256 c16 = _mm256_loadu_ps(x + 16 * is);
-    const __m256 c17 = _mm256_loadu_ps(x + 17 * is);
-    const __m256 c18 = _mm256_loadu_ps(x + 18 * is);
-    const __m256 c19 = _mm256_loadu_ps(x + 19 * is);
-    const __m256 c20 = _mm256_loadu_ps(x + 20 * is);
-    const __m256 c21 = _mm256_loadu_ps(x + 21 * is);
-    const __m256 c22 = _mm256_loadu_ps(x + 22 * is);
-    const __m256 c23 = _mm256_loadu_ps(x + 23 * is);
-    const __m256 c24 = _mm256_loadu_ps(x + 24 * is);
-    const __m256 c25 = _mm256_loadu_ps(x + 25 * is);
-    const __m256 c26 = _mm256_loadu_ps(x + 26 * is);
-    const __m256 c27 = _mm256_loadu_ps(x + 27 * is);
-    const __m256 c28 = _mm256_loadu_ps(x + 28 * is);
-    const __m256 c29 = _mm256_loadu_ps(x + 29 * is);
-    const __m256 c30 = _mm256_loadu_ps(x + 30 * is);
-    const __m256 c31 = _mm256_loadu_ps(x + 31 * is);
     const __m256 c32 = _mm256_loadu_ps(x + 32 * is);
-    const __m256 c33 = _mm256_loadu_ps(x + 33 * is);
-    const __m256 c34 = _mm256_loadu_ps(x + 34 * is);
-    const __m256 c35 = _mm256_loadu_ps(x + 35 * is);
-    const __m256 c36 = _mm256_loadu_ps(x + 36 * is);
-    const __m256 c37 = _mm256_loadu_ps(x + 37 * is);
-    const __m256 c38 = _mm256_loadu_ps(x + 38 * is);
-    const __m256 c39 = _mm256_loadu_ps(x + 39 * is);
-    const __m256 c40 = _mm256_loadu_ps(x + 40 * is);
-    const __m256 c41 = _mm256_loadu_ps(x + 41 * is);
-    const __m256 c42 = _mm256_loadu_ps(x + 42 * is);
-    const __m256 c43 = _mm256_loadu_ps(x + 43 * is);
-    const __m256 c44 = _mm256_loadu_ps(x + 44 * is);
-    const __m256 c45 = _mm256_loadu_ps(x + 45 * is);
-    const __m256 c46 = _mm256_loadu_ps(x + 46 * is);
-    const __m256 c47 = _mm256_loadu_ps(x + 47 * is);
-    const __m256 c48 = _mm256_loadu_ps(x + 48 * is);
-    const __m256 c49 = _mm256_loadu_ps(x + 49 * is);
-    const __m256 c50 = _mm256_loadu_ps(x + 50 * is);
-    const __m256 c51 = _mm256_loadu_ps(x + 51 * is);
-    const __m256 c52 = _mm256_loadu_ps(x + 52 * is);
-    const __m256 c53 = _mm256_loadu_ps(x + 53 * is);
-    const __m256 c54 = _mm256_loadu_ps(x + 54 * is);
-    const __m256 c55 = _mm256_loadu_ps(x + 55 * is);
-    const __m256 c56 = _mm256_loadu_ps(x + 56 * is);
-    const __m256 c57 = _mm256_loadu_ps(x + 57 * is);
-    const __m256 c58 = _mm256_loadu_ps(x + 58 * is);
-    const __m256 c59 = _mm256_loadu_ps(x + 59 * is);
-    const __m256 c60 = _mm256_loadu_ps(x + 60 * is);
-    const __m256 c61 = _mm256_loadu_ps(x + 61 * is);
-    const __m256 c62 = _mm256_loadu_ps(x + 62 * is);
-    const __m256 c63 = _mm256_loadu_ps(x + 63 * is);
     const __m256 c64 = _mm256_add_ps(c0, c32);
     const __m256 c65 = _mm256_sub_ps(c0, c32);
+    const __m256 c16 = _mm256_loadu_ps(x + 16 * is);
+    const __m256 c48 = _mm256_loadu_ps(x + 48 * is);
     const __m256 c66 = _mm256_add_ps(c16, c48);
     const __m256 c67 = _mm256_sub_ps(c16, c48);
     const __m256 c68 = _mm256_add_ps(c64, c66);
@@ -566,8 +506,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s67 = _mm256_permute_ps(c67, 0xB1);
     const __m256 c70 = _mm256_fmsubadd_ps(c65, one, s67);
     const __m256 c71 = _mm256_addsub_ps(c65, s67);
+    const __m256 c8 = _mm256_loadu_ps(x + 8 * is);
+    const __m256 c40 = _mm256_loadu_ps(x + 40 * is);
     const __m256 c72 = _mm256_add_ps(c8, c40);
     const __m256 c73 = _mm256_sub_ps(c8, c40);
+    const __m256 c24 = _mm256_loadu_ps(x + 24 * is);
+    const __m256 c56 = _mm256_loadu_ps(x + 56 * is);
     const __m256 c74 = _mm256_add_ps(c24, c56);
     const __m256 c75 = _mm256_sub_ps(c24, c56);
     const __m256 c76 = _mm256_add_ps(c72, c74);
@@ -586,8 +530,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s85 = _mm256_permute_ps(c85, 0xB1);
     const __m256 c88 = _mm256_fmsubadd_ps(c71, one, s85);
     const __m256 c89 = _mm256_addsub_ps(c71, s85);
+    const __m256 c4 = _mm256_loadu_ps(x + 4 * is);
+    const __m256 c36 = _mm256_loadu_ps(x + 36 * is);
     const __m256 c90 = _mm256_add_ps(c4, c36);
     const __m256 c91 = _mm256_sub_ps(c4, c36);
+    const __m256 c20 = _mm256_loadu_ps(x + 20 * is);
+    const __m256 c52 = _mm256_loadu_ps(x + 52 * is);
     const __m256 c92 = _mm256_add_ps(c20, c52);
     const __m256 c93 = _mm256_sub_ps(c20, c52);
     const __m256 c94 = _mm256_add_ps(c90, c92);
@@ -595,8 +543,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s93 = _mm256_permute_ps(c93, 0xB1);
     const __m256 c96 = _mm256_fmsubadd_ps(c91, one, s93);
     const __m256 c97 = _mm256_addsub_ps(c91, s93);
+    const __m256 c12 = _mm256_loadu_ps(x + 12 * is);
+    const __m256 c44 = _mm256_loadu_ps(x + 44 * is);
     const __m256 c98 = _mm256_add_ps(c12, c44);
     const __m256 c99 = _mm256_sub_ps(c12, c44);
+    const __m256 c28 = _mm256_loadu_ps(x + 28 * is);
+    const __m256 c60 = _mm256_loadu_ps(x + 60 * is);
     const __m256 c100 = _mm256_add_ps(c28, c60);
     const __m256 c101 = _mm256_sub_ps(c28, c60);
     const __m256 c102 = _mm256_add_ps(c98, c100);
@@ -638,8 +590,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s131 = _mm256_permute_ps(c131, 0xB1);
     const __m256 c134 = _mm256_fmsubadd_ps(c89, one, s131);
     const __m256 c135 = _mm256_addsub_ps(c89, s131);
+    const __m256 c2 = _mm256_loadu_ps(x + 2 * is);
+    const __m256 c34 = _mm256_loadu_ps(x + 34 * is);
     const __m256 c136 = _mm256_add_ps(c2, c34);
     const __m256 c137 = _mm256_sub_ps(c2, c34);
+    const __m256 c18 = _mm256_loadu_ps(x + 18 * is);
+    const __m256 c50 = _mm256_loadu_ps(x + 50 * is);
     const __m256 c138 = _mm256_add_ps(c18, c50);
     const __m256 c139 = _mm256_sub_ps(c18, c50);
     const __m256 c140 = _mm256_add_ps(c136, c138);
@@ -647,8 +603,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s139 = _mm256_permute_ps(c139, 0xB1);
     const __m256 c142 = _mm256_fmsubadd_ps(c137, one, s139);
     const __m256 c143 = _mm256_addsub_ps(c137, s139);
+    const __m256 c10 = _mm256_loadu_ps(x + 10 * is);
+    const __m256 c42 = _mm256_loadu_ps(x + 42 * is);
     const __m256 c144 = _mm256_add_ps(c10, c42);
     const __m256 c145 = _mm256_sub_ps(c10, c42);
+    const __m256 c26 = _mm256_loadu_ps(x + 26 * is);
+    const __m256 c58 = _mm256_loadu_ps(x + 58 * is);
     const __m256 c146 = _mm256_add_ps(c26, c58);
     const __m256 c147 = _mm256_sub_ps(c26, c58);
     const __m256 c148 = _mm256_add_ps(c144, c146);
@@ -667,8 +627,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s157 = _mm256_permute_ps(c157, 0xB1);
     const __m256 c160 = _mm256_fmsubadd_ps(c143, one, s157);
     const __m256 c161 = _mm256_addsub_ps(c143, s157);
+    const __m256 c6 = _mm256_loadu_ps(x + 6 * is);
+    const __m256 c38 = _mm256_loadu_ps(x + 38 * is);
     const __m256 c162 = _mm256_add_ps(c6, c38);
     const __m256 c163 = _mm256_sub_ps(c6, c38);
+    const __m256 c22 = _mm256_loadu_ps(x + 22 * is);
+    const __m256 c54 = _mm256_loadu_ps(x + 54 * is);
     const __m256 c164 = _mm256_add_ps(c22, c54);
     const __m256 c165 = _mm256_sub_ps(c22, c54);
     const __m256 c166 = _mm256_add_ps(c162, c164);
@@ -676,8 +640,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s165 = _mm256_permute_ps(c165, 0xB1);
     const __m256 c168 = _mm256_fmsubadd_ps(c163, one, s165);
     const __m256 c169 = _mm256_addsub_ps(c163, s165);
+    const __m256 c14 = _mm256_loadu_ps(x + 14 * is);
+    const __m256 c46 = _mm256_loadu_ps(x + 46 * is);
     const __m256 c170 = _mm256_add_ps(c14, c46);
     const __m256 c171 = _mm256_sub_ps(c14, c46);
+    const __m256 c30 = _mm256_loadu_ps(x + 30 * is);
+    const __m256 c62 = _mm256_loadu_ps(x + 62 * is);
     const __m256 c172 = _mm256_add_ps(c30, c62);
     const __m256 c173 = _mm256_sub_ps(c30, c62);
     const __m256 c174 = _mm256_add_ps(c170, c172);
@@ -766,8 +734,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s245 = _mm256_permute_ps(c245, 0xB1);
     const __m256 c248 = _mm256_fmsubadd_ps(c135, one, s245);
     const __m256 c249 = _mm256_addsub_ps(c135, s245);
+    const __m256 c1 = _mm256_loadu_ps(x + 1 * is);
+    const __m256 c33 = _mm256_loadu_ps(x + 33 * is);
     const __m256 c250 = _mm256_add_ps(c1, c33);
     const __m256 c251 = _mm256_sub_ps(c1, c33);
+    const __m256 c17 = _mm256_loadu_ps(x + 17 * is);
+    const __m256 c49 = _mm256_loadu_ps(x + 49 * is);
     const __m256 c252 = _mm256_add_ps(c17, c49);
     const __m256 c253 = _mm256_sub_ps(c17, c49);
     const __m256 c254 = _mm256_add_ps(c250, c252);
@@ -775,8 +747,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s253 = _mm256_permute_ps(c253, 0xB1);
     const __m256 c256 = _mm256_fmsubadd_ps(c251, one, s253);
     const __m256 c257 = _mm256_addsub_ps(c251, s253);
+    const __m256 c9 = _mm256_loadu_ps(x + 9 * is);
+    const __m256 c41 = _mm256_loadu_ps(x + 41 * is);
     const __m256 c258 = _mm256_add_ps(c9, c41);
     const __m256 c259 = _mm256_sub_ps(c9, c41);
+    const __m256 c25 = _mm256_loadu_ps(x + 25 * is);
+    const __m256 c57 = _mm256_loadu_ps(x + 57 * is);
     const __m256 c260 = _mm256_add_ps(c25, c57);
     const __m256 c261 = _mm256_sub_ps(c25, c57);
     const __m256 c262 = _mm256_add_ps(c258, c260);
@@ -795,8 +771,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s271 = _mm256_permute_ps(c271, 0xB1);
     const __m256 c274 = _mm256_fmsubadd_ps(c257, one, s271);
     const __m256 c275 = _mm256_addsub_ps(c257, s271);
+    const __m256 c5 = _mm256_loadu_ps(x + 5 * is);
+    const __m256 c37 = _mm256_loadu_ps(x + 37 * is);
     const __m256 c276 = _mm256_add_ps(c5, c37);
     const __m256 c277 = _mm256_sub_ps(c5, c37);
+    const __m256 c21 = _mm256_loadu_ps(x + 21 * is);
+    const __m256 c53 = _mm256_loadu_ps(x + 53 * is);
     const __m256 c278 = _mm256_add_ps(c21, c53);
     const __m256 c279 = _mm256_sub_ps(c21, c53);
     const __m256 c280 = _mm256_add_ps(c276, c278);
@@ -804,8 +784,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s279 = _mm256_permute_ps(c279, 0xB1);
     const __m256 c282 = _mm256_fmsubadd_ps(c277, one, s279);
     const __m256 c283 = _mm256_addsub_ps(c277, s279);
+    const __m256 c13 = _mm256_loadu_ps(x + 13 * is);
+    const __m256 c45 = _mm256_loadu_ps(x + 45 * is);
     const __m256 c284 = _mm256_add_ps(c13, c45);
     const __m256 c285 = _mm256_sub_ps(c13, c45);
+    const __m256 c29 = _mm256_loadu_ps(x + 29 * is);
+    const __m256 c61 = _mm256_loadu_ps(x + 61 * is);
     const __m256 c286 = _mm256_add_ps(c29, c61);
     const __m256 c287 = _mm256_sub_ps(c29, c61);
     const __m256 c288 = _mm256_add_ps(c284, c286);
@@ -847,8 +831,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s317 = _mm256_permute_ps(c317, 0xB1);
     const __m256 c320 = _mm256_fmsubadd_ps(c275, one, s317);
     const __m256 c321 = _mm256_addsub_ps(c275, s317);
+    const __m256 c3 = _mm256_loadu_ps(x + 3 * is);
+    const __m256 c35 = _mm256_loadu_ps(x + 35 * is);
     const __m256 c322 = _mm256_add_ps(c3, c35);
     const __m256 c323 = _mm256_sub_ps(c3, c35);
+    const __m256 c19 = _mm256_loadu_ps(x + 19 * is);
+    const __m256 c51 = _mm256_loadu_ps(x + 51 * is);
     const __m256 c324 = _mm256_add_ps(c19, c51);
     const __m256 c325 = _mm256_sub_ps(c19, c51);
     const __m256 c326 = _mm256_add_ps(c322, c324);
@@ -856,8 +844,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s325 = _mm256_permute_ps(c325, 0xB1);
     const __m256 c328 = _mm256_fmsubadd_ps(c323, one, s325);
     const __m256 c329 = _mm256_addsub_ps(c323, s325);
+    const __m256 c11 = _mm256_loadu_ps(x + 11 * is);
+    const __m256 c43 = _mm256_loadu_ps(x + 43 * is);
     const __m256 c330 = _mm256_add_ps(c11, c43);
     const __m256 c331 = _mm256_sub_ps(c11, c43);
+    const __m256 c27 = _mm256_loadu_ps(x + 27 * is);
+    const __m256 c59 = _mm256_loadu_ps(x + 59 * is);
     const __m256 c332 = _mm256_add_ps(c27, c59);
     const __m256 c333 = _mm256_sub_ps(c27, c59);
     const __m256 c334 = _mm256_add_ps(c330, c332);
@@ -876,8 +868,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s343 = _mm256_permute_ps(c343, 0xB1);
     const __m256 c346 = _mm256_fmsubadd_ps(c329, one, s343);
     const __m256 c347 = _mm256_addsub_ps(c329, s343);
+    const __m256 c7 = _mm256_loadu_ps(x + 7 * is);
+    const __m256 c39 = _mm256_loadu_ps(x + 39 * is);
     const __m256 c348 = _mm256_add_ps(c7, c39);
     const __m256 c349 = _mm256_sub_ps(c7, c39);
+    const __m256 c23 = _mm256_loadu_ps(x + 23 * is);
+    const __m256 c55 = _mm256_loadu_ps(x + 55 * is);
     const __m256 c350 = _mm256_add_ps(c23, c55);
     const __m256 c351 = _mm256_sub_ps(c23, c55);
     const __m256 c352 = _mm256_add_ps(c348, c350);
@@ -885,8 +881,12 @@ AVX2_FN static void ffg_leaf64_v(const float *restrict x, size_t is, float *rest
     const __m256 s351 = _mm256_permute_ps(c351, 0xB1);
     const __m256 c354 = _mm256_fmsubadd_ps(c349, one, s351);
     const __m256 c355 = _mm256_addsub_ps(c349, s351);
+    const __m256 c15 = _mm256_loadu_ps(x + 15 * is);
+    const __m256 c47 = _mm256_loadu_ps(x + 47 * is);
     const __m256 c356 = _mm256_add_ps(c15, c47);
     const __m256 c357 = _mm256_sub_ps(c15, c47);
+    const __m256 c31 = _mm256_loadu_ps(x + 31 * is);
+    const __m256 c63 = _mm256_loadu_ps(x + 63 * is);
     const __m256 c358 = _mm256_add_ps(c31, c63);
     const __m256 c359 = _mm256_sub_ps(c31, c63);
     const __m256 c360 = _mm256_add_ps(c356, c358);
@@ -1141,11 +1141,11 @@ AVX2_FN static void ffg_row16_v(const float *restrict x, float *restrict y)
 {
     const __m256 one = _mm256_set1_ps(1.0f);
     const __m256 c0 = _mm256_loadu_ps(x + 0);
-    const __m256 c1 = _mm256_loadu_ps(x + 8);
     const __m256 c2 = _mm256_loadu_ps(x + 16);
-    const __m256 c3 = _mm256_loadu_ps(x + 24);
     const __m256 c4 = _mm256_add_ps(c0, c2);
     const __m256 c5 = _mm256_sub_ps(c0, c2);
+    const __m256 c1 = _mm256_loadu_ps(x + 8);
+    const __m256 c3 = _mm256_loadu_ps(x + 24);
     const __m256 c6 = _mm256_add_ps(c1, c3);
     const __m256 c7 = _mm256_sub_ps(c1, c3);
     const __m256 c8 = _mm256_add_ps(c4, c6);
@@ -1183,15 +1183,11 @@ AVX2_FN static void ffg_row32_v(const float *restrict x, float *restrict y)
 {
     const __m256 one = _mm256_set1_ps(1.0f);
     const __m256 c0 = _mm256_loadu_ps(x + 0);
-    const __m256 c1 = _mm256_loadu_ps(x + 8);
-    const __m256 c2 = _mm256_loadu_ps(x + 16);
-    const __m256 c3 = _mm256_loadu_ps(x + 24);
     const __m256 c4 = _mm256_loadu_ps(x + 32);
-    const __m256 c5 = _mm256_loadu_ps(x + 40);
-    const __m256 c6 = _mm256_loadu_ps(x + 48);
-    const __m256 c7 = _mm256_loadu_ps(x + 56);
     const __m256 c8 = _mm256_add_ps(c0, c4);
     const __m256 c9 = _mm256_sub_ps(c0, c4);
+    const __m256 c2 = _mm256_loadu_ps(x + 16);
+    const __m256 c6 = _mm256_loadu_ps(x + 48);
     const __m256 c10 = _mm256_add_ps(c2, c6);
     const __m256 c11 = _mm256_sub_ps(c2, c6);
     const __m256 c12 = _mm256_add_ps(c8, c10);
@@ -1199,8 +1195,12 @@ AVX2_FN static void ffg_row32_v(const float *restrict x, float *restrict y)
     const __m256 s11 = _mm256_permute_ps(c11, 0xB1);
     const __m256 c14 = _mm256_fmsubadd_ps(c9, one, s11);
     const __m256 c15 = _mm256_addsub_ps(c9, s11);
+    const __m256 c1 = _mm256_loadu_ps(x + 8);
+    const __m256 c5 = _mm256_loadu_ps(x + 40);
     const __m256 c16 = _mm256_add_ps(c1, c5);
     const __m256 c17 = _mm256_sub_ps(c1, c5);
+    const __m256 c3 = _mm256_loadu_ps(x + 24);
+    const __m256 c7 = _mm256_loadu_ps(x + 56);
     const __m256 c18 = _mm256_add_ps(c3, c7);
     const __m256 c19 = _mm256_sub_ps(c3, c7);
     const __m256 c20 = _mm256_add_ps(c16, c18);
@@ -1274,23 +1274,11 @@ AVX2_FN static void ffg_row64_v(const float *restrict x, float *restrict y)
 {
     const __m256 one = _mm256_set1_ps(1.0f);
     const __m256 c0 = _mm256_loadu_ps(x + 0);
-    const __m256 c1 = _mm256_loadu_ps(x + 8);
-    const __m256 c2 = _mm256_loadu_ps(x + 16);
-    const __m256 c3 = _mm256_loadu_ps(x + 24);
-    const __m256 c4 = _mm256_loadu_ps(x + 32);
-    const __m256 c5 = _mm256_loadu_ps(x + 40);
-    const __m256 c6 = _mm256_loadu_ps(x + 48);
-    const __m256 c7 = _mm256_loadu_ps(x + 56);
     const __m256 c8 = _mm256_loadu_ps(x + 64);
-    const __m256 c9 = _mm256_loadu_ps(x + 72);
-    const __m256 c10 = _mm256_loadu_ps(x + 80);
-    const __m256 c11 = _mm256_loadu_ps(x + 88);
-    const __m256 c12 = _mm256_loadu_ps(x + 96);
-    const __m256 c13 = _mm256_loadu_ps(x + 104);
-    const __m256 c14 = _mm256_loadu_ps(x + 112);
-    const __m256 c15 = _mm256_loadu_ps(x + 120);
     const __m256 c16 = _mm256_add_ps(c0, c8);
     const __m256 c17 = _mm256_sub_ps(c0, c8);
+    const __m256 c4 = _mm256_loadu_ps(x + 32);
+    const __m256 c12 = _mm256_loadu_ps(x + 96);
     const __m256 c18 = _mm256_add_ps(c4, c12);
     const __m256 c19 = _mm256_sub_ps(c4, c12);
     const __m256 c20 = _mm256_add_ps(c16, c18);
@@ -1298,8 +1286,12 @@ AVX2_FN static void ffg_row64_v(const float *restrict x, float *restrict y)
     const __m256 s19 = _mm256_permute_ps(c19, 0xB1);
     const __m256 c22 = _mm256_fmsubadd_ps(c17, one, s19);
     const __m256 c23 = _mm256_addsub_ps(c17, s19);
+    const __m256 c2 = _mm256_loadu_ps(x + 16);
+    const __m256 c10 = _mm256_loadu_ps(x + 80);
     const __m256 c24 = _mm256_add_ps(c2, c10);
     const __m256 c25 = _mm256_sub_ps(c2, c10);
+    const __m256 c6 = _mm256_loadu_ps(x + 48);
+    const __m256 c14 = _mm256_loadu_ps(x + 112);
     const __m256 c26 = _mm256_add_ps(c6, c14);
     const __m256 c27 = _mm256_sub_ps(c6, c14);
     const __m256 c28 = _mm256_add_ps(c24, c26);
@@ -1318,8 +1310,12 @@ AVX2_FN static void ffg_row64_v(const float *restrict x, float *restrict y)
     const __m256 s37 = _mm256_permute_ps(c37, 0xB1);
     const __m256 c40 = _mm256_fmsubadd_ps(c23, one, s37);
     const __m256 c41 = _mm256_addsub_ps(c23, s37);
+    const __m256 c1 = _mm256_loadu_ps(x + 8);
+    const __m256 c9 = _mm256_loadu_ps(x + 72);
     const __m256 c42 = _mm256_add_ps(c1, c9);
     const __m256 c43 = _mm256_sub_ps(c1, c9);
+    const __m256 c5 = _mm256_loadu_ps(x + 40);
+    const __m256 c13 = _mm256_loadu_ps(x + 104);
     const __m256 c44 = _mm256_add_ps(c5, c13);
     const __m256 c45 = _mm256_sub_ps(c5, c13);
     const __m256 c46 = _mm256_add_ps(c42, c44);
@@ -1327,8 +1323,12 @@ AVX2_FN static void ffg_row64_v(const float *restrict x, float *restrict y)
     const __m256 s45 = _mm256_permute_ps(c45, 0xB1);
     const __m256 c48 = _mm256_fmsubadd_ps(c43, one, s45);
     const __m256 c49 = _mm256_addsub_ps(c43, s45);
+    const __m256 c3 = _mm256_loadu_ps(x + 24);
+    const __m256 c11 = _mm256_loadu_ps(x + 88);
     const __m256 c50 = _mm256_add_ps(c3, c11);
     const __m256 c51 = _mm256_sub_ps(c3, c11);
+    const __m256 c7 = _mm256_loadu_ps(x + 56);
+    const __m256 c15 = _mm256_loadu_ps(x + 120);
     const __m256 c52 = _mm256_add_ps(c7, c15);
     const __m256 c53 = _mm256_sub_ps(c7, c15);
     const __m256 c54 = _mm256_add_ps(c50, c52);
@@ -1470,12 +1470,268 @@ AVX2_FN static void ffg_row64_v(const float *restrict x, float *restrict y)
     }
 }
 
+/* the first pass of radix 8: m % 4 == 0, tw 112 floats per block of four p */
+AVX2_FN static void ffg_first8_v(const float *restrict x, float *restrict y,
+                                const float *restrict tw, size_t m)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (size_t p = 0; p < m; p += 4, tw += 112) {
+        const __m256 c0 = _mm256_loadu_ps(x + 2 * (p + 0 * m));
+        const __m256 c4 = _mm256_loadu_ps(x + 2 * (p + 4 * m));
+        const __m256 c8 = _mm256_add_ps(c0, c4);
+        const __m256 c9 = _mm256_sub_ps(c0, c4);
+        const __m256 c2 = _mm256_loadu_ps(x + 2 * (p + 2 * m));
+        const __m256 c6 = _mm256_loadu_ps(x + 2 * (p + 6 * m));
+        const __m256 c10 = _mm256_add_ps(c2, c6);
+        const __m256 c11 = _mm256_sub_ps(c2, c6);
+        const __m256 c12 = _mm256_add_ps(c8, c10);
+        const __m256 c13 = _mm256_sub_ps(c8, c10);
+        const __m256 s11 = _mm256_permute_ps(c11, 0xB1);
+        const __m256 c14 = _mm256_fmsubadd_ps(c9, one, s11);
+        const __m256 c15 = _mm256_addsub_ps(c9, s11);
+        const __m256 c1 = _mm256_loadu_ps(x + 2 * (p + 1 * m));
+        const __m256 c5 = _mm256_loadu_ps(x + 2 * (p + 5 * m));
+        const __m256 c16 = _mm256_add_ps(c1, c5);
+        const __m256 c17 = _mm256_sub_ps(c1, c5);
+        const __m256 c3 = _mm256_loadu_ps(x + 2 * (p + 3 * m));
+        const __m256 c7 = _mm256_loadu_ps(x + 2 * (p + 7 * m));
+        const __m256 c18 = _mm256_add_ps(c3, c7);
+        const __m256 c19 = _mm256_sub_ps(c3, c7);
+        const __m256 c20 = _mm256_add_ps(c16, c18);
+        const __m256 c21 = _mm256_sub_ps(c16, c18);
+        const __m256 c22 = _mm256_add_ps(c12, c20);
+        const __m256 c23 = _mm256_sub_ps(c12, c20);
+        const __m256 s21 = _mm256_permute_ps(c21, 0xB1);
+        const __m256 c24 = _mm256_fmsubadd_ps(c13, one, s21);
+        const __m256 c25 = _mm256_addsub_ps(c13, s21);
+        const __m256 c26 = _mm256_fmaddsub_ps(c17, _mm256_set1_ps(0.70710678118654757f), _mm256_mul_ps(_mm256_permute_ps(c17, 0xB1), _mm256_set1_ps(-0.70710678118654746f)));
+        const __m256 c27 = _mm256_fmaddsub_ps(c19, _mm256_set1_ps(-0.70710678118654746f), _mm256_mul_ps(_mm256_permute_ps(c19, 0xB1), _mm256_set1_ps(-0.70710678118654757f)));
+        const __m256 c28 = _mm256_add_ps(c26, c27);
+        const __m256 c29 = _mm256_sub_ps(c26, c27);
+        const __m256 c30 = _mm256_add_ps(c14, c28);
+        const __m256 c31 = _mm256_sub_ps(c14, c28);
+        const __m256 s29 = _mm256_permute_ps(c29, 0xB1);
+        const __m256 c32 = _mm256_fmsubadd_ps(c15, one, s29);
+        const __m256 c33 = _mm256_addsub_ps(c15, s29);
+        const __m256 w1 = _mm256_fmaddsub_ps(c30, _mm256_load_ps(tw + 0),
+            _mm256_mul_ps(_mm256_permute_ps(c30, 0xB1), _mm256_load_ps(tw + 8)));
+        const __m256 w2 = _mm256_fmaddsub_ps(c24, _mm256_load_ps(tw + 16),
+            _mm256_mul_ps(_mm256_permute_ps(c24, 0xB1), _mm256_load_ps(tw + 24)));
+        const __m256 w3 = _mm256_fmaddsub_ps(c32, _mm256_load_ps(tw + 32),
+            _mm256_mul_ps(_mm256_permute_ps(c32, 0xB1), _mm256_load_ps(tw + 40)));
+        const __m256 w4 = _mm256_fmaddsub_ps(c23, _mm256_load_ps(tw + 48),
+            _mm256_mul_ps(_mm256_permute_ps(c23, 0xB1), _mm256_load_ps(tw + 56)));
+        const __m256 w5 = _mm256_fmaddsub_ps(c31, _mm256_load_ps(tw + 64),
+            _mm256_mul_ps(_mm256_permute_ps(c31, 0xB1), _mm256_load_ps(tw + 72)));
+        const __m256 w6 = _mm256_fmaddsub_ps(c25, _mm256_load_ps(tw + 80),
+            _mm256_mul_ps(_mm256_permute_ps(c25, 0xB1), _mm256_load_ps(tw + 88)));
+        const __m256 w7 = _mm256_fmaddsub_ps(c33, _mm256_load_ps(tw + 96),
+            _mm256_mul_ps(_mm256_permute_ps(c33, 0xB1), _mm256_load_ps(tw + 104)));
+        {
+            const __m256d u0 = _mm256_unpacklo_pd(_mm256_castps_pd(c22), _mm256_castps_pd(w1));
+            const __m256d u1 = _mm256_unpackhi_pd(_mm256_castps_pd(c22), _mm256_castps_pd(w1));
+            const __m256d u2 = _mm256_unpacklo_pd(_mm256_castps_pd(w2), _mm256_castps_pd(w3));
+            const __m256d u3 = _mm256_unpackhi_pd(_mm256_castps_pd(w2), _mm256_castps_pd(w3));
+            _mm256_storeu_ps(y + 2 * (8 * p + 0), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x20)));
+            _mm256_storeu_ps(y + 2 * (8 * p + 8), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x20)));
+            _mm256_storeu_ps(y + 2 * (8 * p + 16), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x31)));
+            _mm256_storeu_ps(y + 2 * (8 * p + 24), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x31)));
+        }
+        {
+            const __m256d u0 = _mm256_unpacklo_pd(_mm256_castps_pd(w4), _mm256_castps_pd(w5));
+            const __m256d u1 = _mm256_unpackhi_pd(_mm256_castps_pd(w4), _mm256_castps_pd(w5));
+            const __m256d u2 = _mm256_unpacklo_pd(_mm256_castps_pd(w6), _mm256_castps_pd(w7));
+            const __m256d u3 = _mm256_unpackhi_pd(_mm256_castps_pd(w6), _mm256_castps_pd(w7));
+            _mm256_storeu_ps(y + 2 * (8 * p + 4), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x20)));
+            _mm256_storeu_ps(y + 2 * (8 * p + 12), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x20)));
+            _mm256_storeu_ps(y + 2 * (8 * p + 20), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x31)));
+            _mm256_storeu_ps(y + 2 * (8 * p + 28), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x31)));
+        }
+    }
+}
+
+/* the first pass of radix 16: m % 4 == 0, tw 240 floats per block of four p */
+AVX2_FN static void ffg_first16_v(const float *restrict x, float *restrict y,
+                                const float *restrict tw, size_t m)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (size_t p = 0; p < m; p += 4, tw += 240) {
+        const __m256 c0 = _mm256_loadu_ps(x + 2 * (p + 0 * m));
+        const __m256 c8 = _mm256_loadu_ps(x + 2 * (p + 8 * m));
+        const __m256 c16 = _mm256_add_ps(c0, c8);
+        const __m256 c17 = _mm256_sub_ps(c0, c8);
+        const __m256 c4 = _mm256_loadu_ps(x + 2 * (p + 4 * m));
+        const __m256 c12 = _mm256_loadu_ps(x + 2 * (p + 12 * m));
+        const __m256 c18 = _mm256_add_ps(c4, c12);
+        const __m256 c19 = _mm256_sub_ps(c4, c12);
+        const __m256 c20 = _mm256_add_ps(c16, c18);
+        const __m256 c21 = _mm256_sub_ps(c16, c18);
+        const __m256 s19 = _mm256_permute_ps(c19, 0xB1);
+        const __m256 c22 = _mm256_fmsubadd_ps(c17, one, s19);
+        const __m256 c23 = _mm256_addsub_ps(c17, s19);
+        const __m256 c2 = _mm256_loadu_ps(x + 2 * (p + 2 * m));
+        const __m256 c10 = _mm256_loadu_ps(x + 2 * (p + 10 * m));
+        const __m256 c24 = _mm256_add_ps(c2, c10);
+        const __m256 c25 = _mm256_sub_ps(c2, c10);
+        const __m256 c6 = _mm256_loadu_ps(x + 2 * (p + 6 * m));
+        const __m256 c14 = _mm256_loadu_ps(x + 2 * (p + 14 * m));
+        const __m256 c26 = _mm256_add_ps(c6, c14);
+        const __m256 c27 = _mm256_sub_ps(c6, c14);
+        const __m256 c28 = _mm256_add_ps(c24, c26);
+        const __m256 c29 = _mm256_sub_ps(c24, c26);
+        const __m256 c30 = _mm256_add_ps(c20, c28);
+        const __m256 c31 = _mm256_sub_ps(c20, c28);
+        const __m256 s29 = _mm256_permute_ps(c29, 0xB1);
+        const __m256 c32 = _mm256_fmsubadd_ps(c21, one, s29);
+        const __m256 c33 = _mm256_addsub_ps(c21, s29);
+        const __m256 c34 = _mm256_fmaddsub_ps(c25, _mm256_set1_ps(0.70710678118654757f), _mm256_mul_ps(_mm256_permute_ps(c25, 0xB1), _mm256_set1_ps(-0.70710678118654746f)));
+        const __m256 c35 = _mm256_fmaddsub_ps(c27, _mm256_set1_ps(-0.70710678118654746f), _mm256_mul_ps(_mm256_permute_ps(c27, 0xB1), _mm256_set1_ps(-0.70710678118654757f)));
+        const __m256 c36 = _mm256_add_ps(c34, c35);
+        const __m256 c37 = _mm256_sub_ps(c34, c35);
+        const __m256 c38 = _mm256_add_ps(c22, c36);
+        const __m256 c39 = _mm256_sub_ps(c22, c36);
+        const __m256 s37 = _mm256_permute_ps(c37, 0xB1);
+        const __m256 c40 = _mm256_fmsubadd_ps(c23, one, s37);
+        const __m256 c41 = _mm256_addsub_ps(c23, s37);
+        const __m256 c1 = _mm256_loadu_ps(x + 2 * (p + 1 * m));
+        const __m256 c9 = _mm256_loadu_ps(x + 2 * (p + 9 * m));
+        const __m256 c42 = _mm256_add_ps(c1, c9);
+        const __m256 c43 = _mm256_sub_ps(c1, c9);
+        const __m256 c5 = _mm256_loadu_ps(x + 2 * (p + 5 * m));
+        const __m256 c13 = _mm256_loadu_ps(x + 2 * (p + 13 * m));
+        const __m256 c44 = _mm256_add_ps(c5, c13);
+        const __m256 c45 = _mm256_sub_ps(c5, c13);
+        const __m256 c46 = _mm256_add_ps(c42, c44);
+        const __m256 c47 = _mm256_sub_ps(c42, c44);
+        const __m256 s45 = _mm256_permute_ps(c45, 0xB1);
+        const __m256 c48 = _mm256_fmsubadd_ps(c43, one, s45);
+        const __m256 c49 = _mm256_addsub_ps(c43, s45);
+        const __m256 c3 = _mm256_loadu_ps(x + 2 * (p + 3 * m));
+        const __m256 c11 = _mm256_loadu_ps(x + 2 * (p + 11 * m));
+        const __m256 c50 = _mm256_add_ps(c3, c11);
+        const __m256 c51 = _mm256_sub_ps(c3, c11);
+        const __m256 c7 = _mm256_loadu_ps(x + 2 * (p + 7 * m));
+        const __m256 c15 = _mm256_loadu_ps(x + 2 * (p + 15 * m));
+        const __m256 c52 = _mm256_add_ps(c7, c15);
+        const __m256 c53 = _mm256_sub_ps(c7, c15);
+        const __m256 c54 = _mm256_add_ps(c50, c52);
+        const __m256 c55 = _mm256_sub_ps(c50, c52);
+        const __m256 s53 = _mm256_permute_ps(c53, 0xB1);
+        const __m256 c56 = _mm256_fmsubadd_ps(c51, one, s53);
+        const __m256 c57 = _mm256_addsub_ps(c51, s53);
+        const __m256 c58 = _mm256_add_ps(c46, c54);
+        const __m256 c59 = _mm256_sub_ps(c46, c54);
+        const __m256 c60 = _mm256_add_ps(c30, c58);
+        const __m256 c61 = _mm256_sub_ps(c30, c58);
+        const __m256 s59 = _mm256_permute_ps(c59, 0xB1);
+        const __m256 c62 = _mm256_fmsubadd_ps(c31, one, s59);
+        const __m256 c63 = _mm256_addsub_ps(c31, s59);
+        const __m256 c64 = _mm256_fmaddsub_ps(c48, _mm256_set1_ps(0.92387953251128674f), _mm256_mul_ps(_mm256_permute_ps(c48, 0xB1), _mm256_set1_ps(-0.38268343236508978f)));
+        const __m256 c65 = _mm256_fmaddsub_ps(c56, _mm256_set1_ps(0.38268343236508984f), _mm256_mul_ps(_mm256_permute_ps(c56, 0xB1), _mm256_set1_ps(-0.92387953251128674f)));
+        const __m256 c66 = _mm256_add_ps(c64, c65);
+        const __m256 c67 = _mm256_sub_ps(c64, c65);
+        const __m256 c68 = _mm256_add_ps(c38, c66);
+        const __m256 c69 = _mm256_sub_ps(c38, c66);
+        const __m256 s67 = _mm256_permute_ps(c67, 0xB1);
+        const __m256 c70 = _mm256_fmsubadd_ps(c39, one, s67);
+        const __m256 c71 = _mm256_addsub_ps(c39, s67);
+        const __m256 c72 = _mm256_fmaddsub_ps(c47, _mm256_set1_ps(0.70710678118654757f), _mm256_mul_ps(_mm256_permute_ps(c47, 0xB1), _mm256_set1_ps(-0.70710678118654746f)));
+        const __m256 c73 = _mm256_fmaddsub_ps(c55, _mm256_set1_ps(-0.70710678118654746f), _mm256_mul_ps(_mm256_permute_ps(c55, 0xB1), _mm256_set1_ps(-0.70710678118654757f)));
+        const __m256 c74 = _mm256_add_ps(c72, c73);
+        const __m256 c75 = _mm256_sub_ps(c72, c73);
+        const __m256 c76 = _mm256_add_ps(c32, c74);
+        const __m256 c77 = _mm256_sub_ps(c32, c74);
+        const __m256 s75 = _mm256_permute_ps(c75, 0xB1);
+        const __m256 c78 = _mm256_fmsubadd_ps(c33, one, s75);
+        const __m256 c79 = _mm256_addsub_ps(c33, s75);
+        const __m256 c80 = _mm256_fmaddsub_ps(c49, _mm256_set1_ps(0.38268343236508984f), _mm256_mul_ps(_mm256_permute_ps(c49, 0xB1), _mm256_set1_ps(-0.92387953251128674f)));
+        const __m256 c81 = _mm256_fmaddsub_ps(c57, _mm256_set1_ps(-0.92387953251128685f), _mm256_mul_ps(_mm256_permute_ps(c57, 0xB1), _mm256_set1_ps(0.38268343236508967f)));
+        const __m256 c82 = _mm256_add_ps(c80, c81);
+        const __m256 c83 = _mm256_sub_ps(c80, c81);
+        const __m256 c84 = _mm256_add_ps(c40, c82);
+        const __m256 c85 = _mm256_sub_ps(c40, c82);
+        const __m256 s83 = _mm256_permute_ps(c83, 0xB1);
+        const __m256 c86 = _mm256_fmsubadd_ps(c41, one, s83);
+        const __m256 c87 = _mm256_addsub_ps(c41, s83);
+        const __m256 w1 = _mm256_fmaddsub_ps(c68, _mm256_load_ps(tw + 0),
+            _mm256_mul_ps(_mm256_permute_ps(c68, 0xB1), _mm256_load_ps(tw + 8)));
+        const __m256 w2 = _mm256_fmaddsub_ps(c76, _mm256_load_ps(tw + 16),
+            _mm256_mul_ps(_mm256_permute_ps(c76, 0xB1), _mm256_load_ps(tw + 24)));
+        const __m256 w3 = _mm256_fmaddsub_ps(c84, _mm256_load_ps(tw + 32),
+            _mm256_mul_ps(_mm256_permute_ps(c84, 0xB1), _mm256_load_ps(tw + 40)));
+        const __m256 w4 = _mm256_fmaddsub_ps(c62, _mm256_load_ps(tw + 48),
+            _mm256_mul_ps(_mm256_permute_ps(c62, 0xB1), _mm256_load_ps(tw + 56)));
+        const __m256 w5 = _mm256_fmaddsub_ps(c70, _mm256_load_ps(tw + 64),
+            _mm256_mul_ps(_mm256_permute_ps(c70, 0xB1), _mm256_load_ps(tw + 72)));
+        const __m256 w6 = _mm256_fmaddsub_ps(c78, _mm256_load_ps(tw + 80),
+            _mm256_mul_ps(_mm256_permute_ps(c78, 0xB1), _mm256_load_ps(tw + 88)));
+        const __m256 w7 = _mm256_fmaddsub_ps(c86, _mm256_load_ps(tw + 96),
+            _mm256_mul_ps(_mm256_permute_ps(c86, 0xB1), _mm256_load_ps(tw + 104)));
+        const __m256 w8 = _mm256_fmaddsub_ps(c61, _mm256_load_ps(tw + 112),
+            _mm256_mul_ps(_mm256_permute_ps(c61, 0xB1), _mm256_load_ps(tw + 120)));
+        const __m256 w9 = _mm256_fmaddsub_ps(c69, _mm256_load_ps(tw + 128),
+            _mm256_mul_ps(_mm256_permute_ps(c69, 0xB1), _mm256_load_ps(tw + 136)));
+        const __m256 w10 = _mm256_fmaddsub_ps(c77, _mm256_load_ps(tw + 144),
+            _mm256_mul_ps(_mm256_permute_ps(c77, 0xB1), _mm256_load_ps(tw + 152)));
+        const __m256 w11 = _mm256_fmaddsub_ps(c85, _mm256_load_ps(tw + 160),
+            _mm256_mul_ps(_mm256_permute_ps(c85, 0xB1), _mm256_load_ps(tw + 168)));
+        const __m256 w12 = _mm256_fmaddsub_ps(c63, _mm256_load_ps(tw + 176),
+            _mm256_mul_ps(_mm256_permute_ps(c63, 0xB1), _mm256_load_ps(tw + 184)));
+        const __m256 w13 = _mm256_fmaddsub_ps(c71, _mm256_load_ps(tw + 192),
+            _mm256_mul_ps(_mm256_permute_ps(c71, 0xB1), _mm256_load_ps(tw + 200)));
+        const __m256 w14 = _mm256_fmaddsub_ps(c79, _mm256_load_ps(tw + 208),
+            _mm256_mul_ps(_mm256_permute_ps(c79, 0xB1), _mm256_load_ps(tw + 216)));
+        const __m256 w15 = _mm256_fmaddsub_ps(c87, _mm256_load_ps(tw + 224),
+            _mm256_mul_ps(_mm256_permute_ps(c87, 0xB1), _mm256_load_ps(tw + 232)));
+        {
+            const __m256d u0 = _mm256_unpacklo_pd(_mm256_castps_pd(c60), _mm256_castps_pd(w1));
+            const __m256d u1 = _mm256_unpackhi_pd(_mm256_castps_pd(c60), _mm256_castps_pd(w1));
+            const __m256d u2 = _mm256_unpacklo_pd(_mm256_castps_pd(w2), _mm256_castps_pd(w3));
+            const __m256d u3 = _mm256_unpackhi_pd(_mm256_castps_pd(w2), _mm256_castps_pd(w3));
+            _mm256_storeu_ps(y + 2 * (16 * p + 0), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x20)));
+            _mm256_storeu_ps(y + 2 * (16 * p + 16), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x20)));
+            _mm256_storeu_ps(y + 2 * (16 * p + 32), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x31)));
+            _mm256_storeu_ps(y + 2 * (16 * p + 48), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x31)));
+        }
+        {
+            const __m256d u0 = _mm256_unpacklo_pd(_mm256_castps_pd(w4), _mm256_castps_pd(w5));
+            const __m256d u1 = _mm256_unpackhi_pd(_mm256_castps_pd(w4), _mm256_castps_pd(w5));
+            const __m256d u2 = _mm256_unpacklo_pd(_mm256_castps_pd(w6), _mm256_castps_pd(w7));
+            const __m256d u3 = _mm256_unpackhi_pd(_mm256_castps_pd(w6), _mm256_castps_pd(w7));
+            _mm256_storeu_ps(y + 2 * (16 * p + 4), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x20)));
+            _mm256_storeu_ps(y + 2 * (16 * p + 20), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x20)));
+            _mm256_storeu_ps(y + 2 * (16 * p + 36), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x31)));
+            _mm256_storeu_ps(y + 2 * (16 * p + 52), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x31)));
+        }
+        {
+            const __m256d u0 = _mm256_unpacklo_pd(_mm256_castps_pd(w8), _mm256_castps_pd(w9));
+            const __m256d u1 = _mm256_unpackhi_pd(_mm256_castps_pd(w8), _mm256_castps_pd(w9));
+            const __m256d u2 = _mm256_unpacklo_pd(_mm256_castps_pd(w10), _mm256_castps_pd(w11));
+            const __m256d u3 = _mm256_unpackhi_pd(_mm256_castps_pd(w10), _mm256_castps_pd(w11));
+            _mm256_storeu_ps(y + 2 * (16 * p + 8), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x20)));
+            _mm256_storeu_ps(y + 2 * (16 * p + 24), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x20)));
+            _mm256_storeu_ps(y + 2 * (16 * p + 40), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x31)));
+            _mm256_storeu_ps(y + 2 * (16 * p + 56), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x31)));
+        }
+        {
+            const __m256d u0 = _mm256_unpacklo_pd(_mm256_castps_pd(w12), _mm256_castps_pd(w13));
+            const __m256d u1 = _mm256_unpackhi_pd(_mm256_castps_pd(w12), _mm256_castps_pd(w13));
+            const __m256d u2 = _mm256_unpacklo_pd(_mm256_castps_pd(w14), _mm256_castps_pd(w15));
+            const __m256d u3 = _mm256_unpackhi_pd(_mm256_castps_pd(w14), _mm256_castps_pd(w15));
+            _mm256_storeu_ps(y + 2 * (16 * p + 12), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x20)));
+            _mm256_storeu_ps(y + 2 * (16 * p + 28), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x20)));
+            _mm256_storeu_ps(y + 2 * (16 * p + 44), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x31)));
+            _mm256_storeu_ps(y + 2 * (16 * p + 60), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x31)));
+        }
+    }
+}
+
 /* eight rows at once: x[j] holds sample j of each row, yr[k]/yi[k] bin k */
 AVX2_FN static void ffg_r2c2_v8(const __m256 *restrict x, __m256 *restrict yr,
                           __m256 *restrict yi)
 {
-    const __m256 t0 = x[0];
     const __m256 t1 = _mm256_setzero_ps();
+    const __m256 t0 = x[0];
     const __m256 t2 = x[1];
     const __m256 t3 = _mm256_add_ps(t0, t2);
     const __m256 t4 = _mm256_sub_ps(t0, t2);
@@ -1489,13 +1745,13 @@ AVX2_FN static void ffg_r2c2_v8(const __m256 *restrict x, __m256 *restrict yr,
 AVX2_FN static void ffg_r2c4_v8(const __m256 *restrict x, __m256 *restrict yr,
                           __m256 *restrict yi)
 {
-    const __m256 t0 = x[0];
     const __m256 t1 = _mm256_setzero_ps();
-    const __m256 t2 = x[1];
+    const __m256 t0 = x[0];
     const __m256 t3 = x[2];
-    const __m256 t4 = x[3];
     const __m256 t5 = _mm256_add_ps(t0, t3);
     const __m256 t6 = _mm256_sub_ps(t0, t3);
+    const __m256 t2 = x[1];
+    const __m256 t4 = x[3];
     const __m256 t7 = _mm256_add_ps(t2, t4);
     const __m256 t8 = _mm256_sub_ps(t2, t4);
     const __m256 t9 = _mm256_add_ps(t5, t7);
@@ -1513,23 +1769,23 @@ AVX2_FN static void ffg_r2c4_v8(const __m256 *restrict x, __m256 *restrict yr,
 AVX2_FN static void ffg_r2c8_v8(const __m256 *restrict x, __m256 *restrict yr,
                           __m256 *restrict yi)
 {
-    const __m256 t0 = x[0];
     const __m256 t1 = _mm256_setzero_ps();
-    const __m256 t2 = x[1];
-    const __m256 t3 = x[2];
-    const __m256 t4 = x[3];
+    const __m256 t0 = x[0];
     const __m256 t5 = x[4];
-    const __m256 t6 = x[5];
-    const __m256 t7 = x[6];
-    const __m256 t8 = x[7];
     const __m256 t9 = _mm256_add_ps(t0, t5);
     const __m256 t10 = _mm256_sub_ps(t0, t5);
+    const __m256 t3 = x[2];
+    const __m256 t7 = x[6];
     const __m256 t11 = _mm256_add_ps(t3, t7);
     const __m256 t12 = _mm256_sub_ps(t3, t7);
     const __m256 t13 = _mm256_add_ps(t9, t11);
     const __m256 t14 = _mm256_sub_ps(t9, t11);
+    const __m256 t2 = x[1];
+    const __m256 t6 = x[5];
     const __m256 t16 = _mm256_add_ps(t2, t6);
     const __m256 t17 = _mm256_sub_ps(t2, t6);
+    const __m256 t4 = x[3];
+    const __m256 t8 = x[7];
     const __m256 t18 = _mm256_add_ps(t4, t8);
     const __m256 t19 = _mm256_sub_ps(t4, t8);
     const __m256 t20 = _mm256_add_ps(t16, t18);
@@ -1563,31 +1819,23 @@ AVX2_FN static void ffg_r2c8_v8(const __m256 *restrict x, __m256 *restrict yr,
 AVX2_FN static void ffg_r2c16_v8(const __m256 *restrict x, __m256 *restrict yr,
                           __m256 *restrict yi)
 {
-    const __m256 t0 = x[0];
     const __m256 t1 = _mm256_setzero_ps();
-    const __m256 t2 = x[1];
-    const __m256 t3 = x[2];
-    const __m256 t4 = x[3];
-    const __m256 t5 = x[4];
-    const __m256 t6 = x[5];
-    const __m256 t7 = x[6];
-    const __m256 t8 = x[7];
+    const __m256 t0 = x[0];
     const __m256 t9 = x[8];
-    const __m256 t10 = x[9];
-    const __m256 t11 = x[10];
-    const __m256 t12 = x[11];
-    const __m256 t13 = x[12];
-    const __m256 t14 = x[13];
-    const __m256 t15 = x[14];
-    const __m256 t16 = x[15];
     const __m256 t17 = _mm256_add_ps(t0, t9);
     const __m256 t18 = _mm256_sub_ps(t0, t9);
+    const __m256 t5 = x[4];
+    const __m256 t13 = x[12];
     const __m256 t19 = _mm256_add_ps(t5, t13);
     const __m256 t20 = _mm256_sub_ps(t5, t13);
     const __m256 t21 = _mm256_add_ps(t17, t19);
     const __m256 t22 = _mm256_sub_ps(t17, t19);
+    const __m256 t3 = x[2];
+    const __m256 t11 = x[10];
     const __m256 t24 = _mm256_add_ps(t3, t11);
     const __m256 t25 = _mm256_sub_ps(t3, t11);
+    const __m256 t7 = x[6];
+    const __m256 t15 = x[14];
     const __m256 t26 = _mm256_add_ps(t7, t15);
     const __m256 t27 = _mm256_sub_ps(t7, t15);
     const __m256 t28 = _mm256_add_ps(t24, t26);
@@ -1606,14 +1854,22 @@ AVX2_FN static void ffg_r2c16_v8(const __m256 *restrict x, __m256 *restrict yr,
     const __m256 t47 = _mm256_add_ps(t18, t41);
     const __m256 t48 = _mm256_sub_ps(t20, t39);
     const __m256 t49 = _mm256_sub_ps(t18, t41);
+    const __m256 t2 = x[1];
+    const __m256 t10 = x[9];
     const __m256 t50 = _mm256_add_ps(t2, t10);
     const __m256 t51 = _mm256_sub_ps(t2, t10);
+    const __m256 t6 = x[5];
+    const __m256 t14 = x[13];
     const __m256 t52 = _mm256_add_ps(t6, t14);
     const __m256 t53 = _mm256_sub_ps(t6, t14);
     const __m256 t54 = _mm256_add_ps(t50, t52);
     const __m256 t55 = _mm256_sub_ps(t50, t52);
+    const __m256 t4 = x[3];
+    const __m256 t12 = x[11];
     const __m256 t57 = _mm256_add_ps(t4, t12);
     const __m256 t58 = _mm256_sub_ps(t4, t12);
+    const __m256 t8 = x[7];
+    const __m256 t16 = x[15];
     const __m256 t59 = _mm256_add_ps(t8, t16);
     const __m256 t60 = _mm256_sub_ps(t8, t16);
     const __m256 t61 = _mm256_add_ps(t57, t59);
@@ -1680,47 +1936,23 @@ AVX2_FN static void ffg_r2c16_v8(const __m256 *restrict x, __m256 *restrict yr,
 AVX2_FN static void ffg_r2c32_v8(const __m256 *restrict x, __m256 *restrict yr,
                           __m256 *restrict yi)
 {
-    const __m256 t0 = x[0];
     const __m256 t1 = _mm256_setzero_ps();
-    const __m256 t2 = x[1];
-    const __m256 t3 = x[2];
-    const __m256 t4 = x[3];
-    const __m256 t5 = x[4];
-    const __m256 t6 = x[5];
-    const __m256 t7 = x[6];
-    const __m256 t8 = x[7];
-    const __m256 t9 = x[8];
-    const __m256 t10 = x[9];
-    const __m256 t11 = x[10];
-    const __m256 t12 = x[11];
-    const __m256 t13 = x[12];
-    const __m256 t14 = x[13];
-    const __m256 t15 = x[14];
-    const __m256 t16 = x[15];
+    const __m256 t0 = x[0];
     const __m256 t17 = x[16];
-    const __m256 t18 = x[17];
-    const __m256 t19 = x[18];
-    const __m256 t20 = x[19];
-    const __m256 t21 = x[20];
-    const __m256 t22 = x[21];
-    const __m256 t23 = x[22];
-    const __m256 t24 = x[23];
-    const __m256 t25 = x[24];
-    const __m256 t26 = x[25];
-    const __m256 t27 = x[26];
-    const __m256 t28 = x[27];
-    const __m256 t29 = x[28];
-    const __m256 t30 = x[29];
-    const __m256 t31 = x[30];
-    const __m256 t32 = x[31];
     const __m256 t33 = _mm256_add_ps(t0, t17);
     const __m256 t34 = _mm256_sub_ps(t0, t17);
+    const __m256 t9 = x[8];
+    const __m256 t25 = x[24];
     const __m256 t35 = _mm256_add_ps(t9, t25);
     const __m256 t36 = _mm256_sub_ps(t9, t25);
     const __m256 t37 = _mm256_add_ps(t33, t35);
     const __m256 t38 = _mm256_sub_ps(t33, t35);
+    const __m256 t5 = x[4];
+    const __m256 t21 = x[20];
     const __m256 t40 = _mm256_add_ps(t5, t21);
     const __m256 t41 = _mm256_sub_ps(t5, t21);
+    const __m256 t13 = x[12];
+    const __m256 t29 = x[28];
     const __m256 t42 = _mm256_add_ps(t13, t29);
     const __m256 t43 = _mm256_sub_ps(t13, t29);
     const __m256 t44 = _mm256_add_ps(t40, t42);
@@ -1739,14 +1971,22 @@ AVX2_FN static void ffg_r2c32_v8(const __m256 *restrict x, __m256 *restrict yr,
     const __m256 t63 = _mm256_add_ps(t34, t57);
     const __m256 t64 = _mm256_sub_ps(t36, t55);
     const __m256 t65 = _mm256_sub_ps(t34, t57);
+    const __m256 t3 = x[2];
+    const __m256 t19 = x[18];
     const __m256 t66 = _mm256_add_ps(t3, t19);
     const __m256 t67 = _mm256_sub_ps(t3, t19);
+    const __m256 t11 = x[10];
+    const __m256 t27 = x[26];
     const __m256 t68 = _mm256_add_ps(t11, t27);
     const __m256 t69 = _mm256_sub_ps(t11, t27);
     const __m256 t70 = _mm256_add_ps(t66, t68);
     const __m256 t71 = _mm256_sub_ps(t66, t68);
+    const __m256 t7 = x[6];
+    const __m256 t23 = x[22];
     const __m256 t73 = _mm256_add_ps(t7, t23);
     const __m256 t74 = _mm256_sub_ps(t7, t23);
+    const __m256 t15 = x[14];
+    const __m256 t31 = x[30];
     const __m256 t75 = _mm256_add_ps(t15, t31);
     const __m256 t76 = _mm256_sub_ps(t15, t31);
     const __m256 t77 = _mm256_add_ps(t73, t75);
@@ -1796,14 +2036,22 @@ AVX2_FN static void ffg_r2c32_v8(const __m256 *restrict x, __m256 *restrict yr,
     const __m256 t144 = _mm256_add_ps(t65, t139);
     const __m256 t145 = _mm256_sub_ps(t59, t104);
     const __m256 t146 = _mm256_sub_ps(t65, t139);
+    const __m256 t2 = x[1];
+    const __m256 t18 = x[17];
     const __m256 t147 = _mm256_add_ps(t2, t18);
     const __m256 t148 = _mm256_sub_ps(t2, t18);
+    const __m256 t10 = x[9];
+    const __m256 t26 = x[25];
     const __m256 t149 = _mm256_add_ps(t10, t26);
     const __m256 t150 = _mm256_sub_ps(t10, t26);
     const __m256 t151 = _mm256_add_ps(t147, t149);
     const __m256 t152 = _mm256_sub_ps(t147, t149);
+    const __m256 t6 = x[5];
+    const __m256 t22 = x[21];
     const __m256 t154 = _mm256_add_ps(t6, t22);
     const __m256 t155 = _mm256_sub_ps(t6, t22);
+    const __m256 t14 = x[13];
+    const __m256 t30 = x[29];
     const __m256 t156 = _mm256_add_ps(t14, t30);
     const __m256 t157 = _mm256_sub_ps(t14, t30);
     const __m256 t158 = _mm256_add_ps(t154, t156);
@@ -1822,14 +2070,22 @@ AVX2_FN static void ffg_r2c32_v8(const __m256 *restrict x, __m256 *restrict yr,
     const __m256 t177 = _mm256_add_ps(t148, t171);
     const __m256 t178 = _mm256_sub_ps(t150, t169);
     const __m256 t179 = _mm256_sub_ps(t148, t171);
+    const __m256 t4 = x[3];
+    const __m256 t20 = x[19];
     const __m256 t180 = _mm256_add_ps(t4, t20);
     const __m256 t181 = _mm256_sub_ps(t4, t20);
+    const __m256 t12 = x[11];
+    const __m256 t28 = x[27];
     const __m256 t182 = _mm256_add_ps(t12, t28);
     const __m256 t183 = _mm256_sub_ps(t12, t28);
     const __m256 t184 = _mm256_add_ps(t180, t182);
     const __m256 t185 = _mm256_sub_ps(t180, t182);
+    const __m256 t8 = x[7];
+    const __m256 t24 = x[23];
     const __m256 t187 = _mm256_add_ps(t8, t24);
     const __m256 t188 = _mm256_sub_ps(t8, t24);
+    const __m256 t16 = x[15];
+    const __m256 t32 = x[31];
     const __m256 t189 = _mm256_add_ps(t16, t32);
     const __m256 t190 = _mm256_sub_ps(t16, t32);
     const __m256 t191 = _mm256_add_ps(t187, t189);
@@ -1979,79 +2235,23 @@ AVX2_FN static void ffg_r2c32_v8(const __m256 *restrict x, __m256 *restrict yr,
 AVX2_FN static void ffg_r2c64_v8(const __m256 *restrict x, __m256 *restrict yr,
                           __m256 *restrict yi)
 {
-    const __m256 t0 = x[0];
     const __m256 t1 = _mm256_setzero_ps();
-    const __m256 t2 = x[1];
-    const __m256 t3 = x[2];
-    const __m256 t4 = x[3];
-    const __m256 t5 = x[4];
-    const __m256 t6 = x[5];
-    const __m256 t7 = x[6];
-    const __m256 t8 = x[7];
-    const __m256 t9 = x[8];
-    const __m256 t10 = x[9];
-    const __m256 t11 = x[10];
-    const __m256 t12 = x[11];
-    const __m256 t13 = x[12];
-    const __m256 t14 = x[13];
-    const __m256 t15 = x[14];
-    const __m256 t16 = x[15];
-    const __m256 t17 = x[16];
-    const __m256 t18 = x[17];
-    const __m256 t19 = x[18];
-    const __m256 t20 = x[19];
-    const __m256 t21 = x[20];
-    const __m256 t22 = x[21];
-    const __m256 t23 = x[22];
-    const __m256 t24 = x[23];
-    const __m256 t25 = x[24];
-    const __m256 t26 = x[25];
-    const __m256 t27 = x[26];
-    const __m256 t28 = x[27];
-    const __m256 t29 = x[28];
-    const __m256 t30 = x[29];
-    const __m256 t31 = x[30];
-    const __m256 t32 = x[31];
+    const __m256 t0 = x[0];
     const __m256 t33 = x[32];
-    const __m256 t34 = x[33];
-    const __m256 t35 = x[34];
-    const __m256 t36 = x[35];
-    const __m256 t37 = x[36];
-    const __m256 t38 = x[37];
-    const __m256 t39 = x[38];
-    const __m256 t40 = x[39];
-    const __m256 t41 = x[40];
-    const __m256 t42 = x[41];
-    const __m256 t43 = x[42];
-    const __m256 t44 = x[43];
-    const __m256 t45 = x[44];
-    const __m256 t46 = x[45];
-    const __m256 t47 = x[46];
-    const __m256 t48 = x[47];
-    const __m256 t49 = x[48];
-    const __m256 t50 = x[49];
-    const __m256 t51 = x[50];
-    const __m256 t52 = x[51];
-    const __m256 t53 = x[52];
-    const __m256 t54 = x[53];
-    const __m256 t55 = x[54];
-    const __m256 t56 = x[55];
-    const __m256 t57 = x[56];
-    const __m256 t58 = x[57];
-    const __m256 t59 = x[58];
-    const __m256 t60 = x[59];
-    const __m256 t61 = x[60];
-    const __m256 t62 = x[61];
-    const __m256 t63 = x[62];
-    const __m256 t64 = x[63];
     const __m256 t65 = _mm256_add_ps(t0, t33);
     const __m256 t66 = _mm256_sub_ps(t0, t33);
+    const __m256 t17 = x[16];
+    const __m256 t49 = x[48];
     const __m256 t67 = _mm256_add_ps(t17, t49);
     const __m256 t68 = _mm256_sub_ps(t17, t49);
     const __m256 t69 = _mm256_add_ps(t65, t67);
     const __m256 t70 = _mm256_sub_ps(t65, t67);
+    const __m256 t9 = x[8];
+    const __m256 t41 = x[40];
     const __m256 t72 = _mm256_add_ps(t9, t41);
     const __m256 t73 = _mm256_sub_ps(t9, t41);
+    const __m256 t25 = x[24];
+    const __m256 t57 = x[56];
     const __m256 t74 = _mm256_add_ps(t25, t57);
     const __m256 t75 = _mm256_sub_ps(t25, t57);
     const __m256 t76 = _mm256_add_ps(t72, t74);
@@ -2070,14 +2270,22 @@ AVX2_FN static void ffg_r2c64_v8(const __m256 *restrict x, __m256 *restrict yr,
     const __m256 t95 = _mm256_add_ps(t66, t89);
     const __m256 t96 = _mm256_sub_ps(t68, t87);
     const __m256 t97 = _mm256_sub_ps(t66, t89);
+    const __m256 t5 = x[4];
+    const __m256 t37 = x[36];
     const __m256 t98 = _mm256_add_ps(t5, t37);
     const __m256 t99 = _mm256_sub_ps(t5, t37);
+    const __m256 t21 = x[20];
+    const __m256 t53 = x[52];
     const __m256 t100 = _mm256_add_ps(t21, t53);
     const __m256 t101 = _mm256_sub_ps(t21, t53);
     const __m256 t102 = _mm256_add_ps(t98, t100);
     const __m256 t103 = _mm256_sub_ps(t98, t100);
+    const __m256 t13 = x[12];
+    const __m256 t45 = x[44];
     const __m256 t105 = _mm256_add_ps(t13, t45);
     const __m256 t106 = _mm256_sub_ps(t13, t45);
+    const __m256 t29 = x[28];
+    const __m256 t61 = x[60];
     const __m256 t107 = _mm256_add_ps(t29, t61);
     const __m256 t108 = _mm256_sub_ps(t29, t61);
     const __m256 t109 = _mm256_add_ps(t105, t107);
@@ -2127,14 +2335,22 @@ AVX2_FN static void ffg_r2c64_v8(const __m256 *restrict x, __m256 *restrict yr,
     const __m256 t176 = _mm256_add_ps(t97, t171);
     const __m256 t177 = _mm256_sub_ps(t91, t136);
     const __m256 t178 = _mm256_sub_ps(t97, t171);
+    const __m256 t3 = x[2];
+    const __m256 t35 = x[34];
     const __m256 t179 = _mm256_add_ps(t3, t35);
     const __m256 t180 = _mm256_sub_ps(t3, t35);
+    const __m256 t19 = x[18];
+    const __m256 t51 = x[50];
     const __m256 t181 = _mm256_add_ps(t19, t51);
     const __m256 t182 = _mm256_sub_ps(t19, t51);
     const __m256 t183 = _mm256_add_ps(t179, t181);
     const __m256 t184 = _mm256_sub_ps(t179, t181);
+    const __m256 t11 = x[10];
+    const __m256 t43 = x[42];
     const __m256 t186 = _mm256_add_ps(t11, t43);
     const __m256 t187 = _mm256_sub_ps(t11, t43);
+    const __m256 t27 = x[26];
+    const __m256 t59 = x[58];
     const __m256 t188 = _mm256_add_ps(t27, t59);
     const __m256 t189 = _mm256_sub_ps(t27, t59);
     const __m256 t190 = _mm256_add_ps(t186, t188);
@@ -2153,14 +2369,22 @@ AVX2_FN static void ffg_r2c64_v8(const __m256 *restrict x, __m256 *restrict yr,
     const __m256 t209 = _mm256_add_ps(t180, t203);
     const __m256 t210 = _mm256_sub_ps(t182, t201);
     const __m256 t211 = _mm256_sub_ps(t180, t203);
+    const __m256 t7 = x[6];
+    const __m256 t39 = x[38];
     const __m256 t212 = _mm256_add_ps(t7, t39);
     const __m256 t213 = _mm256_sub_ps(t7, t39);
+    const __m256 t23 = x[22];
+    const __m256 t55 = x[54];
     const __m256 t214 = _mm256_add_ps(t23, t55);
     const __m256 t215 = _mm256_sub_ps(t23, t55);
     const __m256 t216 = _mm256_add_ps(t212, t214);
     const __m256 t217 = _mm256_sub_ps(t212, t214);
+    const __m256 t15 = x[14];
+    const __m256 t47 = x[46];
     const __m256 t219 = _mm256_add_ps(t15, t47);
     const __m256 t220 = _mm256_sub_ps(t15, t47);
+    const __m256 t31 = x[30];
+    const __m256 t63 = x[62];
     const __m256 t221 = _mm256_add_ps(t31, t63);
     const __m256 t222 = _mm256_sub_ps(t31, t63);
     const __m256 t223 = _mm256_add_ps(t219, t221);
@@ -2292,14 +2516,22 @@ AVX2_FN static void ffg_r2c64_v8(const __m256 *restrict x, __m256 *restrict yr,
     const __m256 t427 = _mm256_sub_ps(t141, t420);
     const __m256 t428 = _mm256_sub_ps(t178, t421);
     const __m256 t429 = _mm256_add_ps(t141, t420);
+    const __m256 t2 = x[1];
+    const __m256 t34 = x[33];
     const __m256 t430 = _mm256_add_ps(t2, t34);
     const __m256 t431 = _mm256_sub_ps(t2, t34);
+    const __m256 t18 = x[17];
+    const __m256 t50 = x[49];
     const __m256 t432 = _mm256_add_ps(t18, t50);
     const __m256 t433 = _mm256_sub_ps(t18, t50);
     const __m256 t434 = _mm256_add_ps(t430, t432);
     const __m256 t435 = _mm256_sub_ps(t430, t432);
+    const __m256 t10 = x[9];
+    const __m256 t42 = x[41];
     const __m256 t437 = _mm256_add_ps(t10, t42);
     const __m256 t438 = _mm256_sub_ps(t10, t42);
+    const __m256 t26 = x[25];
+    const __m256 t58 = x[57];
     const __m256 t439 = _mm256_add_ps(t26, t58);
     const __m256 t440 = _mm256_sub_ps(t26, t58);
     const __m256 t441 = _mm256_add_ps(t437, t439);
@@ -2318,14 +2550,22 @@ AVX2_FN static void ffg_r2c64_v8(const __m256 *restrict x, __m256 *restrict yr,
     const __m256 t460 = _mm256_add_ps(t431, t454);
     const __m256 t461 = _mm256_sub_ps(t433, t452);
     const __m256 t462 = _mm256_sub_ps(t431, t454);
+    const __m256 t6 = x[5];
+    const __m256 t38 = x[37];
     const __m256 t463 = _mm256_add_ps(t6, t38);
     const __m256 t464 = _mm256_sub_ps(t6, t38);
+    const __m256 t22 = x[21];
+    const __m256 t54 = x[53];
     const __m256 t465 = _mm256_add_ps(t22, t54);
     const __m256 t466 = _mm256_sub_ps(t22, t54);
     const __m256 t467 = _mm256_add_ps(t463, t465);
     const __m256 t468 = _mm256_sub_ps(t463, t465);
+    const __m256 t14 = x[13];
+    const __m256 t46 = x[45];
     const __m256 t470 = _mm256_add_ps(t14, t46);
     const __m256 t471 = _mm256_sub_ps(t14, t46);
+    const __m256 t30 = x[29];
+    const __m256 t62 = x[61];
     const __m256 t472 = _mm256_add_ps(t30, t62);
     const __m256 t473 = _mm256_sub_ps(t30, t62);
     const __m256 t474 = _mm256_add_ps(t470, t472);
@@ -2375,14 +2615,22 @@ AVX2_FN static void ffg_r2c64_v8(const __m256 *restrict x, __m256 *restrict yr,
     const __m256 t541 = _mm256_add_ps(t462, t536);
     const __m256 t542 = _mm256_sub_ps(t456, t501);
     const __m256 t543 = _mm256_sub_ps(t462, t536);
+    const __m256 t4 = x[3];
+    const __m256 t36 = x[35];
     const __m256 t544 = _mm256_add_ps(t4, t36);
     const __m256 t545 = _mm256_sub_ps(t4, t36);
+    const __m256 t20 = x[19];
+    const __m256 t52 = x[51];
     const __m256 t546 = _mm256_add_ps(t20, t52);
     const __m256 t547 = _mm256_sub_ps(t20, t52);
     const __m256 t548 = _mm256_add_ps(t544, t546);
     const __m256 t549 = _mm256_sub_ps(t544, t546);
+    const __m256 t12 = x[11];
+    const __m256 t44 = x[43];
     const __m256 t551 = _mm256_add_ps(t12, t44);
     const __m256 t552 = _mm256_sub_ps(t12, t44);
+    const __m256 t28 = x[27];
+    const __m256 t60 = x[59];
     const __m256 t553 = _mm256_add_ps(t28, t60);
     const __m256 t554 = _mm256_sub_ps(t28, t60);
     const __m256 t555 = _mm256_add_ps(t551, t553);
@@ -2401,14 +2649,22 @@ AVX2_FN static void ffg_r2c64_v8(const __m256 *restrict x, __m256 *restrict yr,
     const __m256 t574 = _mm256_add_ps(t545, t568);
     const __m256 t575 = _mm256_sub_ps(t547, t566);
     const __m256 t576 = _mm256_sub_ps(t545, t568);
+    const __m256 t8 = x[7];
+    const __m256 t40 = x[39];
     const __m256 t577 = _mm256_add_ps(t8, t40);
     const __m256 t578 = _mm256_sub_ps(t8, t40);
+    const __m256 t24 = x[23];
+    const __m256 t56 = x[55];
     const __m256 t579 = _mm256_add_ps(t24, t56);
     const __m256 t580 = _mm256_sub_ps(t24, t56);
     const __m256 t581 = _mm256_add_ps(t577, t579);
     const __m256 t582 = _mm256_sub_ps(t577, t579);
+    const __m256 t16 = x[15];
+    const __m256 t48 = x[47];
     const __m256 t584 = _mm256_add_ps(t16, t48);
     const __m256 t585 = _mm256_sub_ps(t16, t48);
+    const __m256 t32 = x[31];
+    const __m256 t64 = x[63];
     const __m256 t586 = _mm256_add_ps(t32, t64);
     const __m256 t587 = _mm256_sub_ps(t32, t64);
     const __m256 t588 = _mm256_add_ps(t584, t586);
@@ -2752,6 +3008,19 @@ ffg_rfn ffg_row_v(size_t n)
 }
 
 /* the codelet of size n, NULL when there is none */
+ffg_pfn ffg_first_v(size_t n)
+{
+    switch (n) {
+    case 8:
+        return ffg_first8_v;
+    case 16:
+        return ffg_first16_v;
+    default:
+        return NULL;
+    }
+}
+
+/* the codelet of size n, NULL when there is none */
 ffg_r2c_v8_fn ffg_r2c_v8(size_t n)
 {
     switch (n) {
@@ -2781,6 +3050,12 @@ ffg_cfn ffg_leaf_v(size_t n)
 }
 
 ffg_rfn ffg_row_v(size_t n)
+{
+    (void)n;
+    return NULL;
+}
+
+ffg_pfn ffg_first_v(size_t n)
 {
     (void)n;
     return NULL;

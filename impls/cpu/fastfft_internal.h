@@ -22,6 +22,10 @@ ffg_cfn ffg_dft_s(size_t n);  /* scalar, n = 2..64 */
 ffg_rfn ffg_r2c_s(size_t n);  /* scalar, n = 2..64 */
 ffg_cfn ffg_leaf_v(size_t n); /* AVX2, n = 4..64: four transforms, one per complex lane */
 ffg_rfn ffg_row_v(size_t n);  /* AVX2, n = 16..64: one contiguous complex row */
+/* AVX2, r = 8, 16: a plan's first pass (s = 1) over m = n/r, four p's per vector */
+typedef void (*ffg_pfn)(const float *restrict x, float *restrict y, const float *restrict tw,
+                        size_t m);
+ffg_pfn ffg_first_v(size_t r);
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 /* AVX2, n = 2..64: eight rows per register, x[j] = sample j of each row */
@@ -45,6 +49,7 @@ struct ff_stage {
                      * one vector of 4 interleaved complex each: 24 floats a block */
     ffc *roots;     /* generic odd radix: W_r^j, j < r */
     ffg_cfn cl;     /* a leaf: the last passes as one codelet of r = n/s points (m = 1) */
+    ffg_pfn pc;     /* a generated first pass (s = 1), its twiddles in twv */
     ff_stage_fn fn;
 };
 
@@ -95,6 +100,7 @@ int ff_real_tables(fastfft_plan *p);
 /* fastfft_small.c: the leaf stages, and the rows of a real plan with rows8 */
 void ff_leaf_scalar(const ff_stage *st, const ffc *x, ffc *y);
 void ff_leaf_avx2(const ff_stage *st, const ffc *x, ffc *y);
+void ff_first_avx2(const ff_stage *st, const ffc *x, ffc *y);
 void ff_real_small_rows(const fastfft_plan *p, const float *in, size_t is, float *out,
                         size_t os, size_t rows, float *work);
 void ff_complex_small_rows(const fastfft_plan *p, const float *in, size_t is, float *out,

@@ -58,16 +58,23 @@ static int factor(size_t n, int *rad)
 
 /* The last passes of a power-of-two tail become one codelet (a leaf) of up to
  * FF_LEAF_MAX points: straight-line code, no twiddle loads, one pass over the data
- * instead of several. With AVX2 the leaf runs four q's per vector, so it needs s >= 4
- * (a first radix-4 pass before it); n <= 8 is one scalar codelet, too short to fill a
- * vector. Drops the leaf's radices from rad and *k; returns its size, 1 for none. */
-#define FF_LEAF_MAX 64
+ * instead of several (a leaf of 64 over vectors spilled and measured slower than 32).
+ * With AVX2 the leaf runs four q's per vector, so it needs s >= 4 (a first pass before
+ * it); n <= 8 is one scalar codelet, too short to fill a vector. Drops the leaf's radices
+ * from rad and *k; returns its size, 1 for none. */
+#define FF_LEAF_MAX 32
+#define FF_CODELET_MAX_N 2048
 static size_t leaf_size(size_t n, const int *rad, int *k, int simd)
 {
     if (n <= 64 && (n & (n - 1)) == 0 && (!simd || n <= 8)) {
         *k = 0;
         return n;
     }
+    /* Beyond FF_CODELET_MAX_N the leaf's r loads at stride n/r fall into one L1 set (a
+     * power-of-two stride of 32 KB and up) and it lost to radix-4 passes: 0.9x FFTW at
+     * 8192..65536 against 1.2-1.45x without it. */
+    if (n > FF_CODELET_MAX_N)
+        return 1;
     size_t leaf = 1;
     int t = *k;
     while (t > 0 && (rad[t - 1] == 2 || rad[t - 1] == 4) &&
@@ -82,8 +89,40 @@ static size_t leaf_size(size_t n, const int *rad, int *k, int simd)
     return leaf;
 }
 
+/* With AVX2, a power of two from 128 to FF_CODELET_MAX_N starts with a generated pass of
+ * radix 16 (8 for 128, where 16 would leave a leaf of 8): fewer passes over the data
+ * than radix 4 (above that size, the same L1 set conflicts as the leaf's). 0 for none. */
+static size_t first_radix(size_t n)
+{
+    if (n < 128 || n > FF_CODELET_MAX_N || (n & (n - 1)) != 0)
+        return 0;
+    return n == 128 ? 8 : 16;
+}
+
+/* The first pass's twiddles for ffg_first_v: per block of four p and per k = 1..r-1,
+ * the real parts of W_n^{pk} (each twice, for the pair's two floats), then the
+ * imaginary parts, so the codelet needs no shuffles to apply them. */
+static int first_tables(ff_stage *st)
+{
+    const size_t r = (size_t)st->r, m = st->m, len = r * m;
+    st->twv = falloc(m / 4 * 16 * (r - 1) * sizeof *st->twv);
+    if (!st->twv)
+        return -1;
+    for (size_t p = 0; p < m; p++)
+        for (size_t k = 1; k < r; k++) {
+            float *blk = st->twv + (p / 4 * (r - 1) + k - 1) * 16;
+            ffc w = root(p * k, len);
+            blk[2 * (p % 4)] = blk[2 * (p % 4) + 1] = w.re;
+            blk[8 + 2 * (p % 4)] = blk[8 + 2 * (p % 4) + 1] = w.im;
+        }
+    st->fn = ff_first_avx2;
+    return 0;
+}
+
 static int stage_tables(ff_stage *st, int simd)
 {
+    if (st->pc)
+        return first_tables(st);
     const int r = st->r;
     const size_t m = st->m, len = (size_t)r * m;
 
@@ -126,8 +165,9 @@ static void describe_stages(fastfft_plan *p, const char *prefix)
     size_t o = (size_t)snprintf(p->desc, sizeof p->desc, "%s%s; radix ",
                                 p->simd ? "avx2+fma" : "scalar", prefix);
     for (int i = 0; i < p->nstages && o < sizeof p->desc; i++)
-        o += (size_t)snprintf(p->desc + o, sizeof p->desc - o, "%s%s%d", i ? "x" : "",
-                              p->st[i].cl ? "codelet " : "", p->st[i].r);
+        o += (size_t)snprintf(p->desc + o, sizeof p->desc - o, "%s%d",
+                              p->st[i].cl ? (i ? " + codelet " : "codelet ") : i ? "x" : "",
+                              p->st[i].r);
     if (o < sizeof p->desc)
         snprintf(p->desc + o, sizeof p->desc - o, "%s", p->nstages ? " stockham" : "1");
 }
@@ -151,6 +191,12 @@ fastfft_plan *ff_plan_complex(size_t n, int simd, char *why, size_t whylen)
         return p;
     }
     int k = n == 1 ? 0 : factor(n, rad);
+    size_t r1 = simd ? first_radix(n) : 0;
+    if (r1) {
+        /* a generated first pass of radix r1, then n/r1's own passes */
+        rad[0] = (int)r1;
+        k = 1 + factor(n / r1, rad + 1);
+    }
     if (n > 1 && k == 0) {
         p->kind = FF_BLUESTEIN;
         if (ff_bluestein_init(p, why, whylen) < 0) {
@@ -171,6 +217,7 @@ fastfft_plan *ff_plan_complex(size_t n, int simd, char *why, size_t whylen)
         st->r = rad[i];
         st->s = s;
         st->m = n / s / (size_t)rad[i];
+        st->pc = i == 0 && r1 ? ffg_first_v(r1) : NULL;
         if (stage_tables(st, simd) < 0)
             goto oom;
         s *= (size_t)rad[i];
@@ -342,7 +389,7 @@ size_t ff_plan_bytes(const fastfft_plan *p)
         if (st->tw)
             b += st->m * (size_t)(st->r - 1) * sizeof(ffc);
         if (st->twv)
-            b += st->m / 4 * 24 * sizeof(float);
+            b += st->m / 4 * (st->pc ? 16 * (size_t)(st->r - 1) : 24) * sizeof(float);
         if (st->roots)
             b += (size_t)st->r * sizeof(ffc);
     }

@@ -35,6 +35,12 @@ AVX2_FN void ff_leaf_avx2(const ff_stage *st, const ffc *x, ffc *y)
         st->cl(&x[q].re, 2 * s, &y[q].re, 2 * s);
 }
 
+/* a generated first pass (s = 1) */
+AVX2_FN void ff_first_avx2(const ff_stage *st, const ffc *x, ffc *y)
+{
+    st->pc(&x[0].re, &y[0].re, st->twv, st->m);
+}
+
 /* 8x8 transpose of floats in registers */
 AVX2 void tr8(__m256 *v)
 {
@@ -185,6 +191,13 @@ void ff_real_small_rows(const fastfft_plan *p, const float *in, size_t is, float
 void ff_leaf_avx2(const ff_stage *st, const ffc *x, ffc *y)
 {
     ff_leaf_scalar(st, x, y);
+}
+
+void ff_first_avx2(const ff_stage *st, const ffc *x, ffc *y)
+{
+    (void)st;
+    (void)x;
+    (void)y;
 }
 
 void ff_real_small_rows(const fastfft_plan *p, const float *in, size_t is, float *out,

@@ -19,6 +19,7 @@ SIZES = (2, 4, 8, 16, 32, 64)      # complex codelets
 LEAVES = (4, 8, 16, 32, 64)        # AVX2 codelets over vectors (leaf of Stockham plans)
 REAL = (2, 4, 8, 16, 32, 64)       # real-input codelets (rfft of small n)
 ROWS = (16, 32, 64)                # AVX2 complex codelets of one contiguous row
+FIRST = (8, 16)                    # AVX2 first passes (s = 1) of a Stockham plan
 
 
 class Cplx:
@@ -224,9 +225,24 @@ def emit_real(r, outs, ld, st, flavour):
         c, a = r.nodes[k][1], r.nodes[k][2]
         return (lit(c), ref(a))
 
+    loaded = set()
+
+    def need(j):  # loads just before their first use, as in emit_vdag
+        if r.nodes[j][0] == 'ld' and j not in loaded:
+            loaded.add(j)
+            name[j] = 't%d' % j
+            lines.append('    const %s t%d = %s;' % (T, j, ld(r.nodes[j][1], r.nodes[j][2])))
+
     for i in sorted(live):
         n = r.nodes[i]
         op = n[0]
+        if op == 'ld':
+            continue
+        for k in ([n[1], n[2]] if op in ('add', 'sub') else [n[2]] if op == 'mul' else
+                  [n[1]] if op == 'neg' else []):
+            need(k)
+            if k in fused:
+                need(r.nodes[k][2])
         if i in fused:
             continue
         if op == 'zero':
@@ -270,6 +286,7 @@ def emit_real(r, outs, ld, st, flavour):
         name[i] = 't%d' % i
         lines.append('    const %s t%d = %s;' % (T, i, e))
     for o, tmpl in outs:
+        need(o)
         lines.append('    ' + tmpl % ref(o) + ';')
     return lines
 
@@ -334,13 +351,25 @@ def emit_vdag(g, outs, load):
         nd = g.nodes[i]
         if nd[0] != 'in':
             stack.extend([nd[1]] + ([nd[2]] if nd[0] != 'mulw' else []))
-    lines, swapped = [], set()
+    lines, swapped, loaded = [], set(), set()
+    # inputs are loaded just before their first use, not all at the top: the inputs of
+    # a later sub-transform would otherwise stay live (spilled) through the earlier ones
+    def need(j):
+        if g.nodes[j][0] == 'in' and j not in loaded:
+            loaded.add(j)
+            lines.append('    const __m256 c%d = %s;' % (j, load(g.nodes[j][1])))
+
     for i in sorted(live):
         nd = g.nodes[i]
         op = nd[0]
         if op == 'in':
-            e = load(nd[1])
-        elif op in ('add', 'sub'):
+            if i in outs:
+                need(i)
+            continue
+        need(nd[1])
+        if op not in ('mulw',):
+            need(nd[2])
+        if op in ('add', 'sub'):
             e = '_mm256_%s_ps(c%d, c%d)' % (op, nd[1], nd[2])
         elif op in ('addmi', 'submi'):
             b = nd[2]
@@ -372,6 +401,44 @@ def avx2_leaf(n):
             '                        size_t os)', '{',
             '    const __m256 one = _mm256_set1_ps(1.0f);']
     return head + lines + ['}', '']
+
+
+def avx2_first(r):
+    """The first Stockham pass (s = 1) of radix r over four p's per vector:
+      y[r p + k] = W_n^{pk} sum_j x[p + j m] W_r^{jk},  n = r m, m % 4 == 0,
+    a DFT of r across vectors (lanes p), the twiddles from tw (per block of four p's and
+    per k >= 1: the four W^{pk} real parts, each twice, then the imaginary parts), and 4x4
+    transposes so that each p's r outputs are contiguous."""
+    g = Cplx()
+    outs = g.dft([g.node('in', j) for j in range(r)])
+    lines, names = emit_vdag(g, outs, lambda j: '_mm256_loadu_ps(x + 2 * (p + %d * m))' % j)
+    lines = ['    ' + l for l in lines]
+    for k in range(1, r):
+        v = names[k]
+        lines.append('        const __m256 w%d = _mm256_fmaddsub_ps(%s, _mm256_load_ps(tw + %d),'
+                     % (k, v, 16 * (k - 1)))
+        lines.append('            _mm256_mul_ps(_mm256_permute_ps(%s, 0xB1), _mm256_load_ps(tw + %d)));'
+                     % (v, 16 * (k - 1) + 8))
+        names[k] = 'w%d' % k
+    for b in range(0, r, 4):
+        a = names[b:b + 4]
+        lines += ['        {',
+                  '            const __m256d u0 = _mm256_unpacklo_pd(_mm256_castps_pd(%s), _mm256_castps_pd(%s));' % (a[0], a[1]),
+                  '            const __m256d u1 = _mm256_unpackhi_pd(_mm256_castps_pd(%s), _mm256_castps_pd(%s));' % (a[0], a[1]),
+                  '            const __m256d u2 = _mm256_unpacklo_pd(_mm256_castps_pd(%s), _mm256_castps_pd(%s));' % (a[2], a[3]),
+                  '            const __m256d u3 = _mm256_unpackhi_pd(_mm256_castps_pd(%s), _mm256_castps_pd(%s));' % (a[2], a[3]),
+                  '            _mm256_storeu_ps(y + 2 * (%d * p + %d), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x20)));' % (r, b),
+                  '            _mm256_storeu_ps(y + 2 * (%d * p + %d), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x20)));' % (r, r + b),
+                  '            _mm256_storeu_ps(y + 2 * (%d * p + %d), _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x31)));' % (r, 2 * r + b),
+                  '            _mm256_storeu_ps(y + 2 * (%d * p + %d), _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x31)));' % (r, 3 * r + b),
+                  '        }']
+    head = ['/* the first pass of radix %d: m %% 4 == 0, tw %d floats per block of four p */'
+            % (r, 16 * (r - 1)),
+            'AVX2_FN static void ffg_first%d_v(const float *restrict x, float *restrict y,' % r,
+            '                                const float *restrict tw, size_t m)', '{',
+            '    const __m256 one = _mm256_set1_ps(1.0f);',
+            '    for (size_t p = 0; p < m; p += 4, tw += %d) {' % (16 * (r - 1))]
+    return head + lines + ['    }', '}', '']
 
 
 def avx2_row(n):
@@ -453,14 +520,18 @@ def avx2_file():
         out += avx2_leaf(n)
     for n in ROWS:
         out += avx2_row(n)
+    for r in FIRST:
+        out += avx2_first(r)
     for n in REAL:
         out += real_codelet(n, 'v')
     out += lookup('ffg_cfn ffg_leaf_v(size_t n)', 'ffg_leaf%d_v', LEAVES)
     out += lookup('ffg_rfn ffg_row_v(size_t n)', 'ffg_row%d_v', ROWS)
+    out += lookup('ffg_pfn ffg_first_v(size_t n)', 'ffg_first%d_v', FIRST)
     out += lookup('ffg_r2c_v8_fn ffg_r2c_v8(size_t n)', 'ffg_r2c%d_v8', REAL)
     out += ['#else /* not x86: no vector codelets */', '',
             'ffg_cfn ffg_leaf_v(size_t n)', '{', '    (void)n;', '    return NULL;', '}', '',
             'ffg_rfn ffg_row_v(size_t n)', '{', '    (void)n;', '    return NULL;', '}', '',
+            'ffg_pfn ffg_first_v(size_t n)', '{', '    (void)n;', '    return NULL;', '}', '',
             '#endif']
     return '\n'.join(out) + '\n'
 
