@@ -28,7 +28,7 @@ typedef void (*ffg_pfn)(const float *restrict x, float *restrict y, const float 
 ffg_pfn ffg_first_v(size_t r);
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-/* AVX2, n = 2..64: eight rows per register, x[j] = sample j of each row */
+/* AVX2, n = 8..64: eight rows per register, x[j] = sample j of each row */
 typedef void (*ffg_r2c_v8_fn)(const __m256 *restrict x, __m256 *restrict yr,
                               __m256 *restrict yi);
 ffg_r2c_v8_fn ffg_r2c_v8(size_t n);

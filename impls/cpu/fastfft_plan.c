@@ -162,6 +162,11 @@ static int stage_tables(ff_stage *st, int simd)
 
 static void describe_stages(fastfft_plan *p, const char *prefix)
 {
+    if (p->nstages == 1 && p->st[0].cl) {
+        snprintf(p->desc, sizeof p->desc, "%s%s; codelet %d", p->simd ? "avx2+fma" : "scalar",
+                 prefix, p->st[0].r);
+        return;
+    }
     size_t o = (size_t)snprintf(p->desc, sizeof p->desc, "%s%s; radix ",
                                 p->simd ? "avx2+fma" : "scalar", prefix);
     for (int i = 0; i < p->nstages && o < sizeof p->desc; i++)
@@ -288,11 +293,11 @@ fastfft_plan *fastfft_plan_new(size_t n, int real, char *why, size_t whylen)
     p->real = 1;
     p->simd = simd;
     /* Powers of two up to 64: with AVX2, batches of eight rows through a vector codelet
-     * (rows8); a lone row, and every row of the portable path, through a straight-line
+     * (rows8, n = 8..64); a lone row, and every row of the portable path, through a straight-line
      * scalar codelet where that beats the vector complex transform below (n <= 16 with
      * AVX2: at 32 and 64 the scalar codelet's 200-700 flops lose to it). */
     int pow2_small = n >= 2 && n <= 64 && (n & (n - 1)) == 0;
-    p->rows8 = simd && pow2_small && n >= 8;
+    p->rows8 = simd && pow2_small && n >= 8 && n <= 64;
     if (pow2_small && (!simd || n <= 16)) {
         p->kind = FF_WHOLE;
         p->whole = ffg_r2c_s(n);

@@ -41,24 +41,30 @@ AVX2_FN void ff_first_avx2(const ff_stage *st, const ffc *x, ffc *y)
     st->pc(&x[0].re, &y[0].re, st->twv, st->m);
 }
 
-/* 8x8 transpose of floats in registers */
-AVX2 void tr8(__m256 *v)
+/* 8x8 transpose of floats, memory to memory: row i read at s[i], column r written at
+ * d + r * ds (named temporaries, no arrays: -O2 kept vector arrays on the stack) */
+AVX2 void tr8(const float *const *s, float *d, size_t ds)
 {
-    __m256 a[8], b[8];
-    for (int i = 0; i < 8; i += 2) {
-        a[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);
-        a[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        b[i] = _mm256_shuffle_ps(a[i], a[i + 2], 0x44);
-        b[i + 1] = _mm256_shuffle_ps(a[i], a[i + 2], 0xEE);
-        b[i + 2] = _mm256_shuffle_ps(a[i + 1], a[i + 3], 0x44);
-        b[i + 3] = _mm256_shuffle_ps(a[i + 1], a[i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        v[i] = _mm256_permute2f128_ps(b[i], b[i + 4], 0x20);
-        v[i + 4] = _mm256_permute2f128_ps(b[i], b[i + 4], 0x31);
-    }
+    __m256 a0 = _mm256_unpacklo_ps(_mm256_loadu_ps(s[0]), _mm256_loadu_ps(s[1]));
+    __m256 a1 = _mm256_unpackhi_ps(_mm256_loadu_ps(s[0]), _mm256_loadu_ps(s[1]));
+    __m256 a2 = _mm256_unpacklo_ps(_mm256_loadu_ps(s[2]), _mm256_loadu_ps(s[3]));
+    __m256 a3 = _mm256_unpackhi_ps(_mm256_loadu_ps(s[2]), _mm256_loadu_ps(s[3]));
+    __m256 a4 = _mm256_unpacklo_ps(_mm256_loadu_ps(s[4]), _mm256_loadu_ps(s[5]));
+    __m256 a5 = _mm256_unpackhi_ps(_mm256_loadu_ps(s[4]), _mm256_loadu_ps(s[5]));
+    __m256 a6 = _mm256_unpacklo_ps(_mm256_loadu_ps(s[6]), _mm256_loadu_ps(s[7]));
+    __m256 a7 = _mm256_unpackhi_ps(_mm256_loadu_ps(s[6]), _mm256_loadu_ps(s[7]));
+    __m256 b0 = _mm256_shuffle_ps(a0, a2, 0x44), b1 = _mm256_shuffle_ps(a0, a2, 0xEE);
+    __m256 b2 = _mm256_shuffle_ps(a1, a3, 0x44), b3 = _mm256_shuffle_ps(a1, a3, 0xEE);
+    __m256 b4 = _mm256_shuffle_ps(a4, a6, 0x44), b5 = _mm256_shuffle_ps(a4, a6, 0xEE);
+    __m256 b6 = _mm256_shuffle_ps(a5, a7, 0x44), b7 = _mm256_shuffle_ps(a5, a7, 0xEE);
+    _mm256_storeu_ps(d, _mm256_permute2f128_ps(b0, b4, 0x20));
+    _mm256_storeu_ps(d + ds, _mm256_permute2f128_ps(b1, b5, 0x20));
+    _mm256_storeu_ps(d + 2 * ds, _mm256_permute2f128_ps(b2, b6, 0x20));
+    _mm256_storeu_ps(d + 3 * ds, _mm256_permute2f128_ps(b3, b7, 0x20));
+    _mm256_storeu_ps(d + 4 * ds, _mm256_permute2f128_ps(b0, b4, 0x31));
+    _mm256_storeu_ps(d + 5 * ds, _mm256_permute2f128_ps(b1, b5, 0x31));
+    _mm256_storeu_ps(d + 6 * ds, _mm256_permute2f128_ps(b2, b6, 0x31));
+    _mm256_storeu_ps(d + 7 * ds, _mm256_permute2f128_ps(b3, b7, 0x31));
 }
 
 /* Eight rows of n (8 <= n <= 64, a constant after inlining) through one vector codelet:
@@ -66,31 +72,27 @@ AVX2 void tr8(__m256 *v)
 AVX2 void rows8(ffg_r2c_v8_fn fn, size_t n, const float *in, size_t is, float *out,
                 size_t os)
 {
-    __m256 x[64], yr[33], yi[33], v[8];
+    __m256 x[64], yr[33], yi[33];
     const size_t h = n / 2;
 
+    UNROLL
     for (size_t j = 0; j < n; j += 8) {
-        for (int r = 0; r < 8; r++)
-            v[r] = _mm256_loadu_ps(in + (size_t)r * is + j);
-        tr8(v);
-        for (int r = 0; r < 8; r++)
-            x[j + (size_t)r] = v[r];
+        const float *s[8] = {in + j,          in + is + j,     in + 2 * is + j,
+                             in + 3 * is + j, in + 4 * is + j, in + 5 * is + j,
+                             in + 6 * is + j, in + 7 * is + j};
+        tr8(s, (float *)&x[j], 8);
     }
     fn(x, yr, yi);
     /* bins k..k+3 of row r are 8 consecutive floats: transpose (yr[k], yi[k], ...) */
+    UNROLL
     for (size_t k = 0; k + 4 <= h; k += 4) {
-        for (int i = 0; i < 4; i++) {
-            v[2 * i] = yr[k + (size_t)i];
-            v[2 * i + 1] = yi[k + (size_t)i];
-        }
-        tr8(v);
-        for (int r = 0; r < 8; r++)
-            _mm256_storeu_ps(out + (size_t)r * os + 2 * k, v[r]);
+        const float *s[8] = {(float *)&yr[k],     (float *)&yi[k],     (float *)&yr[k + 1],
+                             (float *)&yi[k + 1], (float *)&yr[k + 2], (float *)&yi[k + 2],
+                             (float *)&yr[k + 3], (float *)&yi[k + 3]};
+        tr8(s, out + 2 * k, os);
     }
     /* bin h (h % 4 == 0 for n >= 8) */
-    float lr[8], li[8];
-    _mm256_storeu_ps(lr, yr[h]);
-    _mm256_storeu_ps(li, yi[h]);
+    const float *lr = (const float *)&yr[h], *li = (const float *)&yi[h];
     for (int r = 0; r < 8; r++) {
         out[(size_t)r * os + 2 * h] = lr[r];
         out[(size_t)r * os + 2 * h + 1] = li[r];

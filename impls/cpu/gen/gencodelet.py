@@ -18,6 +18,7 @@ CPU = os.path.dirname(HERE)
 SIZES = (2, 4, 8, 16, 32, 64)      # complex codelets
 LEAVES = (4, 8, 16, 32, 64)        # AVX2 codelets over vectors (leaf of Stockham plans)
 REAL = (2, 4, 8, 16, 32, 64)       # real-input codelets (rfft of small n)
+REAL_V8 = (8, 16, 32, 64)          # their AVX2 form, eight rows per register
 ROWS = (16, 32, 64)                # AVX2 complex codelets of one contiguous row
 FIRST = (8, 16)                    # AVX2 first passes (s = 1) of a Stockham plan
 
@@ -512,7 +513,7 @@ def scalar_file():
 def avx2_file():
     out = [(BANNER % ('fastfft_gen_avx2.c', 'AVX2+FMA codelets: complex DFTs over vectors of four '
                       'transforms (n = 4..64),\n * complex DFTs of one row (n = 16..64),\n * real-input DFTs of eight rows per register '
-                      '(n = 2..64). Compiled with a target attribute.')).rstrip('\n'),
+                      '(n = 8..64). Compiled with a target attribute.')).rstrip('\n'),
            '#include <stddef.h>', '', '#include "fastfft_internal.h"', '',
            '#if defined(__x86_64__) || defined(__i386__)', '#include <immintrin.h>', '',
            '#define AVX2_FN __attribute__((target("avx2,fma")))', '']
@@ -522,12 +523,12 @@ def avx2_file():
         out += avx2_row(n)
     for r in FIRST:
         out += avx2_first(r)
-    for n in REAL:
+    for n in REAL_V8:
         out += real_codelet(n, 'v')
     out += lookup('ffg_cfn ffg_leaf_v(size_t n)', 'ffg_leaf%d_v', LEAVES)
     out += lookup('ffg_rfn ffg_row_v(size_t n)', 'ffg_row%d_v', ROWS)
     out += lookup('ffg_pfn ffg_first_v(size_t n)', 'ffg_first%d_v', FIRST)
-    out += lookup('ffg_r2c_v8_fn ffg_r2c_v8(size_t n)', 'ffg_r2c%d_v8', REAL)
+    out += lookup('ffg_r2c_v8_fn ffg_r2c_v8(size_t n)', 'ffg_r2c%d_v8', REAL_V8)
     out += ['#else /* not x86: no vector codelets */', '',
             'ffg_cfn ffg_leaf_v(size_t n)', '{', '    (void)n;', '    return NULL;', '}', '',
             'ffg_rfn ffg_row_v(size_t n)', '{', '    (void)n;', '    return NULL;', '}', '',
