@@ -339,10 +339,11 @@ def real_codelet(n, flavour):
     return head + body + ['}', '']
 
 
-def emit_vdag(g, outs, load):
+def emit_vdag(g, outs, load, store=None):
     """AVX2 statements for the complex DAG g on vectors of four interleaved complex
     values (lanes independent); load(j) is the expression of input j. Returns the lines
-    and the names of outs."""
+    and the names of outs. With store(k, name), output k is stored as soon as it is
+    computed, so it does not stay live (spilled) to the end."""
     live, stack = set(), list(outs)
     while stack:
         i = stack.pop()
@@ -385,6 +386,15 @@ def emit_vdag(g, outs, load):
             e = ('_mm256_fmaddsub_ps(c%d, _mm256_set1_ps(%s), _mm256_mul_ps('
                  '_mm256_permute_ps(c%d, 0xB1), _mm256_set1_ps(%s)))') % (nd[1], lit(wr), nd[1], lit(wi))
         lines.append('    const __m256 c%d = %s;' % (i, e))
+        if store:
+            for k, o in enumerate(outs):
+                if o == i:
+                    lines.append(store(k, 'c%d' % i))
+    if store:
+        for k, o in enumerate(outs):
+            if g.nodes[o][0] == 'in':
+                need(o)
+                lines.append(store(k, 'c%d' % o))
     return lines, ['c%d' % o for o in outs]
 
 
@@ -394,9 +404,8 @@ def avx2_leaf(n):
     plan's q, or four batch rows)."""
     g = Cplx()
     outs = g.dft([g.node('in', j) for j in range(n)])
-    lines, names = emit_vdag(g, outs, lambda j: '_mm256_loadu_ps(x + %d * is)' % j)
-    for k, o in enumerate(names):
-        lines.append('    _mm256_storeu_ps(y + %d * os, %s);' % (k, o))
+    lines, names = emit_vdag(g, outs, lambda j: '_mm256_loadu_ps(x + %d * is)' % j,
+                             lambda k, v: '    _mm256_storeu_ps(y + %d * os, %s);' % (k, v))
     head = ['/* four transforms of %d per call: vectors x[j is] in, y[k os] out (floats) */' % n,
             'AVX2_FN static void ffg_leaf%d_v(const float *restrict x, size_t is, float *restrict y,' % n,
             '                        size_t os)', '{',
