@@ -1,6 +1,7 @@
 /* test_fastfft.c — the cpu backend's own FFT (impls/cpu/fastfft*.c, compiled in) against
  * the float64 reference sono_dft64 over every size class the planner tells apart, on the
- * AVX2 and the forced scalar path, real and complex; then its contract: plan_new(0)
+ * AVX2 path (with AVX-512VL registers where the CPU has them, and without), the forced
+ * scalar path, real and complex, one row and batches; then its contract: plan_new(0)
  * fails with a reason, exec leaves the input as it was, two threads share one plan. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,25 +50,44 @@ static double ft_tol(size_t n)
     return 4.0 * FLT_EPSILON * (n > 2 ? log2((double)n) : 1.0);
 }
 
-/* Plans n on the path asked for (scalar = 1 forces SONO_FASTFFT_SCALAR), transforms one
- * random row and returns the relative L2 error against sono_dft64 (or, for n > 2^16
- * that is not a power of two, against a direct double sum on 61 sampled bins). */
+/* The path asked for: 0 the widest the CPU has, 1 the portable scalar one
+ * (SONO_FASTFFT_SCALAR), 2 AVX2 with 16 registers even where AVX-512VL would give the
+ * codelets 32 (SONO_FASTFFT_NO512). */
+static void ft_path(int path)
+{
+    unsetenv("SONO_FASTFFT_SCALAR");
+    unsetenv("SONO_FASTFFT_NO512");
+    if (path == 1)
+        setenv("SONO_FASTFFT_SCALAR", "1", 1);
+    if (path == 2)
+        setenv("SONO_FASTFFT_NO512", "1", 1);
+}
+
+/* What describe must start with on that path. */
+static const char *ft_path_name(int path)
+{
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    int wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    if (path == 1 || !avx2)
+        return "scalar; ";
+    return path == 0 && wide ? "avx2+fma+avx512vl; " : "avx2+fma; ";
+}
+
+/* Plans n on the path asked for (ft_path), transforms one random row and returns the
+ * relative L2 error against sono_dft64 (or, for n > 2^16 that is not a power of two,
+ * against a direct double sum on 61 sampled bins). */
 static double ft_error(size_t n, int real, int scalar)
 {
     char why[256] = "";
-    if (scalar)
-        setenv("SONO_FASTFFT_SCALAR", "1", 1);
-    else
-        unsetenv("SONO_FASTFFT_SCALAR");
+    ft_path(scalar);
     fastfft_plan *p = fastfft_plan_new(n, real, why, sizeof why);
-    unsetenv("SONO_FASTFFT_SCALAR");
+    ft_path(0);
     if (!p)
         fail_msg("plan n=%zu real=%d: %s", n, real, why);
     /* the record must say which path ran */
-    const char *d = fastfft_describe(p);
-    int vec = !scalar && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (strncmp(d, vec ? "avx2+fma; " : "scalar; ", vec ? 10 : 8) != 0)
-        fail_msg("n=%zu real=%d scalar=%d: describe says \"%s\"", n, real, scalar, d);
+    const char *d = fastfft_describe(p), *want = ft_path_name(scalar);
+    if (strncmp(d, want, strlen(want)) != 0)
+        fail_msg("n=%zu real=%d path=%d: describe says \"%s\"", n, real, scalar, d);
 
     size_t nin = real ? n : 2 * n, nout = real ? n / 2 + 1 : n;
     float *in = malloc(nin * sizeof *in), *out = malloc(2 * nout * sizeof *out);
@@ -120,10 +140,10 @@ static double ft_error(size_t n, int real, int scalar)
 static void ft_check(size_t n)
 {
     for (int real = 0; real < 2; real++)
-        for (int scalar = 0; scalar < 2; scalar++) {
+        for (int scalar = 0; scalar < 3; scalar++) {
             double e = ft_error(n, real, scalar);
             if (!(e <= ft_tol(n)))
-                fail_msg("n=%zu real=%d scalar=%d: relative L2 error %.3g > %.3g", n, real,
+                fail_msg("n=%zu real=%d path=%d: relative L2 error %.3g > %.3g", n, real,
                          scalar, e, ft_tol(n));
         }
 }
@@ -159,15 +179,14 @@ static void test_bluestein_primes(void **state)
 }
 
 /* fastfft_exec_rows over rows batches, with strides wider than a row (the padding must
- * stay untouched): each row against sono_dft64, on both paths. Batches of 1..13 and 64
+ * stay untouched): each row against sono_dft64, on every path (ft_path). Batches of 1..13 and 64
  * reach the vector paths' blocks (4 complex, 8 real rows) and every remainder. */
 static void ft_rows_check(size_t n, int real, int scalar, size_t rows)
 {
     char why[256] = "";
-    if (scalar)
-        setenv("SONO_FASTFFT_SCALAR", "1", 1);
+    ft_path(scalar);
     fastfft_plan *p = fastfft_plan_new(n, real, why, sizeof why);
-    unsetenv("SONO_FASTFFT_SCALAR");
+    ft_path(0);
     if (!p)
         fail_msg("plan n=%zu real=%d: %s", n, real, why);
     const size_t nin = real ? n : 2 * n, nout = real ? n / 2 + 1 : n;
@@ -199,7 +218,7 @@ static void ft_rows_check(size_t n, int real, int scalar, size_t rows)
         }
         double e = den > 0 ? sqrt(num / den) : sqrt(num);
         if (!(e <= ft_tol(n)))
-            fail_msg("rows: n=%zu real=%d scalar=%d rows=%zu row %zu: relative L2 error %.3g",
+            fail_msg("rows: n=%zu real=%d path=%d rows=%zu row %zu: relative L2 error %.3g",
                      n, real, scalar, rows, b, e);
         for (size_t j = 2 * nout; j < os; j++)
             if (o[j] != 1234.5f)
@@ -222,7 +241,7 @@ static void test_rows(void **state)
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
         for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++)
             for (int real = 0; real < 2; real++)
-                for (int scalar = 0; scalar < 2; scalar++)
+                for (int scalar = 0; scalar < 3; scalar++)
                     ft_rows_check(ns[i], real, scalar, batches[b]);
 }
 
@@ -236,7 +255,8 @@ static void test_rows4(void **state)
     setenv("SONO_FASTFFT_ROWS4", "1", 1);
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
         for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++)
-            ft_rows_check(ns[i], 0, 0, batches[b]);
+            for (int path = 0; path < 3; path += 2)
+                ft_rows_check(ns[i], 0, path, batches[b]);
     unsetenv("SONO_FASTFFT_ROWS4");
 }
 

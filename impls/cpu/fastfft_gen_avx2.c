@@ -10,7 +10,12 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define AVX2_FN __attribute__((target("avx2,fma")))
+/* fastfft_gen_wide.c compiles this file again with another target and names */
+#ifndef FFG_TARGET
+#define FFG_TARGET "avx2,fma"
+#define FFG(name) name
+#endif
+#define AVX2_FN __attribute__((target(FFG_TARGET)))
 
 /* four transforms of 4 per call: vectors x[j is] in, y[k os] out (floats) */
 AVX2_FN static void ffg_leaf4_v(const float *restrict x, size_t is, float *restrict y,
@@ -2935,7 +2940,7 @@ AVX2_FN static void ffg_r2c64_v8(const __m256 *restrict x, __m256 *restrict yr,
 }
 
 /* the codelet of size n, NULL when there is none */
-ffg_cfn ffg_leaf_v(size_t n)
+ffg_cfn FFG(ffg_leaf_v)(size_t n)
 {
     switch (n) {
     case 4:
@@ -2954,7 +2959,7 @@ ffg_cfn ffg_leaf_v(size_t n)
 }
 
 /* the codelet of size n, NULL when there is none */
-ffg_rfn ffg_row_v(size_t n)
+ffg_rfn FFG(ffg_row_v)(size_t n)
 {
     switch (n) {
     case 16:
@@ -2969,7 +2974,7 @@ ffg_rfn ffg_row_v(size_t n)
 }
 
 /* the codelet of size n, NULL when there is none */
-ffg_pfn ffg_first_v(size_t n)
+ffg_pfn FFG(ffg_first_v)(size_t n)
 {
     switch (n) {
     case 8:
@@ -2982,7 +2987,7 @@ ffg_pfn ffg_first_v(size_t n)
 }
 
 /* the codelet of size n, NULL when there is none */
-ffg_r2c_v8_fn ffg_r2c_v8(size_t n)
+ffg_r2c_v8_fn FFG(ffg_r2c_v8)(size_t n)
 {
     switch (n) {
     case 8:

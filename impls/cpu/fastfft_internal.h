@@ -32,7 +32,20 @@ ffg_pfn ffg_first_v(size_t r);
 typedef void (*ffg_r2c_v8_fn)(const __m256 *restrict x, __m256 *restrict yr,
                               __m256 *restrict yi);
 ffg_r2c_v8_fn ffg_r2c_v8(size_t n);
+/* the same codelets with AVX-512VL's 32 registers (fastfft_gen_wide.c) */
+ffg_cfn ffg_leaf_v_x(size_t n);
+ffg_rfn ffg_row_v_x(size_t n);
+ffg_pfn ffg_first_v_x(size_t n);
+ffg_r2c_v8_fn ffg_r2c_v8_x(size_t n);
 #endif
+
+/* The vector codelets of a plan's path: simd is 0 (scalar), 1 (AVX2+FMA) or 2 (the
+ * same with AVX-512VL's 32 registers); NULL where there is none (fastfft_small.c). */
+ffg_cfn ff_leaf_v(int simd, size_t n);
+ffg_rfn ff_row_v(int simd, size_t n);
+ffg_pfn ff_first_v(int simd, size_t n);
+/* "avx2+fma", "avx2+fma+avx512vl" or "scalar", for the record */
+const char *ff_path(int simd);
 
 typedef struct ff_stage ff_stage;
 typedef void (*ff_stage_fn)(const ff_stage *st, const ffc *x, ffc *y);
@@ -57,7 +70,7 @@ enum ff_kind { FF_STAGES, FF_REAL, FF_BLUESTEIN, FF_WHOLE };
 
 struct fastfft_plan {
     size_t n;
-    int real, kind, simd;
+    int real, kind, simd; /* simd: 0 scalar, 1 AVX2+FMA, 2 with AVX-512VL registers */
     size_t work; /* floats */
     /* FF_STAGES */
     int nstages;
@@ -91,6 +104,7 @@ void ff_pass_scalar(const ff_stage *st, const ffc *x, ffc *y);
 /* fastfft_avx2.c: NULL when there is no AVX2 kernel for the stage's shape. */
 ff_stage_fn ff_pick_avx2(const ff_stage *st);
 int ff_cpu_has_avx2(void);
+int ff_cpu_has_avx512vl(void);
 
 /* fastfft_real.c */
 void ff_real_post_scalar(const ffc *z, const ffc *rtw, size_t h, ffc *out);

@@ -70,9 +70,10 @@ static size_t leaf_size(size_t n, const int *rad, int *k, int simd)
         *k = 0;
         return n;
     }
-    /* Beyond FF_CODELET_MAX_N the leaf's r loads at stride n/r fall into one L1 set (a
-     * power-of-two stride of 32 KB and up) and it lost to radix-4 passes: 0.9x FFTW at
-     * 8192..65536 against 1.2-1.45x without it. */
+    /* Beyond FF_CODELET_MAX_N leaves and wide first passes lost to radix-4 passes
+     * (0.9x FFTW at 8192..65536 against 1.2-1.45x without them), most likely because
+     * their r loads at a power-of-two stride n/r share too few L1 sets (a radix-4 pass
+     * has 4 streams); not confirmed with counters, which this VM lacks. */
     if (n > FF_CODELET_MAX_N)
         return 1;
     size_t leaf = 1;
@@ -83,7 +84,7 @@ static size_t leaf_size(size_t n, const int *rad, int *k, int simd)
         leaf *= (size_t)rad[t - 1];
         t--;
     }
-    if (leaf < 4 || !(simd ? ffg_leaf_v(leaf) : ffg_dft_s(leaf)))
+    if (leaf < 4 || !(simd ? ff_leaf_v(simd, leaf) : ffg_dft_s(leaf)))
         return 1;
     *k = t;
     return leaf;
@@ -91,7 +92,7 @@ static size_t leaf_size(size_t n, const int *rad, int *k, int simd)
 
 /* With AVX2, a power of two from 128 to FF_CODELET_MAX_N starts with a generated pass of
  * radix 16 (8 for 128, where 16 would leave a leaf of 8): fewer passes over the data
- * than radix 4 (above that size, the same L1 set conflicts as the leaf's). 0 for none. */
+ * than radix 4 (radix 32 measured slower: its 32 vectors spill). 0 for none. */
 static size_t first_radix(size_t n)
 {
     if (n < 128 || n > FF_CODELET_MAX_N || (n & (n - 1)) != 0)
@@ -163,12 +164,12 @@ static int stage_tables(ff_stage *st, int simd)
 static void describe_stages(fastfft_plan *p, const char *prefix)
 {
     if (p->nstages == 1 && p->st[0].cl) {
-        snprintf(p->desc, sizeof p->desc, "%s%s; codelet %d", p->simd ? "avx2+fma" : "scalar",
-                 prefix, p->st[0].r);
+        snprintf(p->desc, sizeof p->desc, "%s%s; codelet %d", ff_path(p->simd), prefix,
+                 p->st[0].r);
         return;
     }
-    size_t o = (size_t)snprintf(p->desc, sizeof p->desc, "%s%s; radix ",
-                                p->simd ? "avx2+fma" : "scalar", prefix);
+    size_t o = (size_t)snprintf(p->desc, sizeof p->desc, "%s%s; radix ", ff_path(p->simd),
+                                prefix);
     for (int i = 0; i < p->nstages && o < sizeof p->desc; i++)
         o += (size_t)snprintf(p->desc + o, sizeof p->desc - o, "%s%d",
                               p->st[i].cl ? (i ? " + codelet " : "codelet ") : i ? "x" : "",
@@ -188,11 +189,11 @@ fastfft_plan *ff_plan_complex(size_t n, int simd, char *why, size_t whylen)
     }
     p->n = n;
     p->simd = simd;
-    if (simd && ffg_row_v(n)) {
+    if (simd && ff_row_v(simd, n)) {
         /* 16, 32, 64 with AVX2: one straight-line codelet, no passes */
         p->kind = FF_WHOLE;
-        p->whole = ffg_row_v(n);
-        snprintf(p->desc, sizeof p->desc, "avx2+fma; codelet %zu", n);
+        p->whole = ff_row_v(simd, n);
+        snprintf(p->desc, sizeof p->desc, "%s; codelet %zu", ff_path(simd), n);
         return p;
     }
     int k = n == 1 ? 0 : factor(n, rad);
@@ -222,7 +223,7 @@ fastfft_plan *ff_plan_complex(size_t n, int simd, char *why, size_t whylen)
         st->r = rad[i];
         st->s = s;
         st->m = n / s / (size_t)rad[i];
-        st->pc = i == 0 && r1 ? ffg_first_v(r1) : NULL;
+        st->pc = i == 0 && r1 ? ff_first_v(simd, r1) : NULL;
         if (stage_tables(st, simd) < 0)
             goto oom;
         s *= (size_t)rad[i];
@@ -232,7 +233,7 @@ fastfft_plan *ff_plan_complex(size_t n, int simd, char *why, size_t whylen)
         st->r = (int)leaf;
         st->s = s;
         st->m = 1;
-        st->cl = simd && s % 4 == 0 ? ffg_leaf_v(leaf) : ffg_dft_s(leaf);
+        st->cl = simd && s % 4 == 0 ? ff_leaf_v(simd, leaf) : ffg_dft_s(leaf);
         st->fn = simd && s % 4 == 0 ? ff_leaf_avx2 : ff_leaf_scalar;
     }
     k = p->nstages;
@@ -269,6 +270,11 @@ fastfft_plan *fastfft_plan_new(size_t n, int real, char *why, size_t whylen)
     }
     const char *env = getenv("SONO_FASTFFT_SCALAR");
     int simd = ff_cpu_has_avx2() && !(env && env[0] == '1');
+    /* AVX-512VL: the AVX2 codelets compiled with 32 registers; SONO_FASTFFT_NO512=1
+     * keeps 16, so the tests can check both builds of them */
+    const char *no512 = getenv("SONO_FASTFFT_NO512");
+    if (simd && ff_cpu_has_avx512vl() && !(no512 && no512[0] == '1'))
+        simd = 2;
     if (!real) {
         fastfft_plan *c = ff_plan_complex(n, simd, why, whylen);
         /* Batches of four rows per vector through one codelet over vectors: measured
@@ -276,7 +282,7 @@ fastfft_plan *fastfft_plan_new(size_t n, int real, char *why, size_t whylen)
          * cost more shuffles than the row codelet's one transpose), so only on request,
          * to measure it again (SONO_FASTFFT_ROWS4=1). */
         const char *r4 = getenv("SONO_FASTFFT_ROWS4");
-        if (c && c->kind == FF_WHOLE && r4 && r4[0] == '1' && ffg_leaf_v(n)) {
+        if (c && c->kind == FF_WHOLE && r4 && r4[0] == '1' && ff_leaf_v(simd, n)) {
             c->rows4 = 1;
             size_t o = strlen(c->desc);
             snprintf(c->desc + o, sizeof c->desc - o, ", 4 rows per vector in batches");
@@ -293,16 +299,16 @@ fastfft_plan *fastfft_plan_new(size_t n, int real, char *why, size_t whylen)
     p->real = 1;
     p->simd = simd;
     /* Powers of two up to 64: with AVX2, batches of eight rows through a vector codelet
-     * (rows8, n = 8..64); a lone row, and every row of the portable path, through a straight-line
-     * scalar codelet where that beats the vector complex transform below (n <= 16 with
-     * AVX2: at 32 and 64 the scalar codelet's 200-700 flops lose to it). */
+     * (rows8, n >= 8); a lone row, and every row of the portable path, through a
+     * straight-line scalar codelet where that beats the vector complex transform below
+     * (n <= 16 with AVX2: at 32 and 64 the scalar codelet's 200-700 flops lose to it). */
     int pow2_small = n >= 2 && n <= 64 && (n & (n - 1)) == 0;
-    p->rows8 = simd && pow2_small && n >= 8 && n <= 64;
+    p->rows8 = simd && pow2_small && n >= 8;
     if (pow2_small && (!simd || n <= 16)) {
         p->kind = FF_WHOLE;
         p->whole = ffg_r2c_s(n);
-        snprintf(p->desc, sizeof p->desc, "%s; real codelet %zu%s", simd ? "avx2+fma" : "scalar",
-                 n, p->rows8 ? ", 8 rows per vector in batches" : "");
+        snprintf(p->desc, sizeof p->desc, "%s; real codelet %zu%s", ff_path(simd), n,
+                 p->rows8 ? ", 8 rows per vector in batches" : "");
         return p;
     }
     p->kind = FF_REAL;
@@ -320,7 +326,7 @@ fastfft_plan *fastfft_plan_new(size_t n, int real, char *why, size_t whylen)
     }
     /* even: Z (n/2 complex) + inner scratch; odd: input as complex, output as complex */
     p->work = (n % 2 == 0 ? ff_round64(n) : 2 * ff_round64(2 * n)) + p->inner->work;
-    snprintf(p->desc, sizeof p->desc, "%s; real %s, %s%s", simd ? "avx2+fma" : "scalar",
+    snprintf(p->desc, sizeof p->desc, "%s; real %s, %s%s", ff_path(simd),
              n % 2 == 0 ? "n/2 packed" : "as complex", ff_desc_rest(p->inner),
              p->rows8 ? "; real codelet, 8 rows per vector in batches" : "");
     return p;

@@ -192,7 +192,7 @@ class Real:
         return val
 
 
-def emit_real(r, outs, ld, st, flavour):
+def emit_real(r, outs, ld, flavour):
     """C statements computing the real nodes that outs (a list of (node, store-template))
     need, in creation order (a topological order). flavour 's' is float arithmetic,
     'v' is __m256. Multiplies used once by an add or subtract become FMAs."""
@@ -303,8 +303,7 @@ def scalar_complex(n):
     for k, o in enumerate(outs):
         pairs.append((val[o][0], 'y[%d * os] = %%s' % k))
         pairs.append((val[o][1], 'y[%d * os + 1] = %%s' % k))
-    body = emit_real(r, pairs, lambda j, p: 'x[%d * is%s]' % (j, ' + 1' if p else ''),
-                     None, 's')
+    body = emit_real(r, pairs, lambda j, p: 'x[%d * is%s]' % (j, ' + 1' if p else ''), 's')
     head = ['/* y[k os] = sum_j x[j is] W_%d^{jk}: interleaved complex, strides in floats */' % n,
             'static void ffg_dft%d_s(const float *restrict x, size_t is, float *restrict y, '
             'size_t os)' % n, '{']
@@ -328,11 +327,11 @@ def real_codelet(n, flavour):
             pairs.append((o[0], 'yr[%d] = %%s' % k))
             pairs.append((o[1], 'yi[%d] = %%s' % k))
     if flavour == 's':
-        body = emit_real(r, pairs, lambda j, p: 'x[%d]' % j, None, 's')
+        body = emit_real(r, pairs, lambda j, p: 'x[%d]' % j, 's')
         head = ['/* y[0..%d) = bins 0..%d of the real x[0..%d), interleaved */' % (n + 2, n // 2, n),
                 'static void ffg_r2c%d_s(const float *restrict x, float *restrict y)' % n, '{']
     else:
-        body = emit_real(r, pairs, lambda j, p: 'x[%d]' % j, None, 'v')
+        body = emit_real(r, pairs, lambda j, p: 'x[%d]' % j, 'v')
         head = ['/* eight rows at once: x[j] holds sample j of each row, yr[k]/yi[k] bin k */',
                 'AVX2_FN static void ffg_r2c%d_v8(const __m256 *restrict x, __m256 *restrict yr,'
                 % n, '                          __m256 *restrict yi)', '{']
@@ -525,7 +524,9 @@ def avx2_file():
                       '(n = 8..64). Compiled with a target attribute.')).rstrip('\n'),
            '#include <stddef.h>', '', '#include "fastfft_internal.h"', '',
            '#if defined(__x86_64__) || defined(__i386__)', '#include <immintrin.h>', '',
-           '#define AVX2_FN __attribute__((target("avx2,fma")))', '']
+           '/* fastfft_gen_wide.c compiles this file again with another target and names */',
+           '#ifndef FFG_TARGET', '#define FFG_TARGET "avx2,fma"', '#define FFG(name) name', '#endif',
+           '#define AVX2_FN __attribute__((target(FFG_TARGET)))', '']
     for n in LEAVES:
         out += avx2_leaf(n)
     for n in ROWS:
@@ -534,10 +535,10 @@ def avx2_file():
         out += avx2_first(r)
     for n in REAL_V8:
         out += real_codelet(n, 'v')
-    out += lookup('ffg_cfn ffg_leaf_v(size_t n)', 'ffg_leaf%d_v', LEAVES)
-    out += lookup('ffg_rfn ffg_row_v(size_t n)', 'ffg_row%d_v', ROWS)
-    out += lookup('ffg_pfn ffg_first_v(size_t n)', 'ffg_first%d_v', FIRST)
-    out += lookup('ffg_r2c_v8_fn ffg_r2c_v8(size_t n)', 'ffg_r2c%d_v8', REAL_V8)
+    out += lookup('ffg_cfn FFG(ffg_leaf_v)(size_t n)', 'ffg_leaf%d_v', LEAVES)
+    out += lookup('ffg_rfn FFG(ffg_row_v)(size_t n)', 'ffg_row%d_v', ROWS)
+    out += lookup('ffg_pfn FFG(ffg_first_v)(size_t n)', 'ffg_first%d_v', FIRST)
+    out += lookup('ffg_r2c_v8_fn FFG(ffg_r2c_v8)(size_t n)', 'ffg_r2c%d_v8', REAL_V8)
     out += ['#else /* not x86: no vector codelets */', '',
             'ffg_cfn ffg_leaf_v(size_t n)', '{', '    (void)n;', '    return NULL;', '}', '',
             'ffg_rfn ffg_row_v(size_t n)', '{', '    (void)n;', '    return NULL;', '}', '',
