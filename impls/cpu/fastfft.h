@@ -22,6 +22,11 @@ size_t fastfft_work_floats(const fastfft_plan *p);
  * is only read. */
 void fastfft_exec(const fastfft_plan *p, const float *in, float *out, float *work);
 
+/* rows transforms: row b reads in + b*is and writes out + b*os (strides in floats).
+ * Small real plans run eight rows at once here; any other plan, one row after another. */
+void fastfft_exec_rows(const fastfft_plan *p, const float *in, size_t is, float *out,
+                       size_t os, size_t rows, float *work);
+
 /* Which code path the plan runs ("avx2+fma" or "scalar") and its decomposition, for the
  * record (describe). */
 const char *fastfft_describe(const fastfft_plan *p);

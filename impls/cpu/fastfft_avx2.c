@@ -177,6 +177,12 @@ int ff_cpu_has_avx2(void)
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+int ff_cpu_has_avx512vl(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+}
+
 #else /* not x86: the scalar passes serve every plan */
 
 ff_stage_fn ff_pick_avx2(const ff_stage *st)
@@ -186,6 +192,11 @@ ff_stage_fn ff_pick_avx2(const ff_stage *st)
 }
 
 int ff_cpu_has_avx2(void)
+{
+    return 0;
+}
+
+int ff_cpu_has_avx512vl(void)
 {
     return 0;
 }

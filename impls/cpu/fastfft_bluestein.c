@@ -50,7 +50,7 @@ int ff_bluestein_init(fastfft_plan *p, char *why, size_t whylen)
     free(scratch);
     p->work = 4 * m + p->inner->work;
     snprintf(p->desc, sizeof p->desc, "%s; bluestein m=%zu, %s",
-             p->simd ? "avx2+fma" : "scalar", m, ff_desc_rest(p->inner));
+             ff_path(p->simd), m, ff_desc_rest(p->inner));
     return 0;
 }
 
