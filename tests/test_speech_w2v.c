@@ -312,15 +312,15 @@ static void sw_write_weights(const char *path, int C, int layer_norm, const char
             if (drop && !strcmp(name, drop))
                 continue;
             if (bad && !strcmp(name, bad))
-                assert_int_equal(sono_st_push(&l, pre, sfx[j], 2, C, 2, 0, 0.1, 0), 0);
+                assert_int_equal(sono_st_push(&l, name, 2, C, 2, 0, 0.1, 0), 0);
             else if (j == 0)
-                assert_int_equal(sono_st_push(&l, pre, sfx[j], 3, C, i ? C : 1, k[i], 0.3, 0), 0);
+                assert_int_equal(sono_st_push(&l, name, 3, C, i ? C : 1, k[i], 0.3, 0), 0);
             else
-                assert_int_equal(sono_st_push(&l, pre, sfx[j], 1, C, 0, 0, 0, 1.0), 0);
+                assert_int_equal(sono_st_push(&l, name, 1, C, 0, 0, 0, 1.0), 0);
         }
     }
     sono_error err = {0};
-    assert_int_equal(sono_st_write_random(path, &l, NULL, 5, "test", &err), 0);
+    assert_int_equal(sono_st_write_random(path, &l, NULL, 5, &err), 0);
     free(l.t);
 }
 
@@ -376,15 +376,16 @@ static void w2v_weights_by_name(void **state)
     sono_st_list l = {0};
     const int kk[7] = {10, 3, 3, 3, 3, 2, 2};
     for (int i = 0; i < 7; i++) {
-        char pre[96];
-        snprintf(pre, sizeof pre, "wav2vec2.feature_extractor.conv_layers.%d.", i);
-        assert_int_equal(sono_st_push(&l, pre, "conv.weight", 3, 8, i ? 8 : 1, kk[i], 0.3, 0), 0);
-        assert_int_equal(sono_st_push(&l, pre, "conv.bias", 1, 8, 0, 0, 0.1, 0), 0);
-        assert_int_equal(sono_st_push(&l, pre, "layer_norm.weight", 1, 8, 0, 0, 0, 1.0), 0);
-        assert_int_equal(sono_st_push(&l, pre, "layer_norm.bias", 1, 8, 0, 0, 0.1, 0), 0);
+        char n[160];
+#define SW_NAME(sfx) (snprintf(n, sizeof n, "wav2vec2.feature_extractor.conv_layers.%d." sfx, i), n)
+        assert_int_equal(sono_st_push(&l, SW_NAME("conv.weight"), 3, 8, i ? 8 : 1, kk[i], 0.3, 0), 0);
+        assert_int_equal(sono_st_push(&l, SW_NAME("conv.bias"), 1, 8, 0, 0, 0.1, 0), 0);
+        assert_int_equal(sono_st_push(&l, SW_NAME("layer_norm.weight"), 1, 8, 0, 0, 0, 1.0), 0);
+        assert_int_equal(sono_st_push(&l, SW_NAME("layer_norm.bias"), 1, 8, 0, 0, 0.1, 0), 0);
+#undef SW_NAME
     }
     sono_error se = {0};
-    assert_int_equal(sono_st_write_random(biased, &l, NULL, 5, "test", &se), 0);
+    assert_int_equal(sono_st_write_random(biased, &l, NULL, 5, &se), 0);
     free(l.t);
     sw_expect_refused(biased, "layer", "wav2vec2.feature_extractor.conv_layers.0.conv.bias",
                       "conv_bias = true");
