@@ -111,6 +111,8 @@ static void count(sono_run_counts *n, const char *s)
                 : strcmp(s, "skip") == 0    ? &n->skip
                 : strcmp(s, "crash") == 0   ? &n->crash
                 : strcmp(s, "timeout") == 0 ? &n->timeout
+                : strcmp(s, "xfail") == 0   ? &n->xfail
+                : strcmp(s, "xpass") == 0   ? &n->xpass
                                             : &n->error;
     (*slot)++;
 }
@@ -155,6 +157,7 @@ static int emit(const side *S, const sono_run_opts *o, const sono_run_info *run,
     int rc = 0;
     if (o->cal)
         sono_derive_roofline(rec, rec->c, o->cal);
+    sono_record_expect_fail(rec);
     count(S->n, rec->status);
     for (int s = 0; s < S->nsinks && !rc; s++)
         if (S->sinks[s]->record)

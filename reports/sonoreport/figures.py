@@ -75,7 +75,7 @@ def _by_size(runs, op, p, keys):
     series = defaultdict(lambda: defaultdict(list))
     for ri, r in enumerate(runs):
         for c in r.cases:
-            if c["status"] == "ok" and c["op"] == op:
+            if c["status"] in ("ok", "xpass") and c["op"] == op:
                 s = pos(c["params"].get(p))
                 if s is not None:
                     series[(ri, M.group_label(c, keys))][s].append(c)
@@ -259,7 +259,7 @@ def roofline(runs, out):
     multi = len(cal_runs) > 1
     for r in cal_runs:
         for c in r.cases:
-            if c["status"] != "ok":
+            if c["status"] not in ("ok", "xpass"):
                 continue
             f, b, g = pos(get(c, "cost.flops")), pos(get(c, "cost.bytes")), \
                 pos(get(c, "derived.gflops"))
@@ -396,7 +396,7 @@ def _codec_point(c):
 def codec_quality(runs, out):
     title = "Codecs: SI-SDR vs bitrate"
     recs = [(r, c) for r in runs for c in r.cases
-            if c["status"] == "ok" and _codec_point(c) is not None]
+            if c["status"] in ("ok", "xpass") and _codec_point(c) is not None]
     if not recs:
         out.append(NotDrawn(title, "no ok record with quality.si_sdr_db and a bitrate "
                                    "(quality.bitrate_bps or params.bitrate)"))
@@ -507,14 +507,14 @@ def ratios(runs, out):
         return
     base = runs[0]
     title = f"Time ratio per case against {base.label} (> 1: slower)"
-    bcases = {c["id"]: c for c in base.cases if c["status"] == "ok"}
+    bcases = {c["id"]: c for c in base.cases if c["status"] in ("ok", "xpass")}
     others = runs[1:]
     table, names = {}, [r.label for r in others]
     for r in others:
         for c in r.cases:
             b = bcases.get(c["id"])
             m, bm = pos(get(c, "time_ns.median")), pos(get(b, "time_ns.median")) if b else None
-            if c["status"] != "ok" or not (m and bm):
+            if c["status"] not in ("ok", "xpass") or not (m and bm):
                 continue
             lo, hi = pos(get(c, "time_ns.ci_lo")) or m, pos(get(c, "time_ns.ci_hi")) or m
             blo, bhi = pos(get(b, "time_ns.ci_lo")) or bm, pos(get(b, "time_ns.ci_hi")) or bm

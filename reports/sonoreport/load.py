@@ -6,7 +6,7 @@ import json
 import os
 
 SCHEMA = "sonobench.results/1"
-STATUSES = ("ok", "fail", "skip", "error", "crash", "timeout")
+STATUSES = ("ok", "fail", "skip", "error", "crash", "timeout", "xfail", "xpass")
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # the source tree's harness/schema/, else the installed share/sonobench/schema/
 SCHEMA_FILES = (os.path.join(_HERE, "..", "..", "harness", "schema", "results-1.json"),
