@@ -116,6 +116,7 @@ static void run_short_input(void **state)
     size_t len = strlen(msg);
     const char *tail = "seconds = 0.5 in the suite";
     assert_true(len > strlen(tail) && strcmp(msg + len - strlen(tail), tail) == 0);
+    assert_non_null(strstr(msg, "--param seconds=0.5 or ")); /* run takes --param now */
     json_decref(doc);
     cl_h(&r, NULL, "run", at("mel.ini"), "--input", at("half.wav"), "--filter",
          "*seconds=5*", "--out", at("mel2.json"), "--quiet", NULL);

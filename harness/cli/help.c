@@ -16,6 +16,8 @@ static const char overview[] =
     "  exec OP/IMPL   run one impl once on one input and write its output as .npy\n"
     "  calibrate      measure this machine's peak FLOP/s and bandwidth (the roofline)\n"
     "  history FILE.. each case's median over many runs; flags the run where it stepped slower\n"
+    "  show FILE      a results file's tables as its run printed them, or as markdown,\n"
+    "                 CSV or JSON (--format)\n"
     "  export FILE    a results file as Google Benchmark JSON (--format gbench) or CSV\n"
     "  compare A B..  compare results files: ratios, significance, verdicts; exit 1 on a\n"
     "                 regression\n"
@@ -53,6 +55,17 @@ static const char dataset_help[] =
     "format folder --ext names is used, flac for --encoding flac, else the first).\n"
     "shard: the same as WebDataset tar shards. check: an .sbd file's header, index and\n"
     "every clip's checksum. Needs no plugins; a bad option or file exits 2.\n";
+
+static const char show_help[] =
+    "usage: harness show FILE [--format table|markdown|json|csv]\n"
+    "\n"
+    "Prints a results file's tables: table (default) is the table its run printed at the\n"
+    "end (one section per op, failures first) and its counts; markdown the same as\n"
+    "markdown tables, for a pull request or a wiki; csv one table for all ops (op, then\n"
+    "every column any op has; the table's text in each cell); json {\"tables\": [{\"op\",\n"
+    "\"columns\", \"rows\"}]}. A file a killed run left is repaired from its journal first\n"
+    "(as every reader does). Loads no plugins. `run --format` prints a run's tables the\n"
+    "same ways. Exit 2 for a missing or bad file or option.\n";
 
 static const char run_help[] =
     "usage: harness run SUITE [--filter GLOB]... [--input SPEC]... [--out FILE] [--dry-run]\n"
@@ -99,9 +112,12 @@ static const char run_help[] =
     "                 noisy when its repetitions disagree (default: the suite's\n"
     "                 repetitions, else 1)\n"
     "  --format F     table (default): a row as each case finishes, then the full\n"
-    "                 tables, failures first; jsonl: one JSON object per line on stdout\n"
-    "                 ({\"event\": \"begin\"}, one \"record\" per case as it finishes, the\n"
-    "                 results file's case object, and \"end\" with the counts)\n"
+    "                 tables, failures first; markdown, csv, json: the full tables at the\n"
+    "                 end in that format, as harness show prints them (the counts line\n"
+    "                 goes to stderr for csv and json); jsonl: one JSON object per line\n"
+    "                 on stdout ({\"event\": \"begin\"}, one \"record\" per case as it\n"
+    "                 finishes, the results file's case object, and \"end\" with the\n"
+    "                 counts)\n"
     "  --lenient      read a WAV whose data is cut short as far as it goes, with a\n"
     "                 warning (without it: exit 2 naming the file)\n"
     "  --force        let --out replace a file that is not a results file\n"
@@ -369,6 +385,7 @@ int sono_print_help(const char *cmd)
                        : strcmp(cmd, "compare") == 0 ? compare_help
                        : strcmp(cmd, "history") == 0 ? history_help
                        : strcmp(cmd, "export") == 0 ? export_help
+                       : strcmp(cmd, "show") == 0 ? show_help
                        : strcmp(cmd, "report") == 0 ? report_help
                        : strcmp(cmd, "fleet") == 0 ? fleet_help
                        : strcmp(cmd, "results") == 0 ? results_help

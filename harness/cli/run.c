@@ -441,8 +441,9 @@ static void dry_run(const sono_plan *plan)
 /* The run into its sinks: the results file first (a completed case is on disk before
  * anyone else sees it), the progress line on a terminal, then the live table or JSON
  * lines. Returns the exit status. */
-static int run_sinks(const sono_run_args *a, int jsonl, const sono_plan *plan,
-                     sono_results *res, const char *out, const sono_calibration *cal)
+static int run_sinks(const sono_run_args *a, int jsonl, sono_table_format fmt,
+                     const sono_plan *plan, sono_results *res, const char *out,
+                     const sono_calibration *cal)
 {
     int nsinks = 0;
     sono_sink *sinks[3];
@@ -450,7 +451,11 @@ static int run_sinks(const sono_run_args *a, int jsonl, const sono_plan *plan,
     if (!a->quiet && isatty(STDERR_FILENO))
         sinks[nsinks++] = sono_sink_progress(stderr);
     /* rows as they finish unless --quiet; JSON lines keep stdout for themselves */
-    sinks[nsinks++] = jsonl ? sono_sink_jsonl(stdout) : sono_sink_table(stdout, !a->quiet);
+    sinks[nsinks++] = jsonl ? sono_sink_jsonl(stdout)
+                            : sono_sink_table_fmt(stdout, !a->quiet && fmt == SONO_TABLE_TEXT,
+                                                  fmt);
+    /* issue 27: CSV and JSON keep stdout to themselves; markdown takes the counts line */
+    int side = jsonl || fmt == SONO_TABLE_CSV || fmt == SONO_TABLE_JSON;
     int missing = 0;
     for (int i = 0; i < nsinks; i++)
         missing |= !sinks[i];
@@ -474,7 +479,7 @@ static int run_sinks(const sono_run_args *a, int jsonl, const sono_plan *plan,
     char known[96] = ""; /* issue 27: the suite's expect_fail, said only where it applied */
     if (n.xfail || n.xpass)
         snprintf(known, sizeof known, ", %d xfail, %d xpass", n.xfail, n.xpass);
-    fprintf(jsonl ? stderr : stdout,
+    fprintf(side ? stderr : stdout,
             "\n%d ok, %d fail, %d skip, %d error, %d crash, %d timeout%s%s; results: %s\n",
             n.ok, n.fail, n.skip, n.error, n.crash, n.timeout, known,
             n.interrupted ? " (interrupted)" : "", out);
@@ -491,7 +496,7 @@ static int run_sinks(const sono_run_args *a, int jsonl, const sono_plan *plan,
 
 /* run's own options besides the shared ones; SONO_EXIT_OK or the exit status (said). */
 static int parse_run(int argc, char **argv, sono_run_args *a, const char **out_arg,
-                     const char **shard_arg, int *jsonl)
+                     const char **shard_arg, int *jsonl, sono_table_format *fmt)
 {
     for (int i = 1; i < argc; i++) {
         int took = sono_run_arg("run", a, argc, argv, &i);
@@ -507,11 +512,12 @@ static int parse_run(int argc, char **argv, sono_run_args *a, const char **out_a
             a->dry = 1;
         else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
             const char *f = argv[++i];
-            if (strcmp(f, "table") != 0 && strcmp(f, "jsonl") != 0) {
-                fprintf(stderr, "harness run: --format %s: expected table or jsonl\n", f);
+            *jsonl = strcmp(f, "jsonl") == 0;
+            if (!*jsonl && sono_table_format_parse(f, fmt)) {
+                fprintf(stderr, "harness run: --format %s: expected table, markdown, csv, "
+                        "json or jsonl\n", f);
                 return SONO_EXIT_USAGE;
             }
-            *jsonl = strcmp(f, "jsonl") == 0;
         }
         else if (argv[i][0] == '-' || a->suite) {
             fprintf(stderr, "harness run: unexpected argument '%s'; see harness help run\n",
@@ -531,7 +537,8 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
 {
     sono_run_args a = {0};
     const char *out_arg = NULL, *shard_arg = NULL;
-    int jsonl = 0, rc = parse_run(argc, argv, &a, &out_arg, &shard_arg, &jsonl);
+    sono_table_format fmt = SONO_TABLE_TEXT;
+    int jsonl = 0, rc = parse_run(argc, argv, &a, &out_arg, &shard_arg, &jsonl, &fmt);
     sono_error err = {0};
     int shard_i = 0, shard_n = 0;
     if (!rc && shard_arg && sono_shard_parse(shard_arg, &shard_i, &shard_n, &err)) {
@@ -578,7 +585,7 @@ int sono_cmd_run(sono_reg *R, int argc, char **argv)
     } else {
         fprintf(stderr, "harness: suite %s (%s): %d cases -> %s\n", plan.name, plan.file,
                 plan.ncases, out);
-        rc = run_sinks(&a, jsonl, &plan, res, out, calp);
+        rc = run_sinks(&a, jsonl, fmt, &plan, res, out, calp);
     }
     sono_plan_free(&plan);
     if (calp)

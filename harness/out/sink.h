@@ -9,6 +9,7 @@
 
 #include "record.h"
 #include "suite.h"
+#include "table.h"
 
 typedef struct sono_run_counts {
     int ok, fail, skip, error, crash, timeout;
@@ -53,6 +54,8 @@ sono_sink *sono_sink_progress(FILE *f);
 /* The tables: with live, each row as its case finishes (an op's header when its first row
  * arrives); at the end the full tables, failures first. */
 sono_sink *sono_sink_table(FILE *f, int live);
+/* issue 27: the same in a format of table.h (live rows only for the text table). */
+sono_sink *sono_sink_table_fmt(FILE *f, int live, sono_table_format fmt);
 /* One compact JSON object per line: {"event": "begin"|"record"|"end", ...}. */
 sono_sink *sono_sink_jsonl(FILE *f);
 

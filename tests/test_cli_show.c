@@ -1,0 +1,162 @@
+/* test_cli_show.c — issue 27's output formats: `harness show FILE` prints a results file's
+ * tables exactly as its run printed them at the end, or as markdown, CSV or JSON; `run
+ * --format markdown|csv|json` prints a run's tables the same ways (CSV and JSON keep stdout
+ * to themselves). Neither existed: show was "no command", run took table or jsonl only. */
+#include "cli_util.h"
+
+static char runout[PATH_MAX], wrongout[PATH_MAX];
+
+/* The text before the counts line ("\nN ok, N fail, ..."), which differs (run names the
+ * results path, show the suite and host too). */
+static char *before_counts(const char *s)
+{
+    const char *at = strstr(s, " ok, ");
+    while (at && at > s && at[-1] != '\n')
+        at--;
+    size_t n = at ? (size_t)(at - s) : strlen(s);
+    char *out = malloc(n + 1);
+    assert_non_null(out);
+    memcpy(out, s, n);
+    out[n] = 0;
+    return out;
+}
+
+static int setup(void **state)
+{
+    if (cl_setup(state))
+        return -1;
+    snprintf(runout, sizeof runout, "%s/tiny.json", cl_tmp);
+    snprintf(wrongout, sizeof wrongout, "%s/wrong.json", cl_tmp);
+    return 0;
+}
+
+/* the same table as the run printed at its end */
+static void show_table_is_the_runs(void **state)
+{
+    (void)state;
+    cl_res r, s;
+    cl_h(&r, NULL, "run", CL_DATA "/tiny.ini", "--quiet", "--out", runout, NULL);
+    cl_expect_code(&r, 0);
+    cl_h(&s, NULL, "show", runout, NULL);
+    cl_expect_code(&s, 0);
+    char *a = before_counts(r.out), *b = before_counts(s.out);
+    assert_true(strlen(a) > 100);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(s.out, "4 ok, 0 fail, 0 skip, 0 error, 0 crash, 0 timeout"));
+    assert_non_null(strstr(s.out, runout));
+    free(a);
+    free(b);
+    cl_free(&r);
+    cl_free(&s);
+    /* failures first, with their whole reason, also read back (the test plugin's) */
+    char envp[PATH_MAX + 32];
+    snprintf(envp, sizeof envp, "SONO_PLUGIN_PATH=%s", cl_plugins);
+    const char *set[] = {envp, NULL};
+    cl_h(&r, set, "run", CL_DATA "/wrong.ini", "--quiet", "--out", wrongout, NULL);
+    cl_expect_code(&r, 1);
+    cl_h(&s, NULL, "show", wrongout, NULL);
+    cl_expect_code(&s, 0); /* showing a file with failures is not a failure */
+    a = before_counts(r.out);
+    b = before_counts(s.out);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(b, "FAIL"));
+    free(a);
+    free(b);
+    cl_free(&r);
+    cl_free(&s);
+}
+
+static int count_lines(const char *s, const char *prefix)
+{
+    int n = 0;
+    for (const char *l = s; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        n += strncmp(l, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+static void show_formats(void **state)
+{
+    (void)state;
+    cl_res r;
+    cl_h(&r, NULL, "show", runout, "--format", "markdown", NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "### fft\n\n| impl | params | input | median |"));
+    assert_non_null(strstr(r.out, "|:---|:---|:---|---:|"));
+    assert_int_equal(count_lines(r.out, "| cpu/radix2 | n=16,batch=1 | noise | "), 1);
+    assert_int_equal(count_lines(r.out, "| "), 5); /* the header and 4 cases */
+    cl_free(&r);
+    cl_h(&r, NULL, "show", runout, "--format", "csv", NULL);
+    cl_expect_code(&r, 0);
+    assert_int_equal(strncmp(r.out, "op,impl,params,input,median,", 28), 0);
+    assert_int_equal(count_lines(r.out, "fft,"), 4);
+    assert_int_equal(count_lines(r.out, ""), 5);
+    assert_non_null(strstr(r.out, "fft,fftw/fftw,\"n=64,batch=1\",noise,"));
+    cl_free(&r);
+    cl_h(&r, NULL, "show", runout, "--format", "json", NULL);
+    cl_expect_code(&r, 0);
+    json_error_t je;
+    json_t *doc = json_loads(r.out, 0, &je);
+    assert_non_null(doc);
+    json_t *t = json_array_get(json_object_get(doc, "tables"), 0);
+    assert_string_equal(json_string_value(json_object_get(t, "op")), "fft");
+    assert_int_equal(json_array_size(json_object_get(t, "rows")), 4);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(t, "columns"), 0)),
+                        "impl");
+    json_decref(doc);
+    cl_free(&r);
+    /* bad usage and bad files: exit 2 */
+    const char *bad[][3] = {{"--format", "xml", NULL}, {NULL}, {"/no/such.json", NULL}};
+    for (int k = 0; k < 3; k++) {
+        if (k == 1)
+            cl_h(&r, NULL, "show", NULL);
+        else if (k == 0)
+            cl_h(&r, NULL, "show", runout, bad[k][0], bad[k][1], NULL);
+        else
+            cl_h(&r, NULL, "show", bad[k][0], NULL);
+        cl_expect_code(&r, 2);
+        cl_free(&r);
+    }
+    cl_h(&r, NULL, "show", CL_DATA "/tiny.ini", NULL); /* not a results file */
+    cl_expect_code(&r, 2);
+    cl_free(&r);
+    cl_h(&r, NULL, "help", "show", NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "markdown"));
+    cl_free(&r);
+}
+
+/* run --format markdown|csv|json: the tables at the end in that format */
+static void run_formats(void **state)
+{
+    (void)state;
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/md.json", cl_tmp);
+    cl_res r;
+    cl_h(&r, NULL, "run", CL_DATA "/tiny.ini", "--format", "markdown", "--out", out, NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "### fft\n\n| impl |"));
+    assert_null(strstr(r.out, "== fft =="));   /* no live text rows */
+    assert_non_null(strstr(r.out, " ok, 0 fail"));
+    cl_free(&r);
+    snprintf(out, sizeof out, "%s/csv.json", cl_tmp);
+    cl_h(&r, NULL, "run", CL_DATA "/tiny.ini", "--format", "csv", "--out", out, NULL);
+    cl_expect_code(&r, 0);
+    assert_int_equal(strncmp(r.out, "op,impl,", 8), 0);
+    assert_int_equal(count_lines(r.out, ""), 5); /* only the CSV: counts on stderr */
+    assert_non_null(strstr(r.err, "4 ok, 0 fail"));
+    cl_free(&r);
+    cl_h(&r, NULL, "run", CL_DATA "/tiny.ini", "--format", "html", "--dry-run", NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "markdown"));
+    cl_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(show_table_is_the_runs),
+        cmocka_unit_test(show_formats),
+        cmocka_unit_test(run_formats),
+    };
+    return cmocka_run_group_tests(tests, setup, cl_teardown);
+}
