@@ -151,12 +151,56 @@ static void run_formats(void **state)
     cl_free(&r);
 }
 
+/* issue 27: roof% against `calibrate --quick` (a cache-resident triad) read as if it were
+ * the machine's ceiling: the env says quick, the table marks the column and says why. */
+static void quick_calibration_marked(void **state)
+{
+    (void)state;
+    char host[256], cal[PATH_MAX], out[PATH_MAX], envp[PATH_MAX + 32];
+    assert_int_equal(gethostname(host, sizeof host), 0);
+    snprintf(cal, sizeof cal, "%s/cal.json", cl_tmp);
+    json_t *doc = json_pack("{s:s, s:{s:{s:s, s:s, s:{s:{s:f, s:f}}, s:{s:b}}}}", "schema",
+                            "sonobench.calibration/1", "hosts", host, "measured",
+                            "2026-01-01T00:00:00Z", "cpu", "test", "threads", "1", "gflops",
+                            50.0, "gbps", 20.0, "details", "quick", 1);
+    assert_int_equal(json_dump_file(doc, cal, 0), 0);
+    json_decref(doc);
+    snprintf(envp, sizeof envp, "SONO_CALIBRATION=%s", cal);
+    snprintf(out, sizeof out, "%s/quick.json", cl_tmp);
+    const char *set[] = {envp, NULL};
+    cl_res r;
+    cl_h(&r, set, "run", CL_DATA "/tiny.ini", "--quiet", "--out", out, NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, " roof%*  "));
+    assert_non_null(strstr(r.out, "roof% vs quick calibration"));
+    cl_free(&r);
+    json_t *res = cl_load(out);
+    assert_true(json_is_true(cl_get(res, "env.calibration.quick")));
+    json_decref(res);
+    cl_h(&r, NULL, "show", out, NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "roof% vs quick calibration"));
+    cl_free(&r);
+    /* a full calibration: no mark */
+    doc = json_load_file(cal, 0, NULL);
+    json_object_set_new(json_object_get(json_object_get(json_object_get(doc, "hosts"), host),
+                                        "details"), "quick", json_false());
+    assert_int_equal(json_dump_file(doc, cal, 0), 0);
+    json_decref(doc);
+    cl_h(&r, set, "run", CL_DATA "/tiny.ini", "--quiet", "--out", out, "--force", NULL);
+    cl_expect_code(&r, 0);
+    assert_null(strstr(r.out, "roof%*"));
+    assert_non_null(strstr(r.out, " roof%  "));
+    cl_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(show_table_is_the_runs),
         cmocka_unit_test(show_formats),
         cmocka_unit_test(run_formats),
+        cmocka_unit_test(quick_calibration_marked),
     };
     return cmocka_run_group_tests(tests, setup, cl_teardown);
 }

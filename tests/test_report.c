@@ -212,6 +212,38 @@ static void test_presentation(void **state)
     free(html);
 }
 
+/* issue 27: a quick calibration is marked in the environment table and the roofline's
+ * caption (it read as the machine's ceiling); a suite's known failures are counted as
+ * xfail and xpass, listed with their reason, and an xpass case is drawn like an ok one. */
+static void test_quick_and_known(void **state)
+{
+    (void)state;
+    need_python();
+    json_t *doc = cl_load(RD "/gpu.json");
+    json_object_set_new(json_object_get(json_object_get(doc, "env"), "calibration"), "quick",
+                        json_true());
+    json_t *cases = json_object_get(doc, "cases");
+    json_t *a = json_array_get(cases, 0), *b = json_array_get(cases, 1);
+    json_object_set_new(a, "status", json_string("xfail"));
+    json_object_set_new(a, "message", json_string("expected: a planted known failure"));
+    json_object_set_new(a, "expect_fail", json_pack("{s:s, s:s}", "reason", "planted",
+                                                    "status", "fail"));
+    json_object_set_new(b, "status", json_string("xpass"));
+    json_object_set_new(b, "expect_fail", json_pack("{s:s, s:s}", "reason", "planted",
+                                                    "status", "ok"));
+    char in[PATH_MAX + 32], dir[PATH_MAX];
+    snprintf(in, sizeof in, "%s/quick.json", cl_tmp);
+    assert_int_equal(json_dump_file(doc, in, 0), 0);
+    json_decref(doc);
+    char *html = render("quick", dir, sizeof dir, in, NULL);
+    assert_non_null(strstr(html, "QUICK calibration"));
+    assert_non_null(strstr(html, "from a quick calibration"));
+    assert_non_null(strstr(html, "1 xfail</span>"));
+    assert_non_null(strstr(html, "1 xpass</span>"));
+    assert_non_null(strstr(html, "a planted known failure"));
+    free(html);
+}
+
 /* Geometric mean of median(b)/median(a) over the ids ok in both, from the files. */
 static double geomean_ratio(const char *a, const char *b, int *common)
 {
@@ -498,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_two_machines),  cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_output_folder), cmocka_unit_test(test_python_lookup),
         cmocka_unit_test(test_installed),     cmocka_unit_test(test_presentation),
+        cmocka_unit_test(test_quick_and_known),
     };
     return cmocka_run_group_tests(tests, setup, cl_teardown);
 }

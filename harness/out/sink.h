@@ -20,6 +20,7 @@ typedef struct sono_run_counts {
 typedef struct sono_run_info {
     const sono_plan *plan;
     struct timespec t0; /* CLOCK_MONOTONIC at the start of the run */
+    int quick_cal;      /* issue 27: roof% is against a `calibrate --quick` */
 } sono_run_info;
 
 typedef struct sono_sink sono_sink;

@@ -48,6 +48,7 @@ typedef struct table {
     widths w;          /* from the plan, for live rows */
     char section[48];  /* the live section printed last */
     json_t *ops;       /* each op's presentation (sono_ops_presentation_json) */
+    int quick_cal;     /* issue 27: roof% is against a quick calibration: marked */
 } table;
 
 void sono_format_ns(double ns, char *buf, size_t n)
@@ -271,7 +272,7 @@ static int put(cell *c, int n, const char *head, int width, const char *text)
 
 /* The cells of r in its section's columns (quality: the section shows bitrate and
  * SI-SDR). Returns how many. */
-static int row_cells(const row *r, const widths *w, int quality, cell *c)
+static int row_cells(const row *r, const widths *w, int quality, int quick, cell *c)
 {
     char med[32] = "-", ci[32] = "-", gf[32] = "-", gb[32] = "-", xr[32] = "-", err[32] = "-";
     char roof[32] = "-";
@@ -317,7 +318,7 @@ static int row_cells(const row *r, const widths *w, int quality, cell *c)
         n = put(c, n, "+-CI", 7, ci);
         n = put(c, n, "GFLOP/s", 9, gf);
         n = put(c, n, "GB/s", 8, gb);
-        n = put(c, n, "roof%", 6, roof);
+        n = put(c, n, quick ? "roof%*" : "roof%", 6, roof);
     }
     n = put(c, n, "x realtime", 10, xr);
     n = put(c, n, "rel.err", 9, err);
@@ -350,19 +351,19 @@ static int row_cells(const row *r, const widths *w, int quality, cell *c)
     return n;
 }
 
-static void print_header(FILE *f, const row *r, const widths *w, int quality)
+static void print_header(FILE *f, const row *r, const widths *w, int quality, int quick)
 {
     cell c[MAX_CELLS];
-    int n = row_cells(r, w, quality, c);
+    int n = row_cells(r, w, quality, quick, c);
     fprintf(f, "\n== %s ==\n", r->op);
     for (int i = 0; i < n; i++)
         fprintf(f, c[i].width ? "%*s  " : "%*s\n", c[i].width, c[i].head);
 }
 
-static void print_row(FILE *f, const row *r, const widths *w, int quality)
+static void print_row(FILE *f, const row *r, const widths *w, int quality, int quick)
 {
     cell c[MAX_CELLS];
-    int n = row_cells(r, w, quality, c);
+    int n = row_cells(r, w, quality, quick, c);
     for (int i = 0; i < n; i++)
         fprintf(f, c[i].width ? "%*s  " : "%*s\n", c[i].width, c[i].text);
 }
@@ -378,10 +379,10 @@ static void md_text(FILE *f, const char *s)
     }
 }
 
-static void md_header(FILE *f, const row *r, const widths *w, int quality)
+static void md_header(FILE *f, const row *r, const widths *w, int quality, int quick)
 {
     cell c[MAX_CELLS];
-    int n = row_cells(r, w, quality, c);
+    int n = row_cells(r, w, quality, quick, c);
     fprintf(f, "\n### ");
     md_text(f, r->op);
     fprintf(f, "\n\n|");
@@ -396,10 +397,10 @@ static void md_header(FILE *f, const row *r, const widths *w, int quality)
     fputc('\n', f);
 }
 
-static void md_row(FILE *f, const row *r, const widths *w, int quality)
+static void md_row(FILE *f, const row *r, const widths *w, int quality, int quick)
 {
     cell c[MAX_CELLS];
-    int n = row_cells(r, w, quality, c);
+    int n = row_cells(r, w, quality, quick, c);
     fputc('|', f);
     for (int i = 0; i < n; i++) {
         fputc(' ', f);
@@ -427,13 +428,13 @@ static void csv_field(FILE *f, const char *s)
 /* CSV: one table for all ops: op, then every column any section has, in order of first
  * appearance (a row leaves the others empty). */
 static void print_csv(const row *rows, int nrows, const widths *w, const int *quality,
-                      FILE *f)
+                      int quick, FILE *f)
 {
     const char *heads[64];
     int nh = 0;
     cell c[MAX_CELLS];
     for (int i = 0; i < nrows; i++) {
-        int n = row_cells(&rows[i], w, quality[i], c);
+        int n = row_cells(&rows[i], w, quality[i], quick, c);
         for (int k = 0; k < n; k++) {
             int seen = 0;
             for (int h = 0; h < nh && !seen; h++)
@@ -456,7 +457,7 @@ static void print_csv(const row *rows, int nrows, const widths *w, const int *qu
     }
     fputs("\r\n", f);
     for (int i = 0; i < nrows; i++) {
-        int n = row_cells(&rows[i], w, quality[i], c);
+        int n = row_cells(&rows[i], w, quality[i], quick, c);
         csv_field(f, rows[i].op);
         for (int h = 0; h < nh; h++) {
             fputc(',', f);
@@ -472,12 +473,12 @@ static void print_csv(const row *rows, int nrows, const widths *w, const int *qu
 
 /* JSON: {"tables": [{"op", "columns": [...], "rows": [[...], ...]}, ...]} */
 static void print_json(const row *rows, int nrows, const widths *w, const int *quality,
-                       FILE *f)
+                       int quick, FILE *f)
 {
     json_t *tables = json_array(), *cur = NULL;
     cell c[MAX_CELLS];
     for (int i = 0; i < nrows; i++) {
-        int n = row_cells(&rows[i], w, quality[i], c);
+        int n = row_cells(&rows[i], w, quality[i], quick, c);
         if (i == 0 || strcmp(rows[i].op, rows[i - 1].op) != 0) {
             json_t *cols = json_array();
             for (int k = 0; k < n; k++)
@@ -534,21 +535,21 @@ static void print_all(const table *t, FILE *f, sono_table_format fmt)
         quality[i] = q;
     }
     if (fmt == SONO_TABLE_CSV)
-        print_csv(rows, t->n, &w, quality, f);
+        print_csv(rows, t->n, &w, quality, t->quick_cal, f);
     else if (fmt == SONO_TABLE_JSON)
-        print_json(rows, t->n, &w, quality, f);
+        print_json(rows, t->n, &w, quality, t->quick_cal, f);
     else
         for (int i = 0; i < t->n; i++) {
             const row *r = &rows[i];
             int head = i == 0 || strcmp(r->op, rows[i - 1].op) != 0;
             if (fmt == SONO_TABLE_MARKDOWN) {
                 if (head)
-                    md_header(f, r, &w, quality[i]);
-                md_row(f, r, &w, quality[i]);
+                    md_header(f, r, &w, quality[i], t->quick_cal);
+                md_row(f, r, &w, quality[i], t->quick_cal);
             } else {
                 if (head)
-                    print_header(f, r, &w, quality[i]);
-                print_row(f, r, &w, quality[i]);
+                    print_header(f, r, &w, quality[i], t->quick_cal);
+                print_row(f, r, &w, quality[i], t->quick_cal);
             }
         }
     free(rows);
@@ -566,6 +567,13 @@ static void ci_note(const table *t, FILE *f, sono_table_format fmt)
         fprintf(f, "\n+-CI -: one repetition per case; its CI is within one process "
                 "(time_ns.ci_rel in the results file) and misses what changes between runs. "
                 "--repetitions R measures R fresh runs.\n");
+    int roofed = 0;
+    for (int i = 0; i < t->n; i++)
+        roofed |= t->rows[i].roof > 0;
+    if (t->quick_cal && roofed && (fmt == SONO_TABLE_TEXT || fmt == SONO_TABLE_MARKDOWN))
+        fprintf(f, "\nroof%%*: roof%% vs quick calibration (harness calibrate --quick: a "
+                "cache-resident triad and small SGEMMs, not this machine's ceilings); run "
+                "harness calibrate for the real ones.\n");
 }
 
 static int table_begin(sono_sink *s, const sono_run_info *run, sono_error *err)
@@ -574,6 +582,7 @@ static int table_begin(sono_sink *s, const sono_run_info *run, sono_error *err)
     table *t = s->ctx;
     const sono_plan *p = run->plan;
     t->ops = sono_ops_presentation_json(p);
+    t->quick_cal = run->quick_cal;
     t->w = (widths){4, 6, 5};
     for (int i = 0; i < p->ncases; i++)
         widen(&t->w, p->cases[i].impl_name, p->cases[i].params_text,
@@ -593,10 +602,10 @@ static int table_record(sono_sink *s, const sono_run_info *run, const sono_recor
         /* the header when an op's first row arrives; codec ops show their quality */
         int quality = rec->c->op->quality != NULL;
         if (strcmp(t->section, r->op) != 0) {
-            print_header(t->f, r, &t->w, quality);
+            print_header(t->f, r, &t->w, quality, t->quick_cal);
             snprintf(t->section, sizeof t->section, "%s", r->op);
         }
-        print_row(t->f, r, &t->w, quality);
+        print_row(t->f, r, &t->w, quality, t->quick_cal);
         fflush(t->f);
     }
     return 0;
@@ -659,7 +668,10 @@ int sono_table_format_parse(const char *s, sono_table_format *fmt)
 
 int sono_table_print_doc(FILE *f, const json_t *doc, sono_table_format fmt)
 {
-    table t = {.fmt = fmt};
+    const json_t *cal = json_object_get(json_object_get(doc, "env"), "calibration");
+    table t = {.fmt = fmt,
+               .quick_cal = json_is_true(json_object_get(cal, "quick")) ||
+                            json_is_true(at(cal, "details.quick"))};
     const json_t *ops = json_object_get(json_object_get(doc, "suite"), "ops");
     size_t i;
     const json_t *c;

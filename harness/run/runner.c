@@ -266,7 +266,7 @@ int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts
         nsides = 2;
     }
     sono_executor *x = o->worker_exe ? NULL : sono_executor_new();
-    sono_run_info run = {.plan = plan};
+    sono_run_info run = {.plan = plan, .quick_cal = sono_calibration_quick(o->cal)};
     clock_gettime(CLOCK_MONOTONIC, &run.t0);
     if (!o->worker_exe && !x)
         return sono_fail(err, SONO_ENOMEM, "out of memory");

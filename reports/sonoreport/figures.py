@@ -292,7 +292,9 @@ def roofline(runs, out):
             peak, bw = pos(get(v, "gflops")), pos(get(v, "gbps"))
             if peak and bw:
                 roofs.append((f"{r.label} {name}: {M.fmt_rate(peak)} GFLOP/s, "
-                              f"{M.fmt_rate(bw)} GB/s", peak, bw))
+                              f"{M.fmt_rate(bw)} GB/s"
+                              + (" (quick calibration)" if r.quick_calibration else ""),
+                              peak, bw))
     lo = min(ais + [p / b for _, p, b in roofs]) / 4
     hi = max(ais + [p / b for _, p, b in roofs]) * 4
     xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
@@ -311,6 +313,10 @@ def roofline(runs, out):
     if left_out:
         cap += (f"{left_out} ok case(s) without a FLOP or byte count (such as an empty run()) "
                 "are not shown.")
+    quick = [r.label for r in cal_runs if r.quick_calibration]
+    if quick:  # issue 27
+        cap += (" Roofs of " + ", ".join(quick) + " are from a quick calibration (harness "
+                "calibrate --quick: a cache-resident triad), not the machine's ceilings.")
     out.append(Drawn("roofline", title, fig, cap))
 
 

@@ -36,6 +36,15 @@ class Run:
             return cal
         return None
 
+    @property
+    def quick_calibration(self):
+        """True when the ceilings come from `harness calibrate --quick` (issue 27): a
+        cache-resident triad, not the machine's ceiling."""
+        cal = self.calibration
+        return bool(cal) and (cal.get("quick") is True or
+                              (isinstance(cal.get("details"), dict) and
+                               cal["details"].get("quick") is True))
+
 
 def _bad_case(path, i, case, what):
     cid = case.get("id") if isinstance(case, dict) else None

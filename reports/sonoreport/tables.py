@@ -89,7 +89,10 @@ def _calibration(env):
     gpus = cal.get("gpus") if isinstance(cal.get("gpus"), dict) else {}
     parts += [f"{d}: {M.fmt_rate(get(v, 'gflops'))} GFLOP/s, {M.fmt_rate(get(v, 'gbps'))} GB/s"
               for d, v in gpus.items()]
-    return "; ".join(parts) + (f" (measured {cal['measured']})" if cal.get("measured") else "")
+    quick = cal.get("quick") is True or get(cal, "details.quick") is True
+    return "; ".join(parts) + (f" (measured {cal['measured']})" if cal.get("measured") else "") \
+        + (" — QUICK calibration (calibrate --quick: a cache-resident triad, not the "
+           "machine's ceiling; roof% against it is no measure of the real one)" if quick else "")
 
 
 def _gpus(env):
