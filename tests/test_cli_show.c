@@ -194,6 +194,40 @@ static void quick_calibration_marked(void **state)
     cl_free(&r);
 }
 
+/* issue 27: the Opus row read "rel.err 4.69e-01 ... OK" and "GB/s 0.00": an op with a
+ * check of its own shows that one was applied (its figures in check.detail, SI-SDR in its
+ * column), and a codec has no GB/s */
+static void own_check_and_codec(void **state)
+{
+    (void)state;
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/opus.json", cl_tmp);
+    cl_res r;
+    cl_h(&r, NULL, "run", CL_DATA "/opus.ini", "--quiet", "--out", out, NULL);
+    cl_expect_code(&r, 0);
+    char row[2048];
+    assert_true(cl_line_with(r.out, row, sizeof row, "opus/libopus ", "op check"));
+    assert_null(strstr(row, "e-01"));
+    cl_free(&r);
+    json_t *doc = cl_load(out);
+    json_t *c = json_array_get(cl_get(doc, "cases"), 0);
+    assert_non_null(strstr(cl_str(c, "check.detail"), "SI-SDR"));
+    json_decref(doc);
+    cl_h(&r, NULL, "show", out, "--format", "csv", NULL);
+    cl_expect_code(&r, 0);
+    /* op,impl,params,input,median,+-CI,GFLOP/s,GB/s,...: GB/s is "-" */
+    const char *line = strchr(r.out, '\n');
+    assert_non_null(line);
+    int field = 0;
+    const char *p = line + 1;
+    for (int q = 0; *p && field < 7; p++) {
+        q ^= *p == '"';
+        field += !q && *p == ',';
+    }
+    assert_int_equal(strncmp(p, "-,", 2), 0);
+    cl_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +235,7 @@ int main(void)
         cmocka_unit_test(show_formats),
         cmocka_unit_test(run_formats),
         cmocka_unit_test(quick_calibration_marked),
+        cmocka_unit_test(own_check_and_codec),
     };
     return cmocka_run_group_tests(tests, setup, cl_teardown);
 }

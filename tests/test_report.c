@@ -131,11 +131,16 @@ static void test_cpu_run(void **state)
     assert_true(strstr(fail, "fft/wrong/fft") < strstr(fail, "n=480 is not")); /* fails first */
     assert_int_equal(count(fail, "<td class=id>"), 3);
 
-    /* the fitted exponents: the textbook DFT grows like N^2, radix-2 like N log N (slope
-     * 1 + ln(ln 1024 / ln 64) / ln 16 = 1.18 over n = 64..1024) */
-    double naive = number_after(html, "cpu/naive-dft "), radix2 = number_after(html, "cpu/radix2 ");
+    /* the fitted exponents: the textbook DFT grows like N^2 (3 sizes); radix-2 ran at two
+     * sizes only, and a line through two points is no fit (issue 27): none for it */
+    double naive = number_after(html, "cpu/naive-dft ");
     assert_true(naive > 1.8 && naive < 2.2);
-    assert_true(radix2 > 1.0 && radix2 < 1.4);
+    const char *fit = strstr(html, "Fitted exponents");
+    assert_non_null(fit);
+    const char *fit_end = strchr(fit, '<');
+    const char *r2 = strstr(fit, "cpu/radix2");
+    assert_true(!r2 || (fit_end && r2 > fit_end));
+    assert_null(strstr(html, "come with a later issue")); /* stale since the GPU backends */
 
     /* every case in the case table, the environment with the host */
     assert_int_equal(count(html, "<td class=id>"), 25 + 3); /* all cases + failure rows */
@@ -242,6 +247,51 @@ static void test_quick_and_known(void **state)
     assert_non_null(strstr(html, "1 xpass</span>"));
     assert_non_null(strstr(html, "a planted known failure"));
     free(html);
+}
+
+static void write_file(const char *path, const char *text, size_t n);
+
+/* issue 27: the report refuses NaN and negative medians like compare (it drew them) */
+static void test_bad_medians(void **state)
+{
+    (void)state;
+    char neg[PATH_MAX + 32], nan[PATH_MAX + 32], out[PATH_MAX + 32];
+    snprintf(neg, sizeof neg, "%s/neg.json", cl_tmp);
+    snprintf(nan, sizeof nan, "%s/nan.json", cl_tmp);
+    snprintf(out, sizeof out, "%s/badmed", cl_tmp);
+    json_t *doc = cl_load(RD "/cpu.json");
+    json_t *t = json_object_get(json_array_get(json_object_get(doc, "cases"), 0), "time_ns");
+    json_object_set_new(t, "median", json_real(-5.0));
+    assert_int_equal(json_dump_file(doc, neg, JSON_COMPACT), 0);
+    json_object_set_new(t, "median", json_real(123456.5));
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    char *at = strstr(text, "123456.5");
+    assert_non_null(at);
+    memcpy(at, "NaN     ", 8);
+    write_file(nan, text, strlen(text));
+    free(text);
+    cl_res r;
+    /* the harness's own readers: a negative median is no time */
+    cl_h(&r, NULL, "show", neg, NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "negative"));
+    cl_free(&r);
+    cl_h(&r, NULL, "compare", RD "/cpu.json", neg, NULL);
+    cl_expect_code(&r, 2);
+    cl_free(&r);
+    if (!have_python)
+        return;
+    const char *files[] = {neg, nan};
+    for (int k = 0; k < 2; k++) {
+        cl_h(&r, NULL, "report", files[k], "-o", out, NULL);
+        cl_expect_code(&r, 2);
+        char line[1024];
+        if (!cl_line_with(r.err, line, sizeof line, files[k], k ? "NaN" : "median"))
+            fail_msg("report of %s: %s", files[k], r.err);
+        assert_false(cl_exists(out));
+        cl_free(&r);
+    }
 }
 
 /* Geometric mean of median(b)/median(a) over the ids ok in both, from the files. */
@@ -530,7 +580,7 @@ int main(void)
         cmocka_unit_test(test_two_machines),  cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_output_folder), cmocka_unit_test(test_python_lookup),
         cmocka_unit_test(test_installed),     cmocka_unit_test(test_presentation),
-        cmocka_unit_test(test_quick_and_known),
+        cmocka_unit_test(test_quick_and_known), cmocka_unit_test(test_bad_medians),
     };
     return cmocka_run_group_tests(tests, setup, cl_teardown);
 }

@@ -303,6 +303,8 @@ static const char *case_problem(json_t *c)
     if (t && (!json_is_number(json_object_get(t, "median")) ||
               !json_is_array(json_object_get(t, "samples"))))
         return "\"time_ns\" needs a number \"median\" and an array \"samples\"";
+    if (t && json_number_value(json_object_get(t, "median")) < 0) /* issue 27 */
+        return "\"time_ns.median\" is negative: a time never is";
     if (strcmp(st, "ok") == 0 && !t)
         return "status ok without \"time_ns\"";
     return NULL;

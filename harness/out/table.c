@@ -21,6 +21,8 @@ typedef struct row {
     char note[1024];      /* the whole reason: a skip cut mid-word helps no one */
     double median, ci_rel, gflops, gbps, xrt, rel_l2, roof;
     int measured, checked, order;
+    int own_check;        /* issue 27: the op's own check (check.detail): rel_l2 is none */
+    int codec;            /* issue 27: a codec (merit codec): no GB/s */
     int reps;             /* issue 22: repetitions behind the CI; <= 1: within-process only */
     double instr;         /* issue 22, --metric instructions: per run; 0: timed */
     char flags[240];      /* noisy, not converged, one sample: why a figure is weak */
@@ -155,6 +157,7 @@ static void row_from_json(row *r, const json_t *c, const json_t *ops)
     r->gbps = val(c, "derived.gbps", 0);
     r->xrt = val(c, "derived.x_realtime", 0);
     r->rel_l2 = val(c, "check.rel_l2", NAN);
+    r->own_check = str(c, "check.detail")[0] != 0;
     r->roof = val(c, "derived.roofline_pct", 0);
     const json_t *q = json_object_get(c, "quality");
     r->has_q = json_is_object(q);
@@ -165,6 +168,7 @@ static void row_from_json(row *r, const json_t *c, const json_t *ops)
      * names the field of its impls' describe that the table shows ("bottleneck"). */
     const json_t *pr = json_object_get(ops, op);
     r->io = strcmp(str(pr, "merit"), "audio_hours") == 0;
+    r->codec = strcmp(str(pr, "merit"), "codec") == 0;
     snprintf(r->dfield, sizeof r->dfield, "%s", str(pr, "describe_field"));
     char key[48];
     snprintf(key, sizeof key, "%s: ", r->dfield);
@@ -291,10 +295,13 @@ static int row_cells(const row *r, const widths *w, int quality, int quick, cell
         else
             snprintf(ci, sizeof ci, "-");
         human(r->gflops, gf, sizeof gf);
-        human(r->gbps, gb, sizeof gb);
+        if (!r->codec) /* a codec's bytes per second say nothing ("GB/s 0.00") */
+            human(r->gbps, gb, sizeof gb);
         human(r->xrt, xr, sizeof xr);
     }
-    if (r->checked && isfinite(r->rel_l2))
+    if (r->checked && r->own_check) /* its rel_l2 is no criterion: the record's check says */
+        snprintf(err, sizeof err, "op check");
+    else if (r->checked && isfinite(r->rel_l2))
         snprintf(err, sizeof err, "%.2e", r->rel_l2);
     n = put(c, n, "impl", -w->impl, r->impl);
     n = put(c, n, "params", -w->par, r->params);

@@ -115,6 +115,10 @@ def time_vs_size(runs, op, out):
         return
     keys = [k for k in M.varying_params(cases) if k != p]
     series = _by_size(runs, op, p, keys)
+    if all(len(pts) < 2 for pts in series.values()):  # issue 27: one point per line
+        out.append(NotDrawn(f"{op}: median time per run vs {p}",
+                            f"each series has a single {p}: no line to draw"))
+        return
     scale, unit = M.time_unit([get(c, "time_ns.median") for c in cases])
     color, multi = _styles(series, runs)
     title = f"{op}: median time per run vs {p}"
@@ -135,7 +139,8 @@ def time_vs_size(runs, op, out):
         k = M.fit_exponent(sizes, meds)
         sizes_all += sizes
         name = g + (f" [{runs[ri].label}]" if multi else "")
-        label = name + (f": t ∝ {p}^{k:.2f}" if k is not None else ": one size")
+        label = name + (f": t ∝ {p}^{k:.2f}" if k is not None else
+                        ": one size" if len(sizes) < 2 else f": {len(sizes)} sizes, no fit")
         if k is not None:
             exps.append(f"{name} {k:.2f}")
         ax.errorbar(sizes, [m / scale for m in meds],
@@ -201,6 +206,10 @@ def throughput_vs_size(runs, op, out):
         return
     keys = [k for k in M.varying_params(cases) if k != p]
     series = _by_size(runs, op, p, keys)
+    if all(len(pts) < 2 for pts in series.values()):  # issue 27: one point per line
+        out.append(NotDrawn(f"{op}: {unit} vs {p}", f"each series has a single {p}: no line "
+                                                    "to draw"))
+        return
     color, multi = _styles(series, runs)
     title = f"{op}: {unit} vs {p}"
     fig = _figure()
@@ -454,7 +463,7 @@ def gpu_breakdown(runs, out):
                                          for k, _, _ in GPU_PARTS]) for r, c in found]
     if not rows:
         out.append(NotDrawn(title, "no ok record with derived.upload_ns, kernel_ns or "
-                                   "download_ns (GPU backends come with a later issue)"))
+                                   "download_ns (no case ran on a GPU)"))
     else:
         scale, unit = M.time_unit([sum(p) for _, p in rows])
         fig = _figure(max(3.0, 0.35 * len(rows) + 1.5))
