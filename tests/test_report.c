@@ -294,6 +294,77 @@ static void test_bad_medians(void **state)
     }
 }
 
+/* issue 27: `report --history DIR`, asv's page: the regressions table names the cases
+ * `harness history` finds stepped, at the same run and commit, each linked to its row in
+ * the runs table; a figure per op and per stepped case. */
+static void test_history_page(void **state)
+{
+    (void)state;
+    need_python();
+    char dir[PATH_MAX], out[PATH_MAX + 8];
+    cl_mkdir("hist", dir, sizeof dir);
+    cl_plant_history(RD "/cpu.json", dir, 5, "cpu/radix2", 2);
+    snprintf(out, sizeof out, "%s/hist-out", cl_tmp);
+    cl_res r;
+    cl_h(&r, NULL, "report", "--history", dir, "-o", out, NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/index.html", out);
+    char *html = cl_slurp(path, NULL);
+    assert_non_null(html);
+    char reg[16384];
+    section(html, "regressions", reg, sizeof reg);
+    /* what harness history says, case by case */
+    char files[5][PATH_MAX + 16];
+    for (int k = 0; k < 5; k++)
+        snprintf(files[k], sizeof files[k], "%s/run%d.json", dir, k);
+    cl_h(&r, NULL, "history", files[0], files[1], files[2], files[3], files[4], "--format",
+         "csv", NULL);
+    cl_expect_code(&r, 0);
+    int nsteps = 0;
+    for (const char *l = r.out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        size_t len = strcspn(l, "\n");
+        char line[4096];
+        snprintf(line, sizeof line, "%.*s", (int)len, l);
+        /* case,run,started,git,file,median,ci_hi,step,ratio: step 1 marks the step run */
+        char *last = strrchr(line, ',');
+        if (!last)
+            continue;
+        *last = 0;
+        char *flag = strrchr(line, ',');
+        if (!flag || strcmp(flag + 1, "1") != 0)
+            continue;
+        char *id = line[0] == '"' ? line + 1 : line;
+        id[strcspn(id, line[0] == '"' ? "\"" : ",")] = 0;
+        nsteps++;
+        assert_non_null(strstr(reg, id));
+        assert_non_null(strstr(reg, "#3 (c0ffee2)"));
+    }
+    assert_int_equal(nsteps, 2); /* radix2 at n = 64 and 1024 */
+    assert_int_equal(count(reg, "<tr><td class=id>"), nsteps);
+    assert_int_equal(count(reg, "href=\"#run-3\""), nsteps);
+    cl_free(&r);
+    assert_non_null(strstr(html, "<tr id=\"run-3\">"));
+    assert_non_null(strstr(html, "c0ffee2"));
+    /* fft, stft, logmel, codec.opus per op; the two stepped cases */
+    assert_int_equal(count(html, "<img "), 4 + 2);
+    assert_int_equal(svg_count(out), 4 + 2);
+    free(html);
+    /* one file is no history; a folder that is not there is named */
+    char one[PATH_MAX];
+    cl_mkdir("hist-one", one, sizeof one);
+    cl_plant_history(RD "/cpu.json", one, 1, "cpu/radix2", 0);
+    cl_h(&r, NULL, "report", "--history", one, "-o", out, NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "two or more"));
+    cl_free(&r);
+    cl_h(&r, NULL, "report", "--history", "/no/such/dir", "-o", out, NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "/no/such/dir"));
+    cl_free(&r);
+}
+
 /* Geometric mean of median(b)/median(a) over the ids ok in both, from the files. */
 static double geomean_ratio(const char *a, const char *b, int *common)
 {
@@ -581,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_output_folder), cmocka_unit_test(test_python_lookup),
         cmocka_unit_test(test_installed),     cmocka_unit_test(test_presentation),
         cmocka_unit_test(test_quick_and_known), cmocka_unit_test(test_bad_medians),
+        cmocka_unit_test(test_history_page),
     };
     return cmocka_run_group_tests(tests, setup, cl_teardown);
 }
