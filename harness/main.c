@@ -28,6 +28,8 @@ int main(int argc, char **argv)
         return sono_cmd_history(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0)
         return sono_cmd_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "show") == 0) /* issue 27: a results file's tables; no plugins */
+        return sono_cmd_show(argc - 1, argv + 1);
     if (strcmp(cmd, "results") == 0) /* repair from a journal: reads and writes files only */
         return sono_cmd_results(argc - 1, argv + 1);
     if (strcmp(cmd, "dataset") == 0) /* issue 14: corpus, pack, shard; no plugins */

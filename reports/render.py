@@ -18,8 +18,13 @@ from sonoreport.load import BadInput, load_all  # noqa: E402
 def _parse(argv):
     ap = argparse.ArgumentParser(prog="harness report",
                                  description="results files -> a self-contained HTML report")
-    ap.add_argument("files", nargs="+", metavar="FILE", help="results files (the first is "
+    ap.add_argument("files", nargs="*", metavar="FILE", help="results files (the first is "
                     "the base of ratios)")
+    ap.add_argument("--history", metavar="DIR", help="issue 27: the results files in DIR "
+                    "(*.json; with any FILE given) as a history page, like asv's: per op "
+                    "and per stepped case, time vs commit, steps marked, regressions on top")
+    ap.add_argument("--threshold", default="5%", metavar="PCT",
+                    help="--history: a step is more than this above the runs before (5%%)")
     ap.add_argument("-o", "--out", required=True, metavar="DIR",
                     help="folder to write (index.html and figures/)")
     return ap.parse_args(argv)
@@ -53,8 +58,32 @@ def _install(tmp, out):
 
 def main(argv):
     args = _parse(argv)
+    files = list(args.files)
+    thr = 0.05
+    if args.history is not None:
+        try:
+            thr = float(args.threshold.rstrip("%")) / 100
+            if not thr >= 0:
+                raise ValueError
+        except ValueError:
+            print(f"harness report: --threshold {args.threshold}: expected a percentage, e.g. "
+                  "5%", file=sys.stderr)
+            return 2
+        try:
+            names = sorted(n for n in os.listdir(args.history) if n.endswith(".json"))
+        except OSError as e:
+            print(f"harness report: --history {args.history}: {e.strerror}", file=sys.stderr)
+            return 2
+        files += [os.path.join(args.history, n) for n in names]
+        if len(files) < 2:
+            print(f"harness report: --history {args.history}: {len(files)} results file(s); "
+                  "a history needs two or more", file=sys.stderr)
+            return 2
+    elif not files:
+        print("harness report: no results files given", file=sys.stderr)
+        return 2
     try:
-        runs = load_all(args.files)
+        runs = load_all(files)
     except BadInput as e:
         print(f"harness report: {e}; no report written", file=sys.stderr)
         return 2
@@ -71,9 +100,14 @@ def main(argv):
         print(f"harness report: {parent}: cannot write: {e.strerror}", file=sys.stderr)
         return 2
     try:
-        from sonoreport.page import build
+        if args.history is not None:
+            from sonoreport.history import build_history
 
-        build(runs, tmp)
+            build_history(runs, tmp, thr)
+        else:
+            from sonoreport.page import build
+
+            build(runs, tmp)
         os.chmod(tmp, 0o755)  # mkdtemp's 0700 would hide the report from a web server
         _install(tmp, out)
     except BaseException:

@@ -366,6 +366,44 @@ static inline void cl_check_ok_case(json_t *c)
     assert_true(fabs(gf - flops / med) <= 1e-6 * (flops / med));
 }
 
+/* ---- history (issue 27) ---------------------------------------------------------------- */
+
+/* nruns results files in dir (made here), copies of src one commit apart: env.git
+ * "c0ffee<k>", run.started a day apart, every time within 2 % of src's; the cases of
+ * impl `stepped` 1.5x slower (median and CI) from run step_at (0-based) on. */
+static inline void cl_plant_history(const char *src, const char *dir, int nruns,
+                                    const char *stepped, int step_at)
+{
+    for (int k = 0; k < nruns; k++) {
+        json_t *d = cl_load(src);
+        char git[32], when[32], path[PATH_MAX + 32];
+        snprintf(git, sizeof git, "c0ffee%d", k);
+        snprintf(when, sizeof when, "2026-11-%02dT10:00:00Z", 10 + k);
+        json_object_set_new(json_object_get(d, "env"), "git", json_string(git));
+        json_object_set_new(json_object_get(d, "run"), "started", json_string(when));
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(d, "cases"), i, c) {
+            json_t *t = json_object_get(c, "time_ns");
+            if (!t)
+                continue;
+            double f = 1 + 0.01 * (double)((k * 7 + (int)i) % 3);
+            if (strcmp(json_string_value(json_object_get(c, "impl")), stepped) == 0 &&
+                k >= step_at)
+                f *= 1.5;
+            const char *keys[] = {"median", "ci_lo", "ci_hi"};
+            for (int q = 0; q < 3; q++) {
+                json_t *v = json_object_get(t, keys[q]);
+                if (json_is_number(v))
+                    json_object_set_new(t, keys[q], json_real(json_number_value(v) * f));
+            }
+        }
+        snprintf(path, sizeof path, "%s/run%d.json", dir, k);
+        assert_int_equal(json_dump_file(d, path, JSON_COMPACT), 0);
+        json_decref(d);
+    }
+}
+
 /* ---- setup ------------------------------------------------------------------------------ */
 
 /* The group setup of every CLI program: finds the harness and the test plugins (absolute

@@ -116,6 +116,7 @@ static void run_short_input(void **state)
     size_t len = strlen(msg);
     const char *tail = "seconds = 0.5 in the suite";
     assert_true(len > strlen(tail) && strcmp(msg + len - strlen(tail), tail) == 0);
+    assert_non_null(strstr(msg, "--param seconds=0.5 or ")); /* run takes --param now */
     json_decref(doc);
     cl_h(&r, NULL, "run", at("mel.ini"), "--input", at("half.wav"), "--filter",
          "*seconds=5*", "--out", at("mel2.json"), "--quiet", NULL);
@@ -239,9 +240,63 @@ static int setup(void **state)
     return rc;
 }
 
+/* The column where `needle` starts on each line beginning with prefix; -1 when lines
+ * disagree (or none has it). */
+static int column_of(const char *text, const char *prefix, const char *needle)
+{
+    int col = -2;
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, prefix, strlen(prefix)) != 0 || l[strlen(prefix)] == ' ')
+            continue;
+        const char *end = strchr(l, '\n'), *at = strstr(l, needle);
+        if (!at || (end && at > end))
+            continue;
+        int c = (int)(at - l);
+        if (col == -2)
+            col = c;
+        else if (c != col)
+            return -1;
+    }
+    return col;
+}
+
+/* issue 27: `list`'s columns were misaligned (codec.encodec, samplerate-fastest and
+ * stream_repeat longer than their fixed widths) */
+static void list_aligned(void **state)
+{
+    (void)state;
+    cl_res r;
+    cl_h(&r, NULL, "list", "impls", NULL);
+    cl_expect_code(&r, 0);
+    assert_true(column_of(r.out, "    ", " on ") > 0);
+    cl_free(&r);
+    cl_h(&r, NULL, "list", "ops", NULL);
+    cl_expect_code(&r, 0);
+    /* the params' type column: every parameter line of every op */
+    char *p = r.out;
+    for (char *l = p; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *s = l;
+        while (*s == ' ')
+            s++;
+        if (s - l < 4) /* an op's own line */
+            continue;
+        s += strcspn(s, " ");
+        while (*s == ' ')
+            s++;
+        static long col = -1;
+        long c = (long)(s - l);
+        if (col < 0)
+            col = c;
+        if (c != col)
+            fail_msg("misaligned: %.*s", (int)strcspn(l, "\n"), l);
+    }
+    cl_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(list_aligned),
         cmocka_unit_test(short_clip_logmel),
         cmocka_unit_test(short_and_long_other_ops),
         cmocka_unit_test(run_short_input),

@@ -5,6 +5,7 @@
  * its own test, reported skipped with the reason where there is no GPU, never passed; so
  * is the no-device half where there is one. Skips everything when the plugin was not
  * built (no nvcc). */
+#include <dlfcn.h>
 #include "cli_util.h"
 #include "skip_util.h"
 
@@ -71,6 +72,16 @@ static void cp_registered(void **state)
     if (!cp_cuda->available)
         assert_true(strncmp(cp_cuda->reason, "no CUDA device", 14) == 0 ||
                     strncmp(cp_cuda->reason, "no usable CUDA device", 21) == 0);
+    /* issue 27: with no driver at all the reason says so, not the runtime's "CUDA driver
+     * version is insufficient for CUDA runtime version", meant for a real mismatch */
+    void *drv = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (!drv) {
+        assert_false(cp_cuda->available);
+        if (!strstr(cp_cuda->reason, "no NVIDIA driver/GPU found") ||
+            strstr(cp_cuda->reason, "insufficient"))
+            fail_msg("no libcuda.so.1 here, yet the reason is: %s", cp_cuda->reason);
+    } else
+        dlclose(drv);
 }
 
 static void cp_expect_refused(const sono_impl *im, sono_params p, const char *needle)

@@ -214,6 +214,9 @@ static void pp_list_errors(void **state)
     pp_list_bad(&pp_int, "a..b", "bad range");
     pp_list_bad(&pp_int, "1..5*x", "bad range");
     pp_list_bad(&pp_int, "1..5+2+3", "bad range");
+    /* issue 27: the range as the user wrote it, not "16..4+1" with a step never given */
+    pp_list_bad(&pp_int, "16..4", "bad range '16..4': expected a <= b");
+    pp_list_bad(&pp_int, " 256 .. 16 *2", "'256 .. 16 *2'");
     pp_list_bad(&pp_int, "1...5", "bad range");
     pp_list_bad(&pp_int, "1..40000000*2", "out of range"); /* 2^25 passes the top */
     pp_list_bad(&pp_int, "0..4", "out of range");

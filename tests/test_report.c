@@ -131,11 +131,16 @@ static void test_cpu_run(void **state)
     assert_true(strstr(fail, "fft/wrong/fft") < strstr(fail, "n=480 is not")); /* fails first */
     assert_int_equal(count(fail, "<td class=id>"), 3);
 
-    /* the fitted exponents: the textbook DFT grows like N^2, radix-2 like N log N (slope
-     * 1 + ln(ln 1024 / ln 64) / ln 16 = 1.18 over n = 64..1024) */
-    double naive = number_after(html, "cpu/naive-dft "), radix2 = number_after(html, "cpu/radix2 ");
+    /* the fitted exponents: the textbook DFT grows like N^2 (3 sizes); radix-2 ran at two
+     * sizes only, and a line through two points is no fit (issue 27): none for it */
+    double naive = number_after(html, "cpu/naive-dft ");
     assert_true(naive > 1.8 && naive < 2.2);
-    assert_true(radix2 > 1.0 && radix2 < 1.4);
+    const char *fit = strstr(html, "Fitted exponents");
+    assert_non_null(fit);
+    const char *fit_end = strchr(fit, '<');
+    const char *r2 = strstr(fit, "cpu/radix2");
+    assert_true(!r2 || (fit_end && r2 > fit_end));
+    assert_null(strstr(html, "come with a later issue")); /* stale since the GPU backends */
 
     /* every case in the case table, the environment with the host */
     assert_int_equal(count(html, "<td class=id>"), 25 + 3); /* all cases + failure rows */
@@ -210,6 +215,154 @@ static void test_presentation(void **state)
     assert_non_null(strstr(nd, "Audio ops"));
     assert_non_null(strstr(html, "alt=\"stft: median time per run vs seconds\""));
     free(html);
+}
+
+/* issue 27: a quick calibration is marked in the environment table and the roofline's
+ * caption (it read as the machine's ceiling); a suite's known failures are counted as
+ * xfail and xpass, listed with their reason, and an xpass case is drawn like an ok one. */
+static void test_quick_and_known(void **state)
+{
+    (void)state;
+    need_python();
+    json_t *doc = cl_load(RD "/gpu.json");
+    json_object_set_new(json_object_get(json_object_get(doc, "env"), "calibration"), "quick",
+                        json_true());
+    json_t *cases = json_object_get(doc, "cases");
+    json_t *a = json_array_get(cases, 0), *b = json_array_get(cases, 1);
+    json_object_set_new(a, "status", json_string("xfail"));
+    json_object_set_new(a, "message", json_string("expected: a planted known failure"));
+    json_object_set_new(a, "expect_fail", json_pack("{s:s, s:s}", "reason", "planted",
+                                                    "status", "fail"));
+    json_object_set_new(b, "status", json_string("xpass"));
+    json_object_set_new(b, "expect_fail", json_pack("{s:s, s:s}", "reason", "planted",
+                                                    "status", "ok"));
+    char in[PATH_MAX + 32], dir[PATH_MAX];
+    snprintf(in, sizeof in, "%s/quick.json", cl_tmp);
+    assert_int_equal(json_dump_file(doc, in, 0), 0);
+    json_decref(doc);
+    char *html = render("quick", dir, sizeof dir, in, NULL);
+    assert_non_null(strstr(html, "QUICK calibration"));
+    assert_non_null(strstr(html, "from a quick calibration"));
+    assert_non_null(strstr(html, "1 xfail</span>"));
+    assert_non_null(strstr(html, "1 xpass</span>"));
+    assert_non_null(strstr(html, "a planted known failure"));
+    free(html);
+}
+
+static void write_file(const char *path, const char *text, size_t n);
+
+/* issue 27: the report refuses NaN and negative medians like compare (it drew them) */
+static void test_bad_medians(void **state)
+{
+    (void)state;
+    char neg[PATH_MAX + 32], nan[PATH_MAX + 32], out[PATH_MAX + 32];
+    snprintf(neg, sizeof neg, "%s/neg.json", cl_tmp);
+    snprintf(nan, sizeof nan, "%s/nan.json", cl_tmp);
+    snprintf(out, sizeof out, "%s/badmed", cl_tmp);
+    json_t *doc = cl_load(RD "/cpu.json");
+    json_t *t = json_object_get(json_array_get(json_object_get(doc, "cases"), 0), "time_ns");
+    json_object_set_new(t, "median", json_real(-5.0));
+    assert_int_equal(json_dump_file(doc, neg, JSON_COMPACT), 0);
+    json_object_set_new(t, "median", json_real(123456.5));
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    char *at = strstr(text, "123456.5");
+    assert_non_null(at);
+    memcpy(at, "NaN     ", 8);
+    write_file(nan, text, strlen(text));
+    free(text);
+    cl_res r;
+    /* the harness's own readers: a negative median is no time */
+    cl_h(&r, NULL, "show", neg, NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "negative"));
+    cl_free(&r);
+    cl_h(&r, NULL, "compare", RD "/cpu.json", neg, NULL);
+    cl_expect_code(&r, 2);
+    cl_free(&r);
+    if (!have_python)
+        return;
+    const char *files[] = {neg, nan};
+    for (int k = 0; k < 2; k++) {
+        cl_h(&r, NULL, "report", files[k], "-o", out, NULL);
+        cl_expect_code(&r, 2);
+        char line[1024];
+        if (!cl_line_with(r.err, line, sizeof line, files[k], k ? "NaN" : "median"))
+            fail_msg("report of %s: %s", files[k], r.err);
+        assert_false(cl_exists(out));
+        cl_free(&r);
+    }
+}
+
+/* issue 27: `report --history DIR`, asv's page: the regressions table names the cases
+ * `harness history` finds stepped, at the same run and commit, each linked to its row in
+ * the runs table; a figure per op and per stepped case. */
+static void test_history_page(void **state)
+{
+    (void)state;
+    need_python();
+    char dir[PATH_MAX], out[PATH_MAX + 8];
+    cl_mkdir("hist", dir, sizeof dir);
+    cl_plant_history(RD "/cpu.json", dir, 5, "cpu/radix2", 2);
+    snprintf(out, sizeof out, "%s/hist-out", cl_tmp);
+    cl_res r;
+    cl_h(&r, NULL, "report", "--history", dir, "-o", out, NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/index.html", out);
+    char *html = cl_slurp(path, NULL);
+    assert_non_null(html);
+    char reg[16384];
+    section(html, "regressions", reg, sizeof reg);
+    /* what harness history says, case by case */
+    char files[5][PATH_MAX + 16];
+    for (int k = 0; k < 5; k++)
+        snprintf(files[k], sizeof files[k], "%s/run%d.json", dir, k);
+    cl_h(&r, NULL, "history", files[0], files[1], files[2], files[3], files[4], "--format",
+         "csv", NULL);
+    cl_expect_code(&r, 0);
+    int nsteps = 0;
+    for (const char *l = r.out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        size_t len = strcspn(l, "\n");
+        char line[4096];
+        snprintf(line, sizeof line, "%.*s", (int)len, l);
+        /* case,run,started,git,file,median,ci_hi,step,ratio: step 1 marks the step run */
+        char *last = strrchr(line, ',');
+        if (!last)
+            continue;
+        *last = 0;
+        char *flag = strrchr(line, ',');
+        if (!flag || strcmp(flag + 1, "1") != 0)
+            continue;
+        char *id = line[0] == '"' ? line + 1 : line;
+        id[strcspn(id, line[0] == '"' ? "\"" : ",")] = 0;
+        nsteps++;
+        assert_non_null(strstr(reg, id));
+        assert_non_null(strstr(reg, "#3 (c0ffee2)"));
+    }
+    assert_int_equal(nsteps, 2); /* radix2 at n = 64 and 1024 */
+    assert_int_equal(count(reg, "<tr><td class=id>"), nsteps);
+    assert_int_equal(count(reg, "href=\"#run-3\""), nsteps);
+    cl_free(&r);
+    assert_non_null(strstr(html, "<tr id=\"run-3\">"));
+    assert_non_null(strstr(html, "c0ffee2"));
+    /* fft, stft, logmel, codec.opus per op; the two stepped cases */
+    assert_int_equal(count(html, "<img "), 4 + 2);
+    assert_int_equal(svg_count(out), 4 + 2);
+    free(html);
+    /* one file is no history; a folder that is not there is named */
+    char one[PATH_MAX];
+    cl_mkdir("hist-one", one, sizeof one);
+    cl_plant_history(RD "/cpu.json", one, 1, "cpu/radix2", 0);
+    cl_h(&r, NULL, "report", "--history", one, "-o", out, NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "two or more"));
+    cl_free(&r);
+    cl_h(&r, NULL, "report", "--history", "/no/such/dir", "-o", out, NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "/no/such/dir"));
+    cl_free(&r);
 }
 
 /* Geometric mean of median(b)/median(a) over the ids ok in both, from the files. */
@@ -498,6 +651,8 @@ int main(void)
         cmocka_unit_test(test_two_machines),  cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_output_folder), cmocka_unit_test(test_python_lookup),
         cmocka_unit_test(test_installed),     cmocka_unit_test(test_presentation),
+        cmocka_unit_test(test_quick_and_known), cmocka_unit_test(test_bad_medians),
+        cmocka_unit_test(test_history_page),
     };
     return cmocka_run_group_tests(tests, setup, cl_teardown);
 }

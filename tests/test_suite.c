@@ -272,7 +272,8 @@ static void ts_bad_names(void **state)
     ts_bad(TS_HEAD "[g]\nop = fft\nimpls = cpu/zz*\n", 6, "cpu/zz*", "impls");
     ts_bad(TS_HEAD "[g]\nop = fft\nimpls = cpu/radix2\nm = 16\n", 7, "got m", "n, batch");
     ts_bad(TS_HEAD "[mygroup]\nimpls = cpu/radix2\nn = 16\n", 5, "[mygroup]", "op");
-    ts_bad(TS_HEAD "[suite]\nbogus = 1\n", 5, "bogus", "expected");
+    ts_bad("[suite]\ninputs = noise\n\n; one [suite] only (issue 27)\nbogus = 1\n", 5, "bogus",
+           "expected");
     ts_bad("[suite]\nname = x\n", 2, "empty suite", "expected");
 }
 
@@ -351,6 +352,12 @@ static void ts_bad_syntax(void **state)
     ts_bad(TS_HEAD "[fft]\nn = 16\n; note\nn = 32\n", 7, "given twice", "n");
     ts_bad(TS_HEAD "[fft]\nimpls = cpu/radix2\nimpls = cpu/naive-dft\nn = 8\n", 6,
            "given twice", "impls");
+    /* issue 27: a second [fft] is named as such (it read "key given twice in one section:
+     * op", and with other keys inih merged the two without a word) */
+    ts_bad(TS_HEAD "[fft]\nop = fft\nn = 16\n\n[fft]\nop = fft\nn = 32\n", 8,
+           "section [fft] given twice", "first at line 4");
+    ts_bad(TS_HEAD "[fft]\nn = 16\n[ fft ]\nimpls = cpu/radix2\n", 6,
+           "section [fft] given twice", NULL);
     char text[1024], pad[256];
     memset(pad, 'x', 200 - strlen("description = "));
     pad[200 - strlen("description = ")] = 0;

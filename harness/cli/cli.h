@@ -31,6 +31,9 @@ int sono_cmd_compare(int argc, char **argv);
 /* Results-file commands that load no plugins (harness/cli/history.c, export.c). */
 int sono_cmd_history(int argc, char **argv);
 int sono_cmd_export(int argc, char **argv);
+/* Issue 27: a results file's tables as its run printed them, or as markdown, CSV, JSON
+ * (harness/cli/show.c); loads no plugins. */
+int sono_cmd_show(int argc, char **argv);
 /* The HTML report: runs reports/render.py with a Python that has matplotlib
  * (harness/cli/report.c); loads no plugins. */
 int sono_cmd_report(int argc, char **argv);

@@ -94,7 +94,7 @@ static void gb_extras(json_t *b, json_t *c)
 static void gb_error(json_t *b, json_t *c)
 {
     const char *st = str_at(c, "status", NULL);
-    if (strcmp(st, "ok") == 0)
+    if (strcmp(st, "ok") == 0 || strcmp(st, "xpass") == 0)
         return;
     char msg[1024];
     const char *m = str_at(c, "message", NULL);

@@ -16,6 +16,8 @@ static const char overview[] =
     "  exec OP/IMPL   run one impl once on one input and write its output as .npy\n"
     "  calibrate      measure this machine's peak FLOP/s and bandwidth (the roofline)\n"
     "  history FILE.. each case's median over many runs; flags the run where it stepped slower\n"
+    "  show FILE      a results file's tables as its run printed them, or as markdown,\n"
+    "                 CSV or JSON (--format)\n"
     "  export FILE    a results file as Google Benchmark JSON (--format gbench) or CSV\n"
     "  compare A B..  compare results files: ratios, significance, verdicts; exit 1 on a\n"
     "                 regression\n"
@@ -33,7 +35,8 @@ static const char overview[] =
     "(../build/plugins, ../lib/sonobench/plugins); suites in ../suites.\n"
     "\n"
     "exit status (every command):\n"
-    "  0    everything ran and passed (skipped cases included)\n"
+    "  0    everything ran and passed (skipped cases included, and a suite's known\n"
+    "       failures: XFAIL, or XPASS when one passes now)\n"
     "  1    a case failed, errored, crashed or timed out; compare and history: a\n"
     "       regression\n"
     "  2    bad usage, a bad or unreadable input file (a corrupt WAV, an input too short\n"
@@ -53,12 +56,24 @@ static const char dataset_help[] =
     "shard: the same as WebDataset tar shards. check: an .sbd file's header, index and\n"
     "every clip's checksum. Needs no plugins; a bad option or file exits 2.\n";
 
+static const char show_help[] =
+    "usage: harness show FILE [--format table|markdown|json|csv]\n"
+    "\n"
+    "Prints a results file's tables: table (default) is the table its run printed at the\n"
+    "end (one section per op, failures first) and its counts; markdown the same as\n"
+    "markdown tables, for a pull request or a wiki; csv one table for all ops (op, then\n"
+    "every column any op has; the table's text in each cell); json {\"tables\": [{\"op\",\n"
+    "\"columns\", \"rows\"}]}. A file a killed run left is repaired from its journal first\n"
+    "(as every reader does). Loads no plugins. `run --format` prints a run's tables the\n"
+    "same ways. Exit 2 for a missing or bad file or option.\n";
+
 static const char run_help[] =
     "usage: harness run SUITE [--filter GLOB]... [--input SPEC]... [--out FILE] [--dry-run]\n"
     "                         [--quiet] [--profile] [--shard I/N] [--device NAME]\n"
     "                         [--format table|jsonl] [--lenient] [--force]\n"
     "                         [--metric time|instructions] [--repetitions R]\n"
     "                         [--budget-s S] [--target-ci F] [--min-time-s S] [--warmup-s S]\n"
+    "                         [--param K=V]...\n"
     "\n"
     "SUITE is a suite file, a folder with suite.ini, or a name under the suites folder\n"
     "(quick, suites/fft). Each case (op x impl x params x input) is checked against the\n"
@@ -84,17 +99,32 @@ static const char run_help[] =
     "  --budget-s S, --target-ci F, --min-time-s S, --warmup-s S\n"
     "                 the suite's measurement settings, replaced for every case of this\n"
     "                 run (ranges as in a suite file); suite.overrides records them\n"
+    "  --param K=V    replace parameter K's values in every group whose op has K (a\n"
+    "                 value, or a sweep as in a suite file: n=1024,4096 or\n"
+    "                 n=256..4096*2); the suite's limits still apply, and cases the\n"
+    "                 overrides make identical run once. Case ids change only where a\n"
+    "                 value does. K that no case (after --filter) has, or a bad value:\n"
+    "                 exit 2 naming it. suite.overrides.params.K records the text given\n"
+    "                 and each group's own value (null: the op's default). Repeatable\n"
+    "                 for different K\n"
     "  --repetitions R  measure every case R times, each in a fresh worker, in R rounds\n"
     "                 over the plan; the CI is then between runs, and a case is flagged\n"
     "                 noisy when its repetitions disagree (default: the suite's\n"
     "                 repetitions, else 1)\n"
     "  --format F     table (default): a row as each case finishes, then the full\n"
-    "                 tables, failures first; jsonl: one JSON object per line on stdout\n"
-    "                 ({\"event\": \"begin\"}, one \"record\" per case as it finishes, the\n"
-    "                 results file's case object, and \"end\" with the counts)\n"
+    "                 tables, failures first; markdown, csv, json: the full tables at the\n"
+    "                 end in that format, as harness show prints them (the counts line\n"
+    "                 goes to stderr for csv and json); jsonl: one JSON object per line\n"
+    "                 on stdout ({\"event\": \"begin\"}, one \"record\" per case as it\n"
+    "                 finishes, the results file's case object, and \"end\" with the\n"
+    "                 counts)\n"
     "  --lenient      read a WAV whose data is cut short as far as it goes, with a\n"
     "                 warning (without it: exit 2 naming the file)\n"
     "  --force        let --out replace a file that is not a results file\n"
+    "  A suite's expect_fail = GLOB: REASON (in [suite] or a group; GLOB matches case\n"
+    "  ids, with or without the op, or backend/impl) marks known failures: a case that\n"
+    "  fails or errors reads XFAIL (status xfail, expect_fail in its record) and does not\n"
+    "  make the exit status 1; one that passes reads XPASS, with a note to drop it.\n"
     "  A file input shorter than a case needs skips the case, naming the parameter to\n"
     "  change (seconds = 1); logmel zero-pads it to 30 s as Whisper does; a longer one\n"
     "  is cut to the case's length, with a note. Every case too short: exit 2.\n"
@@ -274,6 +304,7 @@ static const char compare_help[] =
 
 static const char report_help[] =
     "usage: harness report FILE... -o DIR\n"
+    "       harness report --history RUNS_DIR [FILE...] [--threshold 5%] -o DIR\n"
     "\n"
     "Writes DIR/index.html: one self-contained page (figures inline as PNG, no network\n"
     "needed) with failures and skips and their reasons first, then the figures - time vs\n"
@@ -282,7 +313,16 @@ static const char report_help[] =
     "the audio ops, codec quality vs bitrate, GPU upload/kernel/download and top kernels,\n"
     "and with several files each case's time ratio to the first file - then the\n"
     "environments side by side and every case. Each figure's SVG is in DIR/figures/. A\n"
-    "figure whose data is absent is listed with the reason.\n"
+    "figure whose data is absent is listed with the reason. Exponents are fitted over\n"
+    "three sizes or more, and a series of one point per line is not drawn.\n"
+    "\n"
+    "--history RUNS_DIR: the results files of many commits (RUNS_DIR/*.json, as harness\n"
+    "history reads them) as one page like airspeed velocity's: the current regressions\n"
+    "on top (the cases harness history finds stepped slower, by the same rule and\n"
+    "--threshold), each linked to its commit's row in the runs table; per op the\n"
+    "geometric mean of its cases' times relative to their first run with the CI band,\n"
+    "the steps marked; per stepped case its time vs commit with the CI band. Runs are\n"
+    "ordered by run.started, then env.git.\n"
     "\n"
     "Every file is read and checked first: an empty, truncated or foreign file is named\n"
     "and nothing is written (exit 2). The page is built in a temp folder and renamed to\n"
@@ -355,6 +395,7 @@ int sono_print_help(const char *cmd)
                        : strcmp(cmd, "compare") == 0 ? compare_help
                        : strcmp(cmd, "history") == 0 ? history_help
                        : strcmp(cmd, "export") == 0 ? export_help
+                       : strcmp(cmd, "show") == 0 ? show_help
                        : strcmp(cmd, "report") == 0 ? report_help
                        : strcmp(cmd, "fleet") == 0 ? fleet_help
                        : strcmp(cmd, "results") == 0 ? results_help

@@ -10,23 +10,39 @@
 #include "paths.h"
 #include "suite.h"
 
+static int widest(int w, const char *s)
+{
+    int n = (int)strlen(s);
+    return n > w ? n : w;
+}
+
+/* issue 27: columns as wide as their longest entry (codec.encodec, stream_repeat and
+ * melspec pushed the rest of their lines out of line) */
 static void list_ops(void)
 {
+    int wo = 8, wp = 8;
+    for (int i = 0; sono_ops[i]; i++) {
+        wo = widest(wo, sono_ops[i]->name);
+        for (int j = 0; j < sono_ops[i]->nparams; j++)
+            wp = widest(wp, sono_ops[i]->params[j].name);
+    }
+    for (int j = 0; j < sono_ncommon_params; j++)
+        wp = widest(wp, sono_common_params[j].name);
     printf("ops:\n");
     for (int i = 0; sono_ops[i]; i++) {
         const sono_op *op = sono_ops[i];
-        printf("  %-8s %s\n", op->name, op->summary);
+        printf("  %-*s %s\n", wo, op->name, op->summary);
         for (int j = 0; j < op->nparams + sono_ncommon_params; j++) {
             const sono_param_spec *s =
                 j < op->nparams ? &op->params[j] : &sono_common_params[j - op->nparams];
             if (s->type == SONO_PINT)
-                printf("           %-8s int %lld..%lld, default %lld: %s\n", s->name, s->imin,
-                       s->imax, s->idflt, s->help);
+                printf("  %*s %-*s int %lld..%lld, default %lld: %s\n", wo, "", wp, s->name,
+                       s->imin, s->imax, s->idflt, s->help);
             else if (s->type == SONO_PREAL)
-                printf("           %-8s real %g..%g, default %g: %s\n", s->name, s->rmin,
-                       s->rmax, s->rdflt, s->help);
+                printf("  %*s %-*s real %g..%g, default %g: %s\n", wo, "", wp, s->name,
+                       s->rmin, s->rmax, s->rdflt, s->help);
             else
-                printf("           %-8s one of %s, default %s: %s\n", s->name,
+                printf("  %*s %-*s one of %s, default %s: %s\n", wo, "", wp, s->name,
                        s->choices ? s->choices : "(text)", s->sdflt ? s->sdflt : "", s->help);
         }
     }
@@ -34,6 +50,12 @@ static void list_ops(void)
 
 static void list_impls(const sono_reg *R)
 {
+    int wo = 6, wf = 22, wd = 7;
+    for (int i = 0; i < R->nimpls; i++) {
+        wo = widest(wo, R->impls[i].op->name);
+        wf = widest(wf, R->impls[i].full);
+        wd = widest(wd, R->impls[i].dev->name);
+    }
     printf("impls:\n");
     for (int b = 0; b < R->nbackends; b++) {
         const sono_backend *be = &R->backends[b];
@@ -43,8 +65,8 @@ static void list_impls(const sono_reg *R)
             const sono_impl_entry *e = &R->impls[i];
             if (e->backend == b)
                 /* the role last, so the columns before it read as they always did */
-                printf("    %-6s %-22s on %-7s %s%s%s%s\n", e->op->name, e->full, e->dev->name,
-                       e->impl->summary ? e->impl->summary : "", e->impl->role ? " [role: " : "",
+                printf("    %-*s %-*s on %-*s %s%s%s%s\n", wo, e->op->name, wf, e->full, wd,
+                       e->dev->name, e->impl->summary ? e->impl->summary : "", e->impl->role ? " [role: " : "",
                        e->impl->role ? e->impl->role : "", e->impl->role ? "]" : "");
         }
     }

@@ -1,6 +1,7 @@
 /* report.c — `harness report FILE... -o DIR`: results files as an HTML report with plots.
  * The renderer is Python + matplotlib (reports/render.py); this finds a Python that has
  * matplotlib and hands it the arguments, so the report's logic lives in one place. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -71,6 +72,33 @@ static int find_renderer(char out[PATH_MAX])
     return -1;
 }
 
+/* Every *.json of dir repaired from its journal where a run died (the renderer reads plain
+ * files only); a folder that cannot be read is the renderer's to name. 0 or -1 (said). */
+static int repair_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int rc = 0;
+    while (d && !rc && (de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        sono_repair info;
+        sono_error err = {0};
+        if (sono_results_repair(path, &info, &err)) {
+            fprintf(stderr, "harness report: %s\n", err.msg);
+            rc = -1;
+        } else if (info.repaired)
+            fprintf(stderr, "harness report: %s: repaired from journal: %ld cases (run "
+                    "interrupted)\n", path, info.cases);
+    }
+    if (d)
+        closedir(d);
+    return rc;
+}
+
 int sono_cmd_report(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -100,8 +128,14 @@ int sono_cmd_report(int argc, char **argv)
     /* a file whose run died is rebuilt from its journal first, as every reader does:
      * the renderer reads plain files only */
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--out") == 0) {
+        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--out") == 0 ||
+            strcmp(argv[i], "--threshold") == 0) {
             i++;
+            continue;
+        }
+        if (strcmp(argv[i], "--history") == 0 && i + 1 < argc) { /* issue 27: its files */
+            if (repair_dir(argv[++i]))
+                return SONO_EXIT_USAGE;
             continue;
         }
         sono_repair info;

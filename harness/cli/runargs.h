@@ -27,9 +27,12 @@ typedef struct sono_run_args {
     int dry;             /* --dry-run: nothing will run (no workers to wrap) */
     int ov_set[SONO_RUN_NOVERRIDES]; /* issue 27: given on the command line */
     double ov[SONO_RUN_NOVERRIDES];
+    sono_param_override params[32]; /* issue 27: --param K=V, in the order given */
+    int nparams;
 } sono_run_args;
 
-/* argv[*i] if it is one of the shared options (--filter, --input, --device, --repetitions,
+/* argv[*i] if it is one of the shared options (--filter, --input, --param, --device,
+ * --repetitions,
  * --quiet, --profile, --force, --lenient, --metric, --budget-s, --target-ci, --min-time-s,
  * --warmup-s), with its value: 1 taken (*i at its last word), 0 not one of them, -1 a bad
  * value (said on stderr as "harness CMD: ..."). A zeroed sono_run_args is the default. */

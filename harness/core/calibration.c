@@ -117,6 +117,14 @@ int sono_calibration_set(sono_calibration *cal, int threads, double gflops, doub
     return 0;
 }
 
+int sono_calibration_quick(const sono_calibration *cal)
+{
+    int quick = cal && json_is_true(json_object_get(cal->details, "quick"));
+    for (int i = 0; cal && i < cal->ndevices; i++)
+        quick |= json_is_true(json_object_get(cal->devices[i].details, "quick"));
+    return quick;
+}
+
 json_t *sono_calibration_json(const sono_calibration *cal)
 {
     json_t *th = json_object();
@@ -142,6 +150,8 @@ json_t *sono_calibration_json(const sono_calibration *cal)
         }
         json_object_set_new(e, "devices", devs);
     }
+    if (e && sono_calibration_quick(cal)) /* issue 27: said where every reader looks */
+        json_object_set_new(e, "quick", json_true());
     return e;
 }
 

@@ -85,8 +85,13 @@ int sono_calibration_set_device(sono_calibration *cal, const sono_cal_device *d)
 /* The entry of device name, or NULL. */
 const sono_cal_device *sono_calibration_device(const sono_calibration *cal, const char *name);
 
-/* The host's entry as it appears in the file (new reference), for a results env. */
+/* The host's entry as it appears in the file (new reference), for a results env; with
+ * "quick": true on top when it was measured by calibrate --quick (issue 27). */
 json_t *sono_calibration_json(const sono_calibration *cal);
+
+/* Issue 27: 1 when the CPU's or a device's figures come from `calibrate --quick` (its
+ * details say "quick": true): a cache-resident triad, not the machine's ceiling. */
+int sono_calibration_quick(const sono_calibration *cal);
 
 /* The roofline bound in GFLOP/s for a case of `flops` and `bytes` (its cost model) run
  * with `threads` threads: min(peak, flops/bytes * bandwidth), from the entry with the

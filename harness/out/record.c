@@ -39,7 +39,8 @@ double sono_record_value(const sono_record *rec, const char *key, double dflt)
     return m && isfinite(m->value) ? m->value : dflt;
 }
 
-static const char *const statuses[] = {"ok", "fail", "skip", "error", "crash", "timeout", NULL};
+static const char *const statuses[] = {"ok",    "fail",  "skip",  "error", "crash",
+                                       "timeout", "xfail", "xpass", NULL};
 
 const char *sono_status_intern(const char *s)
 {
@@ -53,6 +54,26 @@ void sono_record_status(sono_record *rec, const char *status, const char *msg)
 {
     rec->status = sono_status_intern(status) ? sono_status_intern(status) : "error";
     snprintf(rec->message, sizeof rec->message, "%s", msg ? msg : "");
+}
+
+void sono_record_expect_fail(sono_record *rec)
+{
+    if (!rec->c || !rec->c->xfail[0] || !rec->status)
+        return;
+    const char *was = rec->status;
+    if (strcmp(was, "ok") == 0) {
+        rec->status = sono_status_intern("xpass");
+        snprintf(rec->message, sizeof rec->message, "passed, but the suite expects it to fail "
+                 "(%s): remove its expect_fail", rec->c->xfail);
+    } else if (strcmp(was, "fail") == 0 || strcmp(was, "error") == 0) {
+        char m[sizeof rec->message];
+        snprintf(m, sizeof m, "expected: %s (%s%s%s)", rec->c->xfail, was,
+                 rec->message[0] ? ": " : "", rec->message);
+        rec->status = sono_status_intern("xfail");
+        snprintf(rec->message, sizeof rec->message, "%s", m);
+    } else
+        return;
+    rec->xfail_was = was;
 }
 
 void sono_record_free(sono_record *rec)

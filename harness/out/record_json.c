@@ -230,6 +230,9 @@ json_t *sono_record_to_json(const sono_record *rec)
         return NULL;
     if (rec->message[0])
         json_object_set_new(o, "message", json_string(rec->message));
+    if (rec->xfail_was) /* issue 27: the suite's known failure, and how the case ended */
+        json_object_set_new(o, "expect_fail", json_pack("{s:s, s:s}", "reason", c->xfail,
+                                                        "status", rec->xfail_was));
     if (rec->describe[0])
         json_object_set_new(o, "describe", json_string(rec->describe));
     if (rec->measured_text[0])

@@ -279,7 +279,8 @@ json_t *sono_suite_json(const sono_plan *plan)
 
 /* ---- reading ----------------------------------------------------------------------- */
 
-static const char *const statuses[] = {"ok", "fail", "skip", "error", "crash", "timeout", NULL};
+static const char *const statuses[] = {"ok",    "fail",  "skip",  "error", "crash",
+                                       "timeout", "xfail", "xpass", NULL};
 
 /* What is wrong with one case record, or NULL: the same rules for a file's cases and
  * for a journal's lines. */
@@ -296,12 +297,14 @@ static const char *case_problem(json_t *c)
         !json_is_string(json_object_get(c, "impl")))
         return "expected strings \"id\", \"op\", \"impl\"";
     if (!known)
-        return "\"status\" must be ok, fail, skip, error, crash or timeout";
+        return "\"status\" must be ok, fail, skip, error, crash, timeout, xfail or xpass";
     if (!json_is_object(json_object_get(c, "params")))
         return "expected an object \"params\"";
     if (t && (!json_is_number(json_object_get(t, "median")) ||
               !json_is_array(json_object_get(t, "samples"))))
         return "\"time_ns\" needs a number \"median\" and an array \"samples\"";
+    if (t && json_number_value(json_object_get(t, "median")) < 0) /* issue 27 */
+        return "\"time_ns.median\" is negative: a time never is";
     if (strcmp(st, "ok") == 0 && !t)
         return "status ok without \"time_ns\"";
     return NULL;

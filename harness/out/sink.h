@@ -9,15 +9,18 @@
 
 #include "record.h"
 #include "suite.h"
+#include "table.h"
 
 typedef struct sono_run_counts {
     int ok, fail, skip, error, crash, timeout;
+    int xfail, xpass; /* issue 27: the suite's expect_fail; neither fails the run */
     int interrupted;
 } sono_run_counts;
 
 typedef struct sono_run_info {
     const sono_plan *plan;
     struct timespec t0; /* CLOCK_MONOTONIC at the start of the run */
+    int quick_cal;      /* issue 27: roof% is against a `calibrate --quick` */
 } sono_run_info;
 
 typedef struct sono_sink sono_sink;
@@ -52,6 +55,8 @@ sono_sink *sono_sink_progress(FILE *f);
 /* The tables: with live, each row as its case finishes (an op's header when its first row
  * arrives); at the end the full tables, failures first. */
 sono_sink *sono_sink_table(FILE *f, int live);
+/* issue 27: the same in a format of table.h (live rows only for the text table). */
+sono_sink *sono_sink_table_fmt(FILE *f, int live, sono_table_format fmt);
 /* One compact JSON object per line: {"event": "begin"|"record"|"end", ...}. */
 sono_sink *sono_sink_jsonl(FILE *f);
 

@@ -36,10 +36,10 @@ static int jsonl_end(sono_sink *s, const sono_run_info *run, const sono_run_coun
                      int failed, sono_error *err)
 {
     (void)run;
-    return put(s->ctx, json_pack("{s:s, s:{s:i, s:i, s:i, s:i, s:i, s:i}, s:b, s:b}", "event",
-                                 "end", "counts", "ok", n->ok, "fail", n->fail, "skip", n->skip,
-                                 "error", n->error, "crash", n->crash, "timeout", n->timeout,
-                                 "interrupted", n->interrupted, "complete",
+    return put(s->ctx, json_pack("{s:s, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}, s:b, s:b}",
+                                 "event", "end", "counts", "ok", n->ok, "fail", n->fail, "skip",
+                                 n->skip, "error", n->error, "crash", n->crash, "timeout",
+                                 n->timeout, "xfail", n->xfail, "xpass", n->xpass, "interrupted", n->interrupted, "complete",
                                  !n->interrupted && !failed),
                err);
 }

@@ -48,7 +48,7 @@ static int progress_record(sono_sink *s, const sono_run_info *run, const sono_re
     const struct timespec *t0 = &run->t0;
     int n = run->plan->ncases, done = (int)(rec->c - run->plan->cases) + 1;
     const char *st = rec->status;
-    if (strcmp(st, "ok") != 0 && strcmp(st, "skip") != 0)
+    if (strcmp(st, "ok") != 0 && strcmp(st, "skip") != 0 && strcmp(st, "xfail") != 0)
         fprintf(f, "\r\033[K%-7s %s  %.200s\n", st, rec->c->id, rec->message);
     if (done == n) {
         char el[32];

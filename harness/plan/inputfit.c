@@ -48,11 +48,11 @@ int sono_input_fit(const sono_op *op, const sono_params *p, const sono_input_spe
                 snprintf(hint, sizeof hint, "--param seconds=%g%s", s,
                          batch > 1 ? " (the batch's clips are consecutive)" : "");
             else
-                snprintf(hint, sizeof hint, "seconds = %g in the suite%s", s,
-                         batch > 1 ? " (the batch's clips are consecutive)" : "");
+                snprintf(hint, sizeof hint, "--param seconds=%g%s or seconds = %g in the suite",
+                         s, batch > 1 ? " (the batch's clips are consecutive)" : "", s);
         } else if (sono_op_param(op, "n"))
-            snprintf(hint, sizeof hint, "%sn%s with n x batch <= %.0f", exec ? "--param " : "",
-                     exec ? "=N" : " = N in the suite", have);
+            snprintf(hint, sizeof hint, "--param n=N%s with n x batch <= %.0f",
+                     exec ? "" : " (or n = N in the suite)", have);
         else
             snprintf(hint, sizeof hint, "a smaller size parameter (%.0f samples are there)",
                      have);
@@ -66,7 +66,7 @@ int sono_input_fit(const sono_op *op, const sono_params *p, const sono_input_spe
                  file_s, need_s);
     if (note[0] && sono_op_param(op, "seconds") && strstr(note, "first"))
         snprintf(note + strlen(note), nnote - strlen(note),
-                 " (seconds=%g; set seconds = %g for all of it)",
+                 " (seconds=%g; --param seconds=%g for all of it)",
                  sono_param_real(p, "seconds", 0), floor2(file_s));
     return 0;
 }

@@ -93,6 +93,8 @@ void sono_param_free(sono_param *v)
 static int expand_range(const sono_param_spec *spec, char *t, sono_param *vals, int *count,
                         sono_error *err)
 {
+    char given[128]; /* the range as written, for the messages (t is cut up below) */
+    snprintf(given, sizeof given, "%s", t);
     char *dots = strstr(t, "..");
     *dots = 0;
     char *hi = dots + 2, *step = hi + strcspn(hi, "+*");
@@ -104,11 +106,14 @@ static int expand_range(const sono_param_spec *spec, char *t, sono_param *vals, 
         return sono_fail(err, SONO_EINVAL, "%s: ranges are for integer parameters", spec->name);
     if (parse_ll(trim(t), &a) || parse_ll(trim(hi), &b) || (*step && parse_ll(trim(step), &s)))
         return sono_fail(err, SONO_EINVAL,
-                         "%s: bad range: expected a..b, a..b+step or a..b*factor", spec->name);
+                         "%s: bad range '%s': expected a..b, a..b+step or a..b*factor",
+                         spec->name, given);
     if (a > b || s < 1 || (op == '*' && (s < 2 || a < 1)))
         return sono_fail(err, SONO_EINVAL,
-                         "%s: bad range %lld..%lld%c%lld: expected a <= b, step >= 1, factor >= 2"
-                         " from a >= 1", spec->name, a, b, op, s);
+                         "%s: bad range '%s': expected a <= b, step >= 1, factor >= 2 from "
+                         "a >= 1%s", spec->name, given,
+                         a > b ? " (a > b here)" : s < 1 ? " (step < 1 here)"
+                         : " (a geometric range needs a factor >= 2 and a >= 1)");
     for (long long v = a; v <= b; v = op == '*' ? v * s : v + s) {
         if (*count >= MAX_VALUES)
             return sono_fail(err, SONO_EINVAL, "%s: more than %d values", spec->name, MAX_VALUES);

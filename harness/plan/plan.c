@@ -118,7 +118,11 @@ void sono_plan_free(sono_plan *plan)
         sono_params_free(&plan->cases[i].p);
     free(plan->cases);
     free(plan->inputs);
+    free(plan->ov);
+    free(plan->replaced);
     plan->cases = NULL;
     plan->inputs = NULL;
-    plan->ncases = plan->ninputs = 0;
+    plan->ov = NULL;
+    plan->replaced = NULL;
+    plan->ncases = plan->ninputs = plan->nov = plan->nreplaced = 0;
 }

@@ -31,7 +31,42 @@ typedef struct reader {
     int n, cap;
     int bad_line;
     int bad_utf8; /* first line that is not UTF-8: ids and results are JSON, which is */
+    /* issue 27: inih merges two sections of one name into one; each header seen, so a
+     * second [fft] is named as such (not as a key given twice, or not at all) */
+    struct { char name[64]; int line; } *heads;
+    int nheads, dup_line, dup_first;
+    char dup_name[64];
 } reader;
+
+/* A "[name]" line: its name against the ones before. */
+static void section_head(reader *r, const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    const char *close = *s == '[' ? strchr(s, ']') : NULL;
+    if (!close || r->dup_line)
+        return;
+    char name[64];
+    const char *b = s + 1, *e = close;
+    while (b < e && (*b == ' ' || *b == '\t'))
+        b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    snprintf(name, sizeof name, "%.*s", (int)(e - b), b);
+    for (int i = 0; i < r->nheads; i++)
+        if (strcmp(r->heads[i].name, name) == 0) {
+            r->dup_line = r->line;
+            r->dup_first = r->heads[i].line;
+            snprintf(r->dup_name, sizeof r->dup_name, "%s", name);
+            return;
+        }
+    void *h = realloc(r->heads, (size_t)(r->nheads + 1) * sizeof *r->heads);
+    if (!h)
+        return;
+    r->heads = h;
+    snprintf(r->heads[r->nheads].name, sizeof r->heads[0].name, "%s", name);
+    r->heads[r->nheads++].line = r->line;
+}
 
 static int utf8_ok(const char *s)
 {
@@ -58,12 +93,17 @@ static char *read_line(char *str, int num, void *stream)
     size_t len = strlen(s);
     if (!r->bad_utf8 && !utf8_ok(s))
         r->bad_utf8 = r->line + 1;
+    int whole = 1;
     if (len && s[len - 1] == '\n')
         r->line++;
     else if (feof(r->f)) /* a last line without its newline is a line too */
         r->line++;
     else if (!r->long_line) /* split by inih's fixed buffer */
-        r->long_line = r->line + 1;
+        r->long_line = r->line + 1, whole = 0;
+    else
+        whole = 0;
+    if (whole)
+        section_head(r, s);
     return s;
 }
 
@@ -96,7 +136,48 @@ typedef struct ctx {
     sono_measure_cfg cfg;
     char inputs[256];
     int inputs_line;
+    const sono_param_override *ov; /* issue 27: run --param */
+    int nov;
+    struct xfail *xf;              /* issue 27: [suite]'s expect_fail entries */
+    int nxf;
 } ctx;
+
+/* issue 27: "GLOB: reason" — cases whose id (or backend/impl) matches are known to fail */
+typedef struct xfail {
+    char glob[256];
+    char reason[256];
+} xfail;
+
+static int parse_xfail(const char *file, int line, const char *value, xfail *x,
+                       sono_error *err)
+{
+    const char *colon = strchr(value, ':');
+    const char *r = colon ? colon + 1 : "";
+    while (*r == ' ' || *r == '\t')
+        r++;
+    size_t g = colon ? (size_t)(colon - value) : 0;
+    while (g && (value[g - 1] == ' ' || value[g - 1] == '\t'))
+        g--;
+    if (!colon || !g || !*r || g >= sizeof x->glob)
+        return sono_fail(err, SONO_EPARSE, "%s:%d: expect_fail: expected 'GLOB: reason' (GLOB "
+                         "matches case ids or backend/impl, e.g. 'py/torchaudio/format=vorbis*: "
+                         "16-bit decode path'), got '%s'", file, line, value);
+    snprintf(x->glob, sizeof x->glob, "%.*s", (int)g, value);
+    snprintf(x->reason, sizeof x->reason, "%s", r);
+    return 0;
+}
+
+/* The reason of the first entry matching the case, or NULL. An id glob may leave out
+ * the op: "py/torchaudio/format=vorbis*" matches "decode/py/torchaudio/format=vorbis,...". */
+static const char *xfail_match(const xfail *xs, int n, const sono_case *k)
+{
+    const char *no_op = strchr(k->id, '/');
+    for (int i = 0; i < n; i++)
+        if (fnmatch(xs[i].glob, k->id, 0) == 0 || fnmatch(xs[i].glob, k->impl_name, 0) == 0 ||
+            (no_op && fnmatch(xs[i].glob, no_op + 1, 0) == 0))
+            return xs[i].reason;
+    return NULL;
+}
 
 static int fail_at(ctx *c, int line, const char *fmt, const char *what)
 {
@@ -164,6 +245,12 @@ static int suite_section(ctx *c, const entry *e)
     else if (strcmp(e->key, "inputs") == 0) {
         snprintf(c->inputs, sizeof c->inputs, "%s", e->value);
         c->inputs_line = e->line;
+    } else if (strcmp(e->key, "expect_fail") == 0) { /* issue 27 */
+        xfail *x = realloc(c->xf, (size_t)(c->nxf + 1) * sizeof *x);
+        if (!x)
+            return sono_fail(c->err, SONO_ENOMEM, "out of memory");
+        c->xf = x;
+        return parse_xfail(c->file, e->line, e->value, &c->xf[c->nxf++], c->err);
     } else if (strcmp(e->key, "sample_rate") == 0) {
         char *end;
         p->sample_rate = strtod(e->value, &end);
@@ -172,7 +259,7 @@ static int suite_section(ctx *c, const entry *e)
     } else
         return fail_at(c, e->line, "unknown key in [suite]; expected name, description, "
                        "inputs, sample_rate, target_ci, budget_s, warmup_s, min_time_s, "
-                       "min_samples, max_samples, timeout_s, pin, repetitions; got ", e->key);
+                       "min_samples, max_samples, timeout_s, pin, repetitions, expect_fail; got ", e->key);
     return 0;
 }
 
@@ -350,7 +437,8 @@ static void free_defaults(sono_params *p, const axis *axes, int naxes)
 }
 
 static int add_case(ctx *c, const sono_op *op, const impl_ref *ir, const sono_params *p,
-                    int input, const sono_measure_cfg *cfg, int line)
+                    int input, const sono_measure_cfg *cfg, int line, const xfail *xf,
+                    int nxf)
 {
     sono_plan *plan = c->plan;
     if (plan->ncases >= SONO_MAX_CASES)
@@ -375,10 +463,69 @@ static int add_case(ctx *c, const sono_op *op, const impl_ref *ir, const sono_pa
     sono_params_format(op, &k->p, k->params_text, sizeof k->params_text);
     sono_case_make_id(k, plan);
     sono_case_resolve_device(c->R, k); /* issue 10 */
-    plan->ncases++;
-    for (int i = 0; i < plan->ncases - 1; i++)
-        if (strcmp(plan->cases[i].id, k->id) == 0)
+    /* issue 27: the section's expect_fail first, then the [suite]'s */
+    const char *why = xfail_match(xf, nxf, k);
+    if (!why)
+        why = xfail_match(c->xf, c->nxf, k);
+    snprintf(k->xfail, sizeof k->xfail, "%s", why ? why : "");
+    for (int i = 0; i < plan->ncases; i++)
+        if (strcmp(plan->cases[i].id, k->id) == 0) {
+            if (c->nov) { /* --param made two sections' cases one: it runs once */
+                sono_params_free(&k->p);
+                return 0;
+            }
+            plan->ncases++; /* freed with the plan */
             return fail_at(c, line, "the same case twice (check overlapping groups): ", k->id);
+        }
+    plan->ncases++;
+    return 0;
+}
+
+/* issue 27: each --param whose name is a parameter of this section's op replaces that
+ * axis (or adds one where the section left it at its default); the plan keeps what each
+ * replaced. */
+static int apply_overrides(ctx *c, const sono_op *op, const char *section, const entry *es,
+                           int ne, int line, axis *axes, int *naxes)
+{
+    for (int k = 0; k < c->nov; k++) {
+        const sono_param_override *o = &c->ov[k];
+        const sono_param_spec *spec = sono_op_param(op, o->name);
+        if (!spec)
+            continue;
+        axis *a = NULL;
+        for (int j = 0; j < *naxes && !a; j++)
+            if (axes[j].spec == spec)
+                a = &axes[j];
+        if (!a) {
+            if (*naxes == SONO_MAX_PARAMS)
+                return fail_at(c, line, "too many parameters with --param", "");
+            a = &axes[(*naxes)++];
+            *a = (axis){.spec = spec, .line = line};
+        }
+        sono_param *vals;
+        int n;
+        sono_error e2 = {0};
+        if (sono_param_list(spec, o->text, &vals, &n, &e2))
+            return sono_fail(c->err, SONO_EPARSE, "--param %s=%s: %s (op %s, section [%s] of "
+                             "%s)", o->name, o->text, e2.msg, op->name, section, c->file);
+        for (int j = 0; j < a->n; j++)
+            sono_param_free(&a->vals[j]);
+        free(a->vals);
+        a->vals = vals;
+        a->n = n;
+        sono_plan *p = c->plan;
+        sono_param_replaced *r = realloc(p->replaced, (size_t)(p->nreplaced + 1) * sizeof *r);
+        if (!r)
+            return sono_fail(c->err, SONO_ENOMEM, "out of memory");
+        p->replaced = r;
+        r = &r[p->nreplaced++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->param, sizeof r->param, "%s", o->name);
+        snprintf(r->section, sizeof r->section, "%s", section);
+        for (int i = 0; i < ne; i++)
+            if (strcmp(es[i].section, section) == 0 && strcmp(es[i].key, o->name) == 0)
+                snprintf(r->value, sizeof r->value, "%s", es[i].value);
+    }
     return 0;
 }
 
@@ -415,6 +562,8 @@ static int group_section(ctx *c, const char *section, const entry *es, int ne)
     const char *impls = "*", *inputs = c->inputs[0] ? c->inputs : "noise";
     limit limits[16];
     int nlimits = 0;
+    xfail xfs[16];
+    int nxfs = 0;
     for (int i = 0; i < ne && !rc; i++) {
         const entry *e = &es[i];
         if (strcmp(e->section, section) != 0 || strcmp(e->key, "op") == 0)
@@ -433,6 +582,11 @@ static int group_section(ctx *c, const char *section, const entry *es, int ne)
                 rc = fail_at(c, e->line, "more than 16 limits in one group", "");
             else
                 rc = parse_limit(c, op, e, &limits[nlimits++]);
+        } else if (strcmp(e->key, "expect_fail") == 0) { /* issue 27 */
+            if (nxfs == 16)
+                rc = fail_at(c, e->line, "more than 16 expect_fail in one group", "");
+            else
+                rc = parse_xfail(c->file, e->line, e->value, &xfs[nxfs++], c->err);
         } else {
             const sono_param_spec *spec = sono_op_param(op, e->key);
             if (!spec) {
@@ -442,7 +596,7 @@ static int group_section(ctx *c, const char *section, const entry *es, int ne)
                     len += (size_t)snprintf(msg + len, sizeof msg - len, "%s, ",
                                             op->params[j].name);
                 snprintf(msg + len, sizeof msg - len, "threads, impls, inputs, limit, "
-                         "target_ci, budget_s, warmup_s, min_time_s, min_samples, max_samples, "
+                         "expect_fail, target_ci, budget_s, warmup_s, min_time_s, min_samples, max_samples, "
                          "timeout_s, pin, repetitions; got ");
                 char head[128];
                 snprintf(head, sizeof head, "unknown key for op %s; expected one of ", op->name);
@@ -464,6 +618,8 @@ static int group_section(ctx *c, const char *section, const entry *es, int ne)
                 rc = sono_fail(c->err, SONO_EPARSE, "%s:%d: %s", c->file, e->line, e2.msg);
         }
     }
+    if (!rc)
+        rc = apply_overrides(c, op, section, es, ne, first_line, axes, &naxes);
     if (!rc && cfg.timeout_s <= cfg.warmup_s + cfg.budget_s + cfg.min_time_s)
         rc = fail_at(c, first_line, "timeout_s must exceed warmup_s + budget_s + min_time_s "
                      "(else a case that does not converge is killed instead of recorded)",
@@ -491,7 +647,8 @@ static int group_section(ctx *c, const char *section, const entry *es, int ne)
         sono_params_defaults(op, &p);
         sono_error e2 = {0};
         if (op->validate && op->validate(&p, &e2)) {
-            rc = sono_fail(c->err, SONO_EPARSE, "%s:%d: %s", c->file, first_line, e2.msg);
+            rc = sono_fail(c->err, SONO_EPARSE, "%s:%d: %s%s", c->file, first_line, e2.msg,
+                           c->nov ? " (after --param)" : "");
             free_defaults(&p, axes, naxes);
             break;
         }
@@ -501,7 +658,8 @@ static int group_section(ctx *c, const char *section, const entry *es, int ne)
                 for (int l = 0; l < nlimits; l++)
                     ok = ok && limit_allows(&limits[l], refs[r].name, &p);
                 if (ok)
-                    rc = add_case(c, op, &refs[r], &p, in_idx[in], &cfg, first_line);
+                    rc = add_case(c, op, &refs[r], &p, in_idx[in], &cfg, first_line, xfs,
+                                  nxfs);
             }
         free_defaults(&p, axes, naxes);
         int a = naxes - 1; /* odometer: the last axis turns fastest */
@@ -539,7 +697,19 @@ static int hash_file(const char *path, char hex[65])
 
 int sono_suite_load(const char *path, const sono_reg *R, sono_plan *plan, sono_error *err)
 {
+    return sono_suite_load_ov(path, R, NULL, 0, plan, err);
+}
+
+int sono_suite_load_ov(const char *path, const sono_reg *R, const sono_param_override *ov,
+                       int nov, sono_plan *plan, sono_error *err)
+{
     memset(plan, 0, sizeof *plan);
+    if (nov > 0) {
+        if (!(plan->ov = calloc((size_t)nov, sizeof *plan->ov)))
+            return sono_fail(err, SONO_ENOMEM, "out of memory");
+        memcpy(plan->ov, ov, (size_t)nov * sizeof *ov);
+        plan->nov = nov;
+    }
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         size_t len = strlen(path); /* "suites/quick/" as tab completion writes it */
@@ -556,13 +726,21 @@ int sono_suite_load(const char *path, const sono_reg *R, sono_plan *plan, sono_e
                          strerror(errno));
     int bad = ini_parse_stream(read_line, &r, on_entry, &r);
     fclose(r.f);
+    free(r.heads);
     ctx c = {.file = plan->file, .R = R, .plan = plan, .err = err,
-             .cfg = SONO_MEASURE_DEFAULTS};
+             .cfg = SONO_MEASURE_DEFAULTS, .ov = plan->ov, .nov = plan->nov};
     int rc = 0;
     if (r.bad_utf8)
         rc = fail_at(&c, r.bad_utf8, "not UTF-8: suite files are UTF-8 text", "");
     else if (r.long_line)
-        rc = fail_at(&c, r.long_line, "line too long: at most 198 characters per line", "");
+        rc = fail_at(&c, r.long_line, "line too long: at most 198 characters per line (the "
+                     "INI reader's limit; split a long list over two sections)", "");
+    else if (r.dup_line) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "section [%s] given twice (first at line %d): give each "
+                 "group a name of its own, with op = ...", r.dup_name, r.dup_first);
+        rc = fail_at(&c, r.dup_line, msg, "");
+    }
     else if (bad)
         rc = fail_at(&c, bad, "syntax error: expected '[section]', 'key = value' or a comment",
                      "");
@@ -585,7 +763,8 @@ int sono_suite_load(const char *path, const sono_reg *R, sono_plan *plan, sono_e
             rc = suite_section(&c, &r.e[i]);
         for (int j = 0; !rc && j < i; j++)
             if (strcmp(r.e[j].section, r.e[i].section) == 0 &&
-                strcmp(r.e[j].key, r.e[i].key) == 0 && strcmp(r.e[i].key, "limit") != 0)
+                strcmp(r.e[j].key, r.e[i].key) == 0 && strcmp(r.e[i].key, "limit") != 0 &&
+                strcmp(r.e[i].key, "expect_fail") != 0)
                 rc = fail_at(&c, r.e[i].line, "key given twice in one section: ", r.e[i].key);
     }
     for (int i = 0; !rc && i < r.n; i++) {
@@ -599,10 +778,14 @@ int sono_suite_load(const char *path, const sono_reg *R, sono_plan *plan, sono_e
     for (char *q = plan->name; *q; q++)
         if (*q == '/' || (*q == '.' && q == plan->name) || *q == ' ')
             *q = '_';
-    if (!rc && plan->ncases == 0)
+    if (!rc && plan->ncases == 0 && plan->nreplaced)
+        rc = sono_fail(err, SONO_EPARSE, "%s: --param leaves no case: the suite's limits "
+                       "exclude every value given", plan->file);
+    else if (!rc && plan->ncases == 0)
         rc = sono_fail(err, SONO_EPARSE, "%s:%d: empty suite: expected at least one section "
                        "like [NAME] with op, impls and parameters", plan->file, r.line);
     free(r.e);
+    free(c.xf);
     if (!rc && hash_file(plan->file, plan->sha256))
         rc = sono_fail(err, SONO_EIO, "%s: cannot read: %s", plan->file, strerror(errno));
     if (rc)

@@ -25,7 +25,21 @@ typedef struct sono_case {
     int input;             /* index into plan->inputs */
     sono_measure_cfg cfg;
     const sono_device *dev; /* issue 10: the `device` param's device; NULL: the impl's */
+    char xfail[256];       /* issue 27: the suite's expect_fail reason; "": none */
 } sono_case;
+
+/* Issue 27: `run --param K=V`: V (a value, or a list and ranges as in a suite file)
+ * replaces K's values in every section whose op has K. */
+typedef struct sono_param_override {
+    char name[64];
+    char text[256];
+} sono_param_override;
+
+/* What one override replaced in one section of the suite, for the results file. */
+typedef struct sono_param_replaced {
+    char param[64], section[64];
+    char value[256];       /* the section's own text; "": it left K at the op's default */
+} sono_param_replaced;
 
 typedef struct sono_plan {
     char name[128];
@@ -37,10 +51,20 @@ typedef struct sono_plan {
     int ninputs;
     sono_case *cases;
     int ncases;
+    sono_param_override *ov; /* issue 27: --param, as given (owned) */
+    int nov;
+    sono_param_replaced *replaced; /* owned */
+    int nreplaced;
 } sono_plan;
 
 /* path is a suite file or a folder holding suite.ini. */
 int sono_suite_load(const char *path, const sono_reg *R, sono_plan *plan, sono_error *err);
+/* The same with `run --param` overrides (ov[0..nov), copied into the plan): each replaces
+ * its parameter's values in every section whose op has it (an invalid value is an error
+ * naming --param); cases that the overrides make identical run once (the first section's
+ * settings). A parameter no section has is not an error here (see the plan's cases). */
+int sono_suite_load_ov(const char *path, const sono_reg *R, const sono_param_override *ov,
+                       int nov, sono_plan *plan, sono_error *err);
 void sono_plan_free(sono_plan *plan);
 
 /* Keep the cases whose id matches the glob (fnmatch, '*' crosses '/'). */

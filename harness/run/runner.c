@@ -112,6 +112,8 @@ static void count(sono_run_counts *n, const char *s)
                 : strcmp(s, "skip") == 0    ? &n->skip
                 : strcmp(s, "crash") == 0   ? &n->crash
                 : strcmp(s, "timeout") == 0 ? &n->timeout
+                : strcmp(s, "xfail") == 0   ? &n->xfail
+                : strcmp(s, "xpass") == 0   ? &n->xpass
                                             : &n->error;
     (*slot)++;
 }
@@ -156,6 +158,7 @@ static int emit(const side *S, const sono_run_opts *o, const sono_run_info *run,
     int rc = 0;
     if (o->cal)
         sono_derive_roofline(rec, rec->c, o->cal);
+    sono_record_expect_fail(rec);
     count(S->n, rec->status);
     for (int s = 0; s < S->nsinks && !rc; s++)
         if (S->sinks[s]->record)
@@ -264,7 +267,7 @@ int sono_run_plan(const sono_plan *plan, const sono_run_opts *o, sono_run_counts
         nsides = 2;
     }
     sono_executor *x = o->worker_exe ? NULL : sono_executor_new();
-    sono_run_info run = {.plan = plan};
+    sono_run_info run = {.plan = plan, .quick_cal = sono_calibration_quick(o->cal)};
     clock_gettime(CLOCK_MONOTONIC, &run.t0);
     if (!o->worker_exe && !x)
         return sono_fail(err, SONO_ENOMEM, "out of memory");

@@ -6,10 +6,12 @@
  * The case hooks remember the case id for NVTX and report the case's "gpu" JSON. On a
  * machine without a GPU one placeholder cuda:0 exists so the impls can
  * be listed; it refuses to time anything. */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cu.h"
 #include "devmem_math.h"
@@ -310,6 +312,40 @@ fail:
     return rc;
 }
 
+/* Issue 27: why the runtime found no device, in words. It says "CUDA driver version is
+ * insufficient for CUDA runtime version" both where there is no driver at all (a machine
+ * without an NVIDIA GPU) and where the driver is older than the runtime: tell them apart
+ * by the driver's own library and version, and its kernel module. */
+static void no_device_why(cudaError_t e, char *why, size_t n)
+{
+    const char *rt_msg = cudaGetErrorString(e);
+    if (e != cudaErrorInsufficientDriver && e != cudaErrorNoDevice) {
+        snprintf(why, n, "%s", rt_msg);
+        return;
+    }
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (!h) {
+        snprintf(why, n, "no NVIDIA driver/GPU found (the driver's libcuda.so.1 is not "
+                 "installed)");
+        return;
+    }
+    int rt = 0, dv = 0;
+    cudaRuntimeGetVersion(&rt);
+    int (*get)(int *) = (int (*)(int *))dlsym(h, "cuDriverGetVersion");
+    if (get && get(&dv) == 0 && dv > 0 && rt > 0 && dv < rt)
+        snprintf(why, n, "the NVIDIA driver supports CUDA %d.%d, older than this build's "
+                 "runtime %d.%d: update the driver (%s)", dv / 1000, dv % 1000 / 10,
+                 rt / 1000, rt % 1000 / 10, rt_msg);
+    else if (access("/proc/driver/nvidia/version", F_OK) != 0)
+        snprintf(why, n, "no NVIDIA driver/GPU found (libcuda.so.1 is installed but the "
+                 "kernel driver is not loaded: no /proc/driver/nvidia)");
+    else if (e == cudaErrorNoDevice)
+        snprintf(why, n, "no NVIDIA GPU found (the driver sees none)");
+    else
+        snprintf(why, n, "%s", rt_msg);
+    dlclose(h);
+}
+
 /* Opens every visible GPU. 0 with *count set, or the reason (in err) none can be used:
  * "no CUDA device: <runtime's message>". The placeholder cuda:0 is made either way. */
 int cu_devices_open(int *count, sono_error *err)
@@ -318,9 +354,12 @@ int cu_devices_open(int *count, sono_error *err)
     cudaError_t e = cudaGetDeviceCount(&n);
     *count = 0;
     if (e != cudaSuccess || n <= 0) {
-        rc = sono_fail(err, SONO_EDEVICE, "no CUDA device: %s",
-                       e != cudaSuccess ? cudaGetErrorString(e)
-                                        : "cudaGetDeviceCount found 0 devices");
+        char why[400];
+        if (e != cudaSuccess)
+            no_device_why(e, why, sizeof why);
+        else
+            snprintf(why, sizeof why, "cudaGetDeviceCount found 0 devices");
+        rc = sono_fail(err, SONO_EDEVICE, "no CUDA device: %s", why);
         (void)cudaGetLastError(); /* clear the sticky-free error for later calls */
         n = 0;
     }

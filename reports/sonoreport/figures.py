@@ -75,7 +75,7 @@ def _by_size(runs, op, p, keys):
     series = defaultdict(lambda: defaultdict(list))
     for ri, r in enumerate(runs):
         for c in r.cases:
-            if c["status"] == "ok" and c["op"] == op:
+            if c["status"] in ("ok", "xpass") and c["op"] == op:
                 s = pos(c["params"].get(p))
                 if s is not None:
                     series[(ri, M.group_label(c, keys))][s].append(c)
@@ -115,6 +115,10 @@ def time_vs_size(runs, op, out):
         return
     keys = [k for k in M.varying_params(cases) if k != p]
     series = _by_size(runs, op, p, keys)
+    if all(len(pts) < 2 for pts in series.values()):  # issue 27: one point per line
+        out.append(NotDrawn(f"{op}: median time per run vs {p}",
+                            f"each series has a single {p}: no line to draw"))
+        return
     scale, unit = M.time_unit([get(c, "time_ns.median") for c in cases])
     color, multi = _styles(series, runs)
     title = f"{op}: median time per run vs {p}"
@@ -135,7 +139,8 @@ def time_vs_size(runs, op, out):
         k = M.fit_exponent(sizes, meds)
         sizes_all += sizes
         name = g + (f" [{runs[ri].label}]" if multi else "")
-        label = name + (f": t ∝ {p}^{k:.2f}" if k is not None else ": one size")
+        label = name + (f": t ∝ {p}^{k:.2f}" if k is not None else
+                        ": one size" if len(sizes) < 2 else f": {len(sizes)} sizes, no fit")
         if k is not None:
             exps.append(f"{name} {k:.2f}")
         ax.errorbar(sizes, [m / scale for m in meds],
@@ -201,6 +206,10 @@ def throughput_vs_size(runs, op, out):
         return
     keys = [k for k in M.varying_params(cases) if k != p]
     series = _by_size(runs, op, p, keys)
+    if all(len(pts) < 2 for pts in series.values()):  # issue 27: one point per line
+        out.append(NotDrawn(f"{op}: {unit} vs {p}", f"each series has a single {p}: no line "
+                                                    "to draw"))
+        return
     color, multi = _styles(series, runs)
     title = f"{op}: {unit} vs {p}"
     fig = _figure()
@@ -259,7 +268,7 @@ def roofline(runs, out):
     multi = len(cal_runs) > 1
     for r in cal_runs:
         for c in r.cases:
-            if c["status"] != "ok":
+            if c["status"] not in ("ok", "xpass"):
                 continue
             f, b, g = pos(get(c, "cost.flops")), pos(get(c, "cost.bytes")), \
                 pos(get(c, "derived.gflops"))
@@ -292,7 +301,9 @@ def roofline(runs, out):
             peak, bw = pos(get(v, "gflops")), pos(get(v, "gbps"))
             if peak and bw:
                 roofs.append((f"{r.label} {name}: {M.fmt_rate(peak)} GFLOP/s, "
-                              f"{M.fmt_rate(bw)} GB/s", peak, bw))
+                              f"{M.fmt_rate(bw)} GB/s"
+                              + (" (quick calibration)" if r.quick_calibration else ""),
+                              peak, bw))
     lo = min(ais + [p / b for _, p, b in roofs]) / 4
     hi = max(ais + [p / b for _, p, b in roofs]) * 4
     xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
@@ -311,6 +322,10 @@ def roofline(runs, out):
     if left_out:
         cap += (f"{left_out} ok case(s) without a FLOP or byte count (such as an empty run()) "
                 "are not shown.")
+    quick = [r.label for r in cal_runs if r.quick_calibration]
+    if quick:  # issue 27
+        cap += (" Roofs of " + ", ".join(quick) + " are from a quick calibration (harness "
+                "calibrate --quick: a cache-resident triad), not the machine's ceilings.")
     out.append(Drawn("roofline", title, fig, cap))
 
 
@@ -396,7 +411,7 @@ def _codec_point(c):
 def codec_quality(runs, out):
     title = "Codecs: SI-SDR vs bitrate"
     recs = [(r, c) for r in runs for c in r.cases
-            if c["status"] == "ok" and _codec_point(c) is not None]
+            if c["status"] in ("ok", "xpass") and _codec_point(c) is not None]
     if not recs:
         out.append(NotDrawn(title, "no ok record with quality.si_sdr_db and a bitrate "
                                    "(quality.bitrate_bps or params.bitrate)"))
@@ -448,7 +463,7 @@ def gpu_breakdown(runs, out):
                                          for k, _, _ in GPU_PARTS]) for r, c in found]
     if not rows:
         out.append(NotDrawn(title, "no ok record with derived.upload_ns, kernel_ns or "
-                                   "download_ns (GPU backends come with a later issue)"))
+                                   "download_ns (no case ran on a GPU)"))
     else:
         scale, unit = M.time_unit([sum(p) for _, p in rows])
         fig = _figure(max(3.0, 0.35 * len(rows) + 1.5))
@@ -507,14 +522,14 @@ def ratios(runs, out):
         return
     base = runs[0]
     title = f"Time ratio per case against {base.label} (> 1: slower)"
-    bcases = {c["id"]: c for c in base.cases if c["status"] == "ok"}
+    bcases = {c["id"]: c for c in base.cases if c["status"] in ("ok", "xpass")}
     others = runs[1:]
     table, names = {}, [r.label for r in others]
     for r in others:
         for c in r.cases:
             b = bcases.get(c["id"])
             m, bm = pos(get(c, "time_ns.median")), pos(get(b, "time_ns.median")) if b else None
-            if c["status"] != "ok" or not (m and bm):
+            if c["status"] not in ("ok", "xpass") or not (m and bm):
                 continue
             lo, hi = pos(get(c, "time_ns.ci_lo")) or m, pos(get(c, "time_ns.ci_hi")) or m
             blo, bhi = pos(get(b, "time_ns.ci_lo")) or bm, pos(get(b, "time_ns.ci_hi")) or bm

@@ -6,7 +6,7 @@ import json
 import os
 
 SCHEMA = "sonobench.results/1"
-STATUSES = ("ok", "fail", "skip", "error", "crash", "timeout")
+STATUSES = ("ok", "fail", "skip", "error", "crash", "timeout", "xfail", "xpass")
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # the source tree's harness/schema/, else the installed share/sonobench/schema/
 SCHEMA_FILES = (os.path.join(_HERE, "..", "..", "harness", "schema", "results-1.json"),
@@ -35,6 +35,15 @@ class Run:
         if isinstance(cal, dict) and isinstance(cal.get("threads"), dict) and cal["threads"]:
             return cal
         return None
+
+    @property
+    def quick_calibration(self):
+        """True when the ceilings come from `harness calibrate --quick` (issue 27): a
+        cache-resident triad, not the machine's ceiling."""
+        cal = self.calibration
+        return bool(cal) and (cal.get("quick") is True or
+                              (isinstance(cal.get("details"), dict) and
+                               cal["details"].get("quick") is True))
 
 
 def _bad_case(path, i, case, what):
@@ -126,14 +135,18 @@ def load(path):
     if not raw.strip():
         raise BadInput(f"{path}: empty file; expected a sonobench results file (JSON, "
                        f'"schema": "{SCHEMA}")')
+    def no_constant(name):  # issue 27: Python reads NaN and Infinity, JSON (and compare) not
+        raise ValueError(f"{name} is not JSON (a median or figure that is not a number)")
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = json.loads(raw.decode("utf-8"), parse_constant=no_constant)
     except UnicodeDecodeError as e:
         raise BadInput(f"{path}: not UTF-8 text (byte {e.start}); expected a sonobench "
                        "results file (JSON)") from None
     except json.JSONDecodeError as e:
         raise BadInput(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg} (a truncated "
                        "or unfinished file?)") from None
+    except ValueError as e:
+        raise BadInput(f"{path}: {e}") from None
     schema = doc.get("schema") if isinstance(doc, dict) else None
     if schema != SCHEMA:
         found = f" (found {json.dumps(schema)})" if isinstance(schema, str) else ""
@@ -145,13 +158,23 @@ def load(path):
         if errors:
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             raise BadInput(f"{path}: {errors[0]}{more}; see {schema_path()}")
+        _check_medians(path, doc)
         return Run(path, doc)
     if not (isinstance(doc.get("env"), dict) and isinstance(doc.get("run"), dict)
             and isinstance(doc.get("cases"), list)):
         raise BadInput(f'{path}: expected objects "env", "run" and an array "cases"')
     for i, c in enumerate(doc["cases"]):
         _check_case(path, i, c)
+    _check_medians(path, doc)
     return Run(path, doc)
+
+
+def _check_medians(path, doc):
+    """A median below zero is no time (compare and the harness refuse it too)."""
+    for i, c in enumerate(doc["cases"]):
+        med = c.get("time_ns", {}).get("median") if isinstance(c.get("time_ns"), dict) else None
+        if isinstance(med, (int, float)) and not isinstance(med, bool) and med < 0:
+            raise _bad_case(path, i, c, f'"time_ns.median" is {med}: a time is never negative')
 
 
 def load_all(paths):

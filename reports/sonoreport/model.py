@@ -105,7 +105,7 @@ def ok_cases(runs, op=None):
     """(run, case) for every measured ok case, of op when given."""
     for r in runs:
         for c in r.cases:
-            if c["status"] == "ok" and (op is None or c["op"] == op):
+            if c["status"] in ("ok", "xpass") and (op is None or c["op"] == op):
                 yield r, c
 
 
@@ -156,9 +156,10 @@ def group_label(case, keys):
 
 
 def fit_exponent(sizes, times):
-    """Least-squares slope of log(time) on log(size): t ~ size^k. None below 2 sizes."""
+    """Least-squares slope of log(time) on log(size): t ~ size^k. None below 3 sizes (a
+    line through two points is no fit: issue 27)."""
     pts = [(math.log(s), math.log(t)) for s, t in zip(sizes, times) if s > 0 and t > 0]
-    if len({x for x, _ in pts}) < 2:
+    if len({x for x, _ in pts}) < 3:
         return None
     mx = sum(x for x, _ in pts) / len(pts)
     my = sum(y for _, y in pts) / len(pts)

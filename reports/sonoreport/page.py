@@ -32,6 +32,7 @@ table.env td { max-width: 30em; word-break: break-word; }
 tr.diff td { background: #fff4d6; }
 .st-ok { color: #17692e; } .st-skip { color: #7a5b00; }
 .st-fail, .st-error, .st-crash, .st-timeout { color: #b00020; font-weight: 600; }
+.st-xfail { color: #7a5b00; } .st-xpass { color: #17692e; font-weight: 600; }
 table.failures { border-left: 4px solid #b00020; }
 td.file { white-space: nowrap; }
 figure { margin: 1.2em 0 1.8em; }
