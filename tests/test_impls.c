@@ -248,6 +248,8 @@ static void ti_threads_rejected(void **state)
             continue; /* takes threads: tests/test_fftw_threads.c */
         if (strcmp(e->full, "cpu/triad") == 0 || strcmp(e->full, "blas/sgemm") == 0)
             continue; /* take threads: tests/test_calibration.c */
+        if (strcmp(e->op->name, "attention.relpos") == 0 && strcmp(e->impl->name, "naive") != 0)
+            continue; /* blas/gemm and py/torch take threads: test_speech_w2v.c, suites/speech */
         if (e->op->rate && strcmp(e->impl->name, "naive") != 0)
             continue; /* audio front ends past the naive rung take threads: test_dsp_impls.c */
         if (e->impl->supports(e->impl->ctx, &p, why, sizeof why) == 0)
