@@ -126,6 +126,93 @@ static void run_short_input(void **state)
     cl_free(&r);
 }
 
+/* seconds = all (it was silently the first `seconds` of a longer file, with no way to ask
+ * for the whole): a suite's and run's --param resolve it to the file's length (4.37 s of
+ * 4.375, rounded down) in the case id, the record keeps that all was asked for, the table
+ * says so; exec takes it too; a generated input has no length: exit 2 naming the param. */
+static void seconds_all(void **state)
+{
+    (void)state;
+    wav(at("all.wav"), 70000, 16000, -1, -1, 0); /* 4.375 s */
+    FILE *f = fopen(at("all.ini"), "w");
+    assert_non_null(f);
+    fputs("[suite]\ninputs = all.wav\nbudget_s = 0.05\nwarmup_s = 0.01\nmin_time_s = 0.01\n\n"
+          "[mel]\nop = melspec\nimpls = cpu/fast\nseconds = all\n", f);
+    fclose(f);
+    cl_res r;
+    cl_h(&r, NULL, "run", at("all.ini"), "--out", at("all.json"), NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "seconds=all]")); /* after any other flag */
+    assert_non_null(strstr(r.err, "seconds=all: input"));
+    cl_free(&r);
+    json_t *doc = cl_load(at("all.json"));
+    json_t *c = json_array_get(cl_get(doc, "cases"), 0);
+    assert_int_equal(json_array_size(cl_get(doc, "cases")), 1);
+    assert_non_null(strstr(cl_str(c, "id"), ",seconds=4.37,"));
+    assert_string_equal(cl_str(c, "status"), "ok");
+    assert_true(cl_num(c, "params.seconds") == 4.37);
+    assert_string_equal(cl_str(c, "params_asked.seconds"), "all");
+    assert_non_null(strstr(cl_str(c, "input_note"), "4.375 s"));
+    json_decref(doc);
+    /* --param over a suite of generated inputs and two lengths, with --input the file:
+     * one case (both lengths asked for all of it), the suite's values kept beside */
+    f = fopen(at("gen.ini"), "w");
+    assert_non_null(f);
+    fputs("[suite]\ninputs = noise\nbudget_s = 0.05\nwarmup_s = 0.01\nmin_time_s = 0.01\n\n"
+          "[mel]\nop = melspec\nimpls = cpu/fast\nseconds = 5, 0.25\n", f);
+    fclose(f);
+    cl_h(&r, NULL, "run", at("gen.ini"), "--param", "seconds=all", "--input", at("all.wav"),
+         "--out", at("all2.json"), "--quiet", NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    doc = cl_load(at("all2.json"));
+    assert_int_equal(json_array_size(cl_get(doc, "cases")), 1);
+    c = json_array_get(cl_get(doc, "cases"), 0);
+    assert_non_null(strstr(cl_str(c, "id"), ",seconds=4.37,"));
+    assert_string_equal(cl_str(c, "status"), "ok");
+    assert_string_equal(cl_str(c, "params_asked.seconds"), "all");
+    assert_string_equal(cl_str(doc, "suite.overrides.params.seconds.given"), "all");
+    json_decref(doc);
+    /* generated inputs have no length: exit 2 naming the param and --input FILE, from a
+     * suite and from --param alike */
+    cl_h(&r, NULL, "run", at("gen.ini"), "--param", "seconds=all", "--dry-run", NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "seconds=all needs a file input (--input FILE"));
+    assert_non_null(strstr(r.err, "'noise'"));
+    cl_free(&r);
+    f = fopen(at("gen2.ini"), "w");
+    assert_non_null(f);
+    fputs("[suite]\ninputs = noise\n\n[mel]\nop = melspec\nimpls = cpu/fast\n"
+          "seconds = all\n", f);
+    fclose(f);
+    cl_h(&r, NULL, "run", at("gen2.ini"), "--dry-run", NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "seconds=all needs a file input"));
+    cl_free(&r);
+    /* exec: the same, and an op without seconds refuses it as any unknown param */
+    cl_h(&r, NULL, "exec", "melspec/fast", "--param", "seconds=all", "--input", at("all.wav"),
+         NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, ",seconds=4.37,"));
+    assert_non_null(strstr(r.out, "-> ok"));
+    cl_free(&r);
+    cl_h(&r, NULL, "exec", "melspec/fast", "--param", "seconds=all", NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "--param seconds=all needs a file input (--input FILE)"));
+    cl_free(&r);
+    cl_h(&r, NULL, "exec", "fft/radix2", "--param", "seconds=all", NULL);
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "K a parameter of the op"));
+    cl_free(&r);
+    /* the cut is said in the table too, with the way to all of it */
+    cl_h(&r, NULL, "run", at("gen.ini"), "--filter", "*seconds=0.25*", "--input",
+         at("all.wav"), "--out", at("all3.json"), NULL);
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "input cut to seconds (seconds=all uses all)]"));
+    assert_non_null(strstr(r.err, "--param seconds=all or seconds = all in the suite"));
+    cl_free(&r);
+}
+
 /* A WAV cut short, one whose header claims 2 GB, one with rate 0: exit 2 naming the file
  * and what is wrong (they loaded as 709 samples, silently, or with libsndfile's
  * "SF_INFO struct incomplete"); --lenient loads the cut one with a warning. */
@@ -300,6 +387,7 @@ int main(void)
         cmocka_unit_test(short_clip_logmel),
         cmocka_unit_test(short_and_long_other_ops),
         cmocka_unit_test(run_short_input),
+        cmocka_unit_test(seconds_all),
         cmocka_unit_test(corrupt_wavs),
         cmocka_unit_test(dataset_messages),
         cmocka_unit_test(exit_codes_and_overwrite),

@@ -334,6 +334,37 @@ static void pp_format(void **state)
     sono_params_free(&a);
 }
 
+/* issue 27: "all" is a value of a real `seconds` only: it lists as the sentinel the plan
+ * resolves per input, and formats back as the user wrote it. */
+static void pp_seconds_all(void **state)
+{
+    (void)state;
+    const sono_param_spec secs = {.name = "seconds", .type = SONO_PREAL, .rmin = 1e-3,
+                                  .rmax = 3600, .rdflt = 1};
+    sono_param *vals = NULL;
+    int n = 0;
+    sono_error err = {0};
+    assert_int_equal(sono_param_list(&secs, "1, all", &vals, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_true(vals[1].r == SONO_SECONDS_ALL);
+    sono_params p = {.count = 1, .v = {vals[1]}};
+    assert_non_null(sono_params_all(&p));
+    const sono_op *mel = sono_op_find("melspec");
+    assert_non_null(mel);
+    sono_params_defaults(mel, &p);
+    char buf[256];
+    sono_params_format(mel, &p, buf, sizeof buf);
+    assert_non_null(strstr(buf, "seconds=all"));
+    p.v[0].r = 2.5; /* resolved: a number again */
+    assert_null(sono_params_all(&p));
+    for (int i = 1; i < p.count; i++)
+        sono_param_free(&p.v[i]);
+    free(vals);
+    /* any other param: "all" is not a value */
+    pp_list_bad(&pp_real, "all", "expected a number");
+    pp_list_bad(&pp_int, "all", "expected an integer");
+}
+
 static void pp_defaults(void **state)
 {
     (void)state;
@@ -404,6 +435,7 @@ int main(void)
         cmocka_unit_test(pp_list_limit),
         cmocka_unit_test(pp_list_range_to_llong_max),
         cmocka_unit_test(pp_format),
+        cmocka_unit_test(pp_seconds_all),
         cmocka_unit_test(pp_defaults),
         cmocka_unit_test(pp_copy),
     };

@@ -43,7 +43,9 @@ static int parse_param(const sono_op *op, const char *v, sono_params *p)
         return usage("parameter given twice: ", name);
     if (p->count == SONO_MAX_PARAMS)
         return usage("too many parameters", NULL);
-    if (sono_param_parse(s, strchr(v, '=') + 1, &p->v[p->count], &err) != 0)
+    if (sono_param_takes_all(s) && strcmp(strchr(v, '=') + 1, "all") == 0) /* issue 27 */
+        p->v[p->count] = (sono_param){.name = s->name, .type = s->type, .r = SONO_SECONDS_ALL};
+    else if (sono_param_parse(s, strchr(v, '=') + 1, &p->v[p->count], &err) != 0)
         return usage(err.msg, NULL);
     p->count++;
     return SONO_EXIT_OK;
@@ -97,12 +99,26 @@ static int admit(const sono_op *op, const sono_impl_entry *e, exec_args *a)
             return SONO_EXIT_USAGE;
         }
     sono_params_defaults(op, &a->p);
-    if (op->validate && op->validate(&a->p, &err))
-        return usage(err.msg, NULL);
     if (sono_input_parse(a->input, ".", &a->spec, &err)) {
         fprintf(stderr, "harness exec: %s\n", err.msg);
         return SONO_EXIT_USAGE;
     }
+    /* issue 27: seconds=all is the file's length, before the op checks the params */
+    char allnote[320];
+    int all = sono_input_resolve_all(op, &a->p, &a->spec, allnote, sizeof allnote, &err);
+    if (all == 1) {
+        fprintf(stderr, "harness exec: --param seconds=all needs a file input (--input "
+                "FILE): '%s' is generated and has no length of its own\n", a->spec.name);
+        return SONO_EXIT_USAGE;
+    }
+    if (all < 0) {
+        fprintf(stderr, "harness exec: %s\n", err.msg);
+        return SONO_EXIT_USAGE;
+    }
+    if (allnote[0])
+        fprintf(stderr, "harness exec: note: %s\n", allnote);
+    if (op->validate && op->validate(&a->p, &err))
+        return usage(err.msg, NULL);
     if (e->impl->supports(e->impl->ctx, &a->p, why, sizeof why)) {
         fprintf(stderr, "harness exec: %s does not support these parameters: %s\n", e->full,
                 why);
@@ -117,7 +133,7 @@ static int admit(const sono_op *op, const sono_impl_entry *e, exec_args *a)
         fprintf(stderr, "harness exec: %s\n", fit < 0 ? err.msg : fitwhy);
         return SONO_EXIT_USAGE;
     }
-    if (fitnote[0])
+    if (fitnote[0] && !allnote[0]) /* all: what is left is under a hundredth */
         fprintf(stderr, "harness exec: note: %s\n", fitnote);
     return SONO_EXIT_OK;
 }

@@ -127,7 +127,12 @@ static const char run_help[] =
     "  make the exit status 1; one that passes reads XPASS, with a note to drop it.\n"
     "  A file input shorter than a case needs skips the case, naming the parameter to\n"
     "  change (seconds = 1); logmel zero-pads it to 30 s as Whisper does; a longer one\n"
-    "  is cut to the case's length, with a note. Every case too short: exit 2.\n"
+    "  is cut to the case's length, with a note (stderr, the record's input_note, the\n"
+    "  table's status). Every case too short: exit 2. seconds = all (in a suite, or\n"
+    "  --param seconds=all) takes the whole file or folder (its files one after\n"
+    "  another): seconds becomes its length, rounded down to hundredths, in the case id\n"
+    "  (seconds=4.37), and the record keeps params_asked {\"seconds\": \"all\"}; on a\n"
+    "  generated input (noise, speech, sine...) it is an error, exit 2.\n"
     "  --profile      for Nsight Systems/Compute: each case runs once, with no warm-up\n"
     "                 and no batching (one sample of one run, time_ns.stop \"profile\";\n"
     "                 not converged, no counter pass): one clean launch per case\n"
@@ -197,7 +202,8 @@ static const char exec_help[] =
     "resamples files to its sample_rate. The output (and with --input-out the input) is\n"
     "written as a NumPy .npy file; an existing file that is not .npy is kept unless\n"
     "--force. A file shorter than the case needs exits 2 naming the parameter to change\n"
-    "(--param seconds=1); logmel zero-pads it to 30 s as Whisper does. --lenient reads a\n"
+    "(--param seconds=1); logmel zero-pads it to 30 s as Whisper does. --param\n"
+    "seconds=all takes the whole file (--input FILE only). --lenient reads a\n"
     "WAV whose data is cut short as far as it goes, with a warning.\n";
 
 static const char calibrate_help[] =

@@ -18,6 +18,7 @@
 #include "env.h"
 #include "inputfit.h"
 #include "instr.h"
+#include "params.h"
 #include "paths.h"
 #include "runargs.h"
 #include "runner.h"
@@ -64,6 +65,18 @@ static int check_file_lengths(const char *cmd, sono_plan *plan)
         }
         if (rc == 1 && !c->skip[0])
             snprintf(c->skip, sizeof c->skip, "%s", why);
+        /* issue 27: seconds = all says what it became, not the hundredth it rounded off */
+        if (rc == 0 && c->seconds_all) {
+            sono_params q = c->p; /* shallow: asked again, for the note alone */
+            for (int k = 0; k < q.count; k++)
+                if (strcmp(q.v[k].name, "seconds") == 0)
+                    q.v[k].r = SONO_SECONDS_ALL;
+            if (sono_input_resolve_all(c->op, &q, &plan->inputs[c->input], note, sizeof note,
+                                       &err) != 0)
+                note[0] = 0;
+        }
+        if (rc == 0) /* the record says it too, case by case */
+            snprintf(c->input_note, sizeof c->input_note, "%s", note);
         nshort += rc == 1;
         const char *say = rc == 1 ? why : note;
         int dup = !say[0];
@@ -341,6 +354,10 @@ int sono_run_prepare(sono_reg *R, const char *cmd, const sono_run_args *a, int s
     }
     if (!rc && a->nparams)
         rc = check_params_used(cmd, plan, a->nfilters);
+    if (!rc && sono_plan_check_all(plan, &err)) { /* issue 27: after --input, --filter */
+        fprintf(stderr, "harness %s: %s\n", cmd, err.msg);
+        rc = SONO_EXIT_USAGE;
+    }
     if (!rc && check_file_lengths(cmd, plan))
         rc = SONO_EXIT_USAGE;
     if (!rc)

@@ -233,6 +233,10 @@ json_t *sono_record_to_json(const sono_record *rec)
     if (rec->xfail_was) /* issue 27: the suite's known failure, and how the case ended */
         json_object_set_new(o, "expect_fail", json_pack("{s:s, s:s}", "reason", c->xfail,
                                                         "status", rec->xfail_was));
+    if (c->seconds_all) /* issue 27: params.seconds is what `all` became for this input */
+        json_object_set_new(o, "params_asked", json_pack("{s:s}", "seconds", "all"));
+    if (c->input_note[0]) /* issue 27: a file cut to the case's length, padded, or all */
+        json_object_set_new(o, "input_note", json_string(c->input_note));
     if (rec->describe[0])
         json_object_set_new(o, "describe", json_string(rec->describe));
     if (rec->measured_text[0])

@@ -117,6 +117,13 @@ static void row_flags(const json_t *c, row *r)
         fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl,
                                "not converged (CI %.1f%% > target %.1f%%); ",
                                100 * val(t, "ci_rel", 0), 100 * val(t, "target_ci", 0));
+    /* issue 27: a file input longer than the case was cut without a word in the table */
+    const char *asked = str(json_object_get(c, "params_asked"), "seconds");
+    if (strcmp(asked, "all") == 0 && fl < sizeof r->flags)
+        fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl, "seconds=all; ");
+    else if (strstr(str(c, "input_note"), "its first") && fl < sizeof r->flags)
+        fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl,
+                               "input cut to seconds (seconds=all uses all); ");
     if (fl >= 2 && fl < sizeof r->flags)
         r->flags[fl - 2] = 0;
 }

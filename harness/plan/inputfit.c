@@ -2,6 +2,7 @@
  * made (run) or the command is read (exec), so a short recording is a reason naming the
  * parameter to change rather than a fill error deep in a worker. */
 #include "inputfit.h"
+#include "params.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -66,7 +67,37 @@ int sono_input_fit(const sono_op *op, const sono_params *p, const sono_input_spe
                  file_s, need_s);
     if (note[0] && sono_op_param(op, "seconds") && strstr(note, "first"))
         snprintf(note + strlen(note), nnote - strlen(note),
-                 " (seconds=%g; --param seconds=%g for all of it)",
-                 sono_param_real(p, "seconds", 0), floor2(file_s));
+                 " (seconds=%g; --param seconds=all%s, or %g, for all of it)",
+                 sono_param_real(p, "seconds", 0), exec ? "" : " or seconds = all in the suite",
+                 floor2(file_s));
+    return 0;
+}
+
+int sono_input_resolve_all(const sono_op *op, sono_params *p, const sono_input_spec *spec,
+                           char *note, size_t nnote, sono_error *err)
+{
+    note[0] = 0;
+    sono_param *v = sono_params_all(p);
+    if (!v)
+        return 0;
+    if (spec->kind != SONO_INPUT_FILE)
+        return 1;
+    double file_s = 0;
+    int file_rate = 0;
+    int rc = sono_input_file_seconds(spec, &file_s, &file_rate, err);
+    if (rc)
+        return rc;
+    long long batch = sono_op_param(op, "batch") ? sono_param_int(p, "batch", 1) : 1;
+    double s = floor2(file_s / (double)(batch > 0 ? batch : 1));
+    const sono_param_spec *ps = sono_op_param(op, "seconds");
+    if (ps && !(s >= ps->rmin && s <= ps->rmax))
+        return sono_fail(err, SONO_EINVAL, "seconds=all: input %s is %.2f s%s, which gives "
+                         "seconds=%g: %s takes %g..%g (set seconds to a value in range)",
+                         spec->path, file_s, batch > 1 ? " over the batch's clips" : "", s,
+                         op->name, ps->rmin, ps->rmax);
+    v->r = s;
+    snprintf(note, nnote, "seconds=all: input %s is %.3f s%s; the case uses seconds=%g%s",
+             spec->path, file_s, spec->dir ? " (its files, one after another)" : "", s,
+             batch > 1 ? " per clip (the batch's clips are consecutive)" : "");
     return 0;
 }

@@ -16,4 +16,14 @@ int sono_input_fit(const sono_op *op, const sono_params *p, const sono_input_spe
                    int exec, char *why, size_t nwhy, char *note, size_t nnote,
                    sono_error *err);
 
+/* Issue 27: `seconds = all` in p (SONO_SECONDS_ALL) becomes the length of the file input,
+ * or of a directory input's files together (they are concatenated), divided by the batch
+ * where the op has one (its clips are consecutive pieces), rounded down to hundredths so
+ * it fits, as the hints above are. 0: resolved, or p did not ask for all; 1: spec is
+ * generated (noise, speech, sine...), which has no length (p unchanged); < 0: the file
+ * cannot be read, or its length is outside the param's range (err). note (may be empty):
+ * what all resolved to, for stderr and the record. */
+int sono_input_resolve_all(const sono_op *op, sono_params *p, const sono_input_spec *spec,
+                           char *note, size_t nnote, sono_error *err);
+
 #endif

@@ -151,6 +151,9 @@ int sono_param_list(const sono_param_spec *spec, const char *text, sono_param **
         if (!*tok)
             rc = sono_fail(err, SONO_EINVAL, "%s: empty value in list '%s': expected values separated "
                            "by single commas", spec->name, text);
+        else if (strcmp(tok, "all") == 0 && sono_param_takes_all(spec) && *count < MAX_VALUES)
+            vals[(*count)++] = (sono_param){.name = spec->name, .type = spec->type,
+                                            .r = SONO_SECONDS_ALL};
         else if (strstr(tok, ".."))
             rc = expand_range(spec, tok, vals, count, err);
         else if (*count >= MAX_VALUES)
@@ -171,6 +174,20 @@ done:
     }
     *out = vals;
     return rc;
+}
+
+int sono_param_takes_all(const sono_param_spec *spec)
+{
+    return spec->type == SONO_PREAL && strcmp(spec->name, "seconds") == 0;
+}
+
+sono_param *sono_params_all(sono_params *p)
+{
+    for (int i = 0; i < p->count; i++)
+        if (p->v[i].type == SONO_PREAL && strcmp(p->v[i].name, "seconds") == 0 &&
+            p->v[i].r == SONO_SECONDS_ALL)
+            return &p->v[i];
+    return NULL;
 }
 
 static void add_default(sono_params *p, const sono_param_spec *s)
@@ -199,6 +216,8 @@ static void format_one(const sono_param *v, char *buf, size_t n, size_t *len)
     int w;
     if (v->type == SONO_PINT)
         w = snprintf(buf + *len, n - *len, "%s%s=%lld", sep, v->name, v->i);
+    else if (v->type == SONO_PREAL && v->r == SONO_SECONDS_ALL && !strcmp(v->name, "seconds"))
+        w = snprintf(buf + *len, n - *len, "%s%s=all", sep, v->name);
     else if (v->type == SONO_PREAL)
         w = snprintf(buf + *len, n - *len, "%s%s=%g", sep, v->name, v->r);
     else

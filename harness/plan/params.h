@@ -17,6 +17,17 @@ void sono_param_free(sono_param *v);
 int sono_param_list(const sono_param_spec *spec, const char *text, sono_param **vals,
                     int *count, sono_error *err);
 
+/* Issue 27: `seconds = all` (a suite, run's --param, exec's --param) is the whole file
+ * input. Until the plan fixes the case's input and resolves it (sono_input_resolve_all,
+ * inputfit.h) the value is this sentinel, below every seconds param's minimum, which
+ * sono_param_list gives for "all" and sono_params_format writes back as "seconds=all";
+ * ops never see it. */
+#define SONO_SECONDS_ALL (-1.0)
+/* 1 when spec takes "all" (a real parameter named seconds). */
+int sono_param_takes_all(const sono_param_spec *spec);
+/* The seconds parameter of p when it still holds SONO_SECONDS_ALL, else NULL. */
+sono_param *sono_params_all(sono_params *p);
+
 /* Append the defaults of every parameter of op (own and common) missing from p. */
 void sono_params_defaults(const sono_op *op, sono_params *p);
 

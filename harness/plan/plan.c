@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inputfit.h"
 #include "params.h"
 #include "suite.h"
 
@@ -49,6 +50,53 @@ void sono_plan_filter_any(sono_plan *plan, const char *const *globs, int nglobs)
     plan->ncases = keep;
 }
 
+/* The params as the suite asked for them: seconds=all where it was, so cases that asked
+ * for all on two files of different lengths are one (op, impl, params) to --input. */
+static void asked_text(const sono_case *c, char *buf, size_t n)
+{
+    sono_params q = c->p; /* shallow: formatting only */
+    sono_param *s = NULL;
+    for (int i = 0; c->seconds_all && i < q.count && !s; i++)
+        if (strcmp(q.v[i].name, "seconds") == 0)
+            s = &q.v[i];
+    if (s)
+        s->r = SONO_SECONDS_ALL;
+    sono_params_format(c->op, &q, buf, n);
+}
+
+/* Issue 27: a case that asked for seconds = all, moved to a new input: all again, of
+ * this input, and its params text with the value. */
+static int reresolve(sono_case *k, const sono_input_spec *spec, sono_error *err)
+{
+    for (int i = 0; i < k->p.count; i++)
+        if (strcmp(k->p.v[i].name, "seconds") == 0)
+            k->p.v[i].r = SONO_SECONDS_ALL;
+    char note[320];
+    sono_error e2 = {0};
+    int rc = sono_input_resolve_all(k->op, &k->p, spec, note, sizeof note, &e2);
+    if (rc == 0 && k->op->validate && sono_params_all(&k->p) == NULL)
+        rc = k->op->validate(&k->p, &e2);
+    if (rc < 0)
+        return sono_fail(err, rc, "%s%s", e2.msg,
+                         strstr(e2.msg, "seconds=all") ? "" : " (with seconds = all)");
+    sono_params_format(k->op, &k->p, k->params_text, sizeof k->params_text);
+    return 0;
+}
+
+int sono_plan_check_all(const sono_plan *plan, sono_error *err)
+{
+    for (int i = 0; i < plan->ncases; i++) {
+        const sono_case *c = &plan->cases[i];
+        const sono_param *s = sono_param_find(&c->p, "seconds");
+        if (c->seconds_all && s && s->r == SONO_SECONDS_ALL)
+            return sono_fail(err, SONO_EINVAL, "seconds=all needs a file input (--input "
+                             "FILE or inputs = FILE): input '%s' of case %s is generated and "
+                             "has no length of its own; give seconds a number for it",
+                             plan->inputs[c->input].name, c->id);
+    }
+    return 0;
+}
+
 int sono_plan_set_inputs(sono_plan *plan, const sono_input_spec *specs, int n,
                          sono_error *err)
 {
@@ -80,10 +128,13 @@ int sono_plan_set_inputs(sono_plan *plan, const sono_input_spec *specs, int n,
     for (int i = 0; i < plan->ncases && !rc; i++) {
         const sono_case *c = &plan->cases[i];
         int seen = 0;
-        for (int q = 0; q < i && !seen; q++)
+        char asked[256], other[256];
+        asked_text(c, asked, sizeof asked);
+        for (int q = 0; q < i && !seen; q++) {
+            asked_text(&plan->cases[q], other, sizeof other);
             seen = plan->cases[q].op == c->op &&
-                   !strcmp(plan->cases[q].impl_name, c->impl_name) &&
-                   !strcmp(plan->cases[q].params_text, c->params_text);
+                   !strcmp(plan->cases[q].impl_name, c->impl_name) && !strcmp(other, asked);
+        }
         for (int j = 0; j < n && !seen && !rc; j++) {
             out[m] = *c;
             if (sono_params_copy(&out[m].p, &c->p)) {
@@ -91,8 +142,10 @@ int sono_plan_set_inputs(sono_plan *plan, const sono_input_spec *specs, int n,
                 break;
             }
             out[m].input = idx[j];
-            sono_case_make_id(&out[m], plan);
             m++;
+            if (c->seconds_all && (rc = reresolve(&out[m - 1], &specs[j], err)))
+                break;
+            sono_case_make_id(&out[m - 1], plan);
         }
     }
     if (!rc && m > SONO_MAX_CASES)

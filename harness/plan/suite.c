@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "casedev.h" /* issue 10 */
+#include "inputfit.h"
 #include "params.h"
 #include "pin.h"
 #include "sha256.h"
@@ -438,7 +439,7 @@ static void free_defaults(sono_params *p, const axis *axes, int naxes)
 
 static int add_case(ctx *c, const sono_op *op, const impl_ref *ir, const sono_params *p,
                     int input, const sono_measure_cfg *cfg, int line, const xfail *xf,
-                    int nxf)
+                    int nxf, int all)
 {
     sono_plan *plan = c->plan;
     if (plan->ncases >= SONO_MAX_CASES)
@@ -456,6 +457,7 @@ static int add_case(ctx *c, const sono_op *op, const impl_ref *ir, const sono_pa
     k->impl = ir->e;
     k->input = input;
     k->cfg = *cfg;
+    k->seconds_all = all;
     snprintf(k->impl_name, sizeof k->impl_name, "%s", ir->name);
     snprintf(k->skip, sizeof k->skip, "%s", ir->skip);
     if (sono_params_copy(&k->p, p))
@@ -479,6 +481,22 @@ static int add_case(ctx *c, const sono_op *op, const impl_ref *ir, const sono_pa
         }
     plan->ncases++;
     return 0;
+}
+
+/* Issue 27: seconds = all on this input: the file's length, checked by the op as any
+ * value in the suite is. A generated input keeps asking (an --input FILE may yet replace
+ * it; run refuses what is left, sono_plan_check_all). */
+static int resolve_all(ctx *c, const sono_op *op, sono_params *q, int input, int line)
+{
+    char note[320];
+    sono_error e2 = {0};
+    int rc = sono_input_resolve_all(op, q, &c->plan->inputs[input], note, sizeof note, &e2);
+    if (rc == 1)
+        return 0;
+    if (rc == 0 && (!op->validate || (rc = op->validate(q, &e2)) == 0))
+        return 0;
+    return sono_fail(c->err, SONO_EPARSE, "%s:%d: %s%s", c->file, line, e2.msg,
+                     strstr(e2.msg, "seconds=all") ? "" : " (with seconds = all)");
 }
 
 /* issue 27: each --param whose name is a parameter of this section's op replaces that
@@ -646,21 +664,27 @@ static int group_section(ctx *c, const char *section, const entry *es, int ne)
         }
         sono_params_defaults(op, &p);
         sono_error e2 = {0};
-        if (op->validate && op->validate(&p, &e2)) {
+        /* issue 27: seconds = all is validated per input, once it is the file's length */
+        int all = sono_params_all(&p) != NULL;
+        if (!all && op->validate && op->validate(&p, &e2)) {
             rc = sono_fail(c->err, SONO_EPARSE, "%s:%d: %s%s", c->file, first_line, e2.msg,
                            c->nov ? " (after --param)" : "");
             free_defaults(&p, axes, naxes);
             break;
         }
-        for (int in = 0; in < nin && !rc; in++)
+        for (int in = 0; in < nin && !rc; in++) {
+            sono_params q = p; /* shallow: only seconds changes, strings stay p's */
+            if (all && (rc = resolve_all(c, op, &q, in_idx[in], first_line)))
+                break;
             for (int r = 0; r < nrefs && !rc; r++) {
                 int ok = 1;
                 for (int l = 0; l < nlimits; l++)
-                    ok = ok && limit_allows(&limits[l], refs[r].name, &p);
+                    ok = ok && limit_allows(&limits[l], refs[r].name, &q);
                 if (ok)
-                    rc = add_case(c, op, &refs[r], &p, in_idx[in], &cfg, first_line, xfs,
-                                  nxfs);
+                    rc = add_case(c, op, &refs[r], &q, in_idx[in], &cfg, first_line, xfs,
+                                  nxfs, all);
             }
+        }
         free_defaults(&p, axes, naxes);
         int a = naxes - 1; /* odometer: the last axis turns fastest */
         while (a >= 0 && ++pos[a] == axes[a].n)

@@ -26,6 +26,11 @@ typedef struct sono_case {
     sono_measure_cfg cfg;
     const sono_device *dev; /* issue 10: the `device` param's device; NULL: the impl's */
     char xfail[256];       /* issue 27: the suite's expect_fail reason; "": none */
+    int seconds_all;       /* issue 27: seconds = all was asked for; p holds the file's
+                              length once the input is fixed (still SONO_SECONDS_ALL on a
+                              generated input, which run refuses) */
+    char input_note[320];  /* issue 27: how the file input fits (cut, padded, all), for
+                              the record; "": nothing to say */
 } sono_case;
 
 /* Issue 27: `run --param K=V`: V (a value, or a list and ranges as in a suite file)
@@ -75,6 +80,11 @@ void sono_plan_filter_any(sono_plan *plan, const char *const *globs, int nglobs)
  * (op, impl, params) of the suite runs once per given input. */
 int sono_plan_set_inputs(sono_plan *plan, const sono_input_spec *specs, int n,
                          sono_error *err);
+
+/* Issue 27: a case left asking for seconds = all on a generated input (whose length is
+ * not a file's), after --input and --filter: SONO_EINVAL naming the case and --input
+ * FILE; 0 when every case has its seconds. */
+int sono_plan_check_all(const sono_plan *plan, sono_error *err);
 
 /* Add one input to the plan (deduplicated by name); returns its index or < 0. */
 int sono_plan_add_input(sono_plan *plan, const sono_input_spec *spec);
