@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 #include <fnmatch.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,9 +429,33 @@ static void ts_shipped(void **state)
     }
 }
 
+/* Every shipped suite loads and plans (a merge once left suites/speech with two [suite]
+ * sections, which only a run of that suite would have shown), and sets repetitions. */
+static void ts_all_shipped(void **state)
+{
+    (void)state;
+    glob_t g;
+    assert_int_equal(glob("suites/*/suite.ini", 0, NULL, &g), 0);
+    assert_true(g.gl_pathc >= 8);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        sono_plan plan;
+        sono_error err = {0};
+        if (sono_suite_load(g.gl_pathv[i], &ts_R, &plan, &err))
+            fail_msg("%s: %s", g.gl_pathv[i], err.msg);
+        assert_true(plan.ncases > 0);
+        /* README, "The default": every shipped suite measures in fresh processes */
+        if (plan.cases[0].cfg.repetitions < 3)
+            fail_msg("%s: repetitions %d (every shipped suite sets 3 or 5)", g.gl_pathv[i],
+                     plan.cases[0].cfg.repetitions);
+        sono_plan_free(&plan);
+    }
+    globfree(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ts_all_shipped),
         cmocka_unit_test(ts_grid),
         cmocka_unit_test(ts_ranges_and_limits),
         cmocka_unit_test(ts_inputs_cfg_threads),
