@@ -1,7 +1,9 @@
 /* test_encodec_ref.c — codec.encodec's reference side: the float64 network against
  * PyTorch's EncodecModel on the tiny committed fixture (tests/fixtures/encodec/, written by
- * make_encodec_fixture.py), the safetensors reader's refusals, weight-norm folding by
- * hand, and the random-weights generator (real 24 kHz shapes, sane activations). */
+ * make_encodec_fixture.py), its conv padding and transposed-conv trim against a table from
+ * transformers' own modules (tests/data/encodec/padding.txt), the safetensors reader's
+ * refusals, weight-norm folding by hand, and the random-weights generator (real 24 kHz
+ * shapes, sane activations). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,6 +144,72 @@ static void fixture_matches_pytorch(void **state)
     print_message("8 cases: codes identical, audio rel_l2 <= %.3g against PyTorch\n", worst);
     sono_st_close(io);
     sono_enc64_free(m);
+}
+
+/* ---- padding and trim against transformers' modules ---------------------------------------
+ * tests/data/encodec/padding.txt holds what transformers' EncodecConv1d passed to its
+ * _pad1d and what its EncodecConvTranspose1d trimmed (tests/fixtures/
+ * encodec_padding_table.py), over kernels, strides, dilations, lengths, trim ratios and
+ * both causal settings. The reference's two functions must give every row exactly: an
+ * off-by-one in the extra padding, the split or the ceil of the trim fails here by name,
+ * before the network fixture above would have to notice it through the activations. */
+#define PAD_TABLE "tests/data/encodec/padding.txt"
+
+static void padding_matches_transformers(void **state)
+{
+    (void)state;
+    FILE *f = fopen(PAD_TABLE, "r");
+    if (!f)
+        fail_msg("cannot open %s (run from the repository root)", PAD_TABLE);
+    char line[256];
+    int nconv = 0, ntr = 0, lineno = 0, fails = 0, causal_tr_ceil = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        int causal, k, s, d;
+        long long len, left, right, extra, nout, gl, gr;
+        double ratio;
+        if (sscanf(line, "conv %d %d %d %d %lld %lld %lld %lld %lld", &causal, &k, &s, &d,
+                   &len, &left, &right, &extra, &nout) == 9) {
+            sono_enc64_conv_padding(len, k, s, d, causal, &gl, &gr);
+            /* the table's own consistency: torch's Conv1d length on the padded input */
+            long long span = (long long)(k - 1) * d + 1;
+            assert_int_equal((len + left + right - span) / s + 1, nout);
+            if (gl != left || gr != right) {
+                if (fails++ < 10)
+                    print_error("%s:%d: conv causal %d k %d s %d d %d length %lld: "
+                                "reference pads (%lld, %lld), transformers (%lld, %lld)\n",
+                                PAD_TABLE, lineno, causal, k, s, d, len, gl, gr, left, right);
+            }
+            nconv++;
+        } else if (sscanf(line, "convtr %d %d %d %lf %lld %lld %lld", &causal, &k, &s, &ratio,
+                          &left, &right, &nout) == 7) {
+            sono_enc64_convtr_trim(k, s, causal, ratio, &gl, &gr);
+            assert_int_equal((5 - 1) * (long long)s + k - left - right, nout);
+            if (gl != left || gr != right) {
+                if (fails++ < 10)
+                    print_error("%s:%d: convtr causal %d k %d s %d ratio %g: reference "
+                                "trims (%lld, %lld), transformers (%lld, %lld)\n", PAD_TABLE,
+                                lineno, causal, k, s, ratio, gl, gr, left, right);
+            }
+            /* rows where the ceil is not a rounding to nearest (a fraction under 1/2) */
+            double frac = (double)(k - s) * ratio - floor((double)(k - s) * ratio);
+            causal_tr_ceil += causal && frac > 0 && frac < 0.5;
+            ntr++;
+        } else
+            fail_msg("%s:%d: unreadable row: %s", PAD_TABLE, lineno, line);
+    }
+    fclose(f);
+    /* a table cut short, or a format change that matched nothing, must not pass */
+    assert_true(nconv >= 1500);
+    assert_true(ntr >= 400);
+    assert_true(causal_tr_ceil >= 10);
+    if (fails)
+        fail_msg("%d of %d rows differ from transformers", fails, nconv + ntr);
+    print_message("%d conv paddings and %d transposed trims (%d where the ceil rounds a "
+                  "fraction under 1/2 up) as transformers' modules give them\n", nconv,
+                  ntr, causal_tr_ceil);
 }
 
 /* ---- the op's code check ------------------------------------------------------------------ */
@@ -490,6 +558,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixture_matches_pytorch),
+        cmocka_unit_test(padding_matches_transformers),
         cmocka_unit_test(op_check_counts_mismatches),
         cmocka_unit_test(st_refuses_bad_files),
         cmocka_unit_test(model_load_names_bad_tensor),

@@ -42,6 +42,8 @@
  *   are cut again after padding (EncodecConv1d._pad1d); output length ceil(L/s).
  *   ConvTranspose1d: length (L-1)s + k, then ptot = k - s trimmed: causal ceil(ptot *
  *   trim_right_ratio) on the right and the rest on the left, else ptot/2 on the right.
+ *   (The float64 reference derives both from transformers' definitions on its own and
+ *   is checked against transformers' modules: tests/data/encodec/padding.txt.)
  *   ELU(x) = x > 0 ? x : exp(x) - 1. Residual block: y = shortcut(x) + conv1x1(ELU(
  *   conv_k(ELU(x)))) (dim -> dim/compress -> dim). LSTM: torch.nn.LSTM, gates i f g o,
  *   zero initial state, then y = lstm(x) + x. Encoder and decoder layer lists as in
@@ -150,6 +152,15 @@ void sono_enc64_free(sono_enc64 *m);
 int sono_enc64_read_conv(const char *path, const char *prefix, int cin, int cout, int k,
                          int transposed, double *w, double *b, sono_error *err);
 const sono_enc_config *sono_enc64_config(const sono_enc64 *m);
+/* The reference's padding of an EncodecConv1d on `length` samples (left, right; the right
+ * includes the extra that completes the last window) and the trim of an
+ * EncodecConvTranspose1d's output (left, right): written from transformers' definitions
+ * and exposed so tests/test_encodec_ref.c can check them against transformers' own
+ * modules (issue 29: the impls have their own reading, checked through the network). */
+void sono_enc64_conv_padding(long long length, int kernel, int stride, int dilation,
+                             int causal, long long *left, long long *right);
+void sono_enc64_convtr_trim(int kernel, int stride, int causal, double trim_right_ratio,
+                            long long *left, long long *right);
 
 /* Encoder: x [n] -> embeddings emb [hidden_size, frames] (malloc'd, *frames set). */
 int sono_enc64_encoder(const sono_enc64 *m, const double *x, long long n, double **emb,

@@ -74,13 +74,14 @@ static int unsupported(json_t *o, const char *what, sono_error *err)
     if ((j = json_object_get(o, "normalize")) && !json_is_false(j))
         return sono_fail(err, SONO_EUNSUPPORTED, "%s: config normalize must be false",
                          what);
-    /* Issue 29: the reference and the impls share one reading of the non-causal padding
-     * split and no PyTorch fixture checks it (tests/fixtures/encodec are causal), so it
-     * would be checked against nothing but itself; EnCodec's 24 kHz model is causal, the
-     * 48 kHz one (non-causal) is stereo and refused anyway. */
+    /* Issue 29: the reference's non-causal padding and trim amounts are checked against
+     * transformers' own modules (tests/data/encodec/padding.txt), but no PyTorch fixture
+     * runs a non-causal network (tests/fixtures/encodec are causal), so the model as a
+     * whole would be checked against nothing but the reference; EnCodec's 24 kHz model
+     * is causal, the 48 kHz one (non-causal) is stereo and refused anyway. */
     if ((j = json_object_get(o, "use_causal_conv")) && json_is_false(j))
         return sono_fail(err, SONO_EUNSUPPORTED, "%s: config use_causal_conv must be true "
-                         "(no PyTorch fixture checks the non-causal padding)", what);
+                         "(no PyTorch fixture runs a non-causal network)", what);
     if ((j = json_object_get(o, "chunk_length_s")) && !json_is_null(j))
         return sono_fail(err, SONO_EUNSUPPORTED, "%s: config chunk_length_s must be null "
                          "(chunked encoding is not implemented)", what);

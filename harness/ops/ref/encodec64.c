@@ -230,45 +230,114 @@ static int alloc_act(act *a, int c, long long t)
     return a->x ? 0 : SONO_ENOMEM;
 }
 
-/* Reflection without the edge; an input no longer than the larger pad is first extended
- * by zeros that are cut again after padding (EncodecConv1d._pad1d). */
+/* ---- padding and trimming, from transformers' definitions (issue 29) -------------------
+ * Written from modeling_encodec.py's EncodecConv1d / EncodecConvTranspose1d and torch's
+ * documented Conv1d / ConvTranspose1d output lengths, not from the impls (which have their
+ * own reading, impls/common/encodec_net.c): tests/test_encodec_ref.c checks these two
+ * functions against a table that transformers' own modules produced
+ * (tests/data/encodec/padding.txt, tests/fixtures/encodec_padding_table.py). */
+
+/* The smallest integer >= num / den (den > 0). C's division truncates toward zero, which
+ * is the ceiling only for a negative quotient, so a positive one with a remainder is
+ * moved up by one. */
+static long long ceil_quotient(long long num, long long den)
+{
+    long long q = num / den;
+    return q * den < num ? q + 1 : q;
+}
+
+/* The largest integer <= num / 2: Python's `// 2` on a padding that may in principle be
+ * negative (it is not for EnCodec's layers: every span is at least its stride). */
+static long long half_down(long long num)
+{
+    return num >= 0 ? num / 2 : -((-num + 1) / 2);
+}
+
+void sono_enc64_conv_padding(long long length, int kernel, int stride, int dilation,
+                             int causal, long long *left, long long *right)
+{
+    /* __init__ keeps the dilated span as its kernel_size and pads span - stride in all,
+     * so that, before any extra, (length + padding_total - span) / stride + 1 windows
+     * fit. */
+    long long span = (long long)dilation * (kernel - 1) + 1;
+    long long padding_total = span - stride;
+    /* _get_extra_padding_for_conv1d: n_frames = (length - span + padding_total) / stride
+     * + 1 is fractional when the last window would run past the end; ceil(n_frames) - 1
+     * windows of stride are then taken before the last one, which needs span samples
+     * less the padding_total already on the left; whatever the input lacks of that ideal
+     * length is added on the right (the "extra"). ceil(x + 1) - 1 = ceil(x). */
+    long long windows_before_last = ceil_quotient(length - span + padding_total, stride);
+    long long ideal_length = windows_before_last * stride + span - padding_total;
+    long long extra = ideal_length - length;
+    if (causal) { /* forward: (padding_total, extra) */
+        *left = padding_total;
+        *right = extra;
+    } else { /* forward: right gets padding_total // 2, left the rest, extra on the right */
+        long long half = half_down(padding_total);
+        *left = padding_total - half;
+        *right = half + extra;
+    }
+}
+
+void sono_enc64_convtr_trim(int kernel, int stride, int causal, double trim_right_ratio,
+                            long long *left, long long *right)
+{
+    /* forward: padding_total = kernel_size - stride; causal trims
+     * math.ceil(padding_total * trim_right_ratio) off the right (the product in double,
+     * as Python computes it, so a product that rounds a hair above an integer is trimmed
+     * as Python trims it), otherwise padding_total // 2; the left loses the rest. */
+    long long padding_total = (long long)kernel - stride;
+    *right = causal ? (long long)ceil((double)padding_total * trim_right_ratio)
+                    : half_down(padding_total);
+    *left = padding_total - *right;
+}
+
+/* EncodecConv1d._pad1d with mode "reflect", in its two steps. torch's reflect padding
+ * mirrors about the edge sample without repeating it and needs every pad shorter than the
+ * input, so an input of n <= max(pl, pr) samples first gets max(pl, pr) - n + 1 zeros
+ * appended; after padding, that many samples are dropped from the end again. */
 static int pad_reflect(const act *x, long long pl, long long pr, act *y)
 {
-    long long maxp = pl > pr ? pl : pr, extra = x->t <= maxp ? maxp - x->t + 1 : 0;
-    long long le = x->t + extra;
-    if (alloc_act(y, x->c, x->t + pl + pr))
+    long long maxp = pl > pr ? pl : pr;
+    long long zeros = x->t <= maxp ? maxp - x->t + 1 : 0;
+    long long n = x->t + zeros;               /* the zero-extended input */
+    long long padded = n + pl + pr;           /* torch.nn.functional.pad's output */
+    double *z = calloc((size_t)n, sizeof *z), *p = malloc((size_t)padded * sizeof *p);
+    if (!z || !p || alloc_act(y, x->c, padded - zeros)) {
+        free(z);
+        free(p);
         return SONO_ENOMEM;
-    for (int c = 0; c < x->c; c++) {
-        const double *s = x->x + (size_t)c * (size_t)x->t;
-        double *d = y->x + (size_t)c * (size_t)y->t;
-        for (long long i = 0; i < y->t; i++) {
-            long long j = i - pl;
-            if (j < 0)
-                j = -j;
-            if (j >= le)
-                j = 2 * (le - 1) - j;
-            d[i] = j < x->t ? s[j] : 0.0;
-        }
     }
+    for (int c = 0; c < x->c; c++) {
+        memcpy(z, x->x + (size_t)c * (size_t)x->t, (size_t)x->t * sizeof *z);
+        for (long long i = 0; i < n; i++)
+            p[pl + i] = z[i];
+        for (long long i = 1; i <= pl; i++) /* left: z[1], z[2], ... mirrored outward */
+            p[pl - i] = z[i];
+        for (long long i = 1; i <= pr; i++) /* right: z[n-2], z[n-3], ... */
+            p[pl + n - 1 + i] = z[n - 1 - i];
+        memcpy(y->x + (size_t)c * (size_t)y->t, p, (size_t)y->t * sizeof *p);
+    }
+    free(z);
+    free(p);
     return 0;
 }
 
 static int conv_fwd(const sono_enc_config *cfg, const conv64 *cv, const act *x, act *y)
 {
-    long long keff = (long long)(cv->k - 1) * cv->dil + 1, s = cv->stride, ptot = keff - s;
-    long long nout = (x->t + s - 1) / s, extra = nout * s - x->t, pl, pr;
-    if (cfg->causal) {
-        pl = ptot;
-        pr = extra;
-    } else {
-        pr = ptot / 2 + extra;
-        pl = ptot - ptot / 2;
-    }
+    long long pl, pr;
+    sono_enc64_conv_padding(x->t, cv->k, cv->stride, cv->dil, cfg->causal, &pl, &pr);
     act xp;
-    if (pad_reflect(x, pl, pr, &xp) || alloc_act(y, cv->cout, nout)) {
+    if (pad_reflect(x, pl, pr, &xp))
+        return SONO_ENOMEM;
+    /* torch.nn.Conv1d (padding 0): L_out = floor((L_in - dilation * (kernel - 1) - 1) /
+     * stride) + 1, on the padded length; L_in >= the span here, so C's division floors. */
+    long long nout = (xp.t - (long long)cv->dil * (cv->k - 1) - 1) / cv->stride + 1;
+    if (alloc_act(y, cv->cout, nout)) {
         free(xp.x);
         return SONO_ENOMEM;
     }
+    long long s = cv->stride;
     for (int o = 0; o < cv->cout; o++) {
         double *yo = y->x + (size_t)o * (size_t)nout;
         for (long long t = 0; t < nout; t++)
@@ -288,9 +357,11 @@ static int conv_fwd(const sono_enc_config *cfg, const conv64 *cv, const act *x, 
 
 static int convtr_fwd(const sono_enc_config *cfg, const conv64 *cv, const act *x, act *y)
 {
-    long long s = cv->stride, full = (x->t - 1) * s + cv->k, ptot = cv->k - s, pr;
-    pr = cfg->causal ? (long long)ceil((double)ptot * cfg->trim_right_ratio) : ptot / 2;
-    long long pl = ptot - pr, nout = full - ptot;
+    /* torch.nn.ConvTranspose1d (padding 0, output_padding 0, dilation 1): L_out =
+     * (L_in - 1) * stride + kernel; output t*stride + k gets w[k] x[t]. Then the trim. */
+    long long s = cv->stride, full = (x->t - 1) * s + cv->k, tl, tr;
+    sono_enc64_convtr_trim(cv->k, cv->stride, cfg->causal, cfg->trim_right_ratio, &tl, &tr);
+    long long nout = full - tl - tr;
     if (alloc_act(y, cv->cout, nout))
         return SONO_ENOMEM;
     for (int o = 0; o < cv->cout; o++) {
@@ -302,7 +373,7 @@ static int convtr_fwd(const sono_enc_config *cfg, const conv64 *cv, const act *x
             const double *w = cv->w + ((size_t)i * (size_t)cv->cout + (size_t)o) * (size_t)cv->k;
             for (long long t = 0; t < x->t; t++)
                 for (int k = 0; k < cv->k; k++) {
-                    long long j = t * s + k - pl;
+                    long long j = t * s + k - tl; /* index after dropping tl on the left */
                     if (j >= 0 && j < nout)
                         yo[j] += w[k] * xi[t];
                 }
