@@ -332,7 +332,7 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
                  sono_param_str(p, "device", ""));
         return SONO_EUNSUPPORTED;
     }
-    if (gpu >= ngpus) {
+    if (d->cuda && gpu >= ngpus) {
         snprintf(why, n, "cuda:%ld not present: %d GPU%s visible", gpu, ngpus,
                  ngpus == 1 ? "" : "s");
         return SONO_EUNSUPPORTED;
