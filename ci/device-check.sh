@@ -34,7 +34,8 @@
 #   speechfig  issue 23: whisper.encoder tiny/base, 1 and 8 clips: cuda/whisper vs torch-cuda
 #   codecs     suites/codecs' GPU rows (cuda rungs and py/torch-cuda)
 #   gpu        the whole of suites/gpu
-#   extra      batch-64 front ends, cuda/encodec's memory refusal, the second GPU
+#   extra      batch-64 front ends, cuda/encodec's memory refusal, the second GPU (cuda/
+#              copy and, issue 27, py/torch-cuda moved there by --device cuda:1)
 #   speech     issue 23: cuda/cublas of wav2vec2.features and attention.relpos checked by
 #              exec, then suites/gpu's [wav2vec2] and [relpos] (not in the default list)
 set -uo pipefail
@@ -263,6 +264,23 @@ st_extra() {
     ngpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | wc -l)
     if [ "${ngpu:-0}" -gt 1 ]; then
         suite cuda1 120 suites/gpu --device cuda:1 --filter 'copy/*'
+        # issue 27: and py/torch-cuda goes with it: ok, on py:cuda:1, its describe naming
+        # the GPU torch put it on (cuda:1 in the summary), beside cuda/cufft on cuda:1
+        suite cuda1py 120 suites/gpu --device cuda:1 --repetitions 1 \
+            --filter 'fft/py/torch-cuda/n=4096,*' --filter 'fft/cuda/cufft/n=4096,*'
+        python3 - "${base}-cuda1py.json" <<'PY' || fail "py/torch-cuda did not run on cuda:1"
+import json, sys
+cases = json.load(open(sys.argv[1]))["cases"]
+want = {"cuda/cufft": "cuda:1", "py/torch-cuda": "py:cuda:1"}
+seen = set()
+for c in cases:
+    impl = c["id"].split("/")[1] + "/" + c["id"].split("/")[2]
+    print(" ", c["id"], c["device"], c["status"], c.get("describe", "")[:90])
+    assert c["status"] == "ok" and c["device"] == want[impl], c["id"]
+    assert impl != "py/torch-cuda" or " on cuda:1" in c["describe"], c["describe"]
+    seen.add(impl)
+assert seen == set(want), seen
+PY
     fi
 }
 

@@ -202,6 +202,9 @@ static void proto_malformed(void **state)
                 "request", "'params'");
     raw_refused(&r, "{\"cmd\": \"setup\", \"impl\": \"numpy\", \"op\": \"fft\", \"params\": {}, "
                 "\"device\": \"tpu\"}", "request", "device");
+    /* issue 27: a GPU is cuda:N, N digits only */
+    raw_refused(&r, "{\"cmd\": \"setup\", \"impl\": \"numpy\", \"op\": \"fft\", \"params\": {}, "
+                "\"device\": \"cuda:x\"}", "request", "cuda:N");
     raw_refused(&r, "{\"cmd\": \"run\", \"id\": 99, \"k\": 1}", "request", "no state with id 99");
     raw_refused(&r, "{\"cmd\": \"run\", \"id\": true, \"k\": 1}", "request", "'id'");
     json_t *j = raw_call(&r, "{\"cmd\": \"setup\", \"impl\": \"numpy\", \"op\": \"rfft\", "

@@ -41,6 +41,26 @@ static void list_devices(const sono_reg *R, char *known, size_t n)
     }
 }
 
+/* issue 27: a device named PREFIX:KIND (py:cuda) is another backend's way onto a KIND
+ * device, so KIND:N (cuda:1) puts its cases on PREFIX:KIND:N (py:cuda:1), that backend's
+ * device for the same GPU (N = 0: PREFIX:KIND itself); `--device cuda:1` once left
+ * py/torch-cuda on the first GPU. 1 with that name in want when the rule applies. */
+static int via_name(const sono_device *home, const char *name, char *want, size_t n)
+{
+    const char *colon = strchr(name, ':');
+    if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+        return 0;
+    size_t klen = (size_t)(colon - name), hl = strlen(home->name);
+    if (hl <= klen + 1 || home->name[hl - klen - 1] != ':' ||
+        strncmp(home->name + hl - klen, name, klen) != 0)
+        return 0;
+    if (strtol(colon + 1, NULL, 10) == 0)
+        snprintf(want, n, "%s", home->name);
+    else
+        snprintf(want, n, "%s:%s", home->name, colon + 1);
+    return 1;
+}
+
 void sono_case_resolve_device(const sono_reg *R, sono_case *c)
 {
     const char *name = sono_param_str(&c->p, "device", "");
@@ -48,13 +68,22 @@ void sono_case_resolve_device(const sono_reg *R, sono_case *c)
     if (!name || !*name || !c->impl)
         return;
     const sono_device *d = sono_reg_device(R, name);
+    char via[128];
+    int mapped = (!d || strcmp(d->kind, c->impl->dev->kind) != 0) &&
+                 via_name(c->impl->dev, name, via, sizeof via);
+    if (mapped)
+        d = sono_reg_device(R, via);
     if (c->skip[0])
         ; /* the first reason stays: an unavailable backend says more than its device */
     else if (!d) {
         char known[512];
         list_devices(R, known, sizeof known);
-        snprintf(c->skip, sizeof c->skip, "device=%s: no such device here (devices: %s)", name,
-                 known);
+        if (mapped)
+            snprintf(c->skip, sizeof c->skip, "device=%s: %s runs there as %s, which is not "
+                     "here (devices: %s)", name, c->impl_name, via, known);
+        else
+            snprintf(c->skip, sizeof c->skip, "device=%s: no such device here (devices: %s)",
+                     name, known);
     } else if (strcmp(d->kind, c->impl->dev->kind) != 0)
         snprintf(c->skip, sizeof c->skip, "%s runs on %s, not %s", c->impl_name,
                  c->impl->dev->name, name);
@@ -68,7 +97,9 @@ int sono_plan_set_device(const sono_reg *R, sono_plan *plan, const char *name, s
     sono_device_kind_of(R, name, kind, sizeof kind);
     for (int i = 0; i < plan->ncases; i++) {
         sono_case *c = &plan->cases[i];
-        if (!c->impl || strcmp(c->impl->dev->kind, kind) != 0)
+        char via[128];
+        if (!c->impl || (strcmp(c->impl->dev->kind, kind) != 0 &&
+                         !via_name(c->impl->dev, name, via, sizeof via)))
             continue;
         sono_param *v = (sono_param *)sono_param_find(&c->p, "device");
         char *s = strdup(name);
@@ -111,6 +142,11 @@ int sono_device_name_check(const sono_reg *R, const char *name, sono_error *err)
     for (int i = 0; digits && i < R->nbackends && !kind_known; i++)
         kind_known = strlen(R->backends[i].name) == klen &&
                      strncmp(R->backends[i].name, name, klen) == 0;
+    for (int i = 0; digits && i < R->ndevices && !kind_known; i++) { /* py:cuda: via_name */
+        size_t hl = strlen(R->devices[i]->name);
+        kind_known = hl > klen + 1 && R->devices[i]->name[hl - klen - 1] == ':' &&
+                     strncmp(R->devices[i]->name + hl - klen, name, klen) == 0;
+    }
     if (kind_known)
         return 0;
     char known[512];

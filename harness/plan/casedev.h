@@ -15,7 +15,8 @@ const sono_device *sono_case_device(const sono_case *c);
 int sono_device_on_cpu(const sono_device *d);
 
 /* Fill c->dev from the `device` param; an unknown name or a device of another kind than
- * the impl's sets c->skip with the reason (a skip already there is kept). */
+ * the impl's sets c->skip with the reason (a skip already there is kept). KIND:N names,
+ * for an impl on a device PREFIX:KIND (py:cuda), its backend's PREFIX:KIND:N (issue 27). */
 void sono_case_resolve_device(const sono_reg *R, sono_case *c);
 
 /* The kind a device name stands for: the registered device's, else the text before ':'
@@ -23,7 +24,7 @@ void sono_case_resolve_device(const sono_reg *R, sono_case *c);
 void sono_device_kind_of(const sono_reg *R, const char *name, char *kind, size_t n);
 
 /* `harness run --device NAME`: set device=NAME in every case whose impl runs on a device
- * of NAME's kind (others unchanged), with its id and device redone. Returns the number of
+ * of NAME's kind or, for KIND:N, on a device PREFIX:KIND (others unchanged), with its id and device redone. Returns the number of
  * cases changed, or a negative SONO_E* code. */
 int sono_plan_set_device(const sono_reg *R, sono_plan *plan, const char *name, sono_error *err);
 

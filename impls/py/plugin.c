@@ -2,7 +2,9 @@
  * harness, run in one long-lived Python worker per harness process. The impl table is
  * static (what exists needs no Python); supports() reads the probe made at load (which
  * modules the chosen interpreter has); run() is timed inside the worker, so the devices
- * py:cpu and py:cuda ask it for k runs and return its figure, not the pipe's round trip. */
+ * py:cpu and py:cuda ask it for k runs and return its figure, not the pipe's round trip.
+ * py:cuda is the first GPU; py:cuda:N the others (a case's device=cuda:N, issue 27). */
+#include <dirent.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -255,6 +257,54 @@ static int cuda_present(void)
     return access("/dev/nvidiactl", F_OK) == 0 || access("/proc/driver/nvidia", F_OK) == 0;
 }
 
+/* issue 27: the GPUs py/torch-cuda may be put on (py:cuda, py:cuda:1, ...), counted
+ * without CUDA or torch (this runs in every harness process): SONO_PY_CUDA_DEVICES when
+ * set (a container whose /dev says otherwise; the tests' stand-in torch), else the
+ * /dev/nvidiaN nodes, no more than CUDA_VISIBLE_DEVICES lists. The worker's torch has the
+ * last word at setup ("torch sees 1 CUDA device; cuda:1 asked"). */
+#define PY_MAX_GPUS 8
+static int ngpus;
+
+static int gpu_count(void)
+{
+    const char *e = getenv("SONO_PY_CUDA_DEVICES");
+    if (e && *e)
+        return (int)strtol(e, NULL, 10);
+    if (!cuda_present())
+        return 0;
+    int n = 0;
+    DIR *dir = opendir("/dev");
+    for (struct dirent *de; dir && (de = readdir(dir));)
+        n += strncmp(de->d_name, "nvidia", 6) == 0 && de->d_name[6] &&
+             strspn(de->d_name + 6, "0123456789") == strlen(de->d_name + 6);
+    if (dir)
+        closedir(dir);
+    const char *vis = getenv("CUDA_VISIBLE_DEVICES");
+    if (vis) {
+        int listed = *vis ? 1 : 0;
+        for (const char *c = vis; *c; c++)
+            listed += *c == ',';
+        n = listed < n ? listed : n;
+    }
+    return n > 0 ? n : 1; /* a driver whose nodes we cannot read: the first GPU, as before */
+}
+
+/* The GPU of a py cuda case: its `device` param as the harness wrote it (cuda:N, or
+ * py:cuda[:N] when named so), 0 when unset; -1 when it names no GPU. */
+static long gpu_index(const sono_params *p)
+{
+    const char *s = sono_param_str(p, "device", "");
+    if (!s || !*s)
+        return 0;
+    if (strncmp(s, "py:", 3) == 0)
+        s += 3;
+    if (strcmp(s, "cuda") == 0)
+        return 0;
+    if (strncmp(s, "cuda:", 5) != 0 || !s[5] || strspn(s + 5, "0123456789") != strlen(s + 5))
+        return -1;
+    return strtol(s + 5, NULL, 10);
+}
+
 static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
 {
     const py_def *d = ctx;
@@ -272,8 +322,19 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
         snprintf(why, n, "no CUDA device: torch %s was built without CUDA", probe.torch);
         return SONO_EUNSUPPORTED;
     }
-    if (d->cuda && !cuda_present()) {
+    if (d->cuda && ngpus <= 0) {
         snprintf(why, n, "no CUDA device: no NVIDIA driver here (/dev/nvidiactl)");
+        return SONO_EUNSUPPORTED;
+    }
+    long gpu = d->cuda ? gpu_index(p) : 0;
+    if (gpu < 0) {
+        snprintf(why, n, "device=%s: not a CUDA device name (expected cuda:N)",
+                 sono_param_str(p, "device", ""));
+        return SONO_EUNSUPPORTED;
+    }
+    if (d->cuda && gpu >= ngpus) {
+        snprintf(why, n, "cuda:%ld not present: %d GPU%s visible", gpu, ngpus,
+                 ngpus == 1 ? "" : "s");
         return SONO_EUNSUPPORTED;
     }
     if (threads < 1) {
@@ -379,9 +440,11 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
     }
     st->gen = proc.gen;
     json_t *r;
+    char dev[32] = "cpu"; /* issue 27: the GPU itself, so torch puts the case on it */
+    if (d->cuda)
+        snprintf(dev, sizeof dev, "cuda:%ld", gpu_index(p));
     rc = call(st, json_pack("{s:s, s:s, s:s, s:s, s:o}", "cmd", "setup", "impl", d->impl, "op",
-                            d->op, "device", d->cuda ? "cuda" : "cpu", "params",
-                            params_json(p)),
+                            d->op, "device", dev, "params", params_json(p)),
               &r, err);
     if (rc) {
         free(st);
@@ -510,6 +573,10 @@ static sono_device dev_cpu = {.abi = SONO_ABI_VERSION, .name = "py:cpu", .kind =
 static sono_device dev_cuda = {.abi = SONO_ABI_VERSION, .name = "py:cuda", .kind = "py-cuda",
                                .resolution_ns = 500, .time_runs = time_runs};
 
+/* issue 27: py:cuda:1 ... for the GPUs after the first, each a worker of its own */
+static sono_device dev_gpus[PY_MAX_GPUS];
+static char gpu_names[PY_MAX_GPUS][16];
+
 static sono_impl impls[NDEFS];
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
@@ -528,6 +595,16 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
     int rc;
     if ((rc = r->add_device(r, &dev_cpu)) < 0 || (rc = r->add_device(r, &dev_cuda)) < 0)
         return sono_fail(err, rc, "py: registering the py:cpu and py:cuda devices failed");
+    ngpus = gpu_count();
+    ngpus = ngpus > PY_MAX_GPUS ? PY_MAX_GPUS : ngpus;
+    for (int i = 1; i < ngpus; i++) {
+        snprintf(gpu_names[i], sizeof gpu_names[i], "py:cuda:%d", i);
+        dev_gpus[i] = dev_cuda;
+        dev_gpus[i].name = gpu_names[i];
+        dev_gpus[i].index = i;
+        if ((rc = r->add_device(r, &dev_gpus[i])) < 0)
+            return sono_fail(err, rc, "py: registering the device %s failed", gpu_names[i]);
+    }
     const char *t = getenv("SONO_PY_TEST_IMPLS");
     int tests = t && strcmp(t, "1") == 0;
     for (size_t i = 0; i < NDEFS; i++) {

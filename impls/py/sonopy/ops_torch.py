@@ -34,21 +34,35 @@ class TorchImpl(Impl):
     def __init__(self, op, params, device):
         super().__init__(op, params, device)
         self.limiter = None
-        if device == "cuda":
+        if device != "cpu":
             if not torch.cuda.is_available():
                 raise Unsupported("no CUDA device: torch %s (CUDA %s) sees none" %
                                   (torch.__version__, torch.version.cuda))
-            self.dev = torch.device("cuda")
-            self.threads_note = "runs on %s" % torch.cuda.get_device_name(0)
+            # issue 27: the case's GPU ("cuda:N"), not torch's default one
+            idx = int(device.partition(":")[2] or 0)
+            have = torch.cuda.device_count()
+            if idx >= have:
+                raise Unsupported("torch sees %d CUDA device%s; cuda:%d asked" %
+                                  (have, "" if have == 1 else "s", idx))
+            self.dev = torch.device("cuda", idx)
+            self.use_gpu()
+            self.threads_note = "runs on %s" % torch.cuda.get_device_name(idx)
         else:
             self.dev = torch.device("cpu")
             torch.set_num_threads(self.threads)
             self.limiter, pools = blas_threads(self.threads)
             self.threads_note = "torch.set_num_threads(%d); %s" % (self.threads, pools)
 
+    def use_gpu(self):
+        """Makes this case's GPU torch's current one: tensors made without device=, the
+        bare torch.cuda.synchronize() of the impls and the timing events go to it, also
+        after another state of this worker chose another GPU."""
+        torch.cuda.set_device(self.dev)
+
     def to_dev(self, a):
         t = torch.from_numpy(np.ascontiguousarray(a)).to(self.dev)
         if self.dev.type == "cuda":
+            self.use_gpu()
             torch.cuda.synchronize()
         return t
 
@@ -56,6 +70,7 @@ class TorchImpl(Impl):
         if self.dev.type != "cuda":
             return super().time(k)
         call = self.call
+        self.use_gpu()  # the events are recorded on the current device's stream
         torch.cuda.synchronize()
         a = torch.cuda.Event(enable_timing=True)
         b = torch.cuda.Event(enable_timing=True)

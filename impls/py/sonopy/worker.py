@@ -124,8 +124,10 @@ class Worker:
         op = field(req, "op", str)
         params = field(req, "params", dict)
         device = req.get("device", "cpu")
-        if device not in ("cpu", "cuda"):
-            raise RequestError("device %r is not cpu or cuda" % (device,))
+        # issue 27: "cuda:N" names the GPU (the case's device=cuda:N); "cuda" is cuda:0
+        gpu = device[5:] if isinstance(device, str) and device.startswith("cuda:") else ""
+        if device not in ("cpu", "cuda") and not (gpu.isdigit() and gpu.isascii()):
+            raise RequestError("device %r is not cpu, cuda or cuda:N" % (device,))
         st = impl_class(name, op)(op, params, device)
         sid = self.next_id
         self.next_id += 1

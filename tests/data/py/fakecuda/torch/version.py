@@ -1,0 +1,2 @@
+# What the probe reads (probe.py's torch_cuda, without importing torch): a CUDA build.
+cuda = '12.1'
