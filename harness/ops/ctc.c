@@ -190,7 +190,10 @@ static void cost_beam(const sono_params *p, sono_cost *c)
 /* Scores are sums over T frames (greedy) or log-sum-exp recursions over T frames (beam)
  * in float32: each frame's step rounds a partial score of size up to |S| (u |S|) and a
  * log1p(exp) or a renormalised product (a few u), so the error is within T u (|S| + 4)
- * for each unit roundoff u spent per frame; 4 u = 2^-22 allows four (sono_ctc64_scale). */
+ * for each unit roundoff u spent per frame; 4 u = 2^-22 allows four (sono_ctc64_scale).
+ * This is the unit of the op's own check, not a bound on the output's rel_l2: the labels
+ * must match exactly and the score within T u (|S| + 4) of the float64 forward score, so
+ * ci/tolerance-table.py's ratio (327x for greedy's score slot) measures nothing here. */
 static double tolerance(const sono_params *p, sono_err_growth g)
 {
     (void)p;
