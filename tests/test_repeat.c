@@ -10,6 +10,7 @@
 #include <dirent.h>
 
 #include "buf.h"
+#include "noise.h"
 #include "record.h"
 #include "refcache.h"
 #include "registry.h"
@@ -411,6 +412,45 @@ static void rp_refcache_run(void **state)
         closedir(d);
 }
 
+/* A child that burns CPU (as the py plugin's Python worker does the timed calls) is the
+ * case's own work: its CPU time, while it runs and after it ends, counts as ours, so
+ * noise.other_cpu_pct does not flag every py case noisy. */
+static void rp_noise_counts_children(void **state)
+{
+    (void)state;
+    double t0 = sono_noise_own_cpu_s();
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* burn 0.3 s of CPU, say so, then wait to be killed */
+        close(fd[0]);
+        struct timespec a, b;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+        volatile double x = 0;
+        do {
+            for (int i = 0; i < 100000; i++)
+                x += i * 1e-9;
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+        } while ((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9 < 0.3);
+        if (write(fd[1], "d", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(fd[1]);
+    char c;
+    assert_int_equal(read(fd[0], &c, 1), 1);
+    close(fd[0]);
+    double live = sono_noise_own_cpu_s() - t0; /* the child still runs: /proc/PID/stat */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    double ended = sono_noise_own_cpu_s() - t0; /* waited for: RUSAGE_CHILDREN */
+    print_message("own CPU: %.3f s with the child alive, %.3f s after it ended\n", live, ended);
+    assert_true(live >= 0.25);
+    assert_true(ended >= 0.25);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +463,7 @@ int main(void)
         cmocka_unit_test(rp_killed_between_rounds),
         cmocka_unit_test(rp_refcache_unit),
         cmocka_unit_test(rp_refcache_run),
+        cmocka_unit_test(rp_noise_counts_children),
     };
     return cmocka_run_group_tests(tests, rp_setup, rp_teardown);
 }

@@ -10,7 +10,7 @@
 typedef struct sono_noise {
     double wall_ns;          /* CLOCK_MONOTONIC at begin */
     double busy_s, steal_s;  /* /proc/stat: all CPUs' non-idle and steal time */
-    double own_s;            /* this process's user + system time (getrusage) */
+    double own_s;            /* user + system time of this process and its children */
     long nivcsw;             /* this process's involuntary context switches */
     int have_stat;           /* /proc/stat was readable at begin */
 } sono_noise;
@@ -22,6 +22,11 @@ void sono_noise_begin(sono_noise *n);
  * noise.ctx_switches_invol, noise.cpu_mhz, and system.load_avg_1m (at the end). Returns 0
  * or SONO_ENOMEM when the record has no room. */
 int sono_noise_end(const sono_noise *n, sono_record *rec);
+
+/* CPU seconds of this process and its children, live or ended: what noise.other_cpu_pct
+ * does not count as another process's (an impl's helper process, such as the py plugin's
+ * Python worker, does the case's work). */
+double sono_noise_own_cpu_s(void);
 
 /* The 1-minute load average (/proc/loadavg); NaN where unreadable. */
 double sono_load_avg(void);
