@@ -127,6 +127,7 @@ pyenv:
 	@bash ci/pyenv.sh
 
 test: all $(TESTS) pyenv
+	@bash ci/names-in-core.sh $(BIN)/harness
 	@SONO_HARNESS=$(BIN)/harness SONO_BUILD=$(BUILD) SONO_TEST_PLUGINS=$(BUILD)/test-plugins \
 	  SONO_TESTS_SUBSET=$(if $(filter command line,$(origin TESTS)),1,0) \
 	  bash tests/run.sh $(TESTS)

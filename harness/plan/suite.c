@@ -161,8 +161,8 @@ static int parse_xfail(const char *file, int line, const char *value, xfail *x,
         g--;
     if (!colon || !g || !*r || g >= sizeof x->glob)
         return sono_fail(err, SONO_EPARSE, "%s:%d: expect_fail: expected 'GLOB: reason' (GLOB "
-                         "matches case ids or backend/impl, e.g. 'py/torchaudio/format=vorbis*: "
-                         "16-bit decode path'), got '%s'", file, line, value);
+                         "matches case ids or backend/impl, e.g. 'BACKEND/IMPL/param=value*: "
+                         "why it fails'), got '%s'", file, line, value);
     snprintf(x->glob, sizeof x->glob, "%.*s", (int)g, value);
     snprintf(x->reason, sizeof x->reason, "%s", r);
     return 0;
