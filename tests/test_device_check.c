@@ -202,12 +202,44 @@ static void dc_budget_kept(void **state)
     cl_free(&r);
 }
 
+/* `run --dry-run` ends with the planned line device-check sizes stages by (stderr): the
+ * cases that run here (the lines without a skip reason) of all listed, and a time that is
+ * positive when any runs. */
+static void dc_dry_run_planned(void **state)
+{
+    (void)state;
+    cl_res r;
+    cl_h(&r, NULL, "run", "suites/gpu", "--dry-run", "--filter", "fft/*", NULL);
+    cl_expect_code(&r, 0);
+    int all = 0, here = 0;
+    for (const char *l = r.out; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        if (!len)
+            continue;
+        all++;
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)(len < 1000 ? len : 1000), l);
+        here += strstr(line, "  (skip: ") == NULL;
+    }
+    int pr = -1, pa = -1;
+    double s = -1;
+    const char *p = strstr(r.err, "planned: ");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p, "planned: %d of %d cases run here, about %lf s", &pr, &pa, &s), 3);
+    assert_int_equal(pr, here);
+    assert_int_equal(pa, all);
+    assert_true(all > 0 && here > 0 && s > 0);
+    cl_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dc_clean_build_goes_on), cmocka_unit_test(dc_dirty_build_refused),
         cmocka_unit_test(dc_override),            cmocka_unit_test(dc_git_checkout),
         cmocka_unit_test(dc_harness_names_commit), cmocka_unit_test(dc_budget_kept),
+        cmocka_unit_test(dc_dry_run_planned),
     };
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
 }
