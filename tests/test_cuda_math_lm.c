@@ -155,9 +155,10 @@ static float *lm_emulate(const sono_dsp_dims *sd, const fe_dims *d, const float 
                 sk_cf *in = s0, *out = s1;
                 unsigned ns = 1;
                 for (int p = 0; p < np; p++) {
+                    unsigned R = sk_radix(sk_pack_plan(r, np), p); /* cu_lm_launch's */
                     for (unsigned tid = 0; tid < T; tid++)
-                        sk_block_pass(in, out, n, (unsigned)r[p], ns, tw, n, tid, T);
-                    ns *= (unsigned)r[p];
+                        sk_block_pass(in, out, n, R, ns, tw, n, tid, T);
+                    ns *= R;
                     sk_cf *t = in;
                     in = out;
                     out = t;

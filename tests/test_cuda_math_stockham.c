@@ -58,6 +58,9 @@ static void sk_plans(void **state)
             prod *= (unsigned)r[p];
         }
         assert_int_equal(prod, n);
+        unsigned code = sk_pack_plan(r, np); /* the kernels' argument */
+        for (int p = 0; p < np; p++)
+            assert_int_equal(sk_radix(code, p), r[p]);
         int twos = 0; /* at most one radix-2 pass: 8 x 2 becomes 4 x 4 */
         for (int p = 0; p < np; p++)
             twos += r[p] == 2;
@@ -155,10 +158,12 @@ static void sk_emulate(const sk_cf *x, sk_cf *y, unsigned n, unsigned batch, con
             sk_row_load(src, s0, m, g, t, T);
         sk_cf *in = s0, *out = s1;
         unsigned ns = 1;
+        unsigned plan = sk_pack_plan(r, np); /* as cu_stockham_launch passes it */
         for (int p = 0; p < np; p++) {
+            unsigned R = sk_radix(plan, p);
             for (unsigned t = 0; t < T; t++)
-                sk_block_pass(in, out, m, (unsigned)r[p], ns, tw, n, t, T);
-            ns *= (unsigned)r[p];
+                sk_block_pass(in, out, m, R, ns, tw, n, t, T);
+            ns *= R;
             sk_cf *sw = in;
             in = out;
             out = sw;

@@ -9,13 +9,12 @@
 #include "lm_kernels.h"
 
 __global__ void lm_k_mel(const float *x, const float *win, const sk_cf *tw, lm_bank bk, lm_geom g,
-                         int np, int4 ra, int4 rb, float *mel, float *part)
+                         int np, unsigned plan, float *mel, float *part)
 {
     extern __shared__ float sm[];
     const unsigned n = g.n_fft, tid = threadIdx.x, T = blockDim.x;
     sk_cf *s0 = (sk_cf *)sm, *s1 = s0 + n;
     float *P = sm + 4 * n, *tile = P + 2 * (n / 2 + 1), *red = tile + bk.n_mels * LM_FPB;
-    int r[8] = {ra.x, ra.y, ra.z, ra.w, rb.x, rb.y, rb.z, rb.w};
     const unsigned b = blockIdx.y, t0 = blockIdx.x * LM_FPB;
     const float *xc = x + (unsigned long long)b * g.samples;
     for (unsigned c = 0; c < LM_FPB && t0 + c < g.frames; c += 2) {
@@ -25,8 +24,9 @@ __global__ void lm_k_mel(const float *x, const float *win, const sk_cf *tw, lm_b
         sk_cf *in = s0, *out = s1;
         unsigned ns = 1;
         for (int p = 0; p < np; p++) {
-            sk_block_pass(in, out, n, (unsigned)r[p], ns, tw, n, tid, T);
-            ns *= (unsigned)r[p];
+            unsigned R = sk_radix(plan, p);
+            sk_block_pass(in, out, n, R, ns, tw, n, tid, T);
+            ns *= R;
             sk_cf *t = in;
             in = out;
             out = t;
@@ -92,8 +92,8 @@ extern "C" cudaError_t cu_lm_launch(const float *x, const float *win, const sk_c
             return e;
     }
     unsigned nblk = lm_blocks(g.frames);
-    int4 ra = make_int4(r[0], r[1], r[2], r[3]), rb = make_int4(r[4], r[5], r[6], r[7]);
-    lm_k_mel<<<dim3(nblk, batch), LM_THREADS, shm, s>>>(x, win, tw, bk, g, np, ra, rb, mel, part);
+    lm_k_mel<<<dim3(nblk, batch), LM_THREADS, shm, s>>>(x, win, tw, bk, g, np,
+                                                        sk_pack_plan(r, np), mel, part);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
         return e;

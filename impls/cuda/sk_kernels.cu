@@ -8,18 +8,18 @@
 #include "stockham_kernels.h"
 
 __global__ void sk_k_rows(const sk_cf *src, sk_cf *dst, const sk_cf *tw, unsigned m,
-                          unsigned n1, unsigned N, int np, int4 ra, int4 rb)
+                          unsigned n1, unsigned N, int np, unsigned plan)
 {
     extern __shared__ sk_cf s[];
     sk_cf *in = s, *out = s + m;
-    int r[8] = {ra.x, ra.y, ra.z, ra.w, rb.x, rb.y, rb.z, rb.w};
     unsigned long long g = blockIdx.x;
     sk_row_load(src, in, m, g, threadIdx.x, blockDim.x);
     __syncthreads();
     unsigned ns = 1;
     for (int p = 0; p < np; p++) {
-        sk_block_pass(in, out, m, (unsigned)r[p], ns, tw, N, threadIdx.x, blockDim.x);
-        ns *= (unsigned)r[p];
+        unsigned R = sk_radix(plan, p);
+        sk_block_pass(in, out, m, R, ns, tw, N, threadIdx.x, blockDim.x);
+        ns *= R;
         sk_cf *t = in;
         in = out;
         out = t;
@@ -62,9 +62,8 @@ extern "C" cudaError_t cu_stockham_launch(const sk_cf *in, sk_cf *out, sk_cf *tm
         if (e != cudaSuccess)
             return e;
     }
-    int4 ra = make_int4(r[0], r[1], r[2], r[3]), rb = make_int4(r[4], r[5], r[6], r[7]);
     sk_k_rows<<<(unsigned)((unsigned long long)batch * n1), sk_row_threads(m), shm, s>>>(
-        src, out, tw, m, n1, n, np, ra, rb);
+        src, out, tw, m, n1, n, np, sk_pack_plan(r, np));
     return cudaGetLastError();
 }
 

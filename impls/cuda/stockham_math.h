@@ -16,8 +16,16 @@
 #define SK_MAX_PASSES 24 /* 2^24 in radix-2 passes at worst: far past any plan */
 #define SK_MAX_RADIX 8
 
+/* 8-byte aligned, so the device loads and stores a value in one 64-bit access (cuFFT's
+ * cufftComplex is too: buffers from cudaMalloc are). */
+#ifdef __cplusplus
+#define SK_ALIGN8 alignas(8)
+#else
+#define SK_ALIGN8 _Alignas(8)
+#endif
 typedef struct sk_cf {
-    float re, im;
+    SK_ALIGN8 float re;
+    float im;
 } sk_cf;
 
 /* The radices of n, in pass order, into r[]: radix 8 for the power of two in threes,
@@ -79,15 +87,78 @@ SK_HD unsigned sk_dst(unsigned j, unsigned q, unsigned ns, unsigned R)
 }
 
 /* Twiddle exp(-2 pi i t / m) of a length-m transform from the table of a length-N one
- * (m divides N): entry t (N / m), t reduced mod m first. */
-SK_HD sk_cf sk_tw(const sk_cf *tw, unsigned N, unsigned m, unsigned long long t)
+ * (m divides N): entry t (N / m), t reduced mod m first (32-bit: every caller's t is a
+ * product of two indices below m's factors, under 2^32). */
+SK_HD sk_cf sk_tw(const sk_cf *tw, unsigned N, unsigned m, unsigned t)
 {
-    return tw[(unsigned)(t % m) * (N / m)];
+    return tw[t % m * (N / m)];
+}
+
+SK_HD sk_cf sk_add(sk_cf a, sk_cf b)
+{
+    sk_cf c = {a.re + b.re, a.im + b.im};
+    return c;
+}
+
+SK_HD sk_cf sk_sub(sk_cf a, sk_cf b)
+{
+    sk_cf c = {a.re - b.re, a.im - b.im};
+    return c;
+}
+
+/* The 4-point DFT of (a, b, c, d): y_q = sum_p v_p (-i)^(pq). */
+SK_HD void sk_dft4(sk_cf a, sk_cf b, sk_cf c, sk_cf d, sk_cf *y)
+{
+    sk_cf s0 = sk_add(a, c), d0 = sk_sub(a, c), s1 = sk_add(b, d), d1 = sk_sub(b, d);
+    y[0] = sk_add(s0, s1);
+    y[1] = (sk_cf){d0.re + d1.im, d0.im - d1.re}; /* d0 - i d1 */
+    y[2] = sk_sub(s0, s1);
+    y[3] = (sk_cf){d0.re - d1.im, d0.im + d1.re}; /* d0 + i d1 */
+}
+
+/* The R-point DFT of v into y: radix 2, 4 and 8 by hand (8 as two 4-point DFTs of the even
+ * and odd terms joined by exp(-2 pi i q / 8), exact constants), 3 and 5 by their R x R
+ * table (the length-N table's entries, as the twiddles). */
+SK_HD void sk_dft(const sk_cf *v, sk_cf *y, unsigned R, const sk_cf *tw, unsigned N)
+{
+    if (R == 2) {
+        y[0] = sk_add(v[0], v[1]);
+        y[1] = sk_sub(v[0], v[1]);
+        return;
+    }
+    if (R == 4) {
+        sk_dft4(v[0], v[1], v[2], v[3], y);
+        return;
+    }
+    if (R == 8) {
+        const float h = 0.70710678118654752f; /* 1 / sqrt 2, rounded once */
+        sk_cf e[4], o[4];
+        sk_dft4(v[0], v[2], v[4], v[6], e);
+        sk_dft4(v[1], v[3], v[5], v[7], o);
+        sk_cf w1 = {h * (o[1].re + o[1].im), h * (o[1].im - o[1].re)}; /* x (1 - i)/sqrt 2 */
+        sk_cf w2 = {o[2].im, -o[2].re};                                /* x -i */
+        sk_cf w3 = {h * (o[3].im - o[3].re), -h * (o[3].re + o[3].im)}; /* x (-1 - i)/sqrt 2 */
+        y[0] = sk_add(e[0], o[0]);
+        y[4] = sk_sub(e[0], o[0]);
+        y[1] = sk_add(e[1], w1);
+        y[5] = sk_sub(e[1], w1);
+        y[2] = sk_add(e[2], w2);
+        y[6] = sk_sub(e[2], w2);
+        y[3] = sk_add(e[3], w3);
+        y[7] = sk_sub(e[3], w3);
+        return;
+    }
+    for (unsigned q = 0; q < R; q++) {
+        sk_cf acc = v[0];
+        for (unsigned p = 1; p < R; p++)
+            acc = sk_add(acc, sk_mul(v[p], sk_tw(tw, N, R, p * q)));
+        y[q] = acc;
+    }
 }
 
 /* Butterfly j of one Stockham pass over a length-n row (in -> out, element stride 1):
  * its R inputs times the twiddles exp(-2 pi i q k / (ns R)), k = j mod ns, then the
- * R-point DFT (radix 4 by hand, the others by their R x R table), written autosorted.
+ * R-point DFT (sk_dft), written autosorted.
  * tw is the table of a length-N transform, n dividing N. */
 SK_HD void sk_butterfly(const sk_cf *in, sk_cf *out, unsigned n, unsigned R, unsigned ns,
                         const sk_cf *tw, unsigned N, unsigned j)
@@ -97,36 +168,48 @@ SK_HD void sk_butterfly(const sk_cf *in, sk_cf *out, unsigned n, unsigned R, uns
     for (unsigned q = 0; q < R; q++) {
         v[q] = in[sk_src(j, q, n, R)];
         if (q && k)
-            v[q] = sk_mul(v[q], sk_tw(tw, N, ns * R, (unsigned long long)q * k));
+            v[q] = sk_mul(v[q], sk_tw(tw, N, ns * R, q * k));
     }
-    if (R == 4) { /* y_q = sum_p v_p (-i)^(pq) */
-        sk_cf a = {v[0].re + v[2].re, v[0].im + v[2].im};
-        sk_cf b = {v[0].re - v[2].re, v[0].im - v[2].im};
-        sk_cf c = {v[1].re + v[3].re, v[1].im + v[3].im};
-        sk_cf d = {v[1].re - v[3].re, v[1].im - v[3].im}; /* times -i: (d.im, -d.re) */
-        out[sk_dst(j, 0, ns, 4)] = (sk_cf){a.re + c.re, a.im + c.im};
-        out[sk_dst(j, 1, ns, 4)] = (sk_cf){b.re + d.im, b.im - d.re};
-        out[sk_dst(j, 2, ns, 4)] = (sk_cf){a.re - c.re, a.im - c.im};
-        out[sk_dst(j, 3, ns, 4)] = (sk_cf){b.re - d.im, b.im + d.re};
-        return;
-    }
-    for (unsigned q = 0; q < R; q++) {
-        sk_cf acc = v[0];
-        for (unsigned p = 1; p < R; p++) {
-            sk_cf t = sk_mul(v[p], sk_tw(tw, N, R, (unsigned long long)p * q));
-            acc.re += t.re;
-            acc.im += t.im;
-        }
-        out[sk_dst(j, q, ns, R)] = acc;
-    }
+    sk_cf y[SK_MAX_RADIX];
+    sk_dft(v, y, R, tw, N);
+    for (unsigned q = 0; q < R; q++)
+        out[sk_dst(j, q, ns, R)] = y[q];
 }
 
-/* One block's share of a pass: butterflies tid, tid + T, ... of n/R. */
+/* One block's share of a pass: butterflies tid, tid + T, ... of n/R. Each radix is a
+ * call with R a literal, so the compiler unrolls the butterfly and keeps v and y in
+ * registers (a runtime R leaves them in local memory). */
 SK_HD void sk_block_pass(const sk_cf *in, sk_cf *out, unsigned n, unsigned R, unsigned ns,
                          const sk_cf *tw, unsigned N, unsigned tid, unsigned T)
 {
-    for (unsigned j = tid; j < n / R; j += T)
-        sk_butterfly(in, out, n, R, ns, tw, N, j);
+#define SK_PASS_R(RR)                                                                      \
+    for (unsigned j = tid; j < n / (RR); j += T)                                           \
+        sk_butterfly(in, out, n, (RR), ns, tw, N, j);                                      \
+    return;
+    switch (R) {
+    case 2: SK_PASS_R(2)
+    case 3: SK_PASS_R(3)
+    case 4: SK_PASS_R(4)
+    case 5: SK_PASS_R(5)
+    case 8: SK_PASS_R(8)
+    default: return; /* sk_plan makes no other radix (test_cuda_math_stockham's sk_plans) */
+    }
+#undef SK_PASS_R
+}
+
+/* A plan's radices packed 4 bits each, first pass lowest, for a kernel argument read
+ * without an indexed (local-memory) array; sk_radix(code, p) unpacks pass p. */
+SK_HD unsigned sk_pack_plan(const int *r, int np)
+{
+    unsigned code = 0;
+    for (int p = np - 1; p >= 0; p--)
+        code = code << 4 | (unsigned)r[p];
+    return code;
+}
+
+SK_HD unsigned sk_radix(unsigned code, int p)
+{
+    return code >> (4 * p) & 15u;
 }
 
 /* ---- the long rows: four-step, n = n1 x n2 with n2 <= SK_SHARED_MAX ------------------ */
@@ -169,7 +252,7 @@ SK_HD void sk_column(const sk_cf *x, sk_cf *y, unsigned n, unsigned n1, unsigned
         b = t;
     }
     for (unsigned k = 0; k < n1; k++)
-        y[k * n2 + c] = sk_mul(a[k], sk_tw(tw, n, n, (unsigned long long)c * k));
+        y[k * n2 + c] = sk_mul(a[k], sk_tw(tw, n, n, c * k));
 }
 
 /* Where the row pass writes bin k2 of row k1: X[k1 + n1 k2]. */
