@@ -20,8 +20,8 @@
 # finishes in DC_TOTAL_S seconds of wall time (default 570: one 10-minute command with
 # margin). The work is in stages, run in the order given (default, by priority: setup
 # smoke calibrate dspfig fftfig frontfig codecfig speechfig ctcfig codecs extra). Each
-# stage gets a time budget from the plan below (its share of DC_TOTAL_S, or DC_<STAGE>_S
-# seconds), never more than what is left of the total; a stage with under DC_MIN_STAGE_S
+# stage gets a time budget from the plan below (its share of the time left among the
+# stages still to run, or DC_<STAGE>_S seconds), never more than what is left of the total; a stage with under DC_MIN_STAGE_S
 # (20) left is skipped, saying so. Inside a stage every command is capped by the stage's
 # remaining time, and each `harness run` is sized first (issue 26): its planned time (the
 # shard planner's estimate, `run --dry-run`) must fit 80 % of its cap, else it is rerun
@@ -60,8 +60,9 @@ stages=("$@")
 [ ${#stages[@]} -gt 0 ] ||
     stages=(setup smoke calibrate dspfig fftfig frontfig codecfig speechfig ctcfig codecs extra)
 
-# The time plan: each stage's share of DC_TOTAL_S in percent (a stage not listed: 8).
-# Adding a stage to it is one line; the default list above sums to 100.
+# The time plan: each stage's share of DC_TOTAL_S (a stage not listed: 8), in proportion
+# among the stages run: the default list sums to 100, so these are its percentages.
+# Adding a stage is one entry here (and its name in the default list).
 declare -A share=(
     [setup]=4 [smoke]=18 [calibrate]=6 [dspfig]=9 [fftfig]=9 [frontfig]=7 [codecfig]=12
     [speechfig]=14 [ctcfig]=5 [codecs]=10 [extra]=6
@@ -217,6 +218,10 @@ declare -A smoke_params=(
 # reference, four at once; a failing or cut exec fails the stage, naming it.
 st_execs() {
     local list=$logs/smoke-impls.txt
+    if [ "$gpu" = no-gpu ]; then
+        echo "device-check: execs: no GPU here: nothing to exec"
+        return
+    fi
     bin/harness list impls 2>/dev/null | awk '$3 == "on" && $4 ~ /^(py:)?cuda/ {print $1 "/" $2}' > "$list"
     if [ ! -s "$list" ]; then
         echo "device-check: execs: no GPU impls listed (no cuda backend here)"
@@ -229,14 +234,18 @@ st_execs() {
     rm -f "$logs"/exec-*.status
     while read -r im; do
         printf '%s %s\n' "$im" "${smoke_params[${im%%/*}]:-}"
-    done < "$list" | DC_EXEC_LIMIT=$s DC_LOGS=$logs xargs -P 4 -L 1 bash -c 'smoke_one "$@"' _
-    local bad
+    done < "$list" | DC_EXEC_LIMIT=$s DC_LOGS=$logs timeout -s INT -k 5 "$(cap 600)" \
+        xargs -P 4 -L 1 bash -c 'smoke_one "$@"' _
+    local bad all done
     bad=$(cat "$logs"/exec-*.status 2>/dev/null | grep -v ' 0$' || true)
     if [ -n "$bad" ]; then
         printf '%s\n' "$bad" | head -n 30
         fail "execs: $(printf '%s\n' "$bad" | wc -l) GPU impls failed or were cut"
     fi
-    echo "device-check: execs: $(cat "$logs"/exec-*.status 2>/dev/null | grep -c ' 0$') ok"
+    all=$(wc -l < "$list")
+    done=$(cat "$logs"/exec-*.status 2>/dev/null | wc -l)
+    [ "$done" -eq "$all" ] || fail "execs: $((all - done)) of $all GPU impls not run in the stage's time"
+    echo "device-check: execs: $(cat "$logs"/exec-*.status 2>/dev/null | grep -c ' 0$') of $all ok"
 }
 
 # smoke_one OP/BACKEND/IMPL [ARGS...]: one exec (in st_execs' xargs), its status in a file
@@ -248,8 +257,11 @@ smoke_one() {
     echo "$im $?" > "$f.status"
 }
 
+# the tests get at most half the stage, so the execs always have their share
 st_smoke() {
-    st_tests
+    local half=$(( $(stage_left) / 2 ))
+    [ "$half" -gt "${DC_TESTS_S:-240}" ] && half=${DC_TESTS_S:-240}
+    DC_TESTS_S=$half st_tests
     st_execs
 }
 
@@ -494,11 +506,16 @@ for s in "${stages[@]}"; do
         exit 2
     fi
 done
+shares=0 # the stages asked for share the total in proportion (the default list: percent)
+for s in "${stages[@]}"; do shares=$((shares + ${share[$s]:-8})); done
 echo "device-check: ${total}s in all for: ${stages[*]}"
 for s in "${stages[@]}"; do
     left=$(total_left)
     var="DC_$(printf '%s' "$s" | tr 'a-z' 'A-Z')_S"
-    budget=${!var:-$((total * ${share[$s]:-8} / 100))}
+    # its share of what is left among the stages still to run: time an earlier stage did
+    # not use goes to the later ones
+    budget=${!var:-$((left * ${share[$s]:-8} / shares))}
+    shares=$((shares - ${share[$s]:-8}))
     [ "$budget" -gt "$left" ] && budget=$left
     if [ "$budget" -lt "$min_stage" ]; then
         echo "device-check: stage $s skipped: ${budget}s of its budget left (${left}s of ${total}s in all; under ${min_stage}s)"
