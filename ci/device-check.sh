@@ -64,8 +64,17 @@ stages=("$@")
 # among the stages run: the default list sums to 100, so these are its percentages.
 # Adding a stage is one entry here (and its name in the default list).
 declare -A share=(
-    [setup]=4 [smoke]=18 [calibrate]=6 [dspfig]=9 [fftfig]=9 [frontfig]=7 [codecfig]=12
-    [speechfig]=14 [ctcfig]=5 [codecs]=10 [extra]=6
+    [setup]=4
+    [smoke]=16
+    [calibrate]=10
+    [dspfig]=9
+    [fftfig]=9
+    [frontfig]=7
+    [codecfig]=11
+    [speechfig]=13
+    [ctcfig]=5
+    [codecs]=10
+    [extra]=6
     [tests]=10 [execs]=10 [alltests]=40 [gpu]=40 [figures]=20 [speech]=12
 )
 total=${DC_TOTAL_S:-570}
