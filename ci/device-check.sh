@@ -116,7 +116,7 @@ slug=$(printf '%s' "$gpu" | tr -cs 'A-Za-z0-9' '-' | sed 's/-*$//' | tr 'A-Z' 'a
 day=$(date -u +%Y-%m-%d)
 mkdir -p "$resdir"
 base="${resdir}/${slug}-${day}"
-logs=/tmp/device-check
+logs=${DC_LOG_DIR:-/tmp/device-check} # tests give their own, so runs side by side do not mix
 mkdir -p "$logs"
 cal="${base}-calibration.json"
 [ -f "$cal" ] && export SONO_CALIBRATION="$cal"
@@ -292,8 +292,12 @@ planned() {
 # The planner's model is nominal (a slow impl, a laptop core): `ratio` (percent) is what
 # a run really took against its plan, learnt from each `harness run` of this session
 # (the larger of the newest ratio and 3/4 of the old one), starting at DC_PLAN_RATIO.
+# Each `harness run` also pays a start (plugins, the Python worker, CUDA contexts) the
+# plan does not count: DC_RUN_OVERHEAD_S, added to every expectation and taken out of
+# what a run took before the ratio is learnt.
 ratio=${DC_PLAN_RATIO:-150}
-expect() { echo $(( ($1 * ratio + 99) / 100 )); }
+overhead=${DC_RUN_OVERHEAD_S:-3}
+expect() { echo $(( ($1 * ratio + 99) / 100 + overhead )); }
 
 # suite NAME LIMIT FILE ARGS...: `harness run` of FILE's cases that ARGS select, in at
 # most LIMIT seconds and the stage's time left (80 % of that is the fit). Planned time x
@@ -335,8 +339,12 @@ suite() {
             out=${base}-$name-$i-of-$n.json
             part=(--shard "$i/$n")
         fi
-        pi=$(planned "$suite" "$@" "${size[@]}" "${part[@]}")
         left=$(( (t_end - $(now)) * 8 / 10 ))
+        if [ "$left" -le "$overhead" ]; then
+            echo "device-check: $name: parts $i to $n skipped: ${left}s left"
+            break
+        fi
+        pi=$(planned "$suite" "$@" "${size[@]}" "${part[@]}")
         if [ -z "$pi" ] || [ "$(expect "$pi")" -gt "$left" ]; then
             echo "device-check: $name: part $i of $n skipped: expected $(expect "${pi:-0}")s, ${left}s left"
             continue
@@ -347,7 +355,7 @@ suite() {
         rc=$?
         local took=$(( $(now) - t0 )) r
         if [ "$pi" -gt 0 ]; then
-            r=$(( took * 100 / pi ))
+            r=$(( (took - overhead) * 100 / pi ))
             [ "$r" -lt $((ratio * 3 / 4)) ] && r=$((ratio * 3 / 4))
             [ "$r" -lt 25 ] && r=25
             ratio=$r
