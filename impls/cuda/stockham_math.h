@@ -81,9 +81,15 @@ SK_HD unsigned sk_src(unsigned j, unsigned q, unsigned n, unsigned R)
     return j + q * (n / R);
 }
 
+SK_HD unsigned sk_base(unsigned j, unsigned ns, unsigned R) /* where output 0 goes */
+{
+    unsigned k = j % ns;
+    return (j - k) * R + k; /* (j / ns) ns R + j mod ns */
+}
+
 SK_HD unsigned sk_dst(unsigned j, unsigned q, unsigned ns, unsigned R)
 {
-    return (j / ns) * ns * R + j % ns + q * ns;
+    return sk_base(j, ns, R) + q * ns;
 }
 
 /* Twiddle exp(-2 pi i t / m) of a length-m transform from the table of a length-N one
@@ -163,17 +169,19 @@ SK_HD void sk_dft(const sk_cf *v, sk_cf *y, unsigned R, const sk_cf *tw, unsigne
 SK_HD void sk_butterfly(const sk_cf *in, sk_cf *out, unsigned n, unsigned R, unsigned ns,
                         const sk_cf *tw, unsigned N, unsigned j)
 {
+    /* sk_dst and sk_tw with their divisions done once: the output's base (sk_base, output
+     * q at base + q ns) and the table step N / (ns R) (q k < ns R: no reduction needed) */
     sk_cf v[SK_MAX_RADIX];
-    unsigned k = j % ns;
+    unsigned k = j % ns, base = sk_base(j, ns, R), step = N / (ns * R);
     for (unsigned q = 0; q < R; q++) {
         v[q] = in[sk_src(j, q, n, R)];
         if (q && k)
-            v[q] = sk_mul(v[q], sk_tw(tw, N, ns * R, q * k));
+            v[q] = sk_mul(v[q], tw[q * k * step]);
     }
     sk_cf y[SK_MAX_RADIX];
     sk_dft(v, y, R, tw, N);
     for (unsigned q = 0; q < R; q++)
-        out[sk_dst(j, q, ns, R)] = y[q];
+        out[base + q * ns] = y[q];
 }
 
 /* One block's share of a pass: butterflies tid, tid + T, ... of n/R. Each radix is a
