@@ -193,6 +193,13 @@ $(BUILD)/tests/test_cuda_math_dsp: tests/test_cuda_math_dsp.c impls/common/front
 	$(CC) $(CFLAGS_CORE) -Iimpls/common $(shell pkg-config --cflags cmocka) $< \
 	  impls/common/frontend.c $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
 
+# test_cuda_math_lm (issue 26) likewise: cuda/fused uploads frontend.c's window and bank.
+$(BUILD)/tests/test_cuda_math_lm: tests/test_cuda_math_lm.c impls/common/frontend.c \
+                                  impls/common/frontend.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) -Iimpls/common $(shell pkg-config --cflags cmocka) $< \
+	  impls/common/frontend.c $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
+
 # test_fastfft compiles the cpu backend's own FFT in, to test it without the plugin.
 FASTFFT_SRC := $(wildcard impls/cpu/fastfft*.c)
 $(BUILD)/tests/test_fastfft: tests/test_fastfft.c $(FASTFFT_SRC) $(wildcard impls/cpu/fastfft*.h) \

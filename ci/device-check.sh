@@ -16,18 +16,33 @@
 # checkout, when the tree has uncommitted changes or bin/harness was built at another
 # commit. DC_ALLOW_DIRTY=1 runs anyway, with the results under results/dirty/ instead.
 #
-# A lease is short (15 minutes of device time, 10 a command), so the work is in stages,
-# run in the order given (default: setup tests calibrate dspfig codecfig speechfig codecs gpu
-# extra), each under its own time limit (DC_<STAGE>_S seconds). A stage cut short by its
-# limit is sent SIGINT, so `harness run` keeps every completed case in a valid results
-# file. After each stage the results (results/reference/<gpu>-<date>-<stage>.json) and
-# the logs are packed into $OUT/device-check.tgz when $OUT is set, so whatever finished
-# comes back.
+# A lease is short (15 minutes of device time, 10 a command), so the whole default run
+# finishes in DC_TOTAL_S seconds of wall time (default 570: one 10-minute command with
+# margin). The work is in stages, run in the order given (default, by priority: setup
+# smoke calibrate dspfig fftfig frontfig codecfig speechfig ctcfig codecs extra). Each
+# stage gets a time budget from the plan below (its share of the time left among the
+# stages still to run, or DC_<STAGE>_S seconds), never more than what is left of the total; a stage with under DC_MIN_STAGE_S
+# (20) left is skipped, saying so. Inside a stage every command is capped by the stage's
+# remaining time, and each `harness run` is sized first (issue 26): its planned time (the
+# shard planner's estimate, `run --dry-run`) must fit 80 % of its cap, else it is rerun
+# with one repetition and short per-case budgets, then as the first of N shards; if even
+# that cannot fit, it is skipped with a message. So each stage's results file is whole
+# (complete: true); a command cut anyway is sent SIGINT, and `harness run` keeps every
+# completed case in a valid results file. After each stage the results
+# (results/reference/<gpu>-<date>-<stage>.json) and the logs are packed into
+# $OUT/device-check.tgz when $OUT is set, so whatever finished comes back.
 #   setup      the speech recordings, the GPU's name, the cuda backend's availability
-#   tests      the test programs that touch a GPU (or the python peers), in parallel
+#   smoke      tests then execs: the test programs that touch a GPU (or the python
+#              peers), in parallel, and one `harness exec` of every GPU impl (cuda and
+#              py:cuda), each checked against its float64 reference, small sizes
+#   tests      the test programs alone (as in smoke)
+#   execs      the execs alone (as in smoke)
 #   alltests   every built test program (not in the default list: long)
 #   calibrate  harness calibrate (CPU, then each GPU: D2D copy GB/s, cuBLAS SGEMM peak)
 #   dspfig     the suites/gpu cases whose figures issue 10 asks for (FFT, log-mel, copy)
+#   fftfig     issue 26: own GPU FFT (cuda/stockham) vs cuFFT, n 1024..65536 x 256, hot
+#              and cold (L2 flushed before each sample), after an exec of each checked
+#   frontfig   issue 26: logmel cuda/fused vs cuda/cufft vs torch-cuda, 16 and 64 x 30 s
 #   codecfig   those issue 11 asks for (attention, VQ, SGEMM, the codec at 1 and 64 streams)
 #   figures    both
 #   ctcfig     issue 23: suites/gpu's CTC rows (greedy and beam search, batches)
@@ -42,7 +57,33 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(setup tests calibrate dspfig codecfig speechfig codecs gpu extra)
+[ ${#stages[@]} -gt 0 ] ||
+    stages=(setup smoke calibrate dspfig fftfig frontfig codecfig speechfig ctcfig codecs extra)
+
+# The time plan: each stage's share of DC_TOTAL_S (a stage not listed: 8), in proportion
+# among the stages run: the default list sums to 100, so these are its percentages.
+# Adding a stage is one entry here (and its name in the default list).
+declare -A share=(
+    [setup]=4
+    [smoke]=16
+    [calibrate]=10
+    [dspfig]=9
+    [fftfig]=9
+    [frontfig]=7
+    [codecfig]=11
+    [speechfig]=13
+    [ctcfig]=5
+    [codecs]=10
+    [extra]=6
+    [tests]=10 [execs]=10 [alltests]=40 [gpu]=40 [figures]=20 [speech]=12
+)
+total=${DC_TOTAL_S:-570}
+min_stage=${DC_MIN_STAGE_S:-20}
+t_start=$(date +%s)
+stage_end=$((t_start + total)) # the running stage's deadline (whole run's outside stages)
+now() { date +%s; }
+total_left() { echo $((t_start + total - $(now))); }
+stage_left() { echo $((stage_end - $(now))); }
 
 built=$(bin/harness version 2>/dev/null | sed -n 's/.*(git \([^,]*\),.*/\1/p')
 dirty=
@@ -75,19 +116,34 @@ slug=$(printf '%s' "$gpu" | tr -cs 'A-Za-z0-9' '-' | sed 's/-*$//' | tr 'A-Z' 'a
 day=$(date -u +%Y-%m-%d)
 mkdir -p "$resdir"
 base="${resdir}/${slug}-${day}"
-logs=/tmp/device-check
+logs=${DC_LOG_DIR:-/tmp/device-check} # tests give their own, so runs side by side do not mix
 mkdir -p "$logs"
 cal="${base}-calibration.json"
 [ -f "$cal" ] && export SONO_CALIBRATION="$cal"
 status=0
 fail() { echo "device-check: FAIL: $*" >&2; status=1; }
 
+# cap SECONDS: SECONDS, or less where the running stage has less left (the KILL grace
+# below comes out of it too)
+cap() {
+    local s=$1 l
+    l=$(( $(stage_left) - 5 ))
+    [ "$l" -lt "$s" ] && s=$l
+    echo "$s"
+}
+
 # limit SECONDS LOG CMD...: runs CMD with its output in LOG, stopped by SIGINT (then KILL
-# 20 s later) at the limit; returns CMD's status (124 when stopped)
+# 5 s later) at the limit, never past the stage's deadline; returns CMD's status (124
+# when stopped, 125 when the stage had no time left for it)
 limit() {
-    local s=$1 log=$2
+    local s log=$2
+    s=$(cap "$1")
     shift 2
-    timeout -s INT -k 20 "$s" "$@" > "$log" 2>&1
+    if [ "$s" -lt 1 ]; then
+        echo "device-check: no time left in the stage for: $*" | tee "$log"
+        return 125
+    fi
+    timeout -s INT -k 5 "$s" "$@" > "$log" 2>&1
 }
 
 pack() {
@@ -123,7 +179,7 @@ run_tests() {
     fi
     # one program per core at once; tests/run.sh adds up their cmocka lines
     printf '%s\n' "$@" | SONO_HARNESS=bin/harness SONO_BUILD=build \
-        SONO_TEST_PLUGINS=build/test-plugins timeout -k 10 "${DC_TESTS_S:-240}" \
+        SONO_TEST_PLUGINS=build/test-plugins timeout -k 5 "$(cap "${DC_TESTS_S:-240}")" \
         xargs -P "$(nproc)" -I{} sh -c "bash tests/run.sh {} > $logs/\$(basename {}).log 2>&1"
     local p=0 f=0 k=0 t
     : > "$log"
@@ -158,6 +214,66 @@ st_tests() {
 
 st_alltests() { run_tests build/tests/test_*; }
 
+# Small sizes for the smoke execs where an op's defaults take long (the float64 reference
+# of a whole model): a few seconds each on the device machine.
+declare -A smoke_params=(
+    [whisper.encoder]="--param layers=1 --param frames=600"
+    [codec.encodec]="--param seconds=1"
+    [wav2vec2.features]="--param seconds=2"
+)
+
+# issue 26: one exec of every GPU impl (`harness list impls`: on cuda*, py:cuda*) at its
+# op's defaults (smaller where smoke_params says), each checked against the float64
+# reference, four at once; a failing or cut exec fails the stage, naming it.
+st_execs() {
+    local list=$logs/smoke-impls.txt
+    if [ "$gpu" = no-gpu ]; then
+        echo "device-check: execs: no GPU here: nothing to exec"
+        return
+    fi
+    bin/harness list impls 2>/dev/null | awk '$3 == "on" && $4 ~ /^(py:)?cuda/ {print $1 "/" $2}' > "$list"
+    if [ ! -s "$list" ]; then
+        echo "device-check: execs: no GPU impls listed (no cuda backend here)"
+        return
+    fi
+    local s
+    s=$(cap "${DC_EXEC_S:-60}")
+    echo "device-check: execs: $(wc -l < "$list") GPU impls, each under ${s}s, 4 at once"
+    export -f smoke_one
+    rm -f "$logs"/exec-*.status
+    while read -r im; do
+        printf '%s %s\n' "$im" "${smoke_params[${im%%/*}]:-}"
+    done < "$list" | DC_EXEC_LIMIT=$s DC_LOGS=$logs timeout -s INT -k 5 "$(cap 600)" \
+        xargs -P 4 -L 1 bash -c 'smoke_one "$@"' _
+    local bad all done
+    bad=$(cat "$logs"/exec-*.status 2>/dev/null | grep -v ' 0$' || true)
+    if [ -n "$bad" ]; then
+        printf '%s\n' "$bad" | head -n 30
+        fail "execs: $(printf '%s\n' "$bad" | wc -l) GPU impls failed or were cut"
+    fi
+    all=$(wc -l < "$list")
+    done=$(cat "$logs"/exec-*.status 2>/dev/null | wc -l)
+    [ "$done" -eq "$all" ] || fail "execs: $((all - done)) of $all GPU impls not run in the stage's time"
+    echo "device-check: execs: $(cat "$logs"/exec-*.status 2>/dev/null | grep -c ' 0$') of $all ok"
+}
+
+# smoke_one OP/BACKEND/IMPL [ARGS...]: one exec (in st_execs' xargs), its status in a file
+smoke_one() {
+    local im=$1 f
+    shift
+    f=$DC_LOGS/exec-$(printf '%s' "$im" | tr '/' '_')
+    timeout -s INT -k 5 "$DC_EXEC_LIMIT" bin/harness exec "$im" "$@" > "$f.log" 2>&1
+    echo "$im $?" > "$f.status"
+}
+
+# the tests get at most half the stage, so the execs always have their share
+st_smoke() {
+    local half=$(( $(stage_left) / 2 ))
+    [ "$half" -gt "${DC_TESTS_S:-240}" ] && half=${DC_TESTS_S:-240}
+    DC_TESTS_S=$half st_tests
+    st_execs
+}
+
 st_calibrate() {
     echo "device-check: harness calibrate -> $cal"
     limit "${DC_CALIBRATE_S:-120}" "$logs/calibrate.log" bin/harness calibrate --out "$cal" --quiet ||
@@ -167,14 +283,88 @@ st_calibrate() {
     [ -f "$cal" ] && export SONO_CALIBRATION="$cal"
 }
 
-# suite NAME LIMIT FILE ARGS...: one `harness run`, its table's last lines shown
+# planned FILE ARGS...: the planned seconds of `harness run FILE ARGS` here (dry run)
+planned() {
+    bin/harness run "$@" --dry-run 2>&1 >/dev/null |
+        sed -n 's/^planned: .* about \([0-9]*\) s .*/\1/p' | tail -n 1
+}
+
+# The planner's model is nominal (a slow impl, a laptop core): `ratio` (percent) is what
+# a run really took against its plan, learnt from each `harness run` of this session
+# (the larger of the newest ratio and 3/4 of the old one), starting at DC_PLAN_RATIO.
+# Each `harness run` also pays a start (plugins, the Python worker, CUDA contexts) the
+# plan does not count: DC_RUN_OVERHEAD_S, added to every expectation and taken out of
+# what a run took before the ratio is learnt.
+ratio=${DC_PLAN_RATIO:-150}
+overhead=${DC_RUN_OVERHEAD_S:-3}
+expect() { echo $(( ($1 * ratio + 99) / 100 + overhead )); }
+
+# suite NAME LIMIT FILE ARGS...: `harness run` of FILE's cases that ARGS select, in at
+# most LIMIT seconds and the stage's time left (80 % of that is the fit). Planned time x
+# ratio over the fit: one repetition and 0.25 s a case; still over: N shards of the
+# planner's balanced parts, run one after another while the next one's expected time
+# fits what is left, each its own whole results file (<base>-NAME-I-of-N.json; harness
+# fleet collect merges them); parts that cannot fit are skipped, saying so.
 suite() {
     local name=$1 s=$2 suite=$3
     shift 3
-    echo "device-check: $name: harness run $suite $* (limit ${s}s)"
-    limit "$s" "$logs/$name.log" bin/harness run "$suite" --out "${base}-$name.json" --quiet "$@"
-    local rc=$?
-    tail -n 80 "$logs/$name.log"
+    s=$(cap "$s")
+    if [ "$s" -lt 10 ]; then
+        echo "device-check: $name: skipped: ${s}s left in the stage"
+        return
+    fi
+    local t_end=$(( $(now) + s )) fit=$((s * 8 / 10)) p size=() how="" n=1
+    p=$(planned "$suite" "$@")
+    if [ -z "$p" ]; then
+        fail "$name: harness run $suite --dry-run gave no plan"
+        bin/harness run "$suite" "$@" --dry-run 2>&1 | tail -n 5
+        return
+    fi
+    if [ "$(expect "$p")" -gt "$fit" ]; then
+        size=(--repetitions 1 --budget-s 0.25 --min-time-s 0.01 --warmup-s 0.02)
+        how=": one repetition, 0.25 s a case"
+        p=$(planned "$suite" "$@" "${size[@]}")
+    fi
+    if [ "$(expect "${p:-0}")" -gt "$fit" ]; then
+        n=$(( ($(expect "$p") * 2 + fit - 1) / fit )) # parts of about half the fit
+        [ "$n" -gt 32 ] && n=32
+        how="$how, in $n parts"
+    fi
+    echo "device-check: $name: harness run $suite $* ${size[*]} (planned ${p}s x ${ratio}%$how; limit ${s}s)"
+    local i out part=() pi t0 rc=0 frc=0 left
+    for ((i = 1; i <= n; i++)); do
+        out=${base}-$name.json
+        part=()
+        if [ "$n" -gt 1 ]; then
+            out=${base}-$name-$i-of-$n.json
+            part=(--shard "$i/$n")
+        fi
+        left=$(( (t_end - $(now)) * 8 / 10 ))
+        if [ "$left" -le "$overhead" ]; then
+            echo "device-check: $name: parts $i to $n skipped: ${left}s left"
+            break
+        fi
+        pi=$(planned "$suite" "$@" "${size[@]}" "${part[@]}")
+        if [ -z "$pi" ] || [ "$(expect "$pi")" -gt "$left" ]; then
+            echo "device-check: $name: part $i of $n skipped: expected $(expect "${pi:-0}")s, ${left}s left"
+            continue
+        fi
+        t0=$(now)
+        limit $((t_end - t0)) "$logs/$name.log" bin/harness run "$suite" --out "$out" --quiet \
+            "$@" "${size[@]}" "${part[@]}"
+        rc=$?
+        local took=$(( $(now) - t0 )) r
+        if [ "$pi" -gt 0 ]; then
+            r=$(( (took - overhead) * 100 / pi ))
+            [ "$r" -lt $((ratio * 3 / 4)) ] && r=$((ratio * 3 / 4))
+            [ "$r" -lt 25 ] && r=25
+            ratio=$r
+        fi
+        echo "device-check: $name: part $i of $n: ${took}s (planned ${pi}s; ratio now ${ratio}%) -> $out"
+        case $rc in 0) ;; 124|125|130) break ;; *) frc=$rc ;; esac
+    done
+    [ "$rc" -eq 0 ] && rc=$frc
+    tail -n 80 "$logs/$name.log" 2>/dev/null
     case $rc in 0) ;; 124|130) fail "$name: stopped at its ${s}s limit (completed cases kept)" ;;
         *) fail "$name: harness run exit $rc" ;; esac
 }
@@ -196,6 +386,32 @@ st_codecfig() {
         --filter 'attention/cuda/*' --filter 'attention/py/*' \
         --filter 'vq.encode/cuda/*' --filter 'vq.encode/py/*' --filter 'sgemm/cuda/*' \
         --filter 'codec.encodec/*/*seconds=1,*'
+}
+
+# issue 26: the own GPU FFT against cuFFT, batch 256, n 1024..65536, hot and cold (the
+# cuda device flushes L2 before each cold sample, so the GB/s are HBM figures); each
+# cuda/stockham size is exec'd and checked first (also in smoke, at the default n).
+st_fftfig() {
+    local n
+    [ "$gpu" != no-gpu ] && for n in 1024 65536; do
+        limit 60 "$logs/stockham-exec.log" bin/harness exec fft/cuda/stockham --param n=$n \
+            --param batch=256 || fail "fft/cuda/stockham exec n=$n batch=256"
+        grep -E -- '->|rror' "$logs/stockham-exec.log" | head -n 3
+    done
+    suite fftfig "${DC_FFTFIG_S:-120}" suites/gpu --filter 'fft/cuda/*' --filter 'rfft/cuda/*' \
+        --filter 'fft/py/torch-cuda/*'
+}
+
+# issue 26: the fused Whisper front end (cuda/fused: one kernel from samples to clamped
+# log-mel) against cuda/cufft and torch-cuda at 16 and 64 clips of 30 s
+st_frontfig() {
+    if [ "$gpu" != no-gpu ]; then
+        limit 60 "$logs/fused-exec.log" bin/harness exec logmel/cuda/fused --param batch=16 ||
+            fail "logmel/cuda/fused exec batch=16"
+        grep -E -- '->|rror' "$logs/fused-exec.log" | head -n 3
+    fi
+    suite frontfig "${DC_FRONTFIG_S:-90}" suites/gpu --filter 'logmel/cuda/*batch=*' \
+        --filter 'logmel/py/torch-cuda/*batch=*'
 }
 
 # issue 23: CTC decoding on the GPU against cpu/fast and the torch peer (suites/gpu's ctc
@@ -303,13 +519,32 @@ st_speech() {
 
 for s in "${stages[@]}"; do
     if ! declare -F "st_$s" > /dev/null; then
-        echo "device-check: unknown stage '$s' (setup tests alltests calibrate dspfig codecfig figures ctcfig speechfig speech codecs gpu extra)" >&2
+        echo "device-check: unknown stage '$s' (setup smoke tests execs alltests calibrate dspfig fftfig frontfig codecfig figures ctcfig speechfig speech codecs gpu extra)" >&2
         exit 2
     fi
-    t0=$(date +%s)
+done
+shares=0 # the stages asked for share the total in proportion (the default list: percent)
+for s in "${stages[@]}"; do shares=$((shares + ${share[$s]:-8})); done
+echo "device-check: ${total}s in all for: ${stages[*]}"
+for s in "${stages[@]}"; do
+    left=$(total_left)
+    var="DC_$(printf '%s' "$s" | tr 'a-z' 'A-Z')_S"
+    # its share of what is left among the stages still to run: time an earlier stage did
+    # not use goes to the later ones
+    budget=${!var:-$((left * ${share[$s]:-8} / shares))}
+    shares=$((shares - ${share[$s]:-8}))
+    [ "$budget" -gt "$left" ] && budget=$left
+    if [ "$budget" -lt "$min_stage" ]; then
+        echo "device-check: stage $s skipped: ${budget}s of its budget left (${left}s of ${total}s in all; under ${min_stage}s)"
+        continue
+    fi
+    t0=$(now)
+    stage_end=$((t0 + budget))
+    echo "device-check: stage $s: ${budget}s"
     "st_$s"
-    echo "device-check: stage $s done in $(( $(date +%s) - t0 )) s (status so far $status)"
+    echo "device-check: stage $s done in $(( $(now) - t0 )) s of ${budget}s (status so far $status)"
+    stage_end=$((t_start + total))
     pack
 done
-echo "device-check: results in ${base}-*.json (status $status)"
+echo "device-check: results in ${base}-*.json, ${total}s budget, $(( $(now) - t_start ))s used (status $status)"
 exit $status

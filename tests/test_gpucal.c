@@ -400,9 +400,13 @@ static void gc_cli_run_device(void **state)
     assert_true(fabs(bound - 65536.0 / 12288 * 10) < 1e-6);
     assert_true(fabs(cl_num(c, "derived.roofline_pct") -
                      100 * cl_num(c, "derived.gflops") / bound) < 1e-6);
+    /* issue 26: and its bytes per second against fake:1's 10 GB/s copy bandwidth */
+    assert_true(fabs(cl_num(c, "derived.bw_pct") - 100 * cl_num(c, "derived.gbps") / 10) <
+                1e-6);
     c = cl_case(doc, "copy/cpu/memcpy/n=4096/noise");
     gc_ok(c);
     assert_string_equal(cl_str(c, "device"), "cpu");
+    assert_null(cl_get(c, "derived.bw_pct")); /* a cpu case: no device copy figure */
     json_decref(doc);
 
     /* an unknown device of the kind: a skip naming it */

@@ -442,6 +442,10 @@ json_t *sono_run_suite_json(const sono_plan *plan, const sono_run_args *a)
  * unavailable; a device the plan could not place (issue 10) says why. */
 static void dry_run(const sono_plan *plan)
 {
+    /* issue 26: the planned time (the shard planner's model) of the cases that would run
+     * here, on stderr, so ci/device-check.sh can size a stage to its time budget */
+    double planned = 0;
+    int torun = 0;
     for (int i = 0; i < plan->ncases; i++) {
         const sono_case *c = &plan->cases[i];
         char why[512] = "";
@@ -452,7 +456,13 @@ static void dry_run(const sono_plan *plan)
                  !why[0])
             snprintf(why, sizeof why, "unsupported (no reason given)");
         printf("%s%s%s%s\n", c->id, why[0] ? "  (skip: " : "", why, why[0] ? ")" : "");
+        if (!why[0]) {
+            planned += sono_case_expected_s(c);
+            torun++;
+        }
     }
+    fprintf(stderr, "planned: %d of %d cases run here, about %.0f s (the shard planner's "
+            "estimate)\n", torun, plan->ncases, ceil(planned));
 }
 
 /* The run into its sinks: the results file first (a completed case is on disk before

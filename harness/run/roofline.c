@@ -15,6 +15,16 @@ void sono_derive_roofline(sono_record *rec, const sono_case *c, const sono_calib
     double bound = dev && !sono_device_on_cpu(dev)
                        ? sono_roofline_bound_device(cal, dev->name, flops, bytes)
                        : sono_roofline_bound_gflops(cal, threads, flops, bytes);
+    /* issue 26: a GPU case's bytes moved per second against the device's calibrated copy
+     * bandwidth, so a memory-bound kernel reads as a fraction of HBM (cold rows: the L2
+     * flushed before each sample, so the bytes really came from HBM) */
+    const sono_cal_device *cd = dev && !sono_device_on_cpu(dev)
+                                    ? sono_calibration_device(cal, dev->name) : NULL;
+    double gbps = sono_record_value(rec, "derived.gbps", 0);
+    if (cd && cd->gbps > 0 && gbps > 0)
+        sono_record_metric(rec, "derived.bw_pct", 100.0 * gbps / cd->gbps, "%",
+                           SONO_BETTER_HIGHER, "bytes moved / time against the calibrated "
+                           "device copy bandwidth");
     if (!sono_record_get(rec, "derived.gflops") || bound <= 0 || gflops <= 0)
         return;
     sono_record_metric(rec, "derived.roofline_bound_gflops", bound, "GFLOP/s",

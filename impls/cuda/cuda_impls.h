@@ -35,6 +35,11 @@ extern const sono_impl cu_ctc_impls[2];
 /* issue 23: wav2vec2.features and attention.relpos (speech.c, sp_kernels.cu) */
 extern const sono_impl cu_speech_impls[2];
 
+/* issue 26: cuda/stockham (stockham.c), the own FFT for fft and rfft */
+extern const sono_impl cu_stockham_impls[2];
+/* issue 26: cuda/fused (lm.c), Whisper's log-mel in two launches of our own kernels */
+extern const sono_impl cu_lm_impls[1];
+
 /* cu_devices_open (device.c): opens every GPU; the reason none can be used in err. */
 int cu_devices_open(int *count, sono_error *err);
 const sono_device *cu_device_at(int i);

@@ -124,6 +124,19 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
             return sono_fail(err, rc, "cuda: registering copy/cuda/%s failed (%d)",
                              cu_copy_impls[i].name, rc);
     }
+    /* issue 26: the own Stockham FFT */
+    for (size_t i = 0; i < sizeof cu_stockham_impls / sizeof cu_stockham_impls[0]; i++) {
+        int rc = r->add_impl(r, &cu_stockham_impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering %s/cuda/stockham failed (%d)",
+                             cu_stockham_impls[i].op, rc);
+    }
+    /* issue 26: the fused log-mel front end */
+    for (size_t i = 0; i < sizeof cu_lm_impls / sizeof cu_lm_impls[0]; i++) {
+        int rc = r->add_impl(r, &cu_lm_impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering logmel/cuda/fused failed (%d)", rc);
+    }
     /* issue 23: CTC decoding */
     for (size_t i = 0; i < sizeof cu_ctc_impls / sizeof cu_ctc_impls[0]; i++) {
         int rc = r->add_impl(r, &cu_ctc_impls[i]);
