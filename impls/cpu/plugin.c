@@ -324,6 +324,16 @@ static const sono_impl impls[] = {
      .supports = relpos_naive_supports, .setup = relpos_naive_setup,
      .load = relpos_naive_load, .run = relpos_naive_run, .store = relpos_naive_store,
      .teardown = relpos_naive_teardown, .workspace = relpos_naive_workspace},
+    /* issue 25: generation */
+    {.abi = SONO_ABI_VERSION, .op = "wavenet.stack", .name = "naive",
+     .summary = "WaveNet stack by definition: float32 loops per layer and step; streams a "
+                "sample at a time (fast-WaveNet queues), bit-exact with offline",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = wavenet_naive_supports, .setup = wavenet_naive_setup,
+     .load = wavenet_naive_load, .run = wavenet_naive_run, .store = wavenet_naive_store,
+     .teardown = wavenet_naive_teardown, .workspace = wavenet_naive_workspace,
+     .describe = wavenet_naive_describe, .stream_begin = wavenet_naive_stream_begin,
+     .push = wavenet_naive_push},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
