@@ -334,6 +334,15 @@ static const sono_impl impls[] = {
      .teardown = wavenet_naive_teardown, .workspace = wavenet_naive_workspace,
      .describe = wavenet_naive_describe, .stream_begin = wavenet_naive_stream_begin,
      .push = wavenet_naive_push},
+    {.abi = SONO_ABI_VERSION, .op = "vocoder.hifigan", .name = "naive",
+     .summary = "HiFi-GAN generator by definition: float32 window sums per output, leaky ReLU "
+                "on read; streams by mel chunks, bit-exact with offline",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = hifigan_naive_supports, .setup = hifigan_naive_setup,
+     .load = hifigan_naive_load, .run = hifigan_naive_run, .store = hifigan_naive_store,
+     .teardown = hifigan_naive_teardown, .workspace = hifigan_naive_workspace,
+     .describe = hifigan_naive_describe, .stream_begin = hifigan_naive_stream_begin,
+     .push = hifigan_naive_push},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

@@ -146,9 +146,9 @@ int sono_hg64_forward(const char *path, const sono_hg_dims *d, const float *mel,
     free(xn);
     for (int i = 0; !rc && i < SONO_HG_STAGES; i++) {
         char pre[64];
-        long long Co = C >> (i + 1), Tu;
+        long long Co = C / 2, Tu; /* C: this stage's input width */
         snprintf(pre, sizeof pre, "upsampler.%d", i);
-        rc = layer(st, pre, x, C >> i, T, Co, sono_hg_ukernels[i], 1, sono_hg_rates[i], 1,
+        rc = layer(st, pre, x, C, T, Co, sono_hg_ukernels[i], 1, sono_hg_rates[i], 1,
                    0.1, NULL, &h, &Tu, threads, err);
         free(x);
         x = NULL;
