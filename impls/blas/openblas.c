@@ -236,6 +236,15 @@ static const sono_impl impls[] = {
      .teardown = wavenet_blas_teardown, .describe = wavenet_blas_describe,
      .workspace = wavenet_blas_workspace, .stream_begin = wavenet_blas_stream_begin,
      .push = wavenet_blas_push},
+    {.abi = SONO_ABI_VERSION, .op = "vocoder.hifigan", .name = "hifigan",
+     .summary = "HiFi-GAN generator: im2col SGEMM convs with the leaky ReLU fused, SGEMM + "
+                "overlap-add transposed convs; streams by mel chunks",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = hifigan_blas_supports, .setup = hifigan_blas_setup,
+     .load = hifigan_blas_load, .run = hifigan_blas_run, .store = hifigan_blas_store,
+     .teardown = hifigan_blas_teardown, .describe = hifigan_blas_describe,
+     .workspace = hifigan_blas_workspace, .stream_begin = hifigan_blas_stream_begin,
+     .push = hifigan_blas_push},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
