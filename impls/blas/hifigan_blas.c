@@ -102,9 +102,9 @@ int hifigan_blas_setup(const void *ctx, const sono_params *p, void **stp, sono_e
         const hg_node *n = &s->m.node[i];
         size_t c = 0, y = 0;
         if (n->kind == HG_CONV)
-            c = (size_t)n->cin * (size_t)n->K * n->cap;
+            c = (size_t)n->cin * (size_t)n->K * n->round;
         if (n->kind == HG_TCONV) {
-            size_t nt = n->cap / (size_t)n->stride + (size_t)n->K + 2;
+            size_t nt = n->round / (size_t)n->stride + (size_t)n->K + 2;
             c = (size_t)n->cin * nt;
             y = (size_t)n->C * (size_t)n->K * nt;
         }

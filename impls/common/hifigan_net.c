@@ -65,7 +65,7 @@ static hg_node *add(hg_net *m, int kind, int C, long long T, long long f, long l
     n->kind = kind;
     n->C = C;
     n->T = T;
-    n->cap = cap_for(block, f, T);
+    n->cap = n->round = cap_for(block, f, T);
     n->slope = 1.0f;
     return n;
 }
@@ -116,7 +116,7 @@ int hg_load(const sono_params *p, hg_net *m, long long block, sono_error *err)
         rc = get(f, "scale", MELS, 0, 0, m->pool, &at, &m->scale, err);
     hg_node *x = add(m, HG_CONV, (int)ch, T, fr, block);
     *x = (hg_node){.kind = HG_CONV, .C = (int)ch, .cin = MELS, .K = 7, .dil = 1, .pad = 3,
-                   .stride = 1, .T = T, .cap = x->cap, .in = in, .slope = 1.0f};
+                   .stride = 1, .T = T, .cap = x->cap, .round = x->cap, .in = in, .slope = 1.0f};
     if (!rc)
         rc = get(f, "conv_pre.weight", ch, MELS, 7, m->pool, &at, &x->w, err);
     if (!rc)
@@ -128,7 +128,7 @@ int hg_load(const sono_params *p, hg_net *m, long long block, sono_error *err)
         hg_node *u = add(m, HG_TCONV, co, T, fr, block);
         *u = (hg_node){.kind = HG_TCONV, .C = co, .cin = ci, .K = ukern[i], .dil = 1,
                        .pad = (ukern[i] - rates[i]) / 2, .stride = rates[i], .T = T,
-                       .cap = u->cap, .in = x, .slope = 0.1f};
+                       .cap = u->cap, .round = u->cap, .in = x, .slope = 0.1f};
         snprintf(nm, sizeof nm, "upsampler.%d.weight", i);
         snprintf(nb, sizeof nb, "upsampler.%d.bias", i);
         rc = get(f, nm, ci, co, ukern[i], m->pool, &at, &u->w, err);
@@ -141,7 +141,7 @@ int hg_load(const sono_params *p, hg_net *m, long long block, sono_error *err)
                 hg_node *a = add(m, HG_CONV, co, T, fr, block), *h2;
                 *a = (hg_node){.kind = HG_CONV, .C = co, .cin = co, .K = rkern[j],
                                .dil = dils[k], .pad = dils[k] * (rkern[j] - 1) / 2,
-                               .stride = 1, .T = T, .cap = a->cap, .in = h, .slope = 0.1f};
+                               .stride = 1, .T = T, .cap = a->cap, .round = a->cap, .in = h, .slope = 0.1f};
                 snprintf(nm, sizeof nm, "resblocks.%d.convs1.%d.weight", 3 * i + j, k);
                 snprintf(nb, sizeof nb, "resblocks.%d.convs1.%d.bias", 3 * i + j, k);
                 rc = get(f, nm, co, co, rkern[j], m->pool, &at, &a->w, err);
@@ -150,7 +150,7 @@ int hg_load(const sono_params *p, hg_net *m, long long block, sono_error *err)
                 h2 = add(m, HG_CONV, co, T, fr, block);
                 *h2 = (hg_node){.kind = HG_CONV, .C = co, .cin = co, .K = rkern[j], .dil = 1,
                                 .pad = (rkern[j] - 1) / 2, .stride = 1, .T = T,
-                                .cap = h2->cap, .in = a, .res = h, .slope = 0.1f};
+                                .cap = h2->cap, .round = h2->cap, .in = a, .res = h, .slope = 0.1f};
                 snprintf(nm, sizeof nm, "resblocks.%d.convs2.%d.weight", 3 * i + j, k);
                 snprintf(nb, sizeof nb, "resblocks.%d.convs2.%d.bias", 3 * i + j, k);
                 if (!rc)
@@ -171,7 +171,8 @@ int hg_load(const sono_params *p, hg_net *m, long long block, sono_error *err)
     hg_node *post = rc ? NULL : add(m, HG_CONV, 1, T, fr, block);
     if (post) {
         *post = (hg_node){.kind = HG_CONV, .C = 1, .cin = (int)(ch >> 4), .K = 7, .dil = 1,
-                          .pad = 3, .stride = 1, .T = T, .cap = (size_t)T, .in = x,
+                          .pad = 3, .stride = 1, .T = T, .cap = (size_t)T,
+                          .round = cap_for(block, fr, T), .in = x,
                           .slope = 0.01f, .tanh_out = 1};
         rc = get(f, "conv_post.weight", 1, ch >> 4, 7, m->pool, &at, &post->w, err);
         if (!rc)
@@ -183,7 +184,7 @@ int hg_load(const sono_params *p, hg_net *m, long long block, sono_error *err)
         hg_node *n = &m->node[i];
         if (!(n->buf = malloc((size_t)n->C * n->cap * sizeof(float))))
             rc = sono_fail(err, SONO_ENOMEM, "vocoder.hifigan: out of memory");
-        size_t y = (size_t)n->C * n->cap;
+        size_t y = (size_t)n->C * n->round;
         ymax = y > ymax ? y : ymax;
     }
     if (!rc && !(m->y = malloc(ymax * sizeof(float))))
@@ -264,9 +265,9 @@ static int step(hg_net *m, hg_node *n, hg_kernel conv, hg_kernel tconv, void *ct
     long long u0 = n->done, u1 = ready(n, m->fed);
     if (u1 <= u0)
         return 0;
-    if (u1 - u0 > (long long)n->cap)
+    if (u1 - u0 > (long long)n->round)
         return sono_fail(err, SONO_EINTERNAL, "vocoder.hifigan: a round of %lld steps "
-                         "exceeds a ring of %zu", u1 - u0, n->cap);
+                         "exceeds the %zu a ring allows", u1 - u0, n->round);
     long long lo = n->kind == HG_CONV ? u0 - n->pad
                    : n->kind == HG_TCONV ? (u0 + n->pad - n->K + 1) / n->stride - 1 : u0;
     int ok = n->kind == HG_IN || (holds(n->in, lo) && (!n->res || holds(n->res, u0)) &&

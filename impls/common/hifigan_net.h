@@ -19,6 +19,8 @@ typedef struct hg_node {
     int kind, C, cin, K, dil, pad, stride;
     long long T;          /* output steps in all */
     size_t cap;           /* ring slots per channel: step t lives at t mod cap */
+    size_t round;         /* most steps one round computes (<= cap; the last node keeps
+                             the whole waveform, so its cap is its length) */
     float *buf;           /* [C][cap] */
     long long done;       /* output steps computed so far */
     struct hg_node *in, *res, *m1, *m2; /* input; residual added; the mean's other two */
@@ -50,7 +52,7 @@ typedef struct hg_net {
     const float *mean, *scale;
     hg_node *node;
     int nn;
-    float *y;             /* a kernel's output, the largest C * cap */
+    float *y;             /* a kernel's output, the largest C * round */
     size_t ybytes;
     const float *x;       /* the bound mel [80][frames] */
     long long fed;
