@@ -3,13 +3,15 @@
  * harness against the float64 reference; streamed cases also against the impl's own
  * offline run, bit for bit on cpu/naive), the cost models against hand counts, `harness
  * exec` of each op, and HiFi-GAN weights files refused with exit 2 and the tensor and file
- * named (missing, mis-shaped, absent). The random weights go under this run's temp dir. */
+ * named (missing, mis-shaped, absent); the py/torch peers pass the same checks (or, with
+ * no Python with torch, skip saying so). The random weights go under this run's temp dir. */
 #include <jansson.h>
 #include <stdint.h>
 
 #include "cli_util.h"
 
 #define GEN_SUITE "tests/data/generation/impls.ini"
+#define GEN_PY "tests/data/generation/py.ini"
 
 static char gen_cache[PATH_MAX + 32];
 
@@ -229,12 +231,48 @@ static void gen_weights_refused(void **state)
     cl_free(&r);
 }
 
+
+/* py/torch: every case ok and checked, or (no numpy/torch/transformers) skipped with the
+ * missing package named. */
+static void gen_py_peers(void **state)
+{
+    (void)state;
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/genpy.json", cl_tmp);
+    const char *env[] = {gen_cache, NULL};
+    cl_res r;
+    cl_h(&r, env, "run", GEN_PY, "--out", out, "--quiet", NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    json_t *doc = cl_load(out), *cases = json_object_get(doc, "cases"), *c;
+    assert_int_equal(json_array_size(cases), 4);
+    size_t i;
+    int ok = 0;
+    json_array_foreach(cases, i, c) {
+        const char *st = cl_str(c, "status");
+        if (strcmp(st, "skip") == 0) {
+            const char *msg = cl_str(c, "message");
+            print_message("%s: skip (%s)\n", cl_str(c, "id"), msg);
+            assert_true(strstr(msg, "not installed") || strstr(msg, "numpy") ||
+                        strstr(msg, "Python"));
+            continue;
+        }
+        assert_string_equal(st, "ok");
+        assert_true(json_is_true(cl_get(c, "check.pass")));
+        assert_true(cl_num(c, "check.rel_l2") > 0);
+        ok++;
+    }
+    print_message("py/torch: %d of 4 cases ran\n", ok);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gen_suite_all_ok),
         cmocka_unit_test(gen_exec),
         cmocka_unit_test(gen_weights_refused),
+        cmocka_unit_test(gen_py_peers),
     };
     int rc = cl_setup(NULL);
     if (rc)
