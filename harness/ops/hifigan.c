@@ -17,7 +17,7 @@ static const sono_param_spec params[] = {
     {.name = "config", .type = SONO_PSTR, .choices = "v1|v2|custom", .sdflt = "v1",
      .help = "v1 (512 channels), v2 (128); custom: channels (tests)"},
     {.name = "channels", .type = SONO_PINT, .imin = 16, .imax = 1024, .idflt = 32,
-     .help = "config=custom only: upsample_initial_channel (a multiple of 16)"},
+     .help = "config=custom only: upsample_initial_channel (a multiple of 16)", .late = 1},
     {.name = "frames", .type = SONO_PINT, .imin = 1, .imax = 100000, .idflt = 862,
      .help = "mel frames in (86.13 per s: 862 is 10 s); out frames * 256 samples"},
     {.name = "weights", .type = SONO_PSTR, .sdflt = "random",

@@ -58,6 +58,10 @@ static void tconv(void *ctx, const hg_node *n, long long u0, long long u1, float
 int hifigan_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n)
 {
     (void)ctx;
+    if (sono_param_int(p, "threads", 1) != 1) {
+        snprintf(why, n, "single-threaded: threads must be 1");
+        return SONO_EUNSUPPORTED;
+    }
     hg_net m;
     return hg_dims(p, &m, why, n) ? SONO_EUNSUPPORTED : 0;
 }

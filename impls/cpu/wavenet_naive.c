@@ -54,8 +54,12 @@ static void layer_step(const wv_net *n, const wv_layer *y, const float *past, co
 int wavenet_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n)
 {
     (void)ctx;
+    if (sono_param_int(p, "threads", 1) != 1) {
+        snprintf(why, n, "single-threaded: threads must be 1");
+        return SONO_EUNSUPPORTED;
+    }
     wv_net w;
-    return wv_dims(p, &w, why, n);
+    return wv_dims(p, &w, why, n) ? SONO_EUNSUPPORTED : 0;
 }
 
 int wavenet_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err)
