@@ -58,7 +58,7 @@ static double audio_seconds(const sono_params *p)
     return sono_hg_dims_get(p, &d, NULL) ? 0 : (double)d.samples / SONO_HG_RATE;
 }
 
-/* The signal at 22.05 kHz (frames * 256 samples, zero-padded past its end) through the
+/* The signal at 22.05 kHz (frames * 256 samples, 1024 at least, zero-padded past its end) through the
  * float64 magnitude mel, ln(max(M, 1e-5)), its first frames rounded to float32. */
 static int input(const sono_params *p, const struct sono_input_spec *spec, double r,
                  sono_buf *in, sono_error *err)
@@ -67,7 +67,8 @@ static int input(const sono_params *p, const struct sono_input_spec *spec, doubl
     int rc = sono_hg_dims_get(p, &d, err);
     if (rc)
         return rc;
-    double secs = (double)d.samples / SONO_HG_RATE;
+    /* at least 4 frames of signal: the centred STFT reflects n_fft / 2 = 512 samples */
+    double secs = (double)(d.frames < 4 ? 4 * SONO_HG_HOP : d.samples) / SONO_HG_RATE;
     sono_params mp = {.count = 10,
                       .v = {{.name = "sample_rate", .type = SONO_PINT, .i = SONO_HG_RATE},
                             {.name = "seconds", .type = SONO_PREAL, .r = secs},

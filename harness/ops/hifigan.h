@@ -14,7 +14,8 @@
  *   The suite's input: its signal at 22050 Hz through the float64 mel spectrogram
  *   (melspec64: n_fft 1024, hop 256, periodic hann, centre/reflect, magnitude (power 1),
  *   slaney mel with slaney norm, fmin 0, fmax 8000), ln(max(M, 1e-5)) (HiFi-GAN's
- *   dynamic range compression), its first `frames` frames rounded to float32.
+ *   dynamic range compression), its first `frames` frames rounded to float32 (the
+ *   signal is frames * 256 samples long, 1024 at least, so the STFT can reflect-pad).
  * Network (activations x[c][t], convs zero-padded symmetrically, "same" length):
  *   x = (mel - mean[c]) / scale[c]                     (normalize_before, float32 as torch)
  *   x = conv_pre(x)                                    (80 -> ch, k 7, pad 3)
