@@ -27,12 +27,9 @@ static void conv(void *ctx, const hg_node *n, long long u0, long long u1, float 
     hgb_state *s = ctx;
     size_t len = (size_t)(u1 - u0), rows = (size_t)n->cin * (size_t)n->K;
     for (int c = 0; c < n->cin; c++)
-        for (int k = 0; k < n->K; k++) {
-            float *dst = s->col + ((size_t)c * n->K + k) * len;
-            long long off = (long long)k * n->dil - n->pad;
-            for (size_t j = 0; j < len; j++)
-                dst[j] = hg_lrelu(hg_at(n->in, c, u0 + (long long)j + off), n->slope);
-        }
+        for (int k = 0; k < n->K; k++)
+            hg_read_row(n->in, c, u0 + (long long)k * n->dil - n->pad, len, n->slope,
+                        s->col + ((size_t)c * n->K + k) * len);
     for (int o = 0; o < n->C; o++)
         for (size_t j = 0; j < len; j++)
             y[(size_t)o * len + j] = n->b[o];
@@ -51,8 +48,7 @@ static void tconv(void *ctx, const hg_node *n, long long u0, long long u1, float
         t1 = n->in->T - 1;
     size_t nt = (size_t)(t1 - t0 + 1), len = (size_t)(u1 - u0), CK = (size_t)n->C * (size_t)K;
     for (int c = 0; c < n->cin; c++)
-        for (size_t j = 0; j < nt; j++)
-            s->col[(size_t)c * nt + j] = hg_lrelu(hg_at(n->in, c, t0 + (long long)j), n->slope);
+        hg_read_row(n->in, c, t0, nt, n->slope, s->col + (size_t)c * nt);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)CK, (int)nt, n->cin, 1.0f, n->w,
                 (int)CK, s->col, (int)nt, 0.0f, s->ycol, (int)nt);
     for (int o = 0; o < n->C; o++)

@@ -184,7 +184,7 @@ int hg_load(const sono_params *p, hg_net *m, long long block, sono_error *err)
         hg_node *n = &m->node[i];
         if (!(n->buf = malloc((size_t)n->C * n->cap * sizeof(float))))
             rc = sono_fail(err, SONO_ENOMEM, "vocoder.hifigan: out of memory");
-        size_t y = (size_t)n->C * n->round;
+        size_t y = ((size_t)n->C + 1) * n->round; /* + the residual's row */
         ymax = y > ymax ? y : ymax;
     }
     if (!rc && !(m->y = malloc(ymax * sizeof(float))))
@@ -223,6 +223,29 @@ size_t hg_bytes(const hg_net *m)
     for (int i = 0; i < m->nn; i++)
         b += (size_t)m->node[i].C * m->node[i].cap * sizeof(float);
     return b;
+}
+
+void hg_read_row(const hg_node *n, int c, long long t0, size_t len, float slope, float *dst)
+{
+    const float *row = n->buf + (size_t)c * n->cap;
+    size_t j = 0;
+    for (; j < len && t0 + (long long)j < 0; j++)
+        dst[j] = 0.0f;
+    while (j < len && t0 + (long long)j < n->T) {
+        size_t at = (size_t)(t0 + (long long)j) % n->cap, run = n->cap - at;
+        size_t left = (size_t)(n->T - (t0 + (long long)j));
+        run = run < len - j ? run : len - j;
+        run = run < left ? run : left;
+        if (slope == 1.0f) {
+            memcpy(dst + j, row + at, run * sizeof(float));
+        } else {
+            for (size_t i = 0; i < run; i++)
+                dst[j + i] = hg_lrelu(row[at + i], slope);
+        }
+        j += run;
+    }
+    for (; j < len; j++)
+        dst[j] = 0.0f;
 }
 
 static long long min3(long long a, long long b, long long c)
@@ -291,16 +314,21 @@ static int step(hg_net *m, hg_node *n, hg_kernel conv, hg_kernel tconv, void *ct
             }
     } else {
         (n->kind == HG_CONV ? conv : tconv)(ctx, n, u0, u1, m->y);
-        for (int c = 0; c < n->C; c++)
-            for (size_t j = 0; j < len; j++) {
-                long long t = u0 + (long long)j;
-                float v = m->y[(size_t)c * len + j];
-                if (n->res)
-                    v += hg_at(n->res, c, t);
-                if (n->tanh_out)
-                    v = tanhf(v);
-                n->buf[(size_t)c * n->cap + (size_t)t % n->cap] = v;
+        for (int c = 0; c < n->C; c++) {
+            float *y = m->y + (size_t)c * len, *row = n->buf + (size_t)c * n->cap;
+            if (n->res) { /* the residual's row beside y's: y's rows are not needed after */
+                float *r = m->y + (size_t)n->C * len;
+                hg_read_row(n->res, c, u0, len, 1.0f, r);
+                for (size_t j = 0; j < len; j++)
+                    y[j] += r[j];
             }
+            if (n->tanh_out)
+                for (size_t j = 0; j < len; j++)
+                    y[j] = tanhf(y[j]);
+            size_t at = (size_t)u0 % n->cap, first = n->cap - at < len ? n->cap - at : len;
+            memcpy(row + at, y, first * sizeof(float));
+            memcpy(row, y + first, (len - first) * sizeof(float));
+        }
     }
     n->done = u1;
     return 0;

@@ -40,6 +40,10 @@ static inline float hg_lrelu(float v, float slope)
     return v >= 0 ? v : v * slope;
 }
 
+/* dst[j] = lrelu(hg_at(n, c, t0 + j)) for j < len: the zero padding, then at most two
+ * contiguous pieces of the ring (it wraps once at most), then padding again. */
+void hg_read_row(const hg_node *n, int c, long long t0, size_t len, float slope, float *dst);
+
 /* Output steps [u0, u1) of conv or transposed node n, bias included, into y[co][u - u0]
  * (row length u1 - u0); the input read through hg_at with n->slope's leaky ReLU. */
 typedef void (*hg_kernel)(void *ctx, const hg_node *n, long long u0, long long u1, float *y);
