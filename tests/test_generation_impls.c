@@ -1,9 +1,9 @@
 /* test_generation_impls.c — vocoder.hifigan and wavenet.stack's CPU impls through the real
  * CLI: tests/data/generation/impls.ini run by `harness run` (every case checked by the
  * harness against the float64 reference; streamed cases also against the impl's own
- * offline run, bit for bit on cpu/naive), the cost models against hand counts, `harness
- * exec` of each op, and HiFi-GAN weights files refused with exit 2 and the tensor and file
- * named (missing, mis-shaped, absent); the py/torch peers pass the same checks (or, with
+ * offline run, bit for bit on cpu/naive and blas/hifigan), the cost models against hand
+ * counts, `harness exec` of each op, and HiFi-GAN weights files refused with exit 2 and
+ * the tensor and file named (missing, mis-shaped, absent); the py/torch peers pass the same checks (or, with
  * no Python with torch, skip saying so). The random weights go under this run's temp dir. */
 #include <jansson.h>
 #include <stdint.h>
@@ -52,8 +52,9 @@ static void gen_suite_all_ok(void **state)
         json_t *off = cl_get(c, "stream.offline.exact");
         if (off) {
             streams++;
-            /* cpu/naive streams with the same sums in the same order as offline */
-            if (strcmp(impl, "cpu/naive") == 0) {
+            /* cpu/naive streams with the same sums in the same order as offline, and
+             * blas/hifigan with the same GEMM tiles */
+            if (strcmp(impl, "cpu/naive") == 0 || strcmp(impl, "blas/hifigan") == 0) {
                 assert_true(json_is_true(off));
                 exact++;
             }
@@ -80,7 +81,7 @@ static void gen_suite_all_ok(void **state)
     assert_int_equal(hg, 4);
     assert_int_equal(wv, 6);
     assert_int_equal(streams, 4);
-    assert_int_equal(exact, 2);
+    assert_int_equal(exact, 3);
     json_decref(doc);
 }
 

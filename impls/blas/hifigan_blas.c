@@ -1,9 +1,10 @@
-/* hifigan_blas.c — blas/hifigan for vocoder.hifigan: each conv as im2col + one SGEMM over
+/* hifigan_blas.c — blas/hifigan for vocoder.hifigan: each conv as im2col + SGEMMs over
  * the round's output steps (the leaky ReLU fused into the im2col copy), each transposed
- * conv as one SGEMM of every input step against all K taps ([C K, cin] x [cin, steps])
- * then an overlap-add in a fixed order per output; bias, residual and tanh are added by
- * the shared body (impls/common/hifigan_net.c). Offline walks the mel in rounds of 32
- * frames; a stream's rounds follow its chunks. `threads` is OpenBLAS's. */
+ * conv as SGEMMs of its input steps against all K taps ([C K, cin] x [cin, steps]) then
+ * an overlap-add in a fixed order per output; bias, residual and tanh are added by the
+ * shared body (impls/common/hifigan_net.c). Offline walks the mel in rounds of 32 frames;
+ * a stream's rounds follow its chunks; the GEMMs' tiles are aligned to absolute steps, so
+ * both give the same bits. `threads` is OpenBLAS's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,28 +18,45 @@
 typedef struct hgb_state {
     hg_net m;
     int threads;
-    float *col, *ycol; /* im2col [cin K][n]; the transposed conv's taps [C K][steps] */
-    size_t colcap, ycap;
+    float *col, *yt, *ycol; /* a tile's im2col and GEMM output; the taps [C K][steps] */
+    size_t colcap, ytcap, ycap;
     long long done;
 } hgb_state;
+
+/* Every SGEMM is over one tile of TILE output steps (transposed convs: input steps)
+ * aligned to multiples of TILE from step 0, the columns outside the round zero and
+ * dropped: an output step is then always column u mod TILE of a GEMM of the same shape,
+ * whatever the rounds, so a stream's output equals the offline one bit for bit (the
+ * other columns of a GEMM do not enter a column's sums). */
+#define TILE 256
 
 static void conv(void *ctx, const hg_node *n, long long u0, long long u1, float *y)
 {
     hgb_state *s = ctx;
     size_t len = (size_t)(u1 - u0), rows = (size_t)n->cin * (size_t)n->K;
-    for (int c = 0; c < n->cin; c++)
-        for (int k = 0; k < n->K; k++)
-            hg_read_row(n->in, c, u0 + (long long)k * n->dil - n->pad, len, n->slope,
-                        s->col + ((size_t)c * n->K + k) * len);
-    for (int o = 0; o < n->C; o++)
-        for (size_t j = 0; j < len; j++)
-            y[(size_t)o * len + j] = n->b[o];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n->C, (int)len, (int)rows, 1.0f,
-                n->w, (int)rows, s->col, (int)len, 1.0f, y, (int)len);
+    for (long long a = u0 / TILE * TILE; a < u1; a += TILE) {
+        long long lo = a > u0 ? a : u0, hi = a + TILE < u1 ? a + TILE : u1;
+        size_t pre = (size_t)(lo - a), mid = (size_t)(hi - lo), post = TILE - pre - mid;
+        for (int c = 0; c < n->cin; c++)
+            for (int k = 0; k < n->K; k++) {
+                float *dst = s->col + ((size_t)c * n->K + k) * TILE;
+                memset(dst, 0, pre * sizeof(float));
+                hg_read_row(n->in, c, lo + (long long)k * n->dil - n->pad, mid, n->slope,
+                            dst + pre);
+                memset(dst + pre + mid, 0, post * sizeof(float));
+            }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n->C, TILE, (int)rows, 1.0f,
+                    n->w, (int)rows, s->col, TILE, 0.0f, s->yt, TILE);
+        for (int o = 0; o < n->C; o++)
+            for (size_t j = 0; j < mid; j++)
+                y[(size_t)o * len + (size_t)(lo - u0) + j] = s->yt[(size_t)o * TILE + pre + j] +
+                                                             n->b[o];
+    }
 }
 
-/* Inputs t0..t1 feed outputs [u0, u1): Y[o K + k][t] = sum_c W[c][o][k] x[c][t], then
- * output u (full index v = u + pad) adds Y[o K + v - t s][t] over its inputs, t rising. */
+/* Inputs t0..t1 feed outputs [u0, u1): Y[o K + k][t] = sum_c W[c][o][k] x[c][t] by tiles
+ * of input steps, then output u (full index v = u + pad) adds Y[o K + v - t s][t] over its
+ * inputs, t rising. */
 static void tconv(void *ctx, const hg_node *n, long long u0, long long u1, float *y)
 {
     hgb_state *s = ctx;
@@ -47,10 +65,21 @@ static void tconv(void *ctx, const hg_node *n, long long u0, long long u1, float
     if (t1 > n->in->T - 1)
         t1 = n->in->T - 1;
     size_t nt = (size_t)(t1 - t0 + 1), len = (size_t)(u1 - u0), CK = (size_t)n->C * (size_t)K;
-    for (int c = 0; c < n->cin; c++)
-        hg_read_row(n->in, c, t0, nt, n->slope, s->col + (size_t)c * nt);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)CK, (int)nt, n->cin, 1.0f, n->w,
-                (int)CK, s->col, (int)nt, 0.0f, s->ycol, (int)nt);
+    for (long long a = t0 / TILE * TILE; a <= t1; a += TILE) {
+        long long lo = a > t0 ? a : t0, hi = a + TILE <= t1 + 1 ? a + TILE : t1 + 1;
+        size_t pre = (size_t)(lo - a), mid = (size_t)(hi - lo), post = TILE - pre - mid;
+        for (int c = 0; c < n->cin; c++) {
+            float *dst = s->col + (size_t)c * TILE;
+            memset(dst, 0, pre * sizeof(float));
+            hg_read_row(n->in, c, lo, mid, n->slope, dst + pre);
+            memset(dst + pre + mid, 0, post * sizeof(float));
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)CK, TILE, n->cin, 1.0f, n->w,
+                    (int)CK, s->col, TILE, 0.0f, s->yt, TILE);
+        for (size_t r = 0; r < CK; r++)
+            memcpy(s->ycol + r * nt + (size_t)(lo - t0), s->yt + r * TILE + pre,
+                   mid * sizeof(float));
+    }
     for (int o = 0; o < n->C; o++)
         for (long long u = u0; u < u1; u++) {
             long long v = u + n->pad, hi = v / st, lo = v - K + 1 <= 0 ? 0 : (v - K + 1 + st - 1) / st;
@@ -82,6 +111,7 @@ void hifigan_blas_teardown(void *st)
         return;
     hg_free(&s->m);
     free(s->col);
+    free(s->yt);
     free(s->ycol);
     free(s);
 }
@@ -93,21 +123,26 @@ int hifigan_blas_setup(const void *ctx, const sono_params *p, void **stp, sono_e
     if (!s)
         return sono_fail(err, SONO_ENOMEM, "blas/hifigan: out of memory");
     int rc = hg_load(p, &s->m, BLOCK, err);
-    /* the largest operands of one call: a round never exceeds its node's ring */
+    /* the largest operands: a tile's im2col and output, a round's transposed-conv taps */
     for (int i = 0; !rc && i < s->m.nn; i++) {
         const hg_node *n = &s->m.node[i];
-        size_t c = 0, y = 0;
-        if (n->kind == HG_CONV)
-            c = (size_t)n->cin * (size_t)n->K * n->round;
+        size_t c = 0, yt = 0, y = 0;
+        if (n->kind == HG_CONV) {
+            c = (size_t)n->cin * (size_t)n->K * TILE;
+            yt = (size_t)n->C * TILE;
+        }
         if (n->kind == HG_TCONV) {
             size_t nt = n->round / (size_t)n->stride + (size_t)n->K + 2;
-            c = (size_t)n->cin * nt;
+            c = (size_t)n->cin * TILE;
+            yt = (size_t)n->C * (size_t)n->K * TILE;
             y = (size_t)n->C * (size_t)n->K * nt;
         }
         s->colcap = c > s->colcap ? c : s->colcap;
+        s->ytcap = yt > s->ytcap ? yt : s->ytcap;
         s->ycap = y > s->ycap ? y : s->ycap;
     }
     if (!rc && (!(s->col = malloc(s->colcap * sizeof(float))) ||
+                !(s->yt = malloc(s->ytcap * sizeof(float))) ||
                 !(s->ycol = malloc((s->ycap ? s->ycap : 1) * sizeof(float)))))
         rc = sono_fail(err, SONO_ENOMEM, "blas/hifigan: out of memory");
     if (rc) {
@@ -150,7 +185,7 @@ int hifigan_blas_store(void *st, sono_buf *out, sono_error *err)
 size_t hifigan_blas_workspace(void *st)
 {
     hgb_state *s = st;
-    return hg_bytes(&s->m) + (s->colcap + s->ycap) * sizeof(float);
+    return hg_bytes(&s->m) + (s->colcap + s->ytcap + s->ycap) * sizeof(float);
 }
 
 int hifigan_blas_describe(void *st, char *buf, size_t n)
@@ -158,8 +193,9 @@ int hifigan_blas_describe(void *st, char *buf, size_t n)
     hgb_state *s = st;
     const char *base = strrchr(s->m.path, '/');
     snprintf(buf, n, "core %s; threads=%d (asked %d); channels: %d; rounds of %d frames; "
-             "weights: %s", openblas_get_corename(), openblas_get_num_threads(), s->threads,
-             s->m.ch, BLOCK, base ? base + 1 : s->m.path);
+             "SGEMMs on aligned tiles of %d steps; weights: %s", openblas_get_corename(),
+             openblas_get_num_threads(), s->threads, s->m.ch, BLOCK, TILE,
+             base ? base + 1 : s->m.path);
     return 0;
 }
 
