@@ -53,6 +53,9 @@
 #              copy and, issue 27, py/torch-cuda moved there by --device cuda:1)
 #   speech     issue 23: cuda/cublas of wav2vec2.features and attention.relpos checked by
 #              exec, then suites/gpu's [wav2vec2] and [relpos] (not in the default list)
+#   vocoder    issue 25: cuda/hifigan and cuda/wavenet checked by exec (small dims, then
+#              V1 on 1 s), test_hifigan_fixture and test_cuda_math_gen, then suites/gpu's
+#              [hifigan] and [wavenet] (not in the default list)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -517,9 +520,31 @@ st_speech() {
         --filter 'attention.relpos/*'
 }
 
+# issue 25: the generation rungs on the GPU: exec checks each against the float64
+# reference, the fixture test runs cuda/hifigan against transformers' SpeechT5HifiGan
+st_vocoder() {
+    local args
+    for args in "vocoder.hifigan/cuda/hifigan --param config=custom --param channels=32 --param frames=40" \
+                "vocoder.hifigan/cuda/hifigan --param config=v1 --param frames=87" \
+                "wavenet.stack/cuda/wavenet --param channels=16 --param stacks=2 --param cycle=4 --param cond=4 --param seconds=0.05" \
+                "wavenet.stack/cuda/wavenet --param channels=64 --param seconds=1"; do
+        # shellcheck disable=SC2086
+        limit 180 "$logs/vocoder-exec.log" bin/harness exec $args --input speech ||
+            fail "exec $args"
+        grep -E -- '->|rror' "$logs/vocoder-exec.log" | head -n 3
+    done
+    local t
+    for t in test_hifigan_fixture test_cuda_math_gen; do
+        limit 120 "$logs/$t.log" env SONO_BUILD=build "build/tests/$t" || fail "$t"
+        grep -E 'cuda|PASSED|FAILED' "$logs/$t.log" | head -n 4
+    done
+    suite vocoder "${DC_VOCODER_S:-300}" suites/gpu --filter 'vocoder.hifigan/*' \
+        --filter 'wavenet.stack/*'
+}
+
 for s in "${stages[@]}"; do
     if ! declare -F "st_$s" > /dev/null; then
-        echo "device-check: unknown stage '$s' (setup smoke tests execs alltests calibrate dspfig fftfig frontfig codecfig figures ctcfig speechfig speech codecs gpu extra)" >&2
+        echo "device-check: unknown stage '$s' (stages: $(declare -F | sed -n 's/^declare -f st_//p' | tr '\n' ' '))" >&2
         exit 2
     fi
 done

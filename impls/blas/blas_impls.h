@@ -89,4 +89,20 @@ void relpos_gemm_teardown(void *st);
 int relpos_gemm_describe(void *st, char *buf, size_t n);
 size_t relpos_gemm_workspace(void *st);
 
+/* issue 25: wavenet_blas.c and hifigan_blas.c, blas/wavenet and blas/hifigan (both stream) */
+#define BLAS_STREAM_DECL(pre)                                                            \
+    int pre##_supports(const void *ctx, const sono_params *p, char *why, size_t n);      \
+    int pre##_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);  \
+    int pre##_load(void *st, const sono_buf *in, sono_error *err);                       \
+    int pre##_run(void *st);                                                             \
+    int pre##_store(void *st, sono_buf *out, sono_error *err);                           \
+    void pre##_teardown(void *st);                                                       \
+    size_t pre##_workspace(void *st);                                                    \
+    int pre##_describe(void *st, char *buf, size_t n);                                   \
+    int pre##_stream_begin(void *st, sono_error *err);                                   \
+    int pre##_push(void *st, long long t0, long long n, int last, sono_buf *out,          \
+                   long long *done, sono_error *err);
+BLAS_STREAM_DECL(wavenet_blas)
+BLAS_STREAM_DECL(hifigan_blas)
+
 #endif

@@ -226,6 +226,25 @@ static const sono_impl impls[] = {
      .supports = relpos_gemm_supports, .setup = relpos_gemm_setup, .load = relpos_gemm_load,
      .run = relpos_gemm_run, .store = relpos_gemm_store, .teardown = relpos_gemm_teardown,
      .describe = relpos_gemm_describe, .workspace = relpos_gemm_workspace},
+    /* issue 25: generation */
+    {.abi = SONO_ABI_VERSION, .op = "wavenet.stack", .name = "wavenet",
+     .summary = "WaveNet stack: 2 SGEMMs per layer over time, fused gate and sums; streams "
+                "a sample at a time by SGEMV",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = wavenet_blas_supports, .setup = wavenet_blas_setup,
+     .load = wavenet_blas_load, .run = wavenet_blas_run, .store = wavenet_blas_store,
+     .teardown = wavenet_blas_teardown, .describe = wavenet_blas_describe,
+     .workspace = wavenet_blas_workspace, .stream_begin = wavenet_blas_stream_begin,
+     .push = wavenet_blas_push},
+    {.abi = SONO_ABI_VERSION, .op = "vocoder.hifigan", .name = "hifigan",
+     .summary = "HiFi-GAN generator: im2col SGEMM convs with the leaky ReLU fused, SGEMM + "
+                "overlap-add transposed convs; streams by mel chunks",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = hifigan_blas_supports, .setup = hifigan_blas_setup,
+     .load = hifigan_blas_load, .run = hifigan_blas_run, .store = hifigan_blas_store,
+     .teardown = hifigan_blas_teardown, .describe = hifigan_blas_describe,
+     .workspace = hifigan_blas_workspace, .stream_begin = hifigan_blas_stream_begin,
+     .push = hifigan_blas_push},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

@@ -229,4 +229,21 @@ int relpos_naive_store(void *st, sono_buf *out, sono_error *err);
 void relpos_naive_teardown(void *st);
 size_t relpos_naive_workspace(void *st);
 
+/* issue 25: wavenet_naive.c and hifigan_naive.c, cpu/naive for wavenet.stack and
+ * vocoder.hifigan (both stream) */
+#define CPU_STREAM_DECL(pre)                                                             \
+    int pre##_supports(const void *ctx, const sono_params *p, char *why, size_t n);      \
+    int pre##_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);  \
+    int pre##_load(void *st, const sono_buf *in, sono_error *err);                       \
+    int pre##_run(void *st);                                                             \
+    int pre##_store(void *st, sono_buf *out, sono_error *err);                           \
+    void pre##_teardown(void *st);                                                       \
+    size_t pre##_workspace(void *st);                                                    \
+    int pre##_describe(void *st, char *buf, size_t n);                                   \
+    int pre##_stream_begin(void *st, sono_error *err);                                   \
+    int pre##_push(void *st, long long t0, long long n, int last, sono_buf *out,          \
+                   long long *done, sono_error *err);
+CPU_STREAM_DECL(wavenet_naive)
+CPU_STREAM_DECL(hifigan_naive)
+
 #endif

@@ -324,6 +324,25 @@ static const sono_impl impls[] = {
      .supports = relpos_naive_supports, .setup = relpos_naive_setup,
      .load = relpos_naive_load, .run = relpos_naive_run, .store = relpos_naive_store,
      .teardown = relpos_naive_teardown, .workspace = relpos_naive_workspace},
+    /* issue 25: generation */
+    {.abi = SONO_ABI_VERSION, .op = "wavenet.stack", .name = "naive",
+     .summary = "WaveNet stack by definition: float32 loops per layer and step; streams a "
+                "sample at a time (fast-WaveNet queues), bit-exact with offline",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = wavenet_naive_supports, .setup = wavenet_naive_setup,
+     .load = wavenet_naive_load, .run = wavenet_naive_run, .store = wavenet_naive_store,
+     .teardown = wavenet_naive_teardown, .workspace = wavenet_naive_workspace,
+     .describe = wavenet_naive_describe, .stream_begin = wavenet_naive_stream_begin,
+     .push = wavenet_naive_push},
+    {.abi = SONO_ABI_VERSION, .op = "vocoder.hifigan", .name = "naive",
+     .summary = "HiFi-GAN generator by definition: float32 window sums per output, leaky ReLU "
+                "on read; streams by mel chunks, bit-exact with offline",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = hifigan_naive_supports, .setup = hifigan_naive_setup,
+     .load = hifigan_naive_load, .run = hifigan_naive_run, .store = hifigan_naive_store,
+     .teardown = hifigan_naive_teardown, .workspace = hifigan_naive_workspace,
+     .describe = hifigan_naive_describe, .stream_begin = hifigan_naive_stream_begin,
+     .push = hifigan_naive_push},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

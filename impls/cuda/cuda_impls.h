@@ -23,6 +23,7 @@ extern const sono_impl cu_attn_impls[2];
 extern const sono_impl cu_encodec_impls[1];
 extern const sono_impl cu_sgemm_impls[1];
 extern const sono_impl cu_whisper_impls[1]; /* issue 23: whisper.c */
+extern const sono_impl cu_gen_impls[2]; /* issue 25: vocoder.c (hifigan, wavenet) */
 int cu_blas_create(struct cu_hdr *h, cublasHandle_t *b, int *has, sono_error *err);
 int cu_blas_run_ok(cublasStatus_t s, const char *call, struct cu_hdr *h);
 #define CU_BLAS_RUN(call, h) cu_blas_run_ok((call), #call, (h))

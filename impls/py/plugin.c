@@ -158,6 +158,19 @@ static int refuse_w2v(const sono_params *p, char *why, size_t n)
     return 0;
 }
 #define T_W2V "transformers' Wav2Vec2FeatureEncoder with the same weights"
+/* issue 25: transformers' SpeechT5HifiGan; only transformers' absence refuses */
+static int refuse_hifigan(const sono_params *p, char *why, size_t n)
+{
+    (void)p;
+    if (probe.transformers[0])
+        return 0;
+    snprintf(why, n, "transformers not installed for %s (Python %s): pip install "
+             "transformers for SpeechT5HifiGan", probe.python, probe.version);
+    return SONO_EUNSUPPORTED;
+}
+#define T_HIFIGAN "transformers' SpeechT5HifiGan with the same weights"
+#define T_WAVENET "a plain torch WaveNet stack (dilated Conv1d gates, 1x1 skip/residual), " \
+                  "the same weights"
 #define T_RELPOS "WavLMAttention's bucketed bias and gru_rel_pos gate in plain torch"
 
 static const py_def defs[] = {
@@ -248,6 +261,14 @@ static const py_def defs[] = {
      .cuda = 1, .torch = 1, .refuse = refuse_w2v},
     {.op = "attention.relpos", .impl = "torch", .summary = T_RELPOS " on the CPU", .torch = 1},
     {.op = "attention.relpos", .impl = "torch-cuda", .summary = T_RELPOS " " CUDA_IO,
+     .cuda = 1, .torch = 1},
+    /* issue 25 */
+    {.op = "vocoder.hifigan", .impl = "torch", .summary = T_HIFIGAN ", on the CPU", .torch = 1,
+     .refuse = refuse_hifigan},
+    {.op = "vocoder.hifigan", .impl = "torch-cuda", .summary = T_HIFIGAN ", " CUDA_IO,
+     .cuda = 1, .torch = 1, .refuse = refuse_hifigan},
+    {.op = "wavenet.stack", .impl = "torch", .summary = T_WAVENET ", on the CPU", .torch = 1},
+    {.op = "wavenet.stack", .impl = "torch-cuda", .summary = T_WAVENET ", " CUDA_IO,
      .cuda = 1, .torch = 1},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])

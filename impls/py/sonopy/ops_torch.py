@@ -200,3 +200,6 @@ IMPLS["whisper.encoder"] = WhisperEnc
 # issue 23: Wav2Vec2FeatureEncoder (transformers, imported at setup) and WavLM's relpos
 from sonopy.speech import IMPLS as SPEECH_IMPLS  # noqa: E402
 IMPLS.update(SPEECH_IMPLS)
+# issue 25: SpeechT5HifiGan (transformers, imported at setup) and a plain torch WaveNet stack
+from sonopy.generation import IMPLS as GENERATION_IMPLS  # noqa: E402
+IMPLS.update(GENERATION_IMPLS)
