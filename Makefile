@@ -72,6 +72,9 @@ COMMON_HDR := $(wildcard impls/common/*.h)
 COMMON_ENCODEC := $(wildcard impls/common/encodec_*.c)
 # issue 23: whisper.encoder's shared body reads its weights with encodec_st.c: same three
 COMMON_ENCODEC += $(wildcard impls/common/whisper_*.c)
+# issue 24: codec.mimi's shared body (the same reader, jansson): the same three
+COMMON_SRC := $(filter-out impls/common/mimi_%,$(COMMON_SRC))
+COMMON_ENCODEC += $(wildcard impls/common/mimi_*.c)
 # issue 23: wav2vec2.features' weights (the impls' safetensors reader, the harness's
 # SHA-256 compiled in for describe): cpu, blas and cuda only, like codec.encodec's body
 COMMON_W2V := $(wildcard impls/common/w2v_*.c) harness/core/sha256.c

@@ -239,14 +239,6 @@ static int params_config(const sono_params *p, sono_mimi_config *c, sono_error *
     return sono_mimi_config_finish(c, "codec.mimi params", err);
 }
 
-static unsigned long long fnv(const char *s)
-{
-    unsigned long long h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 int sono_mimi_weights_path(const sono_params *p, char *path, size_t n, sono_error *err)
 {
     const char *w = sono_param_str(p, "weights", "random");
@@ -258,12 +250,13 @@ int sono_mimi_weights_path(const sono_params *p, char *path, size_t n, sono_erro
     int rc = params_config(p, &c, err);
     if (rc)
         return rc;
-    char *js = sono_mimi_config_json(&c), name[160];
-    if (!js)
-        return sono_fail(err, SONO_ENOMEM, "codec.mimi: out of memory");
-    snprintf(name, sizeof name, "mimi-random-v1-%016llx-seed%lld.safetensors", fnv(js),
+    char name[256], r[64] = "";
+    for (int i = 0; i < c.nratios; i++)
+        snprintf(r + strlen(r), sizeof r - strlen(r), "%s%d", i ? "." : "", c.ratios[i]);
+    snprintf(name, sizeof name, "mimi-random-v1-f%d-h%d-l%d-a%d-i%d-q%d-k%d-d%d-w%d-r%s-seed"
+             "%lld.safetensors", c.filters, c.hidden, c.layers, c.heads, c.ffn,
+             c.num_quantizers, c.codebook_size, c.codebook_dim, c.window, r,
              sono_param_int(p, "seed", 1));
-    free(js);
     return sono_st_cache_path(name, path, n, err);
 }
 
