@@ -49,8 +49,9 @@ static const sono_param_spec params[] = {
      .late = 1, .help = "random weights: codebook dimension"},
     {.name = "window", .type = SONO_PINT, .imin = 1, .imax = 1 << 20, .idflt = 250,
      .late = 1, .help = "random weights: the attention's context (sliding_window), frames"},
-    {.name = "ratios", .type = SONO_PSTR, .sdflt = "8,6,5,4", .late = 1,
-     .help = "random weights: upsampling_ratios (the encoder applies them reversed)"},
+    {.name = "ratios", .type = SONO_PSTR, .sdflt = "8.6.5.4", .late = 1,
+     .help = "random weights: upsampling_ratios joined by dots (the encoder applies them "
+             "reversed)"},
 };
 
 typedef struct dims {
@@ -270,7 +271,7 @@ static int check_codes(const sono_params *p, const dims *d, const sono_buf *in,
                        sono_error *err)
 {
     const int *o = out->data, *rf = ref->data;
-    long long n = (long long)d->nq * d->frames, diff = 0, flips = 0, skipped = 0, hard = 0;
+    long long n = (long long)d->nq * d->frames, diff = 0, flips = 0, hard = 0;
     for (long long i = 0; i < n; i++)
         diff += o[i] != rf[i];
     c->tol = tol;
@@ -295,8 +296,7 @@ static int check_codes(const sono_params *p, const dims *d, const sono_buf *in,
                 flips += tie;
                 hard += !tie;
                 int end = q < d->c.num_semantic ? d->c.num_semantic : d->nq;
-                skipped += end - 1 - q; /* the rest of this RVQ in this frame */
-                q = end - 1;
+                q = end - 1; /* its later stages legitimately differ: not compared */
             }
         free(res);
         refq_free(&r);
@@ -305,10 +305,8 @@ static int check_codes(const sono_params *p, const dims *d, const sono_buf *in,
     }
     c->mismatches = hard;
     c->pass = hard == 0;
-    snprintf(c->detail, sizeof c->detail,
-             "codes: %lld of %lld differ: %lld near-tie flips (mimi.c's bound), %lld later "
-             "codes of the same RVQ after them not compared, %lld mismatches",
-             diff, n, flips, skipped, hard);
+    snprintf(c->detail, sizeof c->detail, "codes: %lld of %lld differ, %lld near-ties, %lld "
+             "mismatches", diff, n, flips, hard);
     return 0;
 }
 
@@ -375,17 +373,16 @@ static int check_roundtrip(const sono_params *p, const dims *d, const sono_buf *
             if ((rc = sono_check_output(out, &r2, tol, &c2, err)))
                 break;
             if (c2.pass)
-                snprintf(c2.detail, sizeof c2.detail, "1 near-tie flip accepted (frame %lld, "
-                         "stage %d: code %d for %d); rel_l2 %.3g against the reference "
-                         "codes", t, q, b, a, c->rel_l2);
+                snprintf(c2.detail, sizeof c2.detail, "near-tie flip accepted (frame %lld, "
+                         "stage %d: %d for %d)", t, q, b, a);
         }
     if (!rc && c2.pass) {
         *c = c2;
         c->has_mismatches = 1;
         c->mismatches = 0;
     } else if (!rc)
-        snprintf(c->detail, sizeof c->detail, "%d near-ties of the reference encode tried as "
-                 "flips; none explains the output", tried);
+        snprintf(c->detail, sizeof c->detail, "%d near-tie flips tried, none explains the "
+                 "output", tried);
     free(audio);
     free(alt);
     free(res);
@@ -442,11 +439,12 @@ static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
              : d.mode == M_DECODE ? sono_check_output(out, ref, tol, c, err)
                                   : check_roundtrip(p, &d, in, out, ref, tol, c, err);
     rc = rc ? rc : file_sha256(path, hex, err);
-    if (!rc) {
+    if (!rc) { /* the weights first: a long path may cut what follows, never the hash */
         const char *base = strrchr(path, '/');
-        size_t k = strlen(c->detail);
-        snprintf(c->detail + k, sizeof c->detail - k, "%sweights %s sha256 %s",
-                 k ? "; " : "", strlen(path) > 100 && base ? base + 1 : path, hex);
+        char what[sizeof c->detail];
+        snprintf(what, sizeof what, "%s", c->detail);
+        snprintf(c->detail, sizeof c->detail, "weights %s sha256 %s%s%s",
+                 strlen(path) > 60 && base ? base + 1 : path, hex, what[0] ? "; " : "", what);
     }
     return rc;
 }
@@ -501,14 +499,18 @@ static void cost(const sono_params *p, sono_cost *c)
 
 /* Relative L2 of the float32 network's audio against the float64 one's (and, for codes,
  * the relative error of the projected embedding that widens the near-tie window). Error
- * model: each reduction of length K (a conv's cin k, a projection's D, the scores' dh, the
- * weighted sum's window, fc2's ffn) adds ~eps sqrt(K) relative error with blocked sums,
- * up to ~eps K/4 with sequential ones; LayerNorm keeps an error's relative size through the
- * transformer instead of compounding, but the SEANet stack (no normalisation, ELUs of slope
- * 1 or less) passes its errors on at their size; RoPE's angle pos theta^(-2i/dh) in float32
- * is off by up to eps pos (a relative error of that size in q and k at the sequence's end).
- * So tol = c eps (sqrt(sum K) + T), c = 4 for blocked sums (LOG) and 16 for sequential
- * ones (LINEAR), over the layers of both halves (roundtrip: both). */
+ * model, as whisper.encoder's: each reduction of length K (a conv's cin k, a projection's
+ * D, the scores' dh, the weighted sum's window, fc2's ffn) adds ~eps sqrt(K) relative
+ * error; LayerNorm keeps an error's relative size through the transformer instead of
+ * compounding, and the SEANet stack (no normalisation, ELUs of slope 1 or less) passes its
+ * errors on at their size, so the layers' errors add up independently: eps sqrt(sum K)
+ * over the layers a mode runs (counted for both halves). RoPE's angle pos theta^(-2i/dh),
+ * which a peer like transformers rounds to float32, is off by up to eps pos: eps T at the
+ * last position T. tol = c eps sqrt(sum K) + eps T, c = 2 for blocked sums (LOG), 4 for
+ * sequential ones (LINEAR). Measured (under load, random weights): cpu/naive 2.0e-6 on
+ * 0.3 s of speech with kyutai's shapes (tol 1.5e-4 LINEAR), 3.6e-7 against transformers'
+ * float32 module on the fixture (tol 2.1e-5); transformers' own float32 module 2.9e-7
+ * against its float64 run (tests/test_mimi_fixture.c). */
 static double tolerance(const sono_params *p, sono_err_growth g)
 {
     dims d;
@@ -523,7 +525,7 @@ static double tolerance(const sono_params *p, sono_err_growth g)
     double ctx = fmin((double)c->window, 2.0 * d.frames);
     K += 2.0 * c->layers * (4.0 * c->hidden + c->head_dim + ctx + c->ffn);
     double T = 2.0 * d.frames; /* the transformer's last position */
-    return (g == SONO_ERR_LINEAR ? 16 : 4) * FLT_EPSILON * (sqrt(K) + T);
+    return (g == SONO_ERR_LINEAR ? 4 : 2) * FLT_EPSILON * sqrt(K) + FLT_EPSILON * T;
 }
 
 /* Samples and code frames as time steps. Causal everywhere (mimi.h: zero left padding, a

@@ -19,9 +19,9 @@
  * weights = random: seeded weights of the config the params give (the late params
  *   filters, hidden, layers, heads, ffn, codebooks, codebook_size, codebook_dim, window,
  *   ratios over kyutai/mimi's; upsample_groups = hidden, frame_rate = efr / 2), written
- *   once with the config in its metadata to <cache>/sonobench/mimi-random-v1-f<filters>
- *   -h<hidden>-l<layers>-a<heads>-i<ffn>-q<codebooks>-k<codebook_size>-d<codebook_dim>
- *   -w<window>-r<ratios joined by .>-seed<seed>.safetensors (<cache> as codec.encodec's:
+ *   once with the config in its metadata to <cache>/sonobench/mimi-v1-f<filters>h<hidden>
+ *   l<layers>a<heads>i<ffn>q<codebooks>k<codebook_size>d<codebook_dim>w<window>r<ratios
+ *   as given, joined by dots>s<seed>.safetensors (<cache> as codec.encodec's:
  *   $XDG_CACHE_HOME, else $HOME/.cache, else ./build/cache); the op writes it when it
  *   validates the params, impls read the same path and refuse while it is absent.
  * Tensors (MimiModel's state_dict names; F32, F16, BF16, F64 read as floats; others

@@ -217,19 +217,19 @@ static int params_config(const sono_params *p, sono_mimi_config *c, sono_error *
     c->codebook_dim = (int)sono_param_int(p, "codebook_dim", c->codebook_dim);
     c->window = (int)sono_param_int(p, "window", c->window);
     c->upsample_groups = c->hidden; /* depthwise, as kyutai's */
-    const char *r = sono_param_str(p, "ratios", "8,6,5,4");
+    const char *r = sono_param_str(p, "ratios", "8.6.5.4");
     c->nratios = 0;
     for (const char *s = r; *s && c->nratios < SONO_MIMI_MAX_RATIOS;) {
         char *end;
         long v = strtol(s, &end, 10);
         if (end == s || v < 1 || v > 64)
             return sono_fail(err, SONO_EINVAL, "ratios=%s: expected up to %d integers 1 to "
-                             "64 separated by commas", r, SONO_MIMI_MAX_RATIOS);
+                             "64 separated by dots (8.6.5.4)", r, SONO_MIMI_MAX_RATIOS);
         c->ratios[c->nratios++] = (int)v;
-        s = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',')
+        s = *end == '.' ? end + 1 : end;
+        if (*end && *end != '.')
             return sono_fail(err, SONO_EINVAL, "ratios=%s: expected integers separated by "
-                             "commas", r);
+                             "dots (8.6.5.4)", r);
     }
     c->head_dim = 0;
     int hop = 1;
@@ -253,8 +253,8 @@ int sono_mimi_weights_path(const sono_params *p, char *path, size_t n, sono_erro
     char name[256], r[64] = "";
     for (int i = 0; i < c.nratios; i++)
         snprintf(r + strlen(r), sizeof r - strlen(r), "%s%d", i ? "." : "", c.ratios[i]);
-    snprintf(name, sizeof name, "mimi-random-v1-f%d-h%d-l%d-a%d-i%d-q%d-k%d-d%d-w%d-r%s-seed"
-             "%lld.safetensors", c.filters, c.hidden, c.layers, c.heads, c.ffn,
+    snprintf(name, sizeof name, "mimi-v1-f%dh%dl%da%di%dq%dk%dd%dw%dr%ss%lld.safetensors",
+             c.filters, c.hidden, c.layers, c.heads, c.ffn,
              c.num_quantizers, c.codebook_size, c.codebook_dim, c.window, r,
              sono_param_int(p, "seed", 1));
     return sono_st_cache_path(name, path, n, err);

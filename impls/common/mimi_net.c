@@ -116,15 +116,14 @@ static int weights_path(const sono_params *p, char *out, size_t n, char *why, si
         snprintf(base, sizeof base, "%s/.cache", h);
     else
         snprintf(base, sizeof base, "build/cache");
-    const char *rs = sono_param_str(p, "ratios", "8,6,5,4");
-    for (size_t i = 0; rs[i] && i + 1 < sizeof r; i++)
-        r[i] = rs[i] == ',' ? '.' : rs[i];
-    if (strchr(rs, ' ')) {
-        snprintf(why, wn, "ratios=%s: integers separated by commas, no spaces", rs);
+    const char *rs = sono_param_str(p, "ratios", "8.6.5.4");
+    if (strlen(rs) >= sizeof r || strspn(rs, "0123456789.") != strlen(rs)) {
+        snprintf(why, wn, "ratios=%s: integers joined by dots", rs);
         return -1;
     }
-    snprintf(out, n, "%s/sonobench/mimi-random-v1-f%lld-h%lld-l%lld-a%lld-i%lld-q%lld-k%lld"
-             "-d%lld-w%lld-r%s-seed%lld.safetensors", base, sono_param_int(p, "filters", 64),
+    snprintf(r, sizeof r, "%s", rs);
+    snprintf(out, n, "%s/sonobench/mimi-v1-f%lldh%lldl%llda%lldi%lldq%lldk%lldd%lldw%lldr%s"
+             "s%lld.safetensors", base, sono_param_int(p, "filters", 64),
              sono_param_int(p, "hidden", 512), sono_param_int(p, "layers", 8),
              sono_param_int(p, "heads", 8), sono_param_int(p, "ffn", 2048),
              sono_param_int(p, "codebooks", 32), sono_param_int(p, "codebook_size", 2048),
