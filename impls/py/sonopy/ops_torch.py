@@ -200,3 +200,6 @@ IMPLS["whisper.encoder"] = WhisperEnc
 # issue 23: Wav2Vec2FeatureEncoder (transformers, imported at setup) and WavLM's relpos
 from sonopy.speech import IMPLS as SPEECH_IMPLS  # noqa: E402
 IMPLS.update(SPEECH_IMPLS)
+# issue 24: transformers' MimiModel (imported at setup: its absence is a skip)
+from sonopy.mimi import Mimi  # noqa: E402
+IMPLS["codec.mimi"] = Mimi
