@@ -1,7 +1,8 @@
 /* test_mimi_impls.c — codec.mimi's CPU impls through the real CLI: tests/data/mimi/impls.ini
- * run by `harness run` (every mode and n_q 1, 3, 8 on small random dims, each case checked
- * by the harness against the float64 reference, the check naming the weights file and its
- * sha256, the bitrate n_q log2(K) frame_rate), `harness exec` writing codes that are not
+ * run by `harness run` (cpu/naive and blas/mimi, every mode and n_q 1, 3, 8 on small
+ * random dims, each case checked by the harness against the float64 reference, the check
+ * naming the weights file and its sha256, the bitrate n_q log2(K) frame_rate), `harness
+ * exec` writing codes that are not
  * degenerate, and weights files refused with exit 2 and the tensor and file named
  * (missing, mis-shaped, absent). The random weights are written under this run's temp
  * dir. */
@@ -33,10 +34,10 @@ static void mi_suite_all_ok(void **state)
     cl_free(&r);
     json_t *doc = cl_load(out);
     json_t *cases = json_object_get(doc, "cases");
-    assert_int_equal(json_array_size(cases), 3 * 3);
+    assert_int_equal(json_array_size(cases), 2 * 3 * 3 + 1); /* + blas on 2 threads */
     size_t i;
     json_t *c;
-    int encode = 0;
+    int encode = 0, blas = 0;
     json_array_foreach(cases, i, c) {
         const char *id = cl_str(c, "id"), *status = cl_str(c, "status");
         if (strcmp(status, "ok") != 0) {
@@ -63,10 +64,12 @@ static void mi_suite_all_ok(void **state)
             assert_true(cl_num(c, "check.rel_l2") > 0);
         }
         /* 6 bits per code (K 64) at 500 frames/s (hop 24 at 24 kHz: 1000 Hz, halved) */
+        blas += strcmp(cl_str(c, "impl"), "blas/mimi") == 0;
         double nq = cl_num(c, "params.n_q");
         assert_true(cl_num(c, "quality.bitrate_bps") == nq * 6 * 500);
     }
-    assert_int_equal(encode, 3);
+    assert_int_equal(encode, 6);
+    assert_int_equal(blas, 10);
     json_decref(doc);
 }
 

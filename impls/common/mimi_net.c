@@ -471,7 +471,9 @@ int mn_run_alloc(mn_run *r, const mn_model *m, const mn_kernels *k, sono_error *
     r->act = act;
     /* scratch: the largest im2col for impls that want one, attention's T scores, the
      * codebook search's F K distances */
+    size_t W = (size_t)(c->window < T ? c->window : T);
     r->scr = col > (size_t)T ? col : (size_t)T;
+    r->scr = r->scr > 2 * W * W ? r->scr : 2 * W * W;
     r->scr = r->scr > (size_t)F * c->codebook ? r->scr : (size_t)F * c->codebook;
     size_t TD = (size_t)T * D;
     struct { float **p; size_t n; } b[] = {
@@ -724,4 +726,74 @@ void mn_decode(mn_run *r, const int *codes, float *audio)
     transformer(r, 1, r->a, L);
     run_layers(r, 1, &C, &L);
     memcpy(audio, r->a, (size_t)L * sizeof *audio);
+}
+
+/* ---- an impl's state -------------------------------------------------------------------- */
+void mn_state_free(mn_state *st)
+{
+    if (!st)
+        return;
+    mn_run_free(&st->r);
+    mn_free(&st->m);
+    free(st->out);
+    free(st->codes);
+    free(st);
+}
+
+int mn_state_setup(const sono_params *p, const mn_kernels *k, const char *who,
+                   mn_state **stp, sono_error *err)
+{
+    mn_state *st = calloc(1, sizeof *st);
+    *stp = NULL;
+    if (!st)
+        return sono_fail(err, SONO_ENOMEM, "%s: out of memory", who);
+    int rc = mn_load(p, &st->m, err);
+    rc = rc ? rc : mn_run_alloc(&st->r, &st->m, k, err);
+    const mn_model *m = &st->m;
+    size_t nc = (size_t)m->nq * (size_t)m->frames;
+    st->out_bytes = m->mode == MN_ENCODE ? nc * sizeof(int)
+                                         : (size_t)(m->frames * m->c.frame_hop) * sizeof(float);
+    if (!rc && (!(st->out = malloc(st->out_bytes)) || !(st->codes = malloc(nc * sizeof(int)))))
+        rc = sono_fail(err, SONO_ENOMEM, "%s: out of memory", who);
+    if (rc) {
+        mn_state_free(st);
+        return rc;
+    }
+    *stp = st;
+    return 0;
+}
+
+int mn_state_load(mn_state *st, const sono_buf *in, sono_error *err)
+{
+    const mn_model *m = &st->m;
+    long long want = m->mode == MN_DECODE ? (long long)m->nq * m->frames : m->samples;
+    sono_dtype dt = m->mode == MN_DECODE ? SONO_I32 : SONO_F32;
+    if (sono_buf_elems(in) != want || in->dtype != dt)
+        return sono_fail(err, SONO_EINVAL, "codec.mimi: input has %lld values, want %lld of %s",
+                         sono_buf_elems(in), want, m->mode == MN_DECODE ? "i32" : "f32");
+    st->in = in->data;
+    return 0;
+}
+
+void mn_state_run(mn_state *st)
+{
+    if (st->m.mode == MN_ENCODE)
+        mn_encode(&st->r, st->in, st->out);
+    else if (st->m.mode == MN_DECODE)
+        mn_decode(&st->r, st->in, st->out);
+    else {
+        mn_encode(&st->r, st->in, st->codes);
+        mn_decode(&st->r, st->codes, st->out);
+    }
+}
+
+int mn_state_store(const mn_state *st, sono_buf *out, sono_error *err)
+{
+    const mn_model *m = &st->m;
+    size_t want = m->mode == MN_ROUNDTRIP ? (size_t)m->samples * sizeof(float) : st->out_bytes;
+    if (out->nbytes < want)
+        return sono_fail(err, SONO_EINVAL, "codec.mimi: output has %zu bytes, want %zu",
+                         out->nbytes, want);
+    memcpy(out->data, st->out, want); /* roundtrip: cut to the input's length */
+    return 0;
 }

@@ -72,7 +72,7 @@ typedef struct mn_kernels {
     void (*linear)(const float *x, long long rows, int in, const float *w, int out,
                    float *y);
     /* Causal sliding-window attention, q k v o [T][D], head j in columns j*dh ..; query t
-     * sees keys (t - window, t]; scratch holds T floats. */
+     * sees keys (t - window, t]; scratch holds max(T, 2 window^2) floats. */
     void (*attention)(const float *q, const float *k, const float *v, long long T, int heads,
                       int dh, int window, float *o, float *scratch);
     /* For each of F rows of r [F][Q], the nearest of K codewords cb [K][Q] (norm2[k] =
@@ -103,5 +103,25 @@ void mn_run_free(mn_run *r);
 void mn_encode(mn_run *r, const float *x, int *codes);
 /* codes [nq][frames] -> audio [frames * frame_hop]. */
 void mn_decode(mn_run *r, const int *codes, float *audio);
+
+/* An impl's state around the body: setup loads the model and plans the buffers with the
+ * impl's kernels (who names it in messages); load checks the input's size and dtype; run
+ * does the mode (roundtrip: encode into codes, then decode); store copies the output
+ * (roundtrip: cut to the input's length). */
+typedef struct mn_state {
+    mn_model m;
+    mn_run r;
+    const void *in;
+    void *out;
+    int *codes;
+    size_t out_bytes;
+} mn_state;
+
+int mn_state_setup(const sono_params *p, const mn_kernels *k, const char *who,
+                   mn_state **st, sono_error *err);
+void mn_state_free(mn_state *st);
+int mn_state_load(mn_state *st, const sono_buf *in, sono_error *err);
+void mn_state_run(mn_state *st);
+int mn_state_store(const mn_state *st, sono_buf *out, sono_error *err);
 
 #endif

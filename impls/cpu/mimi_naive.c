@@ -121,15 +121,6 @@ static void nearest(const float *r, long long F, int Q, const float *cb, const f
 static const mn_kernels kernels = {.conv = conv, .convtr = convtr, .linear = linear,
                                    .attention = attention, .nearest = nearest};
 
-typedef struct mstate {
-    mn_model m;
-    mn_run r;
-    const void *in;
-    void *out;   /* codes or audio of frames * frame_hop */
-    int *codes;  /* roundtrip's */
-    size_t out_bytes;
-} mstate;
-
 int mimi_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n)
 {
     (void)ctx;
@@ -141,91 +132,42 @@ int mimi_naive_supports(const void *ctx, const sono_params *p, char *why, size_t
     return mn_dims(p, &m, why, n) ? SONO_EUNSUPPORTED : 0;
 }
 
-void mimi_naive_teardown(void *vst)
+void mimi_naive_teardown(void *st)
 {
-    mstate *st = vst;
-    if (!st)
-        return;
-    mn_run_free(&st->r);
-    mn_free(&st->m);
-    free(st->out);
-    free(st->codes);
-    free(st);
+    mn_state_free(st);
 }
 
 int mimi_naive_setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
 {
     (void)ctx;
-    mstate *st = calloc(1, sizeof *st);
-    *stp = NULL;
-    if (!st)
-        return sono_fail(err, SONO_ENOMEM, "cpu/naive mimi: out of memory");
-    int rc = mn_load(p, &st->m, err);
-    rc = rc ? rc : mn_run_alloc(&st->r, &st->m, &kernels, err);
-    const mn_model *m = &st->m;
-    size_t nc = (size_t)m->nq * (size_t)m->frames;
-    st->out_bytes = m->mode == MN_ENCODE ? nc * sizeof(int)
-                                         : (size_t)(m->frames * m->c.frame_hop) * sizeof(float);
-    if (!rc && (!(st->out = malloc(st->out_bytes)) || !(st->codes = malloc(nc * sizeof(int)))))
-        rc = sono_fail(err, SONO_ENOMEM, "cpu/naive mimi: out of memory");
-    if (rc) {
-        mimi_naive_teardown(st);
-        return rc;
-    }
-    *stp = st;
+    return mn_state_setup(p, &kernels, "cpu/naive mimi", (mn_state **)stp, err);
+}
+
+int mimi_naive_load(void *st, const sono_buf *in, sono_error *err)
+{
+    return mn_state_load(st, in, err);
+}
+
+int mimi_naive_run(void *st)
+{
+    mn_state_run(st);
     return 0;
 }
 
-int mimi_naive_load(void *vst, const sono_buf *in, sono_error *err)
+int mimi_naive_store(void *st, sono_buf *out, sono_error *err)
 {
-    mstate *st = vst;
-    const mn_model *m = &st->m;
-    long long want = m->mode == MN_DECODE ? (long long)m->nq * m->frames : m->samples;
-    sono_dtype dt = m->mode == MN_DECODE ? SONO_I32 : SONO_F32;
-    if (sono_buf_elems(in) != want || in->dtype != dt)
-        return sono_fail(err, SONO_EINVAL, "codec.mimi: input has %lld values, want %lld of %s",
-                         sono_buf_elems(in), want, m->mode == MN_DECODE ? "i32" : "f32");
-    st->in = in->data;
-    return 0;
-}
-
-int mimi_naive_run(void *vst)
-{
-    mstate *st = vst;
-    const mn_model *m = &st->m;
-    if (m->mode == MN_ENCODE)
-        mn_encode(&st->r, st->in, st->out);
-    else if (m->mode == MN_DECODE)
-        mn_decode(&st->r, st->in, st->out);
-    else {
-        mn_encode(&st->r, st->in, st->codes);
-        mn_decode(&st->r, st->codes, st->out);
-    }
-    return 0;
-}
-
-int mimi_naive_store(void *vst, sono_buf *out, sono_error *err)
-{
-    mstate *st = vst;
-    const mn_model *m = &st->m;
-    size_t want = m->mode == MN_ROUNDTRIP ? (size_t)m->samples * sizeof(float) : st->out_bytes;
-    if (out->nbytes < want)
-        return sono_fail(err, SONO_EINVAL, "codec.mimi: output has %zu bytes, want %zu",
-                         out->nbytes, want);
-    memcpy(out->data, st->out, want); /* roundtrip: cut to the input's length */
-    return 0;
+    return mn_state_store(st, out, err);
 }
 
 size_t mimi_naive_workspace(void *vst)
 {
-    mstate *st = vst;
+    const mn_state *st = vst;
     return st->m.weight_floats * sizeof(float) + st->r.bytes;
 }
 
 int mimi_naive_describe(void *vst, char *buf, size_t n)
 {
-    mstate *st = vst;
-    const mn_model *m = &st->m;
+    const mn_model *m = &((const mn_state *)vst)->m;
     snprintf(buf, n, "weights: %s; hidden %d, %d layers, %d heads, window %d, n_q %d of %d, "
              "%lld frames of %d samples", m->path, m->c.hidden, m->c.layers, m->c.heads,
              m->c.window, m->nq, m->c.nq_max, m->frames, m->c.frame_hop);
