@@ -281,37 +281,48 @@ const sono_mimi_config *sono_mimi64_config(const sono_mimi64 *m)
 
 /* ---- the layers --------------------------------------------------------------------- */
 /* MimiConv1d: causal, zeros (replicate for the downsample) keff - s before and
- * ceil(L/s)s - L after; y [cout][ceil(L/s)]. */
+ * ceil(L/s)s - L after; y [cout][ceil(L/s)]. The padded input is built once; each output
+ * row accumulates tap by tap over time (sums in another order than a dot product per
+ * output: both exact to double rounding, this one a streaming loop). */
 static double *conv_fwd(const conv64 *cv, const double *x, long long L, long long *Lo)
 {
     long long keff = (long long)(cv->k - 1) * cv->dil + 1, s = cv->stride;
-    long long left = keff - s, to = (L + s - 1) / s;
+    long long left = keff - s, to = (L + s - 1) / s, lp = to * s + keff - s;
     double *y = malloc((size_t)(to * cv->cout) * sizeof *y);
-    if (!y)
+    double *xp = malloc((size_t)(lp * cv->cin) * sizeof *xp);
+    if (!y || !xp) {
+        free(y);
+        free(xp);
         return NULL;
+    }
+    for (int i = 0; i < cv->cin; i++)
+        for (long long u = 0; u < lp; u++) {
+            long long v = u - left;
+            const double *xi = x + (size_t)i * (size_t)L;
+            xp[(size_t)i * lp + u] = v >= 0 && v < L ? xi[v]
+                                     : cv->replicate ? (v < 0 ? xi[0] : xi[L - 1])
+                                                     : 0.0;
+        }
     int cig = cv->cin / cv->groups, cog = cv->cout / cv->groups;
     for (int o = 0; o < cv->cout; o++) {
-        int g = o / cog;
-        for (long long t = 0; t < to; t++) {
-            double acc = cv->b ? cv->b[o] : 0;
-            for (int i = 0; i < cig; i++) {
-                const double *xi = x + (size_t)(g * cig + i) * (size_t)L;
-                const double *w = cv->w + ((size_t)o * cig + i) * cv->k;
-                for (int k = 0; k < cv->k; k++) {
-                    long long u = t * s + (long long)k * cv->dil - left;
-                    double v;
-                    if (u >= 0 && u < L)
-                        v = xi[u];
-                    else if (cv->replicate)
-                        v = u < 0 ? xi[0] : xi[L - 1];
-                    else
-                        v = 0;
-                    acc += w[k] * v;
-                }
+        double *yo = y + (size_t)o * to;
+        for (long long t = 0; t < to; t++)
+            yo[t] = cv->b ? cv->b[o] : 0;
+        for (int i = 0; i < cig; i++) {
+            const double *xi = xp + (size_t)((o / cog) * cig + i) * (size_t)lp;
+            const double *w = cv->w + ((size_t)o * cig + i) * cv->k;
+            for (int k = 0; k < cv->k; k++) {
+                const double *xk = xi + (size_t)k * cv->dil, wk = w[k];
+                if (s == 1)
+                    for (long long t = 0; t < to; t++)
+                        yo[t] += wk * xk[t];
+                else
+                    for (long long t = 0; t < to; t++)
+                        yo[t] += wk * xk[t * s];
             }
-            y[(size_t)o * to + t] = acc;
         }
     }
+    free(xp);
     *Lo = to;
     return y;
 }
