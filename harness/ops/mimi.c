@@ -532,7 +532,7 @@ static double tolerance(const sono_params *p, sono_err_growth g)
  * causal window, transposed convs trimmed on the right): a code frame reads the samples
  * up to its own end and no further, and the decoder's audio of frame f reads codes up to
  * f, so every mode's output step waits for one frame of 2 hop samples (80 ms), no more.
- * No impl pushes yet: stream cases are then unsupported, but the figure is the op's. */
+ * cpu/naive pushes (impls/common/mimi_stream.c), bit-exact with its offline output. */
 static int stream_shape(const sono_params *p, sono_stream_shape *s, sono_error *err)
 {
     dims d;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "encodec_st.h"
+#include "mimi_stream.h"
 
 /* ---- config ------------------------------------------------------------------------ */
 static void cfg_default(mn_cfg *c)
@@ -511,7 +512,7 @@ void mn_run_free(mn_run *r)
 /* ---- the layers ------------------------------------------------------------------------- */
 static inline float elu(float v)
 {
-    return v > 0 ? v : expm1f(v);
+    return mn_elu(v);
 }
 
 /* MimiConv1d on x [cin][L] into y [cout][ceil(L/s)]: zeros (replicate: the edge samples)
@@ -583,7 +584,7 @@ static void run_layers(mn_run *r, int side, int *C, long long *L)
 }
 
 /* LayerNorm of a row, mean and variance in double (a row's offset does not cancel). */
-static void layernorm(const float *x, int D, const float *g, const float *b, double eps,
+void mn_layernorm(const float *x, int D, const float *g, const float *b, double eps,
                       float *y)
 {
     double mu = 0, var = 0;
@@ -598,14 +599,14 @@ static void layernorm(const float *x, int D, const float *g, const float *b, dou
         y[j] = (x[j] - mf) * rs * g[j] + b[j];
 }
 
-/* RoPE (rotate_half) at positions 0..T-1; the angle in double, then float. */
-static void rope(const mn_cfg *c, float *x, long long T)
+/* RoPE (rotate_half) at positions pos0..pos0+T-1; the angle in double, then float. */
+void mn_rope(const mn_cfg *c, float *x, long long T, long long pos0)
 {
     int half = c->dh / 2;
     for (int i = 0; i < half; i++) {
         double inv = pow(c->theta, -2.0 * i / c->dh);
         for (long long t = 0; t < T; t++) {
-            double a = (double)t * inv;
+            double a = (double)(pos0 + t) * inv;
             float cs = (float)cos(a), sn = (float)sin(a);
             for (int h = 0; h < c->heads; h++) {
                 float *v = x + (size_t)t * c->hidden + (size_t)h * c->dh;
@@ -631,24 +632,22 @@ static void transformer(mn_run *r, int side, float *hc, long long T)
     for (int l = 0; l < c->layers; l++) {
         const mn_tlayer *w = &m->t[side][l];
         for (long long t = 0; t < T; t++)
-            layernorm(h + (size_t)t * D, D, w->ln1g, w->ln1b, c->eps, u + (size_t)t * D);
+            mn_layernorm(h + (size_t)t * D, D, w->ln1g, w->ln1b, c->eps, u + (size_t)t * D);
         r->k->linear(u, T, D, w->wq, D, r->tq);
         r->k->linear(u, T, D, w->wk, D, r->tk);
         r->k->linear(u, T, D, w->wv, D, r->tv);
-        rope(c, r->tq, T);
-        rope(c, r->tk, T);
+        mn_rope(c, r->tq, T, 0);
+        mn_rope(c, r->tk, T, 0);
         r->k->attention(r->tq, r->tk, r->tv, T, c->heads, c->dh, c->window, r->ta,
                         r->scratch);
         r->k->linear(r->ta, T, D, w->wo, D, u);
         for (size_t i = 0; i < TD; i++)
             h[i] += w->ls1[i % D] * u[i];
         for (long long t = 0; t < T; t++)
-            layernorm(h + (size_t)t * D, D, w->ln2g, w->ln2b, c->eps, u + (size_t)t * D);
+            mn_layernorm(h + (size_t)t * D, D, w->ln2g, w->ln2b, c->eps, u + (size_t)t * D);
         r->k->linear(u, T, D, w->w1, F, r->tf);
-        for (size_t i = 0; i < (size_t)T * F; i++) {
-            float v = r->tf[i];
-            r->tf[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-        }
+        for (size_t i = 0; i < (size_t)T * F; i++)
+            r->tf[i] = mn_gelu(r->tf[i]);
         r->k->linear(r->tf, T, F, w->w2, D, u);
         for (size_t i = 0; i < TD; i++)
             h[i] += w->ls2[i % D] * u[i];
@@ -733,6 +732,7 @@ void mn_state_free(mn_state *st)
 {
     if (!st)
         return;
+    mn_stream_free(st->stream);
     mn_run_free(&st->r);
     mn_free(&st->m);
     free(st->out);

@@ -7,6 +7,7 @@
 #ifndef IMPLS_MIMI_NET_H
 #define IMPLS_MIMI_NET_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "sono.h"
@@ -81,6 +82,23 @@ typedef struct mn_kernels {
                     int K, int *idx, float *scratch);
 } mn_kernels;
 
+static inline float mn_elu(float v)
+{
+    return v > 0 ? v : expm1f(v);
+}
+
+/* The exact GELU, x Phi(x), in float (erff). */
+static inline float mn_gelu(float v)
+{
+    return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+}
+
+/* Row-wise pieces of the transformer, shared by the offline pass and the stream. */
+void mn_layernorm(const float *x, int D, const float *g, const float *b, double eps,
+                  float *y);
+/* RoPE on rows x [T][hidden] at positions pos0 .. pos0 + T - 1. */
+void mn_rope(const mn_cfg *c, float *x, long long T, long long pos0);
+
 /* Dims and the weights path of p; SONO_EUNSUPPORTED with a reason in why otherwise. */
 int mn_dims(const sono_params *p, mn_model *m, char *why, size_t n);
 /* mn_dims, the config, then every tensor; errors name the file and the tensor. */
@@ -108,6 +126,8 @@ void mn_decode(mn_run *r, const int *codes, float *audio);
  * impl's kernels (who names it in messages); load checks the input's size and dtype; run
  * does the mode (roundtrip: encode into codes, then decode); store copies the output
  * (roundtrip: cut to the input's length). */
+struct mn_stream;
+
 typedef struct mn_state {
     mn_model m;
     mn_run r;
@@ -115,6 +135,7 @@ typedef struct mn_state {
     void *out;
     int *codes;
     size_t out_bytes;
+    struct mn_stream *stream; /* mimi_stream.c's, from the first stream_begin */
 } mn_state;
 
 int mn_state_setup(const sono_params *p, const mn_kernels *k, const char *who,

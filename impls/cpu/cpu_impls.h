@@ -238,5 +238,8 @@ int mimi_naive_store(void *st, sono_buf *out, sono_error *err);
 void mimi_naive_teardown(void *st);
 size_t mimi_naive_workspace(void *st);
 int mimi_naive_describe(void *st, char *buf, size_t n);
+int mimi_naive_stream_begin(void *st, sono_error *err);
+int mimi_naive_push(void *st, long long t0, long long n, int last, sono_buf *out,
+                    long long *done, sono_error *err);
 
 #endif

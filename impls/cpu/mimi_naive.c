@@ -7,6 +7,7 @@
 
 #include "cpu_impls.h"
 #include "mimi_net.h"
+#include "mimi_stream.h"
 
 static void conv(const mn_conv *c, const float *xp, long long lp, float *y, long long lo,
                  float *scratch)
@@ -162,7 +163,22 @@ int mimi_naive_store(void *st, sono_buf *out, sono_error *err)
 size_t mimi_naive_workspace(void *vst)
 {
     const mn_state *st = vst;
-    return st->m.weight_floats * sizeof(float) + st->r.bytes;
+    return st->m.weight_floats * sizeof(float) + st->r.bytes + mn_stream_bytes(st->stream);
+}
+
+/* Streaming (issue 24): the naive kernels on windows of each layer's history, so the
+ * stream equals the offline output bit for bit. */
+int mimi_naive_stream_begin(void *vst, sono_error *err)
+{
+    mn_state *st = vst;
+    return mn_stream_begin(st, &st->stream, err);
+}
+
+int mimi_naive_push(void *vst, long long t0, long long n, int last, sono_buf *out,
+                    long long *done, sono_error *err)
+{
+    mn_state *st = vst;
+    return mn_stream_push(st->stream, t0, n, last, out, done, err);
 }
 
 int mimi_naive_describe(void *vst, char *buf, size_t n)
