@@ -49,6 +49,10 @@ static const sono_param_spec params[] = {
      .late = 1, .help = "random weights: codebook dimension"},
     {.name = "window", .type = SONO_PINT, .imin = 1, .imax = 1 << 20, .idflt = 250,
      .late = 1, .help = "random weights: the attention's context (sliding_window), frames"},
+    /* a batch of independent clips per run, as codec.encodec's */
+    {.name = "streams", .type = SONO_PINT, .imin = 1, .imax = 1024, .idflt = 1, .late = 1,
+     .help = "independent mono clips of `seconds` each, coded in one run (consecutive pieces "
+             "of the signal); x real time counts the audio of all"},
     {.name = "ratios", .type = SONO_PSTR, .sdflt = "8.6.5.4", .late = 1,
      .help = "random weights: upsampling_ratios joined by dots (the encoder applies them "
              "reversed)"},
@@ -56,7 +60,7 @@ static const sono_param_spec params[] = {
 
 typedef struct dims {
     sono_mimi_config c;
-    int mode, nq;
+    int mode, nq, S;
     long long samples, frames;
 } dims;
 
@@ -78,7 +82,25 @@ static int get_dims(const sono_params *p, dims *d, sono_error *err)
         return sono_fail(err, SONO_EINVAL, "seconds=%g gives %lld samples; need 1 to 2^31",
                          sono_param_real(p, "seconds", 1.0), d->samples);
     d->frames = (d->samples + d->c.frame_hop - 1) / d->c.frame_hop;
+    d->S = (int)sono_param_int(p, "streams", 1);
+    if (d->S * d->samples > (1LL << 31))
+        return sono_fail(err, SONO_EINVAL, "streams=%d x %lld samples is over 2^31 samples; "
+                         "fewer streams or seconds", d->S, d->samples);
     return 0;
+}
+
+/* Stream s's part of a buffer of S streams, shaped as with streams = 1. */
+static sono_buf slice(const sono_buf *b, int S, int s)
+{
+    sono_buf r = *b;
+    if (S > 1) {
+        r.ndim = b->ndim - 1;
+        for (int j = 0; j < r.ndim; j++)
+            r.shape[j] = b->shape[j + 1];
+    }
+    r.nbytes = (size_t)(sono_buf_elems(b) / S) * sono_dtype_size(b->dtype);
+    r.data = (char *)b->data + (size_t)s * r.nbytes;
+    return r;
 }
 
 /* Writes weights=random's file when absent, or checks a user's file's header (every
@@ -104,6 +126,13 @@ static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
     *out = d.mode == M_ENCODE ? codes : sig;
     if (d.mode == M_DECODE)
         out->shape[0] = d.frames * d.c.frame_hop;
+    sono_buf *b[2] = {in, out};
+    for (int i = 0; d.S > 1 && i < 2; i++) { /* streams: a leading [S] */
+        for (int j = b[i]->ndim; j > 0; j--)
+            b[i]->shape[j] = b[i]->shape[j - 1];
+        b[i]->shape[0] = d.S;
+        b[i]->ndim++;
+    }
 }
 
 static double rate(const sono_params *p)
@@ -116,7 +145,7 @@ static double audio_seconds(const sono_params *p)
 {
     dims d;
     return get_dims(p, &d, NULL) ? sono_param_real(p, "seconds", 1.0)
-                                 : (double)d.samples / d.c.sampling_rate;
+                                 : (double)d.S * (double)d.samples / d.c.sampling_rate;
 }
 
 static int load_model(const sono_params *p, sono_mimi64 **m, sono_error *err)
@@ -153,20 +182,28 @@ static int input(const sono_params *p, const struct sono_input_spec *spec, doubl
     int rc = sono_mimi_params_config(p, 1, &d.c, err);
     if (rc || (rc = get_dims(p, &d, err)))
         return rc;
-    if (d.mode != M_DECODE)
-        return sono_input_fill_at(spec, r, in, err);
-    sono_buf sig = {.dtype = SONO_F32, .ndim = 1, .shape = {d.samples}};
+    if (d.mode != M_DECODE) { /* streams: the signal as one piece, cut in clips by layout */
+        sono_buf flat = *in;
+        flat.ndim = 1;
+        flat.shape[0] = d.S * d.samples;
+        return sono_input_fill_at(spec, r, &flat, err);
+    }
+    sono_buf sig = {.dtype = SONO_F32, .ndim = 1, .shape = {d.S * d.samples}};
     if ((rc = sono_buf_alloc(&sig, err)))
         return rc;
     sono_mimi64 *m = NULL;
+    size_t nc = (size_t)d.nq * (size_t)d.frames;
     if (!(rc = sono_input_fill_at(spec, r, &sig, err)) && !(rc = load_model(p, &m, err)))
-        rc = ref_codes(m, sig.data, d.samples, d.nq, in->data, NULL, err);
+        for (int s = 0; !rc && s < d.S; s++)
+            rc = ref_codes(m, (const float *)sig.data + (size_t)s * d.samples, d.samples, d.nq,
+                           (int *)in->data + (size_t)s * nc, NULL, err);
     sono_mimi64_free(m);
     sono_buf_free(&sig);
     return rc;
 }
 
-static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref, sono_error *err)
+/* Each stream alone, as streams = 1 would code it. */
+static int reference(const sono_params *p, const sono_buf *in0, sono_buf *ref0, sono_error *err)
 {
     dims d;
     sono_mimi64 *m = NULL;
@@ -174,19 +211,22 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref, so
     if (rc || (rc = load_model(p, &m, err)))
         return rc;
     size_t nc = (size_t)d.nq * (size_t)d.frames;
-    int *codes = d.mode == M_DECODE ? in->data : malloc(nc * sizeof(int));
-    double *audio = NULL;
-    rc = codes ? 0 : sono_fail(err, SONO_ENOMEM, "codec.mimi: out of memory");
-    if (!rc && d.mode != M_DECODE)
-        rc = ref_codes(m, in->data, d.samples, d.nq, codes, NULL, err);
-    if (!rc && d.mode == M_ENCODE)
-        memcpy(ref->data, codes, nc * sizeof(int));
-    if (!rc && d.mode != M_ENCODE &&
-        !(rc = sono_mimi64_decode(m, codes, d.nq, d.frames, &audio, err)))
-        memcpy(ref->data, audio, (size_t)sono_buf_elems(ref) * sizeof(double));
-    free(audio);
-    if (d.mode != M_DECODE)
-        free(codes);
+    for (int s = 0; !rc && s < d.S; s++) {
+        sono_buf in = slice(in0, d.S, s), rb = slice(ref0, d.S, s), *ref = &rb;
+        int *codes = d.mode == M_DECODE ? in.data : malloc(nc * sizeof(int));
+        double *audio = NULL;
+        rc = codes ? 0 : sono_fail(err, SONO_ENOMEM, "codec.mimi: out of memory");
+        if (!rc && d.mode != M_DECODE)
+            rc = ref_codes(m, in.data, d.samples, d.nq, codes, NULL, err);
+        if (!rc && d.mode == M_ENCODE)
+            memcpy(ref->data, codes, nc * sizeof(int));
+        if (!rc && d.mode != M_ENCODE &&
+            !(rc = sono_mimi64_decode(m, codes, d.nq, d.frames, &audio, err)))
+            memcpy(ref->data, audio, (size_t)sono_buf_elems(ref) * sizeof(double));
+        free(audio);
+        if (d.mode != M_DECODE)
+            free(codes);
+    }
     sono_mimi64_free(m);
     return rc;
 }
@@ -305,7 +345,7 @@ static int check_codes(const sono_params *p, const dims *d, const sono_buf *in,
     }
     c->mismatches = hard;
     c->pass = hard == 0;
-    snprintf(c->detail, sizeof c->detail, "codes: %lld of %lld differ, %lld near-ties, %lld "
+    snprintf(c->detail, sizeof c->detail, "codes %lld/%lld differ, %lld near-ties, %lld "
              "mismatches", diff, n, flips, hard);
     return 0;
 }
@@ -426,18 +466,48 @@ static int file_sha256(const char *path, char hex[65], sono_error *err)
     return 0;
 }
 
-static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
-                 const sono_buf *ref, double tol, sono_check *c, sono_error *err)
+/* Streams are checked one by one, each as streams = 1 would be: the case passes when every
+ * stream does; rel_l2, max_abs and ref_peak are the worst stream's, mismatches summed, the
+ * detail the worst stream's (a failing one first, else the most differing). */
+static int check(const sono_params *p, const sono_buf *in0, const sono_buf *out0,
+                 const sono_buf *ref0, double tol, sono_check *c, sono_error *err)
 {
     dims d;
     char path[4096], hex[65];
-    int rc = get_dims(p, &d, err);
+    int rc = get_dims(p, &d, err), w = 0;
     rc = rc ? rc : sono_mimi_weights_path(p, path, sizeof path, err);
-    *c = (sono_check){.tol = tol};
-    if (!rc)
-        rc = d.mode == M_ENCODE   ? check_codes(p, &d, in, out, ref, tol, c, err)
-             : d.mode == M_DECODE ? sono_check_output(out, ref, tol, c, err)
-                                  : check_roundtrip(p, &d, in, out, ref, tol, c, err);
+    sono_check *cs = rc ? NULL : calloc((size_t)d.S, sizeof *cs);
+    if (!rc && !cs)
+        rc = sono_fail(err, SONO_ENOMEM, "codec.mimi check: out of memory");
+    for (int s = 0; !rc && s < d.S; s++) {
+        sono_buf in = slice(in0, d.S, s), out = slice(out0, d.S, s), ref = slice(ref0, d.S, s);
+        sono_check *k = &cs[s];
+        *k = (sono_check){.tol = tol};
+        rc = d.mode == M_ENCODE   ? check_codes(p, &d, &in, &out, &ref, tol, k, err)
+             : d.mode == M_DECODE ? sono_check_output(&out, &ref, tol, k, err)
+                                  : check_roundtrip(p, &d, &in, &out, &ref, tol, k, err);
+        const sono_check *kw = &cs[w];
+        if (!rc && (kw->pass > k->pass || (kw->pass == k->pass &&
+                                           (k->mismatches > kw->mismatches ||
+                                            k->rel_l2 > kw->rel_l2))))
+            w = s;
+    }
+    if (!rc) {
+        *c = cs[w];
+        for (int s = 0; s < d.S; s++) {
+            c->pass &= cs[s].pass;
+            c->max_abs = fmax(c->max_abs, cs[s].max_abs);
+            c->ref_peak = fmax(c->ref_peak, cs[s].ref_peak);
+            c->nonfinite += s == w ? 0 : cs[s].nonfinite;
+            c->mismatches += s == w ? 0 : cs[s].mismatches;
+        }
+        if (d.S > 1) {
+            char what[sizeof c->detail];
+            snprintf(what, sizeof what, "%s", c->detail);
+            snprintf(c->detail, sizeof c->detail, "%d streams (worst %d): %s", d.S, w, what);
+        }
+    }
+    free(cs);
     rc = rc ? rc : file_sha256(path, hex, err);
     if (!rc) { /* the weights first: a long path may cut what follows, never the hash */
         const char *base = strrchr(path, '/');
@@ -466,6 +536,8 @@ static int quality(const sono_params *p, const sono_buf *in, const sono_buf *out
     }
     if (d.mode != M_ROUNDTRIP)
         return 0;
+    if (d.S > 1) /* the first clip stands for all */
+        snprintf(q->note, sizeof q->note, "measured on stream 0 of %d", d.S);
     sono_error e2 = {0};
     if (sono_quality_audio(in->data, out->data, d.samples, d.c.sampling_rate, q, &e2)) {
         snprintf(q->note, sizeof q->note, "%s", e2.msg);
@@ -495,6 +567,8 @@ static void cost(const sono_params *p, sono_cost *c)
     c->bytes = d.mode == M_ENCODE ? sig + codes
                : d.mode == M_DECODE ? codes + 4.0 * F * d.c.frame_hop
                                     : 2 * sig;
+    c->flops *= d.S; /* streams: S clips, each its own network pass */
+    c->bytes *= d.S;
 }
 
 /* Relative L2 of the float32 network's audio against the float64 one's (and, for codes,
@@ -539,6 +613,9 @@ static int stream_shape(const sono_params *p, sono_stream_shape *s, sono_error *
     int rc = get_dims(p, &d, err);
     if (rc)
         return rc;
+    if (d.S > 1) /* the layouts have one time axis; S clips would be S streams */
+        return sono_fail(err, SONO_EUNSUPPORTED, "codec.mimi: streaming takes one clip "
+                         "(streams=1); streams=%d are independent clips", d.S);
     sono_stream_layout sig = {1, d.samples, 1}, codes = {d.nq, d.frames, 1};
     s->in = d.mode == M_DECODE ? codes : sig;
     s->out = d.mode == M_ENCODE ? codes : sig;

@@ -70,6 +70,10 @@
  *                   signal -> out F32 [frames * 2 hop]
  *   mode roundtrip: in F32 [samples] -> out F32 [samples] (decode(encode(x)) cut to the
  *                   input's length, as MimiModel.forward does)
+ * Streams, param streams = S (default 1), as codec.encodec's: S independent clips of
+ *   `seconds`, consecutive pieces of the suite's signal of S samples each, a leading [S]
+ *   on every shape when S > 1; each coded and checked as alone (the worst reported);
+ *   cost and audio seconds are S times one clip's; no streaming mode with S > 1.
  * Bitrate: n_q log2(codebook_size) frame_rate. Algorithmic latency: causal everywhere
  *   (zero left padding, no look-ahead), so a frame's codes wait only for its 2 hop
  *   samples: 80 ms (encode), one frame (decode), the two (roundtrip, the decoder's output

@@ -190,8 +190,10 @@ int mn_dims(const sono_params *p, mn_model *m, char *why, size_t n)
         return SONO_EUNSUPPORTED;
     }
     m->frames = (m->samples + m->c.frame_hop - 1) / m->c.frame_hop;
-    if (sono_param_int(p, "streams", 1) != 1) {
-        snprintf(why, n, "streams: one clip only");
+    m->S = (int)sono_param_int(p, "streams", 1);
+    if (m->S < 1 || m->S > 1024 || m->S * m->samples > (1LL << 31)) {
+        snprintf(why, n, "streams=%d x %lld samples: need 1..1024 streams and at most 2^31 "
+                 "samples in all", m->S, m->samples);
         return SONO_EUNSUPPORTED;
     }
     return 0;
@@ -753,6 +755,7 @@ int mn_state_setup(const sono_params *p, const mn_kernels *k, const char *who,
     size_t nc = (size_t)m->nq * (size_t)m->frames;
     st->out_bytes = m->mode == MN_ENCODE ? nc * sizeof(int)
                                          : (size_t)(m->frames * m->c.frame_hop) * sizeof(float);
+    st->out_bytes *= (size_t)(m->S > 0 ? m->S : 1);
     if (!rc && (!(st->out = malloc(st->out_bytes)) || !(st->codes = malloc(nc * sizeof(int)))))
         rc = sono_fail(err, SONO_ENOMEM, "%s: out of memory", who);
     if (rc) {
@@ -766,7 +769,7 @@ int mn_state_setup(const sono_params *p, const mn_kernels *k, const char *who,
 int mn_state_load(mn_state *st, const sono_buf *in, sono_error *err)
 {
     const mn_model *m = &st->m;
-    long long want = m->mode == MN_DECODE ? (long long)m->nq * m->frames : m->samples;
+    long long want = m->S * (m->mode == MN_DECODE ? (long long)m->nq * m->frames : m->samples);
     sono_dtype dt = m->mode == MN_DECODE ? SONO_I32 : SONO_F32;
     if (sono_buf_elems(in) != want || in->dtype != dt)
         return sono_fail(err, SONO_EINVAL, "codec.mimi: input has %lld values, want %lld of %s",
@@ -775,25 +778,41 @@ int mn_state_load(mn_state *st, const sono_buf *in, sono_error *err)
     return 0;
 }
 
+/* Streams: clip s is the s-th piece of the input and of the output, each coded alone. */
 void mn_state_run(mn_state *st)
 {
-    if (st->m.mode == MN_ENCODE)
-        mn_encode(&st->r, st->in, st->out);
-    else if (st->m.mode == MN_DECODE)
-        mn_decode(&st->r, st->in, st->out);
-    else {
-        mn_encode(&st->r, st->in, st->codes);
-        mn_decode(&st->r, st->codes, st->out);
+    const mn_model *m = &st->m;
+    size_t nc = (size_t)m->nq * (size_t)m->frames, na = (size_t)(m->frames * m->c.frame_hop);
+    for (int s = 0; s < m->S; s++) {
+        const float *x = (const float *)st->in + (size_t)s * (size_t)m->samples;
+        if (m->mode == MN_ENCODE)
+            mn_encode(&st->r, x, (int *)st->out + (size_t)s * nc);
+        else if (m->mode == MN_DECODE)
+            mn_decode(&st->r, (const int *)st->in + (size_t)s * nc,
+                      (float *)st->out + (size_t)s * na);
+        else {
+            mn_encode(&st->r, x, st->codes);
+            mn_decode(&st->r, st->codes, (float *)st->out + (size_t)s * na);
+        }
     }
 }
 
 int mn_state_store(const mn_state *st, sono_buf *out, sono_error *err)
 {
     const mn_model *m = &st->m;
-    size_t want = m->mode == MN_ROUNDTRIP ? (size_t)m->samples * sizeof(float) : st->out_bytes;
-    if (out->nbytes < want)
+    if (m->mode != MN_ROUNDTRIP) {
+        if (out->nbytes < st->out_bytes)
+            return sono_fail(err, SONO_EINVAL, "codec.mimi: output has %zu bytes, want %zu",
+                             out->nbytes, st->out_bytes);
+        memcpy(out->data, st->out, st->out_bytes);
+        return 0;
+    }
+    size_t clip = (size_t)m->samples, na = (size_t)(m->frames * m->c.frame_hop);
+    if (out->nbytes < (size_t)m->S * clip * sizeof(float))
         return sono_fail(err, SONO_EINVAL, "codec.mimi: output has %zu bytes, want %zu",
-                         out->nbytes, want);
-    memcpy(out->data, st->out, want); /* roundtrip: cut to the input's length */
+                         out->nbytes, (size_t)m->S * clip * sizeof(float));
+    for (int s = 0; s < m->S; s++) /* each clip cut to the input's length */
+        memcpy((float *)out->data + (size_t)s * clip, (const float *)st->out + (size_t)s * na,
+               clip * sizeof(float));
     return 0;
 }

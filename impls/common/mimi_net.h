@@ -48,7 +48,7 @@ typedef struct mn_rvq {
 
 typedef struct mn_model {
     mn_cfg c;
-    int mode, nq;
+    int mode, nq, S; /* S: the op's streams, independent clips coded one after another */
     long long samples, frames;
     char path[4096];
     int n[2];

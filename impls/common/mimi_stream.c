@@ -445,6 +445,9 @@ int mn_stream_begin(mn_state *st, mn_stream **sp, sono_error *err)
     mn_stream *S = *sp;
     const mn_model *m = &st->m;
     const mn_cfg *c = &m->c;
+    if (m->S != 1)
+        return sono_fail(err, SONO_EUNSUPPORTED, "codec.mimi: streaming takes one clip "
+                         "(streams=%d)", m->S);
     if (!S) {
         S = calloc(1, sizeof *S);
         int max = m->n[0] + m->n[1] + 4;
