@@ -57,6 +57,7 @@ static void sm_equal_offline(void **state)
             }
             sono_buf_free(&in);
             sono_buf_free(&out);
+            sono_params_free(&p);
         }
 }
 
@@ -78,6 +79,7 @@ static void sm_state_bounded(void **state)
         ws[i] = info.workspace - off[i]; /* the stream's own bytes beside the offline ones */
         sono_buf_free(&in);
         sono_buf_free(&out);
+        sono_params_free(&p);
     }
     print_message("stream state: %zu bytes for 0.01 s, %zu for 0.1 s\n", ws[0], ws[1]);
     assert_true(ws[0] > 0);
@@ -99,6 +101,7 @@ static void sm_shape(void **state)
     assert_int_equal(ss.in.outer, 3);
     assert_int_equal(ss.in.steps, 16);
     assert_int_equal(ss.out.steps, 192);
+    sono_params_free(&q);
 }
 
 int main(void)
