@@ -75,6 +75,9 @@ COMMON_ENCODEC += $(wildcard impls/common/whisper_*.c)
 # issue 25: vocoder.hifigan's shared body reads its weights with encodec_st.c too
 COMMON_SRC := $(filter-out impls/common/hifigan_%,$(COMMON_SRC))
 COMMON_ENCODEC += $(wildcard impls/common/hifigan_*.c)
+# issue 24: codec.mimi's shared body (the same reader, jansson): the same three
+COMMON_SRC := $(filter-out impls/common/mimi_%,$(COMMON_SRC))
+COMMON_ENCODEC += $(wildcard impls/common/mimi_*.c)
 # issue 23: wav2vec2.features' weights (the impls' safetensors reader, the harness's
 # SHA-256 compiled in for describe): cpu, blas and cuda only, like codec.encodec's body
 COMMON_W2V := $(wildcard impls/common/w2v_*.c) harness/core/sha256.c

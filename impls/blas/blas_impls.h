@@ -104,5 +104,14 @@ size_t relpos_gemm_workspace(void *st);
                    long long *done, sono_error *err);
 BLAS_STREAM_DECL(wavenet_blas)
 BLAS_STREAM_DECL(hifigan_blas)
+/* issue 24: mimi_blas.c, blas/mimi for codec.mimi */
+int mimi_blas_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int mimi_blas_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int mimi_blas_load(void *st, const sono_buf *in, sono_error *err);
+int mimi_blas_run(void *st);
+int mimi_blas_store(void *st, sono_buf *out, sono_error *err);
+void mimi_blas_teardown(void *st);
+int mimi_blas_describe(void *st, char *buf, size_t n);
+size_t mimi_blas_workspace(void *st);
 
 #endif

@@ -214,6 +214,14 @@ static const sono_impl impls[] = {
      .load = whisper_blas_load, .run = whisper_blas_run, .store = whisper_blas_store,
      .teardown = whisper_blas_teardown, .describe = whisper_blas_describe,
      .workspace = whisper_blas_workspace},
+    /* issue 24: Mimi */
+    {.abi = SONO_ABI_VERSION, .op = "codec.mimi", .name = "mimi",
+     .summary = "Mimi: im2col SGEMM convs, SGEMM transformer (windowed attention in "
+                "blocks), each codebook stage one SGEMM over all frames",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = mimi_blas_supports, .setup = mimi_blas_setup, .load = mimi_blas_load,
+     .run = mimi_blas_run, .store = mimi_blas_store, .teardown = mimi_blas_teardown,
+     .describe = mimi_blas_describe, .workspace = mimi_blas_workspace},
     {.abi = SONO_ABI_VERSION, .op = "wav2vec2.features", .name = "gemm",
      .summary = "wav2vec2 conv feature encoder: im2col SGEMMs, fused norm + GELU on threads",
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,

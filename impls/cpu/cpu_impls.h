@@ -245,5 +245,17 @@ size_t relpos_naive_workspace(void *st);
                    long long *done, sono_error *err);
 CPU_STREAM_DECL(wavenet_naive)
 CPU_STREAM_DECL(hifigan_naive)
+/* issue 24: mimi_naive.c, cpu/naive for codec.mimi */
+int mimi_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int mimi_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int mimi_naive_load(void *st, const sono_buf *in, sono_error *err);
+int mimi_naive_run(void *st);
+int mimi_naive_store(void *st, sono_buf *out, sono_error *err);
+void mimi_naive_teardown(void *st);
+size_t mimi_naive_workspace(void *st);
+int mimi_naive_describe(void *st, char *buf, size_t n);
+int mimi_naive_stream_begin(void *st, sono_error *err);
+int mimi_naive_push(void *st, long long t0, long long n, int last, sono_buf *out,
+                    long long *done, sono_error *err);
 
 #endif

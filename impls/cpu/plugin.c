@@ -264,6 +264,14 @@ static const sono_impl impls[] = {
      .load = whisper_naive_load, .run = whisper_naive_run, .store = whisper_naive_store,
      .teardown = whisper_naive_teardown, .workspace = whisper_naive_workspace,
      .describe = whisper_naive_describe},
+    /* issue 24: Mimi */
+    {.abi = SONO_ABI_VERSION, .op = "codec.mimi", .name = "naive",
+     .summary = "Mimi by definition: direct float32 conv, transformer and codebook loops",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = mimi_naive_supports, .setup = mimi_naive_setup, .load = mimi_naive_load,
+     .run = mimi_naive_run, .store = mimi_naive_store, .teardown = mimi_naive_teardown,
+     .workspace = mimi_naive_workspace, .describe = mimi_naive_describe,
+     .stream_begin = mimi_naive_stream_begin, .push = mimi_naive_push},
     /* issue 12 (streaming): one attention decode step against a KV cache */
     {.abi = SONO_ABI_VERSION, .op = "attention.step", .name = "naive",
      .summary = "decode step: ring KV cache, float32 scores, softmax, weighted sum of V",

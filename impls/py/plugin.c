@@ -171,6 +171,26 @@ static int refuse_hifigan(const sono_params *p, char *why, size_t n)
 #define T_HIFIGAN "transformers' SpeechT5HifiGan with the same weights"
 #define T_WAVENET "a plain torch WaveNet stack (dilated Conv1d gates, 1x1 skip/residual), " \
                   "the same weights"
+/* issue 24: transformers' MimiModel, which landed in 4.45; the worker says the same for
+ * direct requests (sonopy/mimi.py) */
+static int refuse_mimi(const sono_params *p, char *why, size_t n)
+{
+    (void)p;
+    int major = 0, minor = 0;
+    if (!probe.transformers[0]) {
+        snprintf(why, n, "transformers not installed for %s (Python %s): pip install "
+                 "'transformers>=4.45' for MimiModel", probe.python, probe.version);
+        return SONO_EUNSUPPORTED;
+    }
+    if (sscanf(probe.transformers, "%d.%d", &major, &minor) == 2 &&
+        (major < 4 || (major == 4 && minor < 45))) {
+        snprintf(why, n, "transformers %s is too old: MimiModel landed in 4.45",
+                 probe.transformers);
+        return SONO_EUNSUPPORTED;
+    }
+    return 0;
+}
+#define T_MIMI "transformers' MimiModel (its modules, a causal window mask) with the same weights"
 #define T_RELPOS "WavLMAttention's bucketed bias and gru_rel_pos gate in plain torch"
 
 static const py_def defs[] = {
@@ -259,6 +279,11 @@ static const py_def defs[] = {
      .refuse = refuse_w2v},
     {.op = "wav2vec2.features", .impl = "torch-cuda", .summary = T_W2V ", " CUDA_IO,
      .cuda = 1, .torch = 1, .refuse = refuse_w2v},
+    /* issue 24 */
+    {.op = "codec.mimi", .impl = "torch", .summary = T_MIMI ", on the CPU", .torch = 1,
+     .refuse = refuse_mimi},
+    {.op = "codec.mimi", .impl = "torch-cuda", .summary = T_MIMI ", " CUDA_IO, .cuda = 1,
+     .torch = 1, .refuse = refuse_mimi},
     {.op = "attention.relpos", .impl = "torch", .summary = T_RELPOS " on the CPU", .torch = 1},
     {.op = "attention.relpos", .impl = "torch-cuda", .summary = T_RELPOS " " CUDA_IO,
      .cuda = 1, .torch = 1},

@@ -203,3 +203,6 @@ IMPLS.update(SPEECH_IMPLS)
 # issue 25: SpeechT5HifiGan (transformers, imported at setup) and a plain torch WaveNet stack
 from sonopy.generation import IMPLS as GENERATION_IMPLS  # noqa: E402
 IMPLS.update(GENERATION_IMPLS)
+# issue 24: transformers' MimiModel (imported at setup: its absence is a skip)
+from sonopy.mimi import Mimi  # noqa: E402
+IMPLS["codec.mimi"] = Mimi
