@@ -11,6 +11,7 @@
 
 #include "cu.h"
 #include "cuda_impls.h"
+#include "nndtype.h"
 #include "vq_kernels.h"
 #include "vq_math.h"
 
@@ -70,6 +71,8 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
 {
     const variant *v = ctx;
     long long K, D, T, q;
+    if (nn_dtype_f32_only(p, NULL, why, n)) /* issue 26: float32 kernels and SGEMM */
+        return SONO_EUNSUPPORTED;
     dims(v, p, &K, &D, &T, &q);
     /* cuBLAS and the kernels take K, D as int; codes are int32 */
     if (K < 1 || D < 1 || T < 1 || q < 1 || q > 64 || K > INT_MAX / 2 || D > INT_MAX / 2 ||
