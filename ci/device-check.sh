@@ -305,8 +305,8 @@ st_speech() {
 }
 
 # issue 26: each cuda/flash2 instantiation once against the float64 reference (seq 1000
-# leaves a partial tile; every dtype, both head dims, causal and not) and cuda/vq-cublas's
-# tensor-core GEMM in each dtype, then the dtype rows
+# leaves a partial tile; every dtype, both head dims, causal and not), cuda/vq-cublas's
+# tensor-core GEMM in each dtype and cuda/vq-tc in bf16 and f16, then the dtype rows
 # of suites/gpu (the calibrate stage measured the tensor-core peaks their roof% uses)
 st_tc() {
     local dt d c
@@ -324,6 +324,11 @@ st_tc() {
             limit 120 "$logs/tc-exec.log" bin/harness exec vq.encode/cuda/vq-cublas \
                 --param K=1024 --param D=128 --param T=750 --param dtype=$dt --input noise ||
                 fail "exec cuda/vq-cublas dtype=$dt"
+            grep -E -- '->|rror|check:' "$logs/tc-exec.log" | head -n 3
+            [ "$dt" = tf32 ] && continue # vq-tc: bf16 and f16 only
+            limit 120 "$logs/tc-exec.log" bin/harness exec vq.encode/cuda/vq-tc \
+                --param K=1000 --param D=128 --param T=750 --param dtype=$dt --input noise ||
+                fail "exec cuda/vq-tc dtype=$dt"
             grep -E -- '->|rror|check:' "$logs/tc-exec.log" | head -n 3
         done
     fi

@@ -337,7 +337,7 @@ static void skips_with_reasons(void **state)
         int cpu_rung = !strncmp(e->full, "cpu/", 4) || !strncmp(e->full, "blas/", 5);
         if (cpu_rung && rc)
             fail_msg("%s %s refuses bf16: %s", e->op->name, e->full, why);
-        int tc = !strcmp(e->impl->name, "flash2") ||
+        int tc = !strcmp(e->impl->name, "flash2") || !strcmp(e->impl->name, "vq-tc") ||
                  (!strcmp(e->impl->name, "vq-cublas") && !strcmp(e->op->name, "vq.encode"));
         if (!strncmp(e->full, "cuda/", 5) && !tc) {
             assert_int_equal(rc, SONO_EUNSUPPORTED);
