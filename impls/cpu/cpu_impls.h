@@ -173,6 +173,16 @@ int vq_naive_store(void *st, sono_buf *out, sono_error *err);
 void vq_naive_teardown(void *st);
 size_t vq_naive_workspace(void *st);
 int vq_naive_describe(void *st, char *buf, size_t n); /* issue 26: the dtype */
+
+/* vq_bf16.c (issue 26): cpu/avx512bf16 for vq.encode, dtype=bf16 on AVX-512 BF16 CPUs */
+int vq_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int vq_bf16_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int vq_bf16_load(void *st, const sono_buf *in, sono_error *err);
+int vq_bf16_run(void *st);
+int vq_bf16_store(void *st, sono_buf *out, sono_error *err);
+void vq_bf16_teardown(void *st);
+int vq_bf16_describe(void *st, char *buf, size_t n);
+size_t vq_bf16_workspace(void *st);
 /* encodec_naive.c: cpu/naive for codec.encodec */
 int encodec_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int encodec_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);

@@ -236,6 +236,14 @@ static const sono_impl impls[] = {
      .supports = vq_naive_supports, .setup = vq_naive_setup, .load = vq_naive_load,
      .run = vq_naive_run, .store = vq_naive_store, .teardown = vq_naive_teardown,
      .workspace = vq_naive_workspace, .describe = vq_naive_describe},
+    /* issue 26: the CPU's bf16 path, where it has AVX-512 BF16 */
+    {.abi = SONO_ABI_VERSION, .op = "vq.encode", .name = "avx512bf16",
+     .summary = "nearest codeword with VDPBF16PS dot products (bf16 pairs, fp32 "
+                "accumulation); dtype=bf16 on CPUs with AVX-512 BF16",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .supports = vq_bf16_supports,
+     .setup = vq_bf16_setup, .load = vq_bf16_load, .run = vq_bf16_run,
+     .store = vq_bf16_store, .teardown = vq_bf16_teardown, .describe = vq_bf16_describe,
+     .workspace = vq_bf16_workspace},
     {.abi = SONO_ABI_VERSION, .op = "rvq.encode", .name = "naive",
      .summary = "greedy residual VQ: per stage a float32 loop over every codeword, sum (r - c)^2",
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &vq_naive_kinds[1],
