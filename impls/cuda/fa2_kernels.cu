@@ -218,14 +218,19 @@ cudaError_t launch(const void *q, const void *k, const void *v, float *o, long l
 {
     typedef typename elem<KIND>::t T;
     size_t smem = cu_fa2_smem(D, KIND);
-    static bool set = false; // per instantiation: the opt-in above 48 KiB
-    if (!set) {
-        cudaError_t e = cudaFuncSetAttribute(fa2<D, KIND>,
-                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                             (int)smem);
+    // the opt-in above 48 KiB is per device: once on each (a case may run on cuda:1)
+    static unsigned done; // bit N: set on device N
+    int dev = 0;
+    cudaError_t e = cudaGetDevice(&dev);
+    if (e != cudaSuccess)
+        return e;
+    if (dev >= 32 || !(done & (1u << dev))) {
+        e = cudaFuncSetAttribute(fa2<D, KIND>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 (int)smem);
         if (e != cudaSuccess)
             return e;
-        set = true;
+        if (dev < 32)
+            done |= 1u << dev;
     }
     dim3 grid((unsigned)((seq + FA2_BQ - 1) / FA2_BQ), (unsigned)heads);
     float scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));

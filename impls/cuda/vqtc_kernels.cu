@@ -110,14 +110,19 @@ cudaError_t launch(const void *book, const float *cn, const void *x, long long T
                    int D, int *codes, cudaStream_t s)
 {
     size_t smem = (size_t)(VQT_BV + 2 * VQT_BK) * (size_t)(D + 8) * 2;
-    static int set = 0; // the opt-in above 48 KiB, for the largest D it was asked for
-    if ((int)smem > set) {
-        cudaError_t e = cudaFuncSetAttribute(vqtc<KIND>,
-                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                             (int)smem);
+    // the opt-in above 48 KiB, per device, for the largest D (256) at once
+    static unsigned done; // bit N: set on device N
+    int dev = 0;
+    cudaError_t e = cudaGetDevice(&dev);
+    if (e != cudaSuccess)
+        return e;
+    if (dev >= 32 || !(done & (1u << dev))) {
+        e = cudaFuncSetAttribute(vqtc<KIND>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 (VQT_BV + 2 * VQT_BK) * (256 + 8) * 2);
         if (e != cudaSuccess)
             return e;
-        set = (int)smem;
+        if (dev < 32)
+            done |= 1u << dev;
     }
     unsigned blocks = (unsigned)((T + VQT_BV - 1) / VQT_BV);
     vqtc<KIND><<<blocks, VQT_WARPS * 32, smem, s>>>((const uint16_t *)book, cn,
