@@ -23,18 +23,32 @@ DTYPES = {"f32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16,
 
 
 def set_dtype(impl):
-    """Sets impl.dt (the tensors' dtype) and torch's TF32 switches for the case; returns the
-    note for the summary ("" at f32)."""
+    """Sets impl.dt (the tensors' dtype) and impl.tf32 (whether call() allows TF32 matmuls);
+    returns the note for the summary ("" at f32)."""
     name = str(impl.p.get("dtype", "f32"))
     impl.dt = DTYPES[name]
-    tf32 = name == "tf32"
-    torch.backends.cuda.matmul.allow_tf32 = tf32
-    torch.backends.cudnn.allow_tf32 = tf32
+    impl.tf32 = name == "tf32"
     if name == "f32":
         return ""
-    if tf32:
+    if impl.tf32:
         return "; dtype tf32: float32 tensors, torch.backends.cuda.matmul.allow_tf32 = True"
     return "; dtype %s: tensors in torch.%s" % (name, str(impl.dt).split(".")[-1])
+
+
+class TF32Switch:
+    """torch.backends.cuda.matmul.allow_tf32 as the case asks, for the timed call only: the
+    switch is global to the worker, and later cases of other ops must not inherit it."""
+
+    def __init__(self, on):
+        self.on = on
+
+    def __enter__(self):
+        self.prev = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = self.on
+
+    def __exit__(self, *exc):
+        torch.backends.cuda.matmul.allow_tf32 = self.prev
+        return False
 
 
 class VQ(TorchImpl):
@@ -57,7 +71,8 @@ class VQ(TorchImpl):
         self.loaded = True
 
     def call(self):
-        self.y = torch.cdist(self.v, self.cb).argmin(dim=1)
+        with TF32Switch(self.tf32):
+            self.y = torch.cdist(self.v, self.cb).argmin(dim=1)
 
     def result(self):
         return self.y.to(torch.int32).to("cpu").numpy()
@@ -170,6 +185,10 @@ class Attention(TorchImpl):
         self.loaded = True
 
     def call(self):
+        with TF32Switch(self.tf32):
+            self.attend()
+
+    def attend(self):
         if self.sdpa is not None:
             self.y = self.sdpa(self.q, self.k, self.v, is_causal=self.causal)
             return
