@@ -56,6 +56,9 @@
 #   vocoder    issue 25: cuda/hifigan and cuda/wavenet checked by exec (small dims, then
 #              V1 on 1 s), test_hifigan_fixture and test_cuda_math_gen, then suites/gpu's
 #              [hifigan] and [wavenet] (not in the default list)
+#   tc         issue 26: cuda/flash2 in bf16, f16 and tf32 checked by exec (head_dim 64 and
+#              128, causal and not), then suites/gpu's dtype rows: flash2 vs torch SDPA in
+#              bf16/tf32 at seq 4096 and 16384, vq.encode in bf16 (not in the default list)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -542,9 +545,42 @@ st_vocoder() {
         --filter 'wavenet.stack/*'
 }
 
+# issue 26: each cuda/flash2 instantiation once against the float64 reference (seq 1000
+# leaves a partial tile; every dtype, both head dims, causal and not), cuda/vq-cublas's
+# tensor-core GEMM in each dtype and cuda/vq-tc in bf16 and f16, then the dtype rows
+# of suites/gpu (the calibrate stage measured the tensor-core peaks their roof% uses)
+st_tc() {
+    local dt d c
+    if [ "$gpu" != no-gpu ]; then
+        for dt in bf16 f16 tf32; do
+            for d in 64 128; do
+                for c in 0 1; do
+                    limit 120 "$logs/tc-exec.log" bin/harness exec attention/cuda/flash2 \
+                        --param seq=1000 --param heads=2 --param head_dim=$d \
+                        --param causal=$c --param dtype=$dt --input noise ||
+                        fail "exec cuda/flash2 dtype=$dt head_dim=$d causal=$c"
+                    grep -E -- '->|rror' "$logs/tc-exec.log" | head -n 3
+                done
+            done
+            limit 120 "$logs/tc-exec.log" bin/harness exec vq.encode/cuda/vq-cublas \
+                --param K=1024 --param D=128 --param T=750 --param dtype=$dt --input noise ||
+                fail "exec cuda/vq-cublas dtype=$dt"
+            grep -E -- '->|rror|check:' "$logs/tc-exec.log" | head -n 3
+            [ "$dt" = tf32 ] && continue # vq-tc: bf16 and f16 only
+            limit 120 "$logs/tc-exec.log" bin/harness exec vq.encode/cuda/vq-tc \
+                --param K=1000 --param D=128 --param T=750 --param dtype=$dt --input noise ||
+                fail "exec cuda/vq-tc dtype=$dt"
+            grep -E -- '->|rror|check:' "$logs/tc-exec.log" | head -n 3
+        done
+    fi
+    suite tc "${DC_TC_S:-420}" suites/gpu --filter 'attention/*dtype=*' \
+        --filter 'vq.encode/*dtype=*'
+}
+
 for s in "${stages[@]}"; do
     if ! declare -F "st_$s" > /dev/null; then
         echo "device-check: unknown stage '$s' (stages: $(declare -F | sed -n 's/^declare -f st_//p' | tr '\n' ' '))" >&2
+        echo "device-check: unknown stage '$s' (setup tests alltests calibrate dspfig codecfig figures ctcfig speechfig speech tc codecs gpu extra)" >&2
         exit 2
     fi
 done

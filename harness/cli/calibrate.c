@@ -71,9 +71,24 @@ static int need_role(const sono_reg *R, const char *role, const sono_impl_entry 
 
 /* Appends one case of impl e: its op's own parameters from names/vals, then threads, then
  * device (when not NULL), then defaults. */
+static int add_case_dt(sono_plan *plan, const sono_reg *R, const sono_impl_entry *e,
+                       const char *const *names, const long long *vals, int nvals, int threads,
+                       const char *device, const char *dtype, const sono_measure_cfg *cfg,
+                       sono_error *err);
+
 static int add_case(sono_plan *plan, const sono_reg *R, const sono_impl_entry *e,
                     const char *const *names, const long long *vals, int nvals, int threads,
                     const char *device, const sono_measure_cfg *cfg, sono_error *err)
+{
+    return add_case_dt(plan, R, e, names, vals, nvals, threads, device, NULL, cfg, err);
+}
+
+/* issue 26: dtype, when not NULL, is set as the case's `dtype` param (the peak_flops op's
+ * tensor-core GEMMs). */
+static int add_case_dt(sono_plan *plan, const sono_reg *R, const sono_impl_entry *e,
+                       const char *const *names, const long long *vals, int nvals, int threads,
+                       const char *device, const char *dtype, const sono_measure_cfg *cfg,
+                       sono_error *err)
 {
     const sono_op *op = e->op;
     /* the sizes are set by parameter name: an impl of another op in the role must take
@@ -105,11 +120,15 @@ static int add_case(sono_plan *plan, const sono_reg *R, const sono_impl_entry *e
     if (device) /* issue 10: run on this device, whichever its impl is registered on */
         k->p.v[k->p.count++] = (sono_param){.name = "device", .type = SONO_PSTR,
                                             .s = strdup(device)};
+    if (dtype)
+        k->p.v[k->p.count++] = (sono_param){.name = "dtype", .type = SONO_PSTR,
+                                            .s = strdup(dtype)};
     sono_params_defaults(op, &k->p);
     plan->ncases++; /* counted now, so sono_plan_free releases its params on any error */
     if (op->validate && op->validate(&k->p, err))
         return err->code;
-    if (device && !sono_param_str(&k->p, "device", NULL))
+    if ((device && !sono_param_str(&k->p, "device", NULL)) ||
+        (dtype && !sono_param_str(&k->p, "dtype", NULL)))
         return sono_fail(err, SONO_ENOMEM, "out of memory");
     sono_params_format(op, &k->p, k->params_text, sizeof k->params_text);
     sono_case_make_id(k, plan);
@@ -176,6 +195,12 @@ static int build_plan(const sono_reg *R, const machine *m, int quick, long long 
             long long v[3] = {ds->gemm[g], ds->gemm[g], ds->gemm[g]};
             rc = add_case(plan, R, devs[d].gemm, gn, v, 3, 1, name, &cfg, err);
         }
+        /* issue 26: the tensor-core peaks, at the largest size, where the peak_flops op
+         * takes a dtype and the impl accepts it (another backend's may not: no peak) */
+        static const char *const tc[] = {"tf32", "bf16", "f16"};
+        long long big = ds->gemm[ds->ngemm - 1], v[3] = {big, big, big};
+        for (int t = 0; !rc && t < 3 && sono_op_param(devs[d].gemm->op, "dtype"); t++)
+            rc = add_case_dt(plan, R, devs[d].gemm, gn, v, 3, 1, name, tc[t], &cfg, err);
     }
     sono_sha256 h;
     unsigned char d[32];
@@ -229,6 +254,23 @@ static int collect(const char *path, const sono_plan *plan, sono_calibration *ca
         for (int d = 0; d < ndev; d++)
             if (c->impl && devs[d].dev == sono_case_device(c))
                 dv = &devs[d];
+        /* issue 26: a tensor-core GEMM's case gives its dtype's peak; one that did not
+         * pass (skipped: the impl takes no dtype) leaves that peak out, not the device */
+        int dtk = sono_cal_dtype_index(sono_param_str(&c->p, "dtype", "f32"));
+        if (dv && dtk > 0) {
+            const char *msg = json_string_value(json_object_get(rec, "message"));
+            int ok = strcmp(st, "ok") == 0 && med > 0;
+            sono_cost dc;
+            c->op->cost(&c->p, &dc);
+            double r = ok ? dc.flops / med : 0;
+            json_array_append_new(dv->figures,
+                                  json_pack("{s:s, s:s, s:s, s:f, s:s}", "id", c->id, "dtype",
+                                            sono_cal_dtype_names[dtk], "status", st, "gflops",
+                                            r, "message", msg ? msg : ""));
+            if (r > dv->dtype_gflops[dtk])
+                dv->dtype_gflops[dtk] = r;
+            continue;
+        }
         if (dv && (strcmp(st, "ok") != 0 || !(med > 0))) {
             const char *msg = json_string_value(json_object_get(rec, "message"));
             if (!dv->fail[0])
@@ -316,6 +358,11 @@ static int store_devices(cal_dev *devs, int ndev, int quick, const dev_sizes *ds
             printf("  device   GFLOP/s (peak)  GB/s (bandwidth)  ridge flop/byte  name\n");
         printf("  %-7s  %14.2f  %16.2f  %15.2f  %s (%s)\n", e->device, e->gflops, e->gbps,
                e->gbps > 0 ? e->gflops / e->gbps : 0, e->name, e->measured);
+        if (e->dtype_gflops[SONO_CAL_TF32] > 0 || e->dtype_gflops[SONO_CAL_BF16] > 0 ||
+            e->dtype_gflops[SONO_CAL_F16] > 0) /* issue 26 */
+            printf("  %-7s  tensor cores: tf32 %.2f, bf16 %.2f, f16 %.2f GFLOP/s (0: not "
+                   "measured)\n", e->device, e->dtype_gflops[SONO_CAL_TF32],
+                   e->dtype_gflops[SONO_CAL_BF16], e->dtype_gflops[SONO_CAL_F16]);
     }
     return failed;
 }

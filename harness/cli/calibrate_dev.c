@@ -74,6 +74,8 @@ void cal_dev_add(cal_dev *d, int is_gemm, double rate, json_t *figure)
 int cal_dev_entry(const cal_dev *d, const char *measured, json_t *details, sono_calibration *cal)
 {
     sono_cal_device e = {.gflops = d->gflops, .gbps = d->gbps, .details = details};
+    for (int k = 0; k < 4; k++) /* issue 26 */
+        e.dtype_gflops[k] = d->dtype_gflops[k];
     snprintf(e.device, sizeof e.device, "%s", d->dev->name);
     /* the GPU's name is the description's first field; without one, the device's name */
     if (d->gpu[0])

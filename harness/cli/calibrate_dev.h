@@ -17,6 +17,7 @@ typedef struct cal_dev {
     char fail[1024]; /* non-empty: a case of it did not pass */
     char gpu[256];   /* the device's own description (sono_device.summary), or "" */
     double gflops, gbps;
+    double dtype_gflops[4]; /* issue 26: the peak_flops impl's GEMM in tf32, bf16, f16 */
     json_t *figures; /* one object per case */
 } cal_dev;
 

@@ -141,12 +141,19 @@ json_t *sono_calibration_json(const sono_calibration *cal)
         json_t *devs = json_object();
         for (int i = 0; i < cal->ndevices; i++) {
             const sono_cal_device *d = &cal->devices[i];
-            json_object_set_new(devs, d->device,
-                                json_pack("{s:s, s:s, s:f, s:f, s:o}", "name", d->name,
-                                          "measured", d->measured, "gflops", d->gflops,
-                                          "gbps", d->gbps, "details",
-                                          d->details ? json_deep_copy(d->details)
-                                                     : json_object()));
+            json_t *dv = json_pack("{s:s, s:s, s:f, s:f, s:o}", "name", d->name,
+                                   "measured", d->measured, "gflops", d->gflops,
+                                   "gbps", d->gbps, "details",
+                                   d->details ? json_deep_copy(d->details) : json_object());
+            json_t *byd = json_object(); /* issue 26 */
+            for (int k = SONO_CAL_TF32; byd && k <= SONO_CAL_F16; k++)
+                if (d->dtype_gflops[k] > 0)
+                    json_object_set_new(byd, sono_cal_dtype_names[k],
+                                        json_real(d->dtype_gflops[k]));
+            if (dv && json_object_size(byd))
+                json_object_set(dv, "gflops_by_dtype", byd);
+            json_decref(byd);
+            json_object_set_new(devs, d->device, dv);
         }
         json_object_set_new(e, "devices", devs);
     }
@@ -222,8 +229,25 @@ static int parse_devices(const char *path, const char *host, json_t *devs, sono_
                              "strings \"name\" and \"measured\", numbers \"gflops\" and "
                              "\"gbps\" >= 0 and an optional object \"details\"", path, host,
                              key);
+        json_t *byd = json_object_get(v, "gflops_by_dtype"); /* issue 26, optional */
+        const char *dk;
+        json_t *dvv;
+        if (byd && !json_is_object(byd))
+            return sono_fail(err, SONO_EPARSE, "%s: host \"%s\", device \"%s\": "
+                             "\"gflops_by_dtype\" must be an object of dtype -> GFLOP/s",
+                             path, host, key);
+        json_object_foreach(byd, dk, dvv) {
+            int k = sono_cal_dtype_index(dk);
+            if (k < SONO_CAL_TF32 || !json_is_number(dvv) || !(json_number_value(dvv) >= 0))
+                return sono_fail(err, SONO_EPARSE, "%s: host \"%s\", device \"%s\": "
+                                 "gflops_by_dtype.%s: expected one of tf32, bf16, f16 with a "
+                                 "number >= 0", path, host, key, dk);
+        }
         sono_cal_device d = {.gflops = json_number_value(gf), .gbps = json_number_value(bw),
                              .details = details ? json_incref(details) : NULL};
+        for (int k = SONO_CAL_TF32; k <= SONO_CAL_F16; k++)
+            d.dtype_gflops[k] =
+                json_number_value(json_object_get(byd, sono_cal_dtype_names[k]));
         snprintf(d.device, sizeof d.device, "%s", key);
         snprintf(d.name, sizeof d.name, "%s", name);
         snprintf(d.measured, sizeof d.measured, "%s", measured);
@@ -362,6 +386,26 @@ double sono_roofline_bound_device(const sono_calibration *cal, const char *devic
 {
     const sono_cal_device *d = sono_calibration_device(cal, device);
     return d ? bound(d->gflops, d->gbps, flops, bytes) : 0;
+}
+
+const char *const sono_cal_dtype_names[4] = {"f32", "tf32", "bf16", "f16"};
+
+int sono_cal_dtype_index(const char *dtype)
+{
+    for (int k = 0; dtype && k < 4; k++)
+        if (strcmp(dtype, sono_cal_dtype_names[k]) == 0)
+            return k;
+    return -1;
+}
+
+double sono_roofline_bound_device_dtype(const sono_calibration *cal, const char *device,
+                                        const char *dtype, double flops, double bytes)
+{
+    int k = dtype ? sono_cal_dtype_index(dtype) : SONO_CAL_F32;
+    const sono_cal_device *d = sono_calibration_device(cal, device);
+    if (!d || k < 0)
+        return 0;
+    return bound(k == SONO_CAL_F32 ? d->gflops : d->dtype_gflops[k], d->gbps, flops, bytes);
 }
 
 double sono_roofline_bound_gflops(const sono_calibration *cal, int threads, double flops,

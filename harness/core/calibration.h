@@ -27,7 +27,17 @@ typedef struct sono_cal_device {
     char measured[32]; /* UTC, ISO 8601 */
     double gflops, gbps;
     json_t *details;   /* owned (may be NULL) */
+    /* issue 26: tensor-core GEMM peaks (GFLOP/s) by dtype, SONO_CAL_TF32.. (index 0, f32,
+     * is gflops above); 0 where not measured. In the file: "gflops_by_dtype": {"tf32": x,
+     * "bf16": y, "f16": z}, written only with a positive figure. */
+    double dtype_gflops[4];
 } sono_cal_device;
+
+/* issue 26: the dtypes of the `dtype` param (harness/ops/nndtype.h) as calibration keys. */
+enum { SONO_CAL_F32 = 0, SONO_CAL_TF32 = 1, SONO_CAL_BF16 = 2, SONO_CAL_F16 = 3 };
+/* "f32", "tf32", "bf16", "f16" -> its index; -1 for anything else. */
+int sono_cal_dtype_index(const char *dtype);
+extern const char *const sono_cal_dtype_names[4];
 
 /* One host's entry:
  *   {"measured": UTC, "cpu": model, "threads": {"1": {"gflops", "gbps"}, ...},
@@ -106,5 +116,12 @@ double sono_roofline_bound_gflops(const sono_calibration *cal, int threads, doub
  * SGEMM peak and copy bandwidth); 0 when cal has no entry for it or a figure is missing. */
 double sono_roofline_bound_device(const sono_calibration *cal, const char *device,
                                   double flops, double bytes);
+
+/* issue 26: the same for a case whose inputs are in `dtype` (the case's dtype param; NULL
+ * or "f32": the float32 peak above): min(the device's peak in that dtype, AI x bandwidth).
+ * 0 when that peak was not calibrated: a bf16 case against the float32 peak would read as
+ * several times 100% of a ceiling it does not have. */
+double sono_roofline_bound_device_dtype(const sono_calibration *cal, const char *device,
+                                        const char *dtype, double flops, double bytes);
 
 #endif

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "nndtype.h"
 #include "nnrand.h"
 #include "op.h"
 
@@ -40,6 +41,7 @@ static const sono_param_spec params[] = {
     {.name = "token_rate", .type = SONO_PREAL, .rmin = 0.1, .rmax = 1e6, .rdflt = 12.5,
      .help = "tokens per second of audio when streamed (12.5: Mimi/Moshi's frame rate)",
      .late = 1},
+    SONO_NN_DTYPE_PARAM, /* issue 26 */
 };
 
 typedef struct dims {
@@ -87,9 +89,9 @@ static int input(const sono_params *p, const struct sono_input_spec *spec, doubl
     uint64_t s = SEED;
     float *v = in->data;
     long long n = sono_buf_elems(in);
-    (void)p;
     for (long long i = 0; i < n; i++)
         v[i] = (float)sono_nn_normal(&s);
+    sono_nn_round_buf(v, n, sono_nn_dtype_get(p)); /* issue 26: Q, K, V stored in dtype */
     return 0;
 }
 
@@ -167,7 +169,9 @@ static void cost(const sono_params *p, sono_cost *c)
         pairs = w * (w + 1) / 2 + (s - w) * w;
     }
     c->flops = 4.0 * (double)a.heads * (double)a.d * pairs;
-    c->bytes = 4.0 * 4.0 * (double)(a.heads * a.seq * a.d);
+    /* issue 26: Q, K, V in the dtype's storage, O in float32 */
+    c->bytes = (3.0 * sono_nn_dtype_bytes(sono_nn_dtype_get(p)) + 4.0) *
+               (double)(a.heads * a.seq * a.d);
 }
 
 /* Errors, relative to an output row: a score is a float32 dot product of d terms, off by
@@ -177,13 +181,29 @@ static void cost(const sono_params *p, sono_cost *c)
  * typically, eps*seq at worst. LINEAR takes the worst-case growth of both plus 16 eps for
  * expf and the rescaling of a streaming softmax; a dropped key costs ~1/sqrt(seq), a
  * mask off by one ~1/sqrt(i) on row i. LOG (blocked sums) takes 4 eps log2 of each. */
+/* issue 26, dtype d != f32: the reference sees the rounded Q, K, V, so the products of
+ * the scores are exact in float32 (an 8x8-bit, 11x11-bit significand product fits float32's
+ * 24) and accumulate in float32: the terms above. The one rounding to d in a tensor-core
+ * kernel is P's, each weight off by a relative u_d before P V (the mma takes P in d); the
+ * errors are independent across the seq terms of a row, so the row's relative error is
+ * ~u_d sqrt(sum p_j^2 v_j^2) / |sum p_j v_j|, about u_d for random V; 4 u_d leaves room
+ * for rows that partly cancel, while a dropped key or a wrong mask costs ~1/sqrt(seq)
+ * (>= 7.8e-3 up to seq 16384, above 4 u_bf16 = 1.6e-2 only from seq 4096 on: there the
+ * float32 checks of the same kernel catch them). An impl that computes float32 on the
+ * rounded inputs stays within the float32 terms alone. */
+static double dtype_term(const sono_params *p)
+{
+    sono_nn_dtype t = sono_nn_dtype_get(p);
+    return t == SONO_NN_F32 ? 0.0 : 4.0 * sono_nn_dtype_unit(t);
+}
+
 static double tolerance(const sono_params *p, sono_err_growth g)
 {
     dims a = get(p);
     double d = (double)(a.d > 16 ? a.d : 16), s = (double)(a.seq > 16 ? a.seq : 16);
     if (g == SONO_ERR_LINEAR)
-        return FLT_EPSILON * (d + s + 16);
-    return FLT_EPSILON * (4 * (log2(d) + log2(s)) + 16);
+        return FLT_EPSILON * (d + s + 16) + dtype_term(p);
+    return FLT_EPSILON * (4 * (log2(d) + log2(s)) + 16) + dtype_term(p);
 }
 
 /* Seeded Q, K, V: no seconds of audio to compare the time with. */

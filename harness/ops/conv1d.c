@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "conv1d.h"
 #include "input.h"
+#include "nndtype.h"
 #include "nnrand.h"
 
 /* Past 2^28 values (1 GiB of float32) in one operand a case is a memory test. */
@@ -44,6 +45,7 @@ static const sono_param_spec params[] = {
      .help = "rate of the signal in x (files are resampled to it)"},
     {.name = "hop", .type = SONO_PINT, .imin = 1, .imax = 1 << 20, .idflt = 1,
      .help = "audio samples per step of x: the strides before this layer (x real time)"},
+    SONO_NN_DTYPE_PARAM, /* issue 26 */
 };
 
 int sono_conv_dims_get(const sono_params *p, sono_conv_dims *d, sono_error *err)
@@ -169,6 +171,7 @@ static int input(const sono_params *p, const sono_input_spec *spec, double r, so
     if (d.act == SONO_ACT_SNAKE)
         for (long long i = 0; i < d.cout; i++)
             w[d.nw + d.cout + i] = (float)sono_nn_uniform(&s, 0.25, 2.0);
+    sono_nn_round_buf(x, d.nin, sono_nn_dtype_get(p)); /* issue 26: signal, W, b in dtype */
     return 0;
 }
 
@@ -197,7 +200,8 @@ static void cost(const sono_params *p, sono_cost *c)
         return;
     }
     c->flops = 2.0 * (double)d.nw * (double)(d.transposed ? d.length : d.out_length);
-    c->bytes = 4.0 * (double)(d.nin + d.cout * d.out_length);
+    c->bytes = sono_nn_dtype_bytes(sono_nn_dtype_get(p)) * (double)d.nin +
+               4.0 * (double)(d.cout * d.out_length);
 }
 
 /* Each output is a bias plus a dot product of n = d.terms float32 products. Summed in one
@@ -207,6 +211,10 @@ static void cost(const sono_params *p, sono_cost *c)
  * within 4 eps log2 n. The activation multiplies an error by its slope, at most 2 for
  * Snake (1 + sin(2az)) and 1 for ELU, and adds its own few-ulp rounding (expf, sinf):
  * the 8 eps. The floor of 16 covers tiny n. */
+/* issue 26, dtype != f32: the input hook rounds every input and weight to the dtype, and
+ * the reference reads those rounded values; the product of two bf16, f16 or tf32 values is
+ * exact in float32 (8+8, 11+11 significand bits <= 24) and accumulates in float32, so a
+ * kernel in any of the dtypes makes only float32's errors: the same tolerance. */
 static double tolerance(const sono_params *p, sono_err_growth g)
 {
     sono_conv_dims d;

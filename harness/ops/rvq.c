@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nndtype.h"
 #include "op.h"
 #include "vq64.h"
 #include "vqdata.h"
@@ -31,6 +32,7 @@ static const sono_param_spec params[] = {
      .help = "stages (EnCodec 24 kHz: 2, 4, 8, 16, 32 for 1.5, 3, 6, 12, 24 kbps)"},
     {.name = "seed", .type = SONO_PINT, .imin = 0, .imax = 1LL << 53, .idflt = 1,
      .help = "seed of the codebooks' k-means training"},
+    SONO_NN_DTYPE_PARAM, /* issue 26 */
 };
 
 typedef struct dims {
@@ -106,6 +108,11 @@ static int build(const sono_params *p, const sono_input_spec *spec, int dec, son
         memcpy(buf, all, (size_t)ncb * sizeof *buf);
         float *x = buf + ncb + (dec ? d.n_q * d.T : 0);
         sono_vq_windows(sig, d.T, d.D, x);
+        /* issue 26: codebooks (and the encoder's vectors) stored in dtype; the decoder's
+         * codes are integers and stay as they are */
+        sono_nn_round_buf(buf, ncb, sono_nn_dtype_get(p));
+        if (!dec)
+            sono_nn_round_buf(x, d.T * d.D, sono_nn_dtype_get(p));
         if (dec) {
             sono_rvq64_encode(buf, d.n_q, d.K, d.D, x, d.T, codes);
             for (long long i = 0; i < d.n_q * d.T; i++)
@@ -228,7 +235,7 @@ static void cost_enc(const sono_params *p, sono_cost *c)
     dims d = get(p);
     double K = (double)d.K, D = (double)d.D, T = (double)d.T, q = d.n_q;
     c->flops = q * (2.0 * K * D * T + K * D + D * T);
-    c->bytes = 4.0 * (q * K * D + T * D) + 4.0 * q * T;
+    c->bytes = sono_nn_dtype_bytes(sono_nn_dtype_get(p)) * (q * K * D + T * D) + 4.0 * q * T;
 }
 
 static void cost_dec(const sono_params *p, sono_cost *c)
@@ -236,9 +243,15 @@ static void cost_dec(const sono_params *p, sono_cost *c)
     dims d = get(p);
     double K = (double)d.K, D = (double)d.D, T = (double)d.T, q = d.n_q;
     c->flops = q * D * T;
-    c->bytes = 4.0 * (q * K * D + q * T) + 4.0 * T * D;
+    c->bytes = sono_nn_dtype_bytes(sono_nn_dtype_get(p)) * q * K * D + 4.0 * q * T +
+               4.0 * T * D;
 }
 
+/* issue 26, dtype != f32: the input hook rounds every input and weight to the dtype, and
+ * the reference reads those rounded values; the product of two bf16, f16 or tf32 values is
+ * exact in float32 (8+8, 11+11 significand bits <= 24) and accumulates in float32 (the
+ * residuals too, in the impls here: one that rounds them to d between stages would need
+ * u_d more per stage), so a kernel in any of the dtypes makes only float32's errors: the same tolerance. */
 static double tol_enc(const sono_params *p, sono_err_growth g)
 {
     (void)p;

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "input.h"
+#include "nndtype.h"
 #include "op.h"
 
 /* The reference is a plain triple loop in double: m*n*k multiply-adds at ~1 ns each.
@@ -18,6 +20,8 @@ static const sono_param_spec params[] = {
      .help = "columns of B and C"},
     {.name = "k", .type = SONO_PINT, .imin = 1, .imax = 1 << 16, .idflt = 256,
      .help = "columns of A, rows of B (the summed dimension)"},
+    /* issue 26: the tensor-core peaks of `harness calibrate` (tf32, bf16, f16 GEMMs) */
+    SONO_NN_DTYPE_PARAM,
 };
 
 static void dims(const sono_params *p, long long *m, long long *n, long long *k)
@@ -79,13 +83,25 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref,
     return 0;
 }
 
+/* The signal, as without a hook, then A and B rounded to the dtype (issue 26) so the
+ * reference multiplies what a reduced-precision GEMM reads. */
+static int input(const sono_params *p, const sono_input_spec *spec, double rate, sono_buf *in,
+                 sono_error *err)
+{
+    int rc = sono_input_fill_at(spec, rate, in, err);
+    if (!rc)
+        sono_nn_round_buf(in->data, sono_buf_elems(in), sono_nn_dtype_get(p));
+    return rc;
+}
+
 /* The usual convention: 2mnk (one multiply and one add per term); bytes: A, B and C once. */
 static void cost(const sono_params *p, sono_cost *c)
 {
     long long m, n, k;
     dims(p, &m, &n, &k);
     c->flops = 2.0 * (double)m * (double)n * (double)k;
-    c->bytes = 4.0 * (double)(m * k + k * n + m * n);
+    c->bytes = sono_nn_dtype_bytes(sono_nn_dtype_get(p)) * (double)(m * k + k * n) +
+               4.0 * (double)(m * n);
 }
 
 /* Each c[i,j] sums k products. Summed in one running float (a BLAS's register tiles do
@@ -94,6 +110,8 @@ static void cost(const sono_params *p, sono_cost *c)
  * a factor sqrt(2k) of room; a missing or doubled term costs ~1/sqrt(k), a wrong layout
  * ~1. Pairwise or blocked sums (SONO_ERR_LOG) stay within 4 eps log2 k. The floor of 16
  * covers k = 1, where the one product rounds once. */
+/* issue 26, dtype != f32: A and B are on the dtype's grid, so every product is exact in
+ * float32 and accumulates in float32: the same bound. */
 static double tolerance(const sono_params *p, sono_err_growth g)
 {
     double k = (double)sono_param_int(p, "k", 256);
@@ -106,12 +124,13 @@ const sono_op sono_op_sgemm = {
     .name = "sgemm",
     .summary = "matrix product C = A*B, float32, row-major (peak FLOP/s)",
     .params = params,
-    .nparams = 3,
+    .nparams = sizeof params / sizeof params[0],
     .validate = validate,
     .shapes = shapes,
     .reference = reference,
     .cost = cost,
     .tolerance = tolerance,
+    .input = input,
     .size_param = "n",
     .size_label = "matrix size n (C is m × n)",
     .merit = SONO_MERIT_GFLOPS,

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "nndtype.h"
 #include "op.h"
 #include "prng.h"
 #include "vq64.h"
@@ -24,6 +25,7 @@ static const sono_param_spec params[] = {
      .help = "vectors (75 per second of audio: 750 = 10 s of EnCodec frames)"},
     {.name = "seed", .type = SONO_PINT, .imin = 0, .imax = 1LL << 53, .idflt = 1,
      .help = "draws the codebook's windows"},
+    SONO_NN_DTYPE_PARAM, /* issue 26 */
 };
 
 static void dims(const sono_params *p, long long *K, long long *D, long long *T)
@@ -85,6 +87,8 @@ static int input(const sono_params *p, const sono_input_spec *spec, double r, so
                 cb[k * D + j] = sig[off + j];
         }
         sono_vq_windows(sig, T, D, cb + K * D);
+        /* issue 26: codebook and vectors stored in dtype */
+        sono_nn_round_buf(cb, K * D + T * D, sono_nn_dtype_get(p));
     }
     free(sig);
     return rc;
@@ -120,9 +124,14 @@ static void cost(const sono_params *p, sono_cost *c)
     long long K, D, T;
     dims(p, &K, &D, &T);
     c->flops = 2.0 * (double)K * (double)D * (double)T + 2.0 * (double)K * (double)D;
-    c->bytes = 4.0 * (double)(K * D + T * D) + 4.0 * (double)T;
+    c->bytes = sono_nn_dtype_bytes(sono_nn_dtype_get(p)) * (double)(K * D + T * D) +
+               4.0 * (double)T;
 }
 
+/* issue 26, dtype != f32: the input hook rounds every input and weight to the dtype, and
+ * the reference reads those rounded values; the product of two bf16, f16 or tf32 values is
+ * exact in float32 (8+8, 11+11 significand bits <= 24) and accumulates in float32, so a
+ * kernel in any of the dtypes makes only float32's errors: the same tolerance. */
 /* The unit roundoff of float32 with a safety factor of 2; vq64.h turns it into a bound on
  * the distance gap of a flipped near-tie. */
 static double tolerance(const sono_params *p, sono_err_growth g)

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nndtype.h"
 #include "blas_impls.h"
 #include "nnshape.h"
 
@@ -28,6 +29,7 @@ typedef struct attn_state {
     float *row;     /* streaming: one row's scores [cap] */
     size_t cap;
     long long next; /* streaming: the next token expected */
+    char dtnote[80]; /* issue 26: "dtype: bf16 via fp32 ...", "" at f32 */
 } attn_state;
 
 int attn_gemm_supports(const void *ctx, const sono_params *p, char *why, size_t n)
@@ -67,6 +69,7 @@ int attn_gemm_setup(const void *ctx, const sono_params *p, void **stp, sono_erro
     attn_state *st = calloc(1, sizeof *st);
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "blas/gemm attention: no memory for its state");
+    nn_dtype_via_f32(p, st->dtnote, sizeof st->dtnote);
     nn_attn_shape(p, 1024, &st->a, why, sizeof why);
     st->threads = (int)sono_param_int(p, "threads", 1);
     st->o = blas_alloc(st->a.heads * st->a.per_head * sizeof(float));
@@ -197,6 +200,7 @@ int attn_gemm_describe(void *vst, char *buf, size_t n)
     snprintf(buf, n, "tiles %d queries x %d keys, streaming softmax, 2 SGEMMs per tile; "
              "OpenBLAS threads=%d (asked %d)", BQ, BK, openblas_get_num_threads(),
              st->threads);
+    nn_dtype_append(buf, n, st->dtnote);
     return 0;
 }
 

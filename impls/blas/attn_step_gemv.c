@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "nndtype.h"
 #include "blas_impls.h"
 #include "nnstep.h"
 
@@ -15,6 +16,7 @@ typedef struct step_state {
     float *s;       /* [nk] */
     float *o;       /* [heads, d] */
     const float *q, *k, *v;
+    char dtnote[80]; /* issue 26: "dtype: bf16 via fp32 ...", "" at f32 */
 } step_state;
 
 int attn_step_gemv_supports(const void *ctx, const sono_params *p, char *why, size_t n)
@@ -51,6 +53,7 @@ int attn_step_gemv_setup(const void *ctx, const sono_params *p, void **stp, sono
     step_state *st = calloc(1, sizeof *st);
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "blas/gemv attention.step: no memory");
+    nn_dtype_via_f32(p, st->dtnote, sizeof st->dtnote);
     nn_step_shape(p, 1024, &st->a, why, sizeof why);
     const nn_step a0 = st->a, *a = &a0;
     st->threads = (int)sono_param_int(p, "threads", 1);
@@ -117,6 +120,7 @@ int attn_step_gemv_describe(void *vst, char *buf, size_t n)
     nn_step_describe(&st->a, c, sizeof c);
     snprintf(buf, n, "%s; OpenBLAS threads=%d (asked %d)", c, openblas_get_num_threads(),
              st->threads);
+    nn_dtype_append(buf, n, st->dtnote);
     return 0;
 }
 

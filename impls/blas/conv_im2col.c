@@ -9,6 +9,7 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "nndtype.h"
 #include "blas_impls.h"
 #include "convstream.h"
 #include "nnshape.h"
@@ -28,6 +29,7 @@ typedef struct im2col_state {
     nn_cstream s;  /* streaming: the layer's history */
     float *scol;   /* streaming: [rows, scols] */
     size_t scols;  /* streaming: most columns of a round */
+    char dtnote[80]; /* issue 26: "dtype: bf16 via fp32 ...", "" at f32 */
 } im2col_state;
 
 int blas_threads_ok(const sono_params *p, char *why, size_t n)
@@ -76,6 +78,7 @@ int im2col_setup(const void *ctx, const sono_params *p, void **stp, sono_error *
     im2col_state *st = calloc(1, sizeof *st);
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "blas/im2col: no memory for its state");
+    nn_dtype_via_f32(p, st->dtnote, sizeof st->dtnote);
     nn_conv_shape(p, 1024, &st->c, why, sizeof why);
     const nn_conv *c = &st->c;
     st->threads = (int)sono_param_int(p, "threads", 1);
@@ -216,6 +219,7 @@ int im2col_describe(void *vst, char *buf, size_t n)
              st->c.transposed ? st->rows : st->c.cog, st->direct ? st->c.tout : st->chunk,
              st->c.transposed ? st->c.cig : st->rows,
              st->direct ? " (pointwise: x used as is)" : "", openblas_get_num_threads());
+    nn_dtype_append(buf, n, st->dtnote);
     return 0;
 }
 

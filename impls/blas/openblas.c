@@ -8,6 +8,7 @@
 
 #include <cblas.h>
 
+#include "nndtype.h"
 #include "blas_impls.h"
 #include "encodec_blas.h"
 #include "sono.h"
@@ -34,6 +35,8 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
               k = sono_param_int(p, "k", 0), threads = sono_param_int(p, "threads", 1);
 
     (void)ctx;
+    if (nn_dtype_f32_only(p, "the CPU's peak is float32 (cblas_sgemm)", why, n))
+        return SONO_EUNSUPPORTED; /* issue 26 */
     /* CBLAS takes every dimension and leading dimension as int. */
     if (m < 1 || nn < 1 || k < 1 || m > INT_MAX || nn > INT_MAX || k > INT_MAX) {
         snprintf(why, n, "m=%lld, n=%lld, k=%lld must be in [1, INT_MAX]", m, nn, k);

@@ -11,6 +11,7 @@
 
 #include <cblas.h>
 
+#include "nndtype.h"
 #include "vq_gemm.h"
 
 #define ROWS 256 /* residual rows per SGEMM: a 256 x K score block (1 MiB at K 1024) */
@@ -25,6 +26,7 @@ typedef struct vq_state {
     float *r;            /* [T, D] residuals (encode) or the output (decode) */
     float *g;            /* [ROWS, K] scores */
     int32_t *codes;      /* [n_q, T] */
+    char dtnote[80]; /* issue 26: "dtype: bf16 via fp32 ...", "" at f32 */
 } vq_state;
 
 static void *amalloc(size_t bytes)
@@ -82,6 +84,7 @@ int vq_gemm_setup(const void *ctx, const sono_params *p, void **stp, sono_error 
     vq_state *st = calloc(1, sizeof *st);
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "blas/gemm: cannot allocate its state");
+    nn_dtype_via_f32(p, st->dtnote, sizeof st->dtnote);
     st->kind = *(const int *)ctx;
     st->K = sono_param_int(p, "K", 1024);
     st->D = sono_param_int(p, "D", 128);
@@ -212,6 +215,7 @@ int vq_gemm_describe(void *vst, char *buf, size_t n)
         snprintf(buf, n, "%s; core %s; threads=%d (asked %d); %d-row SGEMM blocks",
                  openblas_get_config(), openblas_get_corename(), openblas_get_num_threads(),
                  st->threads, ROWS);
+    nn_dtype_append(buf, n, st->dtnote);
     return 0;
 }
 

@@ -7,6 +7,7 @@
  * kernel is attn_step.c's too. Single-threaded; binds the input. */
 #include <math.h>
 
+#include "nndtype.h"
 #include "cpu_impls.h"
 #include "nnshape.h"
 
@@ -18,6 +19,7 @@ typedef struct attn_state {
     float *kc, *vc; /* streaming: [heads, cap, d] key and value caches */
     size_t cap;    /* slots per head: window, or seq without one */
     long long next; /* streaming: the next token expected */
+    char dtnote[80]; /* issue 26: "dtype: bf16 via fp32 ...", "" at f32 */
 } attn_state;
 
 int attn_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n)
@@ -50,6 +52,7 @@ int attn_naive_setup(const void *ctx, const sono_params *p, void **stp, sono_err
     attn_state *st = calloc(1, sizeof *st);
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "cpu/naive attention: no memory for its state");
+    nn_dtype_via_f32(p, st->dtnote, sizeof st->dtnote);
     st->a = a;
     st->cap = a.window && a.window < a.seq ? a.window : a.seq;
     st->s = amalloc(a.seq * a.seq * sizeof(float));
@@ -188,5 +191,12 @@ int attn_naive_push(void *vst, long long t0, long long n, int last, sono_buf *ou
         }
     st->next = t0 + n;
     *done = st->next;
+    return 0;
+}
+
+/* issue 26: only the dtype the case asked for (empty at f32, as before) */
+int attn_naive_describe(void *vst, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", ((attn_state *)vst)->dtnote);
     return 0;
 }

@@ -2,6 +2,7 @@
  * tokens in a ring, else all L + 1), filled from the packed cache in load; run appends the
  * new token's k and v and attends its query with attn_naive.c's row kernel, so the step
  * is bit for bit row L of cpu/naive attention. Single-threaded. */
+#include "nndtype.h"
 #include "cpu_impls.h"
 #include "nnstep.h"
 
@@ -11,6 +12,7 @@ typedef struct step_state {
     float *s;       /* [nk] scores */
     float *o;       /* [heads, d] */
     const float *q, *k, *v; /* the new token's, bound in load */
+    char dtnote[80]; /* issue 26: "dtype: bf16 via fp32 ...", "" at f32 */
 } step_state;
 
 int attn_step_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n)
@@ -43,6 +45,7 @@ int attn_step_naive_setup(const void *ctx, const sono_params *p, void **stp, son
     step_state *st = calloc(1, sizeof *st);
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "cpu/naive attention.step: no memory");
+    nn_dtype_via_f32(p, st->dtnote, sizeof st->dtnote);
     st->a = a;
     st->kc = amalloc(a.heads * a.cap * a.d * sizeof(float));
     st->vc = amalloc(a.heads * a.cap * a.d * sizeof(float));
@@ -109,5 +112,7 @@ size_t attn_step_naive_workspace(void *vst)
 
 int attn_step_naive_describe(void *vst, char *buf, size_t n)
 {
-    return nn_step_describe(&((step_state *)vst)->a, buf, n);
+    int rc = nn_step_describe(&((step_state *)vst)->a, buf, n);
+    nn_dtype_append(buf, n, ((step_state *)vst)->dtnote);
+    return rc;
 }

@@ -3,6 +3,7 @@
  * the input samples whose taps land on it. Streaming (issue 12): convstream.h's history
  * and the same loops over it, so streamed steps equal the offline ones (the causal
  * padding's zeros are added as +0 instead of skipped). Single-threaded; binds the input. */
+#include "nndtype.h"
 #include "convstream.h"
 #include "cpu_impls.h"
 #include "nnshape.h"
@@ -15,6 +16,7 @@ typedef struct conv_state {
     const float *x, *w, *b, *alpha; /* into the core's input, bound in load */
     float *y;                       /* [cout, tout] */
     nn_cstream s;                   /* streaming: the layer's history */
+    char dtnote[80]; /* issue 26: "dtype: bf16 via fp32 ...", "" at f32 */
 } conv_state;
 
 int conv_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n)
@@ -42,6 +44,7 @@ int conv_naive_setup(const void *ctx, const sono_params *p, void **stp, sono_err
     }
     st->c = c;
     st->y = y;
+    nn_dtype_via_f32(p, st->dtnote, sizeof st->dtnote);
     if (nn_cstream_init(&st->s, &c, STREAM_BLOCK)) {
         conv_naive_teardown(st);
         return sono_fail(err, SONO_ENOMEM, "cpu/naive conv1d: no memory for the stream's "
@@ -226,4 +229,11 @@ int conv_naive_push(void *vst, long long t0, long long n, int last, sono_buf *ou
     return nn_cstream_push(&st->s, (size_t)t0, (size_t)n, last, out->data,
                            st->c.transposed ? stream_transposed : stream_forward, st, done,
                            err);
+}
+
+/* issue 26: only the dtype the case asked for (empty at f32, as before) */
+int conv_naive_describe(void *vst, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", ((conv_state *)vst)->dtnote);
+    return 0;
 }

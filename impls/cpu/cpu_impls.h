@@ -132,6 +132,7 @@ int conv_naive_run(void *st);
 int conv_naive_store(void *st, sono_buf *out, sono_error *err);
 void conv_naive_teardown(void *st);
 size_t conv_naive_workspace(void *st);
+int conv_naive_describe(void *st, char *buf, size_t n); /* issue 26: the dtype */
 /* issue 12: streaming, a history of past input per layer (convstream.h) */
 int conv_naive_stream_begin(void *st, sono_error *err);
 int conv_naive_push(void *st, long long t0, long long n, int last, sono_buf *out,
@@ -145,6 +146,7 @@ int attn_naive_run(void *st);
 int attn_naive_store(void *st, sono_buf *out, sono_error *err);
 void attn_naive_teardown(void *st);
 size_t attn_naive_workspace(void *st);
+int attn_naive_describe(void *st, char *buf, size_t n); /* issue 26: the dtype */
 /* issue 12 (streaming): the KV-cache stream of causal attention, the row kernel it shares
  * with run (K, V rows of token j at (j % cap) * d; keys j0 .. j1-1; s: j1 - j0 scores), and
  * attn_step.c's cpu/naive for attention.step */
@@ -170,6 +172,17 @@ int vq_naive_run(void *st);
 int vq_naive_store(void *st, sono_buf *out, sono_error *err);
 void vq_naive_teardown(void *st);
 size_t vq_naive_workspace(void *st);
+int vq_naive_describe(void *st, char *buf, size_t n); /* issue 26: the dtype */
+
+/* vq_bf16.c (issue 26): cpu/avx512bf16 for vq.encode, dtype=bf16 on AVX-512 BF16 CPUs */
+int vq_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int vq_bf16_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int vq_bf16_load(void *st, const sono_buf *in, sono_error *err);
+int vq_bf16_run(void *st);
+int vq_bf16_store(void *st, sono_buf *out, sono_error *err);
+void vq_bf16_teardown(void *st);
+int vq_bf16_describe(void *st, char *buf, size_t n);
+size_t vq_bf16_workspace(void *st);
 /* encodec_naive.c: cpu/naive for codec.encodec */
 int encodec_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int encodec_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);

@@ -4,6 +4,7 @@
  * codewords stage by stage. Input layouts: harness/ops/vq.c and rvq.c. */
 #include <math.h>
 
+#include "nndtype.h"
 #include "cpu_impls.h"
 
 typedef struct vq_state {
@@ -13,6 +14,7 @@ typedef struct vq_state {
     int32_t *codes;      /* [n_q, T]: the result (encode) or the decoded input (decode) */
     float *r;            /* [D] residual (encode) */
     float *y;            /* [T, D] (decode) */
+    char dtnote[80]; /* issue 26: "dtype: bf16 via fp32 ...", "" at f32 */
 } vq_state;
 
 const int vq_naive_kinds[3] = {0, 1, 2};
@@ -59,6 +61,7 @@ int vq_naive_setup(const void *ctx, const sono_params *p, void **stp, sono_error
     vq_state *st = calloc(1, sizeof *st);
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "cpu/naive: cannot allocate its state");
+    nn_dtype_via_f32(p, st->dtnote, sizeof st->dtnote);
     st->kind = *(const int *)ctx;
     st->K = sono_param_int(p, "K", 1024);
     st->D = sono_param_int(p, "D", 128);
@@ -168,4 +171,11 @@ size_t vq_naive_workspace(void *vst)
     const vq_state *st = vst;
     return (size_t)(st->n_q * st->T) * sizeof(int32_t) + (size_t)st->D * sizeof(float) +
            (st->kind == 2 ? (size_t)(st->T * st->D) * sizeof(float) : 0);
+}
+
+/* issue 26: only the dtype the case asked for (empty at f32, as before) */
+int vq_naive_describe(void *vst, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", ((vq_state *)vst)->dtnote);
+    return 0;
 }

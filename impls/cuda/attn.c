@@ -9,6 +9,7 @@
 #include "cu.h"
 #include "cuda_impls.h"
 #include "nn_kernels.h"
+#include "nndtype.h"
 #include "nnshape.h"
 
 typedef struct variant {
@@ -35,6 +36,9 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
     nn_attn a;
     int rc = nn_attn_shape(p, 1, &a, why, n);
     if (rc)
+        return rc;
+    /* issue 26: these kernels are float32 on CUDA cores; cuda/flash2 takes the dtypes */
+    if ((rc = nn_dtype_f32_only(p, "cuda/flash2 computes on tensor cores in each dtype", why, n)))
         return rc;
     if (v->flash && a.d > NN_FD) {
         snprintf(why, n, "head_dim=%zu: the flash kernel keeps a query's output in "

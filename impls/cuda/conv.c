@@ -8,6 +8,7 @@
 
 #include "cu.h"
 #include "cuda_impls.h"
+#include "nndtype.h"
 #include "nn_kernels.h"
 #include "nnshape.h"
 
@@ -43,7 +44,9 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
 {
     const variant *v = ctx;
     nn_conv c;
-    int rc = nn_conv_shape(p, 1, &c, why, n);
+    int rc = nn_dtype_f32_only(p, NULL, why, n); /* issue 26: float32 kernels and SGEMM */
+    if (!rc)
+        rc = nn_conv_shape(p, 1, &c, why, n);
     if (rc)
         return rc;
     /* grid.y is the output channel; cuBLAS takes int sizes */

@@ -11,6 +11,8 @@
 
 #include "cu.h"
 #include "cuda_impls.h"
+#include "fa2_kernels.h"
+#include "nndtype.h"
 #include "vq_kernels.h"
 #include "vq_math.h"
 
@@ -41,6 +43,8 @@ typedef struct state {
     int *codes;  /* [n_q, T] */
     cublasHandle_t blas;
     int has_blas;
+    int dt;      /* issue 26: NN_F32.. ; vq-cublas on vq.encode only */
+    void *in16;  /* device: the input in 16-bit storage (bf16, f16) */
 } state;
 
 static void dims(const variant *v, const sono_params *p, long long *K, long long *D,
@@ -70,6 +74,11 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
 {
     const variant *v = ctx;
     long long K, D, T, q;
+    /* issue 26: vq-cublas on vq.encode takes every dtype (cublasGemmEx on tensor cores);
+     * the rest are float32 kernels, and rvq's residuals are float32 between stages */
+    if (v != &v_vq_cublas &&
+        nn_dtype_f32_only(p, "cuda/vq-cublas takes the dtypes on vq.encode", why, n))
+        return SONO_EUNSUPPORTED;
     dims(v, p, &K, &D, &T, &q);
     /* cuBLAS and the kernels take K, D as int; codes are int32 */
     if (K < 1 || D < 1 || T < 1 || q < 1 || q > 64 || K > INT_MAX / 2 || D > INT_MAX / 2 ||
@@ -88,6 +97,7 @@ static void teardown(void *vst)
     if (st->has_blas)
         (void)cublasDestroy(st->blas);
     cu_free(st->in);
+    cu_free(st->in16);
     cu_free(st->cn);
     cu_free(st->r);
     cu_free(st->g);
@@ -109,6 +119,7 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "cuda/%s: cannot allocate its state", v->impl);
     st->v = v;
+    st->dt = nn_dtype(p);
     dims(v, p, &st->K, &st->D, &st->T, &st->n_q);
     long long K = st->K, D = st->D, T = st->T, q = st->n_q;
     int dec = v->kind == 2;
@@ -125,6 +136,8 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
         rc = cu_alloc((void **)&st->r, (size_t)(T * D) * sizeof(float), who, err);
     if (!rc && !dec)
         rc = cu_alloc((void **)&st->cn, (size_t)(q * K) * sizeof(float), who, err);
+    if (!rc && (st->dt == NN_BF16 || st->dt == NN_F16))
+        rc = cu_alloc(&st->in16, st->in_floats * 2, who, err);
     if (!rc && !dec && !v->fused) {
         rc = cu_alloc((void **)&st->g, (size_t)(st->rows * K) * sizeof(float), who, err);
         if (!rc)
@@ -182,6 +195,9 @@ static int load(void *vst, const sono_buf *in, sono_error *err)
         rc = upload_codes(st, (const float *)in->data + ncb, err);
     if (!rc && !dec)
         rc = CU_OK(cu_vq_norms_launch(st->in, q * K, (int)D, st->cn, s), st->h.label, err);
+    if (!rc && st->in16) /* exact: the op rounded the values to the dtype */
+        rc = CU_OK(cu_fa2_convert(st->in, st->in16, (long long)st->in_floats,
+                                  st->dt == NN_BF16 ? FA2_BF16 : FA2_F16, s), st->h.label, err);
     if (!rc)
         rc = CU_OK(cudaStreamSynchronize(s), st->h.label, err);
     cu_range_pop();
@@ -198,10 +214,27 @@ static int search(state *st, const float *book, const float *cn, const float *x,
     /* row-major g [m][K] = x [m][D] book^T is column-major g (K x m) = op(book) x:
      * row-major book [K][D] reads column-major as D x K (so OP_T), x as D x m */
     const float one = 1.0f, zero = 0.0f;
+    /* issue 26: the same product on tensor cores, float32 out (vq.encode: one stage, so
+     * book and x are the input's codebook and vectors, at the same offsets in in16) */
+    cudaDataType_t t = st->dt == NN_BF16 ? CUDA_R_16BF : st->dt == NN_F16 ? CUDA_R_16F
+                                                                          : CUDA_R_32F;
+    size_t es = st->in16 ? 2 : 4;
+    const char *b16 = st->in16 ? (const char *)st->in16 + (size_t)(book - st->in) * 2
+                               : (const char *)book;
+    const char *x16 = st->in16 ? (const char *)st->in16 + (size_t)(x - st->in) * 2
+                               : (const char *)x;
+    cublasComputeType_t ct =
+        st->dt == NN_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     for (long long t0 = 0; t0 < st->T; t0 += st->rows) {
         int m = (int)(st->T - t0 < st->rows ? st->T - t0 : st->rows);
-        int rc = CU_BLAS_RUN(cublasSgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, K, m, D, &one,
-                                         book, D, x + t0 * D, D, &zero, st->g, K), &st->h);
+        int rc = st->dt == NN_F32
+                     ? CU_BLAS_RUN(cublasSgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, K, m, D,
+                                               &one, book, D, x + t0 * D, D, &zero, st->g, K),
+                                   &st->h)
+                     : CU_BLAS_RUN(cublasGemmEx(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, K, m, D,
+                                                &one, b16, t, D, x16 + (size_t)(t0 * D) * es,
+                                                t, D, &zero, st->g, CUDA_R_32F, K, ct,
+                                                CUBLAS_GEMM_DEFAULT), &st->h);
         if (!rc)
             rc = CU_RUN(cu_vq_argmin_launch(st->g, cn, m, K, codes + t0, s), &st->h);
         if (rc)
@@ -266,6 +299,12 @@ static int describe(void *vst, char *buf, size_t n)
         snprintf(buf, n, "fused kernel: %d vectors x %d codewords per block (4 x 4 per "
                  "thread), D staged %d at a time in shared memory, running argmin; n_q=%lld",
                  VQ_BV, VQ_BK, VQ_DC, st->n_q);
+    else if (st->dt != NN_F32) /* issue 26 */
+        snprintf(buf, n, "cublasGemmEx (%s in, FP32 out and accumulation, tensor cores) of "
+                 "%lld-row blocks + warp-per-row argmin kernel; norms from the rounded "
+                 "codebook in FP32", st->dt == NN_BF16 ? "BF16" : st->dt == NN_F16 ? "FP16"
+                                                                                   : "TF32",
+                 st->rows);
     else
         snprintf(buf, n, "cublasSgemm (FP32) of %lld-row blocks + warp-per-row argmin "
                  "kernel; n_q=%lld", st->rows, st->n_q);

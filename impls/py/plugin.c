@@ -400,6 +400,22 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
                  "(python3-threadpoolctl)", threads);
         return SONO_EUNSUPPORTED;
     }
+    /* issue 26: the dtype axis. nn.py puts the CUDA peers' attention and vq.encode tensors
+     * in bf16/f16 (tf32: torch's allow_tf32 for matmul); the CPU peers and conv1d stay
+     * float32, so they refuse other dtypes rather than time float32 under a bf16 label. */
+    const char *dt = sono_param_str(p, "dtype", "f32");
+    if (strcmp(dt, "f32") != 0) {
+        int has = d->cuda && d->torch &&
+                  (!strcmp(d->op, "attention") || !strcmp(d->op, "vq.encode"));
+        if (!has) {
+            snprintf(why, n, "dtype=%s: %s", dt, d->cuda ? "this torch peer runs float32 "
+                     "only (the dtype path is written for attention and vq.encode)"
+                     : "the CPU torch peers run float32 only: torch 1.13 has no f16 "
+                     "matmul on the CPU, tf32 is a CUDA mode, and its CPU bf16 matmul "
+                     "without AVX-512 BF16 would be an emulation");
+            return SONO_EUNSUPPORTED;
+        }
+    }
     if (d->refuse)
         return d->refuse(p, why, n);
     return 0;

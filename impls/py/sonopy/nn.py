@@ -16,6 +16,41 @@ def param(p, name, default):
     return int(p.get(name, default))
 
 
+# issue 26: the dtype param. The harness hands float32 values already rounded to the
+# dtype, so the cast below is exact; tf32 is float32 tensors with TF32 matmuls allowed.
+DTYPES = {"f32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16,
+          "f16": torch.float16}
+
+
+def set_dtype(impl):
+    """Sets impl.dt (the tensors' dtype) and impl.tf32 (whether call() allows TF32 matmuls);
+    returns the note for the summary ("" at f32)."""
+    name = str(impl.p.get("dtype", "f32"))
+    impl.dt = DTYPES[name]
+    impl.tf32 = name == "tf32"
+    if name == "f32":
+        return ""
+    if impl.tf32:
+        return "; dtype tf32: float32 tensors, torch.backends.cuda.matmul.allow_tf32 = True"
+    return "; dtype %s: tensors in torch.%s" % (name, str(impl.dt).split(".")[-1])
+
+
+class TF32Switch:
+    """torch.backends.cuda.matmul.allow_tf32 as the case asks, for the timed call only: the
+    switch is global to the worker, and later cases of other ops must not inherit it."""
+
+    def __init__(self, on):
+        self.on = on
+
+    def __enter__(self):
+        self.prev = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = self.on
+
+    def __exit__(self, *exc):
+        torch.backends.cuda.matmul.allow_tf32 = self.prev
+        return False
+
+
 class VQ(TorchImpl):
     """Input [codebook K*D | vectors T*D] float32; output int32 [T]."""
 
@@ -25,17 +60,19 @@ class VQ(TorchImpl):
         if x.shape != (K * D + T * D,):
             raise ValueError("vq.encode: input has shape %s, K*D + T*D = %d" %
                              (list(x.shape), K * D + T * D))
-        self.x = self.to_dev(x)
+        note = set_dtype(self)
+        self.x = self.to_dev(x).to(self.dt)
         self.cb = self.x[:K * D].view(K, D)
         self.v = self.x[K * D:].view(T, D)
         # cdist takes its matmul path (|x|^2 - 2 x.c + |c|^2) past 25 rows, as BLAS impls
         # do; argmin returns the first of equal minima, so ties go to the lowest index
         self.summary = "torch.cdist(vectors, codebook).argmin(dim=1) on %s (ties: argmin's " \
-                       "first index, the lowest)" % self.dev
+                       "first index, the lowest)%s" % (self.dev, note)
         self.loaded = True
 
     def call(self):
-        self.y = torch.cdist(self.v, self.cb).argmin(dim=1)
+        with TF32Switch(self.tf32):
+            self.y = torch.cdist(self.v, self.cb).argmin(dim=1)
 
     def result(self):
         return self.y.to(torch.int32).to("cpu").numpy()
@@ -119,7 +156,8 @@ class Attention(TorchImpl):
         if x.shape != (3 * n,):
             raise ValueError("attention: input has shape %s, 3*heads*seq*head_dim = %d" %
                              (list(x.shape), 3 * n))
-        self.x = self.to_dev(x)
+        note = set_dtype(self)
+        self.x = self.to_dev(x).to(self.dt)
         self.q, self.k, self.v = (self.x[i * n:(i + 1) * n].view(h, s, d) for i in range(3))
         self.scale = 1.0 / math.sqrt(d)
         self.sdpa = getattr(F, "scaled_dot_product_attention", None)
@@ -143,9 +181,14 @@ class Attention(TorchImpl):
                                torch.__version__, self.scale,
                                ", masked_fill(triu, -inf)" if self.causal else "", self.dev)
             self.scores = 4 * h * s * s  # the float32 score matrix of every head
+        self.summary += note
         self.loaded = True
 
     def call(self):
+        with TF32Switch(self.tf32):
+            self.attend()
+
+    def attend(self):
         if self.sdpa is not None:
             self.y = self.sdpa(self.q, self.k, self.v, is_causal=self.causal)
             return
@@ -153,6 +196,9 @@ class Attention(TorchImpl):
         if self.mask is not None:
             S = S.masked_fill(self.mask, float("-inf"))
         self.y = torch.matmul(torch.softmax(S, dim=-1), self.v)
+
+    def result(self):
+        return self.y.detach().float().to("cpu").numpy()
 
     def workspace(self):
         return nbytes(self.x, self.y, self.mask) + self.scores
