@@ -144,7 +144,7 @@ static void ds_all_impls(void **state)
         sono_error err = {0};
         if (e->op->validate && e->op->validate(&p, &err) < 0) {
             ds_skip(&skipped, e->full, err.msg);
-            continue;
+            goto next; /* p is freed there */
         }
         sono_cost c = {0};
         if (e->op->cost)
@@ -153,11 +153,11 @@ static void ds_all_impls(void **state)
             snprintf(why, sizeof why, "default case too heavy for this test by the cost "
                      "model: %.3g flops, %.3g bytes", c.flops, c.bytes);
             ds_skip(&skipped, e->full, why);
-            continue;
+            goto next; /* p is freed there */
         }
         if (im->supports && im->supports(im->ctx, &p, why, sizeof why) < 0) {
             ds_skip(&skipped, e->full, why);
-            continue;
+            goto next; /* p is freed there */
         }
         double t0 = ds_now();
         sono_buf in = {0}, out = {0};
@@ -166,7 +166,7 @@ static void ds_all_impls(void **state)
             ds_skip(&skipped, e->full, why);
             sono_buf_free(&in);
             sono_buf_free(&out);
-            continue;
+            goto next; /* p is freed there */
         }
         void *st[2] = {NULL, NULL};
         char desc[2][8192];
@@ -193,7 +193,7 @@ static void ds_all_impls(void **state)
         if (rc < 0 && !st[0]) { /* the default case needs what this machine lacks */
             snprintf(why, sizeof why, "setup: %s", err.msg);
             ds_skip(&skipped, e->full, why);
-            continue;
+            goto next; /* p is freed there */
         }
         checked++;
         /* the py impls share one Python worker, a separate process: its pid must not be
@@ -214,6 +214,8 @@ static void ds_all_impls(void **state)
         double dt = ds_now() - t0;
         if (dt > 5)
             printf("  note %s took %.1f s for two setups\n", e->full, dt);
+    next:
+        sono_params_free(&p);
     }
     printf("describe: %d impls checked (%d of them py, in the Python worker), %d skipped, "
            "%d differ\n", checked, py, skipped, bad);
