@@ -6,6 +6,7 @@
 #include "cpu_impls.h"
 #include "ctc_cpu.h" /* issue 23 */
 #include "frontend.h"
+#include "gen_cpu.h" /* issue 25 */
 
 /* Far past any real case (8 TiB of complex floats), yet low enough that byte counts
  * derived from it can never overflow size_t. */
@@ -324,6 +325,13 @@ static const sono_impl impls[] = {
      .supports = relpos_naive_supports, .setup = relpos_naive_setup,
      .load = relpos_naive_load, .run = relpos_naive_run, .store = relpos_naive_store,
      .teardown = relpos_naive_teardown, .workspace = relpos_naive_workspace},
+    /* issue 25: generation and training blocks */
+    {.abi = SONO_ABI_VERSION, .op = "sample.topk", .name = "naive",
+     .summary = "qsort per row, expf weights, sequential top-p cut and draw (Philox u)",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = sample_naive_supports, .setup = sample_naive_setup,
+     .load = sample_naive_load, .run = sample_naive_run, .store = sample_naive_store,
+     .teardown = sample_naive_teardown, .workspace = sample_naive_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

@@ -1,0 +1,19 @@
+/* gen_cpu.h — the cpu backend's generation and training ops (issue 25): sample.topk,
+ * codes.delay, vq.ste; layouts in harness/ops/sample.c, delay.c, vq_ste.c. */
+#ifndef CPU_GEN_H
+#define CPU_GEN_H
+
+#include <stddef.h>
+
+#include "sono.h"
+
+/* sample_naive.c: every row sorted by qsort, weights by expf, sequential sums */
+int sample_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int sample_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int sample_naive_load(void *st, const sono_buf *in, sono_error *err);
+int sample_naive_run(void *st);
+int sample_naive_store(void *st, sono_buf *out, sono_error *err);
+void sample_naive_teardown(void *st);
+size_t sample_naive_workspace(void *st);
+
+#endif
