@@ -16,4 +16,13 @@ int sample_naive_store(void *st, sono_buf *out, sono_error *err);
 void sample_naive_teardown(void *st);
 size_t sample_naive_workspace(void *st);
 
+/* delay_naive.c: a memcpy per codebook row, pads filled around it */
+int delay_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int delay_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int delay_naive_load(void *st, const sono_buf *in, sono_error *err);
+int delay_naive_run(void *st);
+int delay_naive_store(void *st, sono_buf *out, sono_error *err);
+void delay_naive_teardown(void *st);
+size_t delay_naive_workspace(void *st);
+
 #endif

@@ -332,6 +332,12 @@ static const sono_impl impls[] = {
      .supports = sample_naive_supports, .setup = sample_naive_setup,
      .load = sample_naive_load, .run = sample_naive_run, .store = sample_naive_store,
      .teardown = sample_naive_teardown, .workspace = sample_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "codes.delay", .name = "naive",
+     .summary = "a memcpy per codebook row into (or out of) its shifted place, pads around",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = delay_naive_supports, .setup = delay_naive_setup,
+     .load = delay_naive_load, .run = delay_naive_run, .store = delay_naive_store,
+     .teardown = delay_naive_teardown, .workspace = delay_naive_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
