@@ -15,6 +15,9 @@ static const gen_exec execs[] = {
     {"sample.topk/cpu/naive", {"batch=3", "codebooks=2", "V=100", NULL}, "<i4", 2, {3, 2}},
     {"codes.delay/cpu/naive", {"batch=2", "K=4", "T=10", NULL}, "<i4", 3, {2, 4, 13}},
     {"codes.delay/cpu/naive", {"K=4", "T=10", "direction=undelay", NULL}, "<i4", 3, {1, 4, 10}},
+    /* codes 20, q 20*4, losses 2, dx 20*4, de 8*4, e_new 8*4 */
+    {"vq.ste/cpu/naive", {"K=8", "D=4", "N=20", NULL}, "<f4", 1, {20 + 80 + 2 + 80 + 32 + 32}},
+    {"vq.ste/blas/gemm", {"K=8", "D=4", "N=20", NULL}, "<f4", 1, {20 + 80 + 2 + 80 + 32 + 32}},
 };
 
 static void gen_suite_all_ok(void **state)
@@ -84,6 +87,8 @@ static void gen_exec_npy(void **state)
         }
         if (execs[e].ndim > 1) /* numpy writes (2, 3) but (2,) */
             want[w - 1] = 0;
+        else
+            want[w] = 0;
         assert_non_null(strstr(dict, want));
         assert_int_equal(len - 10 - hl, (size_t)elems * 4);
         free(raw);
@@ -97,6 +102,7 @@ static void gen_bad_params(void **state)
         {"sample.topk/cpu/naive", "top_p=2", "top_p"},
         {"sample.topk/cpu/naive", "V=1", "V"},
         {"codes.delay/cpu/naive", "direction=sideways", "direction"},
+        {"vq.ste/cpu/naive", "decay=2", "decay"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cl_res r;

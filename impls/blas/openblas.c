@@ -12,6 +12,7 @@
 #include "encodec_blas.h"
 #include "sono.h"
 #include "vq_gemm.h"
+#include "vqste_gemm.h" /* issue 25 */
 
 typedef struct state {
     int m, n, k, threads;
@@ -226,6 +227,13 @@ static const sono_impl impls[] = {
      .supports = relpos_gemm_supports, .setup = relpos_gemm_setup, .load = relpos_gemm_load,
      .run = relpos_gemm_run, .store = relpos_gemm_store, .teardown = relpos_gemm_teardown,
      .describe = relpos_gemm_describe, .workspace = relpos_gemm_workspace},
+    /* issue 25: the VQ training step */
+    {.abi = SONO_ABI_VERSION, .op = "vq.ste", .name = "gemm",
+     .summary = "VQ training step: SGEMM distances (|e|^2 - 2 x.e), float32 STE, EMA, restarts",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = vqste_gemm_supports, .setup = vqste_gemm_setup, .load = vqste_gemm_load,
+     .run = vqste_gemm_run, .store = vqste_gemm_store, .teardown = vqste_gemm_teardown,
+     .describe = vqste_gemm_describe, .workspace = vqste_gemm_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

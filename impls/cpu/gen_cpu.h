@@ -25,4 +25,13 @@ int delay_naive_store(void *st, sono_buf *out, sono_error *err);
 void delay_naive_teardown(void *st);
 size_t delay_naive_workspace(void *st);
 
+/* vqste_naive.c: direct distances, then impls/common/vqste_step.c */
+int vqste_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int vqste_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int vqste_naive_load(void *st, const sono_buf *in, sono_error *err);
+int vqste_naive_run(void *st);
+int vqste_naive_store(void *st, sono_buf *out, sono_error *err);
+void vqste_naive_teardown(void *st);
+size_t vqste_naive_workspace(void *st);
+
 #endif

@@ -338,6 +338,12 @@ static const sono_impl impls[] = {
      .supports = delay_naive_supports, .setup = delay_naive_setup,
      .load = delay_naive_load, .run = delay_naive_run, .store = delay_naive_store,
      .teardown = delay_naive_teardown, .workspace = delay_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "vq.ste", .name = "naive",
+     .summary = "VQ training step: direct distances, float32 STE, losses, EMA, restarts",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = vqste_naive_supports, .setup = vqste_naive_setup,
+     .load = vqste_naive_load, .run = vqste_naive_run, .store = vqste_naive_store,
+     .teardown = vqste_naive_teardown, .workspace = vqste_naive_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
