@@ -1,6 +1,5 @@
-/* sample_naive.c — cpu/naive for sample.topk: each row's (logit, index) pairs sorted by
- * qsort (largest first, equal logits by index), float32 weights expf((l - l_max) / T) over
- * the top k, a sequential running sum for the top-p cut and for the draw; u from
+/* sample_naive.c — cpu/naive for sample.topk: each row by impls/common/sample_cpu.c (qsort,
+ * expf weights over the top k, sequential sums for the top-p cut and the draw), u from
  * impls/common/philox.h, the same draw the cuda impl makes. */
 #include <math.h>
 #include <stdint.h>
@@ -9,18 +8,14 @@
 
 #include "gen_cpu.h"
 #include "philox.h"
-
-typedef struct pair {
-    float l;
-    int32_t i;
-} pair;
+#include "sample_cpu.h"
 
 typedef struct sample_state {
     long long B, C, V, k;
     float temp, top_p;
     uint64_t seed;
     const float *l; /* bound to the input */
-    pair *row;      /* [V] */
+    sample_pair *row; /* [V] */
     float *w;       /* [V] */
     int32_t *tok;   /* [B, C] */
 } sample_state;
@@ -96,60 +91,14 @@ int sample_naive_load(void *vst, const sono_buf *in, sono_error *err)
     return 0;
 }
 
-static int by_logit(const void *a, const void *b)
-{
-    const pair *x = a, *y = b;
-    if (x->l != y->l)
-        return x->l > y->l ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
-}
-
-static int32_t sample_row(sample_state *st, const float *l, float u)
-{
-    long long V = st->V;
-    if (st->temp == 0 || st->k == 1) {
-        long long b = 0;
-        for (long long v = 1; v < V; v++)
-            if (l[v] > l[b])
-                b = v;
-        return (int32_t)b;
-    }
-    for (long long v = 0; v < V; v++)
-        st->row[v] = (pair){l[v], (int32_t)v};
-    qsort(st->row, (size_t)V, sizeof *st->row, by_logit);
-    long long m = st->k;
-    float mx = st->row[0].l, s = 0;
-    for (long long r = 0; r < m; r++) {
-        st->w[r] = expf((st->row[r].l - mx) / st->temp);
-        s += st->w[r];
-    }
-    if (st->top_p < 1) {
-        float need = st->top_p * s, c = 0;
-        for (long long r = 0; r < m; r++) {
-            c += st->w[r];
-            if (c >= need) {
-                m = r + 1;
-                s = c;
-                break;
-            }
-        }
-    }
-    float target = u * s, c = 0;
-    for (long long r = 0; r < m; r++) {
-        c += st->w[r];
-        if (c > target)
-            return st->row[r].i;
-    }
-    return st->row[m - 1].i;
-}
-
 int sample_naive_run(void *vst)
 {
     sample_state *st = vst;
     for (long long b = 0; b < st->B; b++)
         for (long long c = 0; c < st->C; c++) {
             float u = philox_u24(st->seed, (uint32_t)b, (uint32_t)c, 0);
-            st->tok[b * st->C + c] = sample_row(st, st->l + (b * st->C + c) * st->V, u);
+            st->tok[b * st->C + c] = sample_cpu_row(st->l + (b * st->C + c) * st->V, st->V, st->temp,
+                                                    st->k, st->top_p, u, st->row, st->w);
         }
     return 0;
 }
@@ -168,6 +117,6 @@ int sample_naive_store(void *vst, sono_buf *out, sono_error *err)
 size_t sample_naive_workspace(void *vst)
 {
     const sample_state *st = vst;
-    return (size_t)st->V * (sizeof(pair) + sizeof(float)) +
+    return (size_t)st->V * (sizeof(sample_pair) + sizeof(float)) +
            (size_t)(st->B * st->C) * sizeof(int32_t);
 }
