@@ -18,6 +18,12 @@ static const gen_exec execs[] = {
     /* codes 20, q 20*4, losses 2, dx 20*4, de 8*4, e_new 8*4 */
     {"vq.ste/cpu/naive", {"K=8", "D=4", "N=20", NULL}, "<f4", 1, {20 + 80 + 2 + 80 + 32 + 32}},
     {"vq.ste/blas/gemm", {"K=8", "D=4", "N=20", NULL}, "<f4", 1, {20 + 80 + 2 + 80 + 32 + 32}},
+    {"maskgit.step/cpu/naive", {"levels=3", "frames=20", "K=16", NULL}, "<i4", 2, {3, 20}},
+    /* iterations 4 + 2 * 1 */
+    {"maskgit.decode/cpu/naive", {"levels=3", "frames=20", "K=16", "d=8", "iters0=4", NULL},
+     "<i4", 3, {6, 3, 20}},
+    {"maskgit.decode/blas/gemm", {"levels=3", "frames=20", "K=16", "d=8", "iters0=4", NULL},
+     "<i4", 3, {6, 3, 20}},
 };
 
 static void gen_suite_all_ok(void **state)
@@ -103,6 +109,8 @@ static void gen_bad_params(void **state)
         {"sample.topk/cpu/naive", "V=1", "V"},
         {"codes.delay/cpu/naive", "direction=sideways", "direction"},
         {"vq.ste/cpu/naive", "decay=2", "decay"},
+        {"maskgit.step/cpu/naive", "level=9", "level"},
+        {"maskgit.decode/cpu/naive", "iters0=0", "iters0"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cl_res r;

@@ -20,6 +20,7 @@ extern const sono_op sono_op_metric_pesq; /* issue 24: PESQ, the codecs' scorer 
 extern const sono_op sono_op_w2v_features, sono_op_attention_relpos; /* issue 23 */
 extern const sono_op sono_op_sample_topk, sono_op_codes_delay; /* issue 25: generation */
 extern const sono_op sono_op_vq_ste; /* issue 25: VQ training step */
+extern const sono_op sono_op_maskgit_step, sono_op_maskgit_decode; /* issue 25 */
 
 /* `list` order: transforms, audio front ends, codec building blocks, codecs, then the
  * harness's own (overhead, bandwidth, peak). */
@@ -37,6 +38,7 @@ const sono_op *const sono_ops[] = {
     &sono_op_ctc_greedy, &sono_op_ctc_beam, /* issue 23 */
     &sono_op_metric_pesq, /* issue 24 */
     &sono_op_sample_topk, &sono_op_codes_delay, &sono_op_vq_ste, /* issue 25 */
+    &sono_op_maskgit_step, &sono_op_maskgit_decode, /* issue 25 */
     NULL};
 
 const sono_param_spec sono_common_params[] = {

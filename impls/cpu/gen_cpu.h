@@ -1,5 +1,6 @@
 /* gen_cpu.h — the cpu backend's generation and training ops (issue 25): sample.topk,
- * codes.delay, vq.ste; layouts in harness/ops/sample.c, delay.c, vq_ste.c. */
+ * codes.delay, vq.ste, maskgit.*; layouts in harness/ops/sample.c, delay.c, vq_ste.c,
+ * maskgit.c. */
 #ifndef CPU_GEN_H
 #define CPU_GEN_H
 
@@ -33,5 +34,15 @@ int vqste_naive_run(void *st);
 int vqste_naive_store(void *st, sono_buf *out, sono_error *err);
 void vqste_naive_teardown(void *st);
 size_t vqste_naive_workspace(void *st);
+
+/* maskgit_naive.c: ctx &maskgit_naive_kinds[0] maskgit.step, [1] maskgit.decode */
+extern const int maskgit_naive_kinds[2];
+int maskgit_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int maskgit_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int maskgit_naive_load(void *st, const sono_buf *in, sono_error *err);
+int maskgit_naive_run(void *st);
+int maskgit_naive_store(void *st, sono_buf *out, sono_error *err);
+void maskgit_naive_teardown(void *st);
+size_t maskgit_naive_workspace(void *st);
 
 #endif

@@ -344,6 +344,18 @@ static const sono_impl impls[] = {
      .supports = vqste_naive_supports, .setup = vqste_naive_setup,
      .load = vqste_naive_load, .run = vqste_naive_run, .store = vqste_naive_store,
      .teardown = vqste_naive_teardown, .workspace = vqste_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "maskgit.step", .name = "naive",
+     .summary = "one MaskGIT iteration: qsort draw per masked frame, expf confidences, qsort",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &maskgit_naive_kinds[0],
+     .supports = maskgit_naive_supports, .setup = maskgit_naive_setup,
+     .load = maskgit_naive_load, .run = maskgit_naive_run, .store = maskgit_naive_store,
+     .teardown = maskgit_naive_teardown, .workspace = maskgit_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "maskgit.decode", .name = "naive",
+     .summary = "MaskGIT decode loop, the logits MLP by loops frame by frame",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &maskgit_naive_kinds[1],
+     .supports = maskgit_naive_supports, .setup = maskgit_naive_setup,
+     .load = maskgit_naive_load, .run = maskgit_naive_run, .store = maskgit_naive_store,
+     .teardown = maskgit_naive_teardown, .workspace = maskgit_naive_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

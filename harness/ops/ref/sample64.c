@@ -143,27 +143,33 @@ long long sono_sample64_row(sono_sample64_ws *w, const float *l, long long V,
     return w->it[cut - 1].i;
 }
 
-int sono_sample64_accept(sono_sample64_ws *w, const float *l, long long V,
-                         const sono_sample64_cfg *cfg, double u, long long tok, double tol,
-                         double *gap)
+int sono_sample64_accept_margin(sono_sample64_ws *w, const float *l, long long V,
+                                const sono_sample64_cfg *cfg, double u, long long tok,
+                                double tol, double dl, double *gap)
 {
     *gap = INFINITY;
     if (tok < 0 || tok >= V)
         return 0;
     if (is_argmax(cfg)) {
-        int ok = tok == argmax(l, V);
+        long long b = argmax(l, V);
+        /* each logit within dl of its exact value: tok can look largest when within 2 dl */
+        int ok = tok == b || (dl > 0 && (double)l[tok] >= (double)l[b] - 2 * dl);
         *gap = ok ? 0 : INFINITY;
         return ok;
     }
     double A;
     long long cut;
     long long m = prepare(w, l, V, cfg, &A, &cut);
-    double delta = tol * ((double)m + 2 + 2 * A);
+    /* logits off by dl move each weight by a factor within exp(+-2 dl / T), so each
+     * normalised cumulative fraction by at most 2 eps / (1 - eps), eps = expm1(2 dl / T) */
+    double eps = dl > 0 ? expm1(2 * dl / cfg->temperature) : 0;
+    double extra = eps <= 0 ? 0 : eps < 1 ? 2 * eps / (1 - eps) : INFINITY;
+    double delta = tol * ((double)m + 2 + 2 * A) + extra;
     long long r = 0;
     while (r < m && w->it[r].i != tok)
         r++;
-    if (r == m)
-        return 0; /* outside the top-k: the order is exact, so no rounding puts it in */
+    if (r == m) /* outside the top-k: the order is exact, so no rounding puts it in */
+        return dl > 0 && cfg->top_k > 0 && cfg->top_k < V;
     double best = INFINITY;
     for (long long c = r + 1; c <= m; c++) {
         /* the cuts rounding can move the top-p prefix to; all m when top_p is 1 */
@@ -181,6 +187,13 @@ int sono_sample64_accept(sono_sample64_ws *w, const float *l, long long V,
     }
     *gap = best / delta * tol;
     return best <= delta;
+}
+
+int sono_sample64_accept(sono_sample64_ws *w, const float *l, long long V,
+                         const sono_sample64_cfg *cfg, double u, long long tok, double tol,
+                         double *gap)
+{
+    return sono_sample64_accept_margin(w, l, V, cfg, u, tok, tol, 0, gap);
 }
 
 void sono_sample64_check(const float *logits, long long rows, long long V,

@@ -51,6 +51,15 @@ int sono_sample64_accept(sono_sample64_ws *w, const float *l, long long V,
                          const sono_sample64_cfg *cfg, double u, long long tok, double tol,
                          double *gap);
 
+/* The same where each logit may be off its exact value by up to dl (the logits an impl
+ * computed itself, maskgit.decode's): argmax rows accept a class within 2 dl of the
+ * largest, sampled rows widen delta by 2 eps / (1 - eps), eps = expm1(2 dl / temperature),
+ * the most a cumulative fraction moves when every weight moves by a factor exp(+-2 dl / T);
+ * a class just outside a top-k cut is accepted when dl > 0 (the order itself may move). */
+int sono_sample64_accept_margin(sono_sample64_ws *w, const float *l, long long V,
+                                const sono_sample64_cfg *cfg, double u, long long tok,
+                                double tol, double dl, double *gap);
+
 /* The check of rows [rows, V] of logits with tokens out (the impl's) and ref (this file's),
  * u of row i from urow(i): pass when every token equals the reference's or is a near-tie
  * by sono_sample64_accept; fills mismatches, rel_l2 (the worst gap), detail. */
