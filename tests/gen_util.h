@@ -123,7 +123,7 @@ static int gu_usable(const sono_impl_entry *e, const char *op)
 
 /* One case: the op's input, each available impl's output through the op's check; returns
  * the impls that ran. `only`: just that impl (NULL: all). */
-static int gu_case(const char *opname, const char *spec, const char *only)
+__attribute__((unused)) static int gu_case(const char *opname, const char *spec, const char *only)
 {
     const sono_op *op = sono_op_find(opname);
     sono_params p = gu_params(opname, spec);

@@ -1,6 +1,5 @@
-/* sample_cpu.c — the host's float32 sampler (sample_cpu.h): qsort of the row, expf weights,
- * sequential sums for the top-p cut and the draw. */
-#include <math.h>
+/* sample_cpu.c — the host's float32 sampler (sample_cpu.h): qsort of the row in
+ * sample_math.h's order, then its walk. */
 #include <stdlib.h>
 
 #include "sample_cpu.h"
@@ -8,9 +7,7 @@
 static int by_logit(const void *a, const void *b)
 {
     const sample_pair *x = a, *y = b;
-    if (x->l != y->l)
-        return x->l > y->l ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
+    return sm_before(*x, *y) ? -1 : sm_before(*y, *x) ? 1 : 0;
 }
 
 int32_t sample_cpu_row(const float *l, long long V, float temp, long long k, float top_p,
@@ -26,28 +23,5 @@ int32_t sample_cpu_row(const float *l, long long V, float temp, long long k, flo
     for (long long v = 0; v < V; v++)
         pairs[v] = (sample_pair){l[v], (int32_t)v};
     qsort(pairs, (size_t)V, sizeof *pairs, by_logit);
-    long long m = k > 0 && k < V ? k : V;
-    float mx = pairs[0].l, s = 0;
-    for (long long r = 0; r < m; r++) {
-        w[r] = expf((pairs[r].l - mx) / temp);
-        s += w[r];
-    }
-    if (top_p < 1) {
-        float need = top_p * s, c = 0;
-        for (long long r = 0; r < m; r++) {
-            c += w[r];
-            if (c >= need) {
-                m = r + 1;
-                s = c;
-                break;
-            }
-        }
-    }
-    float target = u * s, c = 0;
-    for (long long r = 0; r < m; r++) {
-        c += w[r];
-        if (c > target)
-            return pairs[r].i;
-    }
-    return pairs[m - 1].i;
+    return sm_walk(pairs, k > 0 && k < V ? k : V, temp, top_p, u, w);
 }

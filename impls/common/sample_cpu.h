@@ -1,16 +1,15 @@
 /* sample_cpu.h — the float32 sampling rule of sample.topk and maskgit.* on the host
- * (harness/ops/ref/sample64.h defines it): the row's (logit, index) pairs sorted (largest
- * first, equal logits by index), weights expf((l - l_max) / T) over the top k, the top-p cut
- * and the draw by sequential running sums. Shared by the cpu and blas impls. */
+ * (harness/ops/ref/sample64.h defines it): the row's (logit, index) pairs sorted by qsort in
+ * sample_math.h's order, then sample_math.h's walk (its expf and sums), so the tokens equal
+ * the cuda kernel's. Shared by the cpu and blas impls. */
 #ifndef IMPLS_SAMPLE_CPU_H
 #define IMPLS_SAMPLE_CPU_H
 
 #include <stdint.h>
 
-typedef struct sample_pair {
-    float l;
-    int32_t i;
-} sample_pair;
+#include "sample_math.h"
+
+typedef sm_pair sample_pair;
 
 /* Scratch for rows of V classes: pairs [V], weights [V]. temp 0 or k 1: the argmax (no
  * scratch used); k <= 0 or > V: all V. */

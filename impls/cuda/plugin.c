@@ -131,6 +131,13 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
             return sono_fail(err, rc, "cuda: registering %s/cuda/%s failed (%d)",
                              cu_ctc_impls[i].op, cu_ctc_impls[i].name, rc);
     }
+    /* issue 25: generation */
+    for (size_t i = 0; i < sizeof cu_gen_impls / sizeof cu_gen_impls[0]; i++) {
+        int rc = r->add_impl(r, &cu_gen_impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering %s/cuda/%s failed (%d)",
+                             cu_gen_impls[i].op, cu_gen_impls[i].name, rc);
+    }
     return 0;
 }
 

@@ -1,0 +1,34 @@
+/* gen_kernels.h — the C entry points of gen_kernels.cu (issue 25: sample.topk and
+ * codes.delay on the GPU); each enqueues on the stream and returns the launch's
+ * cudaError_t. Arithmetic and index maps: impls/common/sample_math.h, gen_math.h. */
+#ifndef IMPLS_CUDA_GEN_KERNELS_H
+#define IMPLS_CUDA_GEN_KERNELS_H
+
+#include <cuda_runtime_api.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The most candidates (logits >= the k-th largest) one block sorts in shared memory. */
+#define CU_SAMPLE_CAP 2048
+
+/* One 256-thread block per row of logits [rows, V] (row = b * C + c): argmax (temp 0 or
+ * k 1), else a radix select of the k-th largest logit (k in [1, 1024]), the classes at or
+ * above it bitonic-sorted in shared memory, and sm_walk by thread 0 with u = Philox (seed,
+ * (b, c, 0)). A row with more than CU_SAMPLE_CAP classes tied at or above the k-th writes
+ * -2 (the check then fails it by name). */
+cudaError_t cu_sample_launch(const float *logits, long long rows, int C, int V, int k,
+                             float temp, float top_p, unsigned long long seed, int32_t *tok,
+                             cudaStream_t s);
+
+/* codes.delay: x [B, K, Tin] -> y [B, K, Tout], a thread per output code (gen_math.h). */
+cudaError_t cu_delay_launch(const int32_t *x, long long B, int K, int T, int undelay,
+                            int32_t pad, int32_t *y, cudaStream_t s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
