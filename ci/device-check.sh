@@ -38,6 +38,9 @@
 #              copy and, issue 27, py/torch-cuda moved there by --device cuda:1)
 #   speech     issue 23: cuda/cublas of wav2vec2.features and attention.relpos checked by
 #              exec, then suites/gpu's [wav2vec2] and [relpos] (not in the default list)
+#   generation issue 25: cuda/sample and cuda/delay checked by exec (tokens against the
+#              float64 reference; test_cuda_math_sample proved them equal to cpu/naive's on
+#              the host), then suites/gpu's sample.topk and codes.delay rows (not default)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -150,7 +153,8 @@ st_tests() {
     for n in build/tests/test_cuda_* build/tests/test_py_* build/tests/test_dsp_batch \
              build/tests/test_encodec_streams build/tests/test_encodec_cudamem \
              build/tests/test_gpucal build/tests/test_impls build/tests/test_ctc \
-             build/tests/test_whisper_fixture; do
+             build/tests/test_whisper_fixture \
+             build/tests/test_gen_sample build/tests/test_gen_delay; do
         [ -x "$n" ] && t+=("$n")
     done
     run_tests "${t[@]}"
@@ -301,9 +305,27 @@ st_speech() {
         --filter 'attention.relpos/*'
 }
 
+# issue 25: the generation kernels: a few execs first (a broken kernel shows before the
+# suite's time is spent), then suites/gpu's [gen_sample] and [gen_delay] rows.
+st_generation() {
+    local args
+    for args in "sample.topk/cuda/sample --param batch=64 --param V=2048" \
+                "sample.topk/cuda/sample --param batch=4 --param codebooks=1 --param V=32000 --param top_k=50 --param top_p=0.9" \
+                "sample.topk/cuda/sample --param batch=16 --param temperature=0" \
+                "codes.delay/cuda/delay --param batch=8 --param K=4 --param T=1500" \
+                "codes.delay/cuda/delay --param K=8 --param T=77 --param direction=undelay"; do
+        # shellcheck disable=SC2086
+        limit 120 "$logs/generation-exec.log" bin/harness exec $args --input noise ||
+            fail "exec $args"
+        grep -E -- '->|rror|check:' "$logs/generation-exec.log" | head -n 3
+    done
+    suite generation "${DC_GENERATION_S:-240}" suites/gpu --filter 'sample.topk/*' \
+        --filter 'codes.delay/*'
+}
+
 for s in "${stages[@]}"; do
     if ! declare -F "st_$s" > /dev/null; then
-        echo "device-check: unknown stage '$s' (setup tests alltests calibrate dspfig codecfig figures ctcfig speechfig speech codecs gpu extra)" >&2
+        echo "device-check: unknown stage '$s' (setup tests alltests calibrate dspfig codecfig figures ctcfig speechfig speech generation codecs gpu extra)" >&2
         exit 2
     fi
     t0=$(date +%s)
