@@ -200,3 +200,6 @@ IMPLS["whisper.encoder"] = WhisperEnc
 # issue 23: Wav2Vec2FeatureEncoder (transformers, imported at setup) and WavLM's relpos
 from sonopy.speech import IMPLS as SPEECH_IMPLS  # noqa: E402
 IMPLS.update(SPEECH_IMPLS)
+# issue 25: sample.topk, codes.delay, vq.ste (sonopy/gen.py)
+from sonopy.gen import IMPLS as GEN_IMPLS  # noqa: E402
+IMPLS.update(GEN_IMPLS)
