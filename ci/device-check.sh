@@ -38,9 +38,10 @@
 #              copy and, issue 27, py/torch-cuda moved there by --device cuda:1)
 #   speech     issue 23: cuda/cublas of wav2vec2.features and attention.relpos checked by
 #              exec, then suites/gpu's [wav2vec2] and [relpos] (not in the default list)
-#   generation issue 25: cuda/sample and cuda/delay checked by exec (tokens against the
-#              float64 reference; test_cuda_math_sample proved them equal to cpu/naive's on
-#              the host), then suites/gpu's sample.topk and codes.delay rows (not default)
+#   generation issue 25: cuda/sample, cuda/delay and cuda/ste checked by exec (against the
+#              float64 references; test_cuda_math_sample proved the tokens equal to
+#              cpu/naive's on the host), then suites/gpu's sample.topk, codes.delay and
+#              vq.ste rows (not in the default list)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -154,7 +155,8 @@ st_tests() {
              build/tests/test_encodec_streams build/tests/test_encodec_cudamem \
              build/tests/test_gpucal build/tests/test_impls build/tests/test_ctc \
              build/tests/test_whisper_fixture \
-             build/tests/test_gen_sample build/tests/test_gen_delay; do
+             build/tests/test_gen_sample build/tests/test_gen_delay \
+             build/tests/test_gen_vqste; do
         [ -x "$n" ] && t+=("$n")
     done
     run_tests "${t[@]}"
@@ -313,7 +315,9 @@ st_generation() {
                 "sample.topk/cuda/sample --param batch=4 --param codebooks=1 --param V=32000 --param top_k=50 --param top_p=0.9" \
                 "sample.topk/cuda/sample --param batch=16 --param temperature=0" \
                 "codes.delay/cuda/delay --param batch=8 --param K=4 --param T=1500" \
-                "codes.delay/cuda/delay --param K=8 --param T=77 --param direction=undelay"; do
+                "codes.delay/cuda/delay --param K=8 --param T=77 --param direction=undelay" \
+                "vq.ste/cuda/ste --param K=64 --param D=16 --param N=300" \
+                "vq.ste/cuda/ste"; do
         # shellcheck disable=SC2086
         limit 120 "$logs/generation-exec.log" bin/harness exec $args --input noise ||
             fail "exec $args"

@@ -36,6 +36,8 @@ extern const sono_impl cu_ctc_impls[2];
 extern const sono_impl cu_speech_impls[2];
 /* issue 25: sample.topk and codes.delay (gen.c, gen_kernels.cu) */
 extern const sono_impl cu_gen_impls[2];
+/* issue 25: vq.ste (vqste.c, vqste_kernels.cu) */
+extern const sono_impl cu_vqste_impls[1];
 
 /* cu_devices_open (device.c): opens every GPU; the reason none can be used in err. */
 int cu_devices_open(int *count, sono_error *err);

@@ -138,6 +138,11 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
             return sono_fail(err, rc, "cuda: registering %s/cuda/%s failed (%d)",
                              cu_gen_impls[i].op, cu_gen_impls[i].name, rc);
     }
+    {
+        int rc = r->add_impl(r, &cu_vqste_impls[0]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering vq.ste/cuda/ste failed (%d)", rc);
+    }
     return 0;
 }
 
