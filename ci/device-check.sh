@@ -324,7 +324,7 @@ st_generation() {
         grep -E -- '->|rror|check:' "$logs/generation-exec.log" | head -n 3
     done
     suite generation "${DC_GENERATION_S:-240}" suites/gpu --filter 'sample.topk/*' \
-        --filter 'codes.delay/*' --filter 'vq.ste/*'
+        --filter 'codes.delay/*' --filter 'vq.ste/*' --filter 'maskgit.decode/*'
 }
 
 for s in "${stages[@]}"; do

@@ -246,6 +246,17 @@ static const py_def defs[] = {
      "autograd, EMA update, on the CPU", .torch = 1, .one_thread = ONE_ATT},
     {.op = "vq.ste", .impl = "torch-cuda", .summary = "cdist + argmin, STE by detach, "
      "mse_loss, autograd, EMA update, " CUDA_IO, .cuda = 1, .torch = 1},
+    {.op = "maskgit.step", .impl = "torch", .summary = "sort/softmax/cumsum/searchsorted "
+     "draws of the op's Philox u, softmax confidences, stable sort, on the CPU", .torch = 1,
+     .one_thread = ONE_ATT},
+    {.op = "maskgit.step", .impl = "torch-cuda", .summary = "sort/softmax/cumsum/searchsorted "
+     "draws of the op's Philox u, softmax confidences, stable sort, " CUDA_IO, .cuda = 1,
+     .torch = 1},
+    {.op = "maskgit.decode", .impl = "torch", .summary = "MLP as embedding sums + two "
+     "matmuls, then maskgit.step's torch iteration, on the CPU", .torch = 1,
+     .one_thread = ONE_ATT},
+    {.op = "maskgit.decode", .impl = "torch-cuda", .summary = "MLP as embedding sums + two "
+     "matmuls, then maskgit.step's torch iteration, " CUDA_IO, .cuda = 1, .torch = 1},
     /* issue 23 */
     {.op = "whisper.encoder", .impl = "torch", .summary = T_WHI ", on the CPU", .torch = 1,
      .refuse = refuse_whisper},

@@ -11,7 +11,11 @@ sample.topk: a stable descending torch.sort (ties in index order, the op's rule;
 codes.delay: torch.full of the pad, then one slice assignment per codebook.
 vq.ste: torch.cdist + argmin for the codes, the STE forward x + (q - x).detach(), the two
   MSE losses, autograd for dx and the codebook's gradient, the EMA update with Laplace
-  smoothing, dead codes restarted at the batch vectors the op's Philox picks."""
+  smoothing, dead codes restarted at the batch vectors the op's Philox picks.
+maskgit.step / maskgit.decode: per iteration the masked frames' draws (the sampling above
+  with top-k and top-p off, u = Philox (seed, (frame, level, t))), confidences by softmax +
+  gather, a stable torch.sort of the confidences to mask the least confident again; decode's
+  logits by the MLP as torch ops (embedding sums, two matmuls)."""
 import numpy as np
 import torch
 
@@ -172,4 +176,118 @@ class VQSTE(TorchImpl):
         return nbytes(self.e, self.xv) * 3 + 4 * self.N * self.K
 
 
-IMPLS = {"sample.topk": SampleTopk, "codes.delay": Delay, "vq.ste": VQSTE}
+def draw(logits, u, temp):
+    """Tokens of rows `logits` [M, K] for uniforms u [M] (the op's rule, no top-k/top-p)."""
+    if temp == 0:
+        return logits.argmax(dim=-1)
+    v, i = torch.sort(logits, dim=-1, descending=True, stable=True)
+    w = torch.softmax((v - v[:, :1]) / temp, dim=-1)
+    cum = torch.cumsum(w, dim=-1)
+    r = torch.searchsorted(cum, (u.unsqueeze(1) * cum[:, -1:]).contiguous(), right=True)
+    r = torch.clamp(r, max=logits.shape[1] - 1)
+    return torch.gather(i, 1, r).squeeze(1)
+
+
+def nmask(F, masked, t, iters):
+    n = int(np.floor(F * np.cos(np.pi / 2 * (t + 1) / iters)))
+    return max(0, min(n, masked - 1))
+
+
+def iterate(tok, logits, level, t, iters, temp, seed, dev):
+    """One MaskGIT iteration in place on tok [L, F] (int64, -1 masked)."""
+    row = tok[level]
+    f = torch.nonzero(row < 0).squeeze(1)
+    if f.numel() == 0:
+        return
+    fn = f.to("cpu").numpy().astype(np.uint64)
+    u = (philox_u32(seed, fn, level, t) >> np.uint64(8)).astype(np.float64) * 2.0 ** -24
+    lg = logits[f]
+    k = draw(lg, torch.from_numpy(u.astype(np.float32)).to(dev), temp)
+    conf = torch.softmax(lg, dim=-1).gather(1, k.unsqueeze(1)).squeeze(1)
+    row[f] = k
+    n = nmask(tok.shape[1], int(f.numel()), t, iters)
+    if n:
+        order = torch.sort(conf, stable=True).indices  # ties: the lower frame first
+        row[f[order[:n]]] = -1
+
+
+class MaskgitStep(TorchImpl):
+    def load(self, x):
+        p = self.p
+        L, F, K = param(p, "levels", 8), param(p, "frames", 500), param(p, "K", 1024)
+        if x.shape != (L * F + F * K,):
+            raise ValueError("maskgit.step: input has shape %s, expected [%d]" %
+                             (list(x.shape), L * F + F * K))
+        t = self.to_dev(x)
+        self.tok0 = t[:L * F].view(L, F).to(torch.int64)
+        self.logits = t[L * F:].view(F, K)
+        self.level, self.t = param(p, "level", 0), param(p, "iter", 0)
+        self.iters, self.temp = param(p, "iters", 16), param(p, "temperature", 1.0)
+        self.seed = param(p, "seed", 1)
+        self.summary = "sort/softmax/cumsum/searchsorted draws of the op's Philox u, " \
+                       "softmax confidences, stable torch.sort to re-mask, on %s" % self.dev
+        self.loaded = True
+
+    def call(self):
+        tok = self.tok0.clone()
+        iterate(tok, self.logits, self.level, self.t, self.iters, self.temp, self.seed,
+                self.dev)
+        self.y = tok
+
+    def result(self):
+        return self.y.to(torch.int32).to("cpu").numpy()
+
+    def workspace(self):
+        return nbytes(self.tok0, self.logits)
+
+
+class MaskgitDecode(TorchImpl):
+    def load(self, x):
+        p = self.p
+        L, F, K, d = (param(p, "levels", 8), param(p, "frames", 500), param(p, "K", 1024),
+                      param(p, "d", 128))
+        need = L * (K + 1) * d + d * d + d + d * K + L * K
+        if x.shape != (need,):
+            raise ValueError("maskgit.decode: input has shape %s, expected [%d]" %
+                             (list(x.shape), need))
+        t = self.to_dev(x)
+        o = 0
+        self.E = t[o:o + L * (K + 1) * d].view(L, K + 1, d); o += L * (K + 1) * d
+        self.W1 = t[o:o + d * d].view(d, d); o += d * d
+        self.b1 = t[o:o + d]; o += d
+        self.W2 = t[o:o + d * K].view(d, K); o += d * K
+        self.b2 = t[o:o + L * K].view(L, K)
+        self.L, self.F, self.K = L, F, K
+        self.it0, self.itr = param(p, "iters0", 16), param(p, "iters_rest", 1)
+        self.t0, self.tr = param(p, "temperature", 1.0), param(p, "temperature_rest", 0.0)
+        self.seed = param(p, "seed", 1)
+        self.lv = torch.arange(L, device=self.dev).unsqueeze(1)
+        self.summary = "embedding sums, relu(h @ W1 + b1) @ W2 + b2 per iteration, then " \
+                       "maskgit.step's torch iteration, on %s" % self.dev
+        self.loaded = True
+
+    def call(self):
+        L, F, K = self.L, self.F, self.K
+        tok = torch.full((L, F), -1, dtype=torch.int64, device=self.dev)
+        snaps = []
+        for lv in range(L):
+            n = self.it0 if lv == 0 else self.itr
+            for t in range(n):
+                idx = torch.where(tok < 0, torch.full_like(tok, K), tok)
+                h = self.E[self.lv, idx].sum(dim=0)  # [F, d]
+                a = torch.relu(h @ self.W1 + self.b1)
+                logits = a @ self.W2 + self.b2[lv]
+                iterate(tok, logits, lv, t, n, self.t0 if lv == 0 else self.tr, self.seed,
+                        self.dev)
+                snaps.append(tok.clone())
+        self.y = torch.stack(snaps)
+
+    def result(self):
+        return self.y.to(torch.int32).to("cpu").numpy()
+
+    def workspace(self):
+        return nbytes(self.E, self.W2) + 4 * self.F * self.K
+
+
+IMPLS = {"sample.topk": SampleTopk, "codes.delay": Delay, "vq.ste": VQSTE,
+         "maskgit.step": MaskgitStep, "maskgit.decode": MaskgitDecode}
