@@ -38,7 +38,7 @@
 #              copy and, issue 27, py/torch-cuda moved there by --device cuda:1)
 #   speech     issue 23: cuda/cublas of wav2vec2.features and attention.relpos checked by
 #              exec, then suites/gpu's [wav2vec2] and [relpos] (not in the default list)
-#   generation issue 25: cuda/sample, cuda/delay and cuda/ste checked by exec (against the
+#   generation issue 25: cuda/sample, cuda/delay, cuda/ste, cuda/maskgit checked by exec (against the
 #              float64 references; test_cuda_math_sample proved the tokens equal to
 #              cpu/naive's on the host), then suites/gpu's sample.topk, codes.delay and
 #              vq.ste rows (not in the default list)
@@ -156,7 +156,7 @@ st_tests() {
              build/tests/test_gpucal build/tests/test_impls build/tests/test_ctc \
              build/tests/test_whisper_fixture \
              build/tests/test_gen_sample build/tests/test_gen_delay \
-             build/tests/test_gen_vqste; do
+             build/tests/test_gen_vqste build/tests/test_gen_maskgit; do
         [ -x "$n" ] && t+=("$n")
     done
     run_tests "${t[@]}"
@@ -317,7 +317,10 @@ st_generation() {
                 "codes.delay/cuda/delay --param batch=8 --param K=4 --param T=1500" \
                 "codes.delay/cuda/delay --param K=8 --param T=77 --param direction=undelay" \
                 "vq.ste/cuda/ste --param K=64 --param D=16 --param N=300" \
-                "vq.ste/cuda/ste"; do
+                "vq.ste/cuda/ste" \
+                "maskgit.step/cuda/maskgit --param frames=100 --param K=64" \
+                "maskgit.decode/cuda/maskgit --param levels=3 --param frames=60 --param K=64 --param d=16 --param iters0=8" \
+                "maskgit.decode/cuda/maskgit"; do
         # shellcheck disable=SC2086
         limit 120 "$logs/generation-exec.log" bin/harness exec $args --input noise ||
             fail "exec $args"

@@ -3,9 +3,12 @@
  * key, the classes at or above it gathered in any order, the bitonic network, the walk)
  * emulated step by step with sample_math.h and philox.h, giving the very tokens cpu/naive
  * gives (the plugin, run on the op's own inputs) for the same seed, so cuda/sample == cpu;
- * the delay kernel's index map against the reference's. */
+ * the delay kernel's index map against the reference's; cuda/maskgit's iteration (the same
+ * draws, block-summed confidences, the confidence order's bitonic network, the host's
+ * nmask) emulated and passing maskgit.step's own check. */
 #include "delay64.h"
 #include "gen_util.h"
+#include "maskgit64.h"
 
 #include "../impls/common/philox.h"
 #include "../impls/common/sample_math.h"
@@ -144,12 +147,114 @@ static void delay_map_matches_reference(void **state)
             }
 }
 
+/* gen_kernels.cu's MaskGIT iteration on the host, on the level's row of tok. */
+static void emulate_mg_step(int32_t *tok, const float *logits, int F, int K, int level, int it,
+                            int iters, float temp, uint64_t seed)
+{
+    int32_t *row = tok + (long long)level * F;
+    static sm_pair c[2048];
+    static float conf[2048];
+    unsigned n = 0;
+    for (int f = F - 1; f >= 0; f--) { /* blocks finish in any order */
+        if (row[f] != MG_MASK_TOKEN)
+            continue;
+        const float *l = logits + (long long)f * K;
+        /* block_draw with k = K (a power of two in these cases, so the radix select keeps
+         * all K and the bitonic network needs no pads) and u keyed by the iteration */
+        float u = philox_u24(seed, (uint32_t)f, (uint32_t)level, (uint32_t)it);
+        int32_t k = 0;
+        static sm_pair pr[1024];
+        static float w[1024];
+        if (temp == 0) {
+            for (int v = 1; v < K; v++)
+                if (l[v] > l[k])
+                    k = v;
+        } else {
+            for (int v = 0; v < K; v++)
+                pr[v] = (sm_pair){l[v], v};
+            for (unsigned kk = 2; kk <= (unsigned)K; kk <<= 1)
+                for (unsigned j = kk >> 1; j > 0; j >>= 1)
+                    for (unsigned i = 0; i < (unsigned)K; i++)
+                        sm_bitonic_step(pr, i, j, kk);
+            k = sm_walk(pr, K, temp, 1.0f, u, w);
+        }
+        float mx = l[0], sum = 0;
+        for (int v = 1; v < K; v++)
+            mx = fmaxf(mx, l[v]);
+        for (int v = K - 1; v >= 0; v--) /* a tree's order differs: any order will do */
+            sum += sm_expf(l[v] - mx);
+        conf[f] = sm_expf(l[k] - mx) / sum;
+        row[f] = k;
+        c[n++] = (sm_pair){conf[f], f};
+    }
+    long long nm = mg_gpu_nmask(F, n, it, iters);
+    unsigned n2 = 1;
+    while (n2 < n)
+        n2 <<= 1;
+    for (unsigned i = n; i < n2; i++)
+        c[i] = (sm_pair){INFINITY, 0x7fffffff};
+    for (unsigned kk = 2; kk <= n2; kk <<= 1)
+        for (unsigned j = kk >> 1; j > 0; j >>= 1)
+            for (unsigned i = 0; i < n2; i++)
+                mg_conf_bitonic_step(c, i, j, kk);
+    for (unsigned i = 1; i < n; i++)
+        assert_true(mg_conf_before(c[i - 1], c[i]));
+    for (long long i = 0; i < nm; i++)
+        row[c[i].i] = MG_MASK_TOKEN;
+}
+
+static void maskgit_kernel_passes_check(void **state)
+{
+    (void)state;
+    const char *specs[] = {"levels=4 frames=100 K=64", "levels=4 frames=100 K=64 iter=7 seed=2",
+                           "levels=3 frames=37 K=256 level=2 iters=1 seed=3",
+                           "levels=8 frames=64 K=1024 level=1 iter=2 iters=4 temperature=0 seed=4",
+                           "levels=2 frames=200 K=16 iter=15 temperature=0.7 seed=5"};
+    const sono_op *op = sono_op_find("maskgit.step");
+    for (size_t c = 0; c < sizeof specs / sizeof specs[0]; c++) {
+        sono_params p = gu_params("maskgit.step", specs[c]);
+        sono_buf in, out, ref;
+        sono_error err = {0};
+        op->shapes(&p, &in, &out);
+        ref = out;
+        assert_int_equal(sono_buf_alloc(&in, NULL), 0);
+        assert_int_equal(sono_buf_alloc(&out, NULL), 0);
+        assert_int_equal(sono_buf_alloc(&ref, NULL), 0);
+        assert_int_equal(op->input(&p, NULL, 0, &in, &err), 0);
+        assert_int_equal(op->reference(&p, &in, &ref, &err), 0);
+        long long L = sono_param_int(&p, "levels", 0), F = sono_param_int(&p, "frames", 0),
+                  K = sono_param_int(&p, "K", 0);
+        int32_t *tok = out.data;
+        for (long long i = 0; i < L * F; i++)
+            tok[i] = (int32_t)((const float *)in.data)[i];
+        emulate_mg_step(tok, (const float *)in.data + L * F, (int)F, (int)K,
+                        (int)sono_param_int(&p, "level", 0), (int)sono_param_int(&p, "iter", 0),
+                        (int)sono_param_int(&p, "iters", 0),
+                        (float)sono_param_real(&p, "temperature", 1),
+                        (uint64_t)sono_param_int(&p, "seed", 1));
+        sono_check ck = {0};
+        assert_int_equal(op->check(&p, &in, &out, &ref, op->tolerance(&p, SONO_ERR_LINEAR),
+                                   &ck, &err), 0);
+        if (!ck.pass)
+            fail_msg("%s: %s", specs[c], ck.detail);
+        sono_buf_free(&in);
+        sono_buf_free(&out);
+        sono_buf_free(&ref);
+    }
+    /* the host's nmask is the reference's */
+    for (long long F = 1; F < 600; F += 37)
+        for (long long it = 1; it <= 16; it++)
+            for (long long t = 0; t < it; t++)
+                assert_int_equal(mg_gpu_nmask(F, F, t, it), sono_maskgit64_nmask(F, F, t, it));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(expf_within_2ulp),
         cmocka_unit_test(kernel_tokens_equal_cpu),
         cmocka_unit_test(delay_map_matches_reference),
+        cmocka_unit_test(maskgit_kernel_passes_check),
     };
     return cmocka_run_group_tests(tests, gu_setup, gu_teardown);
 }

@@ -38,6 +38,8 @@ extern const sono_impl cu_speech_impls[2];
 extern const sono_impl cu_gen_impls[2];
 /* issue 25: vq.ste (vqste.c, vqste_kernels.cu) */
 extern const sono_impl cu_vqste_impls[1];
+/* issue 25: maskgit.step and maskgit.decode (maskgit.c, gen_kernels.cu) */
+extern const sono_impl cu_maskgit_impls[2];
 
 /* cu_devices_open (device.c): opens every GPU; the reason none can be used in err. */
 int cu_devices_open(int *count, sono_error *err);

@@ -23,6 +23,25 @@ cudaError_t cu_sample_launch(const float *logits, long long rows, int C, int V, 
                              float temp, float top_p, unsigned long long seed, int32_t *tok,
                              cudaStream_t s);
 
+/* The most frames mg_remask_kernel sorts in one block's shared memory. */
+#define CU_MG_FRAMES 2048
+
+/* One MaskGIT iteration on the level's row [F] (-1 masked) with logits [F, K] (K <= 1024):
+ * a block per masked frame draws its token (top-k and top-p off) and its softmax
+ * confidence, then one block masks again the nmask least confident (the host tracks how
+ * many are masked, so it computes nmask). was [F], conf [F]: scratch. */
+cudaError_t cu_mg_step_launch(const float *logits, int F, int K, float temp,
+                              unsigned long long seed, int level, int it, int nmask,
+                              int32_t *row, int32_t *was, float *conf, cudaStream_t s);
+
+/* maskgit.decode's MLP around two cuBLAS SGEMMs: h [F, d] the embedding sums of tok
+ * [L, F] (E [L, K + 1, d]) and a [F, d] preset to b1; then a = relu(a) and logits [F, K]
+ * preset to b2 (the level's row). */
+cudaError_t cu_mg_hidden_launch(const float *E, const int32_t *tok, int L, int F, int K, int d,
+                                const float *b1, float *h, float *a, cudaStream_t s);
+cudaError_t cu_mg_relu_bias_launch(float *a, int F, int d, const float *b2, int K,
+                                   float *logits, cudaStream_t s);
+
 /* codes.delay: x [B, K, Tin] -> y [B, K, Tout], a thread per output code (gen_math.h). */
 cudaError_t cu_delay_launch(const int32_t *x, long long B, int K, int T, int undelay,
                             int32_t pad, int32_t *y, cudaStream_t s);

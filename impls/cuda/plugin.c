@@ -143,6 +143,12 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
         if (rc < 0)
             return sono_fail(err, rc, "cuda: registering vq.ste/cuda/ste failed (%d)", rc);
     }
+    for (size_t i = 0; i < sizeof cu_maskgit_impls / sizeof cu_maskgit_impls[0]; i++) {
+        int rc = r->add_impl(r, &cu_maskgit_impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering %s/cuda/maskgit failed (%d)",
+                             cu_maskgit_impls[i].op, rc);
+    }
     return 0;
 }
 
