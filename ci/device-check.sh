@@ -59,6 +59,10 @@
 #   tc         issue 26: cuda/flash2 in bf16, f16 and tf32 checked by exec (head_dim 64 and
 #              128, causal and not), then suites/gpu's dtype rows: flash2 vs torch SDPA in
 #              bf16/tf32 at seq 4096 and 16384, vq.encode in bf16 (not in the default list)
+#   generation issue 25: cuda/sample, cuda/delay, cuda/ste, cuda/maskgit checked by exec (against the
+#              float64 references; test_cuda_math_sample proved the tokens equal to
+#              cpu/naive's on the host), then suites/gpu's sample.topk, codes.delay and
+#              vq.ste rows (not in the default list)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -212,7 +216,9 @@ st_tests() {
     for n in build/tests/test_cuda_* build/tests/test_py_* build/tests/test_dsp_batch \
              build/tests/test_encodec_streams build/tests/test_encodec_cudamem \
              build/tests/test_gpucal build/tests/test_impls build/tests/test_ctc \
-             build/tests/test_whisper_fixture; do
+             build/tests/test_whisper_fixture \
+             build/tests/test_gen_sample build/tests/test_gen_delay \
+             build/tests/test_gen_vqste build/tests/test_gen_maskgit; do
         [ -x "$n" ] && t+=("$n")
     done
     run_tests "${t[@]}"
@@ -577,10 +583,34 @@ st_tc() {
         --filter 'vq.encode/*dtype=*'
 }
 
+# issue 25: the generation kernels: a few execs first (a broken kernel shows before the
+# suite's time is spent), then suites/gpu's [gen_sample] and [gen_delay] rows.
+st_generation() {
+    local args
+    for args in "sample.topk/cuda/sample --param batch=64 --param V=2048" \
+                "sample.topk/cuda/sample --param batch=4 --param codebooks=1 --param V=32000 --param top_k=50 --param top_p=0.9" \
+                "sample.topk/cuda/sample --param batch=16 --param temperature=0" \
+                "codes.delay/cuda/delay --param batch=8 --param K=4 --param T=1500" \
+                "codes.delay/cuda/delay --param K=8 --param T=77 --param direction=undelay" \
+                "vq.ste/cuda/ste --param K=64 --param D=16 --param N=300" \
+                "vq.ste/cuda/ste" \
+                "maskgit.step/cuda/maskgit --param frames=100 --param K=64" \
+                "maskgit.decode/cuda/maskgit --param levels=3 --param frames=60 --param K=64 --param d=16 --param iters0=8" \
+                "maskgit.decode/cuda/maskgit"; do
+        # shellcheck disable=SC2086
+        limit 120 "$logs/generation-exec.log" bin/harness exec $args --input noise ||
+            fail "exec $args"
+        grep -E -- '->|rror|check:' "$logs/generation-exec.log" | head -n 3
+    done
+    suite generation "${DC_GENERATION_S:-240}" suites/gpu --filter 'sample.topk/*' \
+        --filter 'codes.delay/*' --filter 'vq.ste/*' --filter 'maskgit.decode/*'
+}
+
 for s in "${stages[@]}"; do
     if ! declare -F "st_$s" > /dev/null; then
         echo "device-check: unknown stage '$s' (stages: $(declare -F | sed -n 's/^declare -f st_//p' | tr '\n' ' '))" >&2
         echo "device-check: unknown stage '$s' (setup tests alltests calibrate dspfig codecfig figures ctcfig speechfig speech tc codecs gpu extra)" >&2
+        echo "device-check: unknown stage '$s' (setup tests alltests calibrate dspfig codecfig figures ctcfig speechfig speech generation codecs gpu extra)" >&2
         exit 2
     fi
 done

@@ -20,6 +20,9 @@ extern const sono_op sono_op_metric_pesq; /* issue 24: PESQ, the codecs' scorer 
 extern const sono_op sono_op_w2v_features, sono_op_attention_relpos; /* issue 23 */
 extern const sono_op sono_op_vocoder_hifigan, sono_op_wavenet_stack; /* issue 25 */
 extern const sono_op sono_op_codec_mimi; /* issue 24: Mimi */
+extern const sono_op sono_op_sample_topk, sono_op_codes_delay; /* issue 25: generation */
+extern const sono_op sono_op_vq_ste; /* issue 25: VQ training step */
+extern const sono_op sono_op_maskgit_step, sono_op_maskgit_decode; /* issue 25 */
 
 /* `list` order: transforms, audio front ends, codec building blocks, codecs, then the
  * harness's own (overhead, bandwidth, peak). */
@@ -38,6 +41,8 @@ const sono_op *const sono_ops[] = {
     &sono_op_metric_pesq, /* issue 24 */
     &sono_op_vocoder_hifigan, &sono_op_wavenet_stack, /* issue 25 */
     &sono_op_codec_mimi, /* issue 24 */
+    &sono_op_sample_topk, &sono_op_codes_delay, &sono_op_vq_ste, /* issue 25 */
+    &sono_op_maskgit_step, &sono_op_maskgit_decode, /* issue 25 */
     NULL};
 
 const sono_param_spec sono_common_params[] = {

@@ -13,6 +13,8 @@
 #include "encodec_blas.h"
 #include "sono.h"
 #include "vq_gemm.h"
+#include "vqste_gemm.h" /* issue 25 */
+#include "maskgit_gemm.h" /* issue 25 */
 
 typedef struct state {
     int m, n, k, threads;
@@ -256,6 +258,20 @@ static const sono_impl impls[] = {
      .teardown = hifigan_blas_teardown, .describe = hifigan_blas_describe,
      .workspace = hifigan_blas_workspace, .stream_begin = hifigan_blas_stream_begin,
      .push = hifigan_blas_push},
+    /* issue 25: the VQ training step */
+    {.abi = SONO_ABI_VERSION, .op = "vq.ste", .name = "gemm",
+     .summary = "VQ training step: SGEMM distances (|e|^2 - 2 x.e), float32 STE, EMA, restarts",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = vqste_gemm_supports, .setup = vqste_gemm_setup, .load = vqste_gemm_load,
+     .run = vqste_gemm_run, .store = vqste_gemm_store, .teardown = vqste_gemm_teardown,
+     .describe = vqste_gemm_describe, .workspace = vqste_gemm_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "maskgit.decode", .name = "gemm",
+     .summary = "MaskGIT decode loop, the logits MLP as two SGEMMs over all frames",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = maskgit_gemm_supports, .setup = maskgit_gemm_setup,
+     .load = maskgit_gemm_load, .run = maskgit_gemm_run, .store = maskgit_gemm_store,
+     .teardown = maskgit_gemm_teardown, .describe = maskgit_gemm_describe,
+     .workspace = maskgit_gemm_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

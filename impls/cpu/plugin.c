@@ -6,6 +6,7 @@
 #include "cpu_impls.h"
 #include "ctc_cpu.h" /* issue 23 */
 #include "frontend.h"
+#include "gen_cpu.h" /* issue 25 */
 
 /* Far past any real case (8 TiB of complex floats), yet low enough that byte counts
  * derived from it can never overflow size_t. */
@@ -359,6 +360,37 @@ static const sono_impl impls[] = {
      .teardown = hifigan_naive_teardown, .workspace = hifigan_naive_workspace,
      .describe = hifigan_naive_describe, .stream_begin = hifigan_naive_stream_begin,
      .push = hifigan_naive_push},
+    /* issue 25: generation and training blocks */
+    {.abi = SONO_ABI_VERSION, .op = "sample.topk", .name = "naive",
+     .summary = "qsort per row, expf weights, sequential top-p cut and draw (Philox u)",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = sample_naive_supports, .setup = sample_naive_setup,
+     .load = sample_naive_load, .run = sample_naive_run, .store = sample_naive_store,
+     .teardown = sample_naive_teardown, .workspace = sample_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "codes.delay", .name = "naive",
+     .summary = "a memcpy per codebook row into (or out of) its shifted place, pads around",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = delay_naive_supports, .setup = delay_naive_setup,
+     .load = delay_naive_load, .run = delay_naive_run, .store = delay_naive_store,
+     .teardown = delay_naive_teardown, .workspace = delay_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "vq.ste", .name = "naive",
+     .summary = "VQ training step: direct distances, float32 STE, losses, EMA, restarts",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = vqste_naive_supports, .setup = vqste_naive_setup,
+     .load = vqste_naive_load, .run = vqste_naive_run, .store = vqste_naive_store,
+     .teardown = vqste_naive_teardown, .workspace = vqste_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "maskgit.step", .name = "naive",
+     .summary = "one MaskGIT iteration: qsort draw per masked frame, expf confidences, qsort",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &maskgit_naive_kinds[0],
+     .supports = maskgit_naive_supports, .setup = maskgit_naive_setup,
+     .load = maskgit_naive_load, .run = maskgit_naive_run, .store = maskgit_naive_store,
+     .teardown = maskgit_naive_teardown, .workspace = maskgit_naive_workspace},
+    {.abi = SONO_ABI_VERSION, .op = "maskgit.decode", .name = "naive",
+     .summary = "MaskGIT decode loop, the logits MLP by loops frame by frame",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &maskgit_naive_kinds[1],
+     .supports = maskgit_naive_supports, .setup = maskgit_naive_setup,
+     .load = maskgit_naive_load, .run = maskgit_naive_run, .store = maskgit_naive_store,
+     .teardown = maskgit_naive_teardown, .workspace = maskgit_naive_workspace},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)

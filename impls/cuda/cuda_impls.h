@@ -37,6 +37,12 @@ extern const sono_impl cu_copy_impls[2];
 extern const sono_impl cu_ctc_impls[2];
 /* issue 23: wav2vec2.features and attention.relpos (speech.c, sp_kernels.cu) */
 extern const sono_impl cu_speech_impls[2];
+/* issue 25: sample.topk and codes.delay (gen.c, tok_kernels.cu) */
+extern const sono_impl cu_tok_impls[2];
+/* issue 25: vq.ste (vqste.c, vqste_kernels.cu) */
+extern const sono_impl cu_vqste_impls[1];
+/* issue 25: maskgit.step and maskgit.decode (maskgit.c, tok_kernels.cu) */
+extern const sono_impl cu_maskgit_impls[2];
 
 /* issue 26: cuda/stockham (stockham.c), the own FFT for fft and rfft */
 extern const sono_impl cu_stockham_impls[2];

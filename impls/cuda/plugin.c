@@ -149,6 +149,24 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
             return sono_fail(err, rc, "cuda: registering %s/cuda/%s failed (%d)",
                              cu_ctc_impls[i].op, cu_ctc_impls[i].name, rc);
     }
+    /* issue 25: generation */
+    for (size_t i = 0; i < sizeof cu_tok_impls / sizeof cu_tok_impls[0]; i++) {
+        int rc = r->add_impl(r, &cu_tok_impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering %s/cuda/%s failed (%d)",
+                             cu_tok_impls[i].op, cu_tok_impls[i].name, rc);
+    }
+    {
+        int rc = r->add_impl(r, &cu_vqste_impls[0]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering vq.ste/cuda/ste failed (%d)", rc);
+    }
+    for (size_t i = 0; i < sizeof cu_maskgit_impls / sizeof cu_maskgit_impls[0]; i++) {
+        int rc = r->add_impl(r, &cu_maskgit_impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering %s/cuda/maskgit failed (%d)",
+                             cu_maskgit_impls[i].op, rc);
+    }
     return 0;
 }
 

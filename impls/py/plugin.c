@@ -265,6 +265,31 @@ static const py_def defs[] = {
     {.op = "ctc.beam", .impl = "torchaudio", .summary = "torchaudio's ctc_decoder (flashlight "
      "lexicon-free, log_add); skips where flashlight-text is missing", .torch = 1,
      .one_thread = ONE_CTC, .refuse = refuse_ta_ctc},
+    /* issue 25: generation (sonopy/gen.py) */
+    {.op = "sample.topk", .impl = "torch", .summary = "stable torch.sort, softmax, cumsum, "
+     "searchsorted of the op's Philox u (not torch.multinomial: not Philox), on the CPU",
+     .torch = 1, .one_thread = ONE_ATT},
+    {.op = "sample.topk", .impl = "torch-cuda", .summary = "stable torch.sort, softmax, cumsum, "
+     "searchsorted of the op's Philox u, " CUDA_IO, .cuda = 1, .torch = 1},
+    {.op = "codes.delay", .impl = "torch", .summary = "torch.full + a slice assignment per "
+     "codebook, on the CPU", .torch = 1, .one_thread = ONE_ATT},
+    {.op = "codes.delay", .impl = "torch-cuda", .summary = "torch.full + a slice assignment "
+     "per codebook, " CUDA_IO, .cuda = 1, .torch = 1},
+    {.op = "vq.ste", .impl = "torch", .summary = "cdist + argmin, STE by detach, mse_loss, "
+     "autograd, EMA update, on the CPU", .torch = 1, .one_thread = ONE_ATT},
+    {.op = "vq.ste", .impl = "torch-cuda", .summary = "cdist + argmin, STE by detach, "
+     "mse_loss, autograd, EMA update, " CUDA_IO, .cuda = 1, .torch = 1},
+    {.op = "maskgit.step", .impl = "torch", .summary = "sort/softmax/cumsum/searchsorted "
+     "draws of the op's Philox u, softmax confidences, stable sort, on the CPU", .torch = 1,
+     .one_thread = ONE_ATT},
+    {.op = "maskgit.step", .impl = "torch-cuda", .summary = "sort/softmax/cumsum/searchsorted "
+     "draws of the op's Philox u, softmax confidences, stable sort, " CUDA_IO, .cuda = 1,
+     .torch = 1},
+    {.op = "maskgit.decode", .impl = "torch", .summary = "MLP as embedding sums + two "
+     "matmuls, then maskgit.step's torch iteration, on the CPU", .torch = 1,
+     .one_thread = ONE_ATT},
+    {.op = "maskgit.decode", .impl = "torch-cuda", .summary = "MLP as embedding sums + two "
+     "matmuls, then maskgit.step's torch iteration, " CUDA_IO, .cuda = 1, .torch = 1},
     /* issue 23 */
     {.op = "whisper.encoder", .impl = "torch", .summary = T_WHI ", on the CPU", .torch = 1,
      .refuse = refuse_whisper},

@@ -206,3 +206,6 @@ IMPLS.update(GENERATION_IMPLS)
 # issue 24: transformers' MimiModel (imported at setup: its absence is a skip)
 from sonopy.mimi import Mimi  # noqa: E402
 IMPLS["codec.mimi"] = Mimi
+# issue 25: sample.topk, codes.delay, vq.ste (sonopy/gen.py)
+from sonopy.gen import IMPLS as GEN_IMPLS  # noqa: E402
+IMPLS.update(GEN_IMPLS)
