@@ -197,6 +197,16 @@ static const sono_impl impls[] = {
      .workspace = encodec_blas_workspace,
      /* issue 12 part C: streaming */
      .stream_begin = encodec_blas_stream_begin, .push = encodec_blas_push},
+    /* issue 24: SoundStream, the same network code on its config (encodec.h) */
+    {.abi = SONO_ABI_VERSION, .op = "codec.soundstream", .name = "encodec",
+     .summary = "SoundStream on blas/encodec's network: im2col + SGEMM convs, codebook "
+                "search as SGEMM",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = encodec_blas_supports, .setup = encodec_blas_setup,
+     .load = encodec_blas_load, .run = encodec_blas_run, .store = encodec_blas_store,
+     .teardown = encodec_blas_teardown, .describe = encodec_blas_describe,
+     .workspace = encodec_blas_workspace,
+     .stream_begin = encodec_blas_stream_begin, .push = encodec_blas_push},
     /* issue 12 (streaming): one attention decode step against a KV cache */
     {.abi = SONO_ABI_VERSION, .op = "attention.step", .name = "gemv",
      .summary = "decode step: ring KV cache, SGEMV scores, softmax, SGEMV weighted sum of V",

@@ -20,7 +20,7 @@ struct cu_hdr;
 extern const sono_impl cu_vq_impls[5];
 extern const sono_impl cu_conv_impls[2];
 extern const sono_impl cu_attn_impls[2];
-extern const sono_impl cu_encodec_impls[1];
+extern const sono_impl cu_encodec_impls[2];
 extern const sono_impl cu_sgemm_impls[1];
 extern const sono_impl cu_whisper_impls[1]; /* issue 23: whisper.c */
 int cu_blas_create(struct cu_hdr *h, cublasHandle_t *b, int *has, sono_error *err);

@@ -221,6 +221,11 @@ static const py_def defs[] = {
      .refuse = refuse_encodec},
     {.op = "codec.encodec", .impl = "torch-cuda", .summary = T_ENC ", " CUDA_IO, .cuda = 1,
      .torch = 1, .refuse = refuse_encodec},
+    /* issue 24: SoundStream's config of EncodecModel, its LSTMs made identities */
+    {.op = "codec.soundstream", .impl = "torch", .summary = T_ENC " (SoundStream's config, "
+     "no LSTM), on the CPU", .torch = 1, .refuse = refuse_encodec},
+    {.op = "codec.soundstream", .impl = "torch-cuda", .summary = T_ENC " (SoundStream's "
+     "config, no LSTM), " CUDA_IO, .cuda = 1, .torch = 1, .refuse = refuse_encodec},
     /* issue 23: CTC decoding (sonopy/ctc.py) */
     {.op = "ctc.greedy", .impl = "torch", .summary = "lp.max(-1), torch.unique_consecutive, "
      "blanks dropped, on the CPU", .torch = 1, .one_thread = ONE_CTC},
