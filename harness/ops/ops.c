@@ -18,7 +18,7 @@ extern const sono_op sono_op_ctc_greedy, sono_op_ctc_beam; /* issue 23: CTC deco
 extern const sono_op sono_op_whisper_encoder; /* issue 23: speech models */
 extern const sono_op sono_op_metric_pesq; /* issue 24: PESQ, the codecs' scorer */
 extern const sono_op sono_op_w2v_features, sono_op_attention_relpos; /* issue 23 */
-extern const sono_op sono_op_codec_soundstream; /* issue 24 */
+extern const sono_op sono_op_codec_soundstream, sono_op_codec_dac; /* issue 24 */
 
 /* `list` order: transforms, audio front ends, codec building blocks, codecs, then the
  * harness's own (overhead, bandwidth, peak). */
@@ -35,7 +35,7 @@ const sono_op *const sono_ops[] = {
     &sono_op_copy, /* issue 10 */
     &sono_op_ctc_greedy, &sono_op_ctc_beam, /* issue 23 */
     &sono_op_metric_pesq, /* issue 24 */
-    &sono_op_codec_soundstream, /* issue 24 */
+    &sono_op_codec_soundstream, &sono_op_codec_dac, /* issue 24 */
     NULL};
 
 const sono_param_spec sono_common_params[] = {
