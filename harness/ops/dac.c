@@ -297,17 +297,22 @@ static void cost(const sono_params *p, sono_cost *c)
     c->bytes = d.mode == M_ENCODE ? sig + codes : d.mode == M_DECODE ? codes + sig : 2 * sig;
 }
 
-/* Relative L2 of the float32 network's audio against the float64 one's; for codes the
- * near-tie bound's relative error of the latent. Error model: each conv sums cin * k
- * terms (1536 x 7 ~ 1e4 at the decoder's first conv) with float32 rounding 6e-8 each,
- * growing as sqrt(n) for blocked (SGEMM) sums and up to n for a naive running sum, over
- * ~30 layers: ~1e-5 rel expected worst for the naive sum's random walk; 1e-4 for LINEAR
- * impls (cpu/naive), 3e-5 otherwise. Measured on the tiny fixture and the small random
- * model in tests/test_dac_impls.c (see its output). */
+/* Relative L2 (and max |err| / peak) of the float32 network's audio against the float64
+ * one's; for codes, the near-tie bound's relative error of the latent. Error model: each
+ * conv output sums cin * k float32 terms (up to 1536 x 7 ~ 1e4 at the decoder's first
+ * conv), rounding ~6e-8 each, growing as sqrt(n) for blocked SGEMM sums and up to n for a
+ * naive running sum, through ~50 layers whose activations (random weights: grown by
+ * Snake's sin^2 offsets and the residual sums) are 10-100x the decoded audio, which tanh
+ * then reads. Measured worst (max of rel L2 and max |err| / peak), dac_44khz's shapes at
+ * random weights, 0.05 s (tests/test_dac_impls.c prints its own): blas/dac 4.3e-5,
+ * cpu/naive 1.19e-4; on the tiny fixture 1.7e-7. tol = 10x the worst measured, rounded
+ * up: 5e-4 for SGEMM impls, 1.5e-3 for LINEAR ones (cpu/naive, whose running sums grow
+ * with n). Snake without its 1/alpha (tried as a mutation of cpu/naive): 5.4e-3 on the
+ * tiny fixture, 0.29 on the random model. */
 static double tolerance(const sono_params *p, sono_err_growth g)
 {
     (void)p;
-    return g == SONO_ERR_LINEAR ? 1e-4 : 3e-5;
+    return g == SONO_ERR_LINEAR ? 1.5e-3 : 5e-4;
 }
 
 /* No stream_shape: DAC's convs are non-causal (symmetric zero padding), so nothing can

@@ -9,6 +9,7 @@
 #include <cblas.h>
 
 #include "blas_impls.h"
+#include "dac_blas.h"
 #include "encodec_blas.h"
 #include "sono.h"
 #include "vq_gemm.h"
@@ -197,6 +198,14 @@ static const sono_impl impls[] = {
      .workspace = encodec_blas_workspace,
      /* issue 12 part C: streaming */
      .stream_begin = encodec_blas_stream_begin, .push = encodec_blas_push},
+    /* issue 24: DAC (impls/common/dac_net.c with SGEMM kernels) */
+    {.abi = SONO_ABI_VERSION, .op = "codec.dac", .name = "dac",
+     .summary = "DAC: convs as im2col + SGEMM, Snake in place, factorised codebook search "
+                "of every frame as one SGEMM per stage",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = dac_blas_supports, .setup = dac_blas_setup, .load = dac_blas_load,
+     .run = dac_blas_run, .store = dac_blas_store, .teardown = dac_blas_teardown,
+     .describe = dac_blas_describe, .workspace = dac_blas_workspace},
     /* issue 24: SoundStream, the same network code on its config (encodec.h) */
     {.abi = SONO_ABI_VERSION, .op = "codec.soundstream", .name = "encodec",
      .summary = "SoundStream on blas/encodec's network: im2col + SGEMM convs, codebook "

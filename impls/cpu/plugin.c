@@ -256,6 +256,13 @@ static const sono_impl impls[] = {
      .workspace = encodec_workspace,
      /* issue 12 part C: streaming */
      .stream_begin = encodec_stream_begin, .push = encodec_push},
+    /* issue 24: DAC by definition (impls/common/dac_net.c) */
+    {.abi = SONO_ABI_VERSION, .op = "codec.dac", .name = "naive",
+     .summary = "DAC by definition: direct float32 conv loops with Snake, codebook loop",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = dac_naive_supports, .setup = dac_naive_setup, .load = dac_load,
+     .run = dac_run, .store = dac_store, .teardown = dac_teardown,
+     .workspace = dac_workspace},
     /* issue 24: SoundStream, cpu/naive's EnCodec network on its config (encodec.h) */
     {.abi = SONO_ABI_VERSION, .op = "codec.soundstream", .name = "naive",
      .summary = "SoundStream by definition: cpu/naive's EnCodec network, direct float32 "
