@@ -10,7 +10,10 @@
 #include "dac.h"
 #include "input.h"
 #include "metrics.h"
+#include "sha256.h"
 #include "speechq.h"
+
+#include <sys/stat.h>
 
 enum { M_ENCODE, M_DECODE, M_ROUNDTRIP };
 
@@ -242,17 +245,62 @@ static int check_codes(const sono_params *p, const dims *d, const sono_buf *in,
     return 0;
 }
 
+/* sha256 of a file as hex, remembered for the last path, size and mtime (dac_44khz's
+ * random file is 300 MB: a check per case would otherwise hash it each time). */
+static int file_sha256(const char *path, char hex[65], sono_error *err)
+{
+    static char last_path[4096], last_hex[65];
+    static long long last_size, last_mtime;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return sono_fail(err, SONO_ENOTFOUND, "%s: cannot stat the weights", path);
+    if (strcmp(path, last_path) == 0 && last_size == (long long)st.st_size &&
+        last_mtime == (long long)st.st_mtime) {
+        memcpy(hex, last_hex, 65);
+        return 0;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sono_fail(err, SONO_EIO, "%s: cannot read the weights", path);
+    sono_sha256 c;
+    sono_sha256_init(&c);
+    static unsigned char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sono_sha256_update(&c, buf, n);
+    fclose(f);
+    unsigned char dg[32];
+    sono_sha256_final(&c, dg);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", dg[i]);
+    snprintf(last_path, sizeof last_path, "%s", path);
+    memcpy(last_hex, hex, 65);
+    last_size = (long long)st.st_size;
+    last_mtime = (long long)st.st_mtime;
+    return 0;
+}
+
+/* Codes or audio as above; the detail then names the weights file and its sha256. */
 static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
                  const sono_buf *ref, double tol, sono_check *c, sono_error *err)
 {
     dims d;
+    char path[4096], hex[65];
     int rc = get_dims(p, &d, err);
-    if (rc)
+    if (rc || (rc = sono_dac_weights_path(p, path, sizeof path, err)))
         return rc;
     *c = (sono_check){.tol = tol};
-    if (d.mode == M_ENCODE)
-        return check_codes(p, &d, in, out, ref, tol, c, err);
-    return sono_check_output(out, ref, tol, c, err);
+    rc = d.mode == M_ENCODE ? check_codes(p, &d, in, out, ref, tol, c, err)
+                            : sono_check_output(out, ref, tol, c, err);
+    if (!rc)
+        rc = file_sha256(path, hex, err);
+    if (!rc) {
+        const char *base = strrchr(path, '/');
+        size_t k = strlen(c->detail);
+        snprintf(c->detail + k, sizeof c->detail - k, "%sweights %s sha256 %s",
+                 k ? "; " : "", strlen(path) > 120 && base ? base + 1 : path, hex);
+    }
+    return rc;
 }
 
 /* Bitrate exact (n_q codes of log2 K bits per frame); SI-SDR, the spectral distances, PESQ
