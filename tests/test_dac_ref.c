@@ -95,7 +95,7 @@ static void fixture_matches_pytorch(void **state)
             assert_int_equal(fn, F);
             int *codes = malloc((size_t)(nq * F) * sizeof *codes);
             double *mg = malloc((size_t)(nq * F) * sizeof *mg);
-            if (sono_dac64_quantize(m, lat, F, nq, codes, mg, NULL, &err))
+            if (sono_dac64_quantize(m, lat, F, nq, codes, mg, NULL, NULL, -1, 0, &err))
                 fail_msg("%s", err.msg);
             for (long long k = 0; k < nq * F; k++) {
                 if (codes[k] != (int)want[k])

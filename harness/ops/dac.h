@@ -91,10 +91,14 @@ const sono_dac_config *sono_dac64_config(const sono_dac64 *m);
 int sono_dac64_encoder(const sono_dac64 *m, const double *x, long long n, double **lat,
                        long long *frames, sono_error *err);
 /* RVQ of lat [H][frames], nq stages -> codes [nq][frames]; when margin is not NULL,
- * margin[q * frames + t] = the best score minus the runner-up's (the near-tie measure)
- * and zn_err[...] = the bound's scale 1 / ||z|| * (||W_in|| ||r|| + ||b_in||). */
+ * margin[q * frames + t] = the best score minus the runner-up's (the near-tie measure),
+ * scale[...] = the bound's scale (||W_in|| ||r|| + ||b_in||) / ||z||, runner[...] = the
+ * runner-up's index (each may be NULL). force >= 0: code index force (q * frames + t) is
+ * taken to be force_code instead of the best, the later stages following from it (a
+ * near-tie flip, for the round trip's check). */
 int sono_dac64_quantize(const sono_dac64 *m, const double *lat, long long frames, int nq,
-                        int *codes, double *margin, double *scale, sono_error *err);
+                        int *codes, double *margin, double *scale, int *runner,
+                        long long force, int force_code, sono_error *err);
 /* codes [nq][frames] -> audio (malloc'd, *n set). */
 int sono_dac64_decode(const sono_dac64 *m, const int *codes, int nq, long long frames,
                       double **audio, long long *n, sono_error *err);

@@ -390,7 +390,8 @@ static void add_proj(const conv64 *op, const double *e, double sign, double *y, 
 }
 
 int sono_dac64_quantize(const sono_dac64 *m, const double *lat, long long F, int nq,
-                        int *codes, double *margin, double *scale, sono_error *err)
+                        int *codes, double *margin, double *scale, int *runner,
+                        long long force, int force_code, sono_error *err)
 {
     const sono_dac_config *c = &m->cfg;
     int H = c->latent, Dc = c->codebook_dim, K = c->codebook_size;
@@ -434,7 +435,7 @@ int sono_dac64_quantize(const sono_dac64 *m, const double *lat, long long F, int
                 rn += r[(size_t)i * F + t] * r[(size_t)i * F + t];
             double zl = fmax(sqrt(zz), 1e-12), zn2 = zz / (zl * zl);
             double best = -INFINITY, second = -INFINITY;
-            int bi = 0;
+            int bi = 0, si = -1;
             for (int k = 0; k < K; k++) {
                 double dot = 0, c2 = 0;
                 for (int j = 0; j < Dc; j++) {
@@ -444,12 +445,19 @@ int sono_dac64_quantize(const sono_dac64 *m, const double *lat, long long F, int
                 double s = 2 * dot - zn2 + c2;
                 if (s > best) {
                     second = best;
+                    si = bi;
                     best = s;
                     bi = k;
-                } else if (s > second)
+                } else if (s > second) {
                     second = s;
+                    si = k;
+                }
             }
+            if (force == (long long)q * F + t)
+                bi = force_code;
             codes[(size_t)q * F + t] = bi;
+            if (runner)
+                runner[(size_t)q * F + t] = si;
             if (margin)
                 margin[(size_t)q * F + t] = best - second;
             if (scale)
