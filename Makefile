@@ -82,6 +82,9 @@ COMMON_ENCODEC += $(wildcard impls/common/mimi_*.c)
 # SHA-256 compiled in for describe): cpu, blas and cuda only, like codec.encodec's body
 COMMON_W2V := $(wildcard impls/common/w2v_*.c) harness/core/sha256.c
 COMMON_SRC := $(filter-out $(COMMON_W2V),$(COMMON_SRC))
+# issue 24: codec.dac's shared body (reads weights with encodec_st.c, jansson): cpu, blas
+COMMON_DAC := $(wildcard impls/common/dac_*.c)
+COMMON_SRC := $(filter-out $(COMMON_DAC),$(COMMON_SRC))
 COMMON_cpu := $(COMMON_SRC) $(COMMON_HDR) $(COMMON_ENCODEC)
 COMMON_fftwblas := $(COMMON_SRC) $(COMMON_HDR)
 # issue 22: fftwblas plans with FFTW too, so it shares fftw's wisdom file handling
@@ -91,6 +94,8 @@ COMMON_fftwblas += impls/fftw/wisdom.c impls/fftw/wisdom.h
 COMMON_blas := $(COMMON_SRC) $(COMMON_HDR) $(COMMON_ENCODEC)
 COMMON_cpu += $(COMMON_W2V)
 COMMON_blas += $(COMMON_W2V)
+COMMON_cpu += $(COMMON_DAC)
+COMMON_blas += $(COMMON_DAC)
 LIBS_cpu  := -lm -pthread
 LIBS_cpu  += $(shell pkg-config --libs jansson 2>/dev/null)
 LIBS_fftw := $(shell pkg-config --libs fftw3f 2>/dev/null) -lfftw3f_threads -lpthread

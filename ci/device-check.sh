@@ -63,6 +63,9 @@
 #              float64 references; test_cuda_math_sample proved the tokens equal to
 #              cpu/naive's on the host), then suites/gpu's sample.topk, codes.delay and
 #              vq.ste rows (not in the default list)
+#   codeccompare  issue 24: SoundStream on cuda/encodec and py/torch-cuda, DAC on
+#              py/torch-cuda, checked by exec on the tiny fixtures, then suites/codecs'
+#              [compare*] GPU rows (not in the default list)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -606,11 +609,25 @@ st_generation() {
         --filter 'codes.delay/*' --filter 'vq.ste/*' --filter 'maskgit.decode/*'
 }
 
+st_codeccompare() {
+    local args
+    for args in "codec.soundstream/cuda/encodec --param weights=tests/fixtures/soundstream/tiny.safetensors --param bandwidth=90 --param seconds=0.02" \
+                "codec.soundstream/cuda/encodec --param bandwidth=18 --param seconds=1" \
+                "codec.soundstream/py/torch-cuda --param bandwidth=6 --param seconds=1" \
+                "codec.dac/py/torch-cuda --param weights=tests/data/dac/tiny.safetensors --param n_q=3 --param seconds=0.01" \
+                "codec.dac/py/torch-cuda --param seconds=1"; do
+        # shellcheck disable=SC2086
+        limit 180 "$logs/codeccompare-exec.log" bin/harness exec $args --input speech ||
+            fail "exec $args"
+        grep -E -- '->|rror' "$logs/codeccompare-exec.log" | head -n 3
+    done
+    suite codeccompare "${DC_CODECCOMPARE_S:-300}" suites/codecs \
+        --filter 'codec.soundstream/*cuda*' --filter 'codec.dac/*cuda*'
+}
+
 for s in "${stages[@]}"; do
     if ! declare -F "st_$s" > /dev/null; then
         echo "device-check: unknown stage '$s' (stages: $(declare -F | sed -n 's/^declare -f st_//p' | tr '\n' ' '))" >&2
-        echo "device-check: unknown stage '$s' (setup tests alltests calibrate dspfig codecfig figures ctcfig speechfig speech tc codecs gpu extra)" >&2
-        echo "device-check: unknown stage '$s' (setup tests alltests calibrate dspfig codecfig figures ctcfig speechfig speech generation codecs gpu extra)" >&2
         exit 2
     fi
 done

@@ -58,7 +58,7 @@ static void enc_suite_all_ok(void **state)
             /* 24 kbps = 32 stages x 10 bits x 75 frames/s, exactly */
             assert_true(bw == 24 && bps == 24000);
             assert_string_equal(cl_str(c, "quality.note"),
-                                "random weights: quality not meaningful");
+                                "not meaningful (random weights)");
             assert_true(json_is_null(cl_get(c, "quality.si_sdr_db")));
         } else {
             /* the tiny model: 6 bits x 3000 frames/s per stage, n_q = bw / 18 up to 6 */

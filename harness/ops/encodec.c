@@ -550,7 +550,7 @@ static int quality(const sono_params *p, const sono_buf *in, const sono_buf *out
     q->has = SONO_Q_BITRATE;
     q->bitrate_bps = d.nq * log2((double)d.c.codebook_size) * d.c.frame_rate;
     if (strcmp(sono_param_str(p, "weights", "random"), "random") == 0) {
-        snprintf(q->note, sizeof q->note, "random weights: quality not meaningful");
+        snprintf(q->note, sizeof q->note, "not meaningful (random weights)");
         return 0;
     }
     if (d.mode != M_ROUNDTRIP)
@@ -663,6 +663,54 @@ const sono_op sono_op_codec_encodec = {
     .summary = "EnCodec (Hugging Face EncodecModel): encode, decode or round trip",
     .params = params,
     .nparams = sizeof params / sizeof params[0],
+    .validate = validate,
+    .shapes = shapes,
+    .reference = reference,
+    .cost = cost,
+    .tolerance = tolerance,
+    .rate = rate,
+    .audio_seconds = audio_seconds,
+    .input = input,
+    .check = check,
+    .quality = quality,
+    .stream_shape = stream_shape,
+    .size_param = "seconds",
+    .size_label = "input length (s of audio)",
+    .merit = SONO_MERIT_CODEC,
+};
+
+/* ---- codec.soundstream (issue 24) ------------------------------------------------------
+ * SoundStream as a configuration of the same graph, reference and impls (encodec.h,
+ * sono_enc_config_soundstream): the same hooks; its params add `config`, fixed to
+ * soundstream, which selects that config and the weights=random file for every side. */
+static const sono_param_spec ss_params[] = {
+    {.name = "mode", .type = SONO_PSTR, .choices = "encode|decode|roundtrip",
+     .sdflt = "roundtrip",
+     .help = "encode: signal -> codes; decode: codes -> audio; roundtrip: both"},
+    {.name = "bandwidth", .type = SONO_PREAL, .rmin = 0.1, .rmax = 10000, .rdflt = 6,
+     .help = "kbps, one of the model's target_bandwidths (SoundStream: 3, 6, 12, 18)"},
+    {.name = "seconds", .type = SONO_PREAL, .rmin = 1e-3, .rmax = 3600, .rdflt = 1.0,
+     .help = "input length in seconds at the model's sampling rate"},
+    {.name = "weights", .type = SONO_PSTR, .sdflt = "random",
+     .help = "random (seeded, SoundStream's shapes) or a safetensors file with Hugging Face "
+             "EncodecModel names and a SoundStream EncodecConfig (num_lstm_layers 0)"},
+    {.name = "seed", .type = SONO_PINT, .imin = 0, .imax = 1LL << 62, .idflt = 1,
+     .help = "seed of the random weights"},
+    {.name = "streams", .type = SONO_PINT, .imin = 1, .imax = 1024, .idflt = 1, .late = 1,
+     .help = "independent mono clips of `seconds` each, coded together (consecutive pieces "
+             "of the signal); x real time counts the audio of all"},
+    {.name = "config", .type = SONO_PSTR, .choices = "soundstream", .sdflt = "soundstream",
+     .late = 1,
+     .help = "the EncodecConfig of weights=random: SoundStream's (strides 2,4,5,8, residual "
+             "units of kernel 7 at dilations 1,3,9, no LSTM, 24 RVQ stages of 1024)"},
+};
+
+const sono_op sono_op_codec_soundstream = {
+    .name = "codec.soundstream",
+    .summary = "SoundStream (EnCodec's graph, SoundStream's config): encode, decode or "
+               "round trip",
+    .params = ss_params,
+    .nparams = sizeof ss_params / sizeof ss_params[0],
     .validate = validate,
     .shapes = shapes,
     .reference = reference,

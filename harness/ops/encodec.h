@@ -26,7 +26,8 @@
  *   sampling_rate 24000, use_causal_conv true, use_conv_shortcut true, pad_mode reflect,
  *   norm_type weight_norm, trim_right_ratio 1, normalize false. Supported: mono,
  *   weight_norm, pad_mode reflect, normalize false, no chunking, codebook_dim =
- *   hidden_size; anything else is refused naming the key.
+ *   hidden_size; anything else is refused naming the key. num_lstm_layers 0 (which
+ *   torch.nn.LSTM cannot build) means no LSTM: that layer is the identity, y = x.
  * weights = random: seeded random weights of the config above, written once by
  *   harness/ops/encodec_weights.c to <cache>/sonobench/encodec24k-random-v2-seed<seed>
  *   .safetensors, <cache> = $XDG_CACHE_HOME, else $HOME/.cache, else ./build/cache. The
@@ -110,6 +111,17 @@ typedef struct sono_enc_config {
 
 /* facebook/encodec_24khz's config. */
 void sono_enc_config_24k(sono_enc_config *c);
+/* codec.soundstream's (issue 24): SoundStream (Zeghidour et al. 2021) as a configuration
+ * of the same graph: strides 2,4,5,8 (hop 320, 75 frames/s at 24 kHz), channels 32 to 512,
+ * three residual units per block of kernel 7 at dilations 1, 3, 9 with identity skips and
+ * no bottleneck (compress 1), ELU, no LSTM (num_lstm_layers 0: the LSTM layer keeps its
+ * place in the layer list, so the names of the layers after it are EncodecModel's, and
+ * passes its input through unchanged), RVQ of 1,024-entry codebooks of dim 128 at
+ * 3, 6, 12, 18 kbps (4, 8, 16, 24 stages; num_quantizers 24). */
+void sono_enc_config_soundstream(sono_enc_config *c);
+/* Whether params p select it: param config = soundstream (only codec.soundstream has
+ * that param); it also names weights=random's cache file soundstream24k-random-v2-... */
+int sono_enc_is_soundstream(const sono_params *p);
 /* Parse EncodecConfig JSON text over the 24 kHz defaults; what names: the file. */
 int sono_enc_config_parse(const char *json, const char *what, sono_enc_config *c,
                           sono_error *err);

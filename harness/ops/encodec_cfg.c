@@ -34,6 +34,29 @@ void sono_enc_config_24k(sono_enc_config *c)
     derive(c);
 }
 
+void sono_enc_config_soundstream(sono_enc_config *c)
+{
+    sono_enc_config_24k(c);
+    c->residual_kernel_size = 7;
+    c->dilation_growth_rate = 3;
+    c->num_residual_layers = 3;
+    c->compress = 1;
+    c->num_lstm_layers = 0;
+    c->conv_shortcut = 0;
+    c->nbw = 4;
+    c->bandwidths[0] = 3;
+    c->bandwidths[1] = 6;
+    c->bandwidths[2] = 12;
+    c->bandwidths[3] = 18;
+    c->bandwidths[4] = 0;
+    derive(c);
+}
+
+int sono_enc_is_soundstream(const sono_params *p)
+{
+    return strcmp(sono_param_str(p, "config", "encodec"), "soundstream") == 0;
+}
+
 static int get_int(json_t *o, const char *key, int lo, int hi, int *v, const char *what,
                    sono_error *err)
 {
@@ -214,7 +237,8 @@ int sono_enc_weights_path(const sono_params *p, char *path, size_t n, sono_error
         snprintf(base, sizeof base, "%s/.cache", home);
     else
         snprintf(base, sizeof base, "build/cache");
-    int k = snprintf(path, n, "%s/sonobench/encodec24k-random-v2-seed%lld.safetensors", base,
+    int k = snprintf(path, n, "%s/sonobench/%s-random-v2-seed%lld.safetensors", base,
+                     sono_enc_is_soundstream(p) ? "soundstream24k" : "encodec24k",
                      sono_param_int(p, "seed", 1));
     if (k < 0 || (size_t)k >= n)
         return sono_fail(err, SONO_EINVAL, "weights cache path too long under %s", base);
@@ -282,7 +306,10 @@ int sono_enc_params_config(const sono_params *p, int gen, sono_enc_config *c,
     if (rc)
         return rc;
     if (strcmp(sono_param_str(p, "weights", "random"), "random") == 0) {
-        sono_enc_config_24k(c);
+        if (sono_enc_is_soundstream(p))
+            sono_enc_config_soundstream(c);
+        else
+            sono_enc_config_24k(c);
         return gen ? sono_encodec_weights_ensure(path, c,
                                                  (unsigned long long)sono_param_int(p, "seed", 1),
                                                  err)

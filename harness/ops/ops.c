@@ -23,6 +23,7 @@ extern const sono_op sono_op_codec_mimi; /* issue 24: Mimi */
 extern const sono_op sono_op_sample_topk, sono_op_codes_delay; /* issue 25: generation */
 extern const sono_op sono_op_vq_ste; /* issue 25: VQ training step */
 extern const sono_op sono_op_maskgit_step, sono_op_maskgit_decode; /* issue 25 */
+extern const sono_op sono_op_codec_soundstream, sono_op_codec_dac; /* issue 24 */
 
 /* `list` order: transforms, audio front ends, codec building blocks, codecs, then the
  * harness's own (overhead, bandwidth, peak). */
@@ -43,6 +44,7 @@ const sono_op *const sono_ops[] = {
     &sono_op_codec_mimi, /* issue 24 */
     &sono_op_sample_topk, &sono_op_codes_delay, &sono_op_vq_ste, /* issue 25 */
     &sono_op_maskgit_step, &sono_op_maskgit_decode, /* issue 25 */
+    &sono_op_codec_soundstream, &sono_op_codec_dac, /* issue 24 */
     NULL};
 
 const sono_param_spec sono_common_params[] = {

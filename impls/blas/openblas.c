@@ -10,6 +10,7 @@
 
 #include "nndtype.h"
 #include "blas_impls.h"
+#include "dac_blas.h"
 #include "encodec_blas.h"
 #include "sono.h"
 #include "vq_gemm.h"
@@ -201,6 +202,24 @@ static const sono_impl impls[] = {
      .teardown = encodec_blas_teardown, .describe = encodec_blas_describe,
      .workspace = encodec_blas_workspace,
      /* issue 12 part C: streaming */
+     .stream_begin = encodec_blas_stream_begin, .push = encodec_blas_push},
+    /* issue 24: DAC (impls/common/dac_net.c with SGEMM kernels) */
+    {.abi = SONO_ABI_VERSION, .op = "codec.dac", .name = "dac",
+     .summary = "DAC: convs as im2col + SGEMM, Snake in place, factorised codebook search "
+                "of every frame as one SGEMM per stage",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = dac_blas_supports, .setup = dac_blas_setup, .load = dac_blas_load,
+     .run = dac_blas_run, .store = dac_blas_store, .teardown = dac_blas_teardown,
+     .describe = dac_blas_describe, .workspace = dac_blas_workspace},
+    /* issue 24: SoundStream, the same network code on its config (encodec.h) */
+    {.abi = SONO_ABI_VERSION, .op = "codec.soundstream", .name = "encodec",
+     .summary = "SoundStream on blas/encodec's network: im2col + SGEMM convs, codebook "
+                "search as SGEMM",
+     .device = "cpu", .growth = SONO_ERR_LOG, .ctx = NULL,
+     .supports = encodec_blas_supports, .setup = encodec_blas_setup,
+     .load = encodec_blas_load, .run = encodec_blas_run, .store = encodec_blas_store,
+     .teardown = encodec_blas_teardown, .describe = encodec_blas_describe,
+     .workspace = encodec_blas_workspace,
      .stream_begin = encodec_blas_stream_begin, .push = encodec_blas_push},
     /* issue 12 (streaming): one attention decode step against a KV cache */
     {.abi = SONO_ABI_VERSION, .op = "attention.step", .name = "gemv",

@@ -21,6 +21,29 @@ static void cfg_24k(en_cfg *c)
                   .shortcut = 1, .trim_right = 1.0, .nbw = 5, .bw = {1.5, 3, 6, 12, 24}};
 }
 
+/* codec.soundstream's config (harness/ops/encodec.h): param config = soundstream. */
+static int is_soundstream(const sono_params *p)
+{
+    return strcmp(sono_param_str(p, "config", "encodec"), "soundstream") == 0;
+}
+
+static void cfg_soundstream(en_cfg *c)
+{
+    cfg_24k(c);
+    c->res_kernel = 7;
+    c->dil_growth = 3;
+    c->nres = 3;
+    c->compress = 1;
+    c->lstm_layers = 0;
+    c->shortcut = 0;
+    c->nbw = 4;
+    c->bw[0] = 3;
+    c->bw[1] = 6;
+    c->bw[2] = 12;
+    c->bw[3] = 18;
+    c->bw[4] = 0;
+}
+
 static void cfg_finish(en_cfg *c)
 {
     c->hop = 1;
@@ -137,8 +160,8 @@ static void weights_path(const sono_params *p, char *out, size_t n)
         snprintf(base, sizeof base, "%s/.cache", h);
     else
         snprintf(base, sizeof base, "build/cache");
-    snprintf(out, n, "%s/sonobench/encodec24k-random-v2-seed%lld.safetensors", base,
-             sono_param_int(p, "seed", 1));
+    snprintf(out, n, "%s/sonobench/%s-random-v2-seed%lld.safetensors", base,
+             is_soundstream(p) ? "soundstream24k" : "encodec24k", sono_param_int(p, "seed", 1));
 }
 
 /* Config of the file: metadata "config", else config.json next to it, else 24 kHz. */
@@ -208,7 +231,10 @@ static int cfg_of(const sono_params *p, en_cfg *cfg, char *why, size_t n)
                      "validate writes it when the harness plans the case)", path);
             return SONO_EUNSUPPORTED;
         }
-        cfg_24k(&c);
+        if (is_soundstream(p))
+            cfg_soundstream(&c);
+        else
+            cfg_24k(&c);
         cfg_finish(&c);
     } else {
         est_file *f = NULL;
@@ -651,7 +677,8 @@ static long long convtr(en_net *net, const en_conv *cv, const float *x, long lon
     return lo;
 }
 
-/* x [H][S*T] (clip-major within a channel) to a [S*T][H], the layers, back with the skip. */
+/* x [H][S*T] (clip-major within a channel) to a [S*T][H], the layers, back with the skip;
+ * no layers (num_lstm_layers 0, SoundStream) is the identity. */
 static void lstm(en_net *net, const en_layer *l, const float *x, long long T, float *a,
                  float *b, float *y)
 {
@@ -670,7 +697,7 @@ static void lstm(en_net *net, const en_layer *l, const float *x, long long T, fl
     for (int c = 0; c < H; c++)
         for (long long t = 0; t < ST; t++)
             y[(size_t)c * (size_t)ST + (size_t)t] =
-                a[(size_t)t * H + c] + x[(size_t)c * (size_t)ST + (size_t)t];
+                (l->nl ? a[(size_t)t * H + c] : 0.0f) + x[(size_t)c * (size_t)ST + (size_t)t];
 }
 
 /* Side d over the activation in buf[0] ([C][S][L]); the result is left in buf[0]. */

@@ -394,7 +394,7 @@ static void lstm_round(en_net *net, es_stage *g, const float *x, long long T)
     for (int c = 0; c < H; c++)
         for (long long t = 0; t < T; t++)
             g->y[(size_t)c * (size_t)T + (size_t)t] =
-                a[(size_t)t * H + c] + x[(size_t)c * (size_t)T + (size_t)t];
+                (l->nl ? a[(size_t)t * H + c] : 0.0f) + x[(size_t)c * (size_t)T + (size_t)t];
 }
 
 /* x [C][n] (row stride n) through the side; *out, *m: the last layer's new steps. ELU works

@@ -183,6 +183,14 @@ int vq_bf16_store(void *st, sono_buf *out, sono_error *err);
 void vq_bf16_teardown(void *st);
 int vq_bf16_describe(void *st, char *buf, size_t n);
 size_t vq_bf16_workspace(void *st);
+/* dac_naive.c: cpu/naive for codec.dac (issue 24) */
+int dac_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int dac_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int dac_load(void *st, const sono_buf *in, sono_error *err);
+int dac_run(void *st);
+int dac_store(void *st, sono_buf *out, sono_error *err);
+void dac_teardown(void *st);
+size_t dac_workspace(void *st);
 /* encodec_naive.c: cpu/naive for codec.encodec */
 int encodec_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int encodec_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);

@@ -265,6 +265,22 @@ static const sono_impl impls[] = {
      .workspace = encodec_workspace,
      /* issue 12 part C: streaming */
      .stream_begin = encodec_stream_begin, .push = encodec_push},
+    /* issue 24: DAC by definition (impls/common/dac_net.c) */
+    {.abi = SONO_ABI_VERSION, .op = "codec.dac", .name = "naive",
+     .summary = "DAC by definition: direct float32 conv loops with Snake, codebook loop",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = dac_naive_supports, .setup = dac_naive_setup, .load = dac_load,
+     .run = dac_run, .store = dac_store, .teardown = dac_teardown,
+     .workspace = dac_workspace},
+    /* issue 24: SoundStream, cpu/naive's EnCodec network on its config (encodec.h) */
+    {.abi = SONO_ABI_VERSION, .op = "codec.soundstream", .name = "naive",
+     .summary = "SoundStream by definition: cpu/naive's EnCodec network, direct float32 "
+                "conv and codebook loops",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
+     .supports = encodec_naive_supports, .setup = encodec_naive_setup, .load = encodec_load,
+     .run = encodec_run, .store = encodec_store, .teardown = encodec_teardown,
+     .workspace = encodec_workspace,
+     .stream_begin = encodec_stream_begin, .push = encodec_push},
     /* issue 23: speech models */
     {.abi = SONO_ABI_VERSION, .op = "whisper.encoder", .name = "naive",
      .summary = "Whisper encoder by definition: direct conv stem, float32 dot-product loops",

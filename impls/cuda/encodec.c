@@ -312,6 +312,11 @@ static int lstm(state *st, const en_layer *l, const dlayer *g, const float *x, l
     long long ST = T * S, ld = T * 4 * H;
     float *G = st->scratch, *h = st->lh, *c = h + (size_t)S * (size_t)H;
     const float one = 1.0f;
+    if (l->nl == 0) { /* num_lstm_layers 0 (SoundStream): no LSTM, y = x (encodec.h) */
+        TRY(cudaMemcpyAsync(y, x, (size_t)H * (size_t)ST * sizeof(float),
+                            cudaMemcpyDeviceToDevice, s));
+        return 0;
+    }
     TRY(cu_en_transpose_launch(x, H, ST, NULL, a, s));
     for (int k = 0; k < l->nl; k++) {
         /* G [S*T][4H] = bias + a [S*T][H] W_ih^T: column-major G^T = W_ih a^T */
@@ -486,10 +491,16 @@ static size_t workspace(void *vst)
     return sizeof *st + st->dev_bytes;
 }
 
-const sono_impl cu_encodec_impls[1] = {
+const sono_impl cu_encodec_impls[2] = {
     {.abi = SONO_ABI_VERSION, .op = "codec.encodec", .name = "encodec",
      .summary = "EnCodec on the GPU: cuBLAS convs and LSTM, fused RVQ kernel; weights "
                 "uploaded in setup",
+     .device = "cuda:0", .growth = SONO_ERR_LINEAR, .supports = supports, .setup = setup,
+     .load = load, .run = en_cuda_run, .store = store, .teardown = teardown,
+     .describe = describe, .workspace = workspace},
+    /* issue 24: SoundStream on the same network (encodec.h; no LSTM) */
+    {.abi = SONO_ABI_VERSION, .op = "codec.soundstream", .name = "encodec",
+     .summary = "SoundStream on cuda/encodec's network: cuBLAS convs, fused RVQ kernel",
      .device = "cuda:0", .growth = SONO_ERR_LINEAR, .supports = supports, .setup = setup,
      .load = load, .run = en_cuda_run, .store = store, .teardown = teardown,
      .describe = describe, .workspace = workspace},

@@ -107,6 +107,24 @@ static int refuse_encodec(const sono_params *p, char *why, size_t n)
     }
     return 0;
 }
+/* issue 24: transformers' DacModel, which landed in 4.45 */
+static int refuse_dac(const sono_params *p, char *why, size_t n)
+{
+    (void)p;
+    int major = 0, minor = 0;
+    if (!probe.transformers[0]) {
+        snprintf(why, n, "transformers not installed for %s (Python %s): pip install "
+                 "'transformers>=4.45' for DacModel", probe.python, probe.version);
+        return SONO_EUNSUPPORTED;
+    }
+    if (sscanf(probe.transformers, "%d.%d", &major, &minor) == 2 &&
+        (major < 4 || (major == 4 && minor < 45))) {
+        snprintf(why, n, "transformers %s is too old: DacModel landed in 4.45",
+                 probe.transformers);
+        return SONO_EUNSUPPORTED;
+    }
+    return 0;
+}
 /* issue 23: torchaudio's ctc_decoder builds on flashlight (its own extension or the
  * flashlight-text package), which the probe looks for; the worker says the same for direct
  * requests (sonopy/ctc_ta.py) */
@@ -254,6 +272,16 @@ static const py_def defs[] = {
      .refuse = refuse_encodec},
     {.op = "codec.encodec", .impl = "torch-cuda", .summary = T_ENC ", " CUDA_IO, .cuda = 1,
      .torch = 1, .refuse = refuse_encodec},
+    /* issue 24: DacModel (sonopy/dac.py) */
+    {.op = "codec.dac", .impl = "torch", .summary = "transformers' DacModel on the op's "
+     "weights file, on the CPU", .torch = 1, .refuse = refuse_dac},
+    {.op = "codec.dac", .impl = "torch-cuda", .summary = "transformers' DacModel on the op's "
+     "weights file, " CUDA_IO, .cuda = 1, .torch = 1, .refuse = refuse_dac},
+    /* issue 24: SoundStream's config of EncodecModel, its LSTMs made identities */
+    {.op = "codec.soundstream", .impl = "torch", .summary = T_ENC " (SoundStream's config, "
+     "no LSTM), on the CPU", .torch = 1, .refuse = refuse_encodec},
+    {.op = "codec.soundstream", .impl = "torch-cuda", .summary = T_ENC " (SoundStream's "
+     "config, no LSTM), " CUDA_IO, .cuda = 1, .torch = 1, .refuse = refuse_encodec},
     /* issue 23: CTC decoding (sonopy/ctc.py) */
     {.op = "ctc.greedy", .impl = "torch", .summary = "lp.max(-1), torch.unique_consecutive, "
      "blanks dropped, on the CPU", .torch = 1, .one_thread = ONE_CTC},

@@ -444,6 +444,133 @@ def codec_quality(runs, out):
                      "the codec achieved (its target where none was recorded)."))
 
 
+# ---- the codec comparison (issue 24) ------------------------------------------------------
+NEURAL_MODES = ("encode", "decode", "roundtrip")
+
+
+def _codec_name(c):
+    """The curve a codec record belongs to: the op without "codec.", Opus per mode."""
+    name = c["op"][len("codec."):] if c["op"].startswith("codec.") else c["op"]
+    mode = c["params"].get("mode")
+    return f"{name} {mode}" if mode and mode not in NEURAL_MODES else name
+
+
+def _kbps(c):
+    br = pos(get(c, "quality.bitrate_bps")) or pos(c["params"].get("bitrate"))
+    return br / 1000 if br else None
+
+
+def _codec_recs(runs):
+    """(run, case) of ok codec records with a bitrate."""
+    return [(r, c) for r, c in M.ok_cases(runs)
+            if c["op"].startswith("codec.") and _kbps(c) is not None]
+
+
+def codec_comparison(runs, out):
+    """Quality (PESQ, STOI) vs bitrate, one curve per codec, marker area by the fastest
+    impl's x real time of the round trip; and x real time of encode, decode and the round
+    trip vs bitrate, one curve per codec and impl. Records whose quality is not meaningful
+    (random weights) are named in the caption, not drawn."""
+    recs = _codec_recs(runs)
+    title = "Codec comparison: PESQ and STOI vs bitrate"
+    if not recs:
+        out.append(NotDrawn(title, "no ok record of a codec op (codec.*) with a bitrate"))
+        out.append(NotDrawn("Codec comparison: × real time vs bitrate", "no ok record of a "
+                            "codec op (codec.*) with a bitrate"))
+        return
+    quality = defaultdict(lambda: defaultdict(list))  # codec -> kbps -> [(pesq, stoi)]
+    speed = defaultdict(lambda: defaultdict(list))    # codec -> kbps -> [x real time]
+    unmeaningful = set()
+    for _, c in recs:
+        name, kb = _codec_name(c), _kbps(c)
+        mode = c["params"].get("mode")
+        if mode in (None, "roundtrip") or mode not in NEURAL_MODES:
+            xr = pos(get(c, "derived.x_realtime"))
+            if xr:
+                speed[name][kb].append(xr)
+            note = get(c, "quality.note") or ""
+            if "not meaningful" in note:
+                unmeaningful.add(f"{name} ({note})")
+                continue
+            pq, st = num(get(c, "quality.pesq")), num(get(c, "quality.stoi"))
+            if pq is not None or st is not None:
+                quality[name][kb].append((pq, st))
+    if not quality:
+        why = "no codec round trip with PESQ or STOI"
+        if unmeaningful:
+            why += "; " + ", ".join(sorted(unmeaningful))
+        out.append(NotDrawn(title, why))
+    else:
+        fig = _figure(5.0, 12.0)
+        axes = fig.subplots(1, 2)
+        for i, name in enumerate(sorted(quality)):
+            pts = sorted(quality[name].items())
+            xs = [kb for kb, _ in pts]
+            area = [max(12.0, 18.0 * math.log10(1 + _median(speed[name][kb])))
+                    if speed[name].get(kb) else 12.0 for kb in xs]
+            for ax, j, label in ((axes[0], 0, "PESQ"), (axes[1], 1, "STOI")):
+                ys = [_median([v[j] for v in vals if v[j] is not None] or [math.nan])
+                      for _, vals in pts]
+                color, marker = COLORS[i % len(COLORS)], MARKERS[i % len(MARKERS)]
+                ax.plot(xs, ys, color=color, linewidth=1.2, label=name)
+                ax.scatter(xs, ys, s=[a * a / 4 for a in area], color=color, marker=marker,
+                           alpha=0.7)
+        rates = sorted({kb for v in quality.values() for kb in v})
+        for ax, label in ((axes[0], "PESQ (MOS-LQO, higher is better)"),
+                          (axes[1], "STOI (0..1, higher is better)")):
+            if M.spans_decades(rates):
+                ax.set_xscale("log")
+            ax.set_xlabel("bitrate (kbit/s)")
+            ax.set_ylabel(label)
+            ax.grid(True, which="both", alpha=0.3)
+        axes[0].set_title("PESQ vs bitrate")
+        axes[1].set_title("STOI vs bitrate")
+        _legend(axes[1], len(quality))
+        cap = ("One curve per codec (Opus per mode), at the bitrate it achieved; PESQ and STOI "
+               "of the round trip at 16 kHz (the median over impls and inputs). Marker area "
+               "grows with the fastest impl's × real time of that round trip.")
+        if unmeaningful:
+            cap += " Not drawn, quality " + "; ".join(sorted(unmeaningful)) + "."
+        out.append(Drawn("codec_quality", title, fig, cap))
+    stitle = "Codec comparison: × real time vs bitrate"
+    rows = defaultdict(lambda: defaultdict(list))  # (mode, codec impl) -> kbps -> [xrt]
+    for _, c in recs:
+        xr = pos(get(c, "derived.x_realtime"))
+        if not xr:
+            continue
+        mode = c["params"].get("mode")
+        mode = mode if mode in NEURAL_MODES else "roundtrip"
+        rows[mode][f"{_codec_name(c)} {c['impl']}"].append((_kbps(c), xr))
+    if not rows:
+        out.append(NotDrawn(stitle, "no codec record with derived.x_realtime"))
+        return
+    modes = [m for m in NEURAL_MODES if m in rows]
+    fig = _figure(4.5, 5.0 * len(modes) + 2.0)
+    axes = fig.subplots(1, len(modes), squeeze=False)[0]
+    names = sorted({n for m in modes for n in rows[m]})
+    for ax, m in zip(axes, modes):
+        for n in sorted(rows[m]):
+            i = names.index(n)
+            byk = defaultdict(list)
+            for kb, xr in rows[m][n]:
+                byk[kb].append(xr)
+            pts = sorted((kb, _median(v)) for kb, v in byk.items())
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=COLORS[i % len(COLORS)],
+                    marker=MARKERS[i % len(MARKERS)],
+                    linestyle=LINESTYLES[(i // len(COLORS)) % len(LINESTYLES)], label=n)
+        ax.axhline(1.0, color="#d62728", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.set_xlabel("bitrate (kbit/s)")
+        ax.set_ylabel("× real time (higher is faster)")
+        ax.set_title({"encode": "encode", "decode": "decode",
+                      "roundtrip": "round trip (Opus: encode + decode)"}[m])
+        ax.grid(True, which="both", alpha=0.3)
+    _legend(axes[-1], len(names))
+    out.append(Drawn("codec_speed", stitle, fig, "× real time of each codec and impl "
+                     "(median over inputs) at each bitrate; the red line is real time. Opus "
+                     "records are whole round trips."))
+
+
 def _short(c, keys, run, multi):
     return f"{c['op']} {M.group_label(c, keys)}" + (f" [{run.label}]" if multi else "")
 
@@ -589,6 +716,7 @@ def all_figures(runs):
     roofline(runs, out)
     realtime_bars(runs, out)
     codec_quality(runs, out)
+    codec_comparison(runs, out)  # issue 24
     gpu_breakdown(runs, out)
     ratios(runs, out)
     return out

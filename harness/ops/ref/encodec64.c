@@ -426,7 +426,8 @@ static double sigm(double v)
     return 1.0 / (1.0 + exp(-v));
 }
 
-/* torch.nn.LSTM (gates i, f, g, o; zero initial state) over the layers, plus the skip. */
+/* torch.nn.LSTM (gates i, f, g, o; zero initial state) over the layers, plus the skip;
+ * no layers (SoundStream) is no LSTM at all: y = x (encodec.h). */
 static int lstm_fwd(const layer64 *l, const act *x, act *y)
 {
     int h = l->h;
@@ -470,7 +471,7 @@ static int lstm_fwd(const layer64 *l, const act *x, act *y)
     for (int c = 0; c < h; c++)
         for (long long t = 0; t < T; t++)
             y->x[(size_t)c * (size_t)T + (size_t)t] =
-                in[(size_t)t * h + c] + x->x[(size_t)c * (size_t)T + (size_t)t];
+                (l->nl ? in[(size_t)t * h + c] : 0.0) + x->x[(size_t)c * (size_t)T + (size_t)t];
     free(in);
     free(out);
     free(st);

@@ -61,8 +61,19 @@ def weights_path(p):
     if not base:
         home = os.environ.get("HOME") or ""
         base = home + "/.cache" if home else "build/cache"
-    return "%s/sonobench/encodec24k-random-v2-seed%d.safetensors" % (base,
-                                                                    int(p.get("seed", 1)))
+    model = "soundstream24k" if str(p.get("config", "")) == "soundstream" else "encodec24k"
+    return "%s/sonobench/%s-random-v2-seed%d.safetensors" % (base, model,
+                                                             int(p.get("seed", 1)))
+
+
+def without_lstm(model):
+    """num_lstm_layers 0 (codec.soundstream, encodec.h): no LSTM. torch.nn.LSTM cannot be
+    built with 0 layers, so the model is built with 1 and each EncodecLSTM (y = lstm(x) + x)
+    replaced by the identity, in its place, so the later layers keep their names."""
+    for side in (model.encoder, model.decoder):
+        for i, layer in enumerate(side.layers):
+            if type(layer).__name__ == "EncodecLSTM":
+                side.layers[i] = torch.nn.Identity()
 
 
 def file_config(path, metadata):
@@ -148,8 +159,11 @@ class Encodec(TorchImpl):
             for k in f.keys():
                 tensors[k] = f.get_tensor(k)
         cfg, cfg_from = file_config(self.path, metadata)
-        self.config = EncodecConfig.from_dict(cfg)
+        no_lstm = int(cfg.get("num_lstm_layers", 2)) == 0
+        self.config = EncodecConfig.from_dict(dict(cfg, num_lstm_layers=1) if no_lstm else cfg)
         model = EncodecModel(self.config)
+        if no_lstm:
+            without_lstm(model)
         model.load_state_dict(state_for(model, tensors), strict=False)
         self.model = model.eval().to(self.dev)
         if self.dev.type == "cuda":
@@ -221,4 +235,4 @@ class Encodec(TorchImpl):
         return self.weight_bytes + nbytes(self.x, self.y)
 
 
-IMPLS = {"codec.encodec": Encodec}
+IMPLS = {"codec.encodec": Encodec, "codec.soundstream": Encodec}

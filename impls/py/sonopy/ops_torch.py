@@ -190,6 +190,9 @@ IMPLS = {"vq.encode": VQ, "conv1d": Conv1d, "attention": Attention,
 # issue 11: EncodecModel (transformers, imported at setup: its absence is a skip)
 from sonopy.encodec import Encodec  # noqa: E402
 IMPLS["codec.encodec"] = Encodec
+IMPLS["codec.soundstream"] = Encodec  # issue 24: its config of the same model
+from sonopy.dac import Dac  # noqa: E402 (issue 24: DacModel)
+IMPLS["codec.dac"] = Dac
 
 # issue 23: CTC decoding (greedy on CPU and CUDA, prefix beam search in Python)
 from sonopy.ctc import IMPLS as CTC_IMPLS  # noqa: E402
