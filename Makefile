@@ -208,6 +208,13 @@ $(BUILD)/tests/test_dsp_block: tests/test_dsp_block.c impls/cpu/dsp_block.c impl
 	  impls/cpu/dsp_block.c impls/common/frontend.c $(CORE_LIB) -o $@ $(LIBS_CORE) \
 	  $(shell pkg-config --libs cmocka)
 
+# issue 28: test_rs_design compiles cpu/polyphase's filter design in.
+$(BUILD)/tests/test_rs_design: tests/test_rs_design.c impls/cpu/rs_design.c impls/cpu/rs_design.h \
+                               $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) $(shell pkg-config --cflags cmocka) $< impls/cpu/rs_design.c \
+	  $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
+
 # test_encodec_st compiles the impls' own safetensors reader in, to test it without a plugin.
 $(BUILD)/tests/test_encodec_st: tests/test_encodec_st.c impls/common/encodec_st.c \
                                 impls/common/encodec_st.h $(CORE_LIB)

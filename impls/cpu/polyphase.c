@@ -17,10 +17,6 @@
 #include "fastfft.h"
 #include "rs_design.h"
 
-/* Designed 9 dB above soxr HQ's measured 131: the float32 FFT's and dot products'
- * rounding adds a floor the design does not see. */
-#define RS_ATTEN_DB 140.0
-#define RS_PASS 0.9
 #define POLY_MAX_PHASES 4096
 
 typedef struct poly {
