@@ -243,75 +243,157 @@ int poly_load(void *vst, const sono_buf *in, sono_error *err)
     return 0;
 }
 
+/* z[k] += f[k] h[k] (or =, first), n interleaved complex values. */
+static void cmul_acc(const float *f, const float *h, float *z, size_t n, int first)
+{
+    for (size_t k = 0; k < n; k++) {
+        float re = f[2 * k] * h[2 * k] - f[2 * k + 1] * h[2 * k + 1];
+        float im = f[2 * k] * h[2 * k + 1] + f[2 * k + 1] * h[2 * k];
+        z[2 * k] = first ? re : z[2 * k] + re;
+        z[2 * k + 1] = first ? im : z[2 * k + 1] + im;
+    }
+}
+
+/* Stage 2: output j at y2 position j M / L = base + ph / L; the step M / L taken without a
+ * division per output. */
+static void dots(poly *st)
+{
+    const long long taps = st->taps, ms = st->M / st->L, mp = st->M % st->L;
+    long long base = 0, ph = 0;
+    for (long long j = 0; j < st->n_out; j++) {
+        const float *x = st->y2 + base + 1; /* y2[K2 + i] = sample i: i = base - K2 + 1 */
+        const float *c = st->coef + ph * taps;
+        float acc[8] = {0};
+        for (long long k = 0; k < taps; k += 8)
+            for (int l = 0; l < 8; l++)
+                acc[l] += x[k + l] * c[k + l];
+        st->out[j] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
+                     ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        base += ms;
+        ph += mp;
+        if (ph >= st->L) {
+            ph -= st->L;
+            base++;
+        }
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define AVX2_FN __attribute__((target("avx2,fma"))) static
+
+AVX2_FN void cmul_acc_avx2(const float *f, const float *h, float *z, size_t n, int first)
+{
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        __m256 a = _mm256_loadu_ps(f + 2 * k), w = _mm256_loadu_ps(h + 2 * k);
+        __m256 p = _mm256_fmaddsub_ps(a, _mm256_moveldup_ps(w),
+                                      _mm256_mul_ps(_mm256_permute_ps(a, 0xB1),
+                                                    _mm256_movehdup_ps(w)));
+        _mm256_storeu_ps(z + 2 * k, first ? p : _mm256_add_ps(_mm256_loadu_ps(z + 2 * k), p));
+    }
+    cmul_acc(f + 2 * k, h + 2 * k, z + 2 * k, n - k, first);
+}
+
+/* z[2j] = a[j], z[2j + 1] = b[j], j < n */
+AVX2_FN void pack_avx2(const float *a, const float *b, float *z, size_t n)
+{
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 va = _mm256_loadu_ps(a + j), vb = _mm256_loadu_ps(b + j);
+        __m256 lo = _mm256_unpacklo_ps(va, vb), hi = _mm256_unpackhi_ps(va, vb);
+        _mm256_storeu_ps(z + 2 * j, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(z + 2 * j + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
+    for (; j < n; j++) {
+        z[2 * j] = a[j];
+        z[2 * j + 1] = b[j];
+    }
+}
+
+AVX2_FN void dots_avx2(poly *st)
+{
+    const long long taps = st->taps, ms = st->M / st->L, mp = st->M % st->L;
+    long long base = 0, ph = 0;
+    for (long long j = 0; j < st->n_out; j++) {
+        const float *x = st->y2 + base + 1, *c = st->coef + ph * taps;
+        __m256 a0 = _mm256_mul_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(c));
+        __m256 a1 = _mm256_setzero_ps();
+        long long k = 8;
+        for (; k + 16 <= taps; k += 16) {
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(c + k), a1);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(c + k + 8), a0);
+        }
+        if (k < taps)
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(c + k), a1);
+        __m256 a = _mm256_add_ps(a0, a1);
+        __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+        st->out[j] = _mm_cvtss_f32(h);
+        base += ms;
+        ph += mp;
+        if (ph >= st->L) {
+            ph -= st->L;
+            base++;
+        }
+    }
+}
+#else
+static void cmul_acc_avx2(const float *f, const float *h, float *z, size_t n, int first)
+{
+    cmul_acc(f, h, z, n, first);
+}
+static void pack_avx2(const float *a, const float *b, float *z, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        z[2 * j] = a[j];
+        z[2 * j + 1] = b[j];
+    }
+}
+static void dots_avx2(poly *st)
+{
+    dots(st);
+}
+#endif
+
 /* Blocks a and b of stage 1 (input samples from sa and sb of x1) through one complex FFT:
- * y2 gets block a's decimated outputs at ya and block b's at yb, Bd each. The loops are
- * built twice, like the dot products below. */
-#define STAGE1_BODY                                                                         \
-    const size_t N = st->N, Nf = st->Nf, Nd = st->Nd, D = (size_t)st->D;                    \
-    float *z = st->fb + 2 * N, *g = st->gb;                                                 \
-    const float *xa = st->x1 + sa, *xb = st->x1 + sb;                                       \
-    for (size_t j = 0; j < Nf; j++) {                                                       \
-        z[2 * j] = xa[j];                                                                   \
-        z[2 * j + 1] = xb[j];                                                               \
-    }                                                                                       \
-    fastfft_exec(st->fwd, z, st->fb, st->work);                                             \
-    /* the stuffed signal's spectrum is F[k mod Nf]; Y = that times H, folded to Nd bins   \
-     * (decimation by D in time) and conjugated for the inverse through a forward FFT:     \
-     * y = conj(FFT(conj(Y))) / N, the 1/N in H */                                          \
-    const float *f = st->fb, *h = st->H;                                                    \
-    for (size_t k = 0; k < Nd; k++) {                                                       \
-        float re = 0, im = 0;                                                               \
-        for (size_t r = 0; r < D; r++) {                                                    \
-            size_t i = 2 * (k + r * Nd), fi = 2 * ((k + r * Nd) % Nf);                      \
-            re += f[fi] * h[i] - f[fi + 1] * h[i + 1];                                      \
-            im += f[fi] * h[i + 1] + f[fi + 1] * h[i];                                      \
-        }                                                                                   \
-        z[2 * k] = re;                                                                      \
-        z[2 * k + 1] = -im;                                                                 \
-    }                                                                                       \
-    fastfft_exec(st->inv, z, g, st->work);                                                  \
-    for (size_t q = 0; q < st->Bd; q++) {                                                   \
-        ya[q] = g[2 * (st->q0 + q)];                                                        \
-        yb[q] = -g[2 * (st->q0 + q) + 1];                                                   \
+ * y2 gets block a's decimated outputs at ya and block b's at yb, Bd each. */
+static void stage1_pair(poly *st, size_t sa, size_t sb, float *ya, float *yb)
+{
+    const size_t N = st->N, Nf = st->Nf, Nd = st->Nd, D = (size_t)st->D;
+    float *z = st->fb + 2 * N, *g = st->gb;
+    const float *xa = st->x1 + sa, *xb = st->x1 + sb;
+    if (st->avx2)
+        pack_avx2(xa, xb, z, Nf);
+    else
+        for (size_t j = 0; j < Nf; j++) {
+            z[2 * j] = xa[j];
+            z[2 * j + 1] = xb[j];
+        }
+    fastfft_exec(st->fwd, z, st->fb, st->work);
+    /* The stuffed signal's spectrum is F[i mod Nf]; Y = that times H, folded to Nd bins
+     * (decimation by D in time): Y[k] = sum over r of F[(k + r Nd) mod Nf] H[k + r Nd],
+     * run in stretches where the index into F does not wrap. */
+    const float *f = st->fb, *h = st->H;
+    for (size_t r = 0; r < D; r++)
+        for (size_t k = 0; k < Nd;) {
+            size_t i = k + r * Nd, fi = i % Nf, len = Nf - fi < Nd - k ? Nf - fi : Nd - k;
+            if (st->avx2)
+                cmul_acc_avx2(f + 2 * fi, h + 2 * i, z + 2 * k, len, r == 0);
+            else
+                cmul_acc(f + 2 * fi, h + 2 * i, z + 2 * k, len, r == 0);
+            k += len;
+        }
+    /* the inverse through the forward FFT: y[q] = G[(Nd - q) mod Nd], G = FFT(Y), the 1/N
+     * in H; block a's outputs are y's real parts, block b's its imaginary parts */
+    fastfft_exec(st->inv, z, g, st->work);
+    for (size_t q = 0; q < st->Bd; q++) {
+        size_t qi = (Nd - (st->q0 + q)) % Nd;
+        ya[q] = g[2 * qi];
+        yb[q] = g[2 * qi + 1];
     }
-
-__attribute__((target("avx2,fma"), optimize("tree-vectorize"))) static void
-stage1_pair_avx2(poly *st, size_t sa, size_t sb, float *ya, float *yb)
-{
-    STAGE1_BODY
-}
-
-__attribute__((optimize("tree-vectorize"))) static void
-stage1_pair(poly *st, size_t sa, size_t sb, float *ya, float *yb)
-{
-    STAGE1_BODY
-}
-
-/* Stage 2's dot products, one body built twice: baseline SSE2 and AVX2+FMA (taps is a
- * multiple of 8: the eight partial sums are one vector, no scalar tail). */
-#define POLY_BODY                                                                           \
-    const long long taps = st->taps;                                                        \
-    for (long long j = 0; j < st->n_out; j++) {                                             \
-        long long num = j * st->M, base = num / st->L, ph = num % st->L;                    \
-        const float *x = st->y2 + base + 1; /* y2[K2 + i] = sample i: i = base - K2 + 1 */  \
-        const float *c = st->coef + ph * taps;                                              \
-        float acc[8] = {0};                                                                 \
-        for (long long k = 0; k < taps; k += 8)                                             \
-            for (int l = 0; l < 8; l++)                                                     \
-                acc[l] += x[k + l] * c[k + l];                                              \
-        st->out[j] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +                              \
-                     ((acc[2] + acc[6]) + (acc[3] + acc[7]));                               \
-    }
-
-__attribute__((target("avx2,fma"), optimize("tree-vectorize"))) static void
-dots_avx2(poly *st)
-{
-    POLY_BODY
-}
-
-__attribute__((optimize("tree-vectorize"))) static void dots(poly *st)
-{
-    POLY_BODY
 }
 
 int poly_run(void *vst)
@@ -326,14 +408,9 @@ int poly_run(void *vst)
     float *y = st->y2 + st->K2;
     memset(st->y2, 0, (size_t)st->K2 * sizeof(float));
     const size_t step = st->Bd * (size_t)st->D / U; /* input samples per block */
-    for (long long b = 0; b < st->nblocks; b += 2) {
-        if (st->avx2)
-            stage1_pair_avx2(st, (size_t)b * step, (size_t)(b + 1) * step,
-                             y + (size_t)b * st->Bd, y + (size_t)(b + 1) * st->Bd);
-        else
-            stage1_pair(st, (size_t)b * step, (size_t)(b + 1) * step, y + (size_t)b * st->Bd,
-                        y + (size_t)(b + 1) * st->Bd);
-    }
+    for (long long b = 0; b < st->nblocks; b += 2)
+        stage1_pair(st, (size_t)b * step, (size_t)(b + 1) * step, y + (size_t)b * st->Bd,
+                    y + (size_t)(b + 1) * st->Bd);
     memset(y + (size_t)st->nblocks * st->Bd, 0, (size_t)st->taps * sizeof(float));
     if (!two) {
         memcpy(st->out, y, (size_t)st->n_out * sizeof(float));
