@@ -109,6 +109,36 @@ void poly_teardown(void *vst)
     free(st);
 }
 
+/* Past this many products the direct DFT below would take seconds (ratios of 20 and more,
+ * e.g. 384 -> 8 kHz: 2 10^4 taps, N = 2 10^5): H then comes from a float FFT, its stop band
+ * limited near -110 dB by float rounding (said in describe). */
+#define RS_DIRECT_MAX 1e8
+
+/* H from the float taps by a float FFT of N points (the fallback above). */
+static int stage1_spectrum_fft(poly *st, const double *h, size_t T)
+{
+    const size_t N = st->N;
+    char why[128];
+    fastfft_plan *pl = fastfft_plan_new(N, 0, why, sizeof why);
+    float *z = amalloc(2 * N * sizeof(float));
+    float *w = pl ? amalloc((fastfft_work_floats(pl) + 1) * sizeof(float)) : NULL;
+    if (!pl || !z || !w) {
+        if (pl)
+            fastfft_free(pl);
+        free(z);
+        free(w);
+        return -1;
+    }
+    memset(z, 0, 2 * N * sizeof(float));
+    for (size_t t = 0; t < T; t++)
+        z[2 * t] = (float)(h[t] / (double)N);
+    fastfft_exec(pl, z, st->H, w);
+    fastfft_free(pl);
+    free(z);
+    free(w);
+    return 0;
+}
+
 /* H = DFT_N of the low-pass (taps at 0..2K1), over N: in double from a table of the N
  * roots, so its stop band is not limited by float rounding of a float FFT. */
 static int stage1_spectrum(poly *st, double fc, double beta)
@@ -123,6 +153,13 @@ static int stage1_spectrum(poly *st, double fc, double beta)
     }
     for (size_t t = 0; t < T; t++)
         h[t] = rs_tap((double)t - (double)st->K1, fc, st->K1, beta, st->U);
+    if ((double)N * (double)T > RS_DIRECT_MAX) {
+        int rc = stage1_spectrum_fft(st, h, T);
+        free(h);
+        free(c);
+        free(s);
+        return rc;
+    }
     for (size_t k = 0; k < N; k++) {
         c[k] = cos(TWO_PI * (double)k / (double)N);
         s[k] = -sin(TWO_PI * (double)k / (double)N);
@@ -449,6 +486,10 @@ int poly_describe(void *vst, char *buf, size_t n)
                  st->avx2 ? "avx2+fma" : "sse2", RS_ATTEN_DB);
     else
         snprintf(buf + o, n - (size_t)o, "no stage 2; Kaiser %.0f dB", RS_ATTEN_DB);
+    if ((double)st->N * (double)(2 * st->K1 + 1) > RS_DIRECT_MAX) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, "; stage 1's spectrum by a float FFT (stop band ~110 dB)");
+    }
     return 0;
 }
 
