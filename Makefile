@@ -219,6 +219,21 @@ $(BUILD)/tests/test_fastfft: tests/test_fastfft.c $(FASTFFT_SRC) $(wildcard impl
 	$(CC) $(CFLAGS_CORE) -Iimpls/cpu $(shell pkg-config --cflags cmocka) $< $(FASTFFT_SRC) \
 	  $(CORE_LIB) -o $@ $(LIBS_CORE) -pthread $(shell pkg-config --libs cmocka)
 
+# issue 28: test_dsp_block compiles cpu/fast's block kernels and frontend.c's filterbank in.
+$(BUILD)/tests/test_dsp_block: tests/test_dsp_block.c impls/cpu/dsp_block.c impls/cpu/dsp_block.h \
+                               impls/common/frontend.c impls/common/frontend.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) -Iimpls/common $(shell pkg-config --cflags cmocka) $< \
+	  impls/cpu/dsp_block.c impls/common/frontend.c $(CORE_LIB) -o $@ $(LIBS_CORE) \
+	  $(shell pkg-config --libs cmocka)
+
+# issue 28: test_rs_design compiles cpu/polyphase's filter design in.
+$(BUILD)/tests/test_rs_design: tests/test_rs_design.c impls/cpu/rs_design.c impls/cpu/rs_design.h \
+                               $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) $(shell pkg-config --cflags cmocka) $< impls/cpu/rs_design.c \
+	  $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
+
 # test_encodec_st compiles the impls' own safetensors reader in, to test it without a plugin.
 $(BUILD)/tests/test_encodec_st: tests/test_encodec_st.c impls/common/encodec_st.c \
                                 impls/common/encodec_st.h $(CORE_LIB)

@@ -330,6 +330,41 @@ static void dsp_random_params(void **state)
     json_decref(doc);
 }
 
+/* cpu/fast's portable path (SONO_FASTFFT_SCALAR=1: fastfft's scalar passes and the block
+ * kernels' scalar loops, dsp_block.c) on every cpu/fast case of the suite, each checked by
+ * the harness against the op's float64 reference; describe must say that path ran. */
+static void dsp_fast_scalar_path(void **state)
+{
+    (void)state;
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/dsp-scalar.json", cl_tmp);
+    static const char *const env[] = {"SONO_FASTFFT_SCALAR=1", NULL};
+    cl_res r;
+    cl_h(&r, env, "run", DSP_SUITE, "--filter", "*/cpu/fast/*", "--out", out, "--quiet", NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    json_t *doc = cl_load(out);
+    json_t *cases = json_object_get(doc, "cases");
+    size_t i, blocks = 0;
+    json_t *c;
+    assert_true(json_array_size(cases) > 0);
+    json_array_foreach(cases, i, c) {
+        const char *id = cl_str(c, "id"), *desc = cl_str(c, "describe");
+        if (strcmp(cl_str(c, "status"), "ok") != 0)
+            print_error("%s: %s (rel_l2 %g, tol %g)\n", id, cl_str(c, "status"),
+                        cl_num(c, "check.rel_l2"), cl_num(c, "check.tol"));
+        assert_string_equal(cl_str(c, "status"), "ok");
+        assert_true(cl_num(c, "check.rel_l2") <= cl_num(c, "check.tol"));
+        assert_non_null(strstr(desc, "fastfft scalar; "));
+        if (strncmp(id, "stft/", 5) != 0) {
+            assert_non_null(strstr(desc, "blocks of 8 frames, scalar"));
+            blocks++;
+        }
+    }
+    assert_true(blocks > 0);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +374,7 @@ int main(void)
         cmocka_unit_test(dsp_exec_shapes),
         cmocka_unit_test(dsp_exec_refused),
         cmocka_unit_test(dsp_random_params),
+        cmocka_unit_test(dsp_fast_scalar_path),
     };
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
 }

@@ -4,11 +4,16 @@
  * contiguous chunks over a pthread pool started in setup; threads=1 runs inline. With
  * batch > 1 the chunks run over the frames of all clips (global frame g = clip b, frame
  * t = g % frames), and each lane keeps one max per clip, for the per-clip clamps.
+ * melspec, logmel and mfcc run frames in blocks of DSPB_W (dsp_block.h): each frame's power
+ * spectrum goes into one lane of a bin-major block, so the filterbank and the log run a
+ * frame per vector lane and write each mel row of the block contiguously.
  * Streaming (stft, melspec): push cuts frames from a ring buffer (fe_stream.h) on the
- * caller's thread, each frame computed as run() computes it, so the output is the same. */
+ * caller's thread, each frame computed as run() computes it (lane 0 of a block), so the
+ * output is the same. */
 #include <math.h>
 
 #include "cpu_impls.h"
+#include "dsp_block.h"
 #include "fastfft.h"
 #include "fe_stream.h"
 #include "frontend.h"
@@ -25,8 +30,8 @@ typedef struct lane {
     float *work;  /* fastfft's scratch */
     float *frame; /* n_fft: the windowed frame; zero outside the window, set once */
     float *spec;  /* nbins interleaved complex */
-    float *pw;    /* nbins */
-    float *col;   /* n_mels: one frame's mel column before it is scattered */
+    float *pt;    /* DSPB_W * nbins: a block's power spectra, bin-major */
+    float *blk;   /* DSPB_W * n_mels: the block's mel values, mel-major */
     float *max;   /* logmel, mfcc: per clip, largest log value of this lane's frames */
 } lane;
 
@@ -42,6 +47,7 @@ struct dsp_fast {
     float *max;      /* per clip: its largest log value over all lanes, for JOB_POST */
     cpu_pool *pool;  /* nlanes - 1 threads; the caller of run() is lane 0 */
     int nlanes;      /* = threads */
+    int simd;        /* the block kernels' path: AVX2 where fastfft's plan runs it */
     lane *lanes;
     fe_ring ring;    /* streaming: the padded signal's last n_fft samples */
 };
@@ -60,35 +66,61 @@ static void chunk(const dsp_fast *st, int id, size_t *lo, size_t *hi)
     *hi = f * ((size_t)id + 1) / t;
 }
 
-static void frames_job(dsp_fast *st, lane *ln, size_t lo, size_t hi)
+/* melspec, logmel, mfcc: frames [lo, hi) in blocks that stop where a clip ends. Lanes of a
+ * short block past its frames hold zeros, whose log is the floor, below or at any max. */
+static void blocks_job(dsp_fast *st, lane *ln, size_t lo, size_t hi)
 {
     const fe_dims *d = &st->io.d;
     size_t per = d->op == FE_MFCC ? d->n_mels * d->frames : fe_out_floats(d);
     for (size_t b = 0; b < d->batch; b++)
         ln->max[b] = -INFINITY;
+    for (size_t g = lo; g < hi;) {
+        size_t b = g / d->frames, t = g % d->frames;
+        size_t nb = hi - g < d->frames - t ? hi - g : d->frames - t;
+        nb = nb < DSPB_W ? nb : DSPB_W;
+        float *mel = (d->op == FE_MFCC ? st->mel : st->io.out) + b * per;
+        for (size_t i = 0; i < nb; i++) {
+            const float *src = st->io.padded + b * d->padded + (t + i) * d->hop + st->woff;
+            float *dst = ln->frame + st->woff;
+            const float *w = st->win + st->woff;
+            for (size_t j = 0; j < st->wlen; j++)
+                dst[j] = src[j] * w[j];
+            fastfft_exec(st->plan, ln->frame, ln->spec, ln->work);
+            dspb_power_lane(d->power, ln->spec, d->nbins, ln->pt, (int)i);
+        }
+        for (size_t i = nb; i < DSPB_W; i++)
+            for (size_t k = 0; k < d->nbins; k++)
+                ln->pt[k * DSPB_W + i] = 0;
+        dspb_mel(&st->bank, ln->pt, ln->blk, st->simd);
+        if (d->op != FE_MELSPEC) {
+            float m = dspb_log(ln->blk, d->n_mels * DSPB_W, d->op == FE_LOGMEL ? 1.0f : 10.0f,
+                               st->simd);
+            ln->max[b] = m > ln->max[b] ? m : ln->max[b];
+        }
+        for (size_t m = 0; m < d->n_mels; m++)
+            memcpy(mel + m * d->frames + t, ln->blk + m * DSPB_W, nb * sizeof(float));
+        g += nb;
+    }
+}
+
+/* stft: frame by frame, each column written as its bins come out of the FFT. */
+static void frames_job(dsp_fast *st, lane *ln, size_t lo, size_t hi)
+{
+    if (st->io.d.op != FE_STFT) {
+        blocks_job(st, ln, lo, hi);
+        return;
+    }
+    const fe_dims *d = &st->io.d;
     for (size_t g = lo; g < hi; g++) {
         size_t b = g / d->frames, t = g % d->frames;
         float *out = st->io.out + b * fe_out_floats(d);
-        float *mel = (d->op == FE_MFCC ? st->mel : st->io.out) + b * per;
         const float *src = st->io.padded + b * d->padded + t * d->hop + st->woff;
         float *dst = ln->frame + st->woff;
         const float *w = st->win + st->woff;
         for (size_t j = 0; j < st->wlen; j++)
             dst[j] = src[j] * w[j];
         fastfft_exec(st->plan, ln->frame, ln->spec, ln->work);
-        if (d->op == FE_STFT) {
-            fe_stft_column(d, ln->spec, out, t);
-            continue;
-        }
-        fe_power(d->power, ln->spec, d->nbins, ln->pw);
-        fe_melbank_apply(&st->bank, ln->pw, ln->col, 1);
-        if (d->op != FE_MELSPEC) {
-            float m = d->op == FE_LOGMEL ? fe_whisper_log(ln->col, d->n_mels)
-                                         : fe_db(ln->col, d->n_mels);
-            ln->max[b] = m > ln->max[b] ? m : ln->max[b];
-        }
-        for (size_t m = 0; m < d->n_mels; m++)
-            mel[m * d->frames + t] = ln->col[m];
+        fe_stft_column(d, ln->spec, out, t);
     }
 }
 
@@ -101,10 +133,12 @@ static void frame_out(dsp_fast *st, lane *ln, float *out, size_t t)
         fe_stft_column(d, ln->spec, out, t);
         return;
     }
-    fe_power(d->power, ln->spec, d->nbins, ln->pw);
-    fe_melbank_apply(&st->bank, ln->pw, ln->col, 1);
+    /* lane 0 of the block kernel (the other lanes stay zero): a lane's sums do not depend
+     * on the others', so the stream's output equals run()'s byte for byte */
+    dspb_power_lane(d->power, ln->spec, d->nbins, ln->pt, 0);
+    dspb_mel(&st->bank, ln->pt, ln->blk, st->simd);
     for (size_t m = 0; m < d->n_mels; m++)
-        out[m * d->frames + t] = ln->col[m];
+        out[m * d->frames + t] = ln->blk[m * DSPB_W];
 }
 
 /* After every clip's max is known: the clamp (and for mfcc the DCT) on frames [lo, hi)
@@ -168,8 +202,8 @@ void dsp_fast_teardown(void *vst)
         free(st->lanes[i].work);
         free(st->lanes[i].frame);
         free(st->lanes[i].spec);
-        free(st->lanes[i].pw);
-        free(st->lanes[i].col);
+        free(st->lanes[i].pt);
+        free(st->lanes[i].blk);
         free(st->lanes[i].max);
     }
     free(st->lanes);
@@ -196,10 +230,10 @@ static int alloc_lanes(dsp_fast *st)
         ln->work = fe_alloc(st->nwork, sizeof(float));
         ln->frame = fe_alloc(d->n_fft, sizeof(float));
         ln->spec = fe_alloc(2 * d->nbins, sizeof(float));
-        ln->pw = fe_alloc(d->nbins, sizeof(float));
-        ln->col = fe_alloc(d->n_mels, sizeof(float));
         ln->max = fe_alloc(d->batch, sizeof(float));
-        if (!ln->work || !ln->frame || !ln->spec || !ln->pw || !ln->col || !ln->max)
+        ln->pt = fe_alloc(DSPB_W * d->nbins, sizeof(float));
+        ln->blk = fe_alloc(DSPB_W * (d->n_mels ? d->n_mels : 1), sizeof(float));
+        if (!ln->work || !ln->frame || !ln->spec || !ln->max || !ln->pt || !ln->blk)
             return SONO_ENOMEM;
         memset(ln->frame, 0, d->n_fft * sizeof(float));
     }
@@ -234,6 +268,8 @@ int dsp_fast_setup(const void *ctx, const sono_params *p, void **stp, sono_error
                          d->n_fft, why);
     }
     st->nwork = fastfft_work_floats(st->plan);
+    /* SONO_FASTFFT_SCALAR=1 makes the plan scalar: the block kernels follow it */
+    st->simd = strncmp(fastfft_describe(st->plan), "scalar", 6) != 0 && dspb_has_avx2();
     st->win = fe_alloc(d->n_fft, sizeof *st->win);
     st->max = fe_alloc(d->batch, sizeof *st->max);
     int bad = !st->win || !st->max;
@@ -288,9 +324,11 @@ int dsp_fast_describe(void *vst, char *buf, size_t n)
     size_t lo, hi;
     chunk(st, 0, &lo, &hi);
     snprintf(buf, n, "fastfft %s; threads=%d (%s), contiguous chunks of ~%zu frames of "
-             "batch=%zu clips; sparse filterbank (%zu weights)", fastfft_describe(st->plan),
+             "batch=%zu clips; sparse filterbank (%zu weights)%s%s", fastfft_describe(st->plan),
              st->nlanes, st->nlanes > 1 ? "pthread pool, caller takes chunk 0" : "inline, no pool",
-             hi - lo, st->io.d.batch, st->bank.nwt);
+             hi - lo, st->io.d.batch, st->bank.nwt,
+             st->io.d.op == FE_STFT ? "" : ", filterbank and log over blocks of 8 frames, ",
+             st->io.d.op == FE_STFT ? "" : st->simd ? "avx2+fma" : "scalar");
     return 0;
 }
 
@@ -298,7 +336,8 @@ size_t dsp_fast_workspace(void *vst)
 {
     const dsp_fast *st = vst;
     const fe_dims *d = &st->io.d;
-    size_t lane_floats = st->nwork + d->n_fft + 3 * d->nbins + d->n_mels + d->batch;
+    size_t lane_floats = st->nwork + d->n_fft + 2 * d->nbins + d->batch +
+                         DSPB_W * (d->nbins + (d->n_mels ? d->n_mels : 1));
     size_t floats = d->n_fft + d->batch + (size_t)st->nlanes * lane_floats;
     if (st->mel)
         floats += d->batch * d->n_mels * d->frames + d->n_mfcc * d->n_mels;
@@ -317,6 +356,8 @@ int dsp_fast_stream_begin(void *vst, sono_error *err)
         return sono_fail(err, SONO_EUNSUPPORTED, "cpu/fast: batch=%zu does not stream",
                          d->batch);
     fe_ring_reset(&st->ring);
+    if (d->op == FE_MELSPEC)
+        memset(st->lanes[0].pt, 0, DSPB_W * d->nbins * sizeof(float));
     return 0;
 }
 

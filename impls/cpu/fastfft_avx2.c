@@ -122,7 +122,30 @@ PASS_Q(3)
 PASS_Q(4)
 PASS_Q(5)
 
-/* s == 1, radix 4, m % 4 == 0: four p's per vector, per-lane twiddles from twv (kept
+/* The radix-4 butterfly of one p of an s == 1 pass, for the p's after the last full
+ * vector of four (n/2 = 200 of n_fft 400 has m = 50): y[4p + k] = W^{pk} DFT_4(x)_k. */
+static void pass_p4_one(const ff_stage *st, const ffc *x, ffc *y, size_t p)
+{
+    const size_t m = st->m;
+    ffc a[4], b[4];
+    for (int j = 0; j < 4; j++)
+        a[j] = x[p + m * (size_t)j];
+    ffc t0 = {a[0].re + a[2].re, a[0].im + a[2].im}, t1 = {a[0].re - a[2].re, a[0].im - a[2].im};
+    ffc t2 = {a[1].re + a[3].re, a[1].im + a[3].im};
+    ffc t3 = {a[1].im - a[3].im, a[3].re - a[1].re}; /* -i (a1 - a3) */
+    b[0] = (ffc){t0.re + t2.re, t0.im + t2.im};
+    b[1] = (ffc){t1.re + t3.re, t1.im + t3.im};
+    b[2] = (ffc){t0.re - t2.re, t0.im - t2.im};
+    b[3] = (ffc){t1.re - t3.re, t1.im - t3.im};
+    y[4 * p] = b[0];
+    for (int k = 1; k < 4; k++) {
+        ffc w = st->tw[p * 3 + (size_t)k - 1];
+        y[4 * p + (size_t)k] = (ffc){b[k].re * w.re - b[k].im * w.im,
+                                     b[k].re * w.im + b[k].im * w.re};
+    }
+}
+
+/* s == 1, radix 4, m >= 4: four p's per vector, per-lane twiddles from twv (kept
  * interleaved: this pass has the largest table, 3n/4 values, and at n = 65536 the
  * duplicated layout's extra L2 traffic cost more than the two shuffles), and a
  * 4x4 transpose of complex values (as 64-bit lanes) so that y[4p + k] is contiguous. */
@@ -132,7 +155,8 @@ AVX2_FN void pass_p4(const ff_stage *st, const ffc *x, ffc *y)
     const float *tv = st->twv;
     __m256 a[4], b[4];
 
-    for (size_t p = 0; p < m; p += 4, tv += 24) {
+    size_t p = 0;
+    for (; p + 4 <= m; p += 4, tv += 24) {
         UNROLL
         for (int j = 0; j < 4; j++)
             a[j] = _mm256_loadu_ps(&x[p + m * (size_t)j].re);
@@ -153,6 +177,8 @@ AVX2_FN void pass_p4(const ff_stage *st, const ffc *x, ffc *y)
         _mm256_storeu_ps(o + 16, _mm256_castpd_ps(_mm256_permute2f128_pd(u0, u2, 0x31)));
         _mm256_storeu_ps(o + 24, _mm256_castpd_ps(_mm256_permute2f128_pd(u1, u3, 0x31)));
     }
+    for (; p < m; p++)
+        pass_p4_one(st, x, y, p);
 }
 
 ff_stage_fn ff_pick_avx2(const ff_stage *st)
@@ -166,7 +192,7 @@ ff_stage_fn ff_pick_avx2(const ff_stage *st)
         default: return NULL;
         }
     }
-    if (st->s == 1 && st->r == 4 && st->m % 4 == 0 && st->twv)
+    if (st->s == 1 && st->r == 4 && st->m >= 4 && st->twv)
         return pass_p4;
     return NULL;
 }

@@ -135,11 +135,12 @@ static int stage_tables(ff_stage *st, int simd)
             for (int k = 1; k < r; k++)
                 st->tw[p * (size_t)(r - 1) + (size_t)k - 1] = root(p * (size_t)k, len);
     }
-    if (simd && st->s == 1 && r == 4 && m % 4 == 0) {
+    if (simd && st->s == 1 && r == 4 && m >= 4) {
+        /* full blocks of four p's only: pass_p4 does the last m % 4 one at a time */
         st->twv = falloc(m / 4 * 24 * sizeof *st->twv);
         if (!st->twv)
             return -1;
-        for (size_t p = 0; p < m; p++) {
+        for (size_t p = 0; p < m / 4 * 4; p++) {
             float *blk = st->twv + p / 4 * 24;
             for (int k = 1; k < 4; k++) {
                 ffc w = st->tw[p * 3 + (size_t)k - 1];

@@ -307,7 +307,7 @@ static const sono_impl impls[] = {
      .describe = attn_step_naive_describe, .workspace = attn_step_naive_workspace},
     /* issue 14 */
     {.abi = SONO_ABI_VERSION, .op = "resample", .name = "polyphase",
-     .summary = "own polyphase FIR: Kaiser-windowed sinc, L/M phases precomputed, float taps",
+     .summary = "own two-stage resampler: FFT overlap-save low-pass, then a short polyphase FIR",
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
      .supports = poly_supports, .setup = poly_setup, .load = poly_load, .run = poly_run,
      .store = poly_store, .teardown = poly_teardown, .describe = poly_describe,
