@@ -19,7 +19,7 @@
 # A lease is short (15 minutes of device time, 10 a command), so the whole default run
 # finishes in DC_TOTAL_S seconds of wall time (default 570: one 10-minute command with
 # margin). The work is in stages, run in the order given (default, by priority: setup
-# smoke calibrate dspfig fftfig frontfig codecfig speechfig ctcfig codecs extra). Each
+# smoke calibrate tc dspfig fftfig frontfig codecfig speechfig ctcfig codecs extra). Each
 # stage gets a time budget from the plan below (its share of the time left among the
 # stages still to run, or DC_<STAGE>_S seconds), never more than what is left of the total; a stage with under DC_MIN_STAGE_S
 # (20) left is skipped, saying so. Inside a stage every command is capped by the stage's
@@ -58,7 +58,8 @@
 #              [hifigan] and [wavenet] (not in the default list)
 #   tc         issue 26: cuda/flash2 in bf16, f16 and tf32 checked by exec (head_dim 64 and
 #              128, causal and not), then suites/gpu's dtype rows: flash2 vs torch SDPA in
-#              bf16/tf32 at seq 4096 and 16384, vq.encode in bf16 (not in the default list)
+#              bf16/tf32 at seq 4096 and 16384, vq.encode in bf16 (in the default list, after
+#              calibrate, whose tensor-core peaks its roof% is read against)
 #   generation issue 25: cuda/sample, cuda/delay, cuda/ste, cuda/maskgit checked by exec (against the
 #              float64 references; test_cuda_math_sample proved the tokens equal to
 #              cpu/naive's on the host), then suites/gpu's sample.topk, codes.delay and
@@ -71,22 +72,23 @@ cd "$(dirname "$0")/.."
 
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] ||
-    stages=(setup smoke calibrate dspfig fftfig frontfig codecfig speechfig ctcfig codecs extra)
+    stages=(setup smoke calibrate tc dspfig fftfig frontfig codecfig speechfig ctcfig codecs extra)
 
 # The time plan: each stage's share of DC_TOTAL_S (a stage not listed: 8), in proportion
 # among the stages run: the default list sums to 100, so these are its percentages.
 # Adding a stage is one entry here (and its name in the default list).
 declare -A share=(
     [setup]=4
-    [smoke]=16
+    [smoke]=14
     [calibrate]=10
-    [dspfig]=9
+    [tc]=10
+    [dspfig]=7
     [fftfig]=9
     [frontfig]=7
-    [codecfig]=11
-    [speechfig]=13
+    [codecfig]=9
+    [speechfig]=11
     [ctcfig]=5
-    [codecs]=10
+    [codecs]=8
     [extra]=6
     [tests]=10 [execs]=10 [alltests]=40 [gpu]=40 [figures]=20 [speech]=12
 )
