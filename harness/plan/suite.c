@@ -558,10 +558,16 @@ static int group_section(ctx *c, const char *section, const entry *es, int ne)
             if (strcmp(es[i].key, "op") == 0) {
                 op_line = es[i].line;
                 if (!(op = sono_op_find(es[i].value))) {
-                    char known[256] = "";
-                    for (int j = 0; sono_ops[j]; j++)
-                        strcat(strcat(known, j ? ", " : ""), sono_ops[j]->name);
-                    char msg[512];
+                    /* bounded appends: the list of ops grows with every issue (a fixed
+                     * strcat buffer overflowed once it passed 256 bytes) */
+                    char known[2048] = "";
+                    size_t kn = 0;
+                    for (int j = 0; sono_ops[j] && kn < sizeof known; j++) {
+                        int w = snprintf(known + kn, sizeof known - kn, "%s%s", j ? ", " : "",
+                                         sono_ops[j]->name);
+                        kn += w > 0 ? (size_t)w : 0;
+                    }
+                    char msg[2400];
                     snprintf(msg, sizeof msg, "unknown op '%s'; known: %s", es[i].value, known);
                     return fail_at(c, op_line, msg, "");
                 }
