@@ -163,6 +163,55 @@ static void ov_param_errors(void **state)
     cl_free(&r);
 }
 
+/* issue 24: --param SCOPE:K=V reaches only the sections whose op or section name matches
+ * SCOPE (one weights file per codec of suites/codecs), and is recorded under its key. */
+static void ov_param_scoped(void **state)
+{
+    (void)state;
+    cl_res r;
+    /* by op: rfft's n changes, fft's (same parameter name) keeps the suite's values */
+    dry_ids(&r, (const char *[]){"--param", "rfft:n=128", NULL});
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "rfft/fftw/fftw/n=128,batch=1/noise\n"));
+    assert_non_null(strstr(r.out, "fft/cpu/radix2/n=16,batch=2/noise\n"));
+    assert_non_null(strstr(r.out, "fft/cpu/radix2/n=1024,batch=1/noise\n"));
+    assert_null(strstr(r.out, "rfft/fftw/fftw/n=64,"));
+    assert_int_equal(count_lines(r.out), 2 + 1 + 1 + 1);
+    cl_free(&r);
+    /* by section glob: only [big]; two scopes of one K are two overrides, not "twice" */
+    dry_ids(&r, (const char *[]){"--param", "b*:n=2048", "--param", "real:n=32", NULL});
+    cl_expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "fft/cpu/radix2/n=2048,batch=1/noise\n"));
+    assert_non_null(strstr(r.out, "fft/cpu/radix2/n=32,batch=2/noise\n"));
+    assert_non_null(strstr(r.out, "rfft/fftw/fftw/n=32,batch=1/noise\n"));
+    assert_null(strstr(r.out, "n=1024"));
+    cl_free(&r);
+    /* a scope that matches nothing with K: exit 2 naming the scope */
+    dry_ids(&r, (const char *[]){"--param", "stft:n=64", NULL});
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "--param stft:n"));
+    assert_non_null(strstr(r.err, "matches 'stft'"));
+    cl_free(&r);
+    dry_ids(&r, (const char *[]){"--param", ":n=64", NULL});
+    cl_expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "SCOPE:K=V"));
+    cl_free(&r);
+    /* recorded under SCOPE:K with only the sections it reached */
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/scoped.json", cl_tmp);
+    cl_h(&r, NULL, "run", CL_DATA "/params.ini", "--param", "small:batch=3", "--filter",
+         "fft/*", "--quiet", "--out", out, NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    json_t *doc = cl_load(out);
+    assert_string_equal(cl_str(doc, "suite.overrides.params.small:batch.given"), "3");
+    assert_string_equal(cl_str(doc, "suite.overrides.params.small:batch.suite.small"), "2");
+    assert_null(cl_get(doc, "suite.overrides.params.small:batch.suite.big"));
+    assert_non_null(cl_case(doc, "fft/cpu/radix2/n=16,batch=3/noise"));
+    assert_non_null(cl_case(doc, "fft/cpu/radix2/n=1024,batch=1/noise"));
+    json_decref(doc);
+}
+
 /* The results file: suite.overrides.params with the given text and each section's own
  * value (null: the op's default); ids carry the new values. */
 static void ov_param_recorded(void **state)
@@ -245,6 +294,7 @@ int main(void)
         cmocka_unit_test(ov_param_replace_and_sweep),
         cmocka_unit_test(ov_param_errors),
         cmocka_unit_test(ov_param_recorded),
+        cmocka_unit_test(ov_param_scoped),
         cmocka_unit_test(ov_expect_fail),
     };
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);

@@ -108,7 +108,9 @@ static int check_params_used(const char *cmd, const sono_plan *plan, int filtere
         const char *name = plan->ov[k].name;
         int used = 0;
         for (int i = 0; i < plan->ncases && !used; i++)
-            used = sono_op_param(plan->cases[i].op, name) != NULL;
+            used = sono_op_param(plan->cases[i].op, name) != NULL &&
+                   sono_override_scope_matches(&plan->ov[k], plan->cases[i].op->name,
+                                               plan->cases[i].section);
         if (used)
             continue;
         char have[1024] = "";
@@ -131,6 +133,14 @@ static int check_params_used(const char *cmd, const sono_plan *plan, int filtere
         for (int j = 0, cl = 0; j < sono_ncommon_params; j++)
             cl += snprintf(common + cl, sizeof common - (size_t)cl, "%s%s", j ? ", " : "",
                            sono_common_params[j].name);
+        if (plan->ov[k].scope[0]) {
+            fprintf(stderr, "harness %s: --param %s: no case of %s%s whose op or section "
+                    "matches '%s' has a parameter '%s' (ops with it: see harness describe; "
+                    "its cases' own parameters:%s; every op's: %s)\n", cmd, plan->ov[k].key,
+                    plan->file, filtered ? " left by --filter" : "", plan->ov[k].scope, name,
+                    have, common);
+            return SONO_EXIT_USAGE;
+        }
         fprintf(stderr, "harness %s: --param %s: no case of %s%s has a parameter '%s' (its "
                 "cases' own parameters:%s; every op's: %s)\n", cmd, name, plan->file,
                 filtered ? " left by --filter" : "", name, have, common);
@@ -192,18 +202,25 @@ static int override_arg(const char *cmd, sono_run_args *a, int argc, char **argv
     return 0;
 }
 
-/* issue 27: --param K=V; the value is checked against each op's spec at the load. */
+/* issue 27: --param K=V; the value is checked against each op's spec at the load.
+ * issue 24: --param SCOPE:K=V reaches only the sections whose op or section name matches
+ * the glob SCOPE (an op name or a suite section name: one weights file per codec). */
 static int param_arg(const char *cmd, sono_run_args *a, const char *v)
 {
     size_t k = strcspn(v, "=");
-    if (!v[k] || k == 0 || k >= sizeof a->params[0].name || strlen(v + k + 1) == 0 ||
+    size_t c = strcspn(v, ":");
+    size_t s0 = c < k ? c + 1 : 0; /* where K starts */
+    if (!v[k] || k == s0 || c == 0 || k - s0 >= sizeof a->params[0].name ||
+        (c < k && c >= sizeof a->params[0].scope) || strlen(v + k + 1) == 0 ||
         strlen(v + k + 1) >= sizeof a->params[0].text) {
-        fprintf(stderr, "harness %s: --param %s: expected K=V, a parameter and its value or "
-                "values as in a suite file (n=1024, n=1024,4096, n=256..4096*2)\n", cmd, v);
+        fprintf(stderr, "harness %s: --param %s: expected K=V or SCOPE:K=V, a parameter and "
+                "its value or values as in a suite file (n=1024, n=1024,4096, "
+                "n=256..4096*2), SCOPE an op name, a section name or a glob (OP:weights=F)\n",
+                cmd, v);
         return -1;
     }
     for (int j = 0; j < a->nparams; j++)
-        if (strlen(a->params[j].name) == k && strncmp(a->params[j].name, v, k) == 0) {
+        if (strlen(a->params[j].key) == k && strncmp(a->params[j].key, v, k) == 0) {
             fprintf(stderr, "harness %s: --param %.*s given twice: give its values as one "
                     "list (%.*s=A,B)\n", cmd, (int)k, v, (int)k, v);
             return -1;
@@ -213,7 +230,11 @@ static int param_arg(const char *cmd, sono_run_args *a, const char *v)
         return -1;
     }
     sono_param_override *o = &a->params[a->nparams++];
-    snprintf(o->name, sizeof o->name, "%.*s", (int)k, v);
+    memset(o, 0, sizeof *o);
+    snprintf(o->name, sizeof o->name, "%.*s", (int)(k - s0), v + s0);
+    if (s0)
+        snprintf(o->scope, sizeof o->scope, "%.*s", (int)c, v);
+    snprintf(o->key, sizeof o->key, "%.*s", (int)k, v);
     snprintf(o->text, sizeof o->text, "%s", v + k + 1);
     return 1;
 }
@@ -419,12 +440,12 @@ json_t *sono_run_suite_json(const sono_plan *plan, const sono_run_args *a)
     for (int k = 0; k < plan->nov; k++) {
         json_t *suite = json_object();
         for (int r = 0; r < plan->nreplaced; r++)
-            if (strcmp(plan->replaced[r].param, plan->ov[k].name) == 0)
+            if (strcmp(plan->replaced[r].param, plan->ov[k].key) == 0)
                 json_object_set_new(suite, plan->replaced[r].section,
                                     plan->replaced[r].value[0]
                                         ? json_string(plan->replaced[r].value)
                                         : json_null());
-        json_object_set_new(params, plan->ov[k].name,
+        json_object_set_new(params, plan->ov[k].key,
                             json_pack("{s:s, s:o}", "given", plan->ov[k].text, "suite", suite));
     }
     if (params) {

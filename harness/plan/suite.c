@@ -437,9 +437,9 @@ static void free_defaults(sono_params *p, const axis *axes, int naxes)
     }
 }
 
-static int add_case(ctx *c, const sono_op *op, const impl_ref *ir, const sono_params *p,
-                    int input, const sono_measure_cfg *cfg, int line, const xfail *xf,
-                    int nxf, int all)
+static int add_case(ctx *c, const sono_op *op, const char *section, const impl_ref *ir,
+                    const sono_params *p, int input, const sono_measure_cfg *cfg, int line,
+                    const xfail *xf, int nxf, int all)
 {
     sono_plan *plan = c->plan;
     if (plan->ncases >= SONO_MAX_CASES)
@@ -458,6 +458,7 @@ static int add_case(ctx *c, const sono_op *op, const impl_ref *ir, const sono_pa
     k->input = input;
     k->cfg = *cfg;
     k->seconds_all = all;
+    snprintf(k->section, sizeof k->section, "%s", section);
     snprintf(k->impl_name, sizeof k->impl_name, "%s", ir->name);
     snprintf(k->skip, sizeof k->skip, "%s", ir->skip);
     if (sono_params_copy(&k->p, p))
@@ -499,6 +500,12 @@ static int resolve_all(ctx *c, const sono_op *op, sono_params *q, int input, int
                      strstr(e2.msg, "seconds=all") ? "" : " (with seconds = all)");
 }
 
+int sono_override_scope_matches(const sono_param_override *o, const char *op,
+                                const char *section)
+{
+    return !o->scope[0] || fnmatch(o->scope, op, 0) == 0 || fnmatch(o->scope, section, 0) == 0;
+}
+
 /* issue 27: each --param whose name is a parameter of this section's op replaces that
  * axis (or adds one where the section left it at its default); the plan keeps what each
  * replaced. */
@@ -508,7 +515,7 @@ static int apply_overrides(ctx *c, const sono_op *op, const char *section, const
     for (int k = 0; k < c->nov; k++) {
         const sono_param_override *o = &c->ov[k];
         const sono_param_spec *spec = sono_op_param(op, o->name);
-        if (!spec)
+        if (!spec || !sono_override_scope_matches(o, op->name, section))
             continue;
         axis *a = NULL;
         for (int j = 0; j < *naxes && !a; j++)
@@ -525,7 +532,7 @@ static int apply_overrides(ctx *c, const sono_op *op, const char *section, const
         sono_error e2 = {0};
         if (sono_param_list(spec, o->text, &vals, &n, &e2))
             return sono_fail(c->err, SONO_EPARSE, "--param %s=%s: %s (op %s, section [%s] of "
-                             "%s)", o->name, o->text, e2.msg, op->name, section, c->file);
+                             "%s)", o->key, o->text, e2.msg, op->name, section, c->file);
         for (int j = 0; j < a->n; j++)
             sono_param_free(&a->vals[j]);
         free(a->vals);
@@ -538,7 +545,7 @@ static int apply_overrides(ctx *c, const sono_op *op, const char *section, const
         p->replaced = r;
         r = &r[p->nreplaced++];
         memset(r, 0, sizeof *r);
-        snprintf(r->param, sizeof r->param, "%s", o->name);
+        snprintf(r->param, sizeof r->param, "%s", o->key);
         snprintf(r->section, sizeof r->section, "%s", section);
         for (int i = 0; i < ne; i++)
             if (strcmp(es[i].section, section) == 0 && strcmp(es[i].key, o->name) == 0)
@@ -687,7 +694,7 @@ static int group_section(ctx *c, const char *section, const entry *es, int ne)
                 for (int l = 0; l < nlimits; l++)
                     ok = ok && limit_allows(&limits[l], refs[r].name, &q);
                 if (ok)
-                    rc = add_case(c, op, &refs[r], &q, in_idx[in], &cfg, first_line, xfs,
+                    rc = add_case(c, op, section, &refs[r], &q, in_idx[in], &cfg, first_line, xfs,
                                   nxfs, all);
             }
         }

@@ -31,18 +31,23 @@ typedef struct sono_case {
                               generated input, which run refuses) */
     char input_note[320];  /* issue 27: how the file input fits (cut, padded, all), for
                               the record; "": nothing to say */
+    char section[64];      /* the suite section it came from (issue 24: --param SCOPE:) */
 } sono_case;
 
 /* Issue 27: `run --param K=V`: V (a value, or a list and ranges as in a suite file)
- * replaces K's values in every section whose op has K. */
+ * replaces K's values in every section whose op has K. `--param SCOPE:K=V` (issue 24)
+ * narrows it to the sections whose op name or section name matches the glob SCOPE, so
+ * one run can give each codec of suites/codecs its own weights file. */
 typedef struct sono_param_override {
     char name[64];
     char text[256];
+    char scope[64];  /* "": every section */
+    char key[130];   /* name, or SCOPE:name: how the results file and messages call it */
 } sono_param_override;
 
 /* What one override replaced in one section of the suite, for the results file. */
 typedef struct sono_param_replaced {
-    char param[64], section[64];
+    char param[130], section[64]; /* param: the override's key */
     char value[256];       /* the section's own text; "": it left K at the op's default */
 } sono_param_replaced;
 
@@ -71,6 +76,10 @@ int sono_suite_load(const char *path, const sono_reg *R, sono_plan *plan, sono_e
 int sono_suite_load_ov(const char *path, const sono_reg *R, const sono_param_override *ov,
                        int nov, sono_plan *plan, sono_error *err);
 void sono_plan_free(sono_plan *plan);
+/* 1 when override o reaches a section of op `op` named `section` (its scope, if any,
+ * matches either name as a glob). */
+int sono_override_scope_matches(const sono_param_override *o, const char *op,
+                                const char *section);
 
 /* Keep the cases whose id matches the glob (fnmatch, '*' crosses '/'). */
 void sono_plan_filter(sono_plan *plan, const char *glob);
