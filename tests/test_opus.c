@@ -3,6 +3,8 @@
  * must be all ok with quality recorded; `harness exec` output read back for its length,
  * its byte slot and its alignment; planted bugs (tests/plugins/opus_broken.c: a frame
  * late, the lookahead kept, silence, half speed) must FAIL; bad parameters are refused. */
+#include <math.h>
+
 #include "cli_util.h"
 
 #define OPUS_SUITE "tests/data/opus/opus.ini"
@@ -16,6 +18,9 @@ static void opus_suite_all_ok(void **state)
     cl_res r;
     cl_h(&r, NULL, "run", OPUS_SUITE, "--out", out, "--quiet", NULL);
     cl_expect_code(&r, 0);
+    /* issue 24: the comparison's columns on offline rows too */
+    assert_non_null(strstr(r.out, "algo ms"));
+    assert_non_null(strstr(r.out, "mem MiB"));
     cl_free(&r);
 
     json_t *doc = cl_load(out);
@@ -43,6 +48,11 @@ static void opus_suite_all_ok(void **state)
         assert_true(cl_num(c, "cost.flops") == 0); /* unknown, not a number to divide by */
         assert_true(cl_num(c, "derived.gflops") == 0);
         assert_true(cl_num(c, "derived.x_realtime") > 0);
+        /* issue 24: an offline row's algorithmic latency: its frame plus the encoder's
+         * lookahead, which libopus reports as 312 samples at 48 kHz (OPUS_GET_LOOKAHEAD) */
+        double lat = cl_num(c, "derived.algo_latency_ms");
+        if (fabs(lat - (cl_num(c, "params.frame_ms") + 312.0 / 48.0)) > 1e-9)
+            fail_msg("%s: algo_latency_ms %g, want frame_ms + 6.5", id, lat);
         if (cl_num(c, "params.sample_rate") == 48000 && cl_num(c, "params.frame_ms") == 20 &&
             cl_num(c, "params.vbr") == 1) {
             int b = target == 6000 ? 0 : target == 12000 ? 1 : target == 24000 ? 2 : 3;

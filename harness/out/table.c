@@ -30,6 +30,8 @@ typedef struct row {
     double kbps, si_sdr;  /* NAN when not recorded */
     char qnote[200];      /* sono_quality.note, whole */
     double pesq, stoi;    /* issue 24: NAN when not recorded */
+    double lat_ms, mem;   /* issue 24: derived.algo_latency_ms; the impl's workspace (else
+                             the worker's peak RSS), bytes; NAN when not recorded */
     char snote[200];      /* quality.speech_note: why PESQ or STOI is absent */
     int stream;           /* a streaming case: the figures below replace median and CI */
     double p50, p99, pmax, e2e_ms;
@@ -175,6 +177,10 @@ static void row_from_json(row *r, const json_t *c, const json_t *ops)
     snprintf(r->qnote, sizeof r->qnote, "%s", str(q, "note"));
     r->pesq = val(q, "pesq", NAN);
     r->stoi = val(q, "stoi", NAN);
+    r->lat_ms = val(c, "derived.algo_latency_ms", NAN);
+    /* the impl's own allocation (weights, buffers; a GPU impl's device memory) is the
+     * codec's footprint; the worker's RSS also holds the float64 reference's */
+    r->mem = val(c, "memory.workspace_bytes", val(c, "memory.peak_rss_bytes", NAN));
     snprintf(r->snote, sizeof r->snote, "%s", str(q, "speech_note"));
     /* An op judged in hours of audio per second (input pipelines, issue 14) says so, and
      * names the field of its impls' describe that the table shows ("bottleneck"). */
@@ -278,7 +284,7 @@ typedef struct cell {
     int width;
 } cell;
 
-enum { MAX_CELLS = 20 };
+enum { MAX_CELLS = 24 };
 
 static int put(cell *c, int n, const char *head, int width, const char *text)
 {
@@ -364,6 +370,14 @@ static int row_cells(const row *r, const widths *w, int quality, int quick, cell
         n = put(c, n, "SI-SDR dB", 9, sd);
         n = put(c, n, "PESQ", 5, pq);
         n = put(c, n, "STOI", 5, st);
+        /* issue 24: the comparison's other two columns, algorithmic latency and memory */
+        char la[32] = "-", mb[32] = "-";
+        if (isfinite(r->lat_ms))
+            snprintf(la, sizeof la, "%.4g", r->lat_ms);
+        if (r->measured && isfinite(r->mem) && r->mem > 0)
+            snprintf(mb, sizeof mb, "%.4g", r->mem / 1048576.0);
+        n = put(c, n, "algo ms", 8, la);
+        n = put(c, n, "mem MiB", 8, mb);
     }
     if (r->io) {
         char h[32] = "-";

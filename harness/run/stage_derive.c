@@ -68,6 +68,14 @@ int sono_stage_derive(const sono_case *c, int streaming, const sono_stage_figure
     put(&p, "derived.rtf", rtf, "", SONO_BETTER_LOWER, "time / audio duration");
     put(&p, "derived.x_realtime", rtf > 0 ? 1.0 / rtf : 0.0, "x", SONO_BETTER_HIGHER,
         "audio duration / time");
+    /* issue 24: a codec table compares algorithmic latency on every row, offline ones too:
+     * it is the definition's (what a stream must wait for), so any row of an op that can
+     * stream has it; an op that refuses to stream these params (S clips) has none. */
+    sono_stream_shape ss = {0};
+    sono_error e2 = {0};
+    if (c->op->stream_shape && c->op->stream_shape(&c->p, &ss, &e2) == 0)
+        put(&p, "derived.algo_latency_ms", ss.algo_latency_s * 1e3, "ms", SONO_BETTER_LOWER,
+            "from the op's definition (what its streaming mode waits for), not measured");
     if (p.rc)
         return sono_fail(err, p.rc, "derive: metric %s does not fit the record (%d of %d)",
                          p.key, rec->nmetrics, SONO_MAX_METRICS);
