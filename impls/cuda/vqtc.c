@@ -31,7 +31,7 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
     if (dt == NN_F32) {
         snprintf(why, n, "dtype=f32: IEEE float32, which tensor cores do not compute (they "
                  "read float32 as tf32: dtype=tf32 rounds the inputs so the reference sees "
-                 "the same values); cuda/vq-cublas and cuda/vq-fused are the f32 rungs");
+                 "the same values); cuda/vq-cublas and cuda/vq-fused are the float32 rungs");
         return SONO_EUNSUPPORTED;
     }
     if (D % 16 || D > 256 || K > INT_MAX / 2 || T > (1LL << 37)) {
