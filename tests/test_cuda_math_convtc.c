@@ -1,9 +1,10 @@
 /* test_cuda_math_convtc.c — cuda/conv-tc's arithmetic without a GPU: convtc_math.h and
  * fa2_math.h compiled by cc; the kernel run block by block, k-tile by k-tile, warp by warp
  * over 32 emulated lanes (tests/mma_emul.h: each mma gathered through the fragment
- * layouts), the tiles filled through the same index maps the kernel uses, on conv1d's own
- * inputs in bf16, f16 and tf32, checked against the float64 reference at the op's
- * tolerance. Ragged channel, step and reduction tiles, groups, stride, dilation, causal
+ * layouts), the tiles filled through the same index maps the kernel uses (the gathered
+ * tile thread by thread through ct_gather's walk, itself checked against ct_x_index), on
+ * conv1d's own inputs in bf16, f16 and tf32, checked against the float64 reference at the
+ * op's tolerance. Ragged channel, step and reduction tiles, groups, stride, dilation, causal
  * and valid, ELU and Snake are covered; a map that forgets the causal padding fails. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -99,15 +100,17 @@ static void ct_kernel(const nnc_dims *d, const float *in, int kind, float *y)
                                 ws16[r * S + c + e] = src >= 0 ? wp16[src + e] : 0;
                         }
                     }
-                    /* the gathered tile, element by element */
-                    for (int e = 0; e < CT_BN * CT_BK; e++) {
-                        int n, kl;
-                        ct_b_elem(e, &n, &kl);
-                        long long src = ct_x_index(d, g, n0 + n, k0 + kl);
-                        if (tf)
-                            xsf[n * S + kl] = src >= 0 ? x[src] : 0.0f;
-                        else
-                            xs16[n * S + kl] = src >= 0 ? x16[src] : 0;
+                    /* the gathered tile, thread by thread (gather_b, store_b) */
+                    for (int tid = 0; tid < CT_THREADS; tid++) {
+                        long long idx[CT_BPER];
+                        int n = ct_gather(d, g, n0, k0, tid, idx);
+                        for (int i = 0; i < CT_BPER; i++) {
+                            int kl = tid / CT_BN + CT_KSTEP_B * i;
+                            if (tf)
+                                xsf[n * S + kl] = idx[i] >= 0 ? x[idx[i]] : 0.0f;
+                            else
+                                xs16[n * S + kl] = idx[i] >= 0 ? x16[idx[i]] : 0;
+                        }
                     }
                     for (int wv = 0; wv < CT_WARPS; wv++)
                         for (int kk = 0; kk < ksteps; kk++)
@@ -260,10 +263,47 @@ static void index_map_by_hand(void **state)
     assert_int_equal(c, 8);
 }
 
+/* The kernel's per-thread walk (ct_gather) reads, for every element of every tile, what
+ * the direct map ct_x_index gives at that element's (n, kl) = ct_b_elem(tid + i * threads)
+ * — kernel 1 (the walk's step 2 wraps twice), 3, 7, groups, ragged ends. */
+static void walk_is_the_map(void **state)
+{
+    (void)state;
+    const nnc_dims ds[] = {
+        {.cin = 5, .cout = 3, .k = 1, .stride = 1, .dil = 1, .groups = 1, .T = 70, .tout = 70,
+         .pad = 0, .cig = 5, .cog = 3},
+        {.cin = 12, .cout = 6, .k = 3, .stride = 2, .dil = 5, .groups = 3, .T = 300,
+         .tout = 150, .pad = 10, .cig = 4, .cog = 2},
+        {.cin = 16, .cout = 8, .k = 7, .stride = 3, .dil = 2, .groups = 2, .T = 400,
+         .tout = (400 - 12 - 1) / 3 + 1, .pad = 0, .cig = 8, .cog = 4},
+    };
+    long long checked = 0;
+    for (size_t c = 0; c < sizeof ds / sizeof ds[0]; c++) {
+        const nnc_dims *d = &ds[c];
+        for (long long g = 0; g < d->groups; g++)
+            for (long long n0 = 0; n0 < ct_ntiles(d) * CT_BN; n0 += CT_BN)
+                for (long long k0 = 0; k0 < ct_kp(d); k0 += CT_BK)
+                    for (int tid = 0; tid < CT_THREADS; tid++) {
+                        long long idx[CT_BPER];
+                        int n0t = ct_gather(d, g, n0, k0, tid, idx);
+                        for (int i = 0; i < CT_BPER; i++) {
+                            int n, kl;
+                            ct_b_elem(tid + i * CT_THREADS, &n, &kl);
+                            assert_int_equal(n, n0t);
+                            assert_int_equal(kl, tid / CT_BN + CT_KSTEP_B * i);
+                            assert_int_equal(idx[i], ct_x_index(d, g, n0 + n, k0 + kl));
+                            checked++;
+                        }
+                    }
+    }
+    assert_true(checked > 10000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(index_map_by_hand),
+        cmocka_unit_test(walk_is_the_map),
         cmocka_unit_test(kernel_vs_reference),
         cmocka_unit_test(broken_maps_fail),
     };

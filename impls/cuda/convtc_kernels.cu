@@ -40,16 +40,18 @@ __device__ __forceinline__ void mma(float c[4], const uint32_t a[4], const uint3
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
-constexpr int THREADS = CT_WARPS * 32;
-constexpr int BPER = CT_BN * CT_BK / THREADS; // gathered elements a thread per tile
+constexpr int THREADS = CT_THREADS;
+constexpr int BPER = CT_BPER;
 
 template <int KIND, typename T>
 __device__ __forceinline__ void load_a(T *ws, int stride, const nnc_dims &d, const T *wp,
                                        long long g, long long m0, long long k0)
 {
-    constexpr int EPC = 16 / (int)sizeof(T);
-    for (int ch = threadIdx.x; ch < CT_BM * CT_BK / EPC; ch += THREADS) {
-        int r, c;
+    constexpr int EPC = 16 / (int)sizeof(T), PER = CT_BM * CT_BK / EPC / THREADS;
+    static_assert(PER * THREADS * EPC == CT_BM * CT_BK, "whole chunks a thread");
+#pragma unroll
+    for (int i = 0; i < PER; i++) {
+        int r, c, ch = threadIdx.x + i * THREADS;
         long long src = ct_a_chunk(&d, g, m0, k0, ch, EPC, &r, &c);
         cp16(ws + r * stride + c, wp + (src >= 0 ? src : 0), src >= 0);
     }
@@ -59,24 +61,21 @@ template <typename T>
 __device__ __forceinline__ void gather_b(T reg[BPER], const nnc_dims &d, const T *x,
                                          long long g, long long n0, long long k0)
 {
+    long long idx[BPER];
+    ct_gather(&d, g, n0, k0, threadIdx.x, idx);
 #pragma unroll
-    for (int i = 0; i < BPER; i++) {
-        int n, kl;
-        ct_b_elem(threadIdx.x + i * THREADS, &n, &kl);
-        long long src = ct_x_index(&d, g, n0 + n, k0 + kl);
-        reg[i] = src >= 0 ? x[src] : T(0);
-    }
+    for (int i = 0; i < BPER; i++)
+        reg[i] = idx[i] >= 0 ? x[idx[i]] : T(0);
 }
 
+// the thread's step n (tid % CT_BN), columns tid / CT_BN + CT_KSTEP_B * i: ct_gather's order
 template <typename T>
 __device__ __forceinline__ void store_b(T *xs, int stride, const T reg[BPER])
 {
+    const int n = threadIdx.x % CT_BN, kl0 = threadIdx.x / CT_BN;
 #pragma unroll
-    for (int i = 0; i < BPER; i++) {
-        int n, kl;
-        ct_b_elem(threadIdx.x + i * THREADS, &n, &kl);
-        xs[n * stride + kl] = reg[i];
-    }
+    for (int i = 0; i < BPER; i++)
+        xs[n * stride + kl0 + CT_KSTEP_B * i] = reg[i];
 }
 
 template <int KIND>

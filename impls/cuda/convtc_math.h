@@ -76,11 +76,66 @@ CT_HD long long ct_x_index(const nnc_dims *d, long long g, long long t, long lon
 /* Gathered tile: element e (0 .. CT_BN*CT_BK) of the block's fill loop is output step
  * n = e % CT_BN (consecutive threads read consecutive steps: coalesced for stride 1) and
  * reduction column kl = e / CT_BN; it lands at xs[n * stride + kl], the [n][k] layout of
- * fa2's K tile. */
+ * fa2's K tile. With e = thread + i * CT_THREADS, a thread keeps one step n and walks the
+ * columns thread / CT_BN + CT_KSTEP_B * i. */
+#define CT_THREADS (CT_WARPS * 32)
+#define CT_BPER (CT_BN * CT_BK / CT_THREADS) /* gathered elements a thread per tile */
+#define CT_KSTEP_B (CT_THREADS / CT_BN)     /* its column step */
 CT_HD void ct_b_elem(int e, int *n, int *kl)
 {
     *n = e % CT_BN;
     *kl = e / CT_BN;
+}
+
+/* The kernel's walk of one thread's columns without a division per element: (c, j) of
+ * reduction index k = c*kernel + j, advanced by `step`; c reaches cig past kk. */
+typedef struct ct_walk {
+    long long c, j;
+} ct_walk;
+
+CT_HD ct_walk ct_walk_at(const nnc_dims *d, long long kidx)
+{
+    ct_walk w;
+    w.c = kidx / d->k;
+    w.j = kidx - w.c * d->k;
+    return w;
+}
+CT_HD void ct_walk_step(const nnc_dims *d, int step, ct_walk *w)
+{
+    w->j += step;
+    while (w->j >= d->k) {
+        w->j -= d->k;
+        w->c++;
+    }
+}
+/* ct_x_index of the walk's position for step t of group g: the index into x or -1. */
+CT_HD long long ct_x_walk(const nnc_dims *d, long long g, long long t, const ct_walk *w)
+{
+    if (w->c >= d->cig || t >= d->tout)
+        return -1;
+    long long u = nnc_src(d, t, w->j);
+    if (u < 0 || u >= d->T)
+        return -1;
+    return (g * d->cig + w->c) * d->T + u;
+}
+
+/* The x indices (or -1) of thread `tid`'s CT_BPER elements of the tile at (n0, k0), in
+ * the order e = tid + i * CT_THREADS; *n: the step, every element's column tid / CT_BN +
+ * CT_KSTEP_B * i. What the kernel loads and tests/test_cuda_math_convtc.c checks against
+ * ct_x_index element by element. */
+CT_HD int ct_gather(const nnc_dims *d, long long g, long long n0, long long k0, int tid,
+                    long long idx[CT_BPER])
+{
+    int n = tid % CT_BN;
+    ct_walk w = ct_walk_at(d, k0 + tid / CT_BN);
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int i = 0; i < CT_BPER; i++) {
+        idx[i] = ct_x_walk(d, g, n0 + n, &w);
+        ct_walk_step(d, CT_KSTEP_B, &w);
+    }
+    return n;
 }
 
 /* Weight tile: 16-byte chunk ch of the cp.async fill, epc elements a chunk (8 16-bit, 4
