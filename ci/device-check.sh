@@ -582,7 +582,7 @@ st_tc() {
                 --param K=1024 --param D=128 --param T=750 --param dtype=$dt --input noise ||
                 fail "exec cuda/vq-cublas dtype=$dt"
             grep -E -- '->|rror|check:' "$logs/tc-exec.log" | head -n 3
-            [ "$dt" = tf32 ] && continue # vq-tc: bf16 and f16 only
+            [ "$dt" = tf32 ] && continue # vq-tc's tf32: stage tc2
             limit 120 "$logs/tc-exec.log" bin/harness exec vq.encode/cuda/vq-tc \
                 --param K=1000 --param D=128 --param T=750 --param dtype=$dt --input noise ||
                 fail "exec cuda/vq-tc dtype=$dt"

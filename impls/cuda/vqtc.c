@@ -1,8 +1,9 @@
 /* vqtc.c — cuda/vq-tc for vq.encode (issue 26): the fused distance + argmin kernel on
  * tensor cores of vqtc_kernels.cu, for dtype bf16 and f16 (mma m16n8k16) and tf32
- * (m16n8k8 on the float32 storage), fp32 accumulation. Load uploads the float32 input (already on the dtype's grid), converts
- * it to 16-bit storage on the device (exact) and computes the codebook norms from the
- * same values in float32, untimed, as the other VQ rungs do; run is the one kernel. */
+ * (m16n8k8 on the float32 storage), fp32 accumulation. Load uploads the float32 input
+ * (already on the dtype's grid), converts it to 16-bit storage on the device (exact; not
+ * for tf32) and computes the codebook norms from the same values in float32, untimed, as
+ * the other VQ rungs do; run is the one kernel. */
 #include <limits.h>
 #include <stdlib.h>
 
