@@ -243,6 +243,14 @@ declare -A smoke_params=(
     [codec.encodec]="--param seconds=1"
     [wav2vec2.features]="--param seconds=2"
 )
+# issue 26: the tensor-core impls refuse dtype=f32 (the op's default), so their smoke exec
+# names a dtype (and rvq-tc a K whose codebooks train in seconds)
+declare -A smoke_impl_params=(
+    [attention/cuda/flash2]="--param dtype=bf16"
+    [vq.encode/cuda/vq-tc]="--param dtype=bf16"
+    [conv1d/cuda/conv-tc]="--param dtype=bf16"
+    [rvq.encode/cuda/rvq-tc]="--param dtype=bf16 --param K=256 --param D=64"
+)
 
 # issue 26: one exec of every GPU impl (`harness list impls`: on cuda*, py:cuda*) at its
 # op's defaults (smaller where smoke_params says), each checked against the float64
@@ -264,7 +272,7 @@ st_execs() {
     export -f smoke_one
     rm -f "$logs"/exec-*.status
     while read -r im; do
-        printf '%s %s\n' "$im" "${smoke_params[${im%%/*}]:-}"
+        printf '%s %s %s\n' "$im" "${smoke_params[${im%%/*}]:-}" "${smoke_impl_params[$im]:-}"
     done < "$list" | DC_EXEC_LIMIT=$s DC_LOGS=$logs timeout -s INT -k 5 "$(cap 600)" \
         xargs -P 4 -L 1 bash -c 'smoke_one "$@"' _
     local bad all done
