@@ -205,6 +205,9 @@ static const char *const ct_cases[] = {
     "cin=12,cout=72,kernel=4,dilation=2,groups=2,causal=0,length=140,activation=snake",
     /* depthwise (cig 1: kk = kernel), strided */
     "cin=8,cout=8,kernel=9,stride=3,groups=8,length=200",
+    /* pointwise (SEANet's residual 1x1): kk = cin = 32, one whole k-tile; and 40 (ragged) */
+    "cin=32,cout=70,kernel=1,length=90",
+    "cin=40,cout=16,kernel=1,length=65,causal=0",
 };
 
 static void kernel_vs_reference(void **state)
