@@ -25,21 +25,25 @@ static void vte_kernel(const float *book, const float *cn, const float *x, long 
 {
     int sb = vqt_stride_b(D, kind), sx = vqt_stride_x(D, kind, nsplit);
     int tf = kind == FA2_TF32, kstep = tf ? 8 : 16, np = nsplit ? nsplit : 1;
-    uint16_t *xs16 = calloc((size_t)VQT_BV * sx, 2), *bs16 = calloc((size_t)VQT_BK * sb, 2);
+    int ntx = vqt_x_tiles(kind, nsplit);
+    assert_true(vqt_xbytes(D, kind, nsplit) == (long long)ntx * VQT_BV * sx * (tf ? 4 : 2));
+    uint16_t *xs16 = calloc((size_t)ntx * VQT_BV * sx, 2), *bs16 = calloc((size_t)VQT_BK * sb, 2);
     float *xsf = calloc((size_t)VQT_BV * sx, 4), *bsf = calloc((size_t)VQT_BK * sb, 4);
     assert_true(xs16 && bs16 && xsf && bsf);
     long long nblocks = (T + VQT_BV - 1) / VQT_BV;
     int ntiles = (int)((K + VQT_BK - 1) / VQT_BK);
     for (long long blk = 0; blk < nblocks; blk++) {
         long long v0 = blk * VQT_BV;
-        for (int r = 0; r < VQT_BV; r++)
-            for (int c = 0; c < D; c++) {
-                float v = v0 + r < T ? x[(v0 + r) * D + c] : 0.0f;
-                if (nsplit)
-                    xsf[r * sx + c] = v;
-                else
-                    xs16[r * sx + c] = fm_store16(v, kind);
-            }
+        for (int e = 0; e < VQT_BV * D; e++) { /* the kernel's fill, element by element */
+            int r = e / D, c = e % D;
+            float v = v0 + r < T ? x[(v0 + r) * D + c] : 0.0f;
+            if (tf)
+                xsf[r * sx + c] = v;
+            else if (nsplit)
+                vqt_fill_parts(xs16, sx, D, e, v, np, kind);
+            else
+                xs16[r * sx + c] = fm_store16(v, kind);
+        }
         static float s[32][FA2_NT][4];
         float best[VQT_WARPS][32][2];
         int idx[VQT_WARPS][32][2];
@@ -65,8 +69,9 @@ static void vte_kernel(const float *book, const float *cn, const float *x, long 
                     static uint32_t a[VQT_MAXSPLIT][32][4];
                     for (int p = 0; p < np; p++)
                         for (int lane = 0; lane < 32; lane++) {
-                            if (!nsplit)
-                                fa2_load_q16(xs16, sx, w * 16, kk, lane, a[p][lane]);
+                            if (!tf)
+                                fa2_load_q16(xs16 + p * VQT_BV * sx, sx, w * 16, kk, lane,
+                                             a[p][lane]);
                             else
                                 vqt_load_a_split(xsf, sx, w * 16, kk, lane, p, kind,
                                                  a[p][lane]);

@@ -1,9 +1,9 @@
 // vqtc_kernels.cu — cuda/vq-tc (issue 26): distances and argmin in one kernel on tensor
 // cores. A block of 4 warps keeps 64 vectors in shared memory (16 a warp: the A
 // fragments of mma m16n8k16, or m16n8k8 in tf32; float32 vectors split into dtype parts
-// for cuda/rvq-tc's residuals, vqtc_math.h) and streams the codebook through in tiles of 64 codewords,
-// double-buffered by cp.async; each tile's x.c are 8 mma C fragments a warp, folded at
-// once into a running argmin in registers (vqtc_math.h), so no T x K matrix exists.
+// for cuda/rvq-tc's residuals, vqtc_math.h) and streams the codebook through in tiles of
+// 64 codewords, double-buffered by cp.async; each tile's x.c are 8 mma C fragments a
+// warp, folded at once into a running argmin in registers, so no T x K matrix exists.
 #include <cuda_runtime.h>
 
 #include "vqtc_kernels.h"
@@ -37,8 +37,8 @@ __device__ __forceinline__ void mma(float c[4], const uint32_t a[4], const uint3
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
-// Element types: the codebook tile in the kind's storage (float for tf32), the vector tile
-// in it too (NSPLIT 0) or float32 (split into NSPLIT parts at the fragment load).
+// Element types: the codebook tile in the kind's storage (float for tf32); the vectors in
+// it too (NSPLIT 0) or float32 (split into NSPLIT parts: vqtc_math.h's vqt_x_tiles).
 template <int KIND> struct belem { typedef uint16_t t; };
 template <> struct belem<FA2_TF32> { typedef float t; };
 template <int KIND, int NSPLIT> struct xelem { typedef float t; };
@@ -68,15 +68,23 @@ __global__ void __launch_bounds__(VQT_WARPS * 32)
     typedef typename xelem<KIND, NSPLIT>::t XT;
     constexpr int KSTEP = KIND == FA2_TF32 ? 8 : 16;
     constexpr int NP = NSPLIT ? NSPLIT : 1;
+    constexpr bool PARTS = NSPLIT > 0 && KIND != FA2_TF32; // 16-bit part tiles, filled once
     extern __shared__ __align__(16) unsigned char smem_raw[];
     const int sx = vqt_stride_x(D, KIND, NSPLIT), sb = vqt_stride_b(D, KIND);
     XT *xs = (XT *)smem_raw;
-    BT *b0 = (BT *)(xs + VQT_BV * sx), *b1 = b0 + VQT_BK * sb;
+    BT *b0 = (BT *)(smem_raw + vqt_xbytes(D, KIND, NSPLIT)), *b1 = b0 + VQT_BK * sb;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const long long v0 = (long long)blockIdx.x * VQT_BV;
     const int ntiles = (int)((K + VQT_BK - 1) / VQT_BK);
 
-    load_rows(xs, sx, x, v0, T, D);
+    if (PARTS) // visible to every warp after the first tile's __syncthreads
+        for (int e = threadIdx.x; e < VQT_BV * D; e += VQT_WARPS * 32) {
+            long long t = v0 + e / D;
+            float v = t < T ? ((const float *)x)[t * D + e % D] : 0.0f;
+            vqt_fill_parts((uint16_t *)smem_raw, sx, D, e, v, NP, KIND);
+        }
+    else
+        load_rows(xs, sx, x, v0, T, D);
     load_rows(b0, sb, book, 0, K, D);
     asm volatile("cp.async.commit_group;\n" ::);
     float best[2] = {INFINITY, INFINITY};
@@ -97,8 +105,11 @@ __global__ void __launch_bounds__(VQT_WARPS * 32)
             s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
         for (int kk = 0; kk < D / KSTEP; kk++) {
             uint32_t a[NP][4];
-            if (NSPLIT == 0)
-                fa2_load_q16((const uint16_t *)xs, sx, warp * 16, kk, lane, a[0]);
+            if (KIND != FA2_TF32) // the 16-bit tile (NSPLIT 0) or the part tiles
+#pragma unroll
+                for (int p = 0; p < NP; p++)
+                    fa2_load_q16((const uint16_t *)smem_raw + p * VQT_BV * sx, sx, warp * 16,
+                                 kk, lane, a[p]);
             else
 #pragma unroll
                 for (int p = 0; p < NP; p++)

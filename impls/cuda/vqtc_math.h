@@ -66,22 +66,36 @@ FA2_HD int vqt_parts(int kind)
     return kind == FA2_BF16 ? 3 : 2;
 }
 
+/* How a block holds its vectors: 16-bit kinds keep nsplit 16-bit tiles (1 when nsplit is
+ * 0), the parts computed once when the block starts, so the codebook tiles reuse them;
+ * tf32 keeps the float32 tile and splits at each fragment load (integer rounding, cheap;
+ * two more float tiles would not fit beside the codebook's at d 256). */
+FA2_HD int vqt_x_tiles(int kind, int nsplit)
+{
+    return kind == FA2_TF32 ? 1 : nsplit ? nsplit : 1;
+}
 /* Row strides (elements): the codebook tile (16-bit d + 8, tf32 d + 4: fa2's), and the
- * vector tile (nsplit 0: 16-bit d + 8; float: d + 4 for tf32's k8 loads, d + 8 for the
- * 16-bit kinds' pair loads, which read 2 floats a lane: rows 8 banks apart). */
+ * vector tiles (16-bit d + 8; tf32's float tile d + 4, rows 4 banks apart). */
 FA2_HD int vqt_stride_b(int d, int kind)
 {
     return fa2_stride_qk(d, kind);
 }
 FA2_HD int vqt_stride_x(int d, int kind, int nsplit)
 {
-    return nsplit == 0 || kind != FA2_TF32 ? d + 8 : d + 4;
+    (void)nsplit;
+    return fa2_stride_qk(d, kind);
 }
-/* Dynamic shared bytes of a block: the vector tile and two codebook tiles. */
+/* Bytes of the vector tiles, then the dynamic shared bytes of a block (two codebook
+ * tiles after them). */
+FA2_HD long long vqt_xbytes(int d, int kind, int nsplit)
+{
+    return (long long)vqt_x_tiles(kind, nsplit) * VQT_BV * vqt_stride_x(d, kind, nsplit) *
+           (kind == FA2_TF32 ? 4 : 2);
+}
 FA2_HD long long vqt_smem(int d, int kind, int nsplit)
 {
-    long long xb = nsplit ? 4 : 2, bb = kind == FA2_TF32 ? 4 : 2;
-    return VQT_BV * vqt_stride_x(d, kind, nsplit) * xb + 2LL * VQT_BK * vqt_stride_b(d, kind) * bb;
+    return vqt_xbytes(d, kind, nsplit) +
+           2LL * VQT_BK * vqt_stride_b(d, kind) * (kind == FA2_TF32 ? 4 : 2);
 }
 
 /* v rounded to the kind (nearest even), as a float. */
@@ -109,19 +123,40 @@ FA2_HD float vqt_round(float v, int kind)
     return f;
 }
 
-/* Part p of v's split into the kind's values. */
+/* The first n parts of v's split into the kind's values, at once. */
+FA2_HD void vqt_split(float v, int n, int kind, float *parts)
+{
+    for (int p = 0; p < n; p++) {
+        float h = vqt_round(v, kind);
+        parts[p] = h;
+        v -= h;
+    }
+}
+
+/* Part p of v's split. */
 FA2_HD float vqt_part(float v, int p, int kind)
 {
-    float h = vqt_round(v, kind);
-    for (int q = 0; q < p; q++) {
-        v -= h;
-        h = vqt_round(v, kind);
-    }
-    return h;
+    float parts[VQT_MAXSPLIT];
+    vqt_split(v, p + 1, kind, parts);
+    return parts[p];
+}
+
+/* Element e (< VQT_BV * d) of a block's 16-bit part tiles: the block's vector row r =
+ * e / d, column c = e % d; part p of it goes to tiles[p * VQT_BV * stride + r * stride + c]
+ * as storage bits (rows past T are zero). */
+FA2_HD void vqt_fill_parts(uint16_t *tiles, int stride, int d, int e, float v, int n, int kind)
+{
+    float parts[VQT_MAXSPLIT];
+    int r = e / d, c = e % d;
+    vqt_split(v, n, kind, parts);
+    for (int p = 0; p < n; p++)
+        tiles[(p * VQT_BV + r) * stride + c] =
+            (uint16_t)(fa2_pack2(parts[p], 0.0f, kind) & 0xffffu);
 }
 
 /* A fragment of part p from a float vector tile: the elements of fa2_load_q16 (16-bit
- * kinds, k-step kk of 16) or fa2_load_q8 (tf32, k-step of 8), each replaced by its part. */
+ * kinds, k-step kk of 16) or fa2_load_q8 (tf32, k-step of 8), each replaced by its part.
+ * The kernel uses it for tf32; the 16-bit kinds read vqt_fill_parts' tiles. */
 FA2_HD void vqt_load_a_split(const float *xs, int stride, int r0, int kk, int lane, int p,
                              int kind, uint32_t a[4])
 {
