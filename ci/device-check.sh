@@ -60,6 +60,10 @@
 #              128, causal and not), then suites/gpu's dtype rows: flash2 vs torch SDPA in
 #              bf16/tf32 at seq 4096 and 16384, vq.encode in bf16 (in the default list, after
 #              calibrate, whose tensor-core peaks its roof% is read against)
+#   tc2        issue 26: cuda/conv-tc (bf16, f16, tf32; causal and valid, strided, dilated,
+#              grouped, ELU/Snake), cuda/vq-tc in tf32 and cuda/rvq-tc in each dtype checked
+#              by exec, then suites/gpu's [conv_tc], [rvq_encode_tc], [vq_encode_tc_more]
+#              beside the float32 rows of the same sizes (not in the default list)
 #   generation issue 25: cuda/sample, cuda/delay, cuda/ste, cuda/maskgit checked by exec (against the
 #              float64 references; test_cuda_math_sample proved the tokens equal to
 #              cpu/naive's on the host), then suites/gpu's sample.topk, codes.delay and
@@ -91,6 +95,7 @@ declare -A share=(
     [codecs]=8
     [extra]=6
     [tests]=10 [execs]=10 [alltests]=40 [gpu]=40 [figures]=20 [speech]=12
+    [tc2]=12 # issue 26: not in the default list
 )
 total=${DC_TOTAL_S:-570}
 min_stage=${DC_MIN_STAGE_S:-20}
@@ -238,6 +243,14 @@ declare -A smoke_params=(
     [codec.encodec]="--param seconds=1"
     [wav2vec2.features]="--param seconds=2"
 )
+# issue 26: the tensor-core impls refuse dtype=f32 (the op's default), so their smoke exec
+# names a dtype (and rvq-tc a K whose codebooks train in seconds)
+declare -A smoke_impl_params=(
+    [attention/cuda/flash2]="--param dtype=bf16"
+    [vq.encode/cuda/vq-tc]="--param dtype=bf16"
+    [conv1d/cuda/conv-tc]="--param dtype=bf16"
+    [rvq.encode/cuda/rvq-tc]="--param dtype=bf16 --param K=256 --param D=64"
+)
 
 # issue 26: one exec of every GPU impl (`harness list impls`: on cuda*, py:cuda*) at its
 # op's defaults (smaller where smoke_params says), each checked against the float64
@@ -259,7 +272,7 @@ st_execs() {
     export -f smoke_one
     rm -f "$logs"/exec-*.status
     while read -r im; do
-        printf '%s %s\n' "$im" "${smoke_params[${im%%/*}]:-}"
+        printf '%s %s %s\n' "$im" "${smoke_params[${im%%/*}]:-}" "${smoke_impl_params[$im]:-}"
     done < "$list" | DC_EXEC_LIMIT=$s DC_LOGS=$logs timeout -s INT -k 5 "$(cap 600)" \
         xargs -P 4 -L 1 bash -c 'smoke_one "$@"' _
     local bad all done
@@ -577,15 +590,46 @@ st_tc() {
                 --param K=1024 --param D=128 --param T=750 --param dtype=$dt --input noise ||
                 fail "exec cuda/vq-cublas dtype=$dt"
             grep -E -- '->|rror|check:' "$logs/tc-exec.log" | head -n 3
-            [ "$dt" = tf32 ] && continue # vq-tc: bf16 and f16 only
+            [ "$dt" = tf32 ] && continue # vq-tc's tf32: stage tc2
             limit 120 "$logs/tc-exec.log" bin/harness exec vq.encode/cuda/vq-tc \
                 --param K=1000 --param D=128 --param T=750 --param dtype=$dt --input noise ||
                 fail "exec cuda/vq-tc dtype=$dt"
             grep -E -- '->|rror|check:' "$logs/tc-exec.log" | head -n 3
         done
     fi
+    # bf16: [vq_encode_tc]; the f16/tf32 vq.encode rows are tc2's
     suite tc "${DC_TC_S:-420}" suites/gpu --filter 'attention/*dtype=*' \
-        --filter 'vq.encode/*dtype=*'
+        --filter 'vq.encode/*dtype=bf16*'
+}
+
+# issue 26: cuda/conv-tc once per dtype on two shapes that leave ragged tiles (causal,
+# dilated, ELU; valid, strided, grouped, Snake), cuda/vq-tc in tf32, cuda/rvq-tc in each
+# dtype (n_q 8: the split residual stages; K 256, whose codebooks train in seconds), each
+# against its float64 reference; then the tensor-core rows with the float32 rows of the
+# same sizes in the same run
+st_tc2() {
+    local dt args
+    for dt in bf16 f16 tf32; do
+        for args in "conv1d/cuda/conv-tc --param cin=64 --param cout=80 --param kernel=7 --param dilation=3 --param activation=elu --param length=1000" \
+                    "conv1d/cuda/conv-tc --param cin=96 --param cout=128 --param kernel=4 --param stride=2 --param groups=2 --param causal=0 --param activation=snake --param length=3001" \
+                    "rvq.encode/cuda/rvq-tc --param K=256 --param D=64 --param T=750 --param n_q=8"; do
+            # shellcheck disable=SC2086
+            limit 60 "$logs/tc2-exec.log" bin/harness exec $args --param dtype=$dt \
+                --input noise || fail "exec $args dtype=$dt"
+            grep -E -- '->|rror|check:' "$logs/tc2-exec.log" | head -n 3
+        done
+    done
+    limit 60 "$logs/tc2-exec.log" bin/harness exec vq.encode/cuda/vq-tc --param K=1000 \
+        --param D=128 --param T=750 --param dtype=tf32 --input noise ||
+        fail "exec cuda/vq-tc dtype=tf32"
+    grep -E -- '->|rror|check:' "$logs/tc2-exec.log" | head -n 3
+    suite tc2 "${DC_TC2_S:-420}" suites/gpu \
+        --filter 'conv1d/cuda/*cin=256,cout=256,kernel=7,stride=1,dilation=1,*' \
+        --filter 'conv1d/py/torch-cuda/*cin=256,cout=256,kernel=7,stride=1,dilation=1,*' \
+        --filter 'rvq.encode/cuda/*T=8192*' \
+        --filter 'vq.encode/cuda/*T=65536,seed=1/*' \
+        --filter 'vq.encode/py/torch-cuda/*T=65536,seed=1/*' \
+        --filter 'vq.encode/*T=65536*dtype=f16*' --filter 'vq.encode/*T=65536*dtype=tf32*'
 }
 
 # issue 25: the generation kernels: a few execs first (a broken kernel shows before the

@@ -1,8 +1,10 @@
 /* test_cuda_math_vqtc.c — cuda/vq-tc's arithmetic without a GPU: vqtc_math.h and
- * fa2_math.h compiled by cc, the kernel run block by block, warp by warp over 32 emulated
- * lanes (tests/mma_emul.h: the mma gathered through the fragment layouts), on vq.encode's
- * own bf16 and f16 inputs, checked by the op's check against its float64 reference (near
- * ties counted as for every VQ rung); partial vector blocks and codebook tiles included.
+ * fa2_math.h compiled by cc, the kernel run block by block, warp by warp over 32
+ * emulated lanes (tests/vqtc_emul.h, mma_emul.h: the mma gathered through the fragment
+ * layouts), on vq.encode's own bf16, f16 and tf32 inputs, checked by the op's check
+ * against its float64 reference (near ties counted as for every VQ rung); partial vector
+ * blocks and codebook tiles included. The split of a float into dtype parts (rvq-tc's
+ * residuals) is checked in exact arithmetic.
  * A fold that ignores the lane's second row, or a merge that keeps the higher index of a
  * tie, fails. */
 #include <setjmp.h>
@@ -18,6 +20,7 @@
 
 #include "../impls/cuda/vqtc_math.h"
 #include "mma_emul.h"
+#include "vqtc_emul.h"
 #include "buf.h"
 #include "check.h"
 #include "input.h"
@@ -42,93 +45,9 @@ static sono_params vt_params(long long K, long long D, long long T, const char *
     return p;
 }
 
-/* The kernel on the host: codes for T vectors (16-bit tiles of stride D + 8, as the
- * kernel's shared memory), norms cn in float as load computes them. */
-static void vt_kernel(const float *book, const float *x, long long K, int D, long long T,
-                      int kind, int *codes)
-{
-    int stride = D + 8;
-    uint16_t *xs = calloc((size_t)VQT_BV * stride, 2), *bs = calloc((size_t)VQT_BK * stride, 2);
-    float *cn = malloc((size_t)K * sizeof *cn);
-    assert_true(xs && bs && cn);
-    for (long long k = 0; k < K; k++) { /* cu_vq_norms_launch: a float sum of squares */
-        float a = 0;
-        for (int c = 0; c < D; c++)
-            a += book[k * D + c] * book[k * D + c];
-        cn[k] = a;
-    }
-    long long nblocks = (T + VQT_BV - 1) / VQT_BV;
-    int ntiles = (int)((K + VQT_BK - 1) / VQT_BK);
-    for (long long blk = 0; blk < nblocks; blk++) {
-        long long v0 = blk * VQT_BV;
-        for (int r = 0; r < VQT_BV; r++)
-            for (int c = 0; c < D; c++)
-                xs[r * stride + c] = v0 + r < T ? fm_store16(x[(v0 + r) * D + c], kind) : 0;
-        static float s[32][FA2_NT][4];
-        float best[VQT_WARPS][32][2];
-        int idx[VQT_WARPS][32][2];
-        for (int w = 0; w < VQT_WARPS; w++)
-            for (int lane = 0; lane < 32; lane++)
-                for (int r = 0; r < 2; r++) {
-                    best[w][lane][r] = INFINITY;
-                    idx[w][lane][r] = 0x7fffffff;
-                }
-        for (int kt = 0; kt < ntiles; kt++) {
-            for (int r = 0; r < VQT_BK; r++)
-                for (int c = 0; c < D; c++) {
-                    long long k = (long long)kt * VQT_BK + r;
-                    bs[r * stride + c] = k < K ? fm_store16(book[k * D + c], kind) : 0;
-                }
-            for (int w = 0; w < VQT_WARPS; w++) {
-                memset(s, 0, sizeof s);
-                for (int kk = 0; kk < D / 16; kk++)
-                    for (int nt = 0; nt < FA2_NT; nt++) {
-                        uint32_t a[32][4], b[32][2];
-                        float c[32][4];
-                        for (int lane = 0; lane < 32; lane++) {
-                            fa2_load_q16(xs, stride, w * 16, kk, lane, a[lane]);
-                            fa2_load_k16(bs, stride, nt, kk, lane, b[lane]);
-                            memcpy(c[lane], s[lane][nt], sizeof c[lane]);
-                        }
-                        fm_mma(a, b, c, kind);
-                        for (int lane = 0; lane < 32; lane++)
-                            memcpy(s[lane][nt], c[lane], sizeof c[lane]);
-                    }
-                for (int lane = 0; lane < 32; lane++)
-                    vqt_fold(s[lane], cn, (long long)kt * VQT_BK, K, lane, best[w][lane],
-                             idx[w][lane]);
-            }
-        }
-        for (int w = 0; w < VQT_WARPS; w++) {
-            for (int m = 1; m <= 2; m <<= 1) { /* __shfl_xor_sync: every lane reads first */
-                float ob[32][2];
-                int oi[32][2];
-                for (int lane = 0; lane < 32; lane++)
-                    for (int r = 0; r < 2; r++) {
-                        ob[lane][r] = best[w][lane ^ m][r];
-                        oi[lane][r] = idx[w][lane ^ m][r];
-                    }
-                for (int lane = 0; lane < 32; lane++)
-                    for (int r = 0; r < 2; r++)
-                        vqt_merge(&best[w][lane][r], &idx[w][lane][r], ob[lane][r],
-                                  oi[lane][r]);
-            }
-            for (int lane = 0; lane < 32; lane += 4)
-                for (int r = 0; r < 2; r++) {
-                    long long t = v0 + w * 16 + (lane >> 2) + 8 * r;
-                    if (t < T)
-                        codes[t] = idx[w][lane][r];
-                }
-        }
-    }
-    free(xs);
-    free(bs);
-    free(cn);
-}
-
 static void vt_case(long long K, int D, long long T, int kind)
 {
-    const char *dt = kind == FA2_BF16 ? "bf16" : "f16";
+    const char *dt = kind == FA2_BF16 ? "bf16" : kind == FA2_F16 ? "f16" : "tf32";
     const sono_op *op = sono_op_find("vq.encode");
     sono_params p = vt_params(K, D, T, dt);
     sono_buf in, out, ref;
@@ -143,7 +62,12 @@ static void vt_case(long long K, int D, long long T, int kind)
     assert_int_equal(sono_input_parse("noise(seed=5)", ".", &spec, &err), 0);
     assert_int_equal(op->input(&p, &spec, op->rate ? op->rate(&p) : 24000, &in, &err), 0);
     const float *v = in.data;
-    vt_kernel(v, v + K * D, K, D, T, kind, out.data);
+    float *cn = malloc((size_t)K * sizeof *cn);
+    assert_non_null(cn);
+    vte_norms(v, K, D, cn);
+    /* tf32: the float32 storage, one part (vqtc.c) */
+    vte_kernel(v, cn, v + K * D, K, D, T, kind, kind == FA2_TF32 ? 1 : 0, out.data);
+    free(cn);
     assert_int_equal(op->reference(&p, &in, &ref, &err), 0);
     sono_check c;
     memset(&c, 0, sizeof c);
@@ -160,7 +84,7 @@ static void vt_case(long long K, int D, long long T, int kind)
 static void kernel_vs_reference(void **state)
 {
     (void)state;
-    for (int kind = FA2_BF16; kind <= FA2_F16; kind++) {
+    for (int kind = FA2_BF16; kind <= FA2_TF32; kind++) {
         vt_case(64, 16, 64, kind);   /* one tile, one block */
         vt_case(100, 64, 150, kind); /* a partial codebook tile and vector block */
         vt_case(1024, 128, 200, kind);
@@ -195,9 +119,57 @@ static void ties_to_lowest(void **state)
     assert_int_equal(idx[0], 60);
 }
 
+/* A float32 as the sum of its parts (vqt_part), in double (exact for these few terms): 3
+ * bf16 parts hold every float exactly (24 bits); 2 tf32 parts are within 2^-22 |v| (11 +
+ * 11 bits); each part is on its dtype's grid. One part alone misses by up to 2^-8 |v|
+ * (bf16). f16 is not split (vqtc_math.h): at |v| ~ 2^-8 its second part is subnormal and
+ * the pair misses by more than 2^-22 |v|, as shown last. */
+static void split_parts(void **state)
+{
+    (void)state;
+    uint64_t z = 0x5eed;
+    double worst1 = 0;
+    for (int i = 0; i < 20000; i++) {
+        z = z * 6364136223846793005ull + 1442695040888963407ull;
+        double mag = ldexp((double)(z >> 11) * 0x1p-53 + 0.5, (int)((z >> 3) % 24) - 12);
+        float v = (float)((z & 1) ? -mag : mag); /* |v| in [2^-13, 2^12) */
+        for (int kind = FA2_BF16; kind <= FA2_TF32; kind += FA2_TF32 - FA2_BF16) {
+            int n = vqt_parts(kind);
+            double sum = 0;
+            for (int p = 0; p < n; p++) {
+                float h = vqt_part(v, p, kind);
+                assert_true(vqt_round(h, kind) == h);
+                sum += h;
+            }
+            double err = fabs(sum - (double)v);
+            if (kind == FA2_BF16)
+                assert_true(err == 0);
+            else if (err > 0x1p-22 * fabs((double)v))
+                fail_msg("kind %d: %a as %d parts misses by %g", kind, (double)v, n, err);
+            if (kind == FA2_BF16) {
+                double e1 = fabs((double)vqt_part(v, 0, kind) - v) / fabs((double)v);
+                worst1 = e1 > worst1 ? e1 : worst1;
+            }
+        }
+    }
+    assert_true(worst1 > 0x1p-9 && worst1 <= 0x1p-8); /* u of bf16 */
+    float v = 0x1.d98b9p-8f;
+    double f16pair = (double)vqt_part(v, 0, FA2_F16) + vqt_part(v, 1, FA2_F16);
+    assert_true(fabs(f16pair - v) > 0x1p-22 * v);
+    /* the split A fragment of part 1 holds the remainders: lane 5 (g 1, t 1), k-step 0 */
+    float xs[16 * 24] = {0};
+    xs[1 * 24 + 2] = 1.0f + 0x1p-10f; /* bf16: 1 + remainder 2^-10 */
+    uint32_t a[4];
+    vqt_load_a_split(xs, 24, 0, 0, 5, 1, FA2_BF16, a);
+    assert_int_equal(a[0] & 0xffffu, 0x3a80); /* 2^-10 in bf16 */
+    vqt_load_a_split(xs, 24, 0, 0, 5, 0, FA2_BF16, a);
+    assert_int_equal(a[0] & 0xffffu, 0x3f80); /* 1.0 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(split_parts),
         cmocka_unit_test(ties_to_lowest),
         cmocka_unit_test(kernel_vs_reference),
     };

@@ -339,10 +339,21 @@ static void skips_with_reasons(void **state)
         if (cpu_rung && rc)
             fail_msg("%s %s refuses bf16: %s", e->op->name, e->full, why);
         int tc = !strcmp(e->impl->name, "flash2") || !strcmp(e->impl->name, "vq-tc") ||
+                 !strcmp(e->impl->name, "conv-tc") || !strcmp(e->impl->name, "rvq-tc") ||
                  (!strcmp(e->impl->name, "vq-cublas") && !strcmp(e->op->name, "vq.encode"));
         if (!strncmp(e->full, "cuda/", 5) && !tc) {
             assert_int_equal(rc, SONO_EUNSUPPORTED);
             assert_non_null(strstr(why, "float32 only"));
+        }
+        if (!strcmp(e->impl->name, "conv-tc") || !strcmp(e->impl->name, "rvq-tc") ||
+            !strcmp(e->impl->name, "vq-tc")) { /* f32 means IEEE float32: refused */
+            sono_params f = dt_params(e->op->name, NULL);
+            char w32[512] = "";
+            assert_int_equal(e->impl->supports(e->impl->ctx, &f, w32, sizeof w32),
+                             SONO_EUNSUPPORTED);
+            assert_non_null(strstr(w32, "dtype=f32"));
+            assert_non_null(strstr(w32, "float32 rungs"));
+            sono_params_free(&f);
         }
         if (!strcmp(e->full, "py/torch")) {
             assert_int_equal(rc, SONO_EUNSUPPORTED);

@@ -22,6 +22,8 @@ extern const sono_impl cu_conv_impls[2];
 extern const sono_impl cu_attn_impls[2];
 extern const sono_impl cu_flash2_impls[1]; /* issue 26: flash2.c */
 extern const sono_impl cu_vqtc_impls[1];   /* issue 26: vqtc.c */
+extern const sono_impl cu_convtc_impls[1]; /* issue 26: convtc.c */
+extern const sono_impl cu_rvqtc_impls[1];  /* issue 26: rvqtc.c */
 extern const sono_impl cu_encodec_impls[2];
 extern const sono_impl cu_sgemm_impls[1];
 extern const sono_impl cu_whisper_impls[1]; /* issue 23: whisper.c */

@@ -98,7 +98,8 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
                                              cu_encodec_impls, cu_sgemm_impls,
                                              cu_whisper_impls /* issue 23 */,
                                              cu_gen_impls /* issue 25 */,
-                                             cu_flash2_impls, cu_vqtc_impls /* issue 26 */};
+                                             cu_flash2_impls, cu_vqtc_impls /* issue 26 */,
+                                             cu_convtc_impls, cu_rvqtc_impls /* issue 26 */};
     const size_t codec_counts[] = {sizeof cu_vq_impls / sizeof cu_vq_impls[0],
                                    sizeof cu_conv_impls / sizeof cu_conv_impls[0],
                                    sizeof cu_attn_impls / sizeof cu_attn_impls[0],
@@ -107,7 +108,9 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
                                    sizeof cu_whisper_impls / sizeof cu_whisper_impls[0],
                                    sizeof cu_gen_impls / sizeof cu_gen_impls[0],
                                    sizeof cu_flash2_impls / sizeof cu_flash2_impls[0],
-                                   sizeof cu_vqtc_impls / sizeof cu_vqtc_impls[0]};
+                                   sizeof cu_vqtc_impls / sizeof cu_vqtc_impls[0],
+                                   sizeof cu_convtc_impls / sizeof cu_convtc_impls[0],
+                                   sizeof cu_rvqtc_impls / sizeof cu_rvqtc_impls[0]};
     for (size_t t = 0; t < sizeof codec_tables / sizeof codec_tables[0]; t++)
         for (size_t i = 0; i < codec_counts[t]; i++) {
             int rc = r->add_impl(r, &codec_tables[t][i]);
