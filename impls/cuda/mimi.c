@@ -18,6 +18,7 @@
 #include "cuda_impls.h"
 #include "mi_kernels.h"
 #include "mi_math.h"
+#include "mi_mem.h"
 #include "mimi_net.h"
 #include "nndtype.h"
 
@@ -31,14 +32,6 @@ typedef struct dconv {
 typedef struct dtl {
     float *wq, *wk, *wv, *wo, *w1, *w2, *ln1g, *ln1b, *ln2g, *ln2b, *ls1, *ls2;
 } dtl;
-
-/* Per clip floats of the buffers (the widest activation, the widest im2col or transposed
- * columns), the weights' floats, and the transformers' lengths: a walk of MimiModel's
- * graph by sizes alone, so supports() gates the memory without reading a weight. */
-typedef struct mi_plan {
-    double act, col, weights;
-    long long Te, Td;
-} mi_plan;
 
 typedef struct state {
     cu_hdr h; /* first: the device's time_runs reads it */
@@ -57,81 +50,6 @@ typedef struct state {
     cublasHandle_t blas;
     int has_blas;
 } state;
-
-static double dmax(double a, double b)
-{
-    return a > b ? a : b;
-}
-
-/* One conv of the walk: its columns, output and weights; the output length returned. */
-static long long plan_conv(mi_plan *p, double cin, double cout, int k, long long L, int s,
-                           int bias)
-{
-    long long lo = (L + s - 1) / s;
-    p->col = dmax(p->col, cin * k * (double)lo);
-    p->act = dmax(p->act, cout * (double)lo);
-    p->weights += cout * cin * k + (bias ? cout : 0);
-    return lo;
-}
-
-static void plan_res(mi_plan *p, const mn_cfg *c, double dim, long long L)
-{
-    for (int j = 0; j < c->nres; j++) {
-        plan_conv(p, dim, dim / c->compress, c->res_kernel, L, 1, 1);
-        plan_conv(p, dim / c->compress, dim, 1, L, 1, 1);
-    }
-}
-
-static void plan_walk(const mn_cfg *c, long long samples, long long F, mi_plan *p)
-{
-    memset(p, 0, sizeof *p);
-    p->act = (double)samples;
-    long long L = plan_conv(p, 1, c->filters, c->kernel, samples, 1, 1);
-    double sc = 1;
-    for (int i = c->nratio - 1; i >= 0; i--) {
-        double cur = sc * c->filters;
-        plan_res(p, c, cur, L);
-        L = plan_conv(p, cur, 2 * cur, 2 * c->ratio[i], L, c->ratio[i], 1);
-        sc *= 2;
-    }
-    L = plan_conv(p, sc * c->filters, c->hidden, c->last_kernel, L, 1, 1);
-    p->Te = L;
-    plan_conv(p, c->hidden, c->hidden, c->down_k, L, 2, 0);
-    L = 2 * F;
-    p->Td = L;
-    p->act = dmax(p->act, (double)c->hidden * (double)L);
-    p->weights += (double)c->hidden * (c->hidden / c->groups) * c->down_k;
-    sc = 1 << c->nratio;
-    plan_conv(p, c->hidden, sc * c->filters, c->kernel, L, 1, 1);
-    for (int i = 0; i < c->nratio; i++) {
-        double cur = sc * c->filters, r = c->ratio[i];
-        p->col = dmax(p->col, cur / 2 * 2 * r * (double)L); /* Z [cout k][L] */
-        p->weights += cur * (cur / 2) * 2 * r + cur / 2;
-        L *= c->ratio[i];
-        p->act = dmax(p->act, cur / 2 * (double)L);
-        plan_res(p, c, cur / 2, L);
-        sc /= 2;
-    }
-    plan_conv(p, c->filters, 1, c->last_kernel, L, 1, 1);
-    double D = c->hidden;
-    p->weights += 2.0 * c->layers * (4 * D * D + 2 * D * c->ffn + 6 * D);
-    p->weights += 2.0 * 2 * c->cdim * D + (double)c->nq_max * c->codebook * (c->cdim + 1);
-}
-
-static long long tmax(const mi_plan *p)
-{
-    return p->Te > p->Td ? p->Te : p->Td;
-}
-
-/* Everything setup allocates on the device, in bytes. */
-static double device_bytes(const mn_model *m, const mi_plan *p)
-{
-    const mn_cfg *c = &m->c;
-    double S = m->S, F = (double)m->frames, T = (double)tmax(p), D = c->hidden;
-    double floats = p->weights + S * (3 * p->act + p->col) + T * S * (6 * D + c->ffn) +
-                    T * c->dh + S * F * (D + c->cdim + c->codebook) + S * (double)m->samples;
-    return 4.0 * floats + 4.0 * S * m->nq * F;
-}
 
 static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
 {
@@ -152,8 +70,8 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
     }
     mi_plan pl;
     if (!rc) {
-        plan_walk(&m->c, m->samples, m->frames, &pl);
-        rc = cu_supports_common(p, device_bytes(m, &pl), why, n);
+        mi_plan_walk(&m->c, m->samples, m->frames, &pl);
+        rc = cu_supports_common(p, mi_device_bytes(m, &pl), why, n);
     }
     free(m);
     return rc;
@@ -215,8 +133,8 @@ static int buf(state *st, void **dst, size_t bytes, sono_error *err)
 
 static int up_conv(state *st, const mn_conv *c, dconv *d, int tr, sono_error *err)
 {
-    size_t nw = (size_t)(tr ? c->cin : c->cout) * (size_t)((tr ? c->cout : c->cin) / c->groups) *
-                (size_t)c->k;
+    size_t a = (size_t)(tr ? c->cin : c->cout), b = (size_t)((tr ? c->cout : c->cin) / c->groups);
+    size_t nw = a * b * (size_t)c->k;
     int rc = up(st, &d->w, c->w, nw, err);
     return rc ? rc : up(st, &d->b, c->b, (size_t)c->cout, err);
 }
@@ -233,8 +151,10 @@ static int upload(state *st, sono_error *err)
             const mn_layer *y = &m->l[d][i];
             if (y->kind == MN_CONV || y->kind == MN_CONVTR)
                 rc = up_conv(st, &y->c[0], &st->l[d][i][0], y->kind == MN_CONVTR, err);
-            else if (y->kind == MN_RES && !(rc = up_conv(st, &y->c[0], &st->l[d][i][0], 0, err)))
-                rc = up_conv(st, &y->c[1], &st->l[d][i][1], 0, err);
+            else if (y->kind == MN_RES) {
+                rc = up_conv(st, &y->c[0], &st->l[d][i][0], 0, err);
+                rc = rc ? rc : up_conv(st, &y->c[1], &st->l[d][i][1], 0, err);
+            }
         }
     if (!rc)
         rc = up_conv(st, &m->down, &st->down, 0, err);
@@ -265,7 +185,7 @@ static int upload(state *st, sono_error *err)
             rc = up(st, &st->cbn[d], v->norm2, (size_t)v->n * K, err);
     }
     /* RoPE's cos and sin per position and pair, as mn_rope computes them */
-    long long T = tmax(&st->plan);
+    long long T = mi_tmax(&st->plan);
     size_t half = (size_t)c->dh / 2, nt = (size_t)T * half;
     float *cs = malloc((nt ? nt : 1) * sizeof *cs), *sn = malloc((nt ? nt : 1) * sizeof *sn);
     if (!rc && (!cs || !sn))
@@ -306,10 +226,10 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
     const mn_model *m = &st->m;
     const mn_cfg *c = &m->c;
     if (!rc) {
-        plan_walk(c, m->samples, m->frames, &st->plan);
+        mi_plan_walk(c, m->samples, m->frames, &st->plan);
         rc = upload(st, err);
     }
-    size_t S = (size_t)m->S, R = S * (size_t)m->frames, TR = S * (size_t)tmax(&st->plan);
+    size_t S = (size_t)m->S, R = S * (size_t)m->frames, TR = S * (size_t)mi_tmax(&st->plan);
     size_t D = (size_t)c->hidden;
     st->act_n = (size_t)(S * st->plan.act);
     st->col_n = (size_t)(S * st->plan.col);
