@@ -293,3 +293,12 @@ clean:
 	rm -rf build bin
 
 -include $(CORE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
+
+# issue 24: test_cuda_math_mimi compiles codec.mimi's shared body in (the weights and graph
+# cuda/mimi uploads), to assemble the codec on the host from impls/cuda/mi_math.h.
+$(BUILD)/tests/test_cuda_math_mimi: tests/test_cuda_math_mimi.c $(COMMON_ENCODEC) \
+                                    impls/cuda/mi_math.h impls/cuda/mi_mem.h \
+                                    impls/common/mimi_net.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) -Iimpls/common -Iimpls/cuda $(shell pkg-config --cflags cmocka) $< \
+	  $(COMMON_ENCODEC) $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)

@@ -71,6 +71,10 @@
 #   codeccompare  issue 24: SoundStream on cuda/encodec and py/torch-cuda, DAC on
 #              py/torch-cuda, checked by exec on the tiny fixtures, then suites/codecs'
 #              [compare*] GPU rows (not in the default list)
+#   mimigpu    issue 24: cuda/mimi's correctness tests (test_cuda_math_mimi, test_cuda_mimi:
+#              every mode, 1 and 3 streams, against the float64 reference; test_mimi_fixture
+#              against transformers' MimiModel), then execs at kyutai/mimi's shapes on
+#              0.5 s and 2 x 0.25 s, ~60 s (not in the default list)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -241,6 +245,7 @@ st_alltests() { run_tests build/tests/test_*; }
 declare -A smoke_params=(
     [whisper.encoder]="--param layers=1 --param frames=600"
     [codec.encodec]="--param seconds=1"
+    [codec.mimi]="--param seconds=0.25"
     [wav2vec2.features]="--param seconds=2"
 )
 # issue 26: the tensor-core impls refuse dtype=f32 (the op's default), so their smoke exec
@@ -669,6 +674,26 @@ st_codeccompare() {
     done
     suite codeccompare "${DC_CODECCOMPARE_S:-300}" suites/codecs \
         --filter 'codec.soundstream/*cuda*' --filter 'codec.dac/*cuda*'
+}
+
+# issue 24: cuda/mimi against its float64 reference: the host arithmetic, every mode and
+# streams at small dims and a window wider than the attention kernel's key chunk, the
+# transformers fixture, then kyutai/mimi's shapes (the random weights file, ~385 MB, is
+# written on first use) on short signals
+st_mimigpu() {
+    local t args
+    for t in test_cuda_math_mimi test_cuda_mimi test_mimi_fixture; do
+        limit 60 "$logs/$t.log" env SONO_BUILD=build "build/tests/$t" || fail "$t"
+        grep -E 'cuda/mimi|skip|PASSED|FAILED' "$logs/$t.log" | head -n 14
+    done
+    [ "$gpu" != no-gpu ] || { echo "device-check: no GPU: the cuda/mimi execs are not run"; return; }
+    for args in "--param mode=encode --param seconds=0.5" \
+                "--param mode=roundtrip --param seconds=0.25 --param streams=2"; do
+        # shellcheck disable=SC2086
+        limit 90 "$logs/mimigpu-exec.log" bin/harness exec codec.mimi/cuda/mimi $args \
+            --input speech || fail "exec cuda/mimi $args"
+        grep -E -- '->|rror|check' "$logs/mimigpu-exec.log" | head -n 3
+    done
 }
 
 for s in "${stages[@]}"; do

@@ -50,6 +50,8 @@ extern const sono_impl cu_maskgit_impls[2];
 extern const sono_impl cu_stockham_impls[2];
 /* issue 26: cuda/fused (lm.c), Whisper's log-mel in two launches of our own kernels */
 extern const sono_impl cu_lm_impls[1];
+/* issue 24: cuda/mimi (mimi.c, mi_kernels.cu), codec.mimi on cuBLAS + own kernels */
+extern const sono_impl cu_mimi_impls[1];
 
 /* cu_devices_open (device.c): opens every GPU; the reason none can be used in err. */
 int cu_devices_open(int *count, sono_error *err);

@@ -170,6 +170,13 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
             return sono_fail(err, rc, "cuda: registering %s/cuda/maskgit failed (%d)",
                              cu_maskgit_impls[i].op, rc);
     }
+    /* issue 24: codec.mimi */
+    for (size_t i = 0; i < sizeof cu_mimi_impls / sizeof cu_mimi_impls[0]; i++) {
+        int rc = r->add_impl(r, &cu_mimi_impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering %s/cuda/mimi failed (%d)",
+                             cu_mimi_impls[i].op, rc);
+    }
     return 0;
 }
 
