@@ -293,3 +293,8 @@ clean:
 	rm -rf build bin
 
 -include $(CORE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
+
+# issue 24: cuda/dac reads codec.dac's weights with the CPU rungs' body (impls/common/dac_*)
+ifneq ($(NVCC),)
+COMMON_cuda += $(COMMON_DAC)
+endif

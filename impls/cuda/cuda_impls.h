@@ -49,6 +49,9 @@ extern const sono_impl cu_stockham_impls[2];
 /* issue 26: cuda/fused (lm.c), Whisper's log-mel in two launches of our own kernels */
 extern const sono_impl cu_lm_impls[1];
 
+/* issue 24: cuda/dac for codec.dac (dac.c, dc_kernels.cu) */
+extern const sono_impl cu_dac_impls[1];
+
 /* cu_devices_open (device.c): opens every GPU; the reason none can be used in err. */
 int cu_devices_open(int *count, sono_error *err);
 const sono_device *cu_device_at(int i);
