@@ -67,6 +67,10 @@
 #   codeccompare  issue 24: SoundStream on cuda/encodec and py/torch-cuda, DAC on
 #              py/torch-cuda, checked by exec on the tiny fixtures, then suites/codecs'
 #              [compare*] GPU rows (not in the default list)
+#   dacgpu     issue 24: cuda/dac (~60 s): test_cuda_math_dac, then execs against the
+#              float64 reference: the tiny fixture in every mode at streams 1 and 3, toy
+#              widths at 2 streams, dac_44khz's shapes on 2 x 0.05 s (not in the default
+#              list)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -625,6 +629,33 @@ st_codeccompare() {
     done
     suite codeccompare "${DC_CODECCOMPARE_S:-300}" suites/codecs \
         --filter 'codec.soundstream/*cuda*' --filter 'codec.dac/*cuda*'
+}
+
+# issue 24: cuda/dac checked by exec against the float64 reference (each mode on the tiny
+# transformers fixture, 1 and 3 streams; toy widths; dac_44khz's shapes, whose random
+# weights file is written on first use) after the host test of its kernel arithmetic
+st_dacgpu() {
+    limit 20 "$logs/test_cuda_math_dac.log" build/tests/test_cuda_math_dac ||
+        fail "test_cuda_math_dac"
+    grep -E 'PASSED|FAILED' "$logs/test_cuda_math_dac.log" | head -n 2
+    local args mode S
+    for mode in encode decode roundtrip; do
+        for S in 1 3; do
+            limit 15 "$logs/dacgpu-exec.log" bin/harness exec codec.dac/cuda/dac \
+                --param weights=tests/data/dac/tiny.safetensors --param n_q=3 \
+                --param seconds=0.01 --param mode=$mode --param streams=$S --input speech ||
+                fail "exec codec.dac/cuda/dac tiny mode=$mode streams=$S"
+            grep -E -- '->|rror' "$logs/dacgpu-exec.log" | head -n 2
+        done
+    done
+    for args in "--param enc_dim=4 --param dec_dim=32 --param seconds=0.05 --param streams=2" \
+                "--param mode=encode --param seconds=0.05 --param streams=2" \
+                "--param mode=roundtrip --param seconds=0.05"; do
+        # shellcheck disable=SC2086
+        limit 60 "$logs/dacgpu-exec.log" bin/harness exec codec.dac/cuda/dac $args \
+            --input speech || fail "exec codec.dac/cuda/dac $args"
+        grep -E -- '->|rror' "$logs/dacgpu-exec.log" | head -n 2
+    done
 }
 
 for s in "${stages[@]}"; do

@@ -454,8 +454,9 @@ static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
                  (k->mismatches > kw->mismatches || k->rel_l2 > kw->rel_l2)))
                 w = s;
         }
-        snprintf(c->detail, sizeof c->detail, "%d streams checked alone, %s; stream %d: %.90s",
-                 d.S, c->pass ? "all pass" : "not all pass", w, cs[w].detail);
+        snprintf(c->detail, sizeof c->detail, "%d streams checked alone, %s; stream %d%s%.90s",
+                 d.S, c->pass ? "all pass" : "not all pass", w, cs[w].detail[0] ? ": " : "",
+                 cs[w].detail);
     }
     free(cs);
     if (!rc)
