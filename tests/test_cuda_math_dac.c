@@ -4,7 +4,12 @@
  * Snake on load, SGEMM, epilogue) and transposed convs (columns + overlap-add map) against
  * direct per-clip loops; Snake and the epilogue's order against closed forms; the L2
  * normalisation against double; the codebook search's tie rule through a simulated warp
- * reduction against a plain first-best scan. No GPU needed. */
+ * reduction against a plain first-best scan. Built with the CUDA toolkit's headers
+ * (DC_EMU, the Makefile's rule), it also runs cuda/dac's own host code (impls/cuda/dac.c:
+ * its upload, buffer plan, SGEMM arguments and the order of its fused Snakes) on the CPU,
+ * over host stand-ins for the runtime calls, cuBLAS's column-major SGEMM and the
+ * dc_kernels.cu launchers (the same dc_math.h maps), against codec.dac's float64 reference
+ * through the op's own check, every mode at streams 1 and 3. No GPU needed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +22,19 @@
 #include <string.h>
 
 #include "../impls/cuda/dc_math.h"
+
+#ifdef DC_EMU
+#include <unistd.h>
+
+#include "buf.h"
+#include "check.h"
+#include "cu.h"
+#include "cuda_impls.h"
+#include "dc_kernels.h"
+#include "input.h"
+#include "op.h"
+#include "params.h"
+#endif
 
 static uint64_t dm_seed = 12345;
 
@@ -310,12 +328,375 @@ static void search_and_ties(void **state)
     }
 }
 
+#ifdef DC_EMU
+/* ---- cuda/dac's host code over host stand-ins ----------------------------------------
+ * "Device" memory is host memory filled with NaN bytes when allocated, so a buffer read
+ * before a kernel wrote it poisons the output and the check fails. */
+static cu_dev em_dev;
+static double em_planned; /* the bytes supports() gave the memory gate */
+static double em_alloc;   /* the bytes allocated since the last reset */
+static char em_tmp[64];
+
+int cu_hdr_init(cu_hdr *h, const char *op, const char *impl, int (*run)(void *st),
+                const sono_params *p, sono_error *err)
+{
+    (void)p;
+    (void)err;
+    h->dev = &em_dev;
+    h->run = run;
+    snprintf(h->label, sizeof h->label, "%s cuda/%s", op, impl);
+    return 0;
+}
+
+void cu_range_push(const cu_hdr *h, const char *phase)
+{
+    (void)h;
+    (void)phase;
+}
+
+void cu_range_pop(void)
+{
+}
+
+int cu_ok(cudaError_t e, const char *call, const char *who, sono_error *err)
+{
+    return e == cudaSuccess ? 0 : sono_fail(err, SONO_EDEVICE, "%s: %s failed", who, call);
+}
+
+int cu_run_ok(cudaError_t e, const char *call, cu_hdr *h)
+{
+    if (e == cudaSuccess)
+        return 0;
+    snprintf(h->msg, sizeof h->msg, "%s failed", call);
+    return SONO_EDEVICE;
+}
+
+int cu_blas_run_ok(cublasStatus_t s, const char *call, cu_hdr *h)
+{
+    if (s == CUBLAS_STATUS_SUCCESS)
+        return 0;
+    snprintf(h->msg, sizeof h->msg, "%s failed", call);
+    return SONO_EDEVICE;
+}
+
+int cu_blas_create(cu_hdr *h, cublasHandle_t *b, int *has, sono_error *err)
+{
+    (void)h;
+    (void)err;
+    *b = (cublasHandle_t)&em_dev;
+    *has = 1;
+    return 0;
+}
+
+int cu_alloc(void **p, size_t bytes, const char *who, sono_error *err)
+{
+    *p = malloc(bytes ? bytes : 1);
+    if (!*p)
+        return sono_fail(err, SONO_ENOMEM, "%s: out of memory", who);
+    memset(*p, 0xff, bytes); /* NaN floats, code -1 */
+    em_alloc += (double)bytes;
+    return 0;
+}
+
+void cu_free(void *p)
+{
+    free(p);
+}
+
+int cu_supports_common(const sono_params *p, double bytes, char *why, size_t n)
+{
+    (void)p;
+    (void)why;
+    (void)n;
+    em_planned = bytes;
+    return 0;
+}
+
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind)
+{
+    (void)kind;
+    memcpy(dst, src, count);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count,
+                            enum cudaMemcpyKind kind, cudaStream_t stream)
+{
+    (void)stream;
+    return cudaMemcpy(dst, src, count, kind);
+}
+
+cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t spitch,
+                              size_t width, size_t height, enum cudaMemcpyKind kind,
+                              cudaStream_t stream)
+{
+    (void)kind;
+    (void)stream;
+    if (width > dpitch || width > spitch)
+        return cudaErrorInvalidPitchValue;
+    for (size_t r = 0; r < height; r++)
+        memcpy((char *)dst + r * dpitch, (const char *)src + r * spitch, width);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count, cudaStream_t stream)
+{
+    (void)stream;
+    memset(devPtr, value, count);
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t stream)
+{
+    (void)stream;
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceSynchronize(void)
+{
+    return cudaSuccess;
+}
+
+cublasStatus_t cublasDestroy_v2(cublasHandle_t handle)
+{
+    (void)handle;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+/* cuBLAS's contract: column-major C [m][n] = alpha op(A) op(B) + beta C, op(A) m x k. */
+cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t ta,
+                              cublasOperation_t tb, int m, int n, int k, const float *alpha,
+                              const float *A, int lda, const float *B, int ldb,
+                              const float *beta, float *C, int ldc)
+{
+    (void)handle;
+    if ((ta == CUBLAS_OP_N ? lda < m : lda < k) || (tb == CUBLAS_OP_N ? ldb < k : ldb < n) ||
+        ldc < m)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            float acc = 0;
+            for (int l = 0; l < k; l++) {
+                float a = ta == CUBLAS_OP_N ? A[(size_t)l * lda + i] : A[(size_t)i * lda + l];
+                float b = tb == CUBLAS_OP_N ? B[(size_t)j * ldb + l] : B[(size_t)l * ldb + j];
+                acc += a * b;
+            }
+            float *c = &C[(size_t)j * ldc + i];
+            *c = *beta == 0.0f ? *alpha * acc : *alpha * acc + *beta * *c;
+        }
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+/* dc_kernels.cu's launchers, one loop iteration per GPU thread (the search: dc_better over
+ * every codeword, which the warp reduction equals: search_and_ties above). */
+cudaError_t cu_dc_im2col_launch(const float *x, const float *alpha, int cin, int k,
+                                int stride, int dil, int pad, long long L, long long T,
+                                int S, float *col, cudaStream_t s)
+{
+    (void)s;
+    long long n = (long long)cin * k * S * T;
+    for (long long e = 0; e < n; e++) {
+        long long j = dc_im2col_src(e, k, stride, dil, pad, L, T, S);
+        float v = j >= 0 ? x[j] : 0.0f;
+        if (alpha && j >= 0)
+            v = dc_snake(v, alpha[e / (S * T) / k]);
+        col[e] = v;
+    }
+    return cudaSuccess;
+}
+
+cudaError_t cu_dc_epilogue_launch(float *y, const float *b, const float *res,
+                                  const float *alpha, int tanh_out, int C, long long N,
+                                  cudaStream_t s)
+{
+    (void)s;
+    for (long long e = 0; e < (long long)C * N; e++) {
+        long long c = e / N;
+        y[e] = dc_epilogue(y[e], b[c], res != NULL, res ? res[e] : 0.0f, alpha != NULL,
+                           alpha ? alpha[c] : 0.0f, tanh_out);
+    }
+    return cudaSuccess;
+}
+
+cudaError_t cu_dc_ola_launch(const float *col, const float *b, int cout, int k, int stride,
+                             int pad, long long L, long long T, int S, float *y,
+                             cudaStream_t s)
+{
+    (void)s;
+    for (long long e = 0; e < (long long)cout * S * T; e++) {
+        long long u = e % T, c = (e / T) % S, o = e / (T * S), lo, hi;
+        dc_ola_range(u, pad, stride, k, L, &lo, &hi);
+        float acc = b[o];
+        for (long long t = lo; t <= hi; t++)
+            acc += col[dc_ola_col(o, u + pad - t * stride, c, t, k, S, L)];
+        y[e] = acc;
+    }
+    return cudaSuccess;
+}
+
+cudaError_t cu_dc_vq_launch(const float *z, const float *b, int D, long long N,
+                            const float *cn, const float *cc, int K, int *codes,
+                            cudaStream_t s)
+{
+    (void)s;
+    if (D > 64)
+        return cudaErrorInvalidValue;
+    for (long long n = 0; n < N; n++) {
+        float raw[64], zn[64];
+        for (int j = 0; j < D; j++)
+            raw[j] = z[(long long)j * N + n] + b[j];
+        float zz = dc_l2norm(raw, 1, D, zn), bv = 0;
+        int bk = -1;
+        for (int k = 0; k < K; k++) {
+            float v = dc_score(zn, zz, cn + (long long)k * D, cc[k], D);
+            if (dc_better(v, k, bv, bk)) {
+                bv = v;
+                bk = k;
+            }
+        }
+        codes[n] = bk;
+    }
+    return cudaSuccess;
+}
+
+cudaError_t cu_dc_gather_launch(const float *cb, const int *codes, int D, long long N,
+                                float *e, cudaStream_t s)
+{
+    (void)s;
+    for (long long i = 0; i < (long long)D * N; i++)
+        e[i] = cb[(long long)codes[i % N] * D + i / N];
+    return cudaSuccess;
+}
+
+cudaError_t cu_dc_resid_launch(const float *t, const float *b, int C, long long N, float *r,
+                               float *qs, cudaStream_t s)
+{
+    (void)s;
+    for (long long i = 0; i < (long long)C * N; i++) {
+        float v = t[i] + b[i / N];
+        qs[i] += v;
+        if (r)
+            r[i] -= v;
+    }
+    return cudaSuccess;
+}
+
+static const sono_op *em_op;
+
+static void em_set(sono_params *p, const char *name, const char *text)
+{
+    for (int i = 0; i < p->count; i++)
+        if (strcmp(p->v[i].name, name) == 0) {
+            sono_error err = {0};
+            sono_param_free(&p->v[i]);
+            assert_int_equal(sono_param_parse(sono_op_param(em_op, name), text, &p->v[i], &err),
+                             0);
+            return;
+        }
+    fail_msg("no param %s", name);
+}
+
+/* One case of codec.dac run by cuda/dac's code and checked by the op against its float64
+ * reference (tolerance: the op's, for cuda/dac's growth class). */
+static void em_case(const char *const *kv, int nkv)
+{
+    sono_params p = {0};
+    sono_error err = {0};
+    sono_input_spec spec;
+    sono_buf in, out, ref;
+    const sono_impl *im = &cu_dac_impls[0];
+    sono_params_defaults(em_op, &p);
+    for (int i = 0; i < nkv; i++)
+        em_set(&p, kv[2 * i], kv[2 * i + 1]);
+    assert_int_equal(em_op->validate(&p, &err), 0);
+    em_op->shapes(&p, &in, &out);
+    ref = out;
+    ref.dtype = sono_dtype_wide(out.dtype);
+    assert_int_equal(sono_buf_alloc(&in, &err), 0);
+    assert_int_equal(sono_buf_alloc(&out, &err), 0);
+    assert_int_equal(sono_buf_alloc(&ref, &err), 0);
+    assert_int_equal(sono_input_parse("noise", ".", &spec, &err), 0);
+    assert_int_equal(em_op->input(&p, &spec, em_op->rate(&p), &in, &err), 0);
+    assert_int_equal(em_op->reference(&p, &in, &ref, &err), 0);
+    char why[512];
+    void *st = NULL;
+    em_planned = em_alloc = 0;
+    if (im->supports(im->ctx, &p, why, sizeof why))
+        fail_msg("cuda/dac refused: %s", why);
+    double planned = em_planned;
+    if (im->setup(im->ctx, &p, &st, &err))
+        fail_msg("cuda/dac setup: %s", err.msg);
+    /* the memory gate's figure is what setup allocates (weights, buffers), not less */
+    assert_true(planned >= em_alloc && planned <= 1.01 * em_alloc + 4096);
+    int rc = im->load(st, &in, &err);
+    if (!rc && (rc = im->run(st)))
+        fail_msg("cuda/dac run: %s", ((cu_hdr *)st)->msg);
+    if (!rc)
+        rc = im->store(st, &out, &err);
+    im->teardown(st);
+    if (rc)
+        fail_msg("cuda/dac: %s", err.msg);
+    sono_check k = {0};
+    double tol = em_op->tolerance(&p, im->growth);
+    assert_int_equal(em_op->check(&p, &in, &out, &ref, tol, &k, &err), 0);
+    if (!k.pass)
+        fail_msg("cuda/dac %s: %s", sono_param_str(&p, "mode", "?"), k.detail);
+    print_message("cuda/dac (host stand-ins) %s streams=%s: rel_l2 %.3g (tol %g); %.120s\n",
+                  sono_param_str(&p, "mode", "?"), kv[2 * nkv - 1], k.rel_l2, tol, k.detail);
+    sono_buf_free(&in);
+    sono_buf_free(&out);
+    sono_buf_free(&ref);
+    sono_params_free(&p);
+}
+
+static void cuda_dac_on_host(void **state)
+{
+    (void)state;
+    em_op = sono_op_find("codec.dac");
+    assert_non_null(em_op);
+    const char *modes[] = {"encode", "decode", "roundtrip"}, *streams[] = {"1", "3"};
+    for (int m = 0; m < 3; m++)
+        for (int s = 0; s < 2; s++) {
+            const char *kv[] = {"weights", "tests/data/dac/tiny.safetensors", "n_q", "3",
+                                "seconds", "0.002", "mode", modes[m], "streams", streams[s]};
+            em_case(kv, 5);
+        }
+    /* dac_44khz's layout (strides 2, 4, 8, 8, 9 codebooks of 1024 in dim 8) at toy widths */
+    for (int m = 0; m < 3; m += 2) {
+        const char *kv[] = {"enc_dim", "4", "dec_dim", "32", "seconds", "0.03",
+                            "mode", modes[m], "streams", "2"};
+        em_case(kv, 5);
+    }
+}
+
+static int em_setup(void **state)
+{
+    (void)state;
+    snprintf(em_tmp, sizeof em_tmp, "/tmp/sono_dcm_XXXXXX");
+    if (!mkdtemp(em_tmp))
+        return -1;
+    setenv("XDG_CACHE_HOME", em_tmp, 1); /* weights = random's file goes there */
+    return 0;
+}
+
+static int em_teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", em_tmp);
+    return system(cmd) == 0 ? 0 : -1;
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(im2col_conv),     cmocka_unit_test(overlap_add),
         cmocka_unit_test(snake_and_epilogue), cmocka_unit_test(l2_normalise),
         cmocka_unit_test(search_and_ties),
+#ifdef DC_EMU
+        cmocka_unit_test_setup_teardown(cuda_dac_on_host, em_setup, em_teardown),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
