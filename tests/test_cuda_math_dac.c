@@ -539,10 +539,10 @@ cudaError_t cu_dc_vq_launch(const float *z, const float *b, int D, long long N,
                             cudaStream_t s)
 {
     (void)s;
-    if (D > 64)
+    if (D > DC_MAX_CODEBOOK_DIM)
         return cudaErrorInvalidValue;
     for (long long n = 0; n < N; n++) {
-        float raw[64], zn[64];
+        float raw[DC_MAX_CODEBOOK_DIM], zn[DC_MAX_CODEBOOK_DIM];
         for (int j = 0; j < D; j++)
             raw[j] = z[(long long)j * N + n] + b[j];
         float zz = dc_l2norm(raw, 1, D, zn), bv = 0;

@@ -86,6 +86,10 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
         return SONO_EUNSUPPORTED;
     }
     rc = dn_open(net, p, 0, &err);
+    if (!rc && net->cfg.Dc > DC_MAX_CODEBOOK_DIM)
+        rc = sono_fail(&err, SONO_EUNSUPPORTED, "codebook_dim %d: cuda/dac's search kernel "
+                       "holds a projected vector of at most %d in shared memory",
+                       net->cfg.Dc, DC_MAX_CODEBOOK_DIM);
     if (!rc)
         rc = dn_plan(net, scratch_for, NULL, &act, &scr, &err);
     double bytes = rc ? 0 : device_bytes(net, act, scr);

@@ -6,7 +6,7 @@
 #include "dc_kernels.h"
 #include "dc_math.h"
 
-#define DC_MAXD 64
+#define DC_MAXD DC_MAX_CODEBOOK_DIM
 
 static unsigned blocks(long long n, unsigned per)
 {

@@ -7,6 +7,9 @@
 
 #include <cuda_runtime_api.h>
 
+/* The largest codebook_dim the search kernel takes (its shared vector per warp). */
+#define DC_MAX_CODEBOOK_DIM 64
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -26,7 +29,7 @@ cudaError_t cu_dc_ola_launch(const float *col, const float *b, int cout, int k, 
                              cudaStream_t s);
 /* codes[n] = the nearest unit codeword of F.normalize(z[:, n] + b) for n < N: z [D][N] (the
  * raw in_proj SGEMM), cn [K][D] unit codewords, cc [K] their squared norms; a warp per
- * column, the lowest index on ties (dc_better). D <= 64. */
+ * column, the lowest index on ties (dc_better). D <= DC_MAX_CODEBOOK_DIM. */
 cudaError_t cu_dc_vq_launch(const float *z, const float *b, int D, long long N,
                             const float *cn, const float *cc, int K, int *codes,
                             cudaStream_t s);
