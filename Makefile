@@ -302,3 +302,20 @@ $(BUILD)/tests/test_cuda_math_mimi: tests/test_cuda_math_mimi.c $(COMMON_ENCODEC
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_CORE) -Iimpls/common -Iimpls/cuda $(shell pkg-config --cflags cmocka) $< \
 	  $(COMMON_ENCODEC) $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
+# issue 24: cuda/dac reads codec.dac's weights with the CPU rungs' body (impls/common/dac_*)
+ifneq ($(NVCC),)
+COMMON_cuda += $(COMMON_DAC)
+endif
+# test_cuda_math_dac also runs cuda/dac's host code (impls/cuda/dac.c) on the CPU over host
+# stand-ins for the runtime, cuBLAS and dc_kernels.cu: it needs the toolkit's headers only.
+# impls/ first: impls/common/nndtype.h, not harness/ops/nndtype.h, is the impls' one.
+ifneq ($(NVCC),)
+$(BUILD)/tests/test_cuda_math_dac: tests/test_cuda_math_dac.c impls/cuda/dac.c \
+                                   $(COMMON_DAC) impls/common/encodec_st.c \
+                                   $(wildcard impls/common/dac_*.h) $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) -Iimpls/common -Iimpls/cuda $(CUDA_INCDIRS:%=-I%) $(CFLAGS_CORE) -DDC_EMU \
+	  $(shell pkg-config --cflags cmocka) $< impls/cuda/dac.c $(COMMON_DAC) \
+	  impls/common/encodec_st.c $(CORE_LIB) -o $@ $(LIBS_CORE) \
+	  $(shell pkg-config --libs cmocka jansson)
+endif

@@ -75,6 +75,10 @@
 #              every mode, 1 and 3 streams, against the float64 reference; test_mimi_fixture
 #              against transformers' MimiModel), then execs at kyutai/mimi's shapes on
 #              0.5 s and 2 x 0.25 s, ~60 s (not in the default list)
+#   dacgpu     issue 24: cuda/dac (~60 s): test_cuda_math_dac, then execs against the
+#              float64 reference: the tiny fixture in every mode at streams 1 and 3, toy
+#              widths at 2 streams, dac_44khz's shapes on 2 x 0.05 s (not in the default
+#              list)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -693,6 +697,33 @@ st_mimigpu() {
         limit 90 "$logs/mimigpu-exec.log" bin/harness exec codec.mimi/cuda/mimi $args \
             --input speech || fail "exec cuda/mimi $args"
         grep -E -- '->|rror|check' "$logs/mimigpu-exec.log" | head -n 3
+    done
+}
+
+# issue 24: cuda/dac checked by exec against the float64 reference (each mode on the tiny
+# transformers fixture, 1 and 3 streams; toy widths; dac_44khz's shapes, whose random
+# weights file is written on first use) after the host test of its kernel arithmetic
+st_dacgpu() {
+    limit 20 "$logs/test_cuda_math_dac.log" build/tests/test_cuda_math_dac ||
+        fail "test_cuda_math_dac"
+    grep -E 'PASSED|FAILED' "$logs/test_cuda_math_dac.log" | head -n 2
+    local args mode S
+    for mode in encode decode roundtrip; do
+        for S in 1 3; do
+            limit 15 "$logs/dacgpu-exec.log" bin/harness exec codec.dac/cuda/dac \
+                --param weights=tests/data/dac/tiny.safetensors --param n_q=3 \
+                --param seconds=0.01 --param mode=$mode --param streams=$S --input speech ||
+                fail "exec codec.dac/cuda/dac tiny mode=$mode streams=$S"
+            grep -E -- '->|rror' "$logs/dacgpu-exec.log" | head -n 2
+        done
+    done
+    for args in "--param enc_dim=4 --param dec_dim=32 --param seconds=0.05 --param streams=2" \
+                "--param mode=encode --param seconds=0.05 --param streams=2" \
+                "--param mode=roundtrip --param seconds=0.05"; do
+        # shellcheck disable=SC2086
+        limit 60 "$logs/dacgpu-exec.log" bin/harness exec codec.dac/cuda/dac $args \
+            --input speech || fail "exec codec.dac/cuda/dac $args"
+        grep -E -- '->|rror' "$logs/dacgpu-exec.log" | head -n 2
     done
 }
 

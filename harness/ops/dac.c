@@ -34,11 +34,15 @@ static const sono_param_spec params[] = {
      .help = "weights=random: encoder_hidden_size (64; small for tests)"},
     {.name = "dec_dim", .type = SONO_PINT, .imin = 16, .imax = 4096, .idflt = 1536,
      .help = "weights=random: decoder_hidden_size (1536; small for tests)"},
+    /* as codec.encodec's (issue 11): a batch of independent clips per run */
+    {.name = "streams", .type = SONO_PINT, .imin = 1, .imax = 1024, .idflt = 1, .late = 1,
+     .help = "independent mono clips of `seconds` each, coded together (consecutive pieces "
+             "of the signal); x real time counts the audio of all"},
 };
 
 typedef struct dims {
     sono_dac_config c;
-    int mode, nq;
+    int mode, nq, S;
     long long samples, frames;
 } dims;
 
@@ -62,6 +66,10 @@ static int get_dims(const sono_params *p, dims *d, sono_error *err)
     if (d->samples > (1LL << 31))
         return sono_fail(err, SONO_EINVAL, "seconds=%g gives %lld samples; at most 2^31", s,
                          d->samples);
+    d->S = (int)sono_param_int(p, "streams", 1);
+    if (d->S * d->samples > (1LL << 31))
+        return sono_fail(err, SONO_EINVAL, "streams=%d x %lld samples is over 2^31 samples; "
+                         "fewer streams or seconds", d->S, d->samples);
     return 0;
 }
 
@@ -95,6 +103,27 @@ static void shapes(const sono_params *p, sono_buf *in, sono_buf *out)
     sono_buf codes = {.dtype = SONO_I32, .ndim = 2, .shape = {d.nq, d.frames}};
     *in = d.mode == M_DECODE ? codes : sig;
     *out = d.mode == M_ENCODE ? codes : sig;
+    sono_buf *b[2] = {in, out};
+    for (int i = 0; d.S > 1 && i < 2; i++) { /* streams: a leading [S] */
+        for (int j = b[i]->ndim; j > 0; j--)
+            b[i]->shape[j] = b[i]->shape[j - 1];
+        b[i]->shape[0] = d.S;
+        b[i]->ndim++;
+    }
+}
+
+/* Stream s's part of a buffer of S streams, shaped as with streams = 1. */
+static sono_buf slice(const sono_buf *b, int S, int s)
+{
+    sono_buf r = *b;
+    if (S > 1) {
+        r.ndim = b->ndim - 1;
+        for (int j = 0; j < r.ndim; j++)
+            r.shape[j] = b->shape[j + 1];
+    }
+    r.nbytes = (size_t)(sono_buf_elems(b) / S) * sono_dtype_size(b->dtype);
+    r.data = (char *)b->data + (size_t)s * r.nbytes;
+    return r;
 }
 
 static double rate(const sono_params *p)
@@ -107,7 +136,7 @@ static double audio_seconds(const sono_params *p)
 {
     dims d;
     return get_dims(p, &d, NULL) ? sono_param_real(p, "seconds", 1.0)
-                                 : (double)d.samples / d.c.sampling_rate;
+                                 : (double)d.S * (double)d.samples / d.c.sampling_rate;
 }
 
 static int load_model(const sono_params *p, sono_dac64 **m, sono_error *err)
@@ -148,19 +177,54 @@ static int input(const sono_params *p, const struct sono_input_spec *spec, doubl
     int rc = sono_dac_params_config(p, 1, &d.c, err);
     if (rc || (rc = get_dims(p, &d, err)))
         return rc;
-    if (d.mode != M_DECODE)
-        return sono_input_fill_at(spec, r, in, err);
-    sono_buf sig = {.dtype = SONO_F32, .ndim = 1, .shape = {d.samples}};
+    if (d.mode != M_DECODE) {
+        sono_buf flat = *in; /* streams: the signal as one piece, cut in clips by layout */
+        flat.ndim = 1;
+        flat.shape[0] = d.S * d.samples;
+        return sono_input_fill_at(spec, r, &flat, err);
+    }
+    sono_buf sig = {.dtype = SONO_F32, .ndim = 1, .shape = {d.S * d.samples}};
     if ((rc = sono_buf_alloc(&sig, err)))
         return rc;
     sono_dac64 *m = NULL;
+    size_t nc = (size_t)d.nq * (size_t)d.frames;
     if (!(rc = sono_input_fill_at(spec, r, &sig, err)) && !(rc = load_model(p, &m, err)))
-        rc = ref_codes(m, sig.data, &d, in->data, NULL, NULL, NULL, -1, 0, err);
+        for (int s = 0; s < d.S && !rc; s++) /* clip s's codes */
+            rc = ref_codes(m, (const float *)sig.data + (size_t)s * (size_t)d.samples, &d,
+                           (int *)in->data + (size_t)s * nc, NULL, NULL, NULL, -1, 0, err);
     sono_dac64_free(m);
     sono_buf_free(&sig);
     return rc;
 }
 
+/* One clip: in and ref are its slices. */
+static int ref_stream(const sono_dac64 *m, const dims *d, const sono_buf *in, sono_buf *ref,
+                      sono_error *err)
+{
+    size_t nc = (size_t)d->nq * (size_t)d->frames;
+    int *codes = d->mode == M_DECODE ? in->data : malloc(nc * sizeof(int));
+    double *audio = NULL;
+    long long n = 0;
+    int rc = codes ? 0 : sono_fail(err, SONO_ENOMEM, "codec.dac: out of memory");
+    if (!rc && d->mode != M_DECODE)
+        rc = ref_codes(m, in->data, d, codes, NULL, NULL, NULL, -1, 0, err);
+    if (!rc && d->mode == M_ENCODE)
+        memcpy(ref->data, codes, nc * sizeof(int));
+    if (!rc && d->mode != M_ENCODE &&
+        !(rc = sono_dac64_decode(m, codes, d->nq, d->frames, &audio, &n, err))) {
+        if (n != d->samples)
+            rc = sono_fail(err, SONO_EINTERNAL, "codec.dac: decoded %lld samples, expected "
+                           "%lld", n, d->samples);
+        else
+            memcpy(ref->data, audio, (size_t)n * sizeof(double));
+    }
+    free(audio);
+    if (d->mode != M_DECODE)
+        free(codes);
+    return rc;
+}
+
+/* Each stream alone, as streams = 1 would code it (one after the other). */
 static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref, sono_error *err)
 {
     dims d;
@@ -168,26 +232,10 @@ static int reference(const sono_params *p, const sono_buf *in, sono_buf *ref, so
     int rc = get_dims(p, &d, err);
     if (rc || (rc = load_model(p, &m, err)))
         return rc;
-    size_t nc = (size_t)d.nq * (size_t)d.frames;
-    int *codes = d.mode == M_DECODE ? in->data : malloc(nc * sizeof(int));
-    double *audio = NULL;
-    long long n = 0;
-    rc = codes ? 0 : sono_fail(err, SONO_ENOMEM, "codec.dac: out of memory");
-    if (!rc && d.mode != M_DECODE)
-        rc = ref_codes(m, in->data, &d, codes, NULL, NULL, NULL, -1, 0, err);
-    if (!rc && d.mode == M_ENCODE)
-        memcpy(ref->data, codes, nc * sizeof(int));
-    if (!rc && d.mode != M_ENCODE &&
-        !(rc = sono_dac64_decode(m, codes, d.nq, d.frames, &audio, &n, err))) {
-        if (n != d.samples)
-            rc = sono_fail(err, SONO_EINTERNAL, "codec.dac: decoded %lld samples, expected "
-                           "%lld", n, d.samples);
-        else
-            memcpy(ref->data, audio, (size_t)n * sizeof(double));
+    for (int s = 0; s < d.S && !rc; s++) {
+        sono_buf i1 = slice(in, d.S, s), r1 = slice(ref, d.S, s);
+        rc = ref_stream(m, &d, &i1, &r1, err);
     }
-    free(audio);
-    if (d.mode != M_DECODE)
-        free(codes);
     sono_dac64_free(m);
     return rc;
 }
@@ -358,7 +406,20 @@ static int file_sha256(const char *path, char hex[65], sono_error *err)
     return 0;
 }
 
-/* Codes or audio as above; the detail then names the weights file and its sha256. */
+static int check_stream(const sono_params *p, const dims *d, const sono_buf *in,
+                        const sono_buf *out, const sono_buf *ref, double tol, sono_check *c,
+                        sono_error *err)
+{
+    *c = (sono_check){.tol = tol};
+    return d->mode == M_ENCODE ? check_codes(p, d, in, out, ref, tol, c, err)
+           : d->mode == M_DECODE ? sono_check_output(out, ref, tol, c, err)
+                                 : check_roundtrip(p, d, in, out, ref, tol, c, err);
+}
+
+/* Codes or audio as above, stream by stream as codec.encodec's (each clip checked as
+ * streams = 1 would be; all must pass; rel_l2, max_abs and ref_peak the worst clip's,
+ * mismatches summed, the detail the worst clip's); the detail then names the weights file
+ * and its sha256. */
 static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
                  const sono_buf *ref, double tol, sono_check *c, sono_error *err)
 {
@@ -367,10 +428,37 @@ static int check(const sono_params *p, const sono_buf *in, const sono_buf *out,
     int rc = get_dims(p, &d, err);
     if (rc || (rc = sono_dac_weights_path(p, path, sizeof path, err)))
         return rc;
-    *c = (sono_check){.tol = tol};
-    rc = d.mode == M_ENCODE ? check_codes(p, &d, in, out, ref, tol, c, err)
-         : d.mode == M_DECODE ? sono_check_output(out, ref, tol, c, err)
-                              : check_roundtrip(p, &d, in, out, ref, tol, c, err);
+    sono_check *cs = calloc((size_t)d.S, sizeof *cs);
+    if (!cs)
+        return sono_fail(err, SONO_ENOMEM, "codec.dac check: out of memory");
+    for (int s = 0; s < d.S && !rc; s++) {
+        sono_buf i1 = slice(in, d.S, s), o1 = slice(out, d.S, s), r1 = slice(ref, d.S, s);
+        rc = check_stream(p, &d, &i1, &o1, &r1, tol, &cs[s], err);
+    }
+    if (!rc && d.S == 1)
+        *c = cs[0];
+    else if (!rc) {
+        int w = 0;
+        *c = (sono_check){.tol = tol, .pass = 1};
+        for (int s = 0; s < d.S; s++) {
+            const sono_check *k = &cs[s], *kw = &cs[w];
+            c->pass &= k->pass;
+            c->rel_l2 = fmax(c->rel_l2, k->rel_l2);
+            c->max_abs = fmax(c->max_abs, k->max_abs);
+            c->ref_peak = fmax(c->ref_peak, k->ref_peak);
+            c->nonfinite += k->nonfinite;
+            c->mismatches += k->mismatches;
+            c->has_mismatches |= k->has_mismatches;
+            if (kw->pass > k->pass ||
+                (kw->pass == k->pass &&
+                 (k->mismatches > kw->mismatches || k->rel_l2 > kw->rel_l2)))
+                w = s;
+        }
+        snprintf(c->detail, sizeof c->detail, "%d streams checked alone, %s; stream %d%s%.90s",
+                 d.S, c->pass ? "all pass" : "not all pass", w, cs[w].detail[0] ? ": " : "",
+                 cs[w].detail);
+    }
+    free(cs);
     if (!rc)
         rc = file_sha256(path, hex, err);
     if (!rc) {
@@ -399,12 +487,38 @@ static int quality(const sono_params *p, const sono_buf *in, const sono_buf *out
     }
     if (d.mode != M_ROUNDTRIP)
         return 0;
-    sono_error e2 = {0};
-    if (sono_quality_audio(in->data, out->data, d.samples, d.c.sampling_rate, q, &e2)) {
-        snprintf(q->note, sizeof q->note, "%s", e2.msg);
-        return 0;
+    sono_quality sum = {0}; /* streams: the mean of each clip's measures */
+    for (int s = 0; s < d.S; s++) {
+        sono_error e2 = {0};
+        sono_quality one = *q;
+        const float *x = (const float *)in->data + (size_t)s * (size_t)d.samples,
+                    *y = (const float *)out->data + (size_t)s * (size_t)d.samples;
+        if (sono_quality_audio(x, y, d.samples, d.c.sampling_rate, &one, &e2)) {
+            snprintf(q->note, sizeof q->note, "%s", e2.msg);
+            return 0;
+        }
+        if (sono_quality_speech(x, y, d.samples, d.c.sampling_rate, &one, &e2) == 0 && s == 0)
+            snprintf(sum.speech_note, sizeof sum.speech_note, "%s", one.speech_note);
+        sum.has = s == 0 ? one.has : sum.has & one.has;
+        snprintf(sum.pesq_mode, sizeof sum.pesq_mode, "%s", one.pesq_mode);
+        sum.si_sdr_db += one.si_sdr_db / d.S;
+        sum.mel_l1 += one.mel_l1 / d.S;
+        sum.mstft += one.mstft / d.S;
+        sum.stoi += one.stoi / d.S;
+        sum.estoi += one.estoi / d.S;
+        sum.pesq += one.pesq / d.S;
     }
-    sono_quality_speech(in->data, out->data, d.samples, d.c.sampling_rate, q, &e2);
+    q->has |= sum.has;
+    q->si_sdr_db = sum.si_sdr_db;
+    q->mel_l1 = sum.mel_l1;
+    q->mstft = sum.mstft;
+    q->stoi = sum.stoi;
+    q->estoi = sum.estoi;
+    q->pesq = sum.pesq;
+    snprintf(q->pesq_mode, sizeof q->pesq_mode, "%s", sum.pesq_mode);
+    snprintf(q->speech_note, sizeof q->speech_note, "%s", sum.speech_note);
+    if (d.S > 1)
+        snprintf(q->note, sizeof q->note, "mean over %d streams", d.S);
     return 0;
 }
 
@@ -422,6 +536,8 @@ static void cost(const sono_params *p, sono_cost *c)
     c->flops = d.mode == M_ENCODE ? enc : d.mode == M_DECODE ? dec : enc + dec;
     double codes = 4.0 * d.nq * F, sig = 4.0 * (double)d.samples;
     c->bytes = d.mode == M_ENCODE ? sig + codes : d.mode == M_DECODE ? codes + sig : 2 * sig;
+    c->flops *= d.S; /* streams: S clips, each its own network pass */
+    c->bytes *= d.S;
 }
 
 /* Relative L2 (and max |err| / peak) of the float32 network's audio against the float64

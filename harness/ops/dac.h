@@ -48,6 +48,11 @@
  *   decode:    I32 [n_q, frames] (the float64 reference's codes of the signal) -> F32
  *              [frames * hop]
  *   roundtrip: F32 [samples] -> F32 [samples] (DacModel.forward(x, n_quantizers=n_q))
+ * Streams, param streams = S (default 1), as codec.encodec's (encodec.h): S independent
+ *   clips of `seconds`, each coded exactly as a streams = 1 input; S > 1 puts a leading
+ *   [S] on each shape (encode F32 [S, samples] -> I32 [S, n_q, frames], and so on); clip s
+ *   is the signal's consecutive piece s (decode: the reference codes of piece s). Checked
+ *   clip by clip (all must pass); cost and audio seconds S times one clip's.
  * Bitrate: n_q log2(K) rate / hop (9 stages at 44.1 kHz: 7.75 kbps). Algorithmic latency:
  *   the encoder and decoder are non-causal (symmetric padding): the whole input.
  */

@@ -1,7 +1,9 @@
 /* dac_blas.c — blas/dac for codec.dac: the shared body (impls/common/dac_net.c) with
  * OpenBLAS kernels: convs as im2col + SGEMM in tiles of TILE output steps, transposed
  * convs as SGEMM to columns + col2im, the factorised codebook search of all frames of a
- * stage as one SGEMM of scores (tiled), the projections in and out as SGEMMs. */
+ * stage as one SGEMM of scores (tiled), the projections in and out as SGEMMs. The op's
+ * streams: S clips side by side in each channel's row ([C][S][T]), so each SGEMM's N
+ * spans every clip's columns. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,57 +20,66 @@ static long long mn(long long a, long long b)
     return a < b ? a : b;
 }
 
-static void fill_bias(const dn_conv *c, float *y, long long T)
+static void fill_bias(const dn_conv *c, float *y, long long N)
 {
     for (int o = 0; o < c->cout; o++)
-        for (long long t = 0; t < T; t++)
-            y[(size_t)o * (size_t)T + (size_t)t] = c->b[o];
+        for (long long t = 0; t < N; t++)
+            y[(size_t)o * (size_t)N + (size_t)t] = c->b[o];
 }
 
-static void conv(const dn_conv *c, const float *x, long long L, float *y, long long T,
+/* Streams: x [cin][S][L] -> y [cout][S][T] with the output columns n = s T + t of all
+ * clips in one index space, tiled TILE at a time, so each SGEMM's N spans clips (short
+ * clips fill a tile together) and its C is y's rows at column n0 (ldc = S T). */
+static void conv(const dn_conv *c, const float *x, long long L, int S, float *y, long long T,
                  float *col)
 {
-    fill_bias(c, y, T);
+    long long N = (long long)S * T;
+    fill_bias(c, y, N);
     int ck = c->cin * c->k;
     if (c->k == 1 && c->s == 1 && c->p == 0) { /* a 1x1 conv is one GEMM on x itself */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)T, c->cin, 1.0f,
-                    c->w, c->cin, x, (int)L, 1.0f, y, (int)T);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)N, c->cin, 1.0f,
+                    c->w, c->cin, x, (int)N, 1.0f, y, (int)N);
         return;
     }
-    for (long long t0 = 0; t0 < T; t0 += TILE) {
-        long long nt = mn(TILE, T - t0);
+    for (long long n0 = 0; n0 < N; n0 += TILE) {
+        long long nt = mn(TILE, N - n0);
         for (int i = 0; i < c->cin; i++)
             for (int k = 0; k < c->k; k++) {
                 float *row = col + ((size_t)i * c->k + k) * (size_t)nt;
-                const float *xi = x + (size_t)i * (size_t)L;
-                for (long long t = 0; t < nt; t++) {
-                    long long j = (t0 + t) * c->s + (long long)k * c->d - c->p;
-                    row[t] = j >= 0 && j < L ? xi[j] : 0.0f;
+                for (long long e = 0; e < nt; e++) {
+                    long long s = (n0 + e) / T, t = (n0 + e) % T;
+                    long long j = t * c->s + (long long)k * c->d - c->p;
+                    row[e] = j >= 0 && j < L ? x[((size_t)i * S + (size_t)s) * (size_t)L +
+                                                 (size_t)j]
+                                             : 0.0f;
                 }
             }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)nt, ck, 1.0f,
-                    c->w, ck, col, (int)nt, 1.0f, y + t0, (int)T);
+                    c->w, ck, col, (int)nt, 1.0f, y + n0, (int)N);
     }
 }
 
-static void convtr(const dn_conv *c, const float *x, long long L, float *y, long long T,
+/* Columns of every clip's input steps (n = s L + t) tiled as above; each column's k taps
+ * added into its own clip's row. */
+static void convtr(const dn_conv *c, const float *x, long long L, int S, float *y, long long T,
                    float *col)
 {
-    fill_bias(c, y, T);
+    long long N = (long long)S * L;
+    fill_bias(c, y, (long long)S * T);
     int ok = c->cout * c->k;
-    for (long long t0 = 0; t0 < L; t0 += TILE) {
-        long long nt = mn(TILE, L - t0);
-        /* col [cout*k][nt] = W^T (W as [cin][cout*k]) x[:, t0:t0+nt] */
+    for (long long n0 = 0; n0 < N; n0 += TILE) {
+        long long nt = mn(TILE, N - n0);
+        /* col [cout*k][nt] = W^T (W as [cin][cout*k]) x[:, n0:n0+nt] */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ok, (int)nt, c->cin, 1.0f, c->w,
-                    ok, x + t0, (int)L, 0.0f, col, (int)nt);
+                    ok, x + n0, (int)N, 0.0f, col, (int)nt);
         for (int o = 0; o < c->cout; o++)
             for (int k = 0; k < c->k; k++) {
                 const float *row = col + ((size_t)o * c->k + k) * (size_t)nt;
-                float *yo = y + (size_t)o * (size_t)T;
-                for (long long t = 0; t < nt; t++) {
-                    long long j = (t0 + t) * c->s + k - c->p;
+                for (long long e = 0; e < nt; e++) {
+                    long long s = (n0 + e) / L, t = (n0 + e) % L;
+                    long long j = t * c->s + k - c->p;
                     if (j >= 0 && j < T)
-                        yo[j] += row[t];
+                        y[((size_t)o * S + (size_t)s) * (size_t)T + (size_t)j] += row[e];
                 }
             }
     }
@@ -117,10 +128,10 @@ static void proj_out(const dn_conv *c, const float *e, long long F, float sign, 
 
 static const dn_kernels kernels = {conv, convtr, vq, proj_in, proj_out};
 
-static size_t scratch_for(const dn_conv *c, long long L, long long T)
+static size_t scratch_for(const dn_conv *c, long long L, long long T, int S)
 {
-    return c->tr ? (size_t)c->cout * c->k * (size_t)mn(TILE, L)
-                 : (size_t)c->cin * c->k * (size_t)mn(TILE, T);
+    return c->tr ? (size_t)c->cout * c->k * (size_t)mn(TILE, S * L)
+                 : (size_t)c->cin * c->k * (size_t)mn(TILE, S * T);
 }
 
 static size_t vq_scratch(int K, long long F)
@@ -187,9 +198,10 @@ int dac_blas_store(void *st, sono_buf *out, sono_error *err)
 int dac_blas_describe(void *vst, char *buf, size_t n)
 {
     const bstate *st = vst;
-    snprintf(buf, n, "%s; core %s; threads=%d (asked %d); n_q=%d, %lld frames; im2col "
-             "tiles of %d steps", openblas_get_config(), openblas_get_corename(),
-             openblas_get_num_threads(), st->threads, st->net.nq, st->net.frames, TILE);
+    snprintf(buf, n, "%s; core %s; threads=%d (asked %d); n_q=%d, %lld frames x %d "
+             "streams; im2col tiles of %d steps over all streams", openblas_get_config(),
+             openblas_get_corename(), openblas_get_num_threads(), st->threads, st->net.nq,
+             st->net.frames, st->net.S, TILE);
     return 0;
 }
 

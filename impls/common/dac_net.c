@@ -148,6 +148,13 @@ static int read_dims(const sono_params *p, const dn_cfg *c, dn_net *net, char *w
     if (net->frames < 1)
         net->frames = 1;
     net->samples = net->frames * c->hop;
+    long long S = sono_param_int(p, "streams", 1);
+    if (S < 1 || S > 1024 || S * net->samples > (1LL << 31)) {
+        snprintf(why, n, "streams=%lld x %lld samples: need 1..1024 streams and at most 2^31 "
+                 "samples in all", S, net->samples);
+        return -1;
+    }
+    net->S = (int)S;
     return 0;
 }
 
@@ -196,6 +203,8 @@ static int get_conv(dn_net *net, const est_file *f, const char *prefix, dn_conv 
                     sono_error *err)
 {
     char a[160], b[160];
+    if (!f) /* dn_open(load = 0): the shapes only */
+        return 0;
     int d0 = c->tr ? c->cin : c->cout, d1 = c->tr ? c->cout : c->cin;
     size_t row = (size_t)d1 * (size_t)c->k;
     long long ws[3] = {d0, d1, c->k}, gs[3] = {d0, 1, 1}, bs[1] = {c->cout};
@@ -238,6 +247,8 @@ static int get_alpha(dn_net *net, const est_file *f, const char *prefix, int C, 
 {
     char n[160];
     long long s[3] = {1, C, 1};
+    if (!f)
+        return 0;
     snprintf(n, sizeof n, "%s.alpha", prefix);
     *a = falloc(net, (size_t)C);
     return *a ? est_get(f, n, 3, s, *a, err) : sono_fail(err, SONO_ENOMEM, "out of memory");
@@ -319,6 +330,8 @@ static int get_all(dn_net *net, const est_file *f, sono_error *err)
         rc = get_conv(net, f, p, &net->inp[q], err);
         snprintf(p, sizeof p, "quantizer.quantizers.%d.out_proj", q);
         rc = rc ? rc : get_conv(net, f, p, &net->outp[q], err);
+        if (!f)
+            continue;
         net->cb[q] = falloc(net, (size_t)c->K * c->Dc);
         net->cn[q] = falloc(net, (size_t)c->K * c->Dc);
         net->cc[q] = falloc(net, (size_t)c->K);
@@ -349,7 +362,7 @@ static int get_all(dn_net *net, const est_file *f, sono_error *err)
 typedef struct plan {
     int dry;
     size_t act, scratch;
-    size_t (*sf)(const dn_conv *c, long long L, long long T);
+    dn_scratch_fn sf;
 } plan;
 
 static long long out_len(const dn_conv *c, long long L)
@@ -383,32 +396,35 @@ static long long conv(dn_net *net, plan *pl, const dn_conv *c, const float *x, l
 {
     long long T = out_len(c, L);
     if (pl->dry) {
-        note(pl, (size_t)c->cout * (size_t)T, pl->sf ? pl->sf(c, L, T) : 0);
+        note(pl, (size_t)c->cout * (size_t)net->S * (size_t)T,
+             pl->sf ? pl->sf(c, L, T, net->S) : 0);
         return T;
     }
-    (c->tr ? net->k->convtr : net->k->conv)(c, x, L, y, T, net->scratch);
+    (c->tr ? net->k->convtr : net->k->conv)(c, x, L, net->S, y, T, net->scratch);
     return T;
 }
 
-/* x in B[0] ([C][L]) through a residual unit, in place. */
+/* x in B[0] ([C][S][L]) through a residual unit, in place. Snake is per channel, so it
+ * runs over each channel's S clips as one row. */
 static void res(dn_net *net, plan *pl, const dn_res *r, long long L)
 {
     float **B = net->buf;
     int C = r->c1.cin;
+    long long S = net->S;
     if (!pl->dry) {
-        memcpy(B[2], B[0], (size_t)C * (size_t)L * sizeof(float));
-        snake(r->a1, B[2], C, L);
+        memcpy(B[2], B[0], (size_t)C * (size_t)(S * L) * sizeof(float));
+        snake(r->a1, B[2], C, S * L);
     }
     long long T = conv(net, pl, &r->c1, B[2], L, B[1]);
     if (!pl->dry)
-        snake(r->a2, B[1], C, T);
+        snake(r->a2, B[1], C, S * T);
     T = conv(net, pl, &r->c2, B[1], T, B[2]);
     if (pl->dry)
         return;
     long long crop = (L - T) / 2; /* 0: same-length convs */
-    for (int c = 0; c < C; c++)
+    for (long long row = 0; row < C * S; row++) /* (channel, clip) rows */
         for (long long t = 0; t < T; t++)
-            B[2][(size_t)c * (size_t)T + (size_t)t] += B[0][(size_t)c * (size_t)L + (size_t)(t + crop)];
+            B[2][(size_t)(row * T + t)] += B[0][(size_t)(row * L + t + crop)];
     float *s = B[0];
     B[0] = B[2];
     B[2] = s;
@@ -419,7 +435,7 @@ static long long snake_conv(dn_net *net, plan *pl, const float *alpha, const dn_
 {
     float **B = net->buf;
     if (!pl->dry && alpha)
-        snake(alpha, B[0], c->cin, L);
+        snake(alpha, B[0], c->cin, net->S * L);
     long long T = conv(net, pl, c, B[0], L, B[1]);
     float *s = B[0];
     B[0] = B[1];
@@ -430,7 +446,7 @@ static long long snake_conv(dn_net *net, plan *pl, const float *alpha, const dn_
 static long long encoder(dn_net *net, plan *pl, long long L)
 {
     const dn_cfg *c = &net->cfg;
-    note(pl, (size_t)L, 0);
+    note(pl, (size_t)net->S * (size_t)L, 0);
     L = snake_conv(net, pl, NULL, &net->e_in, L);
     for (int i = 0; i < c->nratio; i++) {
         for (int j = 0; j < 3; j++)
@@ -450,7 +466,7 @@ static long long decoder(dn_net *net, plan *pl, long long F)
             res(net, pl, &net->db[i].r[j], L);
     }
     L = snake_conv(net, pl, net->d_alpha, &net->d_out, L);
-    for (long long t = 0; !pl->dry && t < L; t++)
+    for (long long t = 0; !pl->dry && t < net->S * L; t++)
         net->buf[0][t] = tanhf(net->buf[0][t]);
     return L;
 }
@@ -464,7 +480,7 @@ static void gather(dn_net *net, int q, const int *codes, long long F)
             net->e[(size_t)j * (size_t)F + (size_t)t] = net->cb[q][(size_t)codes[t] * Dc + j];
 }
 
-/* The residual in B[0] ([H][F]) quantized; the quantized sum left in B[2]. */
+/* The residual in B[0] ([H][F], F = S * frames) quantized; the quantized sum left in B[2]. */
 static void quantize(dn_net *net, long long F)
 {
     const dn_cfg *c = &net->cfg;
@@ -494,13 +510,10 @@ static void quantize(dn_net *net, long long F)
     }
 }
 
-int dn_setup(dn_net *net, const sono_params *p, const dn_kernels *k,
-             size_t (*sf)(const dn_conv *c, long long L, long long T),
-             size_t (*vq_scratch)(int K, long long F), sono_error *err)
+int dn_open(dn_net *net, const sono_params *p, int load, sono_error *err)
 {
     char path[4200], why[512];
     memset(net, 0, sizeof *net);
-    net->k = k;
     weights_path(p, path, sizeof path);
     est_file *f = NULL;
     int rc = est_open(path, &f, err);
@@ -511,33 +524,77 @@ int dn_setup(dn_net *net, const sono_params *p, const dn_kernels *k,
         est_close(f);
         return sono_fail(err, SONO_EINVAL, "%s", why);
     }
-    rc = get_all(net, f, err);
+    rc = get_all(net, load ? f : NULL, err);
     est_close(f);
-    if (rc)
-        return rc;
+    return rc;
+}
+
+int dn_plan(dn_net *net, dn_scratch_fn sf, size_t (*vq_scratch)(int K, long long F),
+            size_t *act, size_t *scratch, sono_error *err)
+{
     plan pl = {.dry = 1, .sf = sf};
     const dn_cfg *c = &net->cfg;
-    long long F = net->frames;
+    long long F = net->frames, SF = F * net->S;
     if (net->mode != DN_DECODE && encoder(net, &pl, net->samples) != F)
         return sono_fail(err, SONO_EINTERNAL, "codec.dac: the encoder's frames differ from "
                          "samples / hop");
-    note(&pl, (size_t)c->H * (size_t)F, vq_scratch ? vq_scratch(c->K, F) : 0);
+    note(&pl, (size_t)c->H * (size_t)SF, vq_scratch ? vq_scratch(c->K, SF) : 0);
     if (net->mode != DN_ENCODE && decoder(net, &pl, F) != net->samples)
         return sono_fail(err, SONO_EINTERNAL, "codec.dac: the decoder's length differs "
                          "from frames * hop");
-    net->act = pl.act;
-    net->nscratch = pl.scratch;
+    *act = pl.act;
+    *scratch = pl.scratch;
+    return 0;
+}
+
+static size_t conv_floats(const dn_conv *c)
+{
+    return (size_t)c->cin * (size_t)c->cout * (size_t)c->k + (size_t)c->cout;
+}
+
+static size_t res_floats(const dn_res *r)
+{
+    return 2 * (size_t)r->c1.cin + conv_floats(&r->c1) + conv_floats(&r->c2);
+}
+
+size_t dn_weight_floats(const dn_net *net)
+{
+    const dn_cfg *c = &net->cfg;
+    size_t n = conv_floats(&net->e_in) + conv_floats(&net->e_out) + conv_floats(&net->d_in) +
+               conv_floats(&net->d_out) + (size_t)c->H + (size_t)net->d_out.cin;
+    for (int i = 0; i < c->nratio; i++)
+        for (int s = 0; s < 2; s++) {
+            const dn_block *b = s ? &net->db[i] : &net->eb[i];
+            n += conv_floats(&b->c) + (size_t)b->c.cin;
+            for (int j = 0; j < 3; j++)
+                n += res_floats(&b->r[j]);
+        }
+    for (int q = 0; q < net->nq; q++) /* projections, raw and unit codebooks, their norms */
+        n += conv_floats(&net->inp[q]) + conv_floats(&net->outp[q]) +
+             (size_t)c->K * (2 * (size_t)c->Dc + 1);
+    return n;
+}
+
+int dn_setup(dn_net *net, const sono_params *p, const dn_kernels *k, dn_scratch_fn sf,
+             size_t (*vq_scratch)(int K, long long F), sono_error *err)
+{
+    int rc = dn_open(net, p, 1, err);
+    net->k = k;
+    if (rc || (rc = dn_plan(net, sf, vq_scratch, &net->act, &net->nscratch, err)))
+        return rc;
+    const dn_cfg *c = &net->cfg;
+    size_t SF = (size_t)net->frames * (size_t)net->S;
     for (int i = 0; i < 3; i++)
         if (!(net->buf[i] = falloc(net, net->act)))
             return sono_fail(err, SONO_ENOMEM, "codec.dac: out of memory (%zu floats of "
                              "activations)", net->act);
     net->scratch = falloc(net, net->nscratch);
-    net->z = falloc(net, (size_t)F * c->Dc);
-    net->zz = falloc(net, (size_t)F);
-    net->e = falloc(net, (size_t)F * c->Dc);
-    net->in = falloc(net, (size_t)net->samples);
-    net->codes = malloc((size_t)net->nq * (size_t)F * sizeof(int));
-    net->bytes += (size_t)net->nq * (size_t)F * sizeof(int);
+    net->z = falloc(net, SF * c->Dc);
+    net->zz = falloc(net, SF);
+    net->e = falloc(net, SF * c->Dc);
+    net->in = falloc(net, (size_t)net->samples * (size_t)net->S);
+    net->codes = malloc((size_t)net->nq * SF * sizeof(int));
+    net->bytes += (size_t)net->nq * SF * sizeof(int);
     if (!net->scratch || !net->z || !net->zz || !net->e || !net->in || !net->codes)
         return sono_fail(err, SONO_ENOMEM, "codec.dac: out of memory");
     return 0;
@@ -600,39 +657,50 @@ void dn_free(dn_net *net)
     free(net->codes);
 }
 
+/* Codes [S][nq][F] outside, [nq][S][F] here (each stage's codes of every clip in one
+ * row, as the RVQ sees S * frames columns). */
 int dn_load(dn_net *net, const sono_buf *in, sono_error *err)
 {
+    size_t S = (size_t)net->S, F = (size_t)net->frames, nq = (size_t)net->nq;
     if (net->mode == DN_DECODE) {
         const int *c = in->data;
-        for (long long i = 0; i < (long long)net->nq * net->frames; i++)
+        if (in->dtype != SONO_I32 || in->nbytes < S * nq * F * sizeof(int))
+            return sono_fail(err, SONO_EINVAL, "codec.dac: codes must be i32 [%zu, %zu, %zu] "
+                             "(streams, n_q, frames)", S, nq, F);
+        for (size_t i = 0; i < S * nq * F; i++)
             if (c[i] < 0 || c[i] >= net->cfg.K)
-                return sono_fail(err, SONO_EINVAL, "codec.dac: code %d at %lld outside [0, "
+                return sono_fail(err, SONO_EINVAL, "codec.dac: code %d at %zu outside [0, "
                                  "%d)", c[i], i, net->cfg.K);
-        memcpy(net->codes, c, (size_t)net->nq * (size_t)net->frames * sizeof(int));
+        for (size_t s = 0; s < S; s++)
+            for (size_t q = 0; q < nq; q++)
+                memcpy(net->codes + (q * S + s) * F, c + (s * nq + q) * F, F * sizeof(int));
         return 0;
     }
-    memcpy(net->in, in->data, (size_t)net->samples * sizeof(float));
+    if (in->dtype != SONO_F32 || in->nbytes < S * (size_t)net->samples * sizeof(float))
+        return sono_fail(err, SONO_EINVAL, "codec.dac: input must be f32 [%zu, %lld] "
+                         "(streams, samples)", S, net->samples);
+    memcpy(net->in, in->data, S * (size_t)net->samples * sizeof(float));
     return 0;
 }
 
 int dn_run(dn_net *net)
 {
     plan pl = {0};
-    long long F = net->frames;
+    long long F = net->frames, SF = F * net->S;
     if (net->mode != DN_DECODE) {
-        memcpy(net->buf[0], net->in, (size_t)net->samples * sizeof(float));
+        memcpy(net->buf[0], net->in, (size_t)(net->samples * net->S) * sizeof(float));
         encoder(net, &pl, net->samples);
-        quantize(net, F);
+        quantize(net, SF);
         if (net->mode == DN_ENCODE)
             return 0;
         float *s = net->buf[0]; /* the quantized sum is the decoder's input */
         net->buf[0] = net->buf[2];
         net->buf[2] = s;
     } else {
-        memset(net->buf[0], 0, (size_t)net->cfg.H * (size_t)F * sizeof(float));
+        memset(net->buf[0], 0, (size_t)net->cfg.H * (size_t)SF * sizeof(float));
         for (int q = 0; q < net->nq; q++) {
-            gather(net, q, net->codes + (size_t)q * (size_t)F, F);
-            net->k->proj_out(&net->outp[q], net->e, F, 1.0f, net->buf[0]);
+            gather(net, q, net->codes + (size_t)q * (size_t)SF, SF);
+            net->k->proj_out(&net->outp[q], net->e, SF, 1.0f, net->buf[0]);
         }
     }
     decoder(net, &pl, F);
@@ -641,10 +709,18 @@ int dn_run(dn_net *net)
 
 int dn_store(dn_net *net, sono_buf *out, sono_error *err)
 {
-    (void)err;
-    if (net->mode == DN_ENCODE)
-        memcpy(out->data, net->codes, (size_t)net->nq * (size_t)net->frames * sizeof(int));
-    else
-        memcpy(out->data, net->buf[0], (size_t)net->samples * sizeof(float));
+    size_t S = (size_t)net->S, F = (size_t)net->frames, nq = (size_t)net->nq;
+    int enc = net->mode == DN_ENCODE;
+    size_t need = enc ? S * nq * F * sizeof(int) : S * (size_t)net->samples * sizeof(float);
+    if (out->dtype != (enc ? SONO_I32 : SONO_F32) || out->nbytes < need)
+        return sono_fail(err, SONO_EINVAL, "codec.dac: output must be %zu bytes of %s",
+                         need, enc ? "i32 codes" : "f32 audio");
+    if (enc) {
+        int *o = out->data;
+        for (size_t s = 0; s < S; s++)
+            for (size_t q = 0; q < nq; q++)
+                memcpy(o + (s * nq + q) * F, net->codes + (q * S + s) * F, F * sizeof(int));
+    } else
+        memcpy(out->data, net->buf[0], need);
     return 0;
 }

@@ -34,13 +34,17 @@ typedef struct dn_block {
     dn_conv c;
 } dn_block;
 
+/* Activations are [channels][S][time]: the op's S streams (clips) side by side in each
+ * channel's row, each padded on its own; per-frame steps (Snake, the RVQ, the
+ * projections) see S * frames columns. */
 typedef struct dn_kernels {
-    /* y [cout][T] = b + conv(x [cin][L]) with zero padding c->p, T its output length */
-    void (*conv)(const dn_conv *c, const float *x, long long L, float *y, long long T,
+    /* y [cout][S][T] = b + conv(x [cin][S][L]) with zero padding c->p per clip, T its
+     * output length */
+    void (*conv)(const dn_conv *c, const float *x, long long L, int S, float *y, long long T,
                  float *scratch);
-    /* y [cout][T] = b + conv_transpose(x [cin][L]), T = (L-1)s - 2p + k */
-    void (*convtr)(const dn_conv *c, const float *x, long long L, float *y, long long T,
-                   float *scratch);
+    /* y [cout][S][T] = b + conv_transpose(x [cin][S][L]), T = (L-1)s - 2p + k */
+    void (*convtr)(const dn_conv *c, const float *x, long long L, int S, float *y,
+                   long long T, float *scratch);
     /* codes[t] = argmax_k (2 zn_t.cn_k - zz_t + cc_k), lowest index on ties; zn [F][Dc]
      * unit rows, zz [F] their squared norms, cn [K][Dc] unit codewords, cc [K] theirs */
     void (*vq)(const float *cn, const float *cc, int K, int Dc, const float *zn,
@@ -53,8 +57,8 @@ typedef struct dn_kernels {
 
 typedef struct dn_net {
     dn_cfg cfg;
-    int mode, nq;
-    long long samples, frames;
+    int mode, nq, S; /* S: the op's streams */
+    long long samples, frames; /* per clip */
     dn_conv e_in, e_out, d_in, d_out;
     float *e_alpha, *d_alpha;
     dn_block eb[8], db[8];
@@ -63,17 +67,26 @@ typedef struct dn_net {
     const dn_kernels *k;
     float *buf[3], *scratch, *z, *zz, *e;
     size_t act, nscratch, bytes;
-    int *codes; /* [nq][frames] */
-    float *in;  /* own copy of the signal / the output audio */
+    int *codes; /* [nq][S][frames] */
+    float *in;  /* own copy of the signal [S][samples] */
     float *audio;
 } dn_net;
 
+typedef size_t (*dn_scratch_fn)(const dn_conv *c, long long L, long long T, int S);
+
 int dn_supports(const sono_params *p, char *why, size_t n);
-/* scratch_for: floats of scratch a conv of c on L input samples needs (NULL: none); the
- * VQ's scratch is vq_scratch(K, F) floats. */
-int dn_setup(dn_net *net, const sono_params *p, const dn_kernels *k,
-             size_t (*scratch_for)(const dn_conv *c, long long L, long long T),
+/* scratch_for: floats of scratch a conv of c on L input samples of S clips needs (NULL:
+ * none); the VQ's scratch is vq_scratch(K, F) floats, F = S * frames. */
+int dn_setup(dn_net *net, const sono_params *p, const dn_kernels *k, dn_scratch_fn scratch_for,
              size_t (*vq_scratch)(int K, long long F), sono_error *err);
+/* For impls with their own buffers (cuda/dac): the config, dims and float32 weights of
+ * p (load = 0: the layer shapes only, no weight read, for a memory estimate), then the
+ * largest activation (floats of [C][S][L]) and scratch of one forward pass. */
+int dn_open(dn_net *net, const sono_params *p, int load, sono_error *err);
+int dn_plan(dn_net *net, dn_scratch_fn scratch_for, size_t (*vq_scratch)(int K, long long F),
+            size_t *act, size_t *scratch, sono_error *err);
+/* The weights' floats (the stages used), as dn_open(load = 1) holds them. */
+size_t dn_weight_floats(const dn_net *net);
 void dn_free(dn_net *net);
 int dn_load(dn_net *net, const sono_buf *in, sono_error *err);
 int dn_run(dn_net *net);

@@ -7,47 +7,50 @@
 #include "cpu_impls.h"
 #include "dac_net.h"
 
-static void conv(const dn_conv *c, const float *x, long long L, float *y, long long T,
+/* x [cin][S][L] -> y [cout][S][T]: clip s of channel i is the row i * S + s. */
+static void conv(const dn_conv *c, const float *x, long long L, int S, float *y, long long T,
                  float *scratch)
 {
     (void)scratch;
-    for (int o = 0; o < c->cout; o++) {
-        float *yo = y + (size_t)o * (size_t)T;
-        for (long long t = 0; t < T; t++) {
-            float s = c->b[o];
-            for (int i = 0; i < c->cin; i++) {
-                const float *w = c->w + ((size_t)o * c->cin + i) * c->k,
-                            *xi = x + (size_t)i * (size_t)L;
-                for (int k = 0; k < c->k; k++) {
-                    long long j = t * c->s + (long long)k * c->d - c->p;
-                    if (j >= 0 && j < L)
-                        s += w[k] * xi[j];
+    for (int o = 0; o < c->cout; o++)
+        for (int s = 0; s < S; s++) {
+            float *yo = y + ((size_t)o * S + s) * (size_t)T;
+            for (long long t = 0; t < T; t++) {
+                float acc = c->b[o];
+                for (int i = 0; i < c->cin; i++) {
+                    const float *w = c->w + ((size_t)o * c->cin + i) * c->k,
+                                *xi = x + ((size_t)i * S + s) * (size_t)L;
+                    for (int k = 0; k < c->k; k++) {
+                        long long j = t * c->s + (long long)k * c->d - c->p;
+                        if (j >= 0 && j < L)
+                            acc += w[k] * xi[j];
+                    }
                 }
+                yo[t] = acc;
             }
-            yo[t] = s;
         }
-    }
 }
 
-static void convtr(const dn_conv *c, const float *x, long long L, float *y, long long T,
+static void convtr(const dn_conv *c, const float *x, long long L, int S, float *y, long long T,
                    float *scratch)
 {
     (void)scratch;
     for (int o = 0; o < c->cout; o++)
-        for (long long t = 0; t < T; t++)
-            y[(size_t)o * (size_t)T + (size_t)t] = c->b[o];
-    for (int i = 0; i < c->cin; i++)
-        for (int o = 0; o < c->cout; o++) {
-            const float *w = c->w + ((size_t)i * c->cout + o) * c->k,
-                        *xi = x + (size_t)i * (size_t)L;
-            float *yo = y + (size_t)o * (size_t)T;
-            for (long long t = 0; t < L; t++)
-                for (int k = 0; k < c->k; k++) {
-                    long long j = t * c->s + k - c->p;
-                    if (j >= 0 && j < T)
-                        yo[j] += w[k] * xi[t];
-                }
-        }
+        for (long long t = 0; t < (long long)S * T; t++)
+            y[(size_t)o * (size_t)S * (size_t)T + (size_t)t] = c->b[o];
+    for (int s = 0; s < S; s++)
+        for (int i = 0; i < c->cin; i++)
+            for (int o = 0; o < c->cout; o++) {
+                const float *w = c->w + ((size_t)i * c->cout + o) * c->k,
+                            *xi = x + ((size_t)i * S + s) * (size_t)L;
+                float *yo = y + ((size_t)o * S + s) * (size_t)T;
+                for (long long t = 0; t < L; t++)
+                    for (int k = 0; k < c->k; k++) {
+                        long long j = t * c->s + k - c->p;
+                        if (j >= 0 && j < T)
+                            yo[j] += w[k] * xi[t];
+                    }
+            }
 }
 
 static void vq(const float *cn, const float *cc, int K, int Dc, const float *zn,

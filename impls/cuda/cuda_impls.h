@@ -53,6 +53,9 @@ extern const sono_impl cu_lm_impls[1];
 /* issue 24: cuda/mimi (mimi.c, mi_kernels.cu), codec.mimi on cuBLAS + own kernels */
 extern const sono_impl cu_mimi_impls[1];
 
+/* issue 24: cuda/dac for codec.dac (dac.c, dc_kernels.cu) */
+extern const sono_impl cu_dac_impls[1];
+
 /* cu_devices_open (device.c): opens every GPU; the reason none can be used in err. */
 int cu_devices_open(int *count, sono_error *err);
 const sono_device *cu_device_at(int i);

@@ -118,6 +118,13 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
                 return sono_fail(err, rc, "cuda: registering %s/cuda/%s failed (%d)",
                                  codec_tables[t][i].op, codec_tables[t][i].name, rc);
         }
+    /* issue 24: cuda/dac */
+    for (size_t i = 0; i < sizeof cu_dac_impls / sizeof cu_dac_impls[0]; i++) {
+        int rc = r->add_impl(r, &cu_dac_impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering %s/cuda/%s failed (%d)",
+                             cu_dac_impls[i].op, cu_dac_impls[i].name, rc);
+    }
     /* issue 23: speech models */
     for (size_t i = 0; i < sizeof cu_speech_impls / sizeof cu_speech_impls[0]; i++) {
         int rc = r->add_impl(r, &cu_speech_impls[i]);

@@ -100,7 +100,8 @@ def state_for(model, tensors):
 
 
 class Dac(TorchImpl):
-    """Input F32 [samples] or I32 [n_q, frames] (decode)."""
+    """Input F32 [samples] or I32 [n_q, frames] (decode); a leading S with streams=S > 1
+    (the clips in DacModel's batch dim)."""
 
     def __init__(self, op, params, device):
         super().__init__(op, params, device)
@@ -108,6 +109,7 @@ class Dac(TorchImpl):
         p = self.p
         self.mode = str(p.get("mode", "roundtrip"))
         self.nq = int(p.get("n_q", 9))
+        self.streams = int(p.get("streams", 1))
         self.path = weights_path(p)
         if not os.path.exists(self.path):
             if str(p.get("weights", "random")) == "random":
@@ -142,27 +144,33 @@ class Dac(TorchImpl):
         self.x = self.y = None
 
     def load(self, x):
+        S = self.streams
+        lead = 1 if S > 1 else 0
         if self.mode == "decode":
-            if x.ndim != 2:
-                raise ValueError("codec.dac decode: codes have shape %s, want [n_q, frames]" %
-                                 list(x.shape))
-            self.x = self.to_dev(x.reshape((1,) + x.shape).astype(np.int64))
+            if x.ndim != 2 + lead:
+                raise ValueError("codec.dac decode: codes have shape %s, want %s[n_q, frames]"
+                                 % (list(x.shape), "[streams] + " if lead else ""))
+            self.x = self.to_dev(x.reshape((S,) + x.shape[lead:]).astype(np.int64))
         else:
-            if x.ndim != 1:
-                raise ValueError("codec.dac: input has shape %s, want [samples]" %
-                                 list(x.shape))
-            self.x = self.to_dev(x.reshape(1, 1, -1).astype(np.float32))
+            if x.ndim != 1 + lead:
+                raise ValueError("codec.dac: input has shape %s, want %s[samples]" %
+                                 (list(x.shape), "[streams] + " if lead else ""))
+            self.x = self.to_dev(x.reshape(S, 1, -1).astype(np.float32))
         self.loaded = True
 
     def call(self):
         m = self.model
         with torch.no_grad():
             if self.mode == "encode":
-                self.y = m.encode(self.x, n_quantizers=self.nq).audio_codes[0]  # [n_q, F]
+                self.y = m.encode(self.x, n_quantizers=self.nq).audio_codes  # [S, n_q, F]
             elif self.mode == "decode":
-                self.y = m.decode(audio_codes=self.x).audio_values[0]
+                self.y = m.decode(audio_codes=self.x).audio_values
             else:
-                self.y = m(self.x, n_quantizers=self.nq).audio_values[0]
+                self.y = m(self.x, n_quantizers=self.nq).audio_values
+            if self.mode != "encode":  # audio [S, T] (a channel dim squeezed or not)
+                self.y = self.y.reshape(self.streams, -1)
+            if self.streams == 1:
+                self.y = self.y[0]
 
     def result(self):
         y = self.y.detach().to("cpu")
