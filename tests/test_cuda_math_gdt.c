@@ -256,6 +256,46 @@ static void mapping_gives_the_rowmajor_product(void **s)
                 }
 }
 
+/* argmin_rows of gdt_kernels.cu, emulated: 32 lanes scan columns lane, lane + 32, ...
+ * with a strict <, then the shuffle-down tree merges lane l + o into lane l. Rows with
+ * repeated minima at different lanes and strides, against the first minimum by a plain
+ * scan (a merge that keeps the higher index of a tie fails). */
+static int warp_argmin(const float *row, int cols)
+{
+    float bv[32];
+    int bi[32];
+    for (int l = 0; l < 32; l++) {
+        bv[l] = INFINITY;
+        bi[l] = cols;
+        for (int c = l; c < cols; c += 32)
+            if (row[c] < bv[l]) {
+                bv[l] = row[c];
+                bi[l] = c;
+            }
+    }
+    for (int o = 16; o > 0; o /= 2)
+        for (int l = 0; l + o < 32; l++) /* lanes read l + o before it is written: l < 16 */
+            gdt_argmin_merge(&bv[l], &bi[l], bv[l + o], bi[l + o]);
+    return bi[0] < cols ? bi[0] : 0;
+}
+
+static void argmin_takes_the_first_minimum(void **s)
+{
+    (void)s;
+    srand(11);
+    float row[300];
+    for (int trial = 0; trial < 2000; trial++) {
+        int cols = 1 + rand() % 300;
+        for (int c = 0; c < cols; c++)
+            row[c] = (float)(rand() % 6); /* few values: many ties of the minimum */
+        int want = 0;
+        for (int c = 1; c < cols; c++)
+            if (row[c] < row[want])
+                want = c;
+        assert_int_equal(warp_argmin(row, cols), want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -265,6 +305,7 @@ int main(void)
         cmocka_unit_test(tf32_truncation_is_exact_after_rounding),
         cmocka_unit_test(types_follow_the_dtype),
         cmocka_unit_test(mapping_gives_the_rowmajor_product),
+        cmocka_unit_test(argmin_takes_the_first_minimum),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }

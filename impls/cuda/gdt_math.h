@@ -101,4 +101,15 @@ GDT_HD float gdt_tf32_trunc(float x)
     return gdt_float(gdt_bits(x) & ~0x1fffu);
 }
 
+/* cuda/vq-lt's argmin: a lane scans its columns in ascending order keeping a strict <, so
+ * its best is the lowest index of its minimum; lanes' bests then merge pairwise, where an
+ * equal value keeps the lower index. The result: the first column of the row's minimum. */
+GDT_HD void gdt_argmin_merge(float *bv, int *bi, float v, int i)
+{
+    if (v < *bv || (v == *bv && i < *bi)) {
+        *bv = v;
+        *bi = i;
+    }
+}
+
 #endif
