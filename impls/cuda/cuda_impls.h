@@ -48,6 +48,8 @@ extern const sono_impl cu_maskgit_impls[2];
 extern const sono_impl cu_stockham_impls[2];
 /* issue 26: cuda/fused (lm.c), Whisper's log-mel in two launches of our own kernels */
 extern const sono_impl cu_lm_impls[1];
+/* issue 26: cuda/vq-lt (vq.encode) and cuda/cublaslt (sgemm) over gemm_dt (vqlt.c) */
+extern const sono_impl cu_vqlt_impls[2];
 
 /* cu_devices_open (device.c): opens every GPU; the reason none can be used in err. */
 int cu_devices_open(int *count, sono_error *err);
