@@ -67,6 +67,11 @@
 #   codeccompare  issue 24: SoundStream on cuda/encodec and py/torch-cuda, DAC on
 #              py/torch-cuda, checked by exec on the tiny fixtures, then suites/codecs'
 #              [compare*] GPU rows (not in the default list)
+#   lt         issue 26: gemm_dt (cuBLASLt in each dtype): test_cuda_math_gdt, cuda/cublaslt
+#              sgemm and cuda/vq-lt checked by exec in f32/tf32/bf16/f16 (one vq-lt case at
+#              unaligned K, D), cuda/encodec encode bf16, decode f16, encode tf32 (0.5 s)
+#              against the float64 reference under the dtype tolerance, then what is left
+#              of DC_LT_S (60) on suites/gpu's [lt_vq] rows (not in the default list)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -92,6 +97,7 @@ declare -A share=(
     [extra]=6
     [tests]=10 [execs]=10 [alltests]=40 [gpu]=40 [figures]=20 [speech]=12
 )
+share[lt]=10 # issue 26: about 60 s of the 570
 total=${DC_TOTAL_S:-570}
 min_stage=${DC_MIN_STAGE_S:-20}
 t_start=$(date +%s)
@@ -625,6 +631,32 @@ st_codeccompare() {
     done
     suite codeccompare "${DC_CODECCOMPARE_S:-300}" suites/codecs \
         --filter 'codec.soundstream/*cuda*' --filter 'codec.dac/*cuda*'
+}
+
+# issue 26: the cuBLASLt wrapper's rungs, each exec checked against the float64 reference
+# (vq near-ties counted; the codec's codes and audio under codec.encodec's dtype tolerance)
+st_lt() {
+    local args t=build/tests/test_cuda_math_gdt
+    [ -x "$t" ] && { limit 30 "$logs/lt-test.log" "$t" || fail "$t"; tail -n 2 "$logs/lt-test.log"; }
+    if [ "$gpu" != no-gpu ]; then
+        for args in "sgemm/cuda/cublaslt --param m=512 --param n=384 --param k=256" \
+                    "sgemm/cuda/cublaslt --param m=512 --param n=384 --param k=256 --param dtype=tf32" \
+                    "sgemm/cuda/cublaslt --param m=500 --param n=300 --param k=200 --param dtype=bf16" \
+                    "sgemm/cuda/cublaslt --param m=512 --param n=384 --param k=256 --param dtype=f16" \
+                    "vq.encode/cuda/vq-lt --param K=1024 --param D=128 --param T=750" \
+                    "vq.encode/cuda/vq-lt --param K=1024 --param D=128 --param T=750 --param dtype=tf32" \
+                    "vq.encode/cuda/vq-lt --param K=1024 --param D=128 --param T=750 --param dtype=bf16" \
+                    "vq.encode/cuda/vq-lt --param K=1024 --param D=128 --param T=750 --param dtype=f16" \
+                    "vq.encode/cuda/vq-lt --param K=1000 --param D=100 --param T=3001 --param dtype=bf16" \
+                    "codec.encodec/cuda/encodec --param mode=encode --param seconds=0.5 --param dtype=bf16" \
+                    "codec.encodec/cuda/encodec --param mode=decode --param seconds=0.5 --param dtype=f16" \
+                    "codec.encodec/cuda/encodec --param mode=encode --param seconds=0.5 --param dtype=tf32"; do
+            # shellcheck disable=SC2086
+            limit 60 "$logs/lt-exec.log" bin/harness exec $args --input noise || fail "exec $args"
+            grep -E -- '->|rror|check:' "$logs/lt-exec.log" | head -n 3
+        done
+    fi
+    suite lt "${DC_LT_S:-60}" suites/gpu --filter 'vq.encode/cuda/vq-lt/*T=750*'
 }
 
 for s in "${stages[@]}"; do
