@@ -70,7 +70,8 @@
 #   lt         issue 26: gemm_dt (cuBLASLt in each dtype): test_cuda_math_gdt, cuda/cublaslt
 #              sgemm and cuda/vq-lt checked by exec in f32/tf32/bf16/f16 (one vq-lt case at
 #              unaligned K, D), cuda/encodec encode bf16, decode f16, encode tf32 (0.5 s),
-#              cuda/whisper bf16 and f16 (one block, 600 frames), each against the float64
+#              cuda/whisper bf16 and f16 (one block, 600 frames), wav2vec2.features/cuda/
+#              cublas bf16 and tf32 (2 s), each against the float64
 #              reference under the op's dtype tolerance, then what is left
 #              of DC_LT_S (60) on suites/gpu's [lt_vq] rows (not in the default list)
 set -uo pipefail
@@ -653,7 +654,9 @@ st_lt() {
                     "codec.encodec/cuda/encodec --param mode=decode --param seconds=0.5 --param dtype=f16" \
                     "codec.encodec/cuda/encodec --param mode=encode --param seconds=0.5 --param dtype=tf32" \
                     "whisper.encoder/cuda/whisper --param layers=1 --param frames=600 --param dtype=bf16" \
-                    "whisper.encoder/cuda/whisper --param layers=1 --param frames=600 --param dtype=f16"; do
+                    "whisper.encoder/cuda/whisper --param layers=1 --param frames=600 --param dtype=f16" \
+                    "wav2vec2.features/cuda/cublas --param seconds=2 --param dtype=bf16" \
+                    "wav2vec2.features/cuda/cublas --param seconds=2 --param norm=layer --param dtype=tf32"; do
             # shellcheck disable=SC2086
             limit 60 "$logs/lt-exec.log" bin/harness exec $args --input noise || fail "exec $args"
             grep -E -- '->|rror|check:' "$logs/lt-exec.log" | head -n 3
