@@ -313,7 +313,7 @@ static int gemm_dt(state *st, int M, long long N, int K, int w_t, const void *w,
         }
         sono_error e = {0};
         int rc = gdt_plan_init(&st->lt, &st->plans[st->nplans], st->dt, M, N, K, w_t, 0, NULL,
-                               256, 256, st->h.label, &e);
+                               256, 256, 256, st->h.label, &e);
         if (rc) {
             snprintf(st->h.msg, sizeof st->h.msg, "%s", e.msg);
             return rc;

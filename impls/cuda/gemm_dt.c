@@ -58,7 +58,8 @@ static cublasStatus_t layout(cublasLtMatrixLayout_t *l, int type, const gdt_lay 
                                       (uint64_t)g->cols, (int64_t)g->ld);
 }
 
-static cublasStatus_t pick(const gdt_ctx *c, gdt_plan *p, int align_a, int align_b, int *found)
+static cublasStatus_t pick(const gdt_ctx *c, gdt_plan *p, int align_a, int align_b,
+                           int align_d, int *found)
 {
     cublasLtMatmulPreference_t pref;
     cublasStatus_t s = cublasLtMatmulPreferenceCreate(&pref);
@@ -66,7 +67,7 @@ static cublasStatus_t pick(const gdt_ctx *c, gdt_plan *p, int align_a, int align
         return s;
     uint64_t ws = GDT_WORKSPACE_BYTES;
     /* cuBLASLt's A is our B and its B our A (gemm_dt_map.h) */
-    uint32_t al[2] = {(uint32_t)align_b, (uint32_t)align_a};
+    uint32_t al[3] = {(uint32_t)align_b, (uint32_t)align_a, (uint32_t)align_d};
     s = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                              &ws, sizeof ws);
     if (s == CUBLAS_STATUS_SUCCESS)
@@ -75,6 +76,12 @@ static cublasStatus_t pick(const gdt_ctx *c, gdt_plan *p, int align_a, int align
     if (s == CUBLAS_STATUS_SUCCESS)
         s = cublasLtMatmulPreferenceSetAttribute(
             pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al[1], sizeof al[1]);
+    if (s == CUBLAS_STATUS_SUCCESS) /* C is D (beta != 0 reads it) */
+        s = cublasLtMatmulPreferenceSetAttribute(
+            pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al[2], sizeof al[2]);
+    if (s == CUBLAS_STATUS_SUCCESS)
+        s = cublasLtMatmulPreferenceSetAttribute(
+            pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al[2], sizeof al[2]);
     cublasLtMatmulHeuristicResult_t r;
     *found = 0;
     if (s == CUBLAS_STATUS_SUCCESS)
@@ -87,7 +94,7 @@ static cublasStatus_t pick(const gdt_ctx *c, gdt_plan *p, int align_a, int align
 }
 
 int gdt_plan_init(gdt_ctx *c, gdt_plan *p, int dt, long long M, long long N, long long K,
-                  int a_t, int b_t, const float *bias, int align_a, int align_b,
+                  int a_t, int b_t, const float *bias, int align_a, int align_b, int align_d,
                   const char *who, sono_error *err)
 {
     *p = (gdt_plan){0};
@@ -126,15 +133,15 @@ int gdt_plan_init(gdt_ctx *c, gdt_plan *p, int dt, long long M, long long N, lon
         p->made |= 8;
     int found = 0;
     if (s == CUBLAS_STATUS_SUCCESS)
-        s = pick(c, p, align_a, align_b, &found);
+        s = pick(c, p, align_a, align_b, align_d, &found);
     if (s != CUBLAS_STATUS_SUCCESS || found < 1) {
         gdt_plan_free(p);
         if (s != CUBLAS_STATUS_SUCCESS)
             return lt_fail(s, "layouts and heuristic", who, err);
         return sono_fail(err, SONO_EDEVICE, "%s: cuBLASLt has no algorithm for [%lld x %lld] "
-                         "= [%lld x %lld] x [%lld x %lld] in %s (alignment %d, %d bytes)",
+                         "= [%lld x %lld] x [%lld x %lld] in %s (alignment %d, %d, %d bytes)",
                          who, M, N, M, K, K, N, dt == GDT_BF16 ? "bf16" : dt == GDT_F16 ? "f16"
-                         : dt == GDT_TF32 ? "tf32" : "f32", align_a, align_b);
+                         : dt == GDT_TF32 ? "tf32" : "f32", align_a, align_b, align_d);
     }
     return 0;
 }

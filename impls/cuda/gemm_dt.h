@@ -32,11 +32,11 @@ void gdt_ctx_free(gdt_ctx *c);
 
 /* A plan for D [M][N] = op(A) op(B) (+ bias[N] when bias, a device pointer that must stay
  * valid while the plan is used): A stored [M][K] ([K][M] when a_t), B [K][N] ([N][K] when
- * b_t), in dt's storage. align_a and align_b: the smallest alignment in bytes of the A and
- * B pointers the plan will be run with (256 for a buffer of its own; gdt_align_of for an
- * offset into one), so the heuristic picks an algorithm that can read them. */
+ * b_t), in dt's storage. align_a, align_b, align_d: the smallest alignment in bytes of the
+ * A, B and D pointers the plan will be run with (256 for a buffer of its own; gdt_align_of
+ * for an offset into one), so the heuristic picks an algorithm that can use them. */
 int gdt_plan_init(gdt_ctx *c, gdt_plan *p, int dt, long long M, long long N, long long K,
-                  int a_t, int b_t, const float *bias, int align_a, int align_b,
+                  int a_t, int b_t, const float *bias, int align_a, int align_b, int align_d,
                   const char *who, sono_error *err);
 void gdt_plan_free(gdt_plan *p);
 

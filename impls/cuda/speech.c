@@ -145,8 +145,11 @@ static int w2v_plans(w2v_state *st, sono_error *err)
         long long To = (long long)n->len[l + 1],
                   K = (long long)w2v_k[l] * (l ? (long long)n->C : 1);
         most = (size_t)(To * K) > most ? (size_t)(To * K) : most;
+        /* the last layer writes clip b's rows at out + b frames C floats */
+        int ad = l == W2V_LAYERS - 1 ? gdt_align_of((unsigned long long)(n->frames * n->C * 4))
+                                     : 256;
         if (!(rc = gdt_plan_init(&st->lt, &st->plan[l], st->dt, To, (long long)n->C, K, 0, 1,
-                                 NULL, 256, 256, st->h.label, err)))
+                                 NULL, 256, 256, ad, st->h.label, err)))
             st->nplans++;
     }
     if (!rc)

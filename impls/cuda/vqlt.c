@@ -87,7 +87,7 @@ static int plan(state *st, gdt_plan *p, long long m, sono_error *err)
     int al = gdt_align_of((unsigned long long)(st->K * st->D * es)),
         ab = gdt_align_of((unsigned long long)(st->rows * st->D * es));
     return gdt_plan_init(&st->lt, p, st->dt, m, st->K, st->D, 0, 1, st->cn, al < ab ? al : ab,
-                         256, st->h.label, err);
+                         256, 256, st->h.label, err);
 }
 
 static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
@@ -293,7 +293,7 @@ static int gsetup(const void *ctx, const sono_params *p, void **stp, sono_error 
     /* row-major C [m][n] = A [m][k] B [k][n]; B lies m k elements into the buffer */
     if (!rc && !(rc = gdt_plan_init(&st->lt, &st->p, st->dt, st->m, st->n, st->k, 0, 0, NULL,
                                     256, gdt_align_of((unsigned long long)(st->m * st->k * es)),
-                                    who, err)))
+                                    256, who, err)))
         st->has_p = 1;
     if (!rc)
         rc = CU_OK(cudaDeviceSynchronize(), who, err);

@@ -178,8 +178,8 @@ static int make_plans(state *st, sono_error *err)
         if (seen)
             continue;
         if (!(rc = gdt_plan_init(&st->lt, &st->plans[st->nplans], st->dt, want[i][0],
-                                 want[i][1], want[i][2], 0, 1, NULL, 256, 256, st->h.label,
-                                 err)))
+                                 want[i][1], want[i][2], 0, 1, NULL, 256, 256, 256,
+                                 st->h.label, err)))
             memcpy(st->shape[st->nplans++], want[i], sizeof want[i]);
     }
     return rc;
