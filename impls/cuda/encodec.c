@@ -76,6 +76,10 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
     }
     rc = en_plan_only(net, p, cu_en_scratch_for, why, n);
     double bytes = rc ? 0 : cu_en_device_bytes(net);
+    if (!rc && nn_dtype(p) != NN_F32) /* issue 26: the converted operand and the workspace
+                                       * (the weights in dtype take no more than in FP32) */
+        bytes += (double)(net->act > net->nscratch ? net->act : net->nscratch) *
+                     gdt_types_of(nn_dtype(p)).esize + GDT_WORKSPACE_BYTES;
     free(net);
     return rc ? rc : cu_supports_common(p, bytes, why, n);
 }
