@@ -59,6 +59,8 @@ COMMON_cuda = $(COMMON_SRC) $(COMMON_HDR) $(CUDA_OBJ)
 COMMON_cuda += $(COMMON_ENCODEC)
 COMMON_cuda += $(COMMON_W2V)
 LIBS_cuda += $(shell pkg-config --libs jansson 2>/dev/null)
+# issue 26: gemm_dt.c's cuBLASLt GEMMs (cuda/encodec's dtypes, cuda/vq-lt, cuda/cublaslt)
+LIBS_cuda += -lcublasLt
 .SECONDARY: $(CUDA_OBJ)
 else
 $(info cuda: no nvcc on PATH or at /usr/local/cuda/bin/nvcc: the cuda backend is not built)

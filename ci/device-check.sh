@@ -79,6 +79,13 @@
 #              float64 reference: the tiny fixture in every mode at streams 1 and 3, toy
 #              widths at 2 streams, dac_44khz's shapes on 2 x 0.05 s (not in the default
 #              list)
+#   lt         issue 26: gemm_dt (cuBLASLt in each dtype): test_cuda_math_gdt, cuda/cublaslt
+#              sgemm and cuda/vq-lt checked by exec in f32/tf32/bf16/f16 (one vq-lt case at
+#              unaligned K, D), cuda/encodec encode bf16, decode f16, encode tf32 (0.5 s),
+#              cuda/whisper bf16 and f16 (one block, 600 frames), wav2vec2.features/cuda/
+#              cublas bf16 and tf32 (2 s), each against the float64
+#              reference under the op's dtype tolerance, then what is left
+#              of DC_LT_S (60) on suites/gpu's [lt_vq] rows (not in the default list)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -105,6 +112,7 @@ declare -A share=(
     [tests]=10 [execs]=10 [alltests]=40 [gpu]=40 [figures]=20 [speech]=12
     [tc2]=12 # issue 26: not in the default list
 )
+share[lt]=10 # issue 26: about 60 s of the 570
 total=${DC_TOTAL_S:-570}
 min_stage=${DC_MIN_STAGE_S:-20}
 t_start=$(date +%s)
@@ -725,6 +733,36 @@ st_dacgpu() {
             --input speech || fail "exec codec.dac/cuda/dac $args"
         grep -E -- '->|rror' "$logs/dacgpu-exec.log" | head -n 2
     done
+}
+
+# issue 26: the cuBLASLt wrapper's rungs, each exec checked against the float64 reference
+# (vq near-ties counted; the codec's codes and audio under codec.encodec's dtype tolerance)
+st_lt() {
+    local args t=build/tests/test_cuda_math_gdt
+    [ -x "$t" ] && { limit 30 "$logs/lt-test.log" "$t" || fail "$t"; tail -n 2 "$logs/lt-test.log"; }
+    if [ "$gpu" != no-gpu ]; then
+        for args in "sgemm/cuda/cublaslt --param m=512 --param n=384 --param k=256" \
+                    "sgemm/cuda/cublaslt --param m=512 --param n=384 --param k=256 --param dtype=tf32" \
+                    "sgemm/cuda/cublaslt --param m=500 --param n=300 --param k=200 --param dtype=bf16" \
+                    "sgemm/cuda/cublaslt --param m=512 --param n=384 --param k=256 --param dtype=f16" \
+                    "vq.encode/cuda/vq-lt --param K=1024 --param D=128 --param T=750" \
+                    "vq.encode/cuda/vq-lt --param K=1024 --param D=128 --param T=750 --param dtype=tf32" \
+                    "vq.encode/cuda/vq-lt --param K=1024 --param D=128 --param T=750 --param dtype=bf16" \
+                    "vq.encode/cuda/vq-lt --param K=1024 --param D=128 --param T=750 --param dtype=f16" \
+                    "vq.encode/cuda/vq-lt --param K=1000 --param D=100 --param T=3001 --param dtype=bf16" \
+                    "codec.encodec/cuda/encodec --param mode=encode --param seconds=0.5 --param dtype=bf16" \
+                    "codec.encodec/cuda/encodec --param mode=decode --param seconds=0.5 --param dtype=f16" \
+                    "codec.encodec/cuda/encodec --param mode=encode --param seconds=0.5 --param dtype=tf32" \
+                    "whisper.encoder/cuda/whisper --param layers=1 --param frames=600 --param dtype=bf16" \
+                    "whisper.encoder/cuda/whisper --param layers=1 --param frames=600 --param dtype=f16" \
+                    "wav2vec2.features/cuda/cublas --param seconds=2 --param dtype=bf16" \
+                    "wav2vec2.features/cuda/cublas --param seconds=2 --param norm=layer --param dtype=tf32"; do
+            # shellcheck disable=SC2086
+            limit 60 "$logs/lt-exec.log" bin/harness exec $args --input noise || fail "exec $args"
+            grep -E -- '->|rror|check:' "$logs/lt-exec.log" | head -n 3
+        done
+    fi
+    suite lt "${DC_LT_S:-60}" suites/gpu --filter 'vq.encode/cuda/vq-lt/*T=750*'
 }
 
 for s in "${stages[@]}"; do

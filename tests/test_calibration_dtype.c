@@ -158,7 +158,8 @@ static void roof_pct_by_dtype(void **state)
 }
 
 /* `harness calibrate --quick` on fakegpu: the device's entry gains its peak_flops impl's
- * GEMM in tf32, bf16 and f16 (fakegpu's loop accepts any dtype: positive figures). */
+ * GEMM in tf32, bf16 and f16 (fakegpu's loop accepts any dtype: positive figures), and
+ * (issue 26) the backend's other sgemm impl's beside it, the better one the ceiling. */
 static void calibrate_measures_dtype_peaks(void **state)
 {
     (void)state;
@@ -179,6 +180,31 @@ static void calibrate_measures_dtype_peaks(void **state)
     assert_non_null(d);
     for (int k = SONO_CAL_TF32; k <= SONO_CAL_F16; k++)
         assert_true(d->dtype_gflops[k] > 0);
+    /* each dtype measured by both sgemm impls of the backend; the peak is the better of
+     * the two, and exactly that figure says "ceiling": true */
+    json_t *cases = json_object_get(d->details, "cases"), *f;
+    size_t j;
+    for (int k = SONO_CAL_TF32; k <= SONO_CAL_F16; k++) {
+        int n = 0, ceilings = 0, lt = 0;
+        double best = 0, marked = -1;
+        json_array_foreach(cases, j, f) {
+            const char *dt = json_string_value(json_object_get(f, "dtype"));
+            if (!dt || strcmp(dt, sono_cal_dtype_names[k]) != 0)
+                continue;
+            double g = json_number_value(json_object_get(f, "gflops"));
+            n++;
+            lt += strstr(json_string_value(json_object_get(f, "id")), "/cublaslt/") != NULL;
+            best = g > best ? g : best;
+            if (json_is_true(json_object_get(f, "ceiling"))) {
+                ceilings++;
+                marked = g;
+            }
+        }
+        assert_int_equal(n, 2);
+        assert_int_equal(lt, 1);
+        assert_int_equal(ceilings, 1);
+        assert_true(marked == best && fabs(best - d->dtype_gflops[k]) <= 1e-9 * best);
+    }
     sono_calibration_free(&c);
 }
 

@@ -55,6 +55,8 @@ extern const sono_impl cu_mimi_impls[1];
 
 /* issue 24: cuda/dac for codec.dac (dac.c, dc_kernels.cu) */
 extern const sono_impl cu_dac_impls[1];
+/* issue 26: cuda/vq-lt (vq.encode) and cuda/cublaslt (sgemm) over gemm_dt (vqlt.c) */
+extern const sono_impl cu_vqlt_impls[2];
 
 /* cu_devices_open (device.c): opens every GPU; the reason none can be used in err. */
 int cu_devices_open(int *count, sono_error *err);

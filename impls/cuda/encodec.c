@@ -8,7 +8,12 @@
  * with the fused codebook-search kernel. The op's streams (issue 11): S clips side by side
  * in each channel's row, so every SGEMM's N dimension and every kernel's grid span all
  * of them, the LSTM's recurrence one SGEMM per step over all clips and the RVQ one pass
- * over S * frames rows. Mirrors encodec_net.c's forward() step for step. */
+ * over S * frames rows. Mirrors encodec_net.c's forward() step for step. Issue 26: with
+ * dtype tf32, bf16 or f16 (codec.encodec's param) the convolutions and transposed
+ * convolutions are gemm_dt.h's cuBLASLt GEMMs in that dtype: weights converted once in
+ * setup, each activation converted by gdt_kernels.cu before its GEMM, fp32 accumulation;
+ * the plans are made by one forward pass in setup (so run() only launches). The LSTM and
+ * the RVQ stay float32. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +23,15 @@
 #include "en_kernels.h"
 #include "en_mem.h"
 #include "encodec_net.h"
+#include "gdt_kernels.h"
+#include "gemm_dt.h"
+#include "nndtype.h"
 #include "nn_kernels.h"
 #include "vq_kernels.h"
 
 typedef struct dconv {
     float *w, *b;
+    void *wx; /* issue 26: the weight in the case's dtype (dtype != f32; w is then NULL) */
 } dconv;
 
 typedef struct dlayer {
@@ -45,6 +54,11 @@ typedef struct state {
     cublasHandle_t blas;
     int has_blas;
     const char *err;  /* run(): the failing step, for h.msg */
+    int dt;           /* issue 26: NN_F32 (cuBLAS SGEMM) or a gemm_dt dtype */
+    gdt_ctx lt;
+    gdt_plan *plans;  /* one per conv GEMM of a run, in the order run() meets them */
+    int nplans, cap, pi, planning;
+    void *xdt;        /* the GEMM's activation operand in dtype, max(act, nscratch) */
 } state;
 
 /* The memory gate gets what setup will allocate (en_mem.h: weights and activations of S
@@ -62,6 +76,10 @@ static int supports(const void *ctx, const sono_params *p, char *why, size_t n)
     }
     rc = en_plan_only(net, p, cu_en_scratch_for, why, n);
     double bytes = rc ? 0 : cu_en_device_bytes(net);
+    if (!rc && nn_dtype(p) != NN_F32) /* issue 26: the converted operand and the workspace
+                                       * (the weights in dtype take no more than in FP32) */
+        bytes += (double)(net->act > net->nscratch ? net->act : net->nscratch) *
+                     gdt_types_of(nn_dtype(p)).esize + GDT_WORKSPACE_BYTES;
     free(net);
     return rc ? rc : cu_supports_common(p, bytes, why, n);
 }
@@ -73,12 +91,18 @@ static void teardown(void *vst)
         return;
     if (st->has_blas)
         (void)cublasDestroy(st->blas);
+    for (int i = 0; i < st->nplans; i++)
+        gdt_plan_free(&st->plans[i]);
+    free(st->plans);
+    gdt_ctx_free(&st->lt);
+    cu_free(st->xdt);
     for (int d = 0; d < 2; d++)
         for (int i = 0; i < EN_MAX_LAYERS; i++) {
             dlayer *y = &st->l[d][i];
             for (int j = 0; j < 3; j++) {
                 cu_free(y->c[j].w);
                 cu_free(y->c[j].b);
+                cu_free(y->c[j].wx);
             }
             for (int k = 0; k < 8; k++) {
                 cu_free(y->wih[k]);
@@ -118,7 +142,12 @@ static int upload(state *st, sono_error *err)
             for (int j = 0; j < 3 && !rc; j++) {
                 const en_conv *c = &y->c[j];
                 size_t nw = (size_t)c->cin * (size_t)c->cout * (size_t)c->k;
-                if (!(rc = up(st, &g->c[j].w, c->w, nw, err)))
+                if (st->dt != NN_F32 && c->w) /* issue 26: converted once, here */
+                    rc = gdt_upload(c->w, nw, st->dt, &g->c[j].wx, &st->dev_bytes,
+                                    st->h.label, err);
+                else
+                    rc = up(st, &g->c[j].w, c->w, nw, err);
+                if (!rc)
                     rc = up(st, &g->c[j].b, c->b, (size_t)c->cout, err);
             }
             for (int k = 0; y->kind == EN_LSTM && k < y->nl && !rc; k++) {
@@ -145,6 +174,35 @@ static int upload(state *st, sono_error *err)
 
 static int en_cuda_run(void *vst);
 
+/* Issue 26: the activation buffer in dtype, the cuBLASLt context, and the plans, made by
+ * one forward pass on zeroed input (conv() and convtr() make a plan where run() would use
+ * one); the pass doubles as a warm-up. */
+static int make_plans(state *st, sono_error *err)
+{
+    en_net *net = &st->net;
+    const char *who = st->h.label;
+    size_t n = net->act > net->nscratch ? (size_t)net->act : (size_t)net->nscratch;
+    size_t nb = n * (size_t)gdt_types_of(st->dt).esize;
+    int rc = cu_alloc(&st->xdt, nb, who, err);
+    st->dev_bytes += nb + GDT_WORKSPACE_BYTES;
+    if (!rc)
+        rc = gdt_ctx_init(&st->lt, who, err);
+    if (!rc)
+        rc = CU_OK(cudaMemset(st->in, 0, (size_t)net->samples * (size_t)net->batch *
+                              sizeof(float)), who, err);
+    if (!rc)
+        rc = CU_OK(cudaMemset(st->codes, 0, (size_t)net->nq * (size_t)net->frames *
+                              (size_t)net->batch * sizeof(int)), who, err);
+    if (rc)
+        return rc;
+    st->planning = 1;
+    rc = en_cuda_run(st);
+    st->planning = 0;
+    if (rc)
+        return sono_fail(err, rc, "%s: planning pass: %s", who, st->h.msg);
+    return CU_OK(cudaStreamSynchronize(st->h.dev->stream), who, err);
+}
+
 static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
 {
     char why[512];
@@ -155,6 +213,7 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
     state *st = calloc(1, sizeof *st);
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "cuda/encodec: cannot allocate its state");
+    st->dt = nn_dtype(p); /* f32 where the op has no dtype (codec.soundstream) */
     if ((rc = cu_hdr_init(&st->h, "codec.encodec", "encodec", en_cuda_run, p, err))) {
         free(st);
         return rc;
@@ -183,6 +242,8 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
     st->dev_bytes += (size_t)cu_en_act_bytes(net);
     if (!rc)
         rc = cu_blas_create(&st->h, &st->blas, &st->has_blas, err);
+    if (!rc && st->dt != NN_F32)
+        rc = make_plans(st, err);
     if (!rc)
         rc = CU_OK(cudaDeviceSynchronize(), who, err);
     cu_range_pop();
@@ -233,6 +294,47 @@ static int load(void *vst, const sono_buf *in, sono_error *err)
             return rc_;                                                                    \
     } while (0)
 
+/* Issue 26: row-major D [M][N] = op(W) X [K][N] through gemm_dt: X converted into xdt,
+ * then the next plan of the pass (made here in setup's planning pass, checked against the
+ * shape in run()). */
+static int gemm_dt(state *st, int M, long long N, int K, int w_t, const void *w,
+                   const float *X, float *D)
+{
+    if (st->pi == st->nplans) {
+        if (!st->planning) {
+            snprintf(st->h.msg, sizeof st->h.msg, "gemm_dt: GEMM %d has no plan", st->pi);
+            return SONO_EINTERNAL;
+        }
+        if (st->nplans == st->cap) {
+            int cap = st->cap ? 2 * st->cap : 64;
+            gdt_plan *np = realloc(st->plans, (size_t)cap * sizeof *np);
+            if (!np) {
+                snprintf(st->h.msg, sizeof st->h.msg, "no memory for %d GEMM plans", cap);
+                return SONO_ENOMEM;
+            }
+            st->plans = np;
+            st->cap = cap;
+        }
+        sono_error e = {0};
+        int rc = gdt_plan_init(&st->lt, &st->plans[st->nplans], st->dt, M, N, K, w_t, 0, NULL,
+                               256, 256, 256, st->h.label, &e);
+        if (rc) {
+            snprintf(st->h.msg, sizeof st->h.msg, "%s", e.msg);
+            return rc;
+        }
+        st->nplans++;
+    }
+    const gdt_plan *p = &st->plans[st->pi++];
+    if (p->map.n != M || p->map.m != N || p->map.k != K) {
+        snprintf(st->h.msg, sizeof st->h.msg, "gemm_dt: GEMM %d is [%d x %lld x %d], its plan "
+                 "[%lld x %lld x %lld]", st->pi - 1, M, N, K, p->map.n, p->map.m, p->map.k);
+        return SONO_EINTERNAL;
+    }
+    TRY(cu_gdt_convert_launch(X, st->xdt, (long long)K * N, st->dt, st->h.dev->stream));
+    TRYB(gdt_matmul(&st->lt, p, 1.0f, w, st->xdt, 0.0f, D, st->h.dev->stream));
+    return 0;
+}
+
 /* EncodecConv1d's padding: causal all left (plus what completes the last stride). */
 static long long pads(const en_cfg *c, const en_conv *cv, long long L, long long *pl,
                       long long *pr)
@@ -267,9 +369,13 @@ static int conv(state *st, const en_conv *cv, const dconv *dc, const float *x, l
     }
     /* row-major y [cout][N] = W [cout][cin*k] B [cin*k][N]: column-major y^T = B^T W^T */
     const float one = 1.0f, zero = 0.0f;
-    int kk = cv->cin * cv->k;
-    TRYB(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)N, cv->cout, kk, &one, B, (int)N,
-                     dc->w, kk, &zero, y, (int)N));
+    int kk = cv->cin * cv->k, rc;
+    if (st->dt != NN_F32) { /* issue 26 */
+        if ((rc = gemm_dt(st, cv->cout, N, kk, 0, dc->wx, B, y)))
+            return rc;
+    } else
+        TRYB(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)N, cv->cout, kk, &one, B,
+                         (int)N, dc->w, kk, &zero, y, (int)N));
     TRY(cu_bias_act_launch(&c, dc->b, NULL, y, s)); /* rows of N: tout = N */
     return 0;
 }
@@ -291,9 +397,13 @@ static int convtr(state *st, const en_conv *cv, const dconv *dc, const float *x,
                   .dil = 1, .groups = 1, .T = L, .tout = full, .pad = 0, .cig = cv->cin,
                   .cog = cv->cout, .act = 0};
     const float one = 1.0f, zero = 0.0f;
-    int ok = cv->cout * cv->k;
-    TRYB(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)N, ok, cv->cin, &one, x, (int)N,
-                     dc->w, ok, &zero, st->scratch, (int)N));
+    int ok = cv->cout * cv->k, rc;
+    if (st->dt != NN_F32) { /* issue 26: W stored [cin][cout k], read transposed */
+        if ((rc = gemm_dt(st, ok, N, cv->cin, 1, dc->wx, x, st->scratch)))
+            return rc;
+    } else
+        TRYB(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)N, ok, cv->cin, &one, x,
+                         (int)N, dc->w, ok, &zero, st->scratch, (int)N));
     TRY(cu_en_col2im_launch(&c, S, st->scratch, dc->b, P, s));
     TRY(cudaMemcpy2DAsync(y, (size_t)*lo * sizeof(float), P + pl, (size_t)full * sizeof(float),
                           (size_t)*lo * sizeof(float), (size_t)cv->cout * (size_t)S,
@@ -435,6 +545,7 @@ static int en_cuda_run(void *vst)
 {
     state *st = vst;
     int rc = 0;
+    st->pi = 0; /* issue 26: the pass meets the GEMMs in the order of their plans */
     /* forward() leaves its result in whichever buffer is buf[0] then; all five are the
      * same size, so a run may start from any assignment */
     if (st->net.mode != EN_DECODE)
@@ -478,6 +589,17 @@ static int store(void *vst, sono_buf *out, sono_error *err)
 static int describe(void *vst, char *buf, size_t n)
 {
     const state *st = vst;
+    static const char *const dts[] = {"", "TF32 (FP32 in, CUBLAS_COMPUTE_32F_FAST_TF32)",
+                                      "BF16", "FP16"};
+    if (st->dt != NN_F32) { /* issue 26 */
+        snprintf(buf, n, "weights on the device; convs (im2col) and transposed convs as "
+                 "%d cublasLtMatmul GEMMs in %s (weights converted at setup, activations "
+                 "by a rounding kernel before each; FP32 out and accumulation; plans and "
+                 "algorithms chosen at setup); LSTM (SGEMM, SGEMV, cell kernel) and fused "
+                 "VQ kernel in FP32; n_q=%d, %lld frames x %d streams", st->nplans,
+                 dts[st->dt], st->net.nq, st->net.frames, st->net.batch);
+        return 0;
+    }
     snprintf(buf, n, "weights on the device; im2col + cublasSgemm convs, SGEMM + col2im "
              "transposed, LSTM SGEMM + per-step SGEMV (SGEMM over streams) + cell kernel, "
              "fused VQ kernel; n_q=%d, %lld frames x %d streams, FP32", st->net.nq,
@@ -494,7 +616,7 @@ static size_t workspace(void *vst)
 const sono_impl cu_encodec_impls[2] = {
     {.abi = SONO_ABI_VERSION, .op = "codec.encodec", .name = "encodec",
      .summary = "EnCodec on the GPU: cuBLAS convs and LSTM, fused RVQ kernel; weights "
-                "uploaded in setup",
+                "uploaded in setup; dtype tf32|bf16|f16 convs through cuBLASLt",
      .device = "cuda:0", .growth = SONO_ERR_LINEAR, .supports = supports, .setup = setup,
      .load = load, .run = en_cuda_run, .store = store, .teardown = teardown,
      .describe = describe, .workspace = workspace},

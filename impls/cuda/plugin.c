@@ -184,6 +184,13 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
             return sono_fail(err, rc, "cuda: registering %s/cuda/mimi failed (%d)",
                              cu_mimi_impls[i].op, rc);
     }
+    /* issue 26: the cuBLASLt rungs over gemm_dt */
+    for (size_t i = 0; i < sizeof cu_vqlt_impls / sizeof cu_vqlt_impls[0]; i++) {
+        int rc = r->add_impl(r, &cu_vqlt_impls[i]);
+        if (rc < 0)
+            return sono_fail(err, rc, "cuda: registering %s/cuda/%s failed (%d)",
+                             cu_vqlt_impls[i].op, cu_vqlt_impls[i].name, rc);
+    }
     return 0;
 }
 

@@ -3,12 +3,19 @@
  * matrix, one cuBLAS SGEMM, then the norm statistics and a fused norm + GELU kernel) and
  * for attention.relpos (the gates by a kernel, the scores of all heads by one strided-
  * batched SGEMM, the bias + softmax rows by a kernel, P V by a second batched SGEMM).
- * Weights are uploaded at setup, the input at load; run only enqueues. */
+ * Weights are uploaded at setup, the input at load; run only enqueues. Issue 26: with
+ * wav2vec2.features' dtype tf32, bf16 or f16 each layer's GEMM is gemm_dt.h's cuBLASLt
+ * GEMM in that dtype (weights converted at setup, the im2col matrix or activation rounded
+ * by gdt_kernels.cu before it, fp32 accumulation, a plan per layer made at setup); the
+ * norms and GELU stay FP32. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cu.h"
 #include "cuda_impls.h"
+#include "gdt_kernels.h"
+#include "gemm_dt.h"
+#include "nndtype.h"
 #include "relpos_shape.h"
 #include "sp_kernels.h"
 #include "w2v_net.h"
@@ -24,6 +31,12 @@ typedef struct w2v_state {
     size_t col_floats;
     cublasHandle_t blas;
     int has_blas;
+    /* issue 26: at dtype != f32, w[l] holds the dtype's storage, not floats */
+    int dt;
+    gdt_ctx lt;
+    gdt_plan plan[W2V_LAYERS];
+    int nplans;
+    void *xdt; /* a layer's GEMM operand in dtype: max over layers of To x K */
 } w2v_state;
 
 /* The largest im2col matrix (layers whose kernel spans more than the stride). */
@@ -65,6 +78,10 @@ static void w2v_teardown(void *vst)
         return;
     if (st->has_blas)
         (void)cublasDestroy(st->blas);
+    for (int l = 0; l < st->nplans; l++)
+        gdt_plan_free(&st->plan[l]);
+    gdt_ctx_free(&st->lt);
+    cu_free(st->xdt);
     cu_free(st->x);
     cu_free(st->a);
     cu_free(st->b);
@@ -97,8 +114,12 @@ static int w2v_upload(w2v_state *st, int l, sono_error *err)
             for (size_t j = 0; j < k; j++)
                 host[(co * k + j) * cin + ci] = n->w[l][(co * cin + ci) * k + j];
     const char *who = st->h.label;
-    int rc = cu_alloc((void **)&st->w[l], nw * sizeof(float), who, err);
-    if (!rc)
+    int rc;
+    if (st->dt != NN_F32) { /* issue 26: converted once, here */
+        void *d = NULL;
+        rc = gdt_upload(host, nw, st->dt, &d, NULL, who, err);
+        st->w[l] = d;
+    } else if (!(rc = cu_alloc((void **)&st->w[l], nw * sizeof(float), who, err)))
         rc = CU_OK(cudaMemcpy(st->w[l], host, nw * sizeof(float), cudaMemcpyHostToDevice), who,
                    err);
     free(host);
@@ -113,6 +134,29 @@ static int w2v_upload(w2v_state *st, int l, sono_error *err)
     return rc;
 }
 
+/* Issue 26: layer l's GEMM y [To][C] = B [To][K] W' [C][K]^T, a plan each, and the
+ * buffer of the converted operand (the largest To x K). */
+static int w2v_plans(w2v_state *st, sono_error *err)
+{
+    const w2v_net *n = &st->n;
+    size_t most = 0;
+    int rc = gdt_ctx_init(&st->lt, st->h.label, err);
+    for (int l = 0; !rc && l < W2V_LAYERS; l++) {
+        long long To = (long long)n->len[l + 1],
+                  K = (long long)w2v_k[l] * (l ? (long long)n->C : 1);
+        most = (size_t)(To * K) > most ? (size_t)(To * K) : most;
+        /* the last layer writes clip b's rows at out + b frames C floats */
+        int ad = l == W2V_LAYERS - 1 ? gdt_align_of((unsigned long long)(n->frames * n->C * 4))
+                                     : 256;
+        if (!(rc = gdt_plan_init(&st->lt, &st->plan[l], st->dt, To, (long long)n->C, K, 0, 1,
+                                 NULL, 256, 256, ad, st->h.label, err)))
+            st->nplans++;
+    }
+    if (!rc)
+        rc = cu_alloc(&st->xdt, most * (size_t)gdt_types_of(st->dt).esize, st->h.label, err);
+    return rc;
+}
+
 static int w2v_setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
 {
     char why[512];
@@ -124,6 +168,7 @@ static int w2v_setup(const void *ctx, const sono_params *p, void **stp, sono_err
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "cuda/cublas: cannot allocate its state");
     (void)w2v_shape(p, &st->n, why, sizeof why);
+    st->dt = nn_dtype(p);
     if ((rc = w2v_load(&st->n, err))) {
         free(st);
         return rc;
@@ -147,6 +192,8 @@ static int w2v_setup(const void *ctx, const sono_params *p, void **stp, sono_err
             rc = w2v_upload(st, l, err);
     if (!rc)
         rc = cu_blas_create(&st->h, &st->blas, &st->has_blas, err);
+    if (!rc && st->dt != NN_F32)
+        rc = w2v_plans(st, err);
     if (!rc)
         rc = CU_OK(cudaDeviceSynchronize(), who, err);
     cu_range_pop();
@@ -192,9 +239,14 @@ static int w2v_layer(w2v_state *st, int l, const float *in, float *y)
         B = st->col;
     }
     const float one = 1.0f, zero = 0.0f;
-    if ((rc = CU_BLAS_RUN(cublasSgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)C, (int)To,
-                                      (int)K, &one, st->w[l], (int)K, B, (int)K, &zero, y,
-                                      (int)C), &st->h)))
+    if (st->dt != NN_F32) { /* issue 26 */
+        if ((rc = CU_RUN(cu_gdt_convert_launch(B, st->xdt, To * K, st->dt, s), &st->h)) ||
+            (rc = CU_BLAS_RUN(gdt_matmul(&st->lt, &st->plan[l], 1.0f, st->xdt, st->w[l], 0.0f,
+                                         y, s), &st->h)))
+            return rc;
+    } else if ((rc = CU_BLAS_RUN(cublasSgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)C,
+                                             (int)To, (int)K, &one, st->w[l], (int)K, B,
+                                             (int)K, &zero, y, (int)C), &st->h)))
         return rc;
     int mode = !n->gamma[l] ? SP_NORM_NONE : n->layer_norm ? SP_NORM_LAYER : SP_NORM_GROUP;
     if (mode != SP_NORM_NONE &&
@@ -241,7 +293,15 @@ static int w2v_describe_cu(void *vst, char *buf, size_t len)
 {
     w2v_state *st = vst;
     int k = w2v_describe(&st->n, buf, len);
-    if (k >= 0 && (size_t)k < len)
+    static const char *const dts[] = {"", "TF32 (FP32 in, CUBLAS_COMPUTE_32F_FAST_TF32)",
+                                      "BF16", "FP16"};
+    if (k >= 0 && (size_t)k < len && st->dt != NN_F32) /* issue 26 */
+        snprintf(buf + k, len - (size_t)k, "; im2col kernel (layers 0-4, %zu-float scratch) + "
+                 "cublasLtMatmul in %s per layer (weights converted at setup, operand "
+                 "rounded before each; FP32 out and accumulation; plans at setup), stats "
+                 "kernel (double sums), fused norm + GELU kernel in FP32", st->col_floats,
+                 dts[st->dt]);
+    else if (k >= 0 && (size_t)k < len)
         snprintf(buf + k, len - (size_t)k, "; im2col kernel (layers 0-4, %zu-float scratch) + "
                  "cublasSgemm (FP32) per layer, stats kernel (double sums), fused norm + "
                  "GELU kernel", st->col_floats);
@@ -406,7 +466,8 @@ static size_t rp_workspace(void *vst)
 
 const sono_impl cu_speech_impls[2] = {
     {.abi = SONO_ABI_VERSION, .op = "wav2vec2.features", .name = "cublas",
-     .summary = "im2col kernel + cuBLAS SGEMM per layer, own norm-stats and norm + GELU kernels",
+     .summary = "im2col kernel + cuBLAS SGEMM per layer, own norm-stats and norm + GELU kernels; "
+                "dtype tf32|bf16|f16 GEMMs through cuBLASLt",
      .device = "cuda:0", .growth = SONO_ERR_LINEAR, .ctx = NULL, .supports = w2v_supports,
      .setup = w2v_setup, .load = w2v_load_in, .run = w2v_run, .store = w2v_store,
      .teardown = w2v_teardown, .describe = w2v_describe_cu, .workspace = w2v_workspace},

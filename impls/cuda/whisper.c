@@ -2,7 +2,11 @@
  * (impls/common/whisper_net.c) and uploaded once in setup; a run is cuBLAS SGEMMs (every
  * linear layer over the rows of all clips, the conv stem as im2col + SGEMM, attention per
  * clip as two strided-batched SGEMMs over the heads) around own kernels for im2col, bias +
- * GELU (+ positions), LayerNorm and the row softmax (wh_kernels.cu), FP32 throughout. */
+ * GELU (+ positions), LayerNorm and the row softmax (wh_kernels.cu), FP32 throughout.
+ * Issue 26: with whisper.encoder's dtype tf32, bf16 or f16 the linear layers and the conv
+ * stem are gemm_dt.h's cuBLASLt GEMMs in that dtype (weights converted once in setup,
+ * activations rounded by gdt_kernels.cu before each GEMM, fp32 accumulation, one plan per
+ * distinct shape made in setup); attention's batched GEMMs and the kernels stay FP32. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +14,9 @@
 
 #include "cu.h"
 #include "cuda_impls.h"
+#include "gdt_kernels.h"
+#include "gemm_dt.h"
+#include "nndtype.h"
 #include "wh_kernels.h"
 #include "whisper_net.h"
 
@@ -26,6 +33,14 @@ typedef struct state {
     size_t dev_bytes;
     cublasHandle_t blas;
     int has_blas;
+    /* issue 26: at dtype != f32 the GEMM weights above (c1w, c2w, wq..w2) hold the dtype's
+     * storage, not floats; xdt the converted activation; a plan per distinct shape */
+    int dt;
+    gdt_ctx lt;
+    gdt_plan plans[5];
+    long long shape[5][3]; /* rows, out, in */
+    int nplans;
+    void *xdt;
 } state;
 
 /* Device bytes setup allocates: the weights, the activations of all clips, one clip's
@@ -57,6 +72,10 @@ static void teardown(void *vst)
         return;
     if (st->has_blas)
         (void)cublasDestroy(st->blas);
+    for (int i = 0; i < st->nplans; i++)
+        gdt_plan_free(&st->plans[i]);
+    gdt_ctx_free(&st->lt);
+    cu_free(st->xdt);
     float *w[] = {st->c1w, st->c1b, st->c2w, st->c2b, st->pos, st->lng, st->lnb, st->x,
                   st->col, st->a1, st->hid, st->u, st->q, st->k, st->v, st->o, st->f,
                   st->S, st->out};
@@ -84,6 +103,17 @@ static int up(state *st, float **dst, const float *host, size_t n, sono_error *e
     return rc;
 }
 
+/* A GEMM weight: floats at f32, else the dtype's storage (issue 26; converted here once). */
+static int upw(state *st, float **dst, const float *host, size_t n, sono_error *err)
+{
+    if (st->dt == NN_F32)
+        return up(st, dst, host, n, err);
+    void *d = NULL;
+    int rc = gdt_upload(host, n, st->dt, &d, &st->dev_bytes, st->h.label, err);
+    *dst = d;
+    return rc;
+}
+
 static int buf(state *st, float **dst, size_t n, sono_error *err)
 {
     st->dev_bytes += n * sizeof(float);
@@ -94,11 +124,11 @@ static int upload(state *st, sono_error *err)
 {
     const wn_model *m = &st->m;
     size_t D = (size_t)m->d, F = (size_t)m->ffn;
-    int rc = up(st, &st->c1w, m->c1w, D * (size_t)m->n_mels * 3, err);
+    int rc = upw(st, &st->c1w, m->c1w, D * (size_t)m->n_mels * 3, err);
     if (!rc)
         rc = up(st, &st->c1b, m->c1b, D, err);
     if (!rc)
-        rc = up(st, &st->c2w, m->c2w, D * D * 3, err);
+        rc = upw(st, &st->c2w, m->c2w, D * D * 3, err);
     if (!rc)
         rc = up(st, &st->c2b, m->c2b, D, err);
     if (!rc)
@@ -110,19 +140,50 @@ static int upload(state *st, sono_error *err)
     for (int l = 0; !rc && l < m->layers; l++) {
         const wn_block *hb = &m->b[l];
         dblock *b = &st->b[l];
-        struct { float **d; const float *h; size_t n; } t[] = {
-            {&b->ln1g, hb->ln1g, D}, {&b->ln1b, hb->ln1b, D}, {&b->wq, hb->wq, D * D},
-            {&b->bq, hb->bq, D},     {&b->wk, hb->wk, D * D}, {&b->wv, hb->wv, D * D},
-            {&b->bv, hb->bv, D},     {&b->wo, hb->wo, D * D}, {&b->bo, hb->bo, D},
-            {&b->ln2g, hb->ln2g, D}, {&b->ln2b, hb->ln2b, D}, {&b->w1, hb->w1, F * D},
-            {&b->b1, hb->b1, F},     {&b->w2, hb->w2, D * F}, {&b->b2, hb->b2, D}};
+        struct { float **d; const float *h; size_t n; int w; } t[] = {
+            {&b->ln1g, hb->ln1g, D, 0},     {&b->ln1b, hb->ln1b, D, 0},
+            {&b->wq, hb->wq, D * D, 1},     {&b->bq, hb->bq, D, 0},
+            {&b->wk, hb->wk, D * D, 1},     {&b->wv, hb->wv, D * D, 1},
+            {&b->bv, hb->bv, D, 0},         {&b->wo, hb->wo, D * D, 1},
+            {&b->bo, hb->bo, D, 0},         {&b->ln2g, hb->ln2g, D, 0},
+            {&b->ln2b, hb->ln2b, D, 0},     {&b->w1, hb->w1, F * D, 1},
+            {&b->b1, hb->b1, F, 0},         {&b->w2, hb->w2, D * F, 1},
+            {&b->b2, hb->b2, D, 0}};
         for (size_t i = 0; !rc && i < sizeof t / sizeof t[0]; i++)
-            rc = up(st, t[i].d, t[i].h, t[i].n, err);
+            rc = (t[i].w ? upw : up)(st, t[i].d, t[i].h, t[i].n, err);
     }
     return rc;
 }
 
 static int wh_cuda_run(void *vst);
+
+/* Issue 26: the converted-activation buffer, the cuBLASLt context and one plan per
+ * distinct GEMM shape of a run (rows, out, in): y [R][O] = x [R][I] w [O][I]^T. */
+static int make_plans(state *st, sono_error *err)
+{
+    const wn_model *m = &st->m;
+    long long B = m->batch, F = m->frames, BT = B * m->T, D = m->d, M = m->n_mels;
+    long long wide = M > D ? M : D, ncol = B * F * 3 * wide, nf = BT * m->ffn;
+    size_t nb = (size_t)(ncol > nf ? ncol : nf) * (size_t)gdt_types_of(st->dt).esize;
+    int rc = cu_alloc(&st->xdt, nb, st->h.label, err);
+    st->dev_bytes += nb + GDT_WORKSPACE_BYTES;
+    if (!rc)
+        rc = gdt_ctx_init(&st->lt, st->h.label, err);
+    const long long want[5][3] = {{B * F, D, 3 * M}, {BT, D, 3 * D}, {BT, D, D},
+                                  {BT, m->ffn, D}, {BT, D, m->ffn}};
+    for (int i = 0; !rc && i < 5; i++) {
+        int seen = 0;
+        for (int j = 0; j < st->nplans; j++)
+            seen |= !memcmp(st->shape[j], want[i], sizeof want[i]);
+        if (seen)
+            continue;
+        if (!(rc = gdt_plan_init(&st->lt, &st->plans[st->nplans], st->dt, want[i][0],
+                                 want[i][1], want[i][2], 0, 1, NULL, 256, 256, 256,
+                                 st->h.label, err)))
+            memcpy(st->shape[st->nplans++], want[i], sizeof want[i]);
+    }
+    return rc;
+}
 
 static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *err)
 {
@@ -134,6 +195,7 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
     state *st = calloc(1, sizeof *st);
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "cuda/whisper: cannot allocate its state");
+    st->dt = nn_dtype(p);
     if ((rc = cu_hdr_init(&st->h, "whisper.encoder", "whisper", wh_cuda_run, p, err))) {
         free(st);
         return rc;
@@ -157,6 +219,8 @@ static int setup(const void *ctx, const sono_params *p, void **stp, sono_error *
         rc = buf(st, a[i].d, a[i].n, err);
     if (!rc)
         rc = cu_blas_create(&st->h, &st->blas, &st->has_blas, err);
+    if (!rc && st->dt != NN_F32)
+        rc = make_plans(st, err);
     if (!rc)
         rc = CU_OK(cudaDeviceSynchronize(), st->h.label, err);
     cu_range_pop();
@@ -199,11 +263,26 @@ static int load(void *vst, const sono_buf *in, sono_error *err)
             return rc_;                                                                    \
     } while (0)
 
-/* y [R][O] (beta 0: =, 1: +=) x [R][I] w[O][I]^T, row-major: column-major y^T = w x^T. */
+/* y [R][O] (beta 0: =, 1: +=) x [R][I] w[O][I]^T, row-major: column-major y^T = w x^T.
+ * Issue 26: at a reduced dtype x is rounded into xdt and the shape's plan runs. */
 static int gemm(state *st, const float *x, long long R, int I, const float *w, int O, float *y,
                 float beta)
 {
     const float one = 1.0f;
+    if (st->dt != NN_F32) {
+        const long long want[3] = {R, O, I};
+        int j = 0;
+        while (j < st->nplans && memcmp(st->shape[j], want, sizeof want))
+            j++;
+        if (j == st->nplans) {
+            snprintf(st->h.msg, sizeof st->h.msg, "gemm_dt: no plan for [%lld x %d x %d]", R,
+                     O, I);
+            return SONO_EINTERNAL;
+        }
+        TRY(cu_gdt_convert_launch(x, st->xdt, R * I, st->dt, st->h.dev->stream));
+        TRYB(gdt_matmul(&st->lt, &st->plans[j], 1.0f, st->xdt, w, beta, y, st->h.dev->stream));
+        return 0;
+    }
     TRYB(cublasSgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, O, (int)R, I, &one, w, I, x, I,
                      &beta, y, O));
     return 0;
@@ -290,6 +369,18 @@ static int store(void *vst, sono_buf *out, sono_error *err)
 static int describe(void *vst, char *buf, size_t n)
 {
     const state *st = vst;
+    static const char *const dts[] = {"", "TF32 (FP32 in, CUBLAS_COMPUTE_32F_FAST_TF32)",
+                                      "BF16", "FP16"};
+    if (st->dt != NN_F32) { /* issue 26 */
+        snprintf(buf, n, "weights on the device: %s (names %s); linear layers and im2col "
+                 "stem as cublasLtMatmul in %s (weights converted at setup, activations by a "
+                 "rounding kernel before each; FP32 out and accumulation; %d plans chosen at "
+                 "setup); attention's strided-batched SGEMMs, LayerNorm, bias+GELU, softmax "
+                 "in FP32; d=%d, %d layers, %lld frames x %lld clips", st->m.path,
+                 st->m.prefix, dts[st->dt], st->nplans, st->m.d, st->m.layers, st->m.frames,
+                 st->m.batch);
+        return 0;
+    }
     snprintf(buf, n, "weights on the device: %s (names %s); cublasSgemm linear layers and "
              "im2col stem, strided-batched SGEMM attention per clip, own LayerNorm, "
              "bias+GELU, softmax kernels; d=%d, %d layers, %lld frames x %lld clips, FP32",
@@ -306,7 +397,8 @@ static size_t workspace(void *vst)
 const sono_impl cu_whisper_impls[1] = {
     {.abi = SONO_ABI_VERSION, .op = "whisper.encoder", .name = "whisper",
      .summary = "Whisper encoder on the GPU: cuBLAS SGEMMs, own LayerNorm, GELU, softmax and "
-                "conv-stem kernels; weights uploaded in setup",
+                "conv-stem kernels; weights uploaded in setup; dtype tf32|bf16|f16 linear "
+                "layers through cuBLASLt",
      .device = "cuda:0", .growth = SONO_ERR_LOG, .supports = supports, .setup = setup,
      .load = load, .run = wh_cuda_run, .store = store, .teardown = teardown,
      .describe = describe, .workspace = workspace},

@@ -2,7 +2,8 @@
  * issue 10 on a machine with no GPU: two devices "fake:0" and "fake:1" of kind "fake",
  * timed on the CPU clock, and the two impls `harness calibrate` finds by role on a
  * device's backend: fakegpu/memcpy (op copy, role bandwidth) and fakegpu/cublas (op
- * sgemm, role peak_flops, a plain loop), both registered on fake:0 and run on the CPU.
+ * sgemm, role peak_flops, a plain loop), both registered on fake:0 and run on the CPU;
+ * fakegpu/cublaslt (issue 26) the same loop without a role, a second GEMM library.
  * describe says which device the `device` param named and which device's time_runs timed
  * the case, so a test sees both. The devices' summaries stand for GPU descriptions. */
 #include <stdlib.h>
@@ -156,6 +157,13 @@ static const sono_impl impls[] = {
      .device = "fake:0", .growth = SONO_ERR_LINEAR, .ctx = &gemm_ctx, .supports = supports,
      .setup = setup, .load = load, .run = run, .store = store, .teardown = teardown,
      .describe = describe, .role = SONO_ROLE_PEAK_FLOPS},
+    /* issue 26: a second GEMM library of the backend without a role (as cuda/cublaslt
+     * beside cuda/cublas): calibrate measures it too in each tensor-core dtype */
+    {.abi = SONO_ABI_VERSION, .op = "sgemm", .name = "cublaslt",
+     .summary = "TEST ONLY: the same SGEMM loop, no role, registered on fake:0",
+     .device = "fake:0", .growth = SONO_ERR_LINEAR, .ctx = &gemm_ctx, .supports = supports,
+     .setup = setup, .load = load, .run = run, .store = store, .teardown = teardown,
+     .describe = describe},
 };
 
 SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
@@ -163,7 +171,7 @@ SONO_EXPORT int sono_plugin_init(sono_registry *r, sono_error *err)
     int rc = 0;
     for (int i = 0; i < 2 && rc >= 0; i++)
         rc = r->add_device(r, &devs[i]);
-    for (int i = 0; i < 2 && rc >= 0; i++)
+    for (size_t i = 0; i < sizeof impls / sizeof impls[0] && rc >= 0; i++)
         rc = r->add_impl(r, &impls[i]);
     if (rc < 0)
         return sono_fail(err, rc, "fakegpu: registering its devices or impls failed (%d)", rc);
