@@ -12,6 +12,7 @@
 
 #include "blas_impls.h"
 #include "w2v_net.h"
+#include "nndtype.h"
 
 /* Floats in a chunk of the im2col matrix: 4 MiB, near an L2 + L3 share. */
 #define COL_FLOATS (1u << 20)
@@ -265,6 +266,7 @@ int w2v_gemm_describe(void *vst, char *buf, size_t n)
         snprintf(buf + k, n - (size_t)k, "; im2col chunks of %zu floats, layers 5-6 without "
                  "a copy; OpenBLAS threads=%d (asked %d)", st->col_rows * 3 * st->n.C,
                  openblas_get_num_threads(), st->threads);
+    nn_dtype_append(buf, n, st->n.dtnote); /* issue 26: float32 SGEMM on rounded inputs */
     return 0;
 }
 

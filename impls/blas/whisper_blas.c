@@ -9,6 +9,7 @@
 
 #include "blas_impls.h"
 #include "whisper_net.h"
+#include "nndtype.h"
 
 static void linear(const float *x, long long rows, int in, const float *w, const float *b,
                    int out, float *y, int add, int gelu)
@@ -154,5 +155,6 @@ int whisper_blas_describe(void *vst, char *buf, size_t n)
              "layers, %lld frames x %lld clips", openblas_get_config(),
              openblas_get_corename(), openblas_get_num_threads(), st->threads, st->m.path,
              st->m.prefix, st->m.d, st->m.layers, st->m.frames, st->m.batch);
+    nn_dtype_append(buf, n, st->m.dtnote); /* issue 26: float32 SGEMM on rounded inputs */
     return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "../../harness/core/sha256.h"
 #include "encodec_st.h"
+#include "nndtype.h"
 
 const int w2v_k[W2V_LAYERS] = {10, 3, 3, 3, 3, 2, 2};
 const int w2v_s[W2V_LAYERS] = {5, 2, 2, 2, 2, 2, 2};
@@ -33,6 +34,7 @@ static void cache_path(const sono_params *p, char *out, size_t n)
 int w2v_shape(const sono_params *p, w2v_net *n, char *why, size_t len)
 {
     memset(n, 0, sizeof *n);
+    nn_dtype_via_f32(p, n->dtnote, sizeof n->dtnote);
     double sec = sono_param_real(p, "seconds", 10);
     long long samples = llround(sec * 16000), batch = sono_param_int(p, "batch", 1),
               C = sono_param_int(p, "channels", 512);

@@ -20,6 +20,7 @@ typedef struct w2v_net {
     int layer_norm;             /* 0: group (layer 0 only), 1: layer (every layer) */
     char path[4096];
     char sha256[65];
+    char dtnote[96];            /* issue 26: "dtype: bf16 via fp32 ..." for the fp32 rungs */
     float *w[W2V_LAYERS];       /* [C][cin][k], as the file holds them */
     float *gamma[W2V_LAYERS];   /* NULL where the layer has no norm */
     float *beta[W2V_LAYERS];

@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "nndtype.h"
 #include <sys/stat.h>
 
 #include "encodec_st.h"
@@ -19,6 +21,7 @@ int wn_dims(const sono_params *p, wn_model *m, char *why, size_t n)
 {
     const char *model = sono_param_str(p, "model", "tiny");
     memset(m, 0, sizeof *m);
+    nn_dtype_via_f32(p, m->dtnote, sizeof m->dtnote);
     if (!strcmp(model, "tiny"))
         m->d = 384, m->layers = 4, m->heads = 6;
     else if (!strcmp(model, "base"))

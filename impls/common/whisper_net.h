@@ -20,6 +20,7 @@ typedef struct wn_model {
     long long frames, T, batch;
     char path[4096];
     char prefix[32];
+    char dtnote[96];      /* issue 26: "dtype: bf16 via fp32 ..." for the fp32 rungs */
     float *c1w, *c1b, *c2w, *c2b, *pos, *lng, *lnb; /* pos: its first T rows */
     wn_block *b;
     float *pool;          /* every weight, one allocation */

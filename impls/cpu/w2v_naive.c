@@ -7,6 +7,7 @@
 
 #include "cpu_impls.h"
 #include "w2v_net.h"
+#include "nndtype.h"
 
 #define NAIVE_MAX_SAMPLES (10 * 16000)
 
@@ -153,6 +154,7 @@ int w2v_naive_store(void *vst, sono_buf *out, sono_error *err)
 int w2v_naive_describe(void *vst, char *buf, size_t n)
 {
     w2v_describe(&((w2v_naive *)vst)->n, buf, n);
+    nn_dtype_append(buf, n, ((w2v_naive *)vst)->n.dtnote); /* issue 26: float32 loops */
     return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "cpu_impls.h"
 #include "whisper_net.h"
+#include "nndtype.h"
 
 static void linear(const float *x, long long rows, int in, const float *w, const float *b,
                    int out, float *y, int add, int gelu)
@@ -177,5 +178,6 @@ int whisper_naive_describe(void *vst, char *buf, size_t n)
     snprintf(buf, n, "weights: %s (names %s); d=%d, %d layers, %d heads, %lld frames x %lld "
              "clips", st->m.path, st->m.prefix, st->m.d, st->m.layers, st->m.heads,
              st->m.frames, st->m.batch);
+    nn_dtype_append(buf, n, st->m.dtnote); /* issue 26: float32 loops on rounded inputs */
     return 0;
 }
