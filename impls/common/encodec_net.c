@@ -642,11 +642,19 @@ static void pad(const float *x, int C, long long L, long long pl, long long pr, 
     }
 }
 
-static void elu(float *x, size_t n)
+void en_elu_net(const en_net *net, const float *x, float *y, size_t n)
 {
+    if (net->k && net->k->elu) {
+        net->k->elu(x, y, n);
+        return;
+    }
     for (size_t i = 0; i < n; i++)
-        if (x[i] <= 0.0f)
-            x[i] = expm1f(x[i]);
+        y[i] = x[i] <= 0.0f ? expm1f(x[i]) : x[i];
+}
+
+static void elu(const en_net *net, float *x, size_t n)
+{
+    en_elu_net(net, x, x, n);
 }
 
 /* conv of x [cin][S][L] into y; P is padding space (each clip's row padded on its own).
@@ -709,7 +717,7 @@ static long long forward(en_net *net, int d, int C, long long L)
         size_t n = (size_t)C * (size_t)net->batch * (size_t)L;
         switch (y->kind) {
         case EN_ELU:
-            elu(B[0], n);
+            elu(net, B[0], n);
             continue;
         case EN_CONV:
             L = conv(net, &y->c[0], B[0], L, B[2], B[1]);
@@ -720,10 +728,9 @@ static long long forward(en_net *net, int d, int C, long long L)
             C = y->c[0].cout;
             break;
         case EN_RES:
-            memcpy(B[3], B[0], n * sizeof(float));
-            elu(B[3], n);
+            en_elu_net(net, B[0], B[3], n);
             conv(net, &y->c[0], B[3], L, B[2], B[4]);
-            elu(B[4], (size_t)y->c[0].cout * (size_t)net->batch * (size_t)L);
+            elu(net, B[4], (size_t)y->c[0].cout * (size_t)net->batch * (size_t)L);
             conv(net, &y->c[1], B[4], L, B[2], B[3]);
             if (net->cfg.shortcut)
                 conv(net, &y->c[2], B[0], L, B[2], B[1]);

@@ -60,6 +60,9 @@ typedef struct en_kernels {
      * (norm2[k] = ||cb_k||^2), lowest index on ties. */
     void (*vq)(const float *cb, const float *norm2, int K, int D, const float *r,
                long long F, int *codes, float *scratch);
+    /* y[i] = x[i] > 0 ? x[i] : expm1(x[i]) over n floats, y may be x; NULL: libm's expm1f
+     * per element (en_elu, the shared forward's own loop). */
+    void (*elu)(const float *x, float *y, size_t n);
 } en_kernels;
 
 typedef struct en_net {
@@ -108,5 +111,7 @@ size_t en_weight_floats(const en_net *net);
 int en_load(en_net *net, const sono_buf *in, sono_error *err);
 int en_run(en_net *net);
 int en_store(en_net *net, sono_buf *out, sono_error *err);
+/* ELU through net's kernels (k->elu, else libm): the offline and streaming passes. */
+void en_elu_net(const en_net *net, const float *x, float *y, size_t n);
 
 #endif
