@@ -3,7 +3,8 @@
  * 1x1) and transposed convs over several clips side by side, at tile widths from 1 column
  * to all of them, so tiles start and end inside clips and span clip boundaries. With small
  * integer data every sum is exact in float, so each tiling must equal the reference bit
- * for bit; with random data each output stays within its rounding bound. Scratch is
+ * for bit; with random data each output stays within its rounding bound; the fused forms
+ * (added onto y, ELU on the output) likewise. Scratch is
  * allocated at the size en_tile.h states, so ASan sees a tile that writes past it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "../impls/blas/en_tile.h"
+#include "../impls/common/en_elu.h"
 
 static uint64_t rng = 88172645463325252ull;
 
@@ -89,24 +91,43 @@ static void conv_case(const shape *sh, int exact)
                 mag[(size_t)o * N + (size_t)(s * lout + t)] = m;
             }
     long long tws[] = {1, 2, 3, lout - 1, lout, lout + 1, 2 * lout + 3, N, N + 5, 0};
-    for (size_t j = 0; j < sizeof tws / sizeof tws[0]; j++) {
-        long long tw = tws[j] > 0 ? tws[j] : 0, cols = tw > 0 && tw < N ? tw : N;
-        int direct = c.k == 1 && c.stride == 1;
-        float *col = malloc((size_t)(direct ? 1 : K * cols) * sizeof *col);
-        float *y = malloc((size_t)(c.cout * N) * sizeof *y);
-        assert_non_null(col);
-        assert_non_null(y);
-        en_tile_conv(&c, x, lp, S, y, lout, direct ? NULL : col, tw);
-        for (long long i = 0; i < c.cout * N; i++) {
-            double e = fabs(y[i] - ref[i]), lim = exact ? 0 : bound(K, mag[i]);
-            if (!(e <= lim))
-                fail_msg("conv cin %d cout %d k %d stride %d dil %d S %d lout %lld, tile %lld: "
-                         "y[%lld] = %.9g, want %.9g (bound %.3g)", c.cin, c.cout, c.k,
-                         c.stride, c.dil, S, lout, tw, i, y[i], ref[i], lim);
+    /* flags: plain, added onto y0, ELU on the output (both paths where the CPU has AVX2),
+     * and both */
+    int fl[] = {0, EN_TILE_ACC, EN_TILE_ELU, EN_TILE_ELU | EN_TILE_SIMD,
+                EN_TILE_ACC | EN_TILE_ELU | EN_TILE_SIMD};
+    int nfl = en_elu_simd() ? 5 : 3;
+    float *y0 = fill((size_t)(c.cout * N), exact);
+    for (int f = 0; f < nfl; f++)
+        for (size_t j = 0; j < sizeof tws / sizeof tws[0]; j++) {
+            long long tw = tws[j] > 0 ? tws[j] : 0, cols = tw > 0 && tw < N ? tw : N;
+            int direct = c.k == 1 && c.stride == 1;
+            float *col = malloc((size_t)(direct ? 1 : K * cols) * sizeof *col);
+            float *y = malloc((size_t)(c.cout * N) * sizeof *y);
+            assert_non_null(col);
+            assert_non_null(y);
+            memcpy(y, y0, (size_t)(c.cout * N) * sizeof *y);
+            en_tile_conv(&c, x, lp, S, y, lout, direct ? NULL : col, tw, fl[f]);
+            for (long long i = 0; i < c.cout * N; i++) {
+                int acc = fl[f] & EN_TILE_ACC;
+                double want = ref[i] + (acc ? y0[i] : 0), m = mag[i] + (acc ? fabs(y0[i]) : 0);
+                /* the sum's bound (one more term with acc); ELU is 1-Lipschitz, so it
+                 * passes that error on at most, plus its own (en_elu.h) on the result */
+                double lim = exact && !(fl[f] & EN_TILE_ELU) ? 0 : bound(K + 1, m);
+                if (fl[f] & EN_TILE_ELU) {
+                    want = want > 0 ? want : expm1(want);
+                    lim += (EN_ELU_REL_ERR + FLT_EPSILON) * fabs(want);
+                }
+                double e = fabs(y[i] - want);
+                if (!(e <= lim))
+                    fail_msg("conv cin %d cout %d k %d stride %d dil %d S %d lout %lld, tile "
+                             "%lld, flags %d: y[%lld] = %.9g, want %.9g (bound %.3g)", c.cin,
+                             c.cout, c.k, c.stride, c.dil, S, lout, tw, fl[f], i, y[i], want,
+                             lim);
+            }
+            free(col);
+            free(y);
         }
-        free(col);
-        free(y);
-    }
+    free(y0);
     free(x);
     free(c.w);
     free(c.b);

@@ -4,6 +4,8 @@
  * tile of EN_TILE_BYTES is written and packed while it sits in L2. */
 #include "en_tile.h"
 
+#include "en_elu.h"
+
 #include <string.h>
 
 #include <cblas.h>
@@ -38,7 +40,7 @@ static void im2col(const en_conv *c, const float *xp, long long lp, int S, long 
 }
 
 void en_tile_conv(const en_conv *c, const float *xp, long long lp, int S, float *y,
-                  long long lout, float *col, long long tw)
+                  long long lout, float *col, long long tw, int flags)
 {
     int K = c->cin * c->k;
     long long N = (long long)S * lout;
@@ -56,11 +58,19 @@ void en_tile_conv(const en_conv *c, const float *xp, long long lp, int S, float 
         }
         for (int o = 0; o < c->cout; o++) { /* the bias, while the tile's y is cached */
             float *yo = y + (size_t)o * (size_t)N + (size_t)n0;
-            for (long long t = 0; t < w; t++)
-                yo[t] = c->b[o];
+            if (flags & EN_TILE_ACC)
+                for (long long t = 0; t < w; t++)
+                    yo[t] += c->b[o];
+            else
+                for (long long t = 0; t < w; t++)
+                    yo[t] = c->b[o];
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)w, K, 1.0f, c->w,
                     K, B, (int)ldb, 1.0f, y + n0, (int)N);
+        for (int o = 0; (flags & EN_TILE_ELU) && o < c->cout; o++) {
+            float *yo = y + (size_t)o * (size_t)N + (size_t)n0;
+            en_elu(yo, yo, (size_t)w, flags & EN_TILE_SIMD);
+        }
     }
 }
 

@@ -19,11 +19,16 @@
  * shorter one. */
 long long en_tile_cols(long long rows);
 
+/* What en_tile_conv does with a tile's output while it is in cache: EN_TILE_ACC adds
+ * W . x + b into y instead of writing it; EN_TILE_ELU then applies ELU (en_elu.h), with
+ * EN_TILE_SIMD on its AVX2 path. */
+enum { EN_TILE_ACC = 1, EN_TILE_ELU = 2, EN_TILE_SIMD = 4 };
+
 /* y [cout][S*lout] = W . im2col(xp) + b, tw output columns at a time (tw <= 0: all at
  * once); col holds cin*k*min(tw, S*lout) floats (none for a 1x1 conv of stride 1 on an
- * unpadded input, which multiplies xp directly). */
+ * unpadded input, which multiplies xp directly). flags: EN_TILE_*. */
 void en_tile_conv(const en_conv *c, const float *xp, long long lp, int S, float *y,
-                  long long lout, float *col, long long tw);
+                  long long lout, float *col, long long tw, int flags);
 /* The full transposed conv (encodec_net.h) tw input columns at a time (tw <= 0: all);
  * z holds cout*k*min(tw, S*l) floats. */
 void en_tile_convtr(const en_conv *c, const float *x, long long l, int S, float *y, float *z,

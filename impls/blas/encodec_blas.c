@@ -19,7 +19,21 @@
 static void conv(const en_conv *c, const float *xp, long long lp, int S, float *y,
                  long long lout, float *col)
 {
-    en_tile_conv(c, xp, lp, S, y, lout, col, en_tile_cols((long long)c->cin * c->k));
+    en_tile_conv(c, xp, lp, S, y, lout, col, en_tile_cols((long long)c->cin * c->k), 0);
+}
+
+static void conv_fused_simd(const en_conv *c, const float *xp, long long lp, int S, float *y,
+                            long long lout, float *col, int elu, int acc)
+{
+    en_tile_conv(c, xp, lp, S, y, lout, col, en_tile_cols((long long)c->cin * c->k),
+                 (elu ? EN_TILE_ELU | EN_TILE_SIMD : 0) | (acc ? EN_TILE_ACC : 0));
+}
+
+static void conv_fused_scalar(const en_conv *c, const float *xp, long long lp, int S,
+                              float *y, long long lout, float *col, int elu, int acc)
+{
+    en_tile_conv(c, xp, lp, S, y, lout, col, en_tile_cols((long long)c->cin * c->k),
+                 (elu ? EN_TILE_ELU : 0) | (acc ? EN_TILE_ACC : 0));
 }
 
 static void convtr(const en_conv *c, const float *x, long long l, int S, float *y, float *z)
@@ -98,9 +112,11 @@ static void elu_scalar(const float *x, float *y, size_t n)
 
 /* The ELU path is fixed at setup (en_elu_simd: the CPU, SONO_ENCODEC_SCALAR). */
 static const en_kernels kernels_simd = {.conv = conv, .convtr = convtr, .lstm = lstm,
-                                        .vq = vq, .elu = elu_avx2};
+                                        .vq = vq, .elu = elu_avx2,
+                                        .conv_fused = conv_fused_simd};
 static const en_kernels kernels_scalar = {.conv = conv, .convtr = convtr, .lstm = lstm,
-                                          .vq = vq, .elu = elu_scalar};
+                                          .vq = vq, .elu = elu_scalar,
+                                          .conv_fused = conv_fused_scalar};
 
 /* Floats of scratch per layer on all clips: im2col columns, transposed-conv columns, the
  * LSTM's projections, the codebook scores. */

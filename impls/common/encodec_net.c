@@ -659,16 +659,25 @@ static void elu(const en_net *net, float *x, size_t n)
 
 /* conv of x [cin][S][L] into y; P is padding space (each clip's row padded on its own).
  * Returns the output length. */
-static long long conv(en_net *net, const en_conv *cv, const float *x, long long L, float *P,
-                      float *y)
+static long long conv_f(en_net *net, const en_conv *cv, const float *x, long long L,
+                        float *P, float *y, int elu, int acc)
 {
     long long pl, pr, lo = conv_pads(&net->cfg, cv, L, &pl, &pr);
     if (pl || pr) {
         pad(x, cv->cin * net->batch, L, pl, pr, P);
         x = P;
     }
-    net->k->conv(cv, x, L + pl + pr, net->batch, y, lo, net->scratch);
+    if (elu || acc)
+        net->k->conv_fused(cv, x, L + pl + pr, net->batch, y, lo, net->scratch, elu, acc);
+    else
+        net->k->conv(cv, x, L + pl + pr, net->batch, y, lo, net->scratch);
     return lo;
+}
+
+static long long conv(en_net *net, const en_conv *cv, const float *x, long long L, float *P,
+                      float *y)
+{
+    return conv_f(net, cv, x, L, P, y, 0, 0);
 }
 
 static long long convtr(en_net *net, const en_conv *cv, const float *x, long long L, float *P,
@@ -729,6 +738,15 @@ static long long forward(en_net *net, int d, int C, long long L)
             break;
         case EN_RES:
             en_elu_net(net, B[0], B[3], n);
+            if (net->k->conv_fused) { /* shortcut(x) first, block.3 added onto it */
+                conv_f(net, &y->c[0], B[3], L, B[2], B[4], 1, 0);
+                if (net->cfg.shortcut)
+                    conv(net, &y->c[2], B[0], L, B[2], B[1]);
+                else
+                    memcpy(B[1], B[0], n * sizeof(float));
+                conv_f(net, &y->c[1], B[4], L, B[2], B[1], 0, 1);
+                break;
+            }
             conv(net, &y->c[0], B[3], L, B[2], B[4]);
             elu(net, B[4], (size_t)y->c[0].cout * (size_t)net->batch * (size_t)L);
             conv(net, &y->c[1], B[4], L, B[2], B[3]);

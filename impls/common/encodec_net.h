@@ -63,6 +63,11 @@ typedef struct en_kernels {
     /* y[i] = x[i] > 0 ? x[i] : expm1(x[i]) over n floats, y may be x; NULL: libm's expm1f
      * per element (en_elu, the shared forward's own loop). */
     void (*elu)(const float *x, float *y, size_t n);
+    /* Optional, conv's fused forms for the residual units (NULL: conv, then the forward's
+     * own ELU pass and sum): with elu, ELU applied to y as it is produced; with acc, the
+     * conv (bias included) added into y instead of written. */
+    void (*conv_fused)(const en_conv *c, const float *xp, long long lp, int S, float *y,
+                       long long lout, float *scratch, int elu, int acc);
 } en_kernels;
 
 typedef struct en_net {
