@@ -2,7 +2,7 @@
  * the portable libm loop and AVX2+FMA where the CPU has it, against expm1 in double: a
  * sweep of the negative floats (denormals to -inf), edge values (signed zeros, NaN, +-inf,
  * the clamp at -87), positives passed through, tails of every length, in place and not,
- * and the SONO_ENCODEC_SCALAR switch. */
+ * and the SONO_FASTFFT_SCALAR switch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +20,7 @@
 
 static int paths(void)
 {
-    unsetenv("SONO_ENCODEC_SCALAR");
+    unsetenv("SONO_FASTFFT_SCALAR");
     return en_elu_simd() ? 2 : 1;
 }
 
@@ -129,11 +129,11 @@ static void scalar_switch(void **state)
 {
     (void)state;
     int has = paths() == 2;
-    setenv("SONO_ENCODEC_SCALAR", "1", 1);
+    setenv("SONO_FASTFFT_SCALAR", "1", 1);
     assert_int_equal(en_elu_simd(), 0);
-    setenv("SONO_ENCODEC_SCALAR", "0", 1);
+    setenv("SONO_FASTFFT_SCALAR", "0", 1);
     assert_int_equal(en_elu_simd(), has);
-    unsetenv("SONO_ENCODEC_SCALAR");
+    unsetenv("SONO_FASTFFT_SCALAR");
     assert_int_equal(en_elu_simd(), has);
     /* the scalar path is libm's expm1f, bit for bit */
     float x[3] = {-0.5f, -3.0f, -1e-4f}, y[3];

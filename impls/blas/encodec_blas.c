@@ -110,7 +110,7 @@ static void elu_scalar(const float *x, float *y, size_t n)
     en_elu(x, y, n, 0);
 }
 
-/* The ELU path is fixed at setup (en_elu_simd: the CPU, SONO_ENCODEC_SCALAR). */
+/* The ELU path is fixed at setup (en_elu_simd: the CPU, SONO_FASTFFT_SCALAR). */
 static const en_kernels kernels_simd = {.conv = conv, .convtr = convtr, .lstm = lstm,
                                         .vq = vq, .elu = elu_avx2,
                                         .conv_fused = conv_fused_simd};

@@ -86,7 +86,7 @@ static int cpu_avx2(void)
 
 int en_elu_simd(void)
 {
-    const char *env = getenv("SONO_ENCODEC_SCALAR");
+    const char *env = getenv("SONO_FASTFFT_SCALAR");
     return cpu_avx2() && !(env && env[0] == '1');
 }
 
