@@ -53,6 +53,7 @@ typedef struct shape {
 static const shape convs[] = {
     {3, 5, 7, 1, 1, 3, 11}, {4, 2, 3, 1, 3, 2, 9}, {2, 3, 4, 2, 1, 4, 5},
     {5, 4, 10, 5, 1, 2, 7}, {6, 3, 1, 1, 1, 3, 8}, {1, 4, 7, 1, 1, 1, 300},
+    {5, 1, 7, 1, 1, 3, 40}, {3, 1, 3, 1, 2, 2, 17}, {4, 1, 4, 2, 1, 2, 9}, /* one output */
 };
 
 /* |error| of a float sum of `terms` products (and the bias) in any order: terms * eps

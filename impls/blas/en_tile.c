@@ -39,6 +39,25 @@ static void im2col(const en_conv *c, const float *xp, long long lp, int S, long 
         }
 }
 
+/* y[0][n0 .. n0+w) += sum_i,k w[i][k] xp[i][s][t + k*dil], one SAXPY per tap and clip
+ * segment: for a single output channel (the decoder's last conv, 32 -> 1) the im2col
+ * matrix would be written and packed only to be read once by a GEMV-shaped SGEMM. */
+static void axpy_taps(const en_conv *c, const float *xp, long long lp, int S, float *y,
+                      long long lout, long long n0, long long w)
+{
+    for (long long n = n0; n < n0 + w;) {
+        long long s = n / lout, t = n - s * lout, m = lout - t;
+        m = m < n0 + w - n ? m : n0 + w - n;
+        for (int i = 0; i < c->cin; i++)
+            for (int k = 0; k < c->k; k++)
+                cblas_saxpy((int)m, c->w[(size_t)i * (size_t)c->k + (size_t)k],
+                            xp + ((size_t)i * (size_t)S + (size_t)s) * (size_t)lp +
+                                (size_t)k * (size_t)c->dil + (size_t)t,
+                            1, y + (n - n0), 1);
+        n += m;
+    }
+}
+
 void en_tile_conv(const en_conv *c, const float *xp, long long lp, int S, float *y,
                   long long lout, float *col, long long tw, int flags)
 {
@@ -51,6 +70,15 @@ void en_tile_conv(const en_conv *c, const float *xp, long long lp, int S, float 
         long long w = tw < N - n0 ? tw : N - n0;
         const float *B = xp + n0;
         long long ldb = N;
+        if (c->cout == 1 && c->stride == 1) {
+            float *yo = y + n0;
+            for (long long t = 0; t < w; t++)
+                yo[t] = (flags & EN_TILE_ACC ? yo[t] : 0.0f) + c->b[0];
+            axpy_taps(c, xp, lp, S, yo, lout, n0, w);
+            if (flags & EN_TILE_ELU)
+                en_elu(yo, yo, (size_t)w, flags & EN_TILE_SIMD);
+            continue;
+        }
         if (!direct) {
             im2col(c, xp, lp, S, lout, n0, w, col);
             B = col;
