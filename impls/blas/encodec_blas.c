@@ -1,10 +1,12 @@
-/* encodec_blas.c — blas/encodec for codec.encodec: convolutions as im2col + one SGEMM
- * (1x1 convs straight on the activation), transposed convolutions as one SGEMM into
- * columns then an overlap-add, each LSTM layer's input projection as one SGEMM over all
- * time steps and the recurrence as one SGEMV per step, the codebook search as one SGEMM
- * (||e||^2 - 2 r.e) per stage; graph, padding and RVQ loop from impls/common. The op's
- * streams (issue 11) sit side by side in each channel's row, so every GEMM's N dimension
- * spans all clips, and the LSTM's recurrence is one SGEMM per step over all clips. */
+/* encodec_blas.c — blas/encodec for codec.encodec: convolutions as im2col + SGEMM on
+ * L2-sized column tiles (1x1 convs straight on the activation, one-output convs as SAXPYs;
+ * en_tile.c), transposed convolutions as SGEMM + overlap-add on the same tiles, each LSTM
+ * layer's input projection as one SGEMM over all time steps and the recurrence as one
+ * SGEMV per step, the codebook search as one SGEMM (||e||^2 - 2 r.e) per stage, the ELU
+ * vectorised (en_elu.c) and fused into the residual units' convs; graph, padding and RVQ
+ * loop from impls/common. The op's streams (issue 11) sit side by side in each channel's
+ * row, so every GEMM's N dimension spans all clips, and the LSTM's recurrence is one SGEMM
+ * per step over all clips. */
 #include <math.h>
 #include <stdlib.h>
 
