@@ -121,6 +121,36 @@ static void enc_blas_scalar_path(void **state)
     json_decref(doc);
 }
 
+/* blas/encodec at threads = 2: its tiles are twice as wide (encodec_blas.c), so the
+ * scratch planned for them is exercised (ASan) and every case still passes its check; an
+ * OpenBLAS without threads refuses threads=2, and the cases skip. */
+static void enc_blas_two_threads(void **state)
+{
+    (void)state;
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/enc-t2.json", cl_tmp);
+    const char *env[] = {enc_cache, NULL};
+    cl_res r;
+    cl_h(&r, env, "run", ENC_SUITE, "--filter", "*/blas/encodec/*", "--param", "threads=2",
+         "--out", out, "--quiet", NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    json_t *doc = cl_load(out);
+    json_t *cases = json_object_get(doc, "cases");
+    assert_int_equal(json_array_size(cases), 4 * 3 + 2);
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        const char *status = cl_str(c, "status");
+        if (strcmp(status, "skip") == 0)
+            continue;
+        assert_string_equal(status, "ok");
+        assert_true(json_is_true(cl_get(c, "check.pass")));
+        assert_non_null(strstr(cl_str(c, "describe"), "(asked 2)"));
+    }
+    json_decref(doc);
+}
+
 static void enc_exec_codes(void **state)
 {
     (void)state;
@@ -200,6 +230,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(enc_suite_all_ok),
         cmocka_unit_test(enc_blas_scalar_path),
+        cmocka_unit_test(enc_blas_two_threads),
         cmocka_unit_test(enc_exec_codes),
         cmocka_unit_test(enc_refused),
     };

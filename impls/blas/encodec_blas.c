@@ -18,29 +18,36 @@
 #include "encodec_net.h"
 #include "encodec_stream.h"
 
+/* Columns per tile with T OpenBLAS threads: T tiles' worth, so each thread's share of a
+ * call still fills its own core's L2 and the per-call thread handoff stays rare. */
+static long long tile_cols(long long rows, int T)
+{
+    return en_tile_cols(rows) * (T > 1 ? T : 1);
+}
+
 static void conv(const en_conv *c, const float *xp, long long lp, int S, float *y,
                  long long lout, float *col)
 {
-    en_tile_conv(c, xp, lp, S, y, lout, col, en_tile_cols((long long)c->cin * c->k), 0);
+    en_tile_conv(c, xp, lp, S, y, lout, col, c->tile, 0);
 }
 
 static void conv_fused_simd(const en_conv *c, const float *xp, long long lp, int S, float *y,
                             long long lout, float *col, int elu, int acc)
 {
-    en_tile_conv(c, xp, lp, S, y, lout, col, en_tile_cols((long long)c->cin * c->k),
+    en_tile_conv(c, xp, lp, S, y, lout, col, c->tile,
                  (elu ? EN_TILE_ELU | EN_TILE_SIMD : 0) | (acc ? EN_TILE_ACC : 0));
 }
 
 static void conv_fused_scalar(const en_conv *c, const float *xp, long long lp, int S,
                               float *y, long long lout, float *col, int elu, int acc)
 {
-    en_tile_conv(c, xp, lp, S, y, lout, col, en_tile_cols((long long)c->cin * c->k),
+    en_tile_conv(c, xp, lp, S, y, lout, col, c->tile,
                  (elu ? EN_TILE_ELU : 0) | (acc ? EN_TILE_ACC : 0));
 }
 
 static void convtr(const en_conv *c, const float *x, long long l, int S, float *y, float *z)
 {
-    en_tile_convtr(c, x, l, S, y, z, en_tile_cols((long long)c->cout * c->k));
+    en_tile_convtr(c, x, l, S, y, z, c->tile);
 }
 
 static float sigmoid(float v)
@@ -133,12 +140,12 @@ static size_t scratch_for(const en_net *net, const en_layer *l, int which, long 
     case EN_CONV:
     case EN_RES: {
         long long rows = (long long)c->cin * c->k, n = (long long)S * lout,
-                  tw = en_tile_cols(rows);
+                  tw = tile_cols(rows, net->threads);
         return (size_t)rows * (size_t)(tw < n ? tw : n);
     }
     case EN_CONVTR: {
         long long rows = (long long)c->cout * c->k, n = (long long)S * lin,
-                  tw = en_tile_cols(rows);
+                  tw = tile_cols(rows, net->threads);
         return (size_t)rows * (size_t)(tw < n ? tw : n);
     }
     case EN_LSTM:
@@ -186,6 +193,12 @@ int encodec_blas_setup(const void *ctx, const sono_params *p, void **stp, sono_e
         *stp = NULL;
         return rc;
     }
+    for (int d = 0; d < 2; d++) /* the tiles scratch_for sized the scratch for */
+        for (int i = 0; i < st->net.n[d]; i++)
+            for (int j = 0; j < 3; j++) {
+                en_conv *c = &st->net.l[d][i].c[j];
+                c->tile = tile_cols((long long)(c->tr ? c->cout : c->cin) * c->k, st->threads);
+            }
     openblas_set_num_threads(st->threads);
     return 0;
 }

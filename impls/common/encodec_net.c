@@ -350,7 +350,7 @@ static int graph(const en_cfg *c, int dec, en_layer *l)
 {
     int n = 0, nf = c->filters, sc = dec ? 1 << c->nratio : 1;
 #define ADD(K, CI, CO, KS, S, D)                                                           \
-    (l[n] = (en_layer){.kind = K, .c = {{CI, CO, KS, S, D, K == EN_CONVTR, 0, 0}}}, n++)
+    (l[n] = (en_layer){.kind = K, .c = {{CI, CO, KS, S, D, K == EN_CONVTR, 0, 0, 0}}}, n++)
     if (!dec) {
         ADD(EN_CONV, 1, nf, c->kernel, 1, 1);
         for (int r = c->nratio - 1; r >= 0; r--, sc *= 2) {
@@ -379,9 +379,9 @@ static int graph(const en_cfg *c, int dec, en_layer *l)
         en_layer *y = &l[i];
         if (y->kind == EN_RES) {
             int dim = y->c[0].cin, h = dim / c->compress, k = y->c[0].k, d = y->c[0].dil;
-            y->c[0] = (en_conv){dim, h, k, 1, d, 0, 0, 0};
-            y->c[1] = (en_conv){h, dim, 1, 1, 1, 0, 0, 0};
-            y->c[2] = (en_conv){dim, dim, 1, 1, 1, 0, 0, 0};
+            y->c[0] = (en_conv){dim, h, k, 1, d, 0, 0, 0, 0};
+            y->c[1] = (en_conv){h, dim, 1, 1, 1, 0, 0, 0, 0};
+            y->c[2] = (en_conv){dim, dim, 1, 1, 1, 0, 0, 0, 0};
         } else if (y->kind == EN_LSTM) {
             y->h = y->c[0].cin;
             y->nl = c->lstm_layers;
@@ -525,6 +525,7 @@ int en_setup(en_net *net, const sono_params *p, const en_kernels *k,
         return sono_fail(err, SONO_EINVAL, "codec.encodec: %s", why);
     }
     net->frames = (net->samples + net->cfg.hop - 1) / net->cfg.hop;
+    net->threads = (int)sono_param_int(p, "threads", 1);
     net->out_len = net->mode == EN_DECODE ? net->frames * net->cfg.hop : net->samples;
     rc = load_weights(net, f, err);
     est_close(f);
@@ -564,6 +565,7 @@ int en_plan_only(en_net *net, const sono_params *p,
         read_dims(p, &net->cfg, &net->mode, &net->nq, &net->samples, &net->batch, why, n))
         return SONO_EUNSUPPORTED;
     net->frames = (net->samples + net->cfg.hop - 1) / net->cfg.hop;
+    net->threads = (int)sono_param_int(p, "threads", 1);
     net->out_len = net->mode == EN_DECODE ? net->frames * net->cfg.hop : net->samples;
     for (int d = 0; d < 2; d++)
         net->n[d] = graph(&net->cfg, d, net->l[d]);

@@ -30,6 +30,7 @@ typedef struct en_conv {
     int cin, cout, k, stride, dil, tr;
     float *w; /* conv [cout][cin][k]; transposed [cin][cout][k]; weight norm folded */
     float *b; /* [cout] */
+    long long tile; /* an impl's own: blas/encodec's columns per tile (0: its default) */
 } en_conv;
 
 typedef struct en_layer {
@@ -74,6 +75,7 @@ typedef struct en_net {
     en_cfg cfg;
     int mode, nq;
     int batch; /* the op's streams: clips coded side by side (not issue 12's streaming) */
+    int threads; /* the op's threads param (blas/encodec's tiles grow with it) */
     long long samples, frames, out_len;
     int n[2];
     en_layer l[2][EN_MAX_LAYERS];
