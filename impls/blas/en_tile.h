@@ -10,10 +10,9 @@
 /* Bytes of columns (im2col or the transposed conv's products) a tile aims at: a quarter
  * of the 1 MiB L2 of the machines measured, leaving room for OpenBLAS's packed panels. */
 #define EN_TILE_BYTES (256 * 1024)
-/* At least this many columns a tile, so the weights' packing (once per SGEMM call, M x K
- * floats from L3 or memory) stays within a few percent of the call's 2 M K N flops; the
- * wide-K layers' tiles (K up to 4096 at N >= 1024) then sit in L3, not L2. */
-#define EN_TILE_MIN 1024
+/* At least this many columns a tile, so the weights' packing (once per SGEMM call) stays
+ * small beside the call's work. */
+#define EN_TILE_MIN 256
 
 /* Columns per tile for `rows` rows of columns (cin * k for a conv, cout * k for a
  * transposed one); depends on rows only, so scratch planned for a length serves any
