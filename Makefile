@@ -229,6 +229,23 @@ $(BUILD)/tests/test_dsp_block: tests/test_dsp_block.c impls/cpu/dsp_block.c impl
 	  impls/cpu/dsp_block.c impls/common/frontend.c $(CORE_LIB) -o $@ $(LIBS_CORE) \
 	  $(shell pkg-config --libs cmocka)
 
+# issue 28: test_en_elu compiles blas/encodec's ELU (impls/common/en_elu.c) in.
+$(BUILD)/tests/test_en_elu: tests/test_en_elu.c impls/common/en_elu.c impls/common/en_elu.h \
+                            $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) $(shell pkg-config --cflags cmocka) $< impls/common/en_elu.c \
+	  $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
+
+# issue 28: test_en_tile compiles blas/encodec's tiled convolutions (impls/blas/en_tile.c)
+# in, on OpenBLAS.
+$(BUILD)/tests/test_en_tile: tests/test_en_tile.c impls/blas/en_tile.c impls/blas/en_tile.h \
+                             impls/common/en_elu.c impls/common/en_elu.h \
+                             $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) $(CFLAGS_blas) -Iimpls/common $(shell pkg-config --cflags cmocka) $< \
+	  impls/blas/en_tile.c impls/common/en_elu.c $(CORE_LIB) -o $@ $(LIBS_CORE) $(LIBS_blas) \
+	  $(shell pkg-config --libs cmocka)
+
 # issue 28: test_rs_design compiles cpu/polyphase's filter design in.
 $(BUILD)/tests/test_rs_design: tests/test_rs_design.c impls/cpu/rs_design.c impls/cpu/rs_design.h \
                                $(CORE_LIB)

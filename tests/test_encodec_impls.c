@@ -1,7 +1,8 @@
 /* test_encodec_impls.c — codec.encodec's impls (cpu/naive, blas/encodec) through the real
  * CLI: tests/data/encodec/impls.ini (every mode x impl on the tiny PyTorch fixture model,
  * the 24 kHz random model's encode and round trip) run by `harness run`, every case checked
- * by the harness against the float64 reference; the quality record; `harness exec` on
+ * by the harness against the float64 reference (blas/encodec also on its portable path,
+ * SONO_FASTFFT_SCALAR=1); the quality record; `harness exec` on
  * the codes; and bad weights, bandwidths and files refused with the name in the message.
  * The random weights are written under this run's temp dir (XDG_CACHE_HOME). */
 #include "cli_util.h"
@@ -13,6 +14,16 @@ static char enc_cache[PATH_MAX + 32];
 
 static const char *const enc_modes[] = {"encode", "decode", "roundtrip", NULL};
 static const char *const enc_impls[] = {"cpu/naive", "blas/encodec", NULL};
+
+static int enc_avx2(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
 
 static void enc_suite_all_ok(void **state)
 {
@@ -47,6 +58,9 @@ static void enc_suite_all_ok(void **state)
         assert_non_null(enc_modes[mo]);
         assert_non_null(enc_impls[im]);
         seen[mo][im]++;
+        if (im == 1) /* blas/encodec's ELU path, the widest the CPU has */
+            assert_non_null(strstr(cl_str(c, "describe"), enc_avx2() ? "ELU AVX2 polynomial"
+                                                                      : "ELU libm expm1f"));
         double bw = cl_num(c, "params.bandwidth"), bps = cl_num(c, "quality.bitrate_bps");
         if (mo == 0) { /* codes: equal to the reference's but for near-ties */
             assert_int_equal((int)cl_num(c, "check.mismatches"), 0);
@@ -70,6 +84,70 @@ static void enc_suite_all_ok(void **state)
         for (int im = 0; im < 2; im++)
             assert_true(seen[mo][im] > 0);
     assert_int_equal(random, 4);
+    json_decref(doc);
+}
+
+/* blas/encodec's portable path (SONO_FASTFFT_SCALAR=1: libm's expm1f for the ELU, in the
+ * residual units' fused convs too) on every blas case of the suite, each checked by the
+ * harness against the float64 reference; describe must say that path ran. */
+static void enc_blas_scalar_path(void **state)
+{
+    (void)state;
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/enc-scalar.json", cl_tmp);
+    const char *env[] = {enc_cache, "SONO_FASTFFT_SCALAR=1", NULL};
+    cl_res r;
+    cl_h(&r, env, "run", ENC_SUITE, "--filter", "*/blas/encodec/*", "--out", out, "--quiet",
+         NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    json_t *doc = cl_load(out);
+    json_t *cases = json_object_get(doc, "cases");
+    assert_int_equal(json_array_size(cases), 4 * 3 + 2);
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        const char *id = cl_str(c, "id"), *status = cl_str(c, "status");
+        if (strcmp(status, "ok") != 0)
+            print_error("%s: %s\n", id, status);
+        assert_string_equal(status, "ok");
+        assert_true(json_is_true(cl_get(c, "check.pass")));
+        assert_non_null(strstr(cl_str(c, "describe"), "ELU libm expm1f"));
+        if (strcmp(cl_str(c, "params.mode"), "encode") == 0)
+            assert_int_equal((int)cl_num(c, "check.mismatches"), 0);
+        else
+            assert_true(cl_num(c, "check.rel_l2") <= cl_num(c, "check.tol"));
+    }
+    json_decref(doc);
+}
+
+/* blas/encodec at threads = 2: its tiles are twice as wide (encodec_blas.c), so the
+ * scratch planned for them is exercised (ASan) and every case still passes its check; an
+ * OpenBLAS without threads refuses threads=2, and the cases skip. */
+static void enc_blas_two_threads(void **state)
+{
+    (void)state;
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/enc-t2.json", cl_tmp);
+    const char *env[] = {enc_cache, NULL};
+    cl_res r;
+    cl_h(&r, env, "run", ENC_SUITE, "--filter", "*/blas/encodec/*", "--param", "threads=2",
+         "--out", out, "--quiet", NULL);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    json_t *doc = cl_load(out);
+    json_t *cases = json_object_get(doc, "cases");
+    assert_int_equal(json_array_size(cases), 4 * 3 + 2);
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        const char *status = cl_str(c, "status");
+        if (strcmp(status, "skip") == 0)
+            continue;
+        assert_string_equal(status, "ok");
+        assert_true(json_is_true(cl_get(c, "check.pass")));
+        assert_non_null(strstr(cl_str(c, "describe"), "(asked 2)"));
+    }
     json_decref(doc);
 }
 
@@ -151,6 +229,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(enc_suite_all_ok),
+        cmocka_unit_test(enc_blas_scalar_path),
+        cmocka_unit_test(enc_blas_two_threads),
         cmocka_unit_test(enc_exec_codes),
         cmocka_unit_test(enc_refused),
     };

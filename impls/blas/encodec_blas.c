@@ -1,71 +1,53 @@
-/* encodec_blas.c — blas/encodec for codec.encodec: convolutions as im2col + one SGEMM
- * (1x1 convs straight on the activation), transposed convolutions as one SGEMM into
- * columns then an overlap-add, each LSTM layer's input projection as one SGEMM over all
- * time steps and the recurrence as one SGEMV per step, the codebook search as one SGEMM
- * (||e||^2 - 2 r.e) per stage; graph, padding and RVQ loop from impls/common. The op's
- * streams (issue 11) sit side by side in each channel's row, so every GEMM's N dimension
- * spans all clips, and the LSTM's recurrence is one SGEMM per step over all clips. */
+/* encodec_blas.c — blas/encodec for codec.encodec: convolutions as im2col + SGEMM on
+ * L2-sized column tiles (1x1 convs straight on the activation, one-output convs as SAXPYs;
+ * en_tile.c), transposed convolutions as SGEMM + overlap-add on the same tiles, each LSTM
+ * layer's input projection as one SGEMM over all time steps and the recurrence as one
+ * SGEMV per step, the codebook search as one SGEMM (||e||^2 - 2 r.e) per stage, the ELU
+ * vectorised (en_elu.c) and fused into the residual units' convs; graph, padding and RVQ
+ * loop from impls/common. The op's streams (issue 11) sit side by side in each channel's
+ * row, so every GEMM's N dimension spans all clips, and the LSTM's recurrence is one SGEMM
+ * per step over all clips. */
 #include <math.h>
 #include <stdlib.h>
 
 #include <cblas.h>
 
+#include "en_elu.h"
+#include "en_tile.h"
 #include "encodec_blas.h"
 #include "encodec_net.h"
 #include "encodec_stream.h"
 
-static void bias_rows(float *y, const float *b, int rows, long long n)
+/* Columns per tile with T OpenBLAS threads: T tiles' worth, so each thread's share of a
+ * call still fills its own core's L2 and the per-call thread handoff stays rare. */
+static long long tile_cols(long long rows, int T)
 {
-    for (int o = 0; o < rows; o++)
-        for (long long t = 0; t < n; t++)
-            y[(size_t)o * (size_t)n + (size_t)t] = b[o];
+    return en_tile_cols(rows) * (T > 1 ? T : 1);
 }
 
-/* y [cout][S*lout] = W [cout][cin*k] . col [cin*k][S*lout] + b: the clips are columns */
 static void conv(const en_conv *c, const float *xp, long long lp, int S, float *y,
                  long long lout, float *col)
 {
-    int K = c->cin * c->k;
-    long long N = (long long)S * lout;
-    const float *B = xp;
-    if (c->k != 1 || c->stride != 1 || lp != lout) {
-        for (int i = 0; i < c->cin; i++)
-            for (int k = 0; k < c->k; k++)
-                for (int s = 0; s < S; s++) {
-                    float *dst = col + (((size_t)i * c->k + k) * S + s) * (size_t)lout;
-                    const float *src = xp + ((size_t)i * S + s) * (size_t)lp +
-                                       (size_t)k * c->dil;
-                    if (c->stride == 1)
-                        memcpy(dst, src, (size_t)lout * sizeof(float));
-                    else
-                        for (long long t = 0; t < lout; t++)
-                            dst[t] = src[t * c->stride];
-                }
-        B = col;
-    }
-    bias_rows(y, c->b, c->cout, N);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)N, K, 1.0f, c->w,
-                K, B, (int)N, 1.0f, y, (int)N);
+    en_tile_conv(c, xp, lp, S, y, lout, col, c->tile, 0);
 }
 
-/* Z [cout*k][S*l] = W^T . x, W [cin][cout*k]; then y[o][s][t*st + k] += Z[o*k + k][s][t] */
+static void conv_fused_simd(const en_conv *c, const float *xp, long long lp, int S, float *y,
+                            long long lout, float *col, int elu, int acc)
+{
+    en_tile_conv(c, xp, lp, S, y, lout, col, c->tile,
+                 (elu ? EN_TILE_ELU | EN_TILE_SIMD : 0) | (acc ? EN_TILE_ACC : 0));
+}
+
+static void conv_fused_scalar(const en_conv *c, const float *xp, long long lp, int S,
+                              float *y, long long lout, float *col, int elu, int acc)
+{
+    en_tile_conv(c, xp, lp, S, y, lout, col, c->tile,
+                 (elu ? EN_TILE_ELU : 0) | (acc ? EN_TILE_ACC : 0));
+}
+
 static void convtr(const en_conv *c, const float *x, long long l, int S, float *y, float *z)
 {
-    long long full = (l - 1) * c->stride + c->k, N = (long long)S * l;
-    int ok = c->cout * c->k;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ok, (int)N, c->cin, 1.0f, c->w, ok,
-                x, (int)N, 0.0f, z, (int)N);
-    for (int o = 0; o < c->cout; o++)
-        for (int s = 0; s < S; s++) {
-            float *yo = y + ((size_t)o * S + s) * (size_t)full;
-            for (long long t = 0; t < full; t++)
-                yo[t] = c->b[o];
-            for (int k = 0; k < c->k; k++) {
-                const float *zr = z + ((size_t)o * c->k + k) * (size_t)N + (size_t)s * l;
-                for (long long t = 0; t < l; t++)
-                    yo[t * c->stride + k] += zr[t];
-            }
-        }
+    en_tile_convtr(c, x, l, S, y, z, c->tile);
 }
 
 static float sigmoid(float v)
@@ -127,7 +109,23 @@ static void vq(const float *cb, const float *norm2, int K, int D, const float *r
     }
 }
 
-static const en_kernels kernels = {.conv = conv, .convtr = convtr, .lstm = lstm, .vq = vq};
+static void elu_avx2(const float *x, float *y, size_t n)
+{
+    en_elu(x, y, n, 1);
+}
+
+static void elu_scalar(const float *x, float *y, size_t n)
+{
+    en_elu(x, y, n, 0);
+}
+
+/* The ELU path is fixed at setup (en_elu_simd: the CPU, SONO_FASTFFT_SCALAR). */
+static const en_kernels kernels_simd = {.conv = conv, .convtr = convtr, .lstm = lstm,
+                                        .vq = vq, .elu = elu_avx2,
+                                        .conv_fused = conv_fused_simd};
+static const en_kernels kernels_scalar = {.conv = conv, .convtr = convtr, .lstm = lstm,
+                                          .vq = vq, .elu = elu_scalar,
+                                          .conv_fused = conv_fused_scalar};
 
 /* Floats of scratch per layer on all clips: im2col columns, transposed-conv columns, the
  * LSTM's projections, the codebook scores. */
@@ -140,10 +138,16 @@ static size_t scratch_for(const en_net *net, const en_layer *l, int which, long 
     long long s = c->stride, lout = (lin + s - 1) / s;
     switch (l->kind) {
     case EN_CONV:
-    case EN_RES:
-        return S * (size_t)c->cin * (size_t)c->k * (size_t)lout;
-    case EN_CONVTR:
-        return S * (size_t)c->cout * (size_t)c->k * (size_t)lin;
+    case EN_RES: {
+        long long rows = (long long)c->cin * c->k, n = (long long)S * lout,
+                  tw = tile_cols(rows, net->threads);
+        return (size_t)rows * (size_t)(tw < n ? tw : n);
+    }
+    case EN_CONVTR: {
+        long long rows = (long long)c->cout * c->k, n = (long long)S * lin,
+                  tw = tile_cols(rows, net->threads);
+        return (size_t)rows * (size_t)(tw < n ? tw : n);
+    }
     case EN_LSTM:
         return S * (size_t)lin * 4 * (size_t)l->h + 2 * (size_t)l->h;
     }
@@ -181,13 +185,20 @@ int encodec_blas_setup(const void *ctx, const sono_params *p, void **stp, sono_e
     if (!st)
         return sono_fail(err, SONO_ENOMEM, "blas/encodec: out of memory");
     st->threads = (int)sono_param_int(p, "threads", 1);
-    int rc = en_setup(&st->net, p, &kernels, scratch_for, err);
+    int rc = en_setup(&st->net, p, en_elu_simd() ? &kernels_simd : &kernels_scalar,
+                      scratch_for, err);
     st->net.streams = 1;
     if (rc) { /* the core calls teardown only after a setup that worked */
         encodec_blas_teardown(st);
         *stp = NULL;
         return rc;
     }
+    for (int d = 0; d < 2; d++) /* the tiles scratch_for sized the scratch for */
+        for (int i = 0; i < st->net.n[d]; i++)
+            for (int j = 0; j < 3; j++) {
+                en_conv *c = &st->net.l[d][i].c[j];
+                c->tile = tile_cols((long long)(c->tr ? c->cout : c->cin) * c->k, st->threads);
+            }
     openblas_set_num_threads(st->threads);
     return 0;
 }
@@ -215,9 +226,10 @@ size_t encodec_blas_workspace(void *st)
 int encodec_blas_describe(void *vst, char *buf, size_t n)
 {
     const bstate *st = vst;
-    snprintf(buf, n, "%s; core %s; threads=%d (asked %d); n_q=%d, %lld frames x %d streams",
-             openblas_get_config(), openblas_get_corename(), openblas_get_num_threads(),
-             st->threads, st->net.nq, st->net.frames, st->net.batch);
+    snprintf(buf, n, "%s; core %s; threads=%d (asked %d); n_q=%d, %lld frames x %d streams; "
+             "ELU %s", openblas_get_config(), openblas_get_corename(),
+             openblas_get_num_threads(), st->threads, st->net.nq, st->net.frames,
+             st->net.batch, st->net.k == &kernels_simd ? "AVX2 polynomial" : "libm expm1f");
     return 0;
 }
 

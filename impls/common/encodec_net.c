@@ -350,7 +350,7 @@ static int graph(const en_cfg *c, int dec, en_layer *l)
 {
     int n = 0, nf = c->filters, sc = dec ? 1 << c->nratio : 1;
 #define ADD(K, CI, CO, KS, S, D)                                                           \
-    (l[n] = (en_layer){.kind = K, .c = {{CI, CO, KS, S, D, K == EN_CONVTR, 0, 0}}}, n++)
+    (l[n] = (en_layer){.kind = K, .c = {{CI, CO, KS, S, D, K == EN_CONVTR, 0, 0, 0}}}, n++)
     if (!dec) {
         ADD(EN_CONV, 1, nf, c->kernel, 1, 1);
         for (int r = c->nratio - 1; r >= 0; r--, sc *= 2) {
@@ -379,9 +379,9 @@ static int graph(const en_cfg *c, int dec, en_layer *l)
         en_layer *y = &l[i];
         if (y->kind == EN_RES) {
             int dim = y->c[0].cin, h = dim / c->compress, k = y->c[0].k, d = y->c[0].dil;
-            y->c[0] = (en_conv){dim, h, k, 1, d, 0, 0, 0};
-            y->c[1] = (en_conv){h, dim, 1, 1, 1, 0, 0, 0};
-            y->c[2] = (en_conv){dim, dim, 1, 1, 1, 0, 0, 0};
+            y->c[0] = (en_conv){dim, h, k, 1, d, 0, 0, 0, 0};
+            y->c[1] = (en_conv){h, dim, 1, 1, 1, 0, 0, 0, 0};
+            y->c[2] = (en_conv){dim, dim, 1, 1, 1, 0, 0, 0, 0};
         } else if (y->kind == EN_LSTM) {
             y->h = y->c[0].cin;
             y->nl = c->lstm_layers;
@@ -525,6 +525,7 @@ int en_setup(en_net *net, const sono_params *p, const en_kernels *k,
         return sono_fail(err, SONO_EINVAL, "codec.encodec: %s", why);
     }
     net->frames = (net->samples + net->cfg.hop - 1) / net->cfg.hop;
+    net->threads = (int)sono_param_int(p, "threads", 1);
     net->out_len = net->mode == EN_DECODE ? net->frames * net->cfg.hop : net->samples;
     rc = load_weights(net, f, err);
     est_close(f);
@@ -564,6 +565,7 @@ int en_plan_only(en_net *net, const sono_params *p,
         read_dims(p, &net->cfg, &net->mode, &net->nq, &net->samples, &net->batch, why, n))
         return SONO_EUNSUPPORTED;
     net->frames = (net->samples + net->cfg.hop - 1) / net->cfg.hop;
+    net->threads = (int)sono_param_int(p, "threads", 1);
     net->out_len = net->mode == EN_DECODE ? net->frames * net->cfg.hop : net->samples;
     for (int d = 0; d < 2; d++)
         net->n[d] = graph(&net->cfg, d, net->l[d]);
@@ -642,25 +644,42 @@ static void pad(const float *x, int C, long long L, long long pl, long long pr, 
     }
 }
 
-static void elu(float *x, size_t n)
+void en_elu_net(const en_net *net, const float *x, float *y, size_t n)
 {
+    if (net->k && net->k->elu) {
+        net->k->elu(x, y, n);
+        return;
+    }
     for (size_t i = 0; i < n; i++)
-        if (x[i] <= 0.0f)
-            x[i] = expm1f(x[i]);
+        y[i] = x[i] <= 0.0f ? expm1f(x[i]) : x[i];
+}
+
+static void elu(const en_net *net, float *x, size_t n)
+{
+    en_elu_net(net, x, x, n);
 }
 
 /* conv of x [cin][S][L] into y; P is padding space (each clip's row padded on its own).
  * Returns the output length. */
-static long long conv(en_net *net, const en_conv *cv, const float *x, long long L, float *P,
-                      float *y)
+static long long conv_f(en_net *net, const en_conv *cv, const float *x, long long L,
+                        float *P, float *y, int elu, int acc)
 {
     long long pl, pr, lo = conv_pads(&net->cfg, cv, L, &pl, &pr);
     if (pl || pr) {
         pad(x, cv->cin * net->batch, L, pl, pr, P);
         x = P;
     }
-    net->k->conv(cv, x, L + pl + pr, net->batch, y, lo, net->scratch);
+    if (elu || acc)
+        net->k->conv_fused(cv, x, L + pl + pr, net->batch, y, lo, net->scratch, elu, acc);
+    else
+        net->k->conv(cv, x, L + pl + pr, net->batch, y, lo, net->scratch);
     return lo;
+}
+
+static long long conv(en_net *net, const en_conv *cv, const float *x, long long L, float *P,
+                      float *y)
+{
+    return conv_f(net, cv, x, L, P, y, 0, 0);
 }
 
 static long long convtr(en_net *net, const en_conv *cv, const float *x, long long L, float *P,
@@ -709,7 +728,7 @@ static long long forward(en_net *net, int d, int C, long long L)
         size_t n = (size_t)C * (size_t)net->batch * (size_t)L;
         switch (y->kind) {
         case EN_ELU:
-            elu(B[0], n);
+            elu(net, B[0], n);
             continue;
         case EN_CONV:
             L = conv(net, &y->c[0], B[0], L, B[2], B[1]);
@@ -720,10 +739,18 @@ static long long forward(en_net *net, int d, int C, long long L)
             C = y->c[0].cout;
             break;
         case EN_RES:
-            memcpy(B[3], B[0], n * sizeof(float));
-            elu(B[3], n);
+            en_elu_net(net, B[0], B[3], n);
+            if (net->k->conv_fused) { /* shortcut(x) first, block.3 added onto it */
+                conv_f(net, &y->c[0], B[3], L, B[2], B[4], 1, 0);
+                if (net->cfg.shortcut)
+                    conv(net, &y->c[2], B[0], L, B[2], B[1]);
+                else
+                    memcpy(B[1], B[0], n * sizeof(float));
+                conv_f(net, &y->c[1], B[4], L, B[2], B[1], 0, 1);
+                break;
+            }
             conv(net, &y->c[0], B[3], L, B[2], B[4]);
-            elu(B[4], (size_t)y->c[0].cout * (size_t)net->batch * (size_t)L);
+            elu(net, B[4], (size_t)y->c[0].cout * (size_t)net->batch * (size_t)L);
             conv(net, &y->c[1], B[4], L, B[2], B[3]);
             if (net->cfg.shortcut)
                 conv(net, &y->c[2], B[0], L, B[2], B[1]);

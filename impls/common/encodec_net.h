@@ -30,6 +30,7 @@ typedef struct en_conv {
     int cin, cout, k, stride, dil, tr;
     float *w; /* conv [cout][cin][k]; transposed [cin][cout][k]; weight norm folded */
     float *b; /* [cout] */
+    long long tile; /* an impl's own: blas/encodec's columns per tile (0: its default) */
 } en_conv;
 
 typedef struct en_layer {
@@ -60,12 +61,21 @@ typedef struct en_kernels {
      * (norm2[k] = ||cb_k||^2), lowest index on ties. */
     void (*vq)(const float *cb, const float *norm2, int K, int D, const float *r,
                long long F, int *codes, float *scratch);
+    /* y[i] = x[i] > 0 ? x[i] : expm1(x[i]) over n floats, y may be x; NULL: libm's expm1f
+     * per element (en_elu, the shared forward's own loop). */
+    void (*elu)(const float *x, float *y, size_t n);
+    /* Optional, conv's fused forms for the residual units (NULL: conv, then the forward's
+     * own ELU pass and sum): with elu, ELU applied to y as it is produced; with acc, the
+     * conv (bias included) added into y instead of written. */
+    void (*conv_fused)(const en_conv *c, const float *xp, long long lp, int S, float *y,
+                       long long lout, float *scratch, int elu, int acc);
 } en_kernels;
 
 typedef struct en_net {
     en_cfg cfg;
     int mode, nq;
     int batch; /* the op's streams: clips coded side by side (not issue 12's streaming) */
+    int threads; /* the op's threads param (blas/encodec's tiles grow with it) */
     long long samples, frames, out_len;
     int n[2];
     en_layer l[2][EN_MAX_LAYERS];
@@ -108,5 +118,7 @@ size_t en_weight_floats(const en_net *net);
 int en_load(en_net *net, const sono_buf *in, sono_error *err);
 int en_run(en_net *net);
 int en_store(en_net *net, sono_buf *out, sono_error *err);
+/* ELU through net's kernels (k->elu, else libm): the offline and streaming passes. */
+void en_elu_net(const en_net *net, const float *x, float *y, size_t n);
 
 #endif

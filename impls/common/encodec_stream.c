@@ -243,11 +243,9 @@ static int convtr_emit(en_net *net, es_stage *g, float *win, float *y, long long
 
 /* ---- the layers of a side -------------------------------------------------------------- */
 
-static void elu(float *x, size_t n)
+static void elu(const en_net *net, float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (x[i] <= 0.0f)
-            x[i] = expm1f(x[i]);
+    en_elu_net(net, x, x, n);
 }
 
 static void side_plan(en_net *net, int d, long long L, long long bin, es_side *sd)
@@ -351,12 +349,12 @@ static int res_round(en_net *net, es_stage *g, const float *x, long long n, long
                (size_t)n * sizeof(float));
     }
     g->qlen += n;
-    elu(g->t[0], (size_t)C * (size_t)n);
+    elu(net, g->t[0], (size_t)C * (size_t)n);
     int rc = hist_append(c, g->t[0], n, n, err);
     if (rc || (rc = conv_emit(net, c, g->t[1], m, err)) || *m == 0)
         return rc;
     long long k = *m;
-    elu(g->t[1], (size_t)Hh * (size_t)k);
+    elu(net, g->t[1], (size_t)Hh * (size_t)k);
     net->k->conv(&y->c[1], g->t[1], k, 1, g->t[2], k, net->scratch);
     /* the raw steps [qbase, qbase + k) into t0 as a compact block for the shortcut */
     for (int i = 0; i < C; i++)
@@ -409,7 +407,7 @@ static int side_round(en_net *net, es_side *sd, float *x, int C, long long n, fl
         long long k = 0;
         switch (y->kind) {
         case EN_ELU:
-            elu(x, (size_t)C * (size_t)n);
+            elu(net, x, (size_t)C * (size_t)n);
             continue;
         case EN_CONV:
             if (!(rc = hist_append(&g->c, x, n, n, err)))
