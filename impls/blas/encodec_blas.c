@@ -17,6 +17,7 @@
 #include "encodec_blas.h"
 #include "encodec_net.h"
 #include "encodec_stream.h"
+#include "nndtype.h"
 
 /* Columns per tile with T OpenBLAS threads: T tiles' worth, so each thread's share of a
  * call still fills its own core's L2 and the per-call thread handoff stays rare. */
@@ -230,6 +231,7 @@ int encodec_blas_describe(void *vst, char *buf, size_t n)
              "ELU %s", openblas_get_config(), openblas_get_corename(),
              openblas_get_num_threads(), st->threads, st->net.nq, st->net.frames,
              st->net.batch, st->net.k == &kernels_simd ? "AVX2 polynomial" : "libm expm1f");
+    nn_dtype_append(buf, n, st->net.dtnote); /* issue 26: float32 SGEMM on rounded inputs */
     return 0;
 }
 

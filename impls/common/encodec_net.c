@@ -10,6 +10,7 @@
 
 #include "encodec_st.h"
 #include "encodec_stream.h"
+#include "nndtype.h"
 
 /* ---- params, config ------------------------------------------------------------------ */
 
@@ -508,6 +509,7 @@ int en_setup(en_net *net, const sono_params *p, const en_kernels *k,
     char path[4200], why[512];
     memset(net, 0, sizeof *net);
     net->k = k;
+    nn_dtype_via_f32(p, net->dtnote, sizeof net->dtnote);
     weights_path(p, path, sizeof path);
     est_file *f = NULL;
     int rc = est_open(path, &f, err);

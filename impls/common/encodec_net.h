@@ -76,6 +76,7 @@ typedef struct en_net {
     int mode, nq;
     int batch; /* the op's streams: clips coded side by side (not issue 12's streaming) */
     int threads; /* the op's threads param (blas/encodec's tiles grow with it) */
+    char dtnote[96]; /* issue 26: "dtype: bf16 via fp32 ..." (the CPU rungs compute fp32) */
     long long samples, frames, out_len;
     int n[2];
     en_layer l[2][EN_MAX_LAYERS];

@@ -194,6 +194,7 @@ size_t dac_workspace(void *st);
 /* encodec_naive.c: cpu/naive for codec.encodec */
 int encodec_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int encodec_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int encodec_naive_describe(void *st, char *buf, size_t n);
 /* issue 12: streaming (encodec_stream.c) */
 int encodec_stream_begin(void *st, sono_error *err);
 int encodec_push(void *st, long long t0, long long n, int last, sono_buf *out, long long *done,

@@ -9,6 +9,7 @@
 #include "cpu_impls.h"
 #include "encodec_net.h"
 #include "encodec_stream.h"
+#include "nndtype.h"
 
 /* Channel rows hold S clips each: row stride S * len, clip s at s * len. */
 static void conv(const en_conv *c, const float *xp, long long lp, int S, float *y,
@@ -148,6 +149,15 @@ int encodec_naive_setup(const void *ctx, const sono_params *p, void **st, sono_e
         *st = NULL;
     }
     return rc;
+}
+
+/* issue 26: the size and, at a reduced dtype, that the loops are float32 on its values */
+int encodec_naive_describe(void *st, char *buf, size_t n)
+{
+    const en_net *net = st;
+    snprintf(buf, n, "n_q=%d, %lld frames x %d streams", net->nq, net->frames, net->batch);
+    nn_dtype_append(buf, n, net->dtnote);
+    return 0;
 }
 
 int encodec_load(void *st, const sono_buf *in, sono_error *err)

@@ -262,7 +262,7 @@ static const sono_impl impls[] = {
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
      .supports = encodec_naive_supports, .setup = encodec_naive_setup, .load = encodec_load,
      .run = encodec_run, .store = encodec_store, .teardown = encodec_teardown,
-     .workspace = encodec_workspace,
+     .workspace = encodec_workspace, .describe = encodec_naive_describe,
      /* issue 12 part C: streaming */
      .stream_begin = encodec_stream_begin, .push = encodec_push},
     /* issue 24: DAC by definition (impls/common/dac_net.c) */
@@ -279,7 +279,7 @@ static const sono_impl impls[] = {
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
      .supports = encodec_naive_supports, .setup = encodec_naive_setup, .load = encodec_load,
      .run = encodec_run, .store = encodec_store, .teardown = encodec_teardown,
-     .workspace = encodec_workspace,
+     .workspace = encodec_workspace, .describe = encodec_naive_describe,
      .stream_begin = encodec_stream_begin, .push = encodec_push},
     /* issue 23: speech models */
     {.abi = SONO_ABI_VERSION, .op = "whisper.encoder", .name = "naive",
