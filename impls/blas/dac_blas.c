@@ -46,12 +46,17 @@ static void conv(const dn_conv *c, const float *x, long long L, int S, float *y,
         for (int i = 0; i < c->cin; i++)
             for (int k = 0; k < c->k; k++) {
                 float *row = col + ((size_t)i * c->k + k) * (size_t)nt;
-                for (long long e = 0; e < nt; e++) {
-                    long long s = (n0 + e) / T, t = (n0 + e) % T;
-                    long long j = t * c->s + (long long)k * c->d - c->p;
-                    row[e] = j >= 0 && j < L ? x[((size_t)i * S + (size_t)s) * (size_t)L +
-                                                 (size_t)j]
-                                             : 0.0f;
+                /* the tile's columns run clip by clip: one division per tile, then plain
+                 * strided copies (a division per element cost 30 % of encode) */
+                long long s = n0 / T, t = n0 % T;
+                for (long long e = 0; e < nt; s++, t = 0) {
+                    long long seg = mn(nt - e, T - t);
+                    const float *xi = x + ((size_t)i * S + (size_t)s) * (size_t)L;
+                    for (long long u = 0; u < seg; u++) {
+                        long long j = (t + u) * c->s + (long long)k * c->d - c->p;
+                        row[e + u] = j >= 0 && j < L ? xi[j] : 0.0f;
+                    }
+                    e += seg;
                 }
             }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)nt, ck, 1.0f,
@@ -75,11 +80,16 @@ static void convtr(const dn_conv *c, const float *x, long long L, int S, float *
         for (int o = 0; o < c->cout; o++)
             for (int k = 0; k < c->k; k++) {
                 const float *row = col + ((size_t)o * c->k + k) * (size_t)nt;
-                for (long long e = 0; e < nt; e++) {
-                    long long s = (n0 + e) / L, t = (n0 + e) % L;
-                    long long j = t * c->s + k - c->p;
-                    if (j >= 0 && j < T)
-                        y[((size_t)o * S + (size_t)s) * (size_t)T + (size_t)j] += row[e];
+                long long s = n0 / L, t = n0 % L; /* clip by clip, as in conv() */
+                for (long long e = 0; e < nt; s++, t = 0) {
+                    long long seg = mn(nt - e, L - t);
+                    float *yo = y + ((size_t)o * S + (size_t)s) * (size_t)T;
+                    for (long long u = 0; u < seg; u++) {
+                        long long j = (t + u) * c->s + k - c->p;
+                        if (j >= 0 && j < T)
+                            yo[j] += row[e + u];
+                    }
+                    e += seg;
                 }
             }
     }
