@@ -73,7 +73,9 @@ static void impls_random_small(void **state)
         "levels=3 frames=60 K=64 d=16 iters0=8",
         "levels=4 frames=50 K=256 d=32 iters0=16 temperature=0.8 temperature_rest=0.5 seed=2",
         "levels=2 frames=20 K=32 d=8 iters0=4 iters_rest=3 temperature_rest=1 seed=3",
-        "levels=3 frames=80 K=128 d=24 iters0=6 threads=2 seed=4", /* gemm's OpenBLAS */
+        /* blas/gemm's pool: lanes share the frames (80 over 2; 37 over 3, 13 13 11) */
+        "levels=3 frames=80 K=128 d=24 iters0=6 threads=2 seed=4",
+        "levels=2 frames=37 K=64 d=16 iters0=5 iters_rest=2 threads=3 seed=6",
     };
     int ran = 0;
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
@@ -82,7 +84,7 @@ static void impls_random_small(void **state)
     ran = 0;
     for (size_t i = 0; i < sizeof decodes / sizeof decodes[0]; i++)
         ran += gu_case("maskgit.decode", decodes[i], NULL);
-    assert_true(ran >= 2 * (int)(sizeof decodes / sizeof decodes[0]) - 1);
+    assert_true(ran >= 2 * (int)(sizeof decodes / sizeof decodes[0]) - 2); /* naive: 1 */
 }
 
 /* maskgit.step's op check on its own reference, then planted faults; decode's likewise. */

@@ -1,6 +1,7 @@
 /* maskgit_cpu.c — the host's float32 MaskGIT iteration and decode loop (maskgit_cpu.h):
  * draws by impls/common/sample_cpu.c with Philox u (impls/common/philox.h), confidences by
- * expf over the row, the re-masking by a qsort of (confidence, frame). */
+ * expf over the row, the re-masking by a qsort of (confidence, frame). The draws of one
+ * iteration are independent per frame, so callers may split them over threads. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,31 +45,50 @@ static int by_conf(const void *a, const void *b)
     return (x->f > y->f) - (x->f < y->f);
 }
 
-void mg_step(int32_t *tok, long long L, long long F, long long K, long long level,
-             long long t, long long iters, float temp, uint64_t seed, const float *logits,
-             mg_scratch *s)
+void mg_draw(int32_t *tok, long long F, long long K, long long level, long long t, float temp,
+             uint64_t seed, const float *logits, long long f0, long long f1, sample_pair *pairs,
+             float *w, mg_conf *conf)
 {
-    (void)L;
     int32_t *row = tok + level * F;
-    long long m = 0;
-    for (long long f = 0; f < F; f++) {
-        if (row[f] != MG_MASK)
+    for (long long f = f0; f < f1; f++) {
+        if (row[f] != MG_MASK) {
+            conf[f] = (mg_conf){0.0f, -1};
             continue;
+        }
         const float *l = logits + f * K;
         float u = philox_u24(seed, (uint32_t)f, (uint32_t)level, (uint32_t)t);
-        int32_t k = sample_cpu_row(l, K, temp, 0, 1.0f, u, s->pairs, s->w);
+        int32_t k = sample_cpu_row(l, K, temp, 0, 1.0f, u, pairs, w);
         float mx = l[0], sum = 0;
         for (long long v = 1; v < K; v++)
             mx = l[v] > mx ? l[v] : mx;
         for (long long v = 0; v < K; v++)
             sum += expf(l[v] - mx);
         row[f] = k;
-        s->conf[m++] = (mg_conf){expf(l[k] - mx) / sum, (int32_t)f};
+        conf[f] = (mg_conf){expf(l[k] - mx) / sum, (int32_t)f};
     }
+}
+
+void mg_remask(int32_t *tok, long long F, long long level, long long t, long long iters,
+               mg_conf *conf)
+{
+    int32_t *row = tok + level * F;
+    long long m = 0;
+    for (long long f = 0; f < F; f++) /* the drawn frames in frame order (m <= f) */
+        if (conf[f].f >= 0)
+            conf[m++] = conf[f];
     long long nm = mg_nmask(F, m, t, iters);
-    qsort(s->conf, (size_t)m, sizeof *s->conf, by_conf);
+    qsort(conf, (size_t)m, sizeof *conf, by_conf);
     for (long long i = 0; i < nm; i++)
-        row[s->conf[i].f] = MG_MASK;
+        row[conf[i].f] = MG_MASK;
+}
+
+void mg_step(int32_t *tok, long long L, long long F, long long K, long long level,
+             long long t, long long iters, float temp, uint64_t seed, const float *logits,
+             mg_scratch *s)
+{
+    (void)L;
+    mg_draw(tok, F, K, level, t, temp, seed, logits, 0, F, s->pairs, s->w, s->conf);
+    mg_remask(tok, F, level, t, iters, s->conf);
 }
 
 int mg_dec_init(const sono_params *p, const char *who, mg_dec *m, sono_error *err)
@@ -139,7 +159,7 @@ size_t mg_dec_bytes(const mg_dec *m)
            (size_t)m->K * (sizeof(sample_pair) + 4) + (size_t)m->F * sizeof(mg_conf);
 }
 
-void mg_dec_run(mg_dec *m, void (*logits)(void *ctx, mg_dec *m, long long level), void *ctx)
+void mg_dec_run(mg_dec *m, mg_iter_fn iter, void *ctx)
 {
     long long LF = m->L * m->F, i = 0;
     for (long long k = 0; k < LF; k++)
@@ -147,9 +167,8 @@ void mg_dec_run(mg_dec *m, void (*logits)(void *ctx, mg_dec *m, long long level)
     for (long long lv = 0; lv < m->L; lv++) {
         long long it = lv ? m->iters_rest : m->iters0;
         for (long long t = 0; t < it; t++, i++) {
-            logits(ctx, m, lv);
-            mg_step(m->cur, m->L, m->F, m->K, lv, t, it, lv ? m->temp_rest : m->temp0,
-                    m->seed, m->logits, &m->s);
+            iter(ctx, m, lv, t, lv ? m->temp_rest : m->temp0);
+            mg_remask(m->cur, m->F, lv, t, it, m->s.conf);
             memcpy(m->snap + i * LF, m->cur, (size_t)LF * sizeof *m->cur);
         }
     }

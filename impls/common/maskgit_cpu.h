@@ -28,7 +28,17 @@ void mg_scratch_free(mg_scratch *s);
 /* floor(F cos(pi/2 (t+1)/iters)) clamped to [0, masked - 1], in double (a scalar). */
 long long mg_nmask(long long F, long long masked, long long t, long long iters);
 
-/* One iteration in place on tok [L, F] with logits [F, K] of `level`. */
+/* One iteration's draws for frames [f0, f1) of `level` (logits [F, K]): each masked frame
+ * gets its token and conf[f] its confidence; conf[f].f = -1 where the frame was not
+ * masked. pairs and w: [K] scratch of the caller's own (one per thread). */
+void mg_draw(int32_t *tok, long long F, long long K, long long level, long long t, float temp,
+             uint64_t seed, const float *logits, long long f0, long long f1, sample_pair *pairs,
+             float *w, mg_conf *conf);
+/* After mg_draw over every frame: the least confident re-masked (conf reordered). */
+void mg_remask(int32_t *tok, long long F, long long level, long long t, long long iters,
+               mg_conf *conf);
+/* One iteration in place on tok [L, F] with logits [F, K] of `level`: mg_draw over every
+ * frame, then mg_remask. */
 void mg_step(int32_t *tok, long long L, long long F, long long K, long long level,
              long long t, long long iters, float temp, uint64_t seed, const float *logits,
              mg_scratch *s);
@@ -51,8 +61,11 @@ void mg_dec_free(mg_dec *m);
 int mg_dec_load(mg_dec *m, const sono_buf *in, sono_error *err);
 int mg_dec_store(const mg_dec *m, sono_buf *out, sono_error *err);
 size_t mg_dec_bytes(const mg_dec *m);
-/* The loop, with logits(ctx, m, level) filling m->logits from m->cur. */
-void mg_dec_run(mg_dec *m, void (*logits)(void *ctx, mg_dec *m, long long level), void *ctx);
+/* One iteration of the loop: the logits of `level` from m->cur, then mg_draw over every
+ * frame into m->s.conf (on as many threads as the impl likes). */
+typedef void (*mg_iter_fn)(void *ctx, mg_dec *m, long long level, long long t, float temp);
+/* The loop: iter, then the re-masking and the snapshot, per iteration. */
+void mg_dec_run(mg_dec *m, mg_iter_fn iter, void *ctx);
 /* The MLP by loops, frame by frame (h and a: [d] scratch each). */
 void mg_logits_loops(mg_dec *m, long long level, float *h, float *a);
 

@@ -105,10 +105,12 @@ int maskgit_naive_load(void *vst, const sono_buf *in, sono_error *err)
     return 0;
 }
 
-static void loops(void *ctx, mg_dec *m, long long level)
+static void loops(void *ctx, mg_dec *m, long long level, long long t, float temp)
 {
     mg_naive *st = ctx;
     mg_logits_loops(m, level, st->h, st->a);
+    mg_draw(m->cur, m->F, m->K, level, t, temp, m->seed, m->logits, 0, m->F, m->s.pairs,
+            m->s.w, m->s.conf);
 }
 
 int maskgit_naive_run(void *vst)

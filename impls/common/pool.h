@@ -1,6 +1,6 @@
-/* pool.h — the cpu backend's persistent pthread pool: threads start in setup and wait;
- * each pool_run hands every lane the same job and returns when all are done, the caller
- * working as lane 0, so one lane needs no thread and no lock. Used by triad and cpu/fast. */
+/* pool.h — the CPU impls' persistent pthread pool: threads start in setup and wait; each
+ * pool_run hands every lane the same job and returns when all are done, the caller working
+ * as lane 0, so one lane needs no thread and no lock. Used by triad, cpu/fast, blas/hifigan. */
 #ifndef CPU_POOL_H
 #define CPU_POOL_H
 
