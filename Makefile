@@ -236,6 +236,12 @@ $(BUILD)/tests/test_en_elu: tests/test_en_elu.c impls/common/en_elu.c impls/comm
 	$(CC) $(CFLAGS_CORE) $(shell pkg-config --cflags cmocka) $< impls/common/en_elu.c \
 	  $(CORE_LIB) -o $@ $(LIBS_CORE) $(shell pkg-config --libs cmocka)
 
+# issue 28: test_pool compiles the CPU impls' thread pool (impls/common/pool.c) in.
+$(BUILD)/tests/test_pool: tests/test_pool.c impls/common/pool.c impls/common/pool.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) -Iimpls/common $(shell pkg-config --cflags cmocka) $< \
+	  impls/common/pool.c $(CORE_LIB) -o $@ $(LIBS_CORE) -pthread $(shell pkg-config --libs cmocka)
+
 # issue 28: test_en_tile compiles blas/encodec's tiled convolutions (impls/blas/en_tile.c)
 # in, on OpenBLAS.
 $(BUILD)/tests/test_en_tile: tests/test_en_tile.c impls/blas/en_tile.c impls/blas/en_tile.h \
