@@ -20,8 +20,9 @@
 /* Why spin: a job of 100 us (rvq.decode's gather-add, a short STFT) handed over through
  * the condition variables alone came out slower on 2 lanes than on 1 (139 vs 114 us on
  * the 2-core VM): waking a sleeping thread, and through it a halted vCPU, cost tens of
- * microseconds twice per job. So a worker polls the counter for about this many pauses
- * (some 50..200 us) after each job before it sleeps, and the caller polls the pending
+ * microseconds twice per job. So a worker polls the counter for this many pauses (some
+ * 0.2 ms at a pause of ~65 cycles, as on this AMD EPYC; twice that where a pause costs
+ * ~140, as on recent Intel) after each job before it sleeps, and the caller polls the pending
  * count as long before it does, as OpenMP runtimes do. Only where every lane has a CPU of
  * its own: oversubscribed, a spinner would take the time of the thread it waits for. */
 #define SPINS 8192
