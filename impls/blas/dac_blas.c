@@ -12,6 +12,7 @@
 
 #include "dac_blas.h"
 #include "dac_net.h"
+#include "nndtype.h"
 
 #define TILE 2048
 
@@ -212,6 +213,7 @@ int dac_blas_describe(void *vst, char *buf, size_t n)
              "streams; im2col tiles of %d steps over all streams", openblas_get_config(),
              openblas_get_corename(), openblas_get_num_threads(), st->threads, st->net.nq,
              st->net.frames, st->net.S, TILE);
+    nn_dtype_append(buf, n, st->net.dtnote); /* issue 26: float32 SGEMM on rounded inputs */
     return 0;
 }
 

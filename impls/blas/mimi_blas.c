@@ -12,6 +12,7 @@
 
 #include "blas_impls.h"
 #include "mimi_net.h"
+#include "nndtype.h"
 
 static void bias_rows(float *y, const float *b, int rows, long long n)
 {
@@ -211,5 +212,6 @@ int mimi_blas_describe(void *vst, char *buf, size_t n)
              openblas_get_corename(), openblas_get_num_threads(), m->path, m->c.hidden,
              m->c.layers, m->c.heads, m->c.window, m->nq, m->c.nq_max, m->frames,
              m->c.frame_hop);
+    nn_dtype_append(buf, n, m->dtnote); /* issue 26: float32 SGEMM on rounded inputs */
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "encodec_st.h"
+#include "nndtype.h"
 
 /* ---- params, config ------------------------------------------------------------------ */
 
@@ -514,6 +515,7 @@ int dn_open(dn_net *net, const sono_params *p, int load, sono_error *err)
 {
     char path[4200], why[512];
     memset(net, 0, sizeof *net);
+    nn_dtype_via_f32(p, net->dtnote, sizeof net->dtnote); /* float32 on rounded inputs */
     weights_path(p, path, sizeof path);
     est_file *f = NULL;
     int rc = est_open(path, &f, err);

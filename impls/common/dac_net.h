@@ -70,6 +70,7 @@ typedef struct dn_net {
     int *codes; /* [nq][S][frames] */
     float *in;  /* own copy of the signal [S][samples] */
     float *audio;
+    char dtnote[80]; /* issue 26: "dtype: bf16 via fp32 ...", "" at f32 */
 } dn_net;
 
 typedef size_t (*dn_scratch_fn)(const dn_conv *c, long long L, long long T, int S);

@@ -11,6 +11,7 @@
 
 #include "encodec_st.h"
 #include "mimi_stream.h"
+#include "nndtype.h"
 
 /* ---- config ------------------------------------------------------------------------ */
 static void cfg_default(mn_cfg *c)
@@ -356,6 +357,7 @@ int mn_load(const sono_params *p, mn_model *m, sono_error *err)
     char why[512];
     if (mn_dims(p, m, why, sizeof why))
         return sono_fail(err, SONO_EUNSUPPORTED, "%s", why);
+    nn_dtype_via_f32(p, m->dtnote, sizeof m->dtnote); /* float32 loops on rounded inputs */
     graph(m);
     est_file *f = NULL;
     int rc = est_open(m->path, &f, err);

@@ -58,6 +58,7 @@ typedef struct mn_model {
     mn_rvq q[2];
     float *pool; /* every weight, one allocation */
     size_t weight_floats;
+    char dtnote[80]; /* issue 26: "dtype: bf16 via fp32 ...", "" at f32 */
 } mn_model;
 
 /* The kernels an impl supplies; activations [channels][time] row-major. */

@@ -191,6 +191,7 @@ int dac_run(void *st);
 int dac_store(void *st, sono_buf *out, sono_error *err);
 void dac_teardown(void *st);
 size_t dac_workspace(void *st);
+int dac_naive_describe(void *st, char *buf, size_t n);
 /* encodec_naive.c: cpu/naive for codec.encodec */
 int encodec_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int encodec_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);

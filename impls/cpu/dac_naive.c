@@ -6,6 +6,7 @@
 
 #include "cpu_impls.h"
 #include "dac_net.h"
+#include "nndtype.h"
 
 /* x [cin][S][L] -> y [cout][S][T]: clip s of channel i is the row i * S + s. */
 static void conv(const dn_conv *c, const float *x, long long L, int S, float *y, long long T,
@@ -150,4 +151,13 @@ void dac_teardown(void *st)
 size_t dac_workspace(void *st)
 {
     return ((dn_net *)st)->bytes;
+}
+
+/* issue 26: the size and, at a reduced dtype, that the loops are float32 on its values */
+int dac_naive_describe(void *st, char *buf, size_t n)
+{
+    const dn_net *net = st;
+    snprintf(buf, n, "n_q=%d, %lld frames x %d streams", net->nq, net->frames, net->S);
+    nn_dtype_append(buf, n, net->dtnote);
+    return 0;
 }

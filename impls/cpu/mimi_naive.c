@@ -7,6 +7,7 @@
 
 #include "cpu_impls.h"
 #include "mimi_net.h"
+#include "nndtype.h"
 #include "mimi_stream.h"
 
 static void conv(const mn_conv *c, const float *xp, long long lp, float *y, long long lo,
@@ -187,5 +188,6 @@ int mimi_naive_describe(void *vst, char *buf, size_t n)
     snprintf(buf, n, "weights: %s; hidden %d, %d layers, %d heads, window %d, n_q %d of %d, "
              "%lld frames of %d samples", m->path, m->c.hidden, m->c.layers, m->c.heads,
              m->c.window, m->nq, m->c.nq_max, m->frames, m->c.frame_hop);
+    nn_dtype_append(buf, n, m->dtnote); /* issue 26: float32 loops on rounded inputs */
     return 0;
 }

@@ -271,7 +271,7 @@ static const sono_impl impls[] = {
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = NULL,
      .supports = dac_naive_supports, .setup = dac_naive_setup, .load = dac_load,
      .run = dac_run, .store = dac_store, .teardown = dac_teardown,
-     .workspace = dac_workspace},
+     .workspace = dac_workspace, .describe = dac_naive_describe},
     /* issue 24: SoundStream, cpu/naive's EnCodec network on its config (encodec.h) */
     {.abi = SONO_ABI_VERSION, .op = "codec.soundstream", .name = "naive",
      .summary = "SoundStream by definition: cpu/naive's EnCodec network, direct float32 "
