@@ -227,6 +227,46 @@ static void py_torch_nn_no_torch(void **state)
     nn_cases(env, 0);
 }
 
+/* issue 26: nn.TF32Switch sets both of torch's TF32 switches (matmul and cuDNN's convs)
+ * for the call and puts both back: a float32 case must not inherit TF32 convolutions
+ * (cuDNN allows them by default, and the CUDA peers turn both off at construction). */
+static void py_tf32_switch(void **state)
+{
+    (void)state;
+    const char *py = access("build/pyenv/bin/python3", X_OK) == 0 ? "build/pyenv/bin/python3"
+                                                                   : "/usr/bin/python3";
+    char path[PATH_MAX], cmd[3 * PATH_MAX];
+    snprintf(path, sizeof path, "%s/tf32_switch.py", cl_tmp);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("try:\n"
+          "    import torch\n"
+          "except ImportError:\n"
+          "    raise SystemExit(77)\n"
+          "import sonopy.ops_torch  # as the worker: nn and ops_torch import each other\n"
+          "from sonopy.nn import TF32Switch\n"
+          "b = torch.backends\n"
+          "b.cuda.matmul.allow_tf32 = False\n"
+          "b.cudnn.allow_tf32 = False\n"
+          "with TF32Switch(True):\n"
+          "    assert b.cuda.matmul.allow_tf32 and b.cudnn.allow_tf32\n"
+          "assert not b.cuda.matmul.allow_tf32 and not b.cudnn.allow_tf32\n"
+          "b.cudnn.allow_tf32 = True\n"
+          "with TF32Switch(False):\n"
+          "    assert not b.cudnn.allow_tf32\n"
+          "assert b.cudnn.allow_tf32 and not b.cuda.matmul.allow_tf32\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "PYTHONPATH=impls/py %s '%s'", py, path);
+    int rc = system(cmd);
+    if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) {
+        print_message("%s has no torch\n", py);
+        skip();
+    }
+    assert_true(WIFEXITED(rc));
+    assert_int_equal(WEXITSTATUS(rc), 0);
+}
+
 /* issue 14: py/torchaudio of decode and py/torch-dataloader of load.batch on audio_io.ini
  * (a 6-clip corpus in this test's own cache): each case passes the op's check against its
  * float64 reference with its describe saying what ran, or skips with the reason (Opus at
@@ -318,7 +358,8 @@ int main(void)
         cmocka_unit_test(py_planted),   cmocka_unit_test(py_no_planted_by_default),
         cmocka_unit_test(py_no_python), cmocka_unit_test(py_no_numpy),
         cmocka_unit_test(py_no_torch),  cmocka_unit_test(py_torch_nn),
-        cmocka_unit_test(py_torch_nn_no_torch), cmocka_unit_test(py_torch_audio_io),
+        cmocka_unit_test(py_torch_nn_no_torch), cmocka_unit_test(py_tf32_switch),
+        cmocka_unit_test(py_torch_audio_io),
         cmocka_unit_test(py_torch_audio_io_no_torch),
         cmocka_unit_test(py_torch_audio_io_no_torchcodec),
     };

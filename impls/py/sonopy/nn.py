@@ -36,18 +36,19 @@ def set_dtype(impl):
 
 
 class TF32Switch:
-    """torch.backends.cuda.matmul.allow_tf32 as the case asks, for the timed call only: the
-    switch is global to the worker, and later cases of other ops must not inherit it."""
+    """torch's TF32 switches (matmul and cuDNN) as the case asks, for the timed call only:
+    they are global to the worker, and later cases of other ops must not inherit them."""
 
     def __init__(self, on):
         self.on = on
 
     def __enter__(self):
-        self.prev = torch.backends.cuda.matmul.allow_tf32
+        self.prev = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
         torch.backends.cuda.matmul.allow_tf32 = self.on
+        torch.backends.cudnn.allow_tf32 = self.on
 
     def __exit__(self, *exc):
-        torch.backends.cuda.matmul.allow_tf32 = self.prev
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = self.prev
         return False
 
 

@@ -45,6 +45,13 @@ class TorchImpl(Impl):
                 raise Unsupported("torch sees %d CUDA device%s; cuda:%d asked" %
                                   (have, "" if have == 1 else "s", idx))
             self.dev = torch.device("cuda", idx)
+            # float32 means IEEE float32 products, as in the C rungs and the tolerances:
+            # torch's cuDNN convolutions default to TF32 on Ampere and later (cudnn.
+            # allow_tf32 is True out of the box), which put EnCodec's torch-cuda peer at rel
+            # L2 8.1e-4 on the H200 against ~1e-6 in float32. A case in dtype tf32 turns
+            # both on for its timed call only (nn.TF32Switch).
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
             self.use_gpu()
             self.threads_note = "runs on %s" % torch.cuda.get_device_name(idx)
         else:
