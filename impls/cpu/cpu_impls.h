@@ -183,6 +183,15 @@ int vq_bf16_store(void *st, sono_buf *out, sono_error *err);
 void vq_bf16_teardown(void *st);
 int vq_bf16_describe(void *st, char *buf, size_t n);
 size_t vq_bf16_workspace(void *st);
+/* gemm_bf16.c (issue 26): cpu/avx512bf16 for sgemm, dtype=bf16 on AVX-512 BF16 CPUs */
+int gemm_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int gemm_bf16_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int gemm_bf16_load(void *st, const sono_buf *in, sono_error *err);
+int gemm_bf16_run(void *st);
+int gemm_bf16_store(void *st, sono_buf *out, sono_error *err);
+void gemm_bf16_teardown(void *st);
+int gemm_bf16_describe(void *st, char *buf, size_t n);
+size_t gemm_bf16_workspace(void *st);
 /* dac_naive.c: cpu/naive for codec.dac (issue 24) */
 int dac_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int dac_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);

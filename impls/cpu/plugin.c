@@ -245,6 +245,14 @@ static const sono_impl impls[] = {
      .setup = vq_bf16_setup, .load = vq_bf16_load, .run = vq_bf16_run,
      .store = vq_bf16_store, .teardown = vq_bf16_teardown, .describe = vq_bf16_describe,
      .workspace = vq_bf16_workspace},
+    /* issue 26: the CPU's bf16 GEMM, beside blas/sgemm's float32 peak */
+    {.abi = SONO_ABI_VERSION, .op = "sgemm", .name = "avx512bf16",
+     .summary = "C = A B with VDPBF16PS (bf16 pairs, fp32 accumulation) in 8x32 register "
+                "tiles, threads lanes over C's rows; dtype=bf16 on CPUs with AVX-512 BF16",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .supports = gemm_bf16_supports,
+     .setup = gemm_bf16_setup, .load = gemm_bf16_load, .run = gemm_bf16_run,
+     .store = gemm_bf16_store, .teardown = gemm_bf16_teardown, .describe = gemm_bf16_describe,
+     .workspace = gemm_bf16_workspace},
     {.abi = SONO_ABI_VERSION, .op = "rvq.encode", .name = "naive",
      .summary = "greedy residual VQ: per stage a float32 loop over every codeword, sum (r - c)^2",
      .device = "cpu", .growth = SONO_ERR_LINEAR, .ctx = &vq_naive_kinds[1],
