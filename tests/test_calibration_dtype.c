@@ -30,6 +30,13 @@ static void cd_write(const char *path, const char *host)
     snprintf(cal.measured, sizeof cal.measured, "2026-12-07T00:00:00Z");
     snprintf(cal.cpu, sizeof cal.cpu, "test cpu");
     assert_int_equal(sono_calibration_set(&cal, 1, 10, 10), 0);
+    /* the CPU's own: bf16 25 at 1 thread (AVX-512 BF16), none at 2 */
+    assert_int_equal(sono_calibration_set(&cal, 2, 18, 20), 0);
+    assert_int_equal(sono_calibration_set_dtype(&cal, 1, SONO_CAL_BF16, 25), 0);
+    assert_int_equal(sono_calibration_set_dtype(&cal, 3, SONO_CAL_BF16, 25), SONO_ENOTFOUND);
+    assert_int_equal(sono_calibration_set_dtype(&cal, 1, SONO_CAL_F32, 25), SONO_EINVAL);
+    assert_int_equal(sono_calibration_set(&cal, 1, 10, 10), 0); /* an update keeps it */
+    assert_true(cal.points[0].dtype_gflops[SONO_CAL_BF16] == 25);
     sono_cal_device d = {.gflops = 1000, .gbps = 1e6};
     snprintf(d.device, sizeof d.device, "fake:0");
     snprintf(d.name, sizeof d.name, "Fake GPU Zero");
@@ -59,6 +66,11 @@ static void dtype_peaks_round_trip(void **state)
     assert_true(json_number_value(json_object_get(byd, "bf16")) == 8000);
     assert_true(json_number_value(json_object_get(byd, "tf32")) == 4000);
     assert_null(json_object_get(byd, "f16")); /* not measured: not written */
+    json_t *th = json_object_get(json_object_get(json_object_get(doc, "hosts"), "h1"),
+                                 "threads");
+    assert_true(json_number_value(json_object_get(
+                    json_object_get(json_object_get(th, "1"), "gflops_by_dtype"), "bf16")) == 25);
+    assert_null(json_object_get(json_object_get(th, "2"), "gflops_by_dtype"));
     json_decref(doc);
     sono_calibration cal;
     sono_error err = {0};
@@ -75,6 +87,15 @@ static void dtype_peaks_round_trip(void **state)
     assert_true(sono_roofline_bound_device_dtype(&cal, "fake:0", "tf32", 1e9, 1e3) == 4000);
     assert_true(sono_roofline_bound_device_dtype(&cal, "fake:0", "f16", 1e9, 1e3) == 0);
     assert_true(sono_roofline_bound_device_dtype(&cal, "fake:0", "fp8", 1e9, 1e3) == 0);
+    /* the CPU: bf16 against its own peak where measured; elsewhere (no instructions for
+     * the dtype: computed via fp32) the float32 peak, never none */
+    assert_true(cal.points[0].dtype_gflops[SONO_CAL_BF16] == 25);
+    assert_true(sono_roofline_bound_gflops_dtype(&cal, 1, "bf16", 1e9, 1e3) == 25);
+    assert_true(sono_roofline_bound_gflops_dtype(&cal, 1, "f16", 1e9, 1e3) == 10);
+    assert_true(sono_roofline_bound_gflops_dtype(&cal, 1, "f32", 1e9, 1e3) == 10);
+    assert_true(sono_roofline_bound_gflops_dtype(&cal, 1, NULL, 1e9, 1e3) == 10);
+    assert_true(sono_roofline_bound_gflops(&cal, 1, 1e9, 1e3) == 10);
+    assert_true(sono_roofline_bound_gflops_dtype(&cal, 2, "bf16", 1e9, 1e3) == 18);
     /* memory-bound: AI 1e-3 flop/byte x 1e6 GB/s = 1000... below bf16's peak: the roof */
     assert_true(fabs(sono_roofline_bound_device_dtype(&cal, "fake:0", "bf16", 1.0, 1e3) -
                      1e-3 * 1e6) < 1e-9);
@@ -112,6 +133,19 @@ static void dtype_peaks_malformed(void **state)
         sono_error err = {0};
         assert_int_equal(sono_calibration_load(path, "h", &cal, &err), SONO_EPARSE);
         assert_non_null(strstr(err.msg, path));
+        assert_non_null(strstr(err.msg, "gflops_by_dtype"));
+        sono_calibration_free(&cal);
+        /* the same under a CPU thread count's entry, named in the message */
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "{\"schema\": \"%s\", \"hosts\": {\"h\": {\"measured\": \"x\", \"cpu\": "
+                   "\"c\", \"threads\": {\"4\": {\"gflops\": 1, \"gbps\": 1, "
+                   "\"gflops_by_dtype\": %s}}}}}\n",
+                SONO_CALIBRATION_SCHEMA, bad[i]);
+        fclose(f);
+        err = (sono_error){0};
+        assert_int_equal(sono_calibration_load(path, "h", &cal, &err), SONO_EPARSE);
+        assert_non_null(strstr(err.msg, "threads \"4\""));
         assert_non_null(strstr(err.msg, "gflops_by_dtype"));
         sono_calibration_free(&cal);
     }
@@ -208,6 +242,56 @@ static void calibrate_measures_dtype_peaks(void **state)
     sono_calibration_free(&c);
 }
 
+/* `harness calibrate --quick` on this CPU: its bf16 GEMM peak from cpu/avx512bf16 where
+ * the CPU has AVX-512 BF16 (above zero, a figure of status ok, one per thread count), else
+ * no such case and no bf16 peak; blas/sgemm takes no reduced dtype, so the plan has no
+ * case of it in one (no skipped rows in the run file). */
+static void calibrate_measures_cpu_bf16(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], cal[PATH_MAX + 32], host[256];
+    cl_mkdir("cd_cpu", dir, sizeof dir);
+    snprintf(cal, sizeof cal, "%s/cal.json", dir);
+    gethostname(host, sizeof host);
+    cl_res r;
+    cl_h(&r, cd_env(cal), "calibrate", "--quick", "--quiet", NULL);
+    if (r.code != 0)
+        print_error("%s\n%s\n", r.out, r.err);
+    cl_expect_code(&r, 0);
+    cl_free(&r);
+    sono_calibration c;
+    sono_error err = {0};
+    assert_int_equal(sono_calibration_load(cal, host, &c, &err), 0);
+    int has = __builtin_cpu_supports("avx512bf16"), ok = 0, skip = 0;
+    json_t *figs = json_object_get(c.details, "figures"), *f;
+    if (!figs)
+        figs = json_object_get(c.details, "cases");
+    size_t j;
+    json_array_foreach(figs, j, f) {
+        const char *dt = json_string_value(json_object_get(f, "dtype")),
+                   *id = json_string_value(json_object_get(f, "id")),
+                   *st = json_string_value(json_object_get(f, "status"));
+        if (!dt)
+            continue;
+        if (strstr(id, "/avx512bf16/") && !strcmp(dt, "bf16"))
+            ok += !strcmp(st, "ok");
+        else
+            skip++;
+    }
+    print_message("cpu bf16: %d ok, %d other dtype cases; peak at 1 thread %.1f "
+                  "GFLOP/s (float32 %.1f)\n", ok, skip, c.points[0].dtype_gflops[SONO_CAL_BF16],
+                  c.points[0].gflops);
+    assert_int_equal(skip, 0); /* none of blas/sgemm in tf32, bf16, f16 */
+    for (int i = 0; i < c.npoints; i++) {
+        assert_true(c.points[i].dtype_gflops[SONO_CAL_TF32] == 0);
+        assert_true(c.points[i].dtype_gflops[SONO_CAL_F16] == 0);
+        assert_true(has ? c.points[i].dtype_gflops[SONO_CAL_BF16] > 0
+                        : c.points[i].dtype_gflops[SONO_CAL_BF16] == 0);
+    }
+    assert_int_equal(ok, has ? c.npoints : 0);
+    sono_calibration_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +299,7 @@ int main(void)
         cmocka_unit_test(dtype_peaks_malformed),
         cmocka_unit_test(roof_pct_by_dtype),
         cmocka_unit_test(calibrate_measures_dtype_peaks),
+        cmocka_unit_test(calibrate_measures_cpu_bf16),
     };
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
 }

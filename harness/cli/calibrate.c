@@ -186,6 +186,29 @@ static int build_plan(const sono_reg *R, const machine *m, int quick, long long 
             long long v[3] = {gemm[g], gemm[g], gemm[g]};
             rc = add_case(plan, R, peak, gn, v, 3, threads[t], NULL, &cfg, err);
         }
+    /* issue 26: the CPU's GEMM peaks in the reduced dtypes, at the largest size and each
+     * thread count, from every cpu impl of the peak op that computes in the dtype (cpu/
+     * avx512bf16 in bf16 where the CPU has the instructions). A case its impl refuses is
+     * left out of the plan rather than run as a skip: that dtype's ceiling stays the
+     * float32 one (sono_roofline_bound_gflops_dtype). */
+    static const char *const cdt[] = {"tf32", "bf16", "f16"};
+    for (int i = 0; with_cpu && !rc && i < R->nimpls && sono_op_param(peak->op, "dtype"); i++) {
+        const sono_impl_entry *e = &R->impls[i];
+        if (e->op != peak->op || strcmp(e->dev->kind, peak->dev->kind) != 0)
+            continue;
+        long long big = gemm[ngemm - 1], v[3] = {big, big, big};
+        for (int k = 0; !rc && k < 3; k++)
+            for (int t = 0; !rc && t < nthreads; t++) {
+                rc = add_case_dt(plan, R, e, gn, v, 3, threads[t], NULL, cdt[k], &cfg, err);
+                sono_case *last = &plan->cases[plan->ncases - 1];
+                char why[256];
+                if (!rc && (last->skip[0] ||
+                            e->impl->supports(e->impl->ctx, &last->p, why, sizeof why))) {
+                    sono_params_free(&last->p);
+                    plan->ncases--;
+                }
+            }
+    }
     for (int d = 0; !rc && d < ndev; d++) { /* issue 10: each device on its own */
         if (devs[d].skip[0])
             continue;
@@ -291,6 +314,21 @@ static int collect(const char *path, const sono_plan *plan, sono_calibration *ca
                 json_object_set_new(fig, "ceiling", json_true());
                 dv->dtype_gflops[dtk] = r;
             }
+            continue;
+        }
+        if (!dv && dtk > 0) { /* issue 26: the CPU's peak in a dtype; a skip leaves it out */
+            int t = (int)sono_param_int(&c->p, "threads", 1);
+            const char *msg = json_string_value(json_object_get(rec, "message"));
+            sono_cost dc;
+            c->op->cost(&c->p, &dc);
+            double r = strcmp(st, "ok") == 0 && med > 0 ? dc.flops / med : 0;
+            json_array_append_new(figures, json_pack("{s:s, s:i, s:s, s:s, s:f, s:s}", "id",
+                                                     c->id, "threads", t, "dtype",
+                                                     sono_cal_dtype_names[dtk], "status", st,
+                                                     "gflops", r, "message", msg ? msg : ""));
+            for (int q = 0; q < cal->npoints; q++)
+                if (cal->points[q].threads == t && r > cal->points[q].dtype_gflops[dtk])
+                    sono_calibration_set_dtype(cal, t, dtk, r);
             continue;
         }
         if (dv && (strcmp(st, "ok") != 0 || !(med > 0))) {
@@ -587,6 +625,15 @@ int sono_cmd_calibrate(sono_reg *R, int argc, char **argv)
             printf("  %7d  %14.2f  %16.2f  %15.2f\n", p->threads, p->gflops, p->gbps,
                    p->gbps > 0 ? p->gflops / p->gbps : 0);
         }
+        for (int i = 0; i < cal.npoints; i++) /* issue 26 */
+            for (int k = SONO_CAL_TF32; k <= SONO_CAL_F16; k++)
+                if (cal.points[i].dtype_gflops[k] > 0)
+                    printf("  %7d  %s GEMM peak %.2f GFLOP/s (%.2fx float32's)\n",
+                           cal.points[i].threads, sono_cal_dtype_names[k],
+                           cal.points[i].dtype_gflops[k],
+                           cal.points[i].gflops > 0
+                               ? cal.points[i].dtype_gflops[k] / cal.points[i].gflops
+                               : 0);
         dev_failed = store_devices(devs, ndev, quick, &ds, measured, raw, &cal);
         if (sono_calibration_store(cal_path, &cal, &err)) {
             fprintf(stderr, "harness calibrate: %s\n", err.msg);

@@ -106,14 +106,61 @@ int sono_calibration_set(sono_calibration *cal, int threads, double gflops, doub
         return SONO_EINVAL;
     while (i < cal->npoints && cal->points[i].threads < threads)
         i++;
-    if (i == cal->npoints || cal->points[i].threads != threads) {
-        if (cal->npoints == SONO_CAL_MAX_POINTS)
-            return SONO_ENOMEM;
-        memmove(&cal->points[i + 1], &cal->points[i],
-                (size_t)(cal->npoints - i) * sizeof cal->points[0]);
-        cal->npoints++;
+    if (i < cal->npoints && cal->points[i].threads == threads) {
+        /* issue 26: the point's dtype peaks survive an update of its float32 figures */
+        cal->points[i].gflops = gflops;
+        cal->points[i].gbps = gbps;
+        return 0;
     }
+    if (cal->npoints == SONO_CAL_MAX_POINTS)
+        return SONO_ENOMEM;
+    memmove(&cal->points[i + 1], &cal->points[i],
+            (size_t)(cal->npoints - i) * sizeof cal->points[0]);
+    cal->npoints++;
     cal->points[i] = (sono_cal_point){.threads = threads, .gflops = gflops, .gbps = gbps};
+    return 0;
+}
+
+int sono_calibration_set_dtype(sono_calibration *cal, int threads, int k, double gflops)
+{
+    if (k < SONO_CAL_TF32 || k > SONO_CAL_F16)
+        return SONO_EINVAL;
+    for (int i = 0; i < cal->npoints; i++)
+        if (cal->points[i].threads == threads) {
+            cal->points[i].dtype_gflops[k] = gflops;
+            return 0;
+        }
+    return SONO_ENOTFOUND;
+}
+
+/* issue 26: {"tf32": x, ...} of the positive dtype peaks (an empty object when none). */
+static json_t *byd_json(const double *g)
+{
+    json_t *byd = json_object();
+    for (int k = SONO_CAL_TF32; byd && k <= SONO_CAL_F16; k++)
+        if (g[k] > 0)
+            json_object_set_new(byd, sono_cal_dtype_names[k], json_real(g[k]));
+    return byd;
+}
+
+/* issue 26: an optional "gflops_by_dtype" object into g[] (zeros where absent); where
+ * names the entry in the message. */
+static int parse_byd(const char *path, const char *where, json_t *byd, double *g,
+                     sono_error *err)
+{
+    const char *dk;
+    json_t *v;
+    if (byd && !json_is_object(byd))
+        return sono_fail(err, SONO_EPARSE, "%s: %s: \"gflops_by_dtype\" must be an object of "
+                         "dtype -> GFLOP/s", path, where);
+    json_object_foreach(byd, dk, v) {
+        int k = sono_cal_dtype_index(dk);
+        if (k < SONO_CAL_TF32 || !json_is_number(v) || !(json_number_value(v) >= 0))
+            return sono_fail(err, SONO_EPARSE, "%s: %s: gflops_by_dtype.%s: expected one of "
+                             "tf32, bf16, f16 with a number >= 0", path, where, dk);
+    }
+    for (int k = SONO_CAL_TF32; k <= SONO_CAL_F16; k++)
+        g[k] = json_number_value(json_object_get(byd, sono_cal_dtype_names[k]));
     return 0;
 }
 
@@ -131,8 +178,13 @@ json_t *sono_calibration_json(const sono_calibration *cal)
     for (int i = 0; i < cal->npoints; i++) {
         char key[16];
         snprintf(key, sizeof key, "%d", cal->points[i].threads);
-        json_object_set_new(th, key, json_pack("{s:f, s:f}", "gflops", cal->points[i].gflops,
-                                               "gbps", cal->points[i].gbps));
+        json_t *pt = json_pack("{s:f, s:f}", "gflops", cal->points[i].gflops, "gbps",
+                               cal->points[i].gbps);
+        json_t *byd = byd_json(cal->points[i].dtype_gflops); /* issue 26 */
+        if (pt && byd && json_object_size(byd))
+            json_object_set(pt, "gflops_by_dtype", byd);
+        json_decref(byd);
+        json_object_set_new(th, key, pt);
     }
     json_t *e = json_pack("{s:s, s:s, s:o, s:o}", "measured", cal->measured, "cpu", cal->cpu,
                           "threads", th, "details",
@@ -145,12 +197,8 @@ json_t *sono_calibration_json(const sono_calibration *cal)
                                    "measured", d->measured, "gflops", d->gflops,
                                    "gbps", d->gbps, "details",
                                    d->details ? json_deep_copy(d->details) : json_object());
-            json_t *byd = json_object(); /* issue 26 */
-            for (int k = SONO_CAL_TF32; byd && k <= SONO_CAL_F16; k++)
-                if (d->dtype_gflops[k] > 0)
-                    json_object_set_new(byd, sono_cal_dtype_names[k],
-                                        json_real(d->dtype_gflops[k]));
-            if (dv && json_object_size(byd))
+            json_t *byd = byd_json(d->dtype_gflops); /* issue 26 */
+            if (dv && byd && json_object_size(byd))
                 json_object_set(dv, "gflops_by_dtype", byd);
             json_decref(byd);
             json_object_set_new(devs, d->device, dv);
@@ -229,25 +277,14 @@ static int parse_devices(const char *path, const char *host, json_t *devs, sono_
                              "strings \"name\" and \"measured\", numbers \"gflops\" and "
                              "\"gbps\" >= 0 and an optional object \"details\"", path, host,
                              key);
-        json_t *byd = json_object_get(v, "gflops_by_dtype"); /* issue 26, optional */
-        const char *dk;
-        json_t *dvv;
-        if (byd && !json_is_object(byd))
-            return sono_fail(err, SONO_EPARSE, "%s: host \"%s\", device \"%s\": "
-                             "\"gflops_by_dtype\" must be an object of dtype -> GFLOP/s",
-                             path, host, key);
-        json_object_foreach(byd, dk, dvv) {
-            int k = sono_cal_dtype_index(dk);
-            if (k < SONO_CAL_TF32 || !json_is_number(dvv) || !(json_number_value(dvv) >= 0))
-                return sono_fail(err, SONO_EPARSE, "%s: host \"%s\", device \"%s\": "
-                                 "gflops_by_dtype.%s: expected one of tf32, bf16, f16 with a "
-                                 "number >= 0", path, host, key, dk);
-        }
-        sono_cal_device d = {.gflops = json_number_value(gf), .gbps = json_number_value(bw),
-                             .details = details ? json_incref(details) : NULL};
-        for (int k = SONO_CAL_TF32; k <= SONO_CAL_F16; k++)
-            d.dtype_gflops[k] =
-                json_number_value(json_object_get(byd, sono_cal_dtype_names[k]));
+        sono_cal_device d = {.gflops = json_number_value(gf), .gbps = json_number_value(bw)};
+        char where[512];
+        snprintf(where, sizeof where, "host \"%s\", device \"%s\"", host, key);
+        int rc = parse_byd(path, where, json_object_get(v, "gflops_by_dtype"), d.dtype_gflops,
+                           err); /* issue 26, optional */
+        if (rc)
+            return rc;
+        d.details = details ? json_incref(details) : NULL;
         snprintf(d.device, sizeof d.device, "%s", key);
         snprintf(d.name, sizeof d.name, "%s", name);
         snprintf(d.measured, sizeof d.measured, "%s", measured);
@@ -285,6 +322,14 @@ static int parse_entry(const char *path, const char *host, json_t *e, sono_calib
         if (sono_calibration_set(cal, t, json_number_value(gf), json_number_value(bw)))
             return sono_fail(err, SONO_EPARSE, "%s: host \"%s\": more than %d thread counts",
                              path, host, SONO_CAL_MAX_POINTS);
+        double g[4] = {0};
+        char where[300];
+        snprintf(where, sizeof where, "host \"%s\", threads \"%s\"", host, key);
+        int rc = parse_byd(path, where, json_object_get(v, "gflops_by_dtype"), g, err);
+        for (int k = SONO_CAL_TF32; !rc && k <= SONO_CAL_F16; k++)
+            sono_calibration_set_dtype(cal, t, k, g[k]); /* issue 26, optional */
+        if (rc)
+            return rc;
     }
     cal->details = details ? json_incref(details) : NULL;
     return parse_devices(path, host, json_object_get(e, "devices"), cal, err);
@@ -411,11 +456,21 @@ double sono_roofline_bound_device_dtype(const sono_calibration *cal, const char 
 double sono_roofline_bound_gflops(const sono_calibration *cal, int threads, double flops,
                                   double bytes)
 {
+    return sono_roofline_bound_gflops_dtype(cal, threads, NULL, flops, bytes);
+}
+
+double sono_roofline_bound_gflops_dtype(const sono_calibration *cal, int threads,
+                                        const char *dtype, double flops, double bytes)
+{
     const sono_cal_point *at = NULL;
     if (!cal || !(flops > 0))
         return 0;
     for (int i = 0; i < cal->npoints; i++)
         if (cal->points[i].threads <= threads)
             at = &cal->points[i]; /* ascending: the last one is the largest */
-    return at ? bound(at->gflops, at->gbps, flops, bytes) : 0;
+    int k = dtype ? sono_cal_dtype_index(dtype) : SONO_CAL_F32;
+    double peak = at ? at->gflops : 0;
+    if (at && k > SONO_CAL_F32 && at->dtype_gflops[k] > peak)
+        peak = at->dtype_gflops[k];
+    return at ? bound(peak, at->gbps, flops, bytes) : 0;
 }

@@ -17,6 +17,9 @@ typedef struct sono_cal_point {
     int threads;
     double gflops; /* peak float32 GFLOP/s (SGEMM) */
     double gbps;   /* sustained GB/s, 1e9 bytes/s (STREAM triad) */
+    /* issue 26: the CPU's GEMM peaks by dtype (SONO_CAL_TF32..; bf16 where it has AVX-512
+     * BF16), 0 where no impl computes in it; "gflops_by_dtype" in the file, as a device's */
+    double dtype_gflops[4];
 } sono_cal_point;
 
 /* issue 10: the ceilings of one non-cpu device (cuda:0): peak GFLOP/s from its SGEMM,
@@ -88,6 +91,9 @@ void sono_calibration_free(sono_calibration *cal);
 
 /* Set (or replace) the ceilings for a thread count, keeping points sorted. */
 int sono_calibration_set(sono_calibration *cal, int threads, double gflops, double gbps);
+/* issue 26: the GEMM peak in dtype k (SONO_CAL_TF32..F16) of an existing thread count's
+ * point (SONO_ENOTFOUND when there is none yet; its float32 update keeps it). */
+int sono_calibration_set_dtype(sono_calibration *cal, int threads, int k, double gflops);
 
 /* issue 10: set (or replace) a device's entry by d->device; cal takes d->details.
  * SONO_EINVAL without a name, SONO_ENOMEM past SONO_CAL_MAX_DEVICES (details freed). */
@@ -122,6 +128,13 @@ double sono_roofline_bound_device(const sono_calibration *cal, const char *devic
  * 0 when that peak was not calibrated: a bf16 case against the float32 peak would read as
  * several times 100% of a ceiling it does not have. */
 double sono_roofline_bound_device_dtype(const sono_calibration *cal, const char *device,
+                                        const char *dtype, double flops, double bytes);
+
+/* issue 26: a CPU case in `dtype`: as sono_roofline_bound_gflops with the point's peak in
+ * that dtype where it is above the float32 one (bf16 with AVX-512 BF16). Elsewhere the
+ * float32 peak: a CPU computes a dtype it has no instructions for in float32 (the blas and
+ * naive rungs' "via fp32"), so that is its ceiling there. */
+double sono_roofline_bound_gflops_dtype(const sono_calibration *cal, int threads,
                                         const char *dtype, double flops, double bytes);
 
 #endif

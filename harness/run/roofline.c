@@ -12,12 +12,12 @@ void sono_derive_roofline(sono_record *rec, const sono_case *c, const sono_calib
     double bytes = sono_record_value(rec, "cost.bytes", 0);
     int threads = (int)sono_param_int(&c->p, "threads", 1);
     const sono_device *dev = c->impl ? sono_case_device(c) : NULL;
-    /* issue 26: a device case in a reduced dtype against that dtype's tensor-core peak;
-     * the CPU's rungs compute float32 on rounded inputs, so its float32 ceiling holds */
+    /* issue 26: a case in a reduced dtype against that dtype's peak: a device's tensor-core
+     * GEMM, the CPU's own (AVX-512 BF16) where above its float32 one */
     const char *dtype = sono_param_str(&c->p, "dtype", "f32");
     double bound = dev && !sono_device_on_cpu(dev)
                        ? sono_roofline_bound_device_dtype(cal, dev->name, dtype, flops, bytes)
-                       : sono_roofline_bound_gflops(cal, threads, flops, bytes);
+                       : sono_roofline_bound_gflops_dtype(cal, threads, dtype, flops, bytes);
     /* issue 26: a GPU case's bytes moved per second against the device's calibrated copy
      * bandwidth, so a memory-bound kernel reads as a fraction of HBM (cold rows: the L2
      * flushed before each sample, so the bytes really came from HBM) */
