@@ -175,7 +175,8 @@ static void dtype_param_validated(void **state)
     (void)state;
     const char *with[] = {"attention", "attention.step", "vq.encode", "rvq.encode",
                           "rvq.decode", "conv1d", "codec.encodec", "whisper.encoder",
-                          "wav2vec2.features", "codec.mimi", "codec.dac", NULL};
+                          "wav2vec2.features", "codec.mimi", "codec.dac", "vocoder.hifigan",
+                          "wavenet.stack", NULL};
     for (int i = 0; with[i]; i++) {
         const sono_param_spec *s = sono_op_param(sono_op_find(with[i]), "dtype");
         assert_non_null(s);
@@ -324,7 +325,7 @@ static void skips_with_reasons(void **state)
     assert_int_equal(sono_reg_init(&R, NULL), 0);
     sono_reg_load_dir(&R, "build/plugins");
     const char *ops[] = {"attention", "attention.step", "vq.encode", "rvq.encode", "conv1d",
-                         "codec.mimi", "codec.dac", NULL};
+                         "codec.mimi", "codec.dac", "vocoder.hifigan", "wavenet.stack", NULL};
     int refused = 0, accepted = 0;
     for (int i = 0; i < R.nimpls; i++) {
         const sono_impl_entry *e = &R.impls[i];
@@ -341,10 +342,16 @@ static void skips_with_reasons(void **state)
                               NULL},
                    *dac[] = {"mode", "encode", "weights", "tests/data/dac/tiny.safetensors",
                              "n_q", "3", "dtype", "bf16", NULL},
+                   *hifigan[] = {"config", "custom", "channels", "32", "frames", "20",
+                                 "dtype", "bf16", NULL},
+                   *wavenet[] = {"channels", "16", "stacks", "2", "cycle", "4", "cond", "4",
+                                 "seconds", "0.02", "dtype", "bf16", NULL},
                    *plain[] = {"dtype", "bf16", NULL};
-        const char *const *kv = !strcmp(e->op->name, "codec.mimi")  ? mimi
-                                : !strcmp(e->op->name, "codec.dac") ? dac
-                                                                    : plain;
+        const char *const *kv = !strcmp(e->op->name, "codec.mimi")        ? mimi
+                                : !strcmp(e->op->name, "codec.dac")       ? dac
+                                : !strcmp(e->op->name, "vocoder.hifigan") ? hifigan
+                                : !strcmp(e->op->name, "wavenet.stack")   ? wavenet
+                                                                          : plain;
         sono_params p = dt_params(e->op->name, kv);
         sono_error verr = {0};
         if (e->op->validate && e->op->validate(&p, &verr))
@@ -382,7 +389,7 @@ static void skips_with_reasons(void **state)
         sono_params_free(&p);
     }
     print_message("dtype=bf16: %d impls accept, %d refuse with a reason\n", accepted, refused);
-    assert_true(accepted >= 14); /* cpu/naive and blas rungs of the seven ops */
+    assert_true(accepted >= 18); /* cpu/naive and blas rungs of the nine ops */
     sono_reg_free(&R);
 }
 

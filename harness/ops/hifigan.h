@@ -16,6 +16,8 @@
  *   slaney mel with slaney norm, fmin 0, fmax 8000), ln(max(M, 1e-5)) (HiFi-GAN's
  *   dynamic range compression), its first `frames` frames rounded to float32 (the
  *   signal is frames * 256 samples long, 1024 at least, so the STFT can reflect-pad).
+ *   Param dtype (issue 26: f32, tf32, bf16, f16): the mel is then rounded to the
+ *   dtype's grid (still float32 values), and the reference reads the rounded mel.
  * Network (activations x[c][t], convs zero-padded symmetrically, "same" length):
  *   x = (mel - mean[c]) / scale[c]                     (normalize_before, float32 as torch)
  *   x = conv_pre(x)                                    (80 -> ch, k 7, pad 3)

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "input.h"
+#include "nndtype.h"
 #include "nnrand.h"
 #include "wavenet.h"
 
@@ -31,6 +32,8 @@ static const sono_param_spec params[] = {
      .help = "rate of the signal"},
     {.name = "seed", .type = SONO_PINT, .imin = 0, .imax = 1LL << 62, .idflt = 1,
      .help = "seed of the weights and the conditioning"},
+    /* issue 26: the GEMMs' operands in a reduced dtype (late: f32 ids unchanged) */
+    SONO_NN_DTYPE_PARAM,
 };
 
 int sono_wn_dims_get(const sono_params *p, sono_wn_dims *d, sono_error *err)
@@ -133,6 +136,10 @@ static int input(const sono_params *p, const sono_input_spec *spec, double r, so
         fill(w + S * R, S, b, &s);
         w += S * R + S;
     }
+    /* issue 26: the whole packed input in dtype: the signal and conditioning rows, and the
+     * weights and biases, which arrive in the same buffer (as conv1d's do), so the
+     * reference reads every value a reduced-precision kernel would store */
+    sono_nn_round_buf(x, d.nin, sono_nn_dtype_get(p));
     return 0;
 }
 
@@ -167,13 +174,31 @@ static void cost(const sono_params *p, sono_cost *c)
  * eps sqrt(L (2R + Cc + 2R)). tol = (2 or 4) eps sqrt(L (4R + Cc)): 30 layers, R 64:
  * 2.1e-5 / 4.2e-5. Measured (speech): 30 layers, R 64, 0.1 s: cpu/naive 7.6e-7; 8 layers,
  * R 16: cpu/naive 2.1e-7, blas 1.8e-7, py/torch 1.5e-7 (tol 5.4e-6 / 1.1e-5). */
+/* Issue 26, dtype != f32: every GEMM stage reads its activation and weights rounded to
+ * the dtype, relative errors uniform in [-u, u] (u its unit roundoff), which perturb the
+ * stage's output by about sqrt(2/3) u of its norm (two operands, RMS u / sqrt 3 each,
+ * independent terms). Over G stages in series the independent errors add in RMS:
+ * sqrt(2/3) u sqrt(G), taking layers that carry relative error through with gain about
+ * 1 (tanh, the sigmoid and the residual sums, as above). tol = the float32 tol + 4 u
+ * sqrt(G): a margin of ~5 for layers of gain above 1 and for the residual sums' growth
+ * along the stack. G counts the deepest chain, from the input 1x1 to the last
+ * layer's skip: the input 1x1 (1 -> R), then per layer the gates' dilated conv (filter,
+ * gate and conditioning read side by side: one stage) and the residual or skip 1x1 (the
+ * two read the same a side by side: one stage), G = 1 + 2 L. There is no output 1x1:
+ * the head is not part of the op. 30 layers: G = 61, bf16 1.2e-1, f16 and tf32
+ * 1.5e-2. Not yet measured on a GPU (the CPU rungs compute float32 on the rounded
+ * input). */
 static double tolerance(const sono_params *p, sono_err_growth g)
 {
     sono_wn_dims d;
     if (sono_wn_dims_get(p, &d, NULL))
         return 1e-3;
     double K = (double)d.L * (4.0 * d.R + d.Cc);
-    return (g == SONO_ERR_LINEAR ? 4 : 2) * FLT_EPSILON * sqrt(K);
+    double f32 = (g == SONO_ERR_LINEAR ? 4 : 2) * FLT_EPSILON * sqrt(K);
+    sono_nn_dtype t = sono_nn_dtype_get(p);
+    if (t == SONO_NN_F32)
+        return f32;
+    return f32 + 4.0 * sono_nn_dtype_unit(t) * sqrt(1.0 + 2.0 * (double)d.L);
 }
 
 /* One step is one sample: input rows 1 + Cc, output rows S; nothing looks ahead. */

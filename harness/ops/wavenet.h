@@ -26,7 +26,9 @@
  * Input data (op->input): x[0] the suite's signal at sample_rate; the conditioning
  *   uniform in [-1, 1) per channel and 256-sample frame; weights uniform in +-sqrt(3 /
  *   fan_in) (fan_in 2R + Cc for the gates, R for the 1x1s, 1 for w_in), biases +-0.05;
- *   all seeded by param seed. */
+ *   all seeded by param seed. Param dtype (issue 26: f32, tf32, bf16, f16): the whole
+ *   packed input (signal, conditioning, weights, biases) is then rounded to the dtype's
+ *   grid (still float32 values), and the reference reads the rounded values. */
 #ifndef SONO_WAVENET_H
 #define SONO_WAVENET_H
 

@@ -13,6 +13,7 @@
 
 #include "blas_impls.h"
 #include "hifigan_net.h"
+#include "nndtype.h"
 #include "pool.h"
 
 #define BLOCK 32
@@ -391,6 +392,7 @@ int hifigan_blas_describe(void *st, char *buf, size_t n)
              "%d of %d, the rest by tiles; weights: %s", openblas_get_corename(), s->threads,
              cpu_pool_threads(s->pool) + 1, openblas_get_num_threads(), s->m.ch, BLOCK, TILE,
              split, s->m.nn, base ? base + 1 : s->m.path);
+    nn_dtype_append(buf, n, s->m.dtnote); /* issue 26: float32 SGEMM on rounded inputs */
     return 0;
 }
 

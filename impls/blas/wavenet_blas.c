@@ -13,6 +13,7 @@
 #include <cblas.h>
 
 #include "blas_impls.h"
+#include "nndtype.h"
 #include "pool.h"
 #include "wavenet_net.h"
 
@@ -263,6 +264,7 @@ int wavenet_blas_describe(void *st, char *buf, size_t n)
              "per layer over time; stream: 2 SGEMVs per layer and sample",
              openblas_get_corename(), s->threads, cpu_pool_threads(s->pool) + 1, s->n.L,
              s->n.R, s->n.S, s->n.Cc);
+    nn_dtype_append(buf, n, s->n.dtnote); /* issue 26: float32 SGEMM on rounded inputs */
     return 0;
 }
 

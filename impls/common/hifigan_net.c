@@ -7,6 +7,7 @@
 
 #include "encodec_st.h"
 #include "hifigan_net.h"
+#include "nndtype.h"
 
 #define MELS 80
 #define HOP 256
@@ -16,6 +17,7 @@ static const int rkern[3] = {3, 7, 11}, dils[3] = {1, 3, 5};
 int hg_dims(const sono_params *p, hg_net *m, char *why, size_t n)
 {
     memset(m, 0, sizeof *m);
+    nn_dtype_via_f32(p, m->dtnote, sizeof m->dtnote);
     const char *c = sono_param_str(p, "config", "v1");
     m->ch = !strcmp(c, "v1") ? 512 : !strcmp(c, "v2") ? 128 : !strcmp(c, "custom")
                                                                    ? (int)sono_param_int(p, "channels", 32)

@@ -60,6 +60,7 @@ typedef struct hg_net {
     size_t ybytes;
     const float *x;       /* the bound mel [80][frames] */
     long long fed;
+    char dtnote[96];      /* issue 26: "dtype: bf16 via fp32 ..." for the fp32 rungs */
 } hg_net;
 
 /* Dims and the weights path of p; -1 with the reason in why when unsupported (config,

@@ -3,11 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nndtype.h"
 #include "wavenet_net.h"
 
 int wv_dims(const sono_params *p, wv_net *n, char *why, size_t nwhy)
 {
     memset(n, 0, sizeof *n);
+    nn_dtype_via_f32(p, n->dtnote, sizeof n->dtnote);
     long long R = sono_param_int(p, "channels", 64), S = sono_param_int(p, "skip", 0);
     long long Cc = sono_param_int(p, "cond", 0), cyc = sono_param_int(p, "cycle", 10);
     long long L = sono_param_int(p, "stacks", 3) * cyc;

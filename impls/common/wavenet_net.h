@@ -25,6 +25,7 @@ typedef struct wv_net {
     float *queue;
     size_t *qoff; /* layer l's queue starts at queue + qoff[l] */
     long long fed;
+    char dtnote[96]; /* issue 26: "dtype: bf16 via fp32 ..." for the fp32 rungs */
 } wv_net;
 
 /* Sizes of p; -1 with the reason in why when unsupported. */

@@ -8,6 +8,7 @@
 
 #include "cpu_impls.h"
 #include "hifigan_net.h"
+#include "nndtype.h"
 
 #define BLOCK 32
 
@@ -123,6 +124,7 @@ int hifigan_naive_describe(void *st, char *buf, size_t n)
     const char *base = strrchr(s->m.path, '/');
     snprintf(buf, n, "channels: %d; rounds of %d frames; weights: %s", s->m.ch, BLOCK,
              base ? base + 1 : s->m.path);
+    nn_dtype_append(buf, n, s->m.dtnote); /* issue 26: float32 loops on rounded inputs */
     return 0;
 }
 

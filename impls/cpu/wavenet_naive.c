@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cpu_impls.h"
+#include "nndtype.h"
 #include "wavenet_net.h"
 
 typedef struct wvn_state {
@@ -159,6 +160,7 @@ int wavenet_naive_describe(void *st, char *buf, size_t n)
     snprintf(buf, n, "layers: %d; R: %d; S: %d; cond: %d; offline: layer by layer; stream: "
              "per sample, queues %zu B", s->n.L, s->n.R, s->n.S, s->n.Cc,
              wv_queue_bytes(&s->n));
+    nn_dtype_append(buf, n, s->n.dtnote); /* issue 26: float32 loops on rounded inputs */
     return 0;
 }
 

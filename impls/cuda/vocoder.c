@@ -14,6 +14,7 @@
 #include "cuda_impls.h"
 #include "gen_kernels.h"
 #include "hifigan_net.h"
+#include "nndtype.h"
 #include "wavenet_net.h"
 
 #define TRY(call)                                                                          \
@@ -67,6 +68,9 @@ static int hg_supports(const void *ctx, const sono_params *p, char *why, size_t 
 {
     (void)ctx;
     hg_net m;
+    int rc = nn_dtype_f32_only(p, NULL, why, n); /* issue 26: float32 kernels and SGEMM */
+    if (rc)
+        return rc;
     if (hg_dims(p, &m, why, n))
         return SONO_EUNSUPPORTED;
     return cu_supports_common(p, hg_device_bytes(&m), why, n);
@@ -279,6 +283,9 @@ static int wv_supports(const void *ctx, const sono_params *p, char *why, size_t 
 {
     (void)ctx;
     wv_net w;
+    int rc = nn_dtype_f32_only(p, NULL, why, n); /* issue 26: float32 kernels and SGEMM */
+    if (rc)
+        return rc;
     if (wv_dims(p, &w, why, n))
         return SONO_EUNSUPPORTED;
     return cu_supports_common(p, wv_device_bytes(&w), why, n);
