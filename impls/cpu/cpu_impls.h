@@ -192,6 +192,24 @@ int gemm_bf16_store(void *st, sono_buf *out, sono_error *err);
 void gemm_bf16_teardown(void *st);
 int gemm_bf16_describe(void *st, char *buf, size_t n);
 size_t gemm_bf16_workspace(void *st);
+/* attn_bf16.c (issue 26): cpu/avx512bf16 for attention, dtype=bf16 */
+int attn_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int attn_bf16_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int attn_bf16_load(void *st, const sono_buf *in, sono_error *err);
+int attn_bf16_run(void *st);
+int attn_bf16_store(void *st, sono_buf *out, sono_error *err);
+void attn_bf16_teardown(void *st);
+int attn_bf16_describe(void *st, char *buf, size_t n);
+size_t attn_bf16_workspace(void *st);
+/* conv_bf16.c (issue 26): cpu/avx512bf16 for conv1d (forward), dtype=bf16 */
+int conv_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int conv_bf16_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int conv_bf16_load(void *st, const sono_buf *in, sono_error *err);
+int conv_bf16_run(void *st);
+int conv_bf16_store(void *st, sono_buf *out, sono_error *err);
+void conv_bf16_teardown(void *st);
+int conv_bf16_describe(void *st, char *buf, size_t n);
+size_t conv_bf16_workspace(void *st);
 /* dac_naive.c: cpu/naive for codec.dac (issue 24) */
 int dac_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int dac_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);

@@ -245,6 +245,23 @@ static const sono_impl impls[] = {
      .setup = vq_bf16_setup, .load = vq_bf16_load, .run = vq_bf16_run,
      .store = vq_bf16_store, .teardown = vq_bf16_teardown, .describe = vq_bf16_describe,
      .workspace = vq_bf16_workspace},
+    /* issue 26: attention as two bf16 GEMMs per block of queries, P rounded to bf16 */
+    {.abi = SONO_ABI_VERSION, .op = "attention", .name = "avx512bf16",
+     .summary = "S = Q K^T and O = P V as VDPBF16PS GEMMs per 64 queries, softmax in fp32 "
+                "with P rounded to bf16; dtype=bf16 on CPUs with AVX-512 BF16",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .supports = attn_bf16_supports,
+     .setup = attn_bf16_setup, .load = attn_bf16_load, .run = attn_bf16_run,
+     .store = attn_bf16_store, .teardown = attn_bf16_teardown, .describe = attn_bf16_describe,
+     .workspace = attn_bf16_workspace},
+    /* issue 26: conv1d as bf16 GEMMs, the signal packed as im2col reads it */
+    {.abi = SONO_ABI_VERSION, .op = "conv1d", .name = "avx512bf16",
+     .summary = "forward conv as one VDPBF16PS GEMM per group (bf16 pairs, fp32 "
+                "accumulation), bias and activation in fp32; dtype=bf16 on CPUs with "
+                "AVX-512 BF16",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .supports = conv_bf16_supports,
+     .setup = conv_bf16_setup, .load = conv_bf16_load, .run = conv_bf16_run,
+     .store = conv_bf16_store, .teardown = conv_bf16_teardown, .describe = conv_bf16_describe,
+     .workspace = conv_bf16_workspace},
     /* issue 26: the CPU's bf16 GEMM, beside blas/sgemm's float32 peak */
     {.abi = SONO_ABI_VERSION, .op = "sgemm", .name = "avx512bf16",
      .summary = "C = A B with VDPBF16PS (bf16 pairs, fp32 accumulation) in 8x32 register "
