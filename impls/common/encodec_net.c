@@ -380,9 +380,9 @@ static int graph(const en_cfg *c, int dec, en_layer *l)
         en_layer *y = &l[i];
         if (y->kind == EN_RES) {
             int dim = y->c[0].cin, h = dim / c->compress, k = y->c[0].k, d = y->c[0].dil;
-            y->c[0] = (en_conv){dim, h, k, 1, d, 0, 0, 0, 0};
-            y->c[1] = (en_conv){h, dim, 1, 1, 1, 0, 0, 0, 0};
-            y->c[2] = (en_conv){dim, dim, 1, 1, 1, 0, 0, 0, 0};
+            y->c[0] = (en_conv){dim, h, k, 1, d, 0, 0, 0, 0, 0};
+            y->c[1] = (en_conv){h, dim, 1, 1, 1, 0, 0, 0, 0, 0};
+            y->c[2] = (en_conv){dim, dim, 1, 1, 1, 0, 0, 0, 0, 0};
         } else if (y->kind == EN_LSTM) {
             y->h = y->c[0].cin;
             y->nl = c->lstm_layers;

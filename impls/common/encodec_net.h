@@ -31,6 +31,7 @@ typedef struct en_conv {
     float *w; /* conv [cout][cin][k]; transposed [cin][cout][k]; weight norm folded */
     float *b; /* [cout] */
     long long tile; /* an impl's own: blas/encodec's columns per tile (0: its default) */
+    void *own;      /* an impl's own: cpu/avx512bf16's weights packed as bf16 pairs */
 } en_conv;
 
 typedef struct en_layer {

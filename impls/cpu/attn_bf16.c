@@ -142,7 +142,7 @@ static void block(ab_state *st, ab_lane *L, long long h, long long b)
         for (long long c = 0; c < nk; c += 2) {
             float e0 = expf(s[c] - m), e1 = expf(s[c + 1] - m); /* masked: exp(-inf) = 0 */
             l += e0 + e1;
-            pr[c / 2] = bg_round_bits(e0) | bg_round_bits(e1) << 16;
+            pr[c / 2] = bg_bits(e0) | bg_bits(e1) << 16; /* rounded to nearest */
         }
         L->l[r] = l;
     }

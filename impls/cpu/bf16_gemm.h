@@ -14,12 +14,14 @@
 #define BG_NR 32  /* columns of a panel: two vectors of 16 floats */
 #define BG_KC 128 /* k-pairs per block: a panel's block (16 KiB) stays in L1 over C's rows */
 
-/* A float on the bf16 grid as its 16 bits (its float's top half; exact there). */
+/* A finite float rounded to bf16, to nearest, ties to even, as its 16 bits: exact (the
+ * float's top half) on the grid, where the op's hooks put the inputs; the activations and
+ * weights of a model rung, and attention's weights P, are rounded so. */
 static inline uint32_t bg_bits(float f)
 {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
-    return u >> 16;
+    return (u + 0x7fffu + (u >> 16 & 1u)) >> 16;
 }
 
 /* A k-pair: lo at the even k, hi at the odd one (0 past k's end). */
@@ -35,7 +37,8 @@ int bg_cpu_ok(char *why, size_t n);
  * rounds them; anything else is not what the reference multiplies). */
 long long bg_off_grid(const float *x, long long n);
 
-/* A [m][k] (row stride lda) into a [mp][kh] pairs, kh = ceil(k / 2), rows m..mp zero. */
+/* A [m][k] (row stride lda) into a [mp][kh] pairs, kh = ceil(k / 2), rows m..mp zero;
+ * each value rounded to bf16 (bg_bits). */
 void bg_pack_a(const float *A, long long lda, long long m, long long k, long long mp,
                uint32_t *a);
 
@@ -54,13 +57,5 @@ static inline void bg_gemm_panels(const uint32_t *a, long long mp, long long kh,
     bg_gemm(a, kh, mp, bp, kh, kh, j0, j1, c, ldc);
 }
 
-/* x rounded to bf16, to nearest, ties to even, as its 16 bits (finite x; the softmax
- * weights attention rounds before P V). */
-static inline uint32_t bg_round_bits(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    return (u + 0x7fffu + (u >> 16 & 1u)) >> 16;
-}
 
 #endif

@@ -192,6 +192,12 @@ int gemm_bf16_store(void *st, sono_buf *out, sono_error *err);
 void gemm_bf16_teardown(void *st);
 int gemm_bf16_describe(void *st, char *buf, size_t n);
 size_t gemm_bf16_workspace(void *st);
+/* encodec_bf16.c (issue 26): cpu/avx512bf16 for codec.encodec, dtype=bf16 (load, run,
+ * store and workspace are encodec_naive.c's: the state is the same en_net) */
+int encodec_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int encodec_bf16_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+void encodec_bf16_teardown(void *st);
+int encodec_bf16_describe(void *st, char *buf, size_t n);
 /* attn_bf16.c (issue 26): cpu/avx512bf16 for attention, dtype=bf16 */
 int attn_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int attn_bf16_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
@@ -223,6 +229,12 @@ int dac_naive_describe(void *st, char *buf, size_t n);
 int encodec_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int encodec_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
 int encodec_naive_describe(void *st, char *buf, size_t n);
+/* its float32 LSTM (scratch: 6h floats) and codebook search, which cpu/avx512bf16 keeps */
+struct en_layer;
+void encodec_naive_lstm(const struct en_layer *l, int k, const float *x, long long T, int S,
+                        float *y, float *hc, float *scratch);
+void encodec_naive_vq(const float *cb, const float *norm2, int K, int D, const float *r,
+                      long long F, int *codes, float *scratch);
 /* issue 12: streaming (encodec_stream.c) */
 int encodec_stream_begin(void *st, sono_error *err);
 int encodec_push(void *st, long long t0, long long n, int last, sono_buf *out, long long *done,

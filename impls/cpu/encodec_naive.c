@@ -83,8 +83,8 @@ static void lstm1(const en_layer *l, int k, const float *x, long long T, float *
     }
 }
 
-static void lstm(const en_layer *l, int k, const float *x, long long T, int S, float *y,
-                 float *hc, float *scratch)
+void encodec_naive_lstm(const en_layer *l, int k, const float *x, long long T, int S,
+                        float *y, float *hc, float *scratch)
 {
     size_t n = (size_t)T * (size_t)l->h;
     for (int s = 0; s < S; s++)
@@ -92,8 +92,8 @@ static void lstm(const en_layer *l, int k, const float *x, long long T, int S, f
               scratch);
 }
 
-static void vq(const float *cb, const float *norm2, int K, int D, const float *r,
-               long long F, int *codes, float *scratch)
+void encodec_naive_vq(const float *cb, const float *norm2, int K, int D, const float *r,
+                      long long F, int *codes, float *scratch)
 {
     (void)norm2;
     (void)scratch;
@@ -115,7 +115,8 @@ static void vq(const float *cb, const float *norm2, int K, int D, const float *r
     }
 }
 
-static const en_kernels kernels = {.conv = conv, .convtr = convtr, .lstm = lstm, .vq = vq};
+static const en_kernels kernels = {.conv = conv, .convtr = convtr, .lstm = encodec_naive_lstm,
+                                   .vq = encodec_naive_vq};
 
 static size_t scratch_for(const en_net *net, const en_layer *l, int which, long long lin)
 {

@@ -245,6 +245,15 @@ static const sono_impl impls[] = {
      .setup = vq_bf16_setup, .load = vq_bf16_load, .run = vq_bf16_run,
      .store = vq_bf16_store, .teardown = vq_bf16_teardown, .describe = vq_bf16_describe,
      .workspace = vq_bf16_workspace},
+    /* issue 26: EnCodec with bf16 convolutions, to measure its dtype tolerance on a CPU */
+    {.abi = SONO_ABI_VERSION, .op = "codec.encodec", .name = "avx512bf16",
+     .summary = "EnCodec with every conv a VDPBF16PS GEMM (weights and activations rounded "
+                "to bf16, fp32 accumulation), LSTM and RVQ fp32; dtype=bf16 on CPUs with "
+                "AVX-512 BF16",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .supports = encodec_bf16_supports,
+     .setup = encodec_bf16_setup, .load = encodec_load, .run = encodec_run,
+     .store = encodec_store, .teardown = encodec_bf16_teardown,
+     .describe = encodec_bf16_describe, .workspace = encodec_workspace},
     /* issue 26: attention as two bf16 GEMMs per block of queries, P rounded to bf16 */
     {.abi = SONO_ABI_VERSION, .op = "attention", .name = "avx512bf16",
      .summary = "S = Q K^T and O = P V as VDPBF16PS GEMMs per 64 queries, softmax in fp32 "

@@ -1,0 +1,229 @@
+/* encodec_bf16.c — cpu/avx512bf16 for codec.encodec in dtype bf16 (issue 26): EnCodec with
+ * every convolution (and transposed convolution) a bf16 GEMM (bf16_gemm.c), weights
+ * rounded to bf16 once at setup, each conv's input activations rounded to bf16 as they
+ * are packed, float32 accumulation, bias, ELU and sums in float32; the LSTM and the
+ * codebook search stay float32 (cpu/naive's), as cuda/encodec's dtype path keeps them.
+ * So it is a reduced-precision network the op's dtype tolerance (f32 + 4 u sqrt(G)) can
+ * be measured on without a GPU. Single-threaded; the op's streams clip by clip in one
+ * GEMM (columns are (clip, time) pairs). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bf16_gemm.h"
+#include "cpu_impls.h"
+#include "encodec_net.h"
+#include "nndtype.h"
+
+/* The packed A of a conv: [mp][kh] pairs; rows (o) for a conv, (o, k) for a transposed
+ * one, whose depth is cin. */
+typedef struct eb_w {
+    long long mp, kh, rows;
+    uint32_t *a;
+} eb_w;
+
+static long long up(long long n, long long q)
+{
+    return (n + q - 1) / q * q;
+}
+
+/* Scratch of one GEMM: B panels (kh x np pairs) then C (mp x np floats), 16-float aligned. */
+static size_t gemm_floats(long long rows, long long depth, long long cols)
+{
+    long long kh = (depth + 1) / 2, np = up(cols, BG_NR);
+    return (size_t)(up(kh * np, 16) + up(rows, BG_MR) * np);
+}
+
+/* y[o][s][t] = b[o] + W[o] . im2col(xp)[:, (s, t)] */
+static void conv(const en_conv *c, const float *xp, long long lp, int S, float *y,
+                 long long lout, float *scratch)
+{
+    const eb_w *w = c->own;
+    long long n = (long long)S * lout, np = up(n, BG_NR), kk = (long long)c->cin * c->k;
+    uint32_t *bp = (uint32_t *)scratch;
+    float *cc = scratch + up(w->kh * np, 16);
+    for (long long j = 0; j < np / BG_NR; j++) /* panel j: columns (s, t) = j*32 + q */
+        for (long long p = 0; p < w->kh; p++)
+            for (int q = 0; q < BG_NR; q++) {
+                long long col = j * BG_NR + q, s = col / lout, t = col % lout;
+                float v[2] = {0, 0};
+                for (int h = 0; h < 2 && col < n; h++) {
+                    long long r = 2 * p + h;
+                    if (r < kk) {
+                        long long i = r / c->k, kx = r % c->k;
+                        v[h] = xp[(i * S + s) * lp + t * c->stride + kx * c->dil];
+                    }
+                }
+                bp[(j * w->kh + p) * BG_NR + q] = bg_pair(v[0], v[1]);
+            }
+    bg_gemm_panels(w->a, w->mp, w->kh, bp, 0, np / BG_NR, cc, np);
+    for (int o = 0; o < c->cout; o++)
+        for (long long col = 0; col < n; col++) {
+            long long s = col / lout, t = col % lout;
+            y[((long long)o * S + s) * lout + t] = cc[o * np + col] + c->b[o];
+        }
+}
+
+/* Z[(o, k)][(s, t)] = sum_i W[i][o][k] x[i][s][t], then scattered: y[o][s][t*stride + k]
+ * += Z, onto the bias. */
+static void convtr(const en_conv *c, const float *x, long long l, int S, float *y,
+                   float *scratch)
+{
+    const eb_w *w = c->own;
+    long long n = (long long)S * l, np = up(n, BG_NR), full = (l - 1) * c->stride + c->k;
+    uint32_t *bp = (uint32_t *)scratch;
+    float *z = scratch + up(w->kh * np, 16);
+    for (long long j = 0; j < np / BG_NR; j++)
+        for (long long p = 0; p < w->kh; p++)
+            for (int q = 0; q < BG_NR; q++) {
+                long long col = j * BG_NR + q, s = col / l, t = col % l;
+                float v[2] = {0, 0};
+                for (int h = 0; h < 2 && col < n; h++) {
+                    long long i = 2 * p + h;
+                    if (i < c->cin)
+                        v[h] = x[(i * S + s) * l + t];
+                }
+                bp[(j * w->kh + p) * BG_NR + q] = bg_pair(v[0], v[1]);
+            }
+    bg_gemm_panels(w->a, w->mp, w->kh, bp, 0, np / BG_NR, z, np);
+    for (long long r = 0; r < (long long)c->cout * S; r++)
+        for (long long u = 0; u < full; u++)
+            y[r * full + u] = c->b[r / S];
+    for (int o = 0; o < c->cout; o++)
+        for (int k = 0; k < c->k; k++) {
+            const float *zr = z + ((long long)o * c->k + k) * np;
+            for (long long col = 0; col < n; col++) {
+                long long s = col / l, t = col % l;
+                y[((long long)o * S + s) * full + t * c->stride + k] += zr[col];
+            }
+        }
+}
+
+static const en_kernels kernels = {.conv = conv, .convtr = convtr,
+                                   .lstm = encodec_naive_lstm, .vq = encodec_naive_vq};
+
+static size_t scratch_for(const en_net *net, const en_layer *l, int which, long long lin)
+{
+    long long S = net->batch;
+    if (!l)
+        return 0;
+    const en_conv *c = &l->c[which];
+    switch (l->kind) {
+    case EN_CONV:
+    case EN_RES:
+        return gemm_floats(c->cout, (long long)c->cin * c->k, S * (lin / c->stride + 2));
+    case EN_CONVTR:
+        return gemm_floats((long long)c->cout * c->k, c->cin, S * lin);
+    case EN_LSTM:
+        return 6 * (size_t)l->h;
+    }
+    return 0;
+}
+
+/* Each conv's weights rounded to bf16 and packed: rows o over (i, k) for a conv; rows
+ * (o, k) over i for a transposed one (W^T: W is [cin][cout][k]). */
+static int pack_weights(en_net *net, sono_error *err)
+{
+    for (int d = 0; d < 2; d++)
+        for (int li = 0; li < net->n[d]; li++) {
+            en_layer *y = &net->l[d][li];
+            int nc = y->kind == EN_RES ? 3 : y->kind == EN_CONV || y->kind == EN_CONVTR ? 1 : 0;
+            for (int j = 0; j < nc; j++) {
+                en_conv *c = &y->c[j];
+                if (!c->w)
+                    continue;
+                eb_w *w = calloc(1, sizeof *w);
+                if (!w)
+                    return sono_fail(err, SONO_ENOMEM, "cpu/avx512bf16: out of memory");
+                c->own = w;
+                long long depth = c->tr ? c->cin : (long long)c->cin * c->k;
+                w->rows = c->tr ? (long long)c->cout * c->k : c->cout;
+                w->mp = up(w->rows, BG_MR);
+                w->kh = (depth + 1) / 2;
+                w->a = calloc((size_t)(w->mp * w->kh), sizeof *w->a);
+                float *t = c->tr ? malloc((size_t)(w->rows * depth) * sizeof *t) : NULL;
+                if (!w->a || (c->tr && !t)) {
+                    free(t);
+                    return sono_fail(err, SONO_ENOMEM, "cpu/avx512bf16: out of memory");
+                }
+                if (c->tr) /* W^T [(o, k)][i] */
+                    for (long long i = 0; i < c->cin; i++)
+                        for (long long o = 0; o < c->cout; o++)
+                            for (long long k = 0; k < c->k; k++)
+                                t[(o * c->k + k) * depth + i] = c->w[(i * c->cout + o) * c->k + k];
+                bg_pack_a(c->tr ? t : c->w, depth, w->rows, depth, w->mp, w->a);
+                free(t);
+            }
+        }
+    return 0;
+}
+
+static void free_weights(en_net *net)
+{
+    for (int d = 0; d < 2; d++)
+        for (int li = 0; li < net->n[d]; li++)
+            for (int j = 0; j < 3; j++) {
+                eb_w *w = net->l[d][li].c[j].own;
+                if (w)
+                    free(w->a);
+                free(w);
+                net->l[d][li].c[j].own = NULL;
+            }
+}
+
+int encodec_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n)
+{
+    (void)ctx;
+    if (nn_dtype(p) != NN_BF16) {
+        snprintf(why, n, "dtype=%s: VDPBF16PS multiplies bf16 pairs (dtype=bf16 only)",
+                 nn_dtype_str(p));
+        return SONO_EUNSUPPORTED;
+    }
+    if (bg_cpu_ok(why, n))
+        return SONO_EUNSUPPORTED;
+    if (sono_param_int(p, "threads", 1) != 1) {
+        snprintf(why, n, "single-threaded impl (threads=1 only)");
+        return SONO_EUNSUPPORTED;
+    }
+    return en_supports(p, why, n);
+}
+
+void encodec_bf16_teardown(void *st)
+{
+    if (!st)
+        return;
+    free_weights(st);
+    en_free(st);
+    free(st);
+}
+
+int encodec_bf16_setup(const void *ctx, const sono_params *p, void **st, sono_error *err)
+{
+    char why[256];
+    int rc = encodec_bf16_supports(ctx, p, why, sizeof why);
+    *st = NULL;
+    if (rc)
+        return sono_fail(err, rc, "cpu/avx512bf16: %s", why);
+    en_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return sono_fail(err, SONO_ENOMEM, "cpu/avx512bf16: out of memory");
+    rc = en_setup(net, p, &kernels, scratch_for, err);
+    net->streams = 1;
+    if (!rc)
+        rc = pack_weights(net, err);
+    if (rc) {
+        encodec_bf16_teardown(net);
+        return rc;
+    }
+    *st = net;
+    return 0;
+}
+
+int encodec_bf16_describe(void *st, char *buf, size_t n)
+{
+    const en_net *net = st;
+    snprintf(buf, n, "every conv a VDPBF16PS GEMM (weights and activations rounded to bf16, "
+             "fp32 accumulation), LSTM and codebook search fp32; n_q=%d, %lld frames x %d "
+             "streams", net->nq, net->frames, net->batch);
+    return 0;
+}
