@@ -4,8 +4,9 @@
  * are packed, float32 accumulation, bias, ELU and sums in float32; the LSTM and the
  * codebook search stay float32 (cpu/naive's), as cuda/encodec's dtype path keeps them.
  * So it is a reduced-precision network the op's dtype tolerance (f32 + 4 u sqrt(G)) can
- * be measured on without a GPU. Single-threaded; the op's streams clip by clip in one
- * GEMM (columns are (clip, time) pairs). */
+ * be measured on without a GPU: a precision rung, not a speed one (its time goes mostly
+ * to cpu/naive's scalar LSTM and codebook loops). Single-threaded; the op's streams in
+ * one GEMM per conv (columns are (clip, time) pairs). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,26 +43,27 @@ static void conv(const en_conv *c, const float *xp, long long lp, int S, float *
     long long n = (long long)S * lout, np = up(n, BG_NR), kk = (long long)c->cin * c->k;
     uint32_t *bp = (uint32_t *)scratch;
     float *cc = scratch + up(w->kh * np, 16);
-    for (long long j = 0; j < np / BG_NR; j++) /* panel j: columns (s, t) = j*32 + q */
-        for (long long p = 0; p < w->kh; p++)
-            for (int q = 0; q < BG_NR; q++) {
-                long long col = j * BG_NR + q, s = col / lout, t = col % lout;
-                float v[2] = {0, 0};
-                for (int h = 0; h < 2 && col < n; h++) {
-                    long long r = 2 * p + h;
-                    if (r < kk) {
-                        long long i = r / c->k, kx = r % c->k;
-                        v[h] = xp[(i * S + s) * lp + t * c->stride + kx * c->dil];
-                    }
-                }
-                bp[(j * w->kh + p) * BG_NR + q] = bg_pair(v[0], v[1]);
+    for (long long p = 0; p < w->kh; p++) { /* rows 2p, 2p+1 of im2col: (channel, tap) */
+        long long r0 = 2 * p, r1 = r0 + 1;
+        const float *x0 = xp + (r0 / c->k) * S * lp + (r0 % c->k) * c->dil;
+        const float *x1 = r1 < kk ? xp + (r1 / c->k) * S * lp + (r1 % c->k) * c->dil : NULL;
+        long long s = 0, t = 0; /* column (s, t), walked in order */
+        for (long long col = 0; col < np; col++) {
+            float v0 = 0, v1 = 0;
+            if (col < n) {
+                long long at = s * lp + t * c->stride;
+                v0 = x0[at];
+                v1 = x1 ? x1[at] : 0;
+                if (++t == lout)
+                    t = 0, s++;
             }
-    bg_gemm_panels(w->a, w->mp, w->kh, bp, 0, np / BG_NR, cc, np);
-    for (int o = 0; o < c->cout; o++)
-        for (long long col = 0; col < n; col++) {
-            long long s = col / lout, t = col % lout;
-            y[((long long)o * S + s) * lout + t] = cc[o * np + col] + c->b[o];
+            bp[((col / BG_NR) * w->kh + p) * BG_NR + col % BG_NR] = bg_pair(v0, v1);
         }
+    }
+    bg_gemm_panels(w->a, w->mp, w->kh, bp, 0, np / BG_NR, cc, np);
+    for (int o = 0; o < c->cout; o++) /* columns (s, t) are y's row o, clip after clip */
+        for (long long col = 0; col < n; col++)
+            y[(long long)o * n + col] = cc[o * np + col] + c->b[o];
 }
 
 /* Z[(o, k)][(s, t)] = sum_i W[i][o][k] x[i][s][t], then scattered: y[o][s][t*stride + k]
@@ -73,18 +75,12 @@ static void convtr(const en_conv *c, const float *x, long long l, int S, float *
     long long n = (long long)S * l, np = up(n, BG_NR), full = (l - 1) * c->stride + c->k;
     uint32_t *bp = (uint32_t *)scratch;
     float *z = scratch + up(w->kh * np, 16);
-    for (long long j = 0; j < np / BG_NR; j++)
-        for (long long p = 0; p < w->kh; p++)
-            for (int q = 0; q < BG_NR; q++) {
-                long long col = j * BG_NR + q, s = col / l, t = col % l;
-                float v[2] = {0, 0};
-                for (int h = 0; h < 2 && col < n; h++) {
-                    long long i = 2 * p + h;
-                    if (i < c->cin)
-                        v[h] = x[(i * S + s) * l + t];
-                }
-                bp[(j * w->kh + p) * BG_NR + q] = bg_pair(v[0], v[1]);
-            }
+    for (long long p = 0; p < w->kh; p++) { /* x's rows 2p, 2p+1: all clips, in order */
+        const float *x0 = x + 2 * p * n, *x1 = 2 * p + 1 < c->cin ? x0 + n : NULL;
+        for (long long col = 0; col < np; col++)
+            bp[((col / BG_NR) * w->kh + p) * BG_NR + col % BG_NR] =
+                col < n ? bg_pair(x0[col], x1 ? x1[col] : 0) : 0;
+    }
     bg_gemm_panels(w->a, w->mp, w->kh, bp, 0, np / BG_NR, z, np);
     for (long long r = 0; r < (long long)c->cout * S; r++)
         for (long long u = 0; u < full; u++)
@@ -92,9 +88,11 @@ static void convtr(const en_conv *c, const float *x, long long l, int S, float *
     for (int o = 0; o < c->cout; o++)
         for (int k = 0; k < c->k; k++) {
             const float *zr = z + ((long long)o * c->k + k) * np;
-            for (long long col = 0; col < n; col++) {
-                long long s = col / l, t = col % l;
-                y[((long long)o * S + s) * full + t * c->stride + k] += zr[col];
+            for (int s = 0; s < S; s++) {
+                float *yo = y + ((long long)o * S + s) * full + k;
+                const float *zs = zr + (long long)s * l;
+                for (long long t = 0; t < l; t++)
+                    yo[t * c->stride] += zs[t];
             }
         }
 }
