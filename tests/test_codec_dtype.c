@@ -23,38 +23,9 @@
 #include "op.h"
 #include "params.h"
 
+#include "op_params.h"
+
 static char tmp[64];
-
-static void near(double got, double want, double eps)
-{
-    if (fabs(got - want) > eps)
-        fail_msg("%.17g, want %.17g", got, want);
-}
-
-static void set_param(const sono_op *op, sono_params *p, const char *name, const char *text)
-{
-    sono_error err = {0};
-    int i = 0;
-    while (i < p->count && strcmp(p->v[i].name, name) != 0)
-        i++;
-    if (i == p->count)
-        p->count++;
-    else
-        sono_param_free(&p->v[i]);
-    const sono_param_spec *s = sono_op_param(op, name);
-    assert_non_null(s);
-    assert_int_equal(sono_param_parse(s, text, &p->v[i], &err), 0);
-}
-
-/* op's defaults, then name/value pairs */
-static sono_params params(const sono_op *op, const char *const *kv)
-{
-    sono_params p = {0};
-    sono_params_defaults(op, &p);
-    for (int i = 0; kv && kv[i]; i += 2)
-        set_param(op, &p, kv[i], kv[i + 1]);
-    return p;
-}
 
 /* test_mimi_impls' small dims: 3 ratios, 1 residual block each, 2 layers */
 #define MIMI_SMALL                                                                          \
@@ -69,20 +40,20 @@ static void check_term(const sono_op *op, const char *const *kv, int G)
     const double u[] = {0x1p-11, 0x1p-8, 0x1p-11};
     const char *modes[] = {"encode", "decode"};
     for (int m = 0; m < 2; m++) {
-        sono_params p32 = params(op, kv);
-        set_param(op, &p32, "mode", modes[m]);
+        sono_params p32 = op_params(op, kv);
+        op_param_set(op, &p32, "mode", modes[m]);
         double l32 = op->tolerance(&p32, SONO_ERR_LINEAR), g32 = op->tolerance(&p32, SONO_ERR_LOG);
         for (int t = 0; t < 3; t++) {
-            sono_params p = params(op, kv);
-            set_param(op, &p, "mode", modes[m]);
-            set_param(op, &p, "dtype", dts[t]);
+            sono_params p = op_params(op, kv);
+            op_param_set(op, &p, "mode", modes[m]);
+            op_param_set(op, &p, "dtype", dts[t]);
             double want = 4.0 * u[t] * sqrt((double)G);
-            near(op->tolerance(&p, SONO_ERR_LINEAR), l32 + want, 1e-15);
-            near(op->tolerance(&p, SONO_ERR_LOG), g32 + want, 1e-15);
+            op_near(op->tolerance(&p, SONO_ERR_LINEAR), l32 + want, 1e-15);
+            op_near(op->tolerance(&p, SONO_ERR_LOG), g32 + want, 1e-15);
             sono_params_free(&p);
         }
-        set_param(op, &p32, "dtype", "f32");
-        near(op->tolerance(&p32, SONO_ERR_LINEAR), l32, 0);
+        op_param_set(op, &p32, "dtype", "f32");
+        op_near(op->tolerance(&p32, SONO_ERR_LINEAR), l32, 0);
         sono_params_free(&p32);
     }
 }
@@ -99,7 +70,7 @@ static void mimi_tolerance_counts_the_gemm_stages(void **s)
     check_term(op, NULL, 64);
     check_term(op, (const char *const[]){MIMI_SMALL, NULL}, 25);
     /* the f32 tol is the one issue 23 set, not moved by the param's presence */
-    sono_params p = params(op, (const char *const[]){"mode", "decode", NULL});
+    sono_params p = op_params(op, (const char *const[]){"mode", "decode", NULL});
     assert_true(op->tolerance(&p, SONO_ERR_LINEAR) < 1e-3);
     sono_params_free(&p);
 }
@@ -114,28 +85,28 @@ static void dac_tolerance_counts_the_gemm_stages(void **s)
     const sono_op *op = sono_op_find("codec.dac");
     check_term(op, NULL, 31);
     check_term(op, (const char *const[]){DAC_TINY, NULL}, 17);
-    sono_params p = params(op, (const char *const[]){"mode", "decode", NULL});
-    near(op->tolerance(&p, SONO_ERR_LOG), 1e-3, 0); /* blas/dac's f32 tol, unchanged */
+    sono_params p = op_params(op, (const char *const[]){"mode", "decode", NULL});
+    op_near(op->tolerance(&p, SONO_ERR_LOG), 1e-3, 0); /* blas/dac's f32 tol, unchanged */
     sono_params_free(&p);
 }
 
 static void refused(const sono_op *op, const char *const *kv)
 {
-    sono_params p = params(op, kv);
-    set_param(op, &p, "mode", "roundtrip");
-    set_param(op, &p, "dtype", "bf16");
+    sono_params p = op_params(op, kv);
+    op_param_set(op, &p, "mode", "roundtrip");
+    op_param_set(op, &p, "dtype", "bf16");
     sono_error err = {0};
     assert_int_equal(op->validate(&p, &err), SONO_EINVAL);
     assert_non_null(strstr(err.msg, "dtype=bf16 takes mode encode or decode"));
     const char *ok[][2] = {{"mode", "encode"}, {"mode", "decode"}};
     for (int i = 0; i < 2; i++) {
-        set_param(op, &p, ok[i][0], ok[i][1]);
+        op_param_set(op, &p, ok[i][0], ok[i][1]);
         err = (sono_error){0};
         if (op->validate(&p, &err))
             fail_msg("%s %s: %s", op->name, ok[i][1], err.msg);
     }
-    set_param(op, &p, "mode", "roundtrip");
-    set_param(op, &p, "dtype", "f32");
+    op_param_set(op, &p, "mode", "roundtrip");
+    op_param_set(op, &p, "dtype", "f32");
     assert_int_equal(op->validate(&p, &err), 0);
     sono_params_free(&p);
 }
@@ -153,9 +124,9 @@ static void stored(const sono_op *op, const char *const *kv)
 {
     const char *dts[] = {"f32", "tf32", "bf16", "f16"};
     for (int t = 0; t < 4; t++) {
-        sono_params p = params(op, kv);
-        set_param(op, &p, "mode", "encode");
-        set_param(op, &p, "dtype", dts[t]);
+        sono_params p = op_params(op, kv);
+        op_param_set(op, &p, "mode", "encode");
+        op_param_set(op, &p, "dtype", dts[t]);
         sono_error err = {0};
         assert_int_equal(op->validate(&p, &err), 0);
         sono_buf in, out;
@@ -281,8 +252,8 @@ static int dac_decode(const char *path, const int *codes, int nq, long long F, d
 static void weights_in_dtype(const sono_op *op, const char *const *kv, const char *path,
                              int K, decode_fn dec)
 {
-    sono_params p = params(op, kv);
-    set_param(op, &p, "mode", "decode");
+    sono_params p = op_params(op, kv);
+    op_param_set(op, &p, "mode", "decode");
     sono_error err = {0};
     assert_int_equal(op->validate(&p, &err), 0);
     int nq = (int)sono_param_int(&p, "n_q", 1);
@@ -308,9 +279,9 @@ static void weights_in_dtype(const sono_op *op, const char *const *kv, const cha
         if (dec(rp, codes, nq, F, &a, &n, &err))
             fail_msg("%s: %s", rp, err.msg);
         assert_int_equal(n, n64);
-        set_param(op, &p, "dtype", names[k]);
+        op_param_set(op, &p, "dtype", names[k]);
         double tol = op->tolerance(&p, SONO_ERR_LOG), rel = rel_l2(a, a64, n);
-        set_param(op, &p, "dtype", "f32");
+        op_param_set(op, &p, "dtype", "f32");
         double t32 = op->tolerance(&p, SONO_ERR_LOG);
         print_message("%s %s: weights rounded: rel_l2 %.3g, tol %.3g (float32's %.3g)\n",
                       op->name, names[k], rel, tol, t32);
@@ -331,7 +302,7 @@ static void mimi_weights_in_dtype(void **s)
     (void)s;
     const sono_op *op = sono_op_find("codec.mimi");
     const char *const kv[] = {MIMI_SMALL, "n_q", "3", NULL};
-    sono_params p = params(op, kv);
+    sono_params p = op_params(op, kv);
     sono_error err = {0};
     char path[4096];
     assert_int_equal(op->validate(&p, &err), 0);

@@ -19,33 +19,16 @@
 #include "op.h"
 #include "params.h"
 
+#include "op_params.h"
+
 static const sono_op *op;
-
-static void near(double got, double want, double eps)
-{
-    if (fabs(got - want) > eps)
-        fail_msg("%.17g, want %.17g", got, want);
-}
-
-static void set_param(sono_params *p, const char *name, const char *text)
-{
-    sono_error err = {0};
-    int i = 0;
-    while (i < p->count && strcmp(p->v[i].name, name) != 0)
-        i++;
-    if (i == p->count)
-        p->count++;
-    else
-        sono_param_free(&p->v[i]);
-    assert_int_equal(sono_param_parse(sono_op_param(op, name), text, &p->v[i], &err), 0);
-}
 
 static sono_params params(const char *mode, const char *dtype)
 {
     sono_params p = {0};
     sono_params_defaults(op, &p);
-    set_param(&p, "mode", mode);
-    set_param(&p, "dtype", dtype);
+    op_param_set(op, &p, "mode", mode);
+    op_param_set(op, &p, "dtype", dtype);
     return p;
 }
 
@@ -64,13 +47,13 @@ static void tolerance_counts_the_gemm_stages(void **s)
         for (int t = 0; t < 3; t++) {
             sono_params p = params(modes[m], dts[t]);
             double want = 4.0 * u[t] * sqrt(16.0);
-            near(op->tolerance(&p, SONO_ERR_LINEAR), 3e-5 + want, 1e-15);
-            near(op->tolerance(&p, SONO_ERR_LOG), 1e-5 + want, 1e-15);
+            op_near(op->tolerance(&p, SONO_ERR_LINEAR), 3e-5 + want, 1e-15);
+            op_near(op->tolerance(&p, SONO_ERR_LOG), 1e-5 + want, 1e-15);
             sono_params_free(&p);
         }
     sono_params p = params("encode", "f32");
-    near(op->tolerance(&p, SONO_ERR_LINEAR), 3e-5, 0);
-    near(op->tolerance(&p, SONO_ERR_LOG), 1e-5, 0);
+    op_near(op->tolerance(&p, SONO_ERR_LINEAR), 3e-5, 0);
+    op_near(op->tolerance(&p, SONO_ERR_LOG), 1e-5, 0);
     sono_params_free(&p);
 }
 
@@ -78,16 +61,16 @@ static void roundtrip_refused_at_reduced_dtype(void **s)
 {
     (void)s;
     sono_params p = params("roundtrip", "bf16");
-    set_param(&p, "weights", "tests/fixtures/encodec/tiny.safetensors");
-    set_param(&p, "bandwidth", "72");
+    op_param_set(op, &p, "weights", "tests/fixtures/encodec/tiny.safetensors");
+    op_param_set(op, &p, "bandwidth", "72");
     sono_error err = {0};
     assert_int_equal(op->validate(&p, &err), SONO_EINVAL);
     assert_non_null(strstr(err.msg, "dtype=bf16 takes mode encode or decode"));
-    set_param(&p, "mode", "encode");
+    op_param_set(op, &p, "mode", "encode");
     err = (sono_error){0};
     assert_int_equal(op->validate(&p, &err), 0);
-    set_param(&p, "mode", "roundtrip");
-    set_param(&p, "dtype", "f32");
+    op_param_set(op, &p, "mode", "roundtrip");
+    op_param_set(op, &p, "dtype", "f32");
     assert_int_equal(op->validate(&p, &err), 0);
     sono_params_free(&p);
 }
@@ -100,9 +83,9 @@ static void input_is_stored_in_dtype(void **s)
     const char *dts[] = {"f32", "tf32", "bf16", "f16"};
     for (int t = 0; t < 4; t++) {
         sono_params p = params("encode", dts[t]);
-        set_param(&p, "weights", "tests/fixtures/encodec/tiny.safetensors");
-        set_param(&p, "bandwidth", "72");
-        set_param(&p, "seconds", "0.005");
+        op_param_set(op, &p, "weights", "tests/fixtures/encodec/tiny.safetensors");
+        op_param_set(op, &p, "bandwidth", "72");
+        op_param_set(op, &p, "seconds", "0.005");
         sono_error err = {0};
         assert_int_equal(op->validate(&p, &err), 0);
         sono_buf in, out;

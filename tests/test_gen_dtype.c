@@ -17,41 +17,11 @@
 #include "nndtype.h"
 #include "op.h"
 #include "params.h"
+
+#include "op_params.h"
 #include "registry.h"
 
 static char gd_cache[256];
-
-static void near(double got, double want, double eps)
-{
-    if (fabs(got - want) > eps)
-        fail_msg("%.17g, want %.17g", got, want);
-}
-
-static void set_param(const sono_op *op, sono_params *p, const char *name, const char *text)
-{
-    sono_error err = {0};
-    int i = 0;
-    while (i < p->count && strcmp(p->v[i].name, name) != 0)
-        i++;
-    if (i == p->count)
-        p->count++;
-    else
-        sono_param_free(&p->v[i]);
-    const sono_param_spec *s = sono_op_param(op, name);
-    assert_non_null(s);
-    if (sono_param_parse(s, text, &p->v[i], &err))
-        fail_msg("%s=%s: %s", name, text, err.msg);
-}
-
-/* The op's defaults with kv's pairs (NULL-terminated) set over them. */
-static sono_params params(const sono_op *op, const char *const *kv)
-{
-    sono_params p = {0};
-    sono_params_defaults(op, &p);
-    for (int i = 0; kv && kv[i]; i += 2)
-        set_param(op, &p, kv[i], kv[i + 1]);
-    return p;
-}
 
 static const char *const dts[] = {"tf32", "bf16", "f16"};
 static const double units[] = {0x1p-11, 0x1p-8, 0x1p-11}; /* 2^-(significand bits - 1) */
@@ -61,15 +31,15 @@ static const double units[] = {0x1p-11, 0x1p-8, 0x1p-11}; /* 2^-(significand bit
 static void tol_is(const sono_op *op, const char *const *kv, double f32_lin, double f32_log,
                    double G)
 {
-    sono_params p = params(op, kv);
-    set_param(op, &p, "dtype", "f32");
-    near(op->tolerance(&p, SONO_ERR_LINEAR), f32_lin, 1e-12 * f32_lin);
-    near(op->tolerance(&p, SONO_ERR_LOG), f32_log, 1e-12 * f32_log);
+    sono_params p = op_params(op, kv);
+    op_param_set(op, &p, "dtype", "f32");
+    op_near(op->tolerance(&p, SONO_ERR_LINEAR), f32_lin, 1e-12 * f32_lin);
+    op_near(op->tolerance(&p, SONO_ERR_LOG), f32_log, 1e-12 * f32_log);
     for (int t = 0; t < 3; t++) {
-        set_param(op, &p, "dtype", dts[t]);
+        op_param_set(op, &p, "dtype", dts[t]);
         double want = 4.0 * units[t] * sqrt(G);
-        near(op->tolerance(&p, SONO_ERR_LINEAR), f32_lin + want, 1e-15);
-        near(op->tolerance(&p, SONO_ERR_LOG), f32_log + want, 1e-15);
+        op_near(op->tolerance(&p, SONO_ERR_LINEAR), f32_lin + want, 1e-15);
+        op_near(op->tolerance(&p, SONO_ERR_LOG), f32_log + want, 1e-15);
     }
     sono_params_free(&p);
 }
@@ -117,8 +87,8 @@ static void wavenet_tolerance_counts_the_gemm_stages(void **s)
 /* op's input hook on noise at dtype dt into a fresh *in. */
 static void make_input(const sono_op *op, const char *const *kv, const char *dt, sono_buf *in)
 {
-    sono_params p = params(op, kv);
-    set_param(op, &p, "dtype", dt);
+    sono_params p = op_params(op, kv);
+    op_param_set(op, &p, "dtype", dt);
     sono_error err = {0};
     sono_buf out;
     op->shapes(&p, in, &out);
@@ -230,8 +200,8 @@ static void impls_gate_dtype(void **s)
     int cpu = 0;
     for (int k = 0; k < 2; k++) {
         const sono_op *op = sono_op_find(ops[k]);
-        sono_params f = params(op, small[k]), h = params(op, small[k]);
-        set_param(op, &h, "dtype", "bf16");
+        sono_params f = op_params(op, small[k]), h = op_params(op, small[k]);
+        op_param_set(op, &h, "dtype", "bf16");
         sono_error err = {0};
         if (op->validate(&f, &err)) /* hifigan: writes the random weights supports() reads */
             fail_msg("%s validate: %s", ops[k], err.msg);

@@ -20,20 +20,9 @@
 #include "op.h"
 #include "params.h"
 
-static const sono_op *op;
+#include "op_params.h"
 
-static void set_param(sono_params *p, const char *name, const char *text)
-{
-    sono_error err = {0};
-    int i = 0;
-    while (i < p->count && strcmp(p->v[i].name, name) != 0)
-        i++;
-    if (i == p->count)
-        p->count++;
-    else
-        sono_param_free(&p->v[i]);
-    assert_int_equal(sono_param_parse(sono_op_param(op, name), text, &p->v[i], &err), 0);
-}
+static const sono_op *op;
 
 /* the reduced-dtype term of op's tolerance: tol(dtype) - tol(f32), each growth */
 static void dtype_term(const sono_op *o, double G)
@@ -50,7 +39,7 @@ static void dtype_term(const sono_op *o, double G)
         for (int t = 0; t < 3; t++) {
             sono_params p = {0};
             sono_params_defaults(op, &p);
-            set_param(&p, "dtype", dts[t]);
+            op_param_set(op, &p, "dtype", dts[t]);
             double got = op->tolerance(&p, (sono_err_growth)g) - f32,
                    want = 4.0 * u[t] * sqrt(G);
             if (fabs(got - want) > 1e-12)
@@ -81,12 +70,12 @@ static void input_is_stored_in_dtype(void **s)
     for (int t = 0; t < 4; t++) {
         sono_params p = {0};
         sono_params_defaults(op, &p);
-        set_param(&p, "model", "custom");
-        set_param(&p, "d_model", "16");
-        set_param(&p, "heads", "2");
-        set_param(&p, "layers", "1");
-        set_param(&p, "frames", "40");
-        set_param(&p, "dtype", dts[t]);
+        op_param_set(op, &p, "model", "custom");
+        op_param_set(op, &p, "d_model", "16");
+        op_param_set(op, &p, "heads", "2");
+        op_param_set(op, &p, "layers", "1");
+        op_param_set(op, &p, "frames", "40");
+        op_param_set(op, &p, "dtype", dts[t]);
         sono_error err = {0};
         if (op->validate(&p, &err))
             fail_msg("validate: %s", err.msg);

@@ -47,12 +47,7 @@ int attn_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t 
 {
     (void)ctx;
     nn_attn a;
-    if (nn_dtype(p) != NN_BF16) {
-        snprintf(why, n, "dtype=%s: VDPBF16PS multiplies bf16 pairs (dtype=bf16 only)",
-                 nn_dtype_str(p));
-        return SONO_EUNSUPPORTED;
-    }
-    if (bg_cpu_ok(why, n))
+    if (bg_supports(p, why, n))
         return SONO_EUNSUPPORTED;
     return nn_attn_shape(p, 1024, &a, why, n);
 }

@@ -7,6 +7,7 @@
 #include <immintrin.h>
 #include <stdio.h>
 
+#include "nndtype.h"
 #include "sono.h"
 
 #define BG_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
@@ -17,6 +18,16 @@ int bg_cpu_ok(char *why, size_t n)
         return 0;
     snprintf(why, n, "this CPU lacks AVX-512 BF16 (cpuid leaf 7 subleaf 1, EAX bit 5)");
     return SONO_EUNSUPPORTED;
+}
+
+int bg_supports(const sono_params *p, char *why, size_t n)
+{
+    if (nn_dtype(p) != NN_BF16) {
+        snprintf(why, n, "dtype=%s: VDPBF16PS multiplies bf16 pairs (dtype=bf16 only)",
+                 nn_dtype_str(p));
+        return SONO_EUNSUPPORTED;
+    }
+    return bg_cpu_ok(why, n);
 }
 
 long long bg_off_grid(const float *x, long long n)

@@ -33,6 +33,11 @@ static inline uint32_t bg_pair(float lo, float hi)
 /* 0 where the CPU has AVX-512 BF16; else SONO_EUNSUPPORTED with the reason in why. */
 int bg_cpu_ok(char *why, size_t n);
 
+struct sono_params;
+/* The gate every cpu/avx512bf16 rung starts supports() with: dtype=bf16 (what VDPBF16PS
+ * multiplies) on a CPU with the instructions; else SONO_EUNSUPPORTED and why. */
+int bg_supports(const struct sono_params *p, char *why, size_t n);
+
 /* The index of the first value of x[0..n) off the bf16 grid, or -1 (the op's input hook
  * rounds them; anything else is not what the reference multiplies). */
 long long bg_off_grid(const float *x, long long n);

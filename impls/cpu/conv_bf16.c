@@ -30,12 +30,7 @@ int conv_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t 
 {
     (void)ctx;
     nn_conv c;
-    if (nn_dtype(p) != NN_BF16) {
-        snprintf(why, n, "dtype=%s: VDPBF16PS multiplies bf16 pairs (dtype=bf16 only)",
-                 nn_dtype_str(p));
-        return SONO_EUNSUPPORTED;
-    }
-    if (bg_cpu_ok(why, n))
+    if (bg_supports(p, why, n))
         return SONO_EUNSUPPORTED;
     int rc = nn_conv_shape(p, 1024, &c, why, n);
     if (rc)

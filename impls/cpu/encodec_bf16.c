@@ -172,12 +172,7 @@ static void free_weights(en_net *net)
 int encodec_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n)
 {
     (void)ctx;
-    if (nn_dtype(p) != NN_BF16) {
-        snprintf(why, n, "dtype=%s: VDPBF16PS multiplies bf16 pairs (dtype=bf16 only)",
-                 nn_dtype_str(p));
-        return SONO_EUNSUPPORTED;
-    }
-    if (bg_cpu_ok(why, n))
+    if (bg_supports(p, why, n))
         return SONO_EUNSUPPORTED;
     if (sono_param_int(p, "threads", 1) != 1) {
         snprintf(why, n, "single-threaded impl (threads=1 only)");

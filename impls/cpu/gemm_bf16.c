@@ -28,12 +28,7 @@ int gemm_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t 
     (void)ctx;
     long long m = sono_param_int(p, "m", 256), nn = sono_param_int(p, "n", 256),
               k = sono_param_int(p, "k", 256), threads = sono_param_int(p, "threads", 1);
-    if (nn_dtype(p) != NN_BF16) {
-        snprintf(why, n, "dtype=%s: VDPBF16PS multiplies bf16 pairs (dtype=bf16 only)",
-                 nn_dtype_str(p));
-        return SONO_EUNSUPPORTED;
-    }
-    if (bg_cpu_ok(why, n))
+    if (bg_supports(p, why, n))
         return SONO_EUNSUPPORTED;
     if (threads < 1 || threads > 1024) {
         snprintf(why, n, "threads=%lld: 1 to 1024", threads);

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "bf16_gemm.h"
 #include "cpu_impls.h"
 #include "nndtype.h"
 
@@ -26,15 +27,8 @@ int vq_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n)
     (void)ctx;
     long long K = sono_param_int(p, "K", 1024), D = sono_param_int(p, "D", 128),
               T = sono_param_int(p, "T", 750), threads = sono_param_int(p, "threads", 1);
-    if (nn_dtype(p) != NN_BF16) {
-        snprintf(why, n, "dtype=%s: VDPBF16PS multiplies bf16 pairs (dtype=bf16 only)",
-                 nn_dtype_str(p));
+    if (bg_supports(p, why, n))
         return SONO_EUNSUPPORTED;
-    }
-    if (!__builtin_cpu_supports("avx512bf16")) {
-        snprintf(why, n, "this CPU lacks AVX-512 BF16 (cpuid leaf 7 subleaf 1, EAX bit 5)");
-        return SONO_EUNSUPPORTED;
-    }
     if (threads != 1) {
         snprintf(why, n, "single-threaded impl (threads=1 only), got threads=%lld", threads);
         return SONO_EUNSUPPORTED;
