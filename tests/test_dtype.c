@@ -315,6 +315,104 @@ static void tolerance_formulas(void **state)
 
 /* ---- impls ------------------------------------------------------------------------------ */
 
+/* The impl of op whose full name is full, from build/plugins (NULL when not there). */
+static const sono_impl_entry *dt_impl(sono_reg *R, const char *op, const char *full)
+{
+    for (int i = 0; i < R->nimpls; i++)
+        if (!strcmp(R->impls[i].op->name, op) && !strcmp(R->impls[i].full, full))
+            return &R->impls[i];
+    return NULL;
+}
+
+/* Runs e once on in (its op's input hook's values) into out. */
+static void dt_run(const sono_impl_entry *e, const sono_params *p, const sono_buf *in,
+                   sono_buf *out)
+{
+    sono_error err = {0};
+    void *st = NULL;
+    if (e->impl->setup(e->impl->ctx, p, &st, &err) || e->impl->load(st, in, &err))
+        fail_msg("%s: %s", e->full, err.msg);
+    assert_int_equal(e->impl->run(st), 0);
+    assert_int_equal(e->impl->store(st, out, &err), 0);
+    e->impl->teardown(st);
+}
+
+static double dt_rel_l2(const float *o, const float *m, long long n)
+{
+    double num = 0, den = 0;
+    for (long long i = 0; i < n; i++) {
+        num += ((double)o[i] - m[i]) * ((double)o[i] - m[i]);
+        den += (double)m[i] * m[i];
+    }
+    return sqrt(num / den);
+}
+
+/* cpu/avx512bf16's attention.step against the same arithmetic written plainly (token L's
+ * row: scores in float, P rounded to bf16 to nearest even, the normaliser unrounded), on
+ * a cache of 300 tokens, odd head_dim 37 (a zero-padded pair), at 1 and 3 lanes. */
+static void cpu_bf16_attention_step_matches_emulation(void **state)
+{
+    (void)state;
+    if (!__builtin_cpu_supports("avx512bf16")) {
+        print_message("this CPU lacks AVX-512 BF16\n");
+        skip();
+    }
+    sono_reg R;
+    assert_int_equal(sono_reg_init(&R, NULL), 0);
+    sono_reg_load_dir(&R, "build/plugins");
+    const sono_impl_entry *e = dt_impl(&R, "attention.step", "cpu/avx512bf16");
+    assert_non_null(e);
+    const long long H = 3, d = 37, L = 300;
+    const char *threads[] = {"1", "3"};
+    for (int t = 0; t < 2; t++) {
+        sono_params p = dt_params("attention.step",
+                                  (const char *const[]){"heads", "3", "head_dim", "37",
+                                                        "cache_len", "300", "dtype", "bf16",
+                                                        "threads", threads[t], NULL});
+        sono_buf in, out;
+        e->op->shapes(&p, &in, &out);
+        sono_error err = {0};
+        assert_int_equal(sono_buf_alloc(&in, &err), 0);
+        assert_int_equal(sono_buf_alloc(&out, &err), 0);
+        assert_int_equal(e->op->input(&p, NULL, 0, &in, &err), 0);
+        dt_run(e, &p, &in, &out);
+        const float *Kc = in.data, *Vc = Kc + H * L * d, *q = Vc + H * L * d, *k = q + H * d,
+                    *v = k + H * d;
+        float *emu = calloc((size_t)(H * d), sizeof *emu), *w = malloc((L + 1) * sizeof *w);
+        assert_true(emu && w);
+        for (long long h = 0; h < H; h++) {
+            float m = -INFINITY, l = 0;
+            for (long long j = 0; j <= L; j++) {
+                const float *kj = j < L ? Kc + (h * L + j) * d : k + h * d;
+                float a = 0;
+                for (long long c = 0; c < d; c++)
+                    a += q[h * d + c] * kj[c];
+                w[j] = a / sqrtf((float)d);
+                m = w[j] > m ? w[j] : m;
+            }
+            for (long long j = 0; j <= L; j++) {
+                const float *vj = j < L ? Vc + (h * L + j) * d : v + h * d;
+                float ex = expf(w[j] - m), er = sono_nn_round(ex, SONO_NN_BF16);
+                l += ex;
+                for (long long c = 0; c < d; c++)
+                    emu[h * d + c] += er * vj[c];
+            }
+            for (long long c = 0; c < d; c++)
+                emu[h * d + c] /= l;
+        }
+        double rel = dt_rel_l2(out.data, emu, H * d);
+        print_message("attention.step threads=%s: rel_l2 against the emulation %.3g\n",
+                      threads[t], rel);
+        assert_true(rel < 1e-4);
+        free(emu);
+        free(w);
+        sono_buf_free(&in);
+        sono_buf_free(&out);
+        sono_params_free(&p);
+    }
+    sono_reg_free(&R);
+}
+
 /* cpu/avx512bf16's attention against dt_attn_tc, the same arithmetic written plainly: P
  * rounded to bf16 to nearest even, the normaliser unrounded. They may differ by float32
  * summation order, and where that moves an exp across a bf16 rounding boundary, by one
@@ -511,6 +609,7 @@ int main(void)
         cmocka_unit_test(tolerance_formulas),
         cmocka_unit_test(skips_with_reasons),
         cmocka_unit_test(cpu_bf16_attention_matches_emulation),
+        cmocka_unit_test(cpu_bf16_attention_step_matches_emulation),
         cmocka_unit_test(cpu_impls_in_each_dtype),
     };
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);

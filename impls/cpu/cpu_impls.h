@@ -207,6 +207,15 @@ int attn_bf16_store(void *st, sono_buf *out, sono_error *err);
 void attn_bf16_teardown(void *st);
 int attn_bf16_describe(void *st, char *buf, size_t n);
 size_t attn_bf16_workspace(void *st);
+/* attn_step_bf16.c (issue 26): cpu/avx512bf16 for attention.step, dtype=bf16 */
+int attn_step_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int attn_step_bf16_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+int attn_step_bf16_load(void *st, const sono_buf *in, sono_error *err);
+int attn_step_bf16_run(void *st);
+int attn_step_bf16_store(void *st, sono_buf *out, sono_error *err);
+void attn_step_bf16_teardown(void *st);
+int attn_step_bf16_describe(void *st, char *buf, size_t n);
+size_t attn_step_bf16_workspace(void *st);
 /* conv_bf16.c (issue 26): cpu/avx512bf16 for conv1d (forward), dtype=bf16 */
 int conv_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int conv_bf16_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);

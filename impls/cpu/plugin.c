@@ -262,6 +262,14 @@ static const sono_impl impls[] = {
      .setup = attn_bf16_setup, .load = attn_bf16_load, .run = attn_bf16_run,
      .store = attn_bf16_store, .teardown = attn_bf16_teardown, .describe = attn_bf16_describe,
      .workspace = attn_bf16_workspace},
+    /* issue 26: a decode step on a bf16 KV cache (half the bytes it streams) */
+    {.abi = SONO_ABI_VERSION, .op = "attention.step", .name = "avx512bf16",
+     .summary = "the KV cache in bf16, q.K and P V by VDPBF16PS, softmax in fp32 with P "
+                "rounded to bf16; dtype=bf16 on CPUs with AVX-512 BF16",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .supports = attn_step_bf16_supports,
+     .setup = attn_step_bf16_setup, .load = attn_step_bf16_load, .run = attn_step_bf16_run,
+     .store = attn_step_bf16_store, .teardown = attn_step_bf16_teardown,
+     .describe = attn_step_bf16_describe, .workspace = attn_step_bf16_workspace},
     /* issue 26: conv1d as bf16 GEMMs, the signal packed as im2col reads it */
     {.abi = SONO_ABI_VERSION, .op = "conv1d", .name = "avx512bf16",
      .summary = "forward conv as one VDPBF16PS GEMM per group (bf16 pairs, fp32 "
