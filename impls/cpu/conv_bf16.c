@@ -10,6 +10,7 @@
 
 #include "bf16_gemm.h"
 #include "cpu_impls.h"
+#include "en_elu.h"
 #include "nndtype.h"
 #include "nnshape.h"
 #include "pool.h"
@@ -22,7 +23,7 @@ typedef struct cb_state {
     float *cc;                /* [G][mp][np] the GEMMs' output */
     float *y;                 /* [cout][tout] */
     const float *x, *b, *alpha; /* into the core's input, bound in load */
-    int lanes;
+    int lanes, elu_simd; /* en_elu's AVX2 path, picked at setup */
     cpu_pool *pool;
 } cb_state;
 
@@ -56,28 +57,40 @@ void conv_bf16_teardown(void *vst)
     free(st);
 }
 
-/* Column r = (c, j) of group g's im2col at output sample t: x[g cin/G + c][t s + j d - P],
- * zero in the causal padding; past the GEMM's depth (the odd pair's partner) zero too. */
-static float col(const cb_state *st, long long g, long long r, long long t)
+/* Row r = (c, j) of group g's im2col, as a signal row and an offset: sample t of the row
+ * is x[g cin/G + c][t s + j d - P] (zero in the causal padding); past the GEMM's depth
+ * (the odd pair's partner) the row is NULL, all zeros. */
+static const float *im2col_row(const cb_state *st, long long g, long long r, long long *off)
 {
     const nn_conv *c = &st->c;
     if (r >= st->kk)
-        return 0;
+        return NULL;
     long long ci = r / (long long)c->k, j = r % (long long)c->k;
-    long long u = t * (long long)c->stride + j * (long long)c->dil - (long long)c->pad;
-    return u < 0 ? 0 : st->x[((long long)g * (long long)c->cig + ci) * (long long)c->T + u];
+    *off = j * (long long)c->dil - (long long)c->pad;
+    return st->x + ((long long)g * (long long)c->cig + ci) * (long long)c->T;
+}
+
+static float at(const float *x, long long u)
+{
+    return x && u >= 0 ? x[u] : 0;
 }
 
 /* Group g's panel jp: every k-pair of 32 output samples (past tout: zeros). */
 static void pack_panel(cb_state *st, long long g, long long jp)
 {
     uint32_t *d = st->bp + ((g * (st->np / BG_NR) + jp) * st->kh) * BG_NR;
-    long long t0 = jp * BG_NR, tout = (long long)st->c.tout;
-    for (long long p = 0; p < st->kh; p++, d += BG_NR)
-        for (int q = 0; q < BG_NR; q++) {
-            long long t = t0 + q;
-            d[q] = t < tout ? bg_pair(col(st, g, 2 * p, t), col(st, g, 2 * p + 1, t)) : 0;
-        }
+    long long t0 = jp * BG_NR, tout = (long long)st->c.tout, s = (long long)st->c.stride;
+    long long n = tout - t0 < BG_NR ? tout - t0 : BG_NR;
+    for (long long p = 0; p < st->kh; p++, d += BG_NR) {
+        long long o0 = 0, o1 = 0;
+        const float *x0 = im2col_row(st, g, 2 * p, &o0), *x1 = im2col_row(st, g, 2 * p + 1, &o1);
+        long long u0 = t0 * s + o0, u1 = t0 * s + o1;
+        int q = 0;
+        for (; q < n; q++, u0 += s, u1 += s)
+            d[q] = bg_pair(at(x0, u0), at(x1, u1));
+        for (; q < BG_NR; q++)
+            d[q] = 0;
+    }
 }
 
 /* Lane's panels, over all groups as one list: pack, multiply, then bias and activation on
@@ -103,8 +116,10 @@ static void lane_job(void *ctx, int job, int lane)
             const float *z = cg + o * st->np + t0;
             for (long long i = 0; i < n; i++)
                 y[i] = z[i] + st->b[co];
-            if (c->act != NN_ACT_NONE)
-                nn_activate(y, (size_t)n, c->act, c->act == NN_ACT_SNAKE ? st->alpha[co] : 0);
+            if (c->act == NN_ACT_ELU) /* the vector expm1 blas/encodec uses (en_elu.h) */
+                en_elu(y, y, (size_t)n, st->elu_simd);
+            else if (c->act == NN_ACT_SNAKE)
+                nn_activate(y, (size_t)n, c->act, st->alpha[co]);
         }
     }
 }
@@ -127,6 +142,7 @@ int conv_bf16_setup(const void *ctx, const sono_params *p, void **out, sono_erro
     st->mp = ((long long)c->cog + BG_MR - 1) / BG_MR * BG_MR;
     st->np = ((long long)c->tout + BG_NR - 1) / BG_NR * BG_NR;
     st->lanes = (int)sono_param_int(p, "threads", 1);
+    st->elu_simd = en_elu_simd();
     st->a = calloc((size_t)(G * st->mp * st->kh), sizeof *st->a);
     st->bp = malloc((size_t)(G * st->np * st->kh) * sizeof *st->bp);
     st->cc = malloc((size_t)(G * st->mp * st->np) * sizeof *st->cc);

@@ -1,25 +1,29 @@
 /* vq_bf16.c — cpu/avx512bf16 for vq.encode in dtype bf16 (issue 26): the CPU's own bf16
  * path, where it has AVX-512 BF16 (cpuid leaf 7 subleaf 1, EAX bit 5; refused with that
- * reason elsewhere). Load packs codebook and vectors as bf16 pairs (D padded with zeros to
- * 32; exact, the op rounded them) and the codebook norms in float32; run takes each x.c as
- * VDPBF16PS (products of bf16 pairs accumulated in float32) and keeps the first smallest
- * ||c||^2 - 2 x.c. Single-threaded, like cpu/naive. VDPBF16PS flushes subnormal inputs
- * to zero (bf16 subnormals are below 1.2e-38: audio windows and codewords have none). */
-#include <immintrin.h>
+ * reason elsewhere). Load packs the vectors as rows of bf16 pairs and the codebook as the
+ * engine's 32-codeword panels (exact: the op rounded them), the norms in float32; run
+ * takes x.c for 64 vectors at a time as one bf16 GEMM (bf16_gemm.c: products of bf16
+ * pairs accumulated in float32) and keeps each row's first smallest ||c||^2 - 2 x.c.
+ * Single-threaded, like cpu/naive. VDPBF16PS flushes subnormal inputs to zero (bf16
+ * subnormals are below 1.2e-38: audio windows and codewords have none). */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "bf16_gemm.h"
 #include "cpu_impls.h"
 #include "nndtype.h"
 
-#define VB_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+#define RB 64 /* vectors a GEMM: a multiple of BG_MR */
 
 typedef struct vb_state {
-    long long K, D, T, Dp; /* Dp: D rounded up to 32 */
-    uint16_t *cb, *x;      /* bf16 [K][Dp], [T][Dp] */
-    float *cn;             /* [K] */
-    int32_t *codes;        /* [T] */
+    long long K, D, T, dh, np, tp; /* dh: D's pairs; np: K up to 32; tp: T up to RB */
+    uint32_t *x;                   /* [tp][dh] the vectors' pairs */
+    uint32_t *bp;                  /* [np / 32][dh][32] the codebook's panels */
+    float *cn;                     /* [K] */
+    float *c;                      /* [RB][np] x.c of a block */
+    int32_t *codes;                /* [T] */
 } vb_state;
 
 int vq_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n)
@@ -45,9 +49,10 @@ void vq_bf16_teardown(void *vst)
     vb_state *st = vst;
     if (!st)
         return;
-    free(st->cb);
     free(st->x);
+    free(st->bp);
     free(st->cn);
+    free(st->c);
     free(st->codes);
     free(st);
 }
@@ -65,32 +70,23 @@ int vq_bf16_setup(const void *ctx, const sono_params *p, void **stp, sono_error 
     st->K = sono_param_int(p, "K", 1024);
     st->D = sono_param_int(p, "D", 128);
     st->T = sono_param_int(p, "T", 750);
-    st->Dp = (st->D + 31) / 32 * 32;
-    st->cb = amalloc((size_t)(st->K * st->Dp) * 2);
-    st->x = amalloc((size_t)(st->T * st->Dp) * 2);
-    st->cn = amalloc((size_t)st->K * sizeof(float));
-    st->codes = amalloc((size_t)st->T * sizeof(int32_t));
-    if (!st->cb || !st->x || !st->cn || !st->codes) {
+    st->dh = (st->D + 1) / 2;
+    st->np = (st->K + BG_NR - 1) / BG_NR * BG_NR;
+    st->tp = (st->T + RB - 1) / RB * RB;
+    st->x = calloc((size_t)(st->tp * st->dh), sizeof *st->x);
+    st->bp = calloc((size_t)(st->np * st->dh), sizeof *st->bp);
+    st->cn = malloc((size_t)st->K * sizeof *st->cn);
+    st->c = malloc((size_t)(RB * st->np) * sizeof *st->c);
+    st->codes = malloc((size_t)st->T * sizeof *st->codes);
+    if (!st->x || !st->bp || !st->cn || !st->c || !st->codes) {
         vq_bf16_teardown(st);
         return sono_fail(err, SONO_ENOMEM, "cpu/avx512bf16: cannot allocate K=%lld, T=%lld "
-                         "rows of %lld bf16", (long long)sono_param_int(p, "K", 1024),
+                         "vectors of %lld bf16 pairs", (long long)sono_param_int(p, "K", 1024),
                          (long long)sono_param_int(p, "T", 750),
-                         (long long)((sono_param_int(p, "D", 128) + 31) / 32 * 32));
+                         (long long)((sono_param_int(p, "D", 128) + 1) / 2));
     }
     *stp = st;
     return 0;
-}
-
-/* rows of float on the bf16 grid -> bf16 bits (the top half: exact there), zero padded */
-static void pack(const float *src, long long rows, long long D, long long Dp, uint16_t *dst)
-{
-    for (long long r = 0; r < rows; r++)
-        for (long long c = 0; c < Dp; c++) {
-            uint32_t u = 0;
-            if (c < D)
-                memcpy(&u, &src[r * D + c], sizeof u);
-            dst[r * Dp + c] = (uint16_t)(u >> 16);
-        }
 }
 
 int vq_bf16_load(void *vst, const sono_buf *in, sono_error *err)
@@ -103,16 +99,18 @@ int vq_bf16_load(void *vst, const sono_buf *in, sono_error *err)
                          "(codebook then vectors); got dtype %d, %lld elements", need,
                          (int)in->dtype, sono_buf_elems(in));
     const float *cb = in->data, *x = cb + st->K * st->D;
-    for (long long i = 0; i < need; i++) {
-        uint32_t u;
-        memcpy(&u, &cb[i], sizeof u);
-        if (u & 0xffffu)
-            return sono_fail(err, SONO_EINVAL, "cpu/avx512bf16: input value %lld (%g) is not "
-                             "a bf16 value: the op rounds its input at dtype=bf16", i,
-                             (double)cb[i]);
-    }
-    pack(cb, st->K, st->D, st->Dp, st->cb);
-    pack(x, st->T, st->D, st->Dp, st->x);
+    long long bad = bg_off_grid(cb, need);
+    if (bad >= 0)
+        return sono_fail(err, SONO_EINVAL, "cpu/avx512bf16: input value %lld (%g) is not "
+                         "a bf16 value: the op rounds its input at dtype=bf16", bad,
+                         (double)cb[bad]);
+    bg_pack_a(x, st->D, st->T, st->D, st->tp, st->x);
+    for (long long k = 0; k < st->np; k++) /* codeword k: panel k / 32, column k % 32 */
+        for (long long p = 0; p < st->dh; p++) {
+            const float *r = cb + k * st->D;
+            st->bp[((k / BG_NR) * st->dh + p) * BG_NR + k % BG_NR] =
+                k >= st->K ? 0 : bg_pair(r[2 * p], 2 * p + 1 < st->D ? r[2 * p + 1] : 0);
+        }
     for (long long k = 0; k < st->K; k++) {
         float a = 0;
         for (long long c = 0; c < st->D; c++)
@@ -122,32 +120,26 @@ int vq_bf16_load(void *vst, const sono_buf *in, sono_error *err)
     return 0;
 }
 
-VB_TARGET static float dot(const uint16_t *a, const uint16_t *b, long long Dp)
-{
-    __m512 acc = _mm512_setzero_ps();
-    for (long long c = 0; c < Dp; c += 32) {
-        __m512i va = _mm512_loadu_si512((const void *)(a + c));
-        __m512i vb = _mm512_loadu_si512((const void *)(b + c));
-        acc = _mm512_dpbf16_ps(acc, (__m512bh)va, (__m512bh)vb);
-    }
-    return _mm512_reduce_add_ps(acc);
-}
-
 int vq_bf16_run(void *vst)
 {
     vb_state *st = vst;
-    for (long long t = 0; t < st->T; t++) {
-        const uint16_t *xt = st->x + t * st->Dp;
-        float best = INFINITY;
-        int32_t bi = 0;
-        for (long long k = 0; k < st->K; k++) {
-            float d = st->cn[k] - 2.0f * dot(xt, st->cb + k * st->Dp, st->Dp);
-            if (d < best) {
-                best = d;
-                bi = (int32_t)k;
+    for (long long t0 = 0; t0 < st->T; t0 += RB) {
+        bg_gemm_panels(st->x + t0 * st->dh, RB, st->dh, st->bp, 0, st->np / BG_NR, st->c,
+                       st->np);
+        long long n = st->T - t0 < RB ? st->T - t0 : RB;
+        for (long long r = 0; r < n; r++) {
+            const float *xc = st->c + r * st->np;
+            float best = INFINITY;
+            int32_t bi = 0;
+            for (long long k = 0; k < st->K; k++) {
+                float d = st->cn[k] - 2.0f * xc[k];
+                if (d < best) { /* the first smallest: ties to the lowest index */
+                    best = d;
+                    bi = (int32_t)k;
+                }
             }
+            st->codes[t0 + r] = bi;
         }
-        st->codes[t] = bi;
     }
     return 0;
 }
@@ -166,13 +158,15 @@ int vq_bf16_store(void *vst, sono_buf *out, sono_error *err)
 int vq_bf16_describe(void *vst, char *buf, size_t n)
 {
     const vb_state *st = vst;
-    snprintf(buf, n, "VDPBF16PS (AVX-512 BF16): x.c as bf16 pairs accumulated in fp32, D "
-             "padded to %lld; argmin of |c|^2 - 2 x.c, norms in fp32", st->Dp);
+    snprintf(buf, n, "VDPBF16PS (AVX-512 BF16): x.c for %d vectors at a time as a bf16 GEMM "
+             "(%lld pairs of D, fp32 accumulation); argmin of |c|^2 - 2 x.c, norms in fp32",
+             RB, st->dh);
     return 0;
 }
 
 size_t vq_bf16_workspace(void *vst)
 {
     const vb_state *st = vst;
-    return (size_t)((st->K + st->T) * st->Dp) * 2 + (size_t)(st->K + st->T) * 4;
+    return (size_t)((st->tp + st->np) * st->dh) * 4 + (size_t)st->K * 4 +
+           (size_t)(RB * st->np) * 4 + (size_t)st->T * 4;
 }
