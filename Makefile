@@ -245,7 +245,7 @@ $(BUILD)/tests/test_pool: tests/test_pool.c impls/common/pool.c impls/common/poo
 # issue 28: test_en_tile compiles blas/encodec's tiled convolutions (impls/blas/en_tile.c)
 # in, on OpenBLAS.
 $(BUILD)/tests/test_en_tile: tests/test_en_tile.c impls/blas/en_tile.c impls/blas/en_tile.h \
-                             impls/common/en_elu.c impls/common/en_elu.h \
+                             impls/common/en_elu.c impls/common/en_elu.h impls/common/encodec_net.h \
                              $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_CORE) $(CFLAGS_blas) -Iimpls/common $(shell pkg-config --cflags cmocka) $< \

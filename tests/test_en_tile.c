@@ -65,7 +65,7 @@ static double bound(int terms, double mag)
 
 static void conv_case(const shape *sh, int exact)
 {
-    en_conv c = {sh->cin, sh->cout, sh->k, sh->stride, sh->dil, 0, NULL, NULL, 0};
+    en_conv c = {sh->cin, sh->cout, sh->k, sh->stride, sh->dil, 0, NULL, NULL, 0, NULL};
     int S = sh->S, K = c.cin * c.k;
     long long lout = sh->l, lp = (lout - 1) * c.stride + (long long)(c.k - 1) * c.dil + 1;
     long long N = S * lout;
@@ -151,7 +151,7 @@ static const shape convtrs[] = {
 
 static void convtr_case(const shape *sh, int exact)
 {
-    en_conv c = {sh->cin, sh->cout, sh->k, sh->stride, 1, 1, NULL, NULL, 0};
+    en_conv c = {sh->cin, sh->cout, sh->k, sh->stride, 1, 1, NULL, NULL, 0, NULL};
     int S = sh->S, ok = c.cout * c.k;
     long long l = sh->l, full = (l - 1) * c.stride + c.k, N = S * l;
     float *x = fill((size_t)(c.cin * N), exact);
