@@ -267,6 +267,9 @@ declare -A smoke_impl_params=(
     [vq.encode/cuda/vq-tc]="--param dtype=bf16"
     [conv1d/cuda/conv-tc]="--param dtype=bf16"
     [rvq.encode/cuda/rvq-tc]="--param dtype=bf16 --param K=256 --param D=64"
+    # issue 26: decode's float32 tol (1e-5 to 3e-5) fails TF32 convolutions (~1e-3): the
+    # check that the CUDA peers' cuDNN runs IEEE float32 (the H200 round trip read 8.1e-4)
+    [codec.encodec/py/torch-cuda]="--param mode=decode"
 )
 
 # issue 26: one exec of every GPU impl (`harness list impls`: on cuda*, py:cuda*) at its
