@@ -1,9 +1,12 @@
-/* conv_bf16.c — cpu/avx512bf16 for conv1d in dtype bf16 (issue 26): each group's forward
- * convolution as one bf16 GEMM (bf16_gemm.c), W [cout/G][cin/G * kernel] packed once in
- * load, the signal packed in run straight into the engine's k-pair panels as im2col would
- * read it (no float im2col buffer), then bias and activation in float32. `threads` lanes
- * of the pool take whole output panels (32 samples), packing and computing them alone.
- * Transposed convs are refused: their outputs are scatter-adds, not one GEMM. */
+/* conv_bf16.c — cpu/avx512bf16 for conv1d in dtype bf16 (issue 26): each group's
+ * convolution as one bf16 GEMM (bf16_gemm.c), W packed once in load, the signal packed in
+ * run straight into the engine's k-pair panels, then bias and activation in float32.
+ * Forward: W [cout/G][cin/G * kernel] against the signal as im2col would read it (no float
+ * im2col buffer); `threads` lanes of the pool take whole output panels (32 samples), each
+ * packing, multiplying and finishing its own. Transposed: Z = W^T x, W^T [(o, j)][cin/G],
+ * the input samples as columns, then each output channel gathers its taps from Z (t s +
+ * j d = u) in a second job, lanes over channels, since taps of neighbouring samples land
+ * on the same outputs. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +20,9 @@
 
 typedef struct cb_state {
     nn_conv c;
-    long long kk, kh, mp, np; /* per group: GEMM depth cin/G * k, its pairs, rows, columns */
-    uint32_t *a;              /* [G][mp][kh] W's pairs */
+    long long kk, kh, mp, np; /* per group: GEMM depth, its pairs, rows, columns (forward:
+                               * cin/G k, cout/G, tout; transposed: cin/G, cout/G k, T) */
+    uint32_t *a;              /* [G][mp][kh] W's (or W^T's) pairs */
     uint32_t *bp;             /* [G][np / BG_NR][kh][BG_NR] the signal's panels */
     float *cc;                /* [G][mp][np] the GEMMs' output */
     float *y;                 /* [cout][tout] */
@@ -36,11 +40,6 @@ int conv_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t 
     int rc = nn_conv_shape(p, 1024, &c, why, n);
     if (rc)
         return rc;
-    if (c.transposed) {
-        snprintf(why, n, "forward convolutions only: a transposed conv's outputs are "
-                 "scatter-adds, not one GEMM (cpu/naive and blas/im2col take it)");
-        return SONO_EUNSUPPORTED;
-    }
     return 0;
 }
 
@@ -75,7 +74,25 @@ static float at(const float *x, long long u)
     return x && u >= 0 ? x[u] : 0;
 }
 
-/* Group g's panel jp: every k-pair of 32 output samples (past tout: zeros). */
+/* Transposed: group g's panel jp, the k-pairs of input channels of 32 input samples. */
+static void pack_panel_tr(cb_state *st, long long g, long long jp)
+{
+    uint32_t *d = st->bp + ((g * (st->np / BG_NR) + jp) * st->kh) * BG_NR;
+    const nn_conv *c = &st->c;
+    long long t0 = jp * BG_NR, T = (long long)c->T, cig = (long long)c->cig;
+    long long n = T - t0 < BG_NR ? T - t0 : BG_NR;
+    for (long long p = 0; p < st->kh; p++, d += BG_NR) {
+        const float *x0 = st->x + (g * cig + 2 * p) * T + t0,
+                    *x1 = 2 * p + 1 < cig ? x0 + T : NULL;
+        int q = 0;
+        for (; q < n; q++)
+            d[q] = bg_pair(x0[q], x1 ? x1[q] : 0);
+        for (; q < BG_NR; q++)
+            d[q] = 0;
+    }
+}
+
+/* Forward: group g's panel jp, every k-pair of 32 output samples (past tout: zeros). */
 static void pack_panel(cb_state *st, long long g, long long jp)
 {
     uint32_t *d = st->bp + ((g * (st->np / BG_NR) + jp) * st->kh) * BG_NR;
@@ -95,31 +112,66 @@ static void pack_panel(cb_state *st, long long g, long long jp)
 
 /* Lane's panels, over all groups as one list: pack, multiply, then bias and activation on
  * its own output samples. */
+/* Bias and activation over n samples of channel co's row y. */
+static void finish(const cb_state *st, long long co, float *y, long long n)
+{
+    const nn_conv *c = &st->c;
+    for (long long i = 0; i < n; i++)
+        y[i] += st->b[co];
+    if (c->act == NN_ACT_ELU) /* the vector expm1 blas/encodec uses (en_elu.h) */
+        en_elu(y, y, (size_t)n, st->elu_simd);
+    else if (c->act == NN_ACT_SNAKE)
+        nn_activate(y, (size_t)n, c->act, st->alpha[co]);
+}
+
+/* Transposed, job 1: the lane's output channels gather their taps from Z. */
+static void gather_tr(cb_state *st, int lane)
+{
+    const nn_conv *c = &st->c;
+    long long cout = (long long)c->cout, cog = (long long)c->cog, k = (long long)c->k,
+              T = (long long)c->T, tout = (long long)c->tout, s = (long long)c->stride,
+              dil = (long long)c->dil;
+    for (long long co = cout * lane / st->lanes; co < cout * (lane + 1) / st->lanes; co++) {
+        long long g = co / cog, o = co % cog;
+        float *y = st->y + co * tout;
+        memset(y, 0, (size_t)tout * sizeof *y);
+        for (long long j = 0; j < k; j++) {
+            const float *z = st->cc + (g * st->mp + o * k + j) * st->np;
+            for (long long t = 0; t < T && t * s + j * dil < tout; t++)
+                y[t * s + j * dil] += z[t];
+        }
+        finish(st, co, y, tout);
+    }
+}
+
 static void lane_job(void *ctx, int job, int lane)
 {
-    (void)job;
     cb_state *st = ctx;
     const nn_conv *c = &st->c;
+    if (job == 1) {
+        gather_tr(st, lane);
+        return;
+    }
     long long per = st->np / BG_NR, all = (long long)c->groups * per;
     long long q0 = all * lane / st->lanes, q1 = all * (lane + 1) / st->lanes;
     for (long long q = q0; q < q1; q++) {
         long long g = q / per, jp = q % per;
-        pack_panel(st, g, jp);
+        if (c->transposed)
+            pack_panel_tr(st, g, jp);
+        else
+            pack_panel(st, g, jp);
         float *cg = st->cc + g * st->mp * st->np;
         bg_gemm_panels(st->a + g * st->mp * st->kh, st->mp, st->kh,
                        st->bp + g * per * st->kh * BG_NR, jp, jp + 1, cg, st->np);
+        if (c->transposed)
+            continue;
         long long t0 = jp * BG_NR, n = (long long)c->tout - t0 < BG_NR
                                              ? (long long)c->tout - t0 : BG_NR;
         for (long long o = 0; o < (long long)c->cog; o++) {
             long long co = g * (long long)c->cog + o;
             float *y = st->y + co * (long long)c->tout + t0;
-            const float *z = cg + o * st->np + t0;
-            for (long long i = 0; i < n; i++)
-                y[i] = z[i] + st->b[co];
-            if (c->act == NN_ACT_ELU) /* the vector expm1 blas/encodec uses (en_elu.h) */
-                en_elu(y, y, (size_t)n, st->elu_simd);
-            else if (c->act == NN_ACT_SNAKE)
-                nn_activate(y, (size_t)n, c->act, st->alpha[co]);
+            memcpy(y, cg + o * st->np + t0, (size_t)n * sizeof *y);
+            finish(st, co, y, n);
         }
     }
 }
@@ -137,10 +189,12 @@ int conv_bf16_setup(const void *ctx, const sono_params *p, void **out, sono_erro
     nn_conv_shape(p, 1024, &st->c, why, sizeof why);
     const nn_conv *c = &st->c;
     long long G = (long long)c->groups;
-    st->kk = (long long)(c->cig * c->k);
+    long long rows = (long long)(c->transposed ? c->cog * c->k : c->cog),
+              cols = (long long)(c->transposed ? c->T : c->tout);
+    st->kk = (long long)(c->transposed ? c->cig : c->cig * c->k);
     st->kh = (st->kk + 1) / 2;
-    st->mp = ((long long)c->cog + BG_MR - 1) / BG_MR * BG_MR;
-    st->np = ((long long)c->tout + BG_NR - 1) / BG_NR * BG_NR;
+    st->mp = (rows + BG_MR - 1) / BG_MR * BG_MR;
+    st->np = (cols + BG_NR - 1) / BG_NR * BG_NR;
     st->lanes = (int)sono_param_int(p, "threads", 1);
     st->elu_simd = en_elu_simd();
     st->a = calloc((size_t)(G * st->mp * st->kh), sizeof *st->a);
@@ -180,6 +234,20 @@ int conv_bf16_load(void *vst, const sono_buf *in, sono_error *err)
     st->x = in->data;
     st->b = st->x + c->nx + c->nw;
     st->alpha = st->b + c->cout;
+    if (c->transposed) { /* W [cin][cout/G][k]: row (o, j) of group g over its channels */
+        const float *W = st->x + c->nx;
+        long long cig = (long long)c->cig, cog = (long long)c->cog, k = (long long)c->k;
+        for (long long g = 0; g < (long long)c->groups; g++)
+            for (long long o = 0; o < cog; o++)
+                for (long long j = 0; j < k; j++)
+                    for (long long p = 0; p < st->kh; p++) {
+                        long long c0 = g * cig + 2 * p, c1 = c0 + 1;
+                        float w0 = W[(c0 * cog + o) * k + j],
+                              w1 = 2 * p + 1 < cig ? W[(c1 * cog + o) * k + j] : 0;
+                        st->a[(g * st->mp + o * k + j) * st->kh + p] = bg_pair(w0, w1);
+                    }
+        return 0;
+    }
     for (long long g = 0; g < (long long)c->groups; g++)
         bg_pack_a(st->x + c->nx + g * (long long)(c->cog * c->cig * c->k), st->kk,
                   (long long)c->cog, st->kk, st->mp, st->a + g * st->mp * st->kh);
@@ -190,6 +258,8 @@ int conv_bf16_run(void *vst)
 {
     cb_state *st = vst;
     cpu_pool_run(st->pool, 0);
+    if (st->c.transposed) /* every Z column is in before any output gathers */
+        cpu_pool_run(st->pool, 1);
     return 0;
 }
 
@@ -215,9 +285,15 @@ size_t conv_bf16_workspace(void *vst)
 int conv_bf16_describe(void *vst, char *buf, size_t n)
 {
     const cb_state *st = vst;
-    snprintf(buf, n, "VDPBF16PS GEMM per group (%lld x %lld k-pairs x %lld samples), the "
-             "signal packed in run from x as im2col reads it; %d lane%s over 32-sample "
-             "panels", (long long)st->c.cog, st->kh, (long long)st->c.tout, st->lanes,
-             st->lanes == 1 ? "" : "s");
+    if (st->c.transposed)
+        snprintf(buf, n, "VDPBF16PS GEMM per group, Z = W^T x (%lld x %lld k-pairs x %lld "
+                 "samples), then each output channel gathers its taps; %d lane%s",
+                 (long long)(st->c.cog * st->c.k), st->kh, (long long)st->c.T, st->lanes,
+                 st->lanes == 1 ? "" : "s");
+    else
+        snprintf(buf, n, "VDPBF16PS GEMM per group (%lld x %lld k-pairs x %lld samples), the "
+                 "signal packed in run from x as im2col reads it; %d lane%s over 32-sample "
+                 "panels", (long long)st->c.cog, st->kh, (long long)st->c.tout, st->lanes,
+                 st->lanes == 1 ? "" : "s");
     return 0;
 }
