@@ -1,12 +1,12 @@
-/* test_cpu_bf16.c — issue 26's dtype tolerance of a model op measured on a real bf16
- * network without a GPU: cpu/avx512bf16's EnCodec (every conv a bf16 GEMM) passes
- * codec.encodec's bf16 tolerance, its audio error sits above the float32 tolerance (so
- * the dtype term is what lets it pass) and under the bf16 one, and its codes differ from
- * the float64 encoder's only at near-ties the check explains. Skips where the CPU lacks
- * AVX-512 BF16. */
+/* test_cpu_bf16.c — issue 26's dtype tolerance of the model ops measured on real bf16
+ * networks without a GPU: cpu/avx512bf16's EnCodec and DAC (every conv a bf16 GEMM) pass
+ * their ops' bf16 tolerance; EnCodec's audio error sits above its float32 tolerance (so
+ * the dtype term is what lets it pass) and both well above float32 rounding; their codes
+ * differ from the float64 encoders' only at near-ties the checks explain. Skips where the
+ * CPU lacks AVX-512 BF16. */
 #include "cli_util.h"
 
-static void encodec_in_bf16(void **state)
+static void models_in_bf16(void **state)
 {
     (void)state;
     if (!__builtin_cpu_supports("avx512bf16")) {
@@ -14,10 +14,10 @@ static void encodec_in_bf16(void **state)
         skip();
     }
     char out[PATH_MAX];
-    snprintf(out, sizeof out, "%s/encodec_bf16.json", cl_tmp);
+    snprintf(out, sizeof out, "%s/models_bf16.json", cl_tmp);
     setenv("XDG_CACHE_HOME", cl_tmp, 1); /* the random weights, written by the run */
     cl_res r;
-    cl_h(&r, NULL, "run", "tests/data/dtype/encodec_bf16.ini", "--out", out, "--quiet", NULL);
+    cl_h(&r, NULL, "run", "tests/data/dtype/models_bf16.ini", "--out", out, "--quiet", NULL);
     if (r.code != 0)
         print_error("%s\n%s\n", r.out, r.err);
     cl_expect_code(&r, 0);
@@ -30,29 +30,34 @@ static void encodec_in_bf16(void **state)
         assert_true(json_is_true(cl_get(c, "check.pass")));
         double rel = json_number_value(cl_get(c, "check.rel_l2")),
                tol = json_number_value(cl_get(c, "check.tol"));
+        int encodec = !strcmp(cl_str(c, "op"), "codec.encodec");
         if (!strcmp(cl_str(c, "params.mode"), "decode")) {
-            /* float32's tol for this model is 1e-5 (LOG) to 3e-5 (LINEAR) */
-            print_message("decode: rel_l2 %.3g, tol %.3g\n", rel, tol);
-            assert_true(rel > 3e-5);
+            print_message("%s decode: rel_l2 %.3g, tol %.3g\n", cl_str(c, "op"), rel, tol);
+            /* EnCodec's float32 tol is 1e-5 (LOG) to 3e-5 (LINEAR): the dtype term is
+             * what lets it pass; DAC's (1e-3, 3e-3: its random models amplify) is looser
+             * than the tiny fixture's bf16 error, which is still far above float32's */
+            assert_true(rel > (encodec ? 3e-5 : 1e-4));
             assert_true(rel < tol);
         } else {
             const char *detail = cl_str(c, "check.detail");
-            print_message("encode: %s\n", detail);
-            int flips = -1;
-            const char *f = strstr(detail, " differ: ");
-            assert_non_null(f);
-            assert_int_equal(sscanf(f, " differ: %d near-tie flips", &flips), 1);
-            assert_true(flips > 0); /* bf16 moved some codes: the rounding is real */
-            assert_non_null(strstr(detail, ", 0 mismatches"));
+            print_message("%s encode: %s\n", cl_str(c, "op"), detail);
+            assert_non_null(strstr(detail, " 0 mismatches"));
+            if (encodec) { /* bf16 moved some codes: the rounding is real */
+                int flips = -1;
+                const char *f = strstr(detail, " differ: ");
+                assert_non_null(f);
+                assert_int_equal(sscanf(f, " differ: %d near-tie flips", &flips), 1);
+                assert_true(flips > 0);
+            }
         }
         seen++;
     }
-    assert_int_equal(seen, 2);
+    assert_int_equal(seen, 4);
     json_decref(doc);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(encodec_in_bf16)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(models_in_bf16)};
     return cmocka_run_group_tests(tests, cl_setup, cl_teardown);
 }

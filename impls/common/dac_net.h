@@ -21,6 +21,7 @@ typedef struct dn_conv {
     int cin, cout, k, s, d, p, tr;
     float *w; /* conv [cout][cin][k]; transposed [cin][cout][k]; weight norm folded */
     float *b; /* [cout] */
+    void *own; /* an impl's own: cpu/avx512bf16's weights packed as bf16 pairs */
 } dn_conv;
 
 typedef struct dn_res {

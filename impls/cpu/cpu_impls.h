@@ -234,6 +234,19 @@ int dac_store(void *st, sono_buf *out, sono_error *err);
 void dac_teardown(void *st);
 size_t dac_workspace(void *st);
 int dac_naive_describe(void *st, char *buf, size_t n);
+/* its float32 codebook search and RVQ projections, which cpu/avx512bf16 keeps */
+struct dn_conv;
+void dac_naive_vq(const float *cn, const float *cc, int K, int Dc, const float *zn,
+                  const float *zz, long long F, int *codes, float *scratch);
+void dac_naive_proj_in(const struct dn_conv *c, const float *r, long long F, float *z);
+void dac_naive_proj_out(const struct dn_conv *c, const float *e, long long F, float sign,
+                        float *r);
+/* dac_bf16.c (issue 26): cpu/avx512bf16 for codec.dac, dtype=bf16 (load, run, store and
+ * workspace are dac_naive.c's: the state is the same dn_net) */
+int dac_bf16_supports(const void *ctx, const sono_params *p, char *why, size_t n);
+int dac_bf16_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);
+void dac_bf16_teardown(void *st);
+int dac_bf16_describe(void *st, char *buf, size_t n);
 /* encodec_naive.c: cpu/naive for codec.encodec */
 int encodec_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n);
 int encodec_naive_setup(const void *ctx, const sono_params *p, void **st, sono_error *err);

@@ -54,8 +54,8 @@ static void convtr(const dn_conv *c, const float *x, long long L, int S, float *
             }
 }
 
-static void vq(const float *cn, const float *cc, int K, int Dc, const float *zn,
-               const float *zz, long long F, int *codes, float *scratch)
+void dac_naive_vq(const float *cn, const float *cc, int K, int Dc, const float *zn,
+                  const float *zz, long long F, int *codes, float *scratch)
 {
     (void)scratch;
     for (long long t = 0; t < F; t++) {
@@ -76,7 +76,7 @@ static void vq(const float *cn, const float *cc, int K, int Dc, const float *zn,
     }
 }
 
-static void proj_in(const dn_conv *c, const float *r, long long F, float *z)
+void dac_naive_proj_in(const dn_conv *c, const float *r, long long F, float *z)
 {
     for (long long t = 0; t < F; t++)
         for (int o = 0; o < c->cout; o++) {
@@ -87,7 +87,7 @@ static void proj_in(const dn_conv *c, const float *r, long long F, float *z)
         }
 }
 
-static void proj_out(const dn_conv *c, const float *e, long long F, float sign, float *r)
+void dac_naive_proj_out(const dn_conv *c, const float *e, long long F, float sign, float *r)
 {
     for (int o = 0; o < c->cout; o++)
         for (long long t = 0; t < F; t++) {
@@ -98,7 +98,8 @@ static void proj_out(const dn_conv *c, const float *e, long long F, float sign, 
         }
 }
 
-static const dn_kernels kernels = {conv, convtr, vq, proj_in, proj_out};
+static const dn_kernels kernels = {conv, convtr, dac_naive_vq, dac_naive_proj_in,
+                                   dac_naive_proj_out};
 
 int dac_naive_supports(const void *ctx, const sono_params *p, char *why, size_t n)
 {

@@ -245,6 +245,15 @@ static const sono_impl impls[] = {
      .setup = vq_bf16_setup, .load = vq_bf16_load, .run = vq_bf16_run,
      .store = vq_bf16_store, .teardown = vq_bf16_teardown, .describe = vq_bf16_describe,
      .workspace = vq_bf16_workspace},
+    /* issue 26: DAC with bf16 convolutions, to measure its dtype tolerance on a CPU */
+    {.abi = SONO_ABI_VERSION, .op = "codec.dac", .name = "avx512bf16",
+     .summary = "DAC with every conv a VDPBF16PS GEMM (weights and activations rounded to "
+                "bf16, fp32 accumulation), Snake and RVQ fp32; dtype=bf16 on CPUs with "
+                "AVX-512 BF16",
+     .device = "cpu", .growth = SONO_ERR_LINEAR, .supports = dac_bf16_supports,
+     .setup = dac_bf16_setup, .load = dac_load, .run = dac_run, .store = dac_store,
+     .teardown = dac_bf16_teardown, .describe = dac_bf16_describe,
+     .workspace = dac_workspace},
     /* issue 26: EnCodec with bf16 convolutions, to measure its dtype tolerance on a CPU */
     {.abi = SONO_ABI_VERSION, .op = "codec.encodec", .name = "avx512bf16",
      .summary = "EnCodec with every conv a VDPBF16PS GEMM (weights and activations rounded "
