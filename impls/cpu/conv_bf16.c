@@ -2,8 +2,8 @@
  * convolution as one bf16 GEMM (bf16_gemm.c), W packed once in load, the signal packed in
  * run straight into the engine's k-pair panels, then bias and activation in float32.
  * Forward: W [cout/G][cin/G * kernel] against the signal as im2col would read it (no float
- * im2col buffer); `threads` lanes of the pool take whole output panels (32 samples), each
- * packing, multiplying and finishing its own. Transposed: Z = W^T x, W^T [(o, j)][cin/G],
+ * im2col buffer); `threads` lanes of the pool take blocks of 8 output panels (32 samples
+ * each), each packing, multiplying and finishing its own. Transposed: Z = W^T x, W^T [(o, j)][cin/G],
  * the input samples as columns, then each output channel gathers its taps from Z (t s +
  * j d = u) in a second job, lanes over channels, since taps of neighbouring samples land
  * on the same outputs. */
@@ -17,6 +17,8 @@
 #include "nndtype.h"
 #include "nnshape.h"
 #include "pool.h"
+
+#define PB 8 /* panels (of 32 samples) a lane packs and multiplies as one item */
 
 typedef struct cb_state {
     nn_conv c;
@@ -56,6 +58,26 @@ void conv_bf16_teardown(void *vst)
     free(st);
 }
 
+/* Transposed: group g's panels [j0, j1), the k-pairs of input channels of 32 input
+ * samples each. Pair by pair across the panels, so each signal row is read as one run. */
+static void pack_tr(cb_state *st, long long g, long long j0, long long j1)
+{
+    const nn_conv *c = &st->c;
+    long long T = (long long)c->T, cig = (long long)c->cig, per = st->np / BG_NR;
+    for (long long p = 0; p < st->kh; p++) {
+        const float *x0 = st->x + (g * cig + 2 * p) * T, *x1 = 2 * p + 1 < cig ? x0 + T : NULL;
+        for (long long jp = j0; jp < j1; jp++) {
+            uint32_t *d = st->bp + ((g * per + jp) * st->kh + p) * BG_NR;
+            long long t0 = jp * BG_NR, n = T - t0 < BG_NR ? T - t0 : BG_NR;
+            int q = 0;
+            for (; q < n; q++)
+                d[q] = bg_pair(x0[t0 + q], x1 ? x1[t0 + q] : 0);
+            for (; q < BG_NR; q++)
+                d[q] = 0;
+        }
+    }
+}
+
 /* Row r = (c, j) of group g's im2col, as a signal row and an offset: sample t of the row
  * is x[g cin/G + c][t s + j d - P] (zero in the causal padding); past the GEMM's depth
  * (the odd pair's partner) the row is NULL, all zeros. */
@@ -74,44 +96,29 @@ static float at(const float *x, long long u)
     return x && u >= 0 ? x[u] : 0;
 }
 
-/* Transposed: group g's panel jp, the k-pairs of input channels of 32 input samples. */
-static void pack_panel_tr(cb_state *st, long long g, long long jp)
+/* Forward: group g's panels [j0, j1), every k-pair of 32 output samples each (past tout:
+ * zeros). Pair by pair across the panels, so each im2col row's signal is read as one run
+ * (one panel at a time touched 2 kh rows 128 bytes apart, more streams than a core's
+ * prefetchers follow). */
+static void pack(cb_state *st, long long g, long long j0, long long j1)
 {
-    uint32_t *d = st->bp + ((g * (st->np / BG_NR) + jp) * st->kh) * BG_NR;
-    const nn_conv *c = &st->c;
-    long long t0 = jp * BG_NR, T = (long long)c->T, cig = (long long)c->cig;
-    long long n = T - t0 < BG_NR ? T - t0 : BG_NR;
-    for (long long p = 0; p < st->kh; p++, d += BG_NR) {
-        const float *x0 = st->x + (g * cig + 2 * p) * T + t0,
-                    *x1 = 2 * p + 1 < cig ? x0 + T : NULL;
-        int q = 0;
-        for (; q < n; q++)
-            d[q] = bg_pair(x0[q], x1 ? x1[q] : 0);
-        for (; q < BG_NR; q++)
-            d[q] = 0;
-    }
-}
-
-/* Forward: group g's panel jp, every k-pair of 32 output samples (past tout: zeros). */
-static void pack_panel(cb_state *st, long long g, long long jp)
-{
-    uint32_t *d = st->bp + ((g * (st->np / BG_NR) + jp) * st->kh) * BG_NR;
-    long long t0 = jp * BG_NR, tout = (long long)st->c.tout, s = (long long)st->c.stride;
-    long long n = tout - t0 < BG_NR ? tout - t0 : BG_NR;
-    for (long long p = 0; p < st->kh; p++, d += BG_NR) {
+    long long tout = (long long)st->c.tout, s = (long long)st->c.stride, per = st->np / BG_NR;
+    for (long long p = 0; p < st->kh; p++) {
         long long o0 = 0, o1 = 0;
         const float *x0 = im2col_row(st, g, 2 * p, &o0), *x1 = im2col_row(st, g, 2 * p + 1, &o1);
-        long long u0 = t0 * s + o0, u1 = t0 * s + o1;
-        int q = 0;
-        for (; q < n; q++, u0 += s, u1 += s)
-            d[q] = bg_pair(at(x0, u0), at(x1, u1));
-        for (; q < BG_NR; q++)
-            d[q] = 0;
+        for (long long jp = j0; jp < j1; jp++) {
+            uint32_t *d = st->bp + ((g * per + jp) * st->kh + p) * BG_NR;
+            long long t0 = jp * BG_NR, n = tout - t0 < BG_NR ? tout - t0 : BG_NR;
+            long long u0 = t0 * s + o0, u1 = t0 * s + o1;
+            int q = 0;
+            for (; q < n; q++, u0 += s, u1 += s)
+                d[q] = bg_pair(at(x0, u0), at(x1, u1));
+            for (; q < BG_NR; q++)
+                d[q] = 0;
+        }
     }
 }
 
-/* Lane's panels, over all groups as one list: pack, multiply, then bias and activation on
- * its own output samples. */
 /* Bias and activation over n samples of channel co's row y. */
 static void finish(const cb_state *st, long long co, float *y, long long n)
 {
@@ -152,26 +159,26 @@ static void lane_job(void *ctx, int job, int lane)
         gather_tr(st, lane);
         return;
     }
-    long long per = st->np / BG_NR, all = (long long)c->groups * per;
+    long long per = st->np / BG_NR, nb = (per + PB - 1) / PB, all = (long long)c->groups * nb;
     long long q0 = all * lane / st->lanes, q1 = all * (lane + 1) / st->lanes;
     for (long long q = q0; q < q1; q++) {
-        long long g = q / per, jp = q % per;
+        long long g = q / nb, j0 = q % nb * PB, j1 = j0 + PB < per ? j0 + PB : per;
         if (c->transposed)
-            pack_panel_tr(st, g, jp);
+            pack_tr(st, g, j0, j1);
         else
-            pack_panel(st, g, jp);
+            pack(st, g, j0, j1);
         float *cg = st->cc + g * st->mp * st->np;
         bg_gemm_panels(st->a + g * st->mp * st->kh, st->mp, st->kh,
-                       st->bp + g * per * st->kh * BG_NR, jp, jp + 1, cg, st->np);
+                       st->bp + g * per * st->kh * BG_NR, j0, j1, cg, st->np);
         if (c->transposed)
             continue;
-        long long t0 = jp * BG_NR, n = (long long)c->tout - t0 < BG_NR
-                                             ? (long long)c->tout - t0 : BG_NR;
+        long long t0 = j0 * BG_NR, t1 = j1 * BG_NR < (long long)c->tout ? j1 * BG_NR
+                                                                       : (long long)c->tout;
         for (long long o = 0; o < (long long)c->cog; o++) {
             long long co = g * (long long)c->cog + o;
             float *y = st->y + co * (long long)c->tout + t0;
-            memcpy(y, cg + o * st->np + t0, (size_t)n * sizeof *y);
-            finish(st, co, y, n);
+            memcpy(y, cg + o * st->np + t0, (size_t)(t1 - t0) * sizeof *y);
+            finish(st, co, y, t1 - t0);
         }
     }
 }
