@@ -6,6 +6,7 @@
 
 #include <immintrin.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "nndtype.h"
 #include "sono.h"
@@ -50,6 +51,44 @@ void bg_pack_a(const float *A, long long lda, long long m, long long k, long lon
             a[i * kh + q] = i >= m ? 0
                             : 2 * q + 1 < k ? bg_pair(A[i * lda + 2 * q], A[i * lda + 2 * q + 1])
                                             : bg_pair(A[i * lda + 2 * q], 0);
+}
+
+bg_conv_w *bg_conv_pack(const float *w, long long cin, long long cout, long long k, int tr)
+{
+    long long depth = tr ? cin : cin * k, rows = tr ? cout * k : cout;
+    bg_conv_w *p = calloc(1, sizeof *p);
+    float *t = tr ? malloc((size_t)(rows * depth) * sizeof *t) : NULL;
+    if (p) {
+        p->mp = bg_up(rows, BG_MR);
+        p->kh = (depth + 1) / 2;
+        p->a = calloc((size_t)(p->mp * p->kh), sizeof *p->a);
+    }
+    if (!p || !p->a || (tr && !t)) {
+        free(t);
+        bg_conv_free(p);
+        return NULL;
+    }
+    if (tr) /* W^T [(o, k)][i] */
+        for (long long i = 0; i < cin; i++)
+            for (long long o = 0; o < cout; o++)
+                for (long long j = 0; j < k; j++)
+                    t[(o * k + j) * depth + i] = w[(i * cout + o) * k + j];
+    bg_pack_a(tr ? t : w, depth, rows, depth, p->mp, p->a);
+    free(t);
+    return p;
+}
+
+void bg_conv_free(bg_conv_w *w)
+{
+    if (w)
+        free(w->a);
+    free(w);
+}
+
+size_t bg_conv_scratch(long long rows, long long depth, long long cols)
+{
+    long long kh = (depth + 1) / 2, np = bg_up(cols, BG_NR);
+    return (size_t)(bg_up(kh * np, 16) + bg_up(rows, BG_MR) * np);
 }
 
 /* Rows [i0, i0 + MR) of panel bp (its block of pairs [p0, p1)) into c: set when p0 is 0,

@@ -54,6 +54,31 @@ void bg_pack_a(const float *A, long long lda, long long m, long long k, long lon
 void bg_gemm(const uint32_t *a, long long lda, long long mp, const uint32_t *bp,
              long long ldb, long long kh, long long j0, long long j1, float *c, long long ldc);
 
+/* n rounded up to a multiple of q. */
+static inline long long bg_up(long long n, long long q)
+{
+    return (n + q - 1) / q * q;
+}
+
+/* A conv layer's weights as the engine's A: rows o over (i, k) for a conv (W [cout][cin]
+ * [k]); rows (o, k) over i for a transposed one (W [cin][cout][k], read as W^T), each
+ * value rounded to bf16 once. The model rungs keep one per conv. */
+typedef struct bg_conv_w {
+    long long mp, kh;
+    uint32_t *a; /* [mp][kh] */
+} bg_conv_w;
+
+/* NULL when out of memory. */
+bg_conv_w *bg_conv_pack(const float *w, long long cin, long long cout, long long k, int tr);
+void bg_conv_free(bg_conv_w *w);
+/* Scratch floats of one such GEMM on cols columns: B's panels (kh x np pairs, 16-float
+ * aligned), then C (mp x np floats); bg_conv_c() is where C starts. */
+size_t bg_conv_scratch(long long rows, long long depth, long long cols);
+static inline float *bg_conv_c(const bg_conv_w *w, float *scratch, long long np)
+{
+    return scratch + bg_up(w->kh * np, 16);
+}
+
 /* The same with A and B packed dense (lda = ldb = kh). */
 static inline void bg_gemm_panels(const uint32_t *a, long long mp, long long kh,
                                   const uint32_t *bp, long long j0, long long j1, float *c,

@@ -14,39 +14,20 @@
 #include "dac_net.h"
 #include "nndtype.h"
 
-/* A conv's packed A: [mp][kh] pairs; rows o over (i, k) for a conv, rows (o, k) over i
- * for a transposed one. */
-typedef struct db_w {
-    long long mp, kh;
-    uint32_t *a;
-} db_w;
-
-static long long up(long long n, long long q)
-{
-    return (n + q - 1) / q * q;
-}
-
-/* Scratch floats of one GEMM: B panels (kh x np pairs) then C (mp x np floats). */
-static size_t gemm_floats(long long rows, long long depth, long long cols)
-{
-    long long kh = (depth + 1) / 2, np = up(cols, BG_NR);
-    return (size_t)(up(kh * np, 16) + up(rows, BG_MR) * np);
-}
-
 static size_t scratch_for(const dn_conv *c, long long L, long long T, int S)
 {
-    return c->tr ? gemm_floats((long long)c->cout * c->k, c->cin, S * L)
-                 : gemm_floats(c->cout, (long long)c->cin * c->k, S * T);
+    return c->tr ? bg_conv_scratch((long long)c->cout * c->k, c->cin, S * L)
+                 : bg_conv_scratch(c->cout, (long long)c->cin * c->k, S * T);
 }
 
 /* y [cout][S][T] = b + W . im2col(x), zero padding p per clip */
 static void conv(const dn_conv *c, const float *x, long long L, int S, float *y, long long T,
                  float *scratch)
 {
-    const db_w *w = c->own;
-    long long n = (long long)S * T, np = up(n, BG_NR), kk = (long long)c->cin * c->k;
+    const bg_conv_w *w = c->own;
+    long long n = (long long)S * T, np = bg_up(n, BG_NR), kk = (long long)c->cin * c->k;
     uint32_t *bp = (uint32_t *)scratch;
-    float *cc = scratch + up(w->kh * np, 16);
+    float *cc = bg_conv_c(w, scratch, np);
     for (long long p = 0; p < w->kh; p++) { /* im2col rows 2p, 2p+1: (channel, tap) */
         long long r0 = 2 * p, r1 = r0 + 1;
         const float *x0 = x + (r0 / c->k) * S * L, *x1 = r1 < kk ? x + (r1 / c->k) * S * L : NULL;
@@ -74,10 +55,10 @@ static void conv(const dn_conv *c, const float *x, long long L, int S, float *y,
 static void convtr(const dn_conv *c, const float *x, long long L, int S, float *y,
                    long long T, float *scratch)
 {
-    const db_w *w = c->own;
-    long long n = (long long)S * L, np = up(n, BG_NR);
+    const bg_conv_w *w = c->own;
+    long long n = (long long)S * L, np = bg_up(n, BG_NR);
     uint32_t *bp = (uint32_t *)scratch;
-    float *z = scratch + up(w->kh * np, 16);
+    float *z = bg_conv_c(w, scratch, np);
     for (long long p = 0; p < w->kh; p++) { /* x's rows 2p, 2p+1: all clips, in order */
         const float *x0 = x + 2 * p * n, *x1 = 2 * p + 1 < c->cin ? x0 + n : NULL;
         for (long long col = 0; col < np; col++)
@@ -110,36 +91,14 @@ static int pack(dn_conv *c, sono_error *err)
 {
     if (!c->w)
         return 0;
-    db_w *w = calloc(1, sizeof *w);
-    if (!w)
+    if (!(c->own = bg_conv_pack(c->w, c->cin, c->cout, c->k, c->tr)))
         return sono_fail(err, SONO_ENOMEM, "cpu/avx512bf16: out of memory");
-    c->own = w;
-    long long depth = c->tr ? c->cin : (long long)c->cin * c->k,
-              rows = c->tr ? (long long)c->cout * c->k : c->cout;
-    w->mp = up(rows, BG_MR);
-    w->kh = (depth + 1) / 2;
-    w->a = calloc((size_t)(w->mp * w->kh), sizeof *w->a);
-    float *t = c->tr ? malloc((size_t)(rows * depth) * sizeof *t) : NULL;
-    if (!w->a || (c->tr && !t)) {
-        free(t);
-        return sono_fail(err, SONO_ENOMEM, "cpu/avx512bf16: out of memory");
-    }
-    if (c->tr) /* W^T [(o, k)][i] */
-        for (long long i = 0; i < c->cin; i++)
-            for (long long o = 0; o < c->cout; o++)
-                for (long long k = 0; k < c->k; k++)
-                    t[(o * c->k + k) * depth + i] = c->w[(i * c->cout + o) * c->k + k];
-    bg_pack_a(c->tr ? t : c->w, depth, rows, depth, w->mp, w->a);
-    free(t);
     return 0;
 }
 
 static void unpack(dn_conv *c)
 {
-    db_w *w = c->own;
-    if (w)
-        free(w->a);
-    free(w);
+    bg_conv_free(c->own);
     c->own = NULL;
 }
 

@@ -16,33 +16,14 @@
 #include "encodec_net.h"
 #include "nndtype.h"
 
-/* The packed A of a conv: [mp][kh] pairs; rows (o) for a conv, (o, k) for a transposed
- * one, whose depth is cin. */
-typedef struct eb_w {
-    long long mp, kh, rows;
-    uint32_t *a;
-} eb_w;
-
-static long long up(long long n, long long q)
-{
-    return (n + q - 1) / q * q;
-}
-
-/* Scratch of one GEMM: B panels (kh x np pairs) then C (mp x np floats), 16-float aligned. */
-static size_t gemm_floats(long long rows, long long depth, long long cols)
-{
-    long long kh = (depth + 1) / 2, np = up(cols, BG_NR);
-    return (size_t)(up(kh * np, 16) + up(rows, BG_MR) * np);
-}
-
 /* y[o][s][t] = b[o] + W[o] . im2col(xp)[:, (s, t)] */
 static void conv(const en_conv *c, const float *xp, long long lp, int S, float *y,
                  long long lout, float *scratch)
 {
-    const eb_w *w = c->own;
-    long long n = (long long)S * lout, np = up(n, BG_NR), kk = (long long)c->cin * c->k;
+    const bg_conv_w *w = c->own;
+    long long n = (long long)S * lout, np = bg_up(n, BG_NR), kk = (long long)c->cin * c->k;
     uint32_t *bp = (uint32_t *)scratch;
-    float *cc = scratch + up(w->kh * np, 16);
+    float *cc = bg_conv_c(w, scratch, np);
     for (long long p = 0; p < w->kh; p++) { /* rows 2p, 2p+1 of im2col: (channel, tap) */
         long long r0 = 2 * p, r1 = r0 + 1;
         const float *x0 = xp + (r0 / c->k) * S * lp + (r0 % c->k) * c->dil;
@@ -71,10 +52,10 @@ static void conv(const en_conv *c, const float *xp, long long lp, int S, float *
 static void convtr(const en_conv *c, const float *x, long long l, int S, float *y,
                    float *scratch)
 {
-    const eb_w *w = c->own;
-    long long n = (long long)S * l, np = up(n, BG_NR), full = (l - 1) * c->stride + c->k;
+    const bg_conv_w *w = c->own;
+    long long n = (long long)S * l, np = bg_up(n, BG_NR), full = (l - 1) * c->stride + c->k;
     uint32_t *bp = (uint32_t *)scratch;
-    float *z = scratch + up(w->kh * np, 16);
+    float *z = bg_conv_c(w, scratch, np);
     for (long long p = 0; p < w->kh; p++) { /* x's rows 2p, 2p+1: all clips, in order */
         const float *x0 = x + 2 * p * n, *x1 = 2 * p + 1 < c->cin ? x0 + n : NULL;
         for (long long col = 0; col < np; col++)
@@ -109,17 +90,16 @@ static size_t scratch_for(const en_net *net, const en_layer *l, int which, long 
     switch (l->kind) {
     case EN_CONV:
     case EN_RES:
-        return gemm_floats(c->cout, (long long)c->cin * c->k, S * (lin / c->stride + 2));
+        return bg_conv_scratch(c->cout, (long long)c->cin * c->k, S * (lin / c->stride + 2));
     case EN_CONVTR:
-        return gemm_floats((long long)c->cout * c->k, c->cin, S * lin);
+        return bg_conv_scratch((long long)c->cout * c->k, c->cin, S * lin);
     case EN_LSTM:
         return 6 * (size_t)l->h;
     }
     return 0;
 }
 
-/* Each conv's weights rounded to bf16 and packed: rows o over (i, k) for a conv; rows
- * (o, k) over i for a transposed one (W^T: W is [cin][cout][k]). */
+/* Each conv's weights rounded to bf16 and packed (bg_conv_pack). */
 static int pack_weights(en_net *net, sono_error *err)
 {
     for (int d = 0; d < 2; d++)
@@ -130,27 +110,8 @@ static int pack_weights(en_net *net, sono_error *err)
                 en_conv *c = &y->c[j];
                 if (!c->w)
                     continue;
-                eb_w *w = calloc(1, sizeof *w);
-                if (!w)
+                if (!(c->own = bg_conv_pack(c->w, c->cin, c->cout, c->k, c->tr)))
                     return sono_fail(err, SONO_ENOMEM, "cpu/avx512bf16: out of memory");
-                c->own = w;
-                long long depth = c->tr ? c->cin : (long long)c->cin * c->k;
-                w->rows = c->tr ? (long long)c->cout * c->k : c->cout;
-                w->mp = up(w->rows, BG_MR);
-                w->kh = (depth + 1) / 2;
-                w->a = calloc((size_t)(w->mp * w->kh), sizeof *w->a);
-                float *t = c->tr ? malloc((size_t)(w->rows * depth) * sizeof *t) : NULL;
-                if (!w->a || (c->tr && !t)) {
-                    free(t);
-                    return sono_fail(err, SONO_ENOMEM, "cpu/avx512bf16: out of memory");
-                }
-                if (c->tr) /* W^T [(o, k)][i] */
-                    for (long long i = 0; i < c->cin; i++)
-                        for (long long o = 0; o < c->cout; o++)
-                            for (long long k = 0; k < c->k; k++)
-                                t[(o * c->k + k) * depth + i] = c->w[(i * c->cout + o) * c->k + k];
-                bg_pack_a(c->tr ? t : c->w, depth, w->rows, depth, w->mp, w->a);
-                free(t);
             }
         }
     return 0;
@@ -161,10 +122,7 @@ static void free_weights(en_net *net)
     for (int d = 0; d < 2; d++)
         for (int li = 0; li < net->n[d]; li++)
             for (int j = 0; j < 3; j++) {
-                eb_w *w = net->l[d][li].c[j].own;
-                if (w)
-                    free(w->a);
-                free(w);
+                bg_conv_free(net->l[d][li].c[j].own);
                 net->l[d][li].c[j].own = NULL;
             }
 }
